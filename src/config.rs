@@ -1,0 +1,382 @@
+//! From what the user wrote to a validated `Config`, in two stages.
+//!
+//! Stage one merges the raw settings: flags (clap has already put environment variables in where a
+//! flag was not given) beat the config file, which beats the defaults. Stage two checks every value
+//! and turns it into its real type: targets, URLs, durations, sizes, the API key as a `Secret`.
+//! Every rejection names the flag (and so the env variable and file key) at fault.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::cli::{RunArgs, SettingsArgs};
+use crate::host::HostSource;
+use crate::profiles::ClientChoice;
+use crate::scrape::Target;
+use crate::secret::{SensitiveUrl, Secret};
+use crate::snapshot::Client;
+
+/// beaconcha.in takes one insert per process per wall-clock minute, and free accounts have a
+/// monthly request budget that a 60 s cadence exhausts (Prysm moved to 120 s for that reason).
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(90);
+/// Long enough for a busy node's large scrape, short enough to keep a cycle well inside the interval.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Real consensus-client scrapes are 100 KB to a few MB; 64 MiB leaves room for the largest while
+/// bounding what a broken or hostile target can make us hold.
+const DEFAULT_MAX_SCRAPE_BYTES: u64 = 64 * 1024 * 1024;
+const DEFAULT_STATS_BASE_URL: &str = "https://beaconcha.in";
+
+/// What one `run` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One cycle, print the payloads, send nothing.
+    DryRun,
+    /// One cycle, send once.
+    Once,
+    /// A cycle every interval until a signal.
+    Continuous,
+}
+
+/// The validated configuration of `run`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub beacon_node: Option<Target>,
+    pub validator: Option<Target>,
+    pub client: ClientChoice,
+    pub host: HostSource,
+    pub stats_endpoint: Option<SensitiveUrl>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_scrape_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("config file {}: {reason}", path.display())]
+    File { path: PathBuf, reason: String },
+    #[error("--{flag}: {reason}")]
+    Invalid { flag: &'static str, reason: String },
+    #[error(
+        "nothing to send to: give --stats-endpoint, or --api-key with --machine, or use --dry-run"
+    )]
+    NoReceiver,
+}
+
+fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Reads the config file (if any), merges, and validates.
+    pub fn load(args: &RunArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => SettingsArgs::default(),
+        };
+        Config::from_settings(args, args.settings.clone().or(file))
+    }
+
+    /// Validates merged settings. No I/O.
+    pub fn from_settings(args: &RunArgs, settings: SettingsArgs) -> Result<Config, ConfigError> {
+        let mode = if args.dry_run {
+            Mode::DryRun
+        } else if args.once {
+            Mode::Once
+        } else {
+            Mode::Continuous
+        };
+        let target = |flag, text: Option<String>| {
+            text.map(|text| Target::parse(&text).map_err(|reason| invalid(flag, reason)))
+                .transpose()
+        };
+        let stats_endpoint = stats_endpoint(&settings)?;
+        if stats_endpoint.is_none() && mode != Mode::DryRun {
+            return Err(ConfigError::NoReceiver);
+        }
+        Ok(Config {
+            mode,
+            beacon_node: target("beacon-node", settings.beacon_node)?,
+            validator: target("validator", settings.validator)?,
+            client: client_choice(settings.client.as_deref())?,
+            host: HostSource {
+                procfs: settings.procfs.unwrap_or_else(|| PathBuf::from("/proc")),
+                data_dir: settings.data_dir.unwrap_or_else(|| PathBuf::from("/")),
+            },
+            stats_endpoint,
+            interval: duration("interval", settings.interval.as_deref(), DEFAULT_INTERVAL)?,
+            timeout: duration("timeout", settings.timeout.as_deref(), DEFAULT_TIMEOUT)?,
+            max_scrape_bytes: match settings.max_scrape_size.as_deref() {
+                Some(text) => parse_size(text).map_err(|reason| invalid("max-scrape-size", reason))?,
+                None => DEFAULT_MAX_SCRAPE_BYTES,
+            },
+        })
+    }
+}
+
+impl SettingsArgs {
+    /// Each setting from `self`, or from `lower` where `self` has none.
+    pub fn or(self, lower: SettingsArgs) -> SettingsArgs {
+        SettingsArgs {
+            beacon_node: self.beacon_node.or(lower.beacon_node),
+            validator: self.validator.or(lower.validator),
+            client: self.client.or(lower.client),
+            data_dir: self.data_dir.or(lower.data_dir),
+            procfs: self.procfs.or(lower.procfs),
+            stats_endpoint: self.stats_endpoint.or(lower.stats_endpoint),
+            api_key: self.api_key.or(lower.api_key),
+            machine: self.machine.or(lower.machine),
+            stats_base_url: self.stats_base_url.or(lower.stats_base_url),
+            interval: self.interval.or(lower.interval),
+            timeout: self.timeout.or(lower.timeout),
+            max_scrape_size: self.max_scrape_size.or(lower.max_scrape_size),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<SettingsArgs, ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| file_error(err.to_string()))?;
+    toml::from_str(&text).map_err(|err| file_error(err.to_string().trim_end().to_owned()))
+}
+
+fn client_choice(name: Option<&str>) -> Result<ClientChoice, ConfigError> {
+    match name {
+        None => Ok(ClientChoice::Auto),
+        Some(name) if name.eq_ignore_ascii_case("auto") => Ok(ClientChoice::Auto),
+        Some(name) => Client::from_name(name).map(ClientChoice::Fixed).ok_or_else(|| {
+            let valid: Vec<&str> = Client::ALL.iter().map(|client| client.name()).collect();
+            invalid(
+                "client",
+                format!("unknown client `{name}`; valid: auto, {}", valid.join(", ")),
+            )
+        }),
+    }
+}
+
+fn stats_endpoint(settings: &SettingsArgs) -> Result<Option<SensitiveUrl>, ConfigError> {
+    let key_pair = (settings.api_key.as_deref(), settings.machine.as_deref());
+    match (settings.stats_endpoint.as_deref(), key_pair) {
+        (Some(_), (Some(_), _) | (_, Some(_))) => Err(invalid(
+            "stats-endpoint",
+            "give either --stats-endpoint or --api-key with --machine, not both",
+        )),
+        (Some(url), (None, None)) => http_url("stats-endpoint", url).map(Some),
+        (None, (Some(key), Some(machine))) => {
+            let base = settings
+                .stats_base_url
+                .as_deref()
+                .unwrap_or(DEFAULT_STATS_BASE_URL);
+            let key = Secret::new(key.to_owned());
+            stats_url(base, &key, machine).map(Some)
+        }
+        (None, (Some(_), None)) => Err(invalid("machine", "--api-key needs --machine")),
+        (None, (None, Some(_))) => Err(invalid("api-key", "--machine needs --api-key")),
+        (None, (None, None)) => Ok(None),
+    }
+}
+
+/// `BASE/api/v1/stats/KEY/MACHINE`, each part percent-encoded as a path segment.
+fn stats_url(base: &str, key: &Secret, machine: &str) -> Result<SensitiveUrl, ConfigError> {
+    if key.expose().is_empty() {
+        return Err(invalid("api-key", "the API key is empty"));
+    }
+    if machine.is_empty() {
+        return Err(invalid("machine", "the machine name is empty"));
+    }
+    let mut url = http_url("stats-base-url", base)?.expose().clone();
+    url.path_segments_mut()
+        .map_err(|()| invalid("stats-base-url", "not a base URL"))?
+        .pop_if_empty()
+        .extend(["api", "v1", "stats", key.expose(), machine]);
+    Ok(SensitiveUrl::new(url))
+}
+
+/// An http(s) URL, with errors that never repeat the URL (it may hold the key).
+fn http_url(flag: &'static str, text: &str) -> Result<SensitiveUrl, ConfigError> {
+    let url = Url::parse(text).map_err(|err| invalid(flag, format!("not a valid URL: {err}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(flag, format!("scheme `{}` is not http or https", url.scheme())));
+    }
+    Ok(SensitiveUrl::new(url))
+}
+
+fn duration(flag: &'static str, text: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let value = humantime::parse_duration(text)
+        .map_err(|err| invalid(flag, format!("`{text}` is not a duration like 90s or 2m: {err}")))?;
+    if value.is_zero() {
+        return Err(invalid(flag, "must be longer than zero"));
+    }
+    Ok(value)
+}
+
+/// A byte count: plain bytes, or with a KiB/MiB/GiB suffix.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size like 64MiB or 1048576"))?;
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit `{other}` in `{text}`: use B, KiB, MiB or GiB")),
+    };
+    let bytes = number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("`{text}` is too large"))?;
+    if bytes == 0 {
+        return Err("must be larger than zero".into());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dry_run() -> RunArgs {
+        RunArgs {
+            dry_run: true,
+            ..RunArgs::default()
+        }
+    }
+
+    fn validate(settings: SettingsArgs) -> Result<Config, ConfigError> {
+        Config::from_settings(&dry_run(), settings)
+    }
+
+    fn flag_of(result: Result<Config, ConfigError>) -> &'static str {
+        match result {
+            Err(ConfigError::Invalid { flag, .. }) => flag,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let config = validate(SettingsArgs::default()).expect("defaults are valid");
+        assert_eq!(config.interval, Duration::from_secs(90));
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        assert_eq!(config.max_scrape_bytes, 64 << 20);
+        assert_eq!(config.client, ClientChoice::Auto);
+        assert_eq!(config.host.procfs, PathBuf::from("/proc"));
+        assert!(config.beacon_node.is_none() && config.stats_endpoint.is_none());
+    }
+
+    #[test]
+    fn higher_settings_win_field_by_field() {
+        let flags = SettingsArgs {
+            client: Some("teku".into()),
+            ..SettingsArgs::default()
+        };
+        let file = SettingsArgs {
+            client: Some("prysm".into()),
+            interval: Some("2m".into()),
+            ..SettingsArgs::default()
+        };
+        let merged = flags.or(file);
+        assert_eq!(merged.client.as_deref(), Some("teku"));
+        assert_eq!(merged.interval.as_deref(), Some("2m"));
+    }
+
+    #[test]
+    fn each_rejection_names_its_flag() {
+        let cases: [(SettingsArgs, &str); 9] = [
+            (SettingsArgs { client: Some("geth".into()), ..Default::default() }, "client"),
+            (SettingsArgs { interval: Some("soon".into()), ..Default::default() }, "interval"),
+            (SettingsArgs { timeout: Some("0s".into()), ..Default::default() }, "timeout"),
+            (SettingsArgs { max_scrape_size: Some("64MB".into()), ..Default::default() }, "max-scrape-size"),
+            (SettingsArgs { beacon_node: Some("ftp://x/metrics".into()), ..Default::default() }, "beacon-node"),
+            (SettingsArgs { validator: Some("http://".into()), ..Default::default() }, "validator"),
+            (SettingsArgs { api_key: Some("k".into()), ..Default::default() }, "machine"),
+            (SettingsArgs { stats_endpoint: Some("ws://x/".into()), ..Default::default() }, "stats-endpoint"),
+            (
+                SettingsArgs {
+                    stats_endpoint: Some("https://x/".into()),
+                    api_key: Some("k".into()),
+                    machine: Some("m".into()),
+                    ..Default::default()
+                },
+                "stats-endpoint",
+            ),
+        ];
+        for (settings, flag) in cases {
+            assert_eq!(flag_of(validate(settings.clone())), flag, "{settings:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_client_lists_the_valid_ones() {
+        let err = validate(SettingsArgs {
+            client: Some("geth".into()),
+            ..Default::default()
+        })
+        .expect_err("unknown client");
+        assert_eq!(
+            err.to_string(),
+            "--client: unknown client `geth`; valid: auto, prysm, lighthouse, teku, nimbus, lodestar"
+        );
+    }
+
+    #[test]
+    fn api_key_and_machine_build_the_url_and_stay_secret() {
+        let config = validate(SettingsArgs {
+            api_key: Some("S3CRET".into()),
+            machine: Some("rig 1".into()),
+            stats_base_url: Some("http://127.0.0.1:9/".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        let endpoint = config.stats_endpoint.as_ref().expect("endpoint built");
+        assert_eq!(
+            endpoint.expose().as_str(),
+            "http://127.0.0.1:9/api/v1/stats/S3CRET/rig%201"
+        );
+        assert!(!format!("{config:?}").contains("S3CRET"));
+    }
+
+    #[test]
+    fn sending_needs_a_receiver() {
+        let once = RunArgs {
+            once: true,
+            ..RunArgs::default()
+        };
+        let err = Config::from_settings(&once, SettingsArgs::default()).expect_err("no receiver");
+        assert_eq!(err, ConfigError::NoReceiver);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn config_file_rejects_unknown_keys_with_the_place() {
+        let err = toml::from_str::<SettingsArgs>("beacon-node = \"x\"\nbeacon_nod = \"y\"\n")
+            .expect_err("unknown key");
+        let message = err.to_string();
+        assert!(message.contains("beacon_nod"), "{message}");
+        assert!(message.contains("line 2") || message.contains("2:"), "{message}");
+    }
+}

@@ -1,0 +1,4 @@
+//! Wire formats: pure encoders from a snapshot (and a time) to the bytes a receiver takes.
+//! Nothing here does I/O or reads a clock, so every format is tested byte for byte.
+
+pub mod client_stats;

@@ -1,0 +1,64 @@
+//! nodepulse: a telemetry sidecar for blockchain nodes. It scrapes a node's Prometheus endpoint,
+//! samples the host, maps both into a client-agnostic snapshot and forwards standard payloads.
+//!
+//! The flow: `scrape` -> `exposition` -> `profiles` -> `snapshot` (+ `host`) -> `formats` -> `sinks`,
+//! scheduled by `agent`.
+
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod exposition;
+pub mod formats;
+pub mod host;
+pub mod logging;
+pub mod profiles;
+pub mod scrape;
+pub mod secret;
+pub mod sinks;
+pub mod snapshot;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+use config::{Config, ConfigError};
+use sinks::http::SendError;
+
+/// Sent with every request, so receivers and node operators can tell who is calling.
+pub const USER_AGENT: &str = concat!("nodepulse/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot write to stdout: {0}")]
+    Output(std::io::Error),
+}
+
+impl Error {
+    /// 2 for a command line or configuration the user must fix, 1 for a failure at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => 2,
+            Error::Send(_) | Error::Setup(_) | Error::Output(_) => 1,
+        }
+    }
+}
+
+/// Runs a parsed command line to its end.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Run(args) => {
+            let config = Config::load(&args)?;
+            // One thread is plenty for a sidecar that waits on the network most of the time.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|err| Error::Setup(format!("cannot start the runtime: {err}")))?;
+            runtime.block_on(agent::run(config))
+        }
+    }
+}

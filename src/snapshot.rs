@@ -1,0 +1,140 @@
+//! The normalized, client-agnostic model that profiles fill and encoders read.
+//!
+//! Every field is an `Option`: `None` means "this client does not expose it" or "it was not
+//! readable this cycle", and encoders leave such fields out instead of sending a zero or a false.
+//! Node values stay `f64` as scraped; turning them into the integers a wire format wants (and
+//! refusing NaN or negatives) is the encoder's job, so the model never loses information.
+
+use std::fmt;
+
+/// The consensus clients nodepulse has a profile for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Prysm,
+    Lighthouse,
+    Teku,
+    Nimbus,
+    Lodestar,
+}
+
+impl Client {
+    pub const ALL: [Client; 5] = [
+        Client::Prysm,
+        Client::Lighthouse,
+        Client::Teku,
+        Client::Nimbus,
+        Client::Lodestar,
+    ];
+
+    /// The lower-case name used on the command line and in client-stats `client_name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Prysm => "prysm",
+            Client::Lighthouse => "lighthouse",
+            Client::Teku => "teku",
+            Client::Nimbus => "nimbus",
+            Client::Lodestar => "lodestar",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Client> {
+        Client::ALL
+            .into_iter()
+            .find(|client| client.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What every scraped client process reports about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessSnapshot {
+    pub client: Client,
+    pub version: Option<String>,
+    /// An integer build identifier; only Prysm has one (its build date, Unix seconds).
+    pub build: Option<f64>,
+    /// Total (user + system) CPU seconds.
+    pub cpu_seconds: Option<f64>,
+    pub resident_memory_bytes: Option<f64>,
+}
+
+/// A beacon node: its process plus chain, sync and network state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BeaconSnapshot {
+    pub process: ProcessSnapshot,
+    pub head_slot: Option<f64>,
+    pub synced: Option<bool>,
+    pub peers: Option<f64>,
+    pub execution_connected: Option<bool>,
+    pub execution_fallback_configured: Option<bool>,
+    pub execution_fallback_connected: Option<bool>,
+    pub database_bytes: Option<f64>,
+    pub p2p_bytes_received: Option<f64>,
+    pub p2p_bytes_sent: Option<f64>,
+}
+
+/// A validator client: its process plus the keys it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatorSnapshot {
+    pub process: ProcessSnapshot,
+    pub validators_total: Option<f64>,
+    pub validators_active: Option<f64>,
+}
+
+/// The operating system family, as client-stats names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OsFamily {
+    Linux,
+    Mac,
+    Windows,
+    Unknown,
+}
+
+impl OsFamily {
+    /// The family of the OS this binary was built for.
+    pub fn current() -> OsFamily {
+        match std::env::consts::OS {
+            "linux" => OsFamily::Linux,
+            "macos" => OsFamily::Mac,
+            "windows" => OsFamily::Windows,
+            _ => OsFamily::Unknown,
+        }
+    }
+}
+
+/// The host machine, sampled from the kernel's counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostSample {
+    pub cpu_cores: Option<u64>,
+    pub cpu_threads: Option<u64>,
+    /// Sum of every CPU mode: client-stats receivers expect the total here.
+    pub cpu_total_seconds: Option<u64>,
+    pub cpu_user_seconds: Option<u64>,
+    pub cpu_iowait_seconds: Option<u64>,
+    pub cpu_idle_seconds: Option<u64>,
+    pub memory_total_bytes: Option<u64>,
+    pub memory_free_bytes: Option<u64>,
+    pub memory_cached_bytes: Option<u64>,
+    pub memory_buffers_bytes: Option<u64>,
+    pub disk_total_bytes: Option<u64>,
+    pub disk_free_bytes: Option<u64>,
+    pub disk_io_seconds: Option<u64>,
+    pub disk_reads: Option<u64>,
+    pub disk_writes: Option<u64>,
+    pub network_received_bytes: Option<u64>,
+    pub network_sent_bytes: Option<u64>,
+    pub boot_time_seconds: Option<u64>,
+    pub os: Option<OsFamily>,
+}
+
+/// Everything one cycle learned: the processes that answered, and the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSnapshot {
+    pub beacon_node: Option<BeaconSnapshot>,
+    pub validator: Option<ValidatorSnapshot>,
+    pub host: HostSample,
+}
