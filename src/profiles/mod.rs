@@ -149,10 +149,11 @@ fn as_flag(value: f64) -> Option<bool> {
 ///
 /// Clients pack more than the release into the label: `Lighthouse/v5.3.0-d6ba8c3`,
 /// `teku/v24.10.0/linux-x86_64/-eclipseadoptium-openjdk64bitservervm-java-21`,
-/// `v1.22.0/stable/abc1234`. The release is the `/`-separated part that starts with a digit or with
-/// `v` and a digit; a label without such a part is kept whole.
+/// `v1.22.0/stable/abc1234`, older Lodestar `0.16.0 developer/feature-1 ac99f2b5`. The release is the
+/// first part (split at `/` and spaces) that starts with a digit or with `v` and a digit; a label
+/// without such a part is kept whole.
 pub fn release_version(raw: &str) -> &str {
-    raw.split('/')
+    raw.split(['/', ' '])
         .find(|part| {
             let digits = part.strip_prefix(['v', 'V']).unwrap_or(part);
             digits.starts_with(|c: char| c.is_ascii_digit())
@@ -172,6 +173,7 @@ mod tests {
             "v24.10.0"
         );
         assert_eq!(release_version("v1.22.0/stable/abc1234"), "v1.22.0");
+        assert_eq!(release_version("0.16.0 developer/feature-1 ac99f2b5"), "0.16.0");
         assert_eq!(release_version("v24.10.0-a1b2c3-stateofus"), "v24.10.0-a1b2c3-stateofus");
         assert_eq!(release_version("v1.3.8-hotfix+6c0942"), "v1.3.8-hotfix+6c0942");
         assert_eq!(release_version("unstable"), "unstable");
