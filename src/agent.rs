@@ -122,7 +122,9 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         // Config validation requires a receiver outside dry runs.
-        (Mode::Once | Mode::Continuous, None) => Err(Error::Config(crate::config::ConfigError::NoReceiver)),
+        (Mode::Once | Mode::Continuous, None) => {
+            Err(Error::Config(crate::config::ConfigError::NoReceiver))
+        }
     }
 }
 

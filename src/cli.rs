@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
-#[command(name = "nodepulse", version, about = "Telemetry sidecar for blockchain nodes: scrape, map, forward.")]
+#[command(
+    name = "nodepulse",
+    version,
+    about = "Telemetry sidecar for blockchain nodes: scrape, map, forward."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub log: LogArgs,
@@ -64,41 +68,103 @@ pub struct RunArgs {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SettingsArgs {
     /// The beacon node's metrics endpoint: http(s) URL or file path.
-    #[arg(long, env = "NODEPULSE_BEACON_NODE", value_name = "TARGET", help_heading = "Targets")]
+    #[arg(
+        long,
+        env = "NODEPULSE_BEACON_NODE",
+        value_name = "TARGET",
+        help_heading = "Targets"
+    )]
     pub beacon_node: Option<String>,
     /// The validator client's metrics endpoint: http(s) URL or file path.
-    #[arg(long, env = "NODEPULSE_VALIDATOR", value_name = "TARGET", help_heading = "Targets")]
+    #[arg(
+        long,
+        env = "NODEPULSE_VALIDATOR",
+        value_name = "TARGET",
+        help_heading = "Targets"
+    )]
     pub validator: Option<String>,
     /// The consensus client: auto (detect from the metrics), prysm, lighthouse, teku, nimbus, lodestar.
-    #[arg(long, env = "NODEPULSE_CLIENT", value_name = "NAME", help_heading = "Targets")]
+    #[arg(
+        long,
+        env = "NODEPULSE_CLIENT",
+        value_name = "NAME",
+        help_heading = "Targets"
+    )]
     pub client: Option<String>,
     /// The node's data directory: its filesystem's size and free space are reported [default: /].
-    #[arg(long, env = "NODEPULSE_DATA_DIR", value_name = "PATH", help_heading = "Targets")]
+    #[arg(
+        long,
+        env = "NODEPULSE_DATA_DIR",
+        value_name = "PATH",
+        help_heading = "Targets"
+    )]
     pub data_dir: Option<PathBuf>,
     /// Where procfs is mounted (a container reading its host's /proc) [default: /proc].
-    #[arg(long, env = "NODEPULSE_PROCFS", value_name = "PATH", help_heading = "Targets")]
+    #[arg(
+        long,
+        env = "NODEPULSE_PROCFS",
+        value_name = "PATH",
+        help_heading = "Targets"
+    )]
     pub procfs: Option<PathBuf>,
 
     /// Full client-stats URL, e.g. https://beaconcha.in/api/v1/stats/KEY/MACHINE.
-    #[arg(long, env = "NODEPULSE_STATS_ENDPOINT", value_name = "URL", hide_env_values = true, help_heading = "Receivers")]
+    #[arg(
+        long,
+        env = "NODEPULSE_STATS_ENDPOINT",
+        value_name = "URL",
+        hide_env_values = true,
+        help_heading = "Receivers"
+    )]
     pub stats_endpoint: Option<String>,
     /// beaconcha.in API key (with --machine, instead of --stats-endpoint).
-    #[arg(long, env = "NODEPULSE_API_KEY", value_name = "KEY", hide_env_values = true, help_heading = "Receivers")]
+    #[arg(
+        long,
+        env = "NODEPULSE_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        help_heading = "Receivers"
+    )]
     pub api_key: Option<String>,
     /// Machine name shown on beaconcha.in (with --api-key).
-    #[arg(long, env = "NODEPULSE_MACHINE", value_name = "NAME", help_heading = "Receivers")]
+    #[arg(
+        long,
+        env = "NODEPULSE_MACHINE",
+        value_name = "NAME",
+        help_heading = "Receivers"
+    )]
     pub machine: Option<String>,
     /// Base URL for --api-key/--machine [default: https://beaconcha.in].
-    #[arg(long, env = "NODEPULSE_STATS_BASE_URL", value_name = "URL", help_heading = "Receivers")]
+    #[arg(
+        long,
+        env = "NODEPULSE_STATS_BASE_URL",
+        value_name = "URL",
+        help_heading = "Receivers"
+    )]
     pub stats_base_url: Option<String>,
 
     /// Time between cycles, e.g. 90s or 2m [default: 90s].
-    #[arg(long, env = "NODEPULSE_INTERVAL", value_name = "DURATION", help_heading = "Timing")]
+    #[arg(
+        long,
+        env = "NODEPULSE_INTERVAL",
+        value_name = "DURATION",
+        help_heading = "Timing"
+    )]
     pub interval: Option<String>,
     /// Limit for one scrape or one send, e.g. 10s [default: 10s].
-    #[arg(long, env = "NODEPULSE_TIMEOUT", value_name = "DURATION", help_heading = "Timing")]
+    #[arg(
+        long,
+        env = "NODEPULSE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Timing"
+    )]
     pub timeout: Option<String>,
     /// Largest scrape body accepted, after decompression, e.g. 64MiB [default: 64MiB].
-    #[arg(long, env = "NODEPULSE_MAX_SCRAPE_SIZE", value_name = "SIZE", help_heading = "Timing")]
+    #[arg(
+        long,
+        env = "NODEPULSE_MAX_SCRAPE_SIZE",
+        value_name = "SIZE",
+        help_heading = "Timing"
+    )]
     pub max_scrape_size: Option<String>,
 }

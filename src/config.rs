@@ -14,7 +14,7 @@ use crate::cli::{RunArgs, SettingsArgs};
 use crate::host::HostSource;
 use crate::profiles::ClientChoice;
 use crate::scrape::Target;
-use crate::secret::{SensitiveUrl, Secret};
+use crate::secret::{Secret, SensitiveUrl};
 use crate::snapshot::Client;
 
 /// beaconcha.in takes one insert per process per wall-clock minute, and free accounts have a
@@ -111,7 +111,9 @@ impl Config {
             interval: duration("interval", settings.interval.as_deref(), DEFAULT_INTERVAL)?,
             timeout: duration("timeout", settings.timeout.as_deref(), DEFAULT_TIMEOUT)?,
             max_scrape_bytes: match settings.max_scrape_size.as_deref() {
-                Some(text) => parse_size(text).map_err(|reason| invalid("max-scrape-size", reason))?,
+                Some(text) => {
+                    parse_size(text).map_err(|reason| invalid("max-scrape-size", reason))?
+                }
                 None => DEFAULT_MAX_SCRAPE_BYTES,
             },
         })
@@ -151,13 +153,15 @@ fn client_choice(name: Option<&str>) -> Result<ClientChoice, ConfigError> {
     match name {
         None => Ok(ClientChoice::Auto),
         Some(name) if name.eq_ignore_ascii_case("auto") => Ok(ClientChoice::Auto),
-        Some(name) => Client::from_name(name).map(ClientChoice::Fixed).ok_or_else(|| {
-            let valid: Vec<&str> = Client::ALL.iter().map(|client| client.name()).collect();
-            invalid(
-                "client",
-                format!("unknown client `{name}`; valid: auto, {}", valid.join(", ")),
-            )
-        }),
+        Some(name) => Client::from_name(name)
+            .map(ClientChoice::Fixed)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = Client::ALL.iter().map(|client| client.name()).collect();
+                invalid(
+                    "client",
+                    format!("unknown client `{name}`; valid: auto, {}", valid.join(", ")),
+                )
+            }),
     }
 }
 
@@ -203,17 +207,28 @@ fn stats_url(base: &str, key: &Secret, machine: &str) -> Result<SensitiveUrl, Co
 fn http_url(flag: &'static str, text: &str) -> Result<SensitiveUrl, ConfigError> {
     let url = Url::parse(text).map_err(|err| invalid(flag, format!("not a valid URL: {err}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(flag, format!("scheme `{}` is not http or https", url.scheme())));
+        return Err(invalid(
+            flag,
+            format!("scheme `{}` is not http or https", url.scheme()),
+        ));
     }
     Ok(SensitiveUrl::new(url))
 }
 
-fn duration(flag: &'static str, text: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(
+    flag: &'static str,
+    text: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     let Some(text) = text else {
         return Ok(default);
     };
-    let value = humantime::parse_duration(text)
-        .map_err(|err| invalid(flag, format!("`{text}` is not a duration like 90s or 2m: {err}")))?;
+    let value = humantime::parse_duration(text).map_err(|err| {
+        invalid(
+            flag,
+            format!("`{text}` is not a duration like 90s or 2m: {err}"),
+        )
+    })?;
     if value.is_zero() {
         return Err(invalid(flag, "must be longer than zero"));
     }
@@ -235,7 +250,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
-        other => return Err(format!("unknown unit `{other}` in `{text}`: use B, KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`: use B, KiB, MiB or GiB"
+            ));
+        }
     };
     let bytes = number
         .checked_mul(multiplier)
@@ -298,14 +317,62 @@ mod tests {
     #[test]
     fn each_rejection_names_its_flag() {
         let cases: [(SettingsArgs, &str); 9] = [
-            (SettingsArgs { client: Some("geth".into()), ..Default::default() }, "client"),
-            (SettingsArgs { interval: Some("soon".into()), ..Default::default() }, "interval"),
-            (SettingsArgs { timeout: Some("0s".into()), ..Default::default() }, "timeout"),
-            (SettingsArgs { max_scrape_size: Some("64MB".into()), ..Default::default() }, "max-scrape-size"),
-            (SettingsArgs { beacon_node: Some("ftp://x/metrics".into()), ..Default::default() }, "beacon-node"),
-            (SettingsArgs { validator: Some("http://".into()), ..Default::default() }, "validator"),
-            (SettingsArgs { api_key: Some("k".into()), ..Default::default() }, "machine"),
-            (SettingsArgs { stats_endpoint: Some("ws://x/".into()), ..Default::default() }, "stats-endpoint"),
+            (
+                SettingsArgs {
+                    client: Some("geth".into()),
+                    ..Default::default()
+                },
+                "client",
+            ),
+            (
+                SettingsArgs {
+                    interval: Some("soon".into()),
+                    ..Default::default()
+                },
+                "interval",
+            ),
+            (
+                SettingsArgs {
+                    timeout: Some("0s".into()),
+                    ..Default::default()
+                },
+                "timeout",
+            ),
+            (
+                SettingsArgs {
+                    max_scrape_size: Some("64MB".into()),
+                    ..Default::default()
+                },
+                "max-scrape-size",
+            ),
+            (
+                SettingsArgs {
+                    beacon_node: Some("ftp://x/metrics".into()),
+                    ..Default::default()
+                },
+                "beacon-node",
+            ),
+            (
+                SettingsArgs {
+                    validator: Some("http://".into()),
+                    ..Default::default()
+                },
+                "validator",
+            ),
+            (
+                SettingsArgs {
+                    api_key: Some("k".into()),
+                    ..Default::default()
+                },
+                "machine",
+            ),
+            (
+                SettingsArgs {
+                    stats_endpoint: Some("ws://x/".into()),
+                    ..Default::default()
+                },
+                "stats-endpoint",
+            ),
             (
                 SettingsArgs {
                     stats_endpoint: Some("https://x/".into()),
@@ -377,6 +444,9 @@ mod tests {
             .expect_err("unknown key");
         let message = err.to_string();
         assert!(message.contains("beacon_nod"), "{message}");
-        assert!(message.contains("line 2") || message.contains("2:"), "{message}");
+        assert!(
+            message.contains("line 2") || message.contains("2:"),
+            "{message}"
+        );
     }
 }

@@ -86,12 +86,11 @@ impl Exposition {
         })?;
         let lines = text.lines().map(|line| Ok(line.to_owned()));
         // prometheus-parse only fails when the line iterator does, and ours never does.
-        let scrape = prometheus_parse::Scrape::parse(lines).unwrap_or_else(|_| {
-            prometheus_parse::Scrape {
+        let scrape =
+            prometheus_parse::Scrape::parse(lines).unwrap_or_else(|_| prometheus_parse::Scrape {
                 docs: HashMap::new(),
                 samples: Vec::new(),
-            }
-        });
+            });
 
         let mut families: HashMap<String, Family> = HashMap::new();
         for raw in scrape.samples {
@@ -133,7 +132,9 @@ impl Exposition {
 
     /// The series of a family, empty when the family is absent.
     pub fn samples(&self, name: &str) -> &[Sample] {
-        self.families.get(name).map_or(&[], |family| family.samples())
+        self.families
+            .get(name)
+            .map_or(&[], |family| family.samples())
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -196,7 +197,9 @@ beacon_block_processing_seconds_count 5
             .map(Sample::value);
         assert_eq!(connected, Some(37.0));
         assert_eq!(
-            exposition.family("process_cpu_seconds_total").map(Family::kind),
+            exposition
+                .family("process_cpu_seconds_total")
+                .map(Family::kind),
             Some(MetricKind::Counter)
         );
         assert_eq!(

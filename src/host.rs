@@ -124,7 +124,10 @@ pub fn parse_stat(text: &str) -> Result<CpuTimes, String> {
         .collect::<Result<_, _>>()
         .map_err(|err| format!("bad number in `cpu` line: {err}"))?;
     if ticks.len() < 5 {
-        return Err(format!("`cpu` line has {} fields, expected at least 5", ticks.len()));
+        return Err(format!(
+            "`cpu` line has {} fields, expected at least 5",
+            ticks.len()
+        ));
     }
     let boot_time = text
         .lines()
@@ -225,7 +228,11 @@ pub fn parse_diskstats(text: &str) -> Result<DiskActivity, String> {
             if fields.is_empty() {
                 continue;
             }
-            return Err(format!("line {}: {} fields, expected at least 14", number + 1, fields.len()));
+            return Err(format!(
+                "line {}: {} fields, expected at least 14",
+                number + 1,
+                fields.len()
+            ));
         }
         if !is_whole_disk(fields[2]) {
             continue;
@@ -272,7 +279,10 @@ pub struct NetworkTraffic {
 }
 
 pub fn parse_net_dev(text: &str) -> Result<NetworkTraffic, String> {
-    let mut traffic = NetworkTraffic { received: 0, sent: 0 };
+    let mut traffic = NetworkTraffic {
+        received: 0,
+        sent: 0,
+    };
     // Two header lines, then `  name: rx_bytes rx_packets ... (8 rx fields) tx_bytes ...`.
     for (number, line) in text.lines().enumerate().skip(2) {
         let Some((name, counters)) = line.split_once(':') else {
@@ -345,7 +355,9 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
     #[test]
     fn cpuinfo_counts_cores_and_threads() {
         let processor = |n: u32, core: u32| {
-            format!("processor\t: {n}\nmodel name\t: Test CPU\nphysical id\t: 0\ncore id\t\t: {core}\n\n")
+            format!(
+                "processor\t: {n}\nmodel name\t: Test CPU\nphysical id\t: 0\ncore id\t\t: {core}\n\n"
+            )
         };
         let smt: String = (0..8).map(|n| processor(n, n % 4)).collect();
         assert_eq!(
@@ -356,7 +368,13 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
             })
         );
         let arm = "processor\t: 0\nBogoMIPS\t: 108.00\n\nprocessor\t: 1\nBogoMIPS\t: 108.00\n\n";
-        assert_eq!(parse_cpuinfo(arm), Ok(Cpus { threads: 2, cores: None }));
+        assert_eq!(
+            parse_cpuinfo(arm),
+            Ok(Cpus {
+                threads: 2,
+                cores: None
+            })
+        );
     }
 
     #[test]
@@ -385,7 +403,17 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
         for disk in ["sda", "vdb", "xvda", "nvme0n1", "mmcblk0", "sdaa"] {
             assert!(is_whole_disk(disk), "{disk}");
         }
-        for part in ["sda1", "vdb12", "xvda1", "nvme0n1p2", "mmcblk0p1", "loop3", "dm-1", "md0", "sr0"] {
+        for part in [
+            "sda1",
+            "vdb12",
+            "xvda1",
+            "nvme0n1p2",
+            "mmcblk0p1",
+            "loop3",
+            "dm-1",
+            "md0",
+            "sr0",
+        ] {
             assert!(!is_whole_disk(part), "{part}");
         }
     }

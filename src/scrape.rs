@@ -193,8 +193,14 @@ mod tests {
 
     #[test]
     fn target_kinds() {
-        assert!(matches!(Target::parse("http://127.0.0.1:5054/metrics"), Ok(Target::Url(_))));
-        assert!(matches!(Target::parse("HTTPS://node:8080/metrics"), Ok(Target::Url(_))));
+        assert!(matches!(
+            Target::parse("http://127.0.0.1:5054/metrics"),
+            Ok(Target::Url(_))
+        ));
+        assert!(matches!(
+            Target::parse("HTTPS://node:8080/metrics"),
+            Ok(Target::Url(_))
+        ));
         assert_eq!(
             Target::parse("fixtures/prysm/beacon.prom"),
             Ok(Target::File(PathBuf::from("fixtures/prysm/beacon.prom")))
@@ -224,7 +230,10 @@ mod tests {
             .expect_err("over the cap");
         assert!(matches!(err, ScrapeError::TooLarge { limit: 499 }), "{err}");
         let scraper = Scraper::new(Duration::from_secs(5), 500).expect("client");
-        let body = scraper.fetch(&Target::File(path)).await.expect("at the cap");
+        let body = scraper
+            .fetch(&Target::File(path))
+            .await
+            .expect("at the cap");
         assert_eq!(body.len(), 500);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -88,8 +88,7 @@ fn without(body: &[u8], family: &str) -> Vec<u8> {
             let name = line
                 .trim_start_matches("# HELP ")
                 .trim_start_matches("# TYPE ");
-            !(name.starts_with(family)
-                && name[family.len()..].starts_with([' ', '{']))
+            !(name.starts_with(family) && name[family.len()..].starts_with([' ', '{']))
         })
         .map(|line| format!("{line}\n"))
         .collect::<String>()
@@ -104,12 +103,22 @@ fn missing_metrics_are_left_out_not_zero() {
     let body = without(&body, "sync_eth2_synced");
     let body = without(&body, "slotclock_present_slot");
     let got = mapped(&body, "beacon", ClientChoice::Auto);
-    for key in ["network_peers_connected", "disk_beaconchain_bytes_total", "sync_eth2_synced"] {
+    for key in [
+        "network_peers_connected",
+        "disk_beaconchain_bytes_total",
+        "sync_eth2_synced",
+    ] {
         assert!(got.get(key).is_none(), "{key} must be absent: {got}");
     }
-    assert_eq!(got["sync_beacon_head_slot"], 10_123_456, "the rest still maps");
+    assert_eq!(
+        got["sync_beacon_head_slot"], 10_123_456,
+        "the rest still maps"
+    );
 
-    let body = without(&common::fixture("prysm/validator.prom"), "validator_statuses");
+    let body = without(
+        &common::fixture("prysm/validator.prom"),
+        "validator_statuses",
+    );
     let got = mapped(&body, "validator", ClientChoice::Auto);
     assert!(got.get("validator_total").is_none(), "{got}");
     assert!(got.get("validator_active").is_none(), "{got}");
@@ -123,7 +132,10 @@ fn a_forced_client_maps_with_its_own_profile() {
         ClientChoice::Fixed(Client::Teku),
     );
     assert_eq!(got["client_name"], "teku");
-    assert!(got.get("client_version").is_none(), "no Teku version metric in a Lighthouse scrape");
+    assert!(
+        got.get("client_version").is_none(),
+        "no Teku version metric in a Lighthouse scrape"
+    );
     assert_eq!(got["network_peers_connected"], 88, "libp2p_peers is shared");
 }
 
@@ -143,14 +155,21 @@ fn prysm_peer_cases_conform() {
     for (file, want) in expectations {
         let body = std::fs::read(dir.join(&file)).expect("peer case scrape");
         let want = want.as_object().expect("expectations are objects");
-        let process = if want["process"] == "validator" { "validator" } else { "beacon" };
+        let process = if want["process"] == "validator" {
+            "validator"
+        } else {
+            "beacon"
+        };
         let got = mapped(&body, process, ClientChoice::Auto);
         for (key, value) in want {
             match key.strip_suffix("_contains") {
                 Some(field) => {
                     let text = got[field].as_str().unwrap_or_default();
                     let part = value.as_str().expect("a string");
-                    assert!(text.contains(part), "{file}: {field} = {text:?} lacks {part:?}");
+                    assert!(
+                        text.contains(part),
+                        "{file}: {field} = {text:?} lacks {part:?}"
+                    );
                 }
                 None => assert_eq!(&got[key], value, "{file}: {key} in {got}"),
             }

@@ -147,7 +147,10 @@ pub fn encode(snapshot: &NodeSnapshot, timestamp_ms: u64) -> Vec<StatsObject> {
         objects.push(StatsObject::BeaconNode(beacon_node(beacon, timestamp_ms)));
     }
     if let Some(validator) = &snapshot.validator {
-        objects.push(StatsObject::Validator(validator_client(validator, timestamp_ms)));
+        objects.push(StatsObject::Validator(validator_client(
+            validator,
+            timestamp_ms,
+        )));
     }
     objects.push(StatsObject::System(system(&snapshot.host, timestamp_ms)));
     objects
@@ -160,7 +163,8 @@ pub fn to_body(objects: &[StatsObject]) -> Vec<u8> {
 
 /// The same array, indented for people (`--dry-run`).
 pub fn to_pretty(objects: &[StatsObject]) -> String {
-    serde_json::to_string_pretty(objects).expect("stats objects are plain data and always serialize")
+    serde_json::to_string_pretty(objects)
+        .expect("stats objects are plain data and always serialize")
 }
 
 fn envelope(process: &'static str, timestamp_ms: u64) -> Envelope {
@@ -282,8 +286,8 @@ mod tests {
 
     #[test]
     fn beacon_node_object_golden() {
-        let json = serde_json::to_value(beacon_node(&beacon(), 1_618_835_497_239))
-            .expect("serializes");
+        let json =
+            serde_json::to_value(beacon_node(&beacon(), 1_618_835_497_239)).expect("serializes");
         assert_eq!(
             json,
             json!({
@@ -324,7 +328,10 @@ mod tests {
         let body: serde_json::Value =
             serde_json::from_slice(&to_body(&objects)).expect("body is JSON");
         assert_eq!(body[0]["validator_active"], json!(0), "a real zero is sent");
-        assert_eq!(body[1], json!({"version": 1, "timestamp": 7, "process": "system",
-            "cpu_threads": 8, "misc_os": "lin"}));
+        assert_eq!(
+            body[1],
+            json!({"version": 1, "timestamp": 7, "process": "system",
+            "cpu_threads": 8, "misc_os": "lin"})
+        );
     }
 }

@@ -45,7 +45,9 @@ impl fmt::Display for Signature {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("no known client's signature metric in the scrape (looked for {looked_for}); name the client with --client")]
+#[error(
+    "no known client's signature metric in the scrape (looked for {looked_for}); name the client with --client"
+)]
 pub struct DetectError {
     looked_for: String,
 }
@@ -92,13 +94,31 @@ mod tests {
 
     #[test]
     fn each_signature() {
-        assert_eq!(detect_in("prysm_version{version=\"v5\"} 1\n"), Ok(Client::Prysm));
-        assert_eq!(detect_in("lighthouse_info{version=\"x\"} 1\n"), Ok(Client::Lighthouse));
-        assert_eq!(detect_in("beacon_teku_version{version=\"x\"} 1\n"), Ok(Client::Teku));
-        assert_eq!(detect_in("validator_teku_version_total{version=\"x\"} 1\n"), Ok(Client::Teku));
-        assert_eq!(detect_in("lodestar_version{version=\"x\"} 1\n"), Ok(Client::Lodestar));
+        assert_eq!(
+            detect_in("prysm_version{version=\"v5\"} 1\n"),
+            Ok(Client::Prysm)
+        );
+        assert_eq!(
+            detect_in("lighthouse_info{version=\"x\"} 1\n"),
+            Ok(Client::Lighthouse)
+        );
+        assert_eq!(
+            detect_in("beacon_teku_version{version=\"x\"} 1\n"),
+            Ok(Client::Teku)
+        );
+        assert_eq!(
+            detect_in("validator_teku_version_total{version=\"x\"} 1\n"),
+            Ok(Client::Teku)
+        );
+        assert_eq!(
+            detect_in("lodestar_version{version=\"x\"} 1\n"),
+            Ok(Client::Lodestar)
+        );
         assert_eq!(detect_in("nbc_peers 3\n"), Ok(Client::Nimbus));
-        assert_eq!(detect_in("version{version=\"v24.1.0\"} 1\n"), Ok(Client::Nimbus));
+        assert_eq!(
+            detect_in("version{version=\"v24.1.0\"} 1\n"),
+            Ok(Client::Nimbus)
+        );
     }
 
     #[test]

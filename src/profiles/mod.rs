@@ -55,7 +55,10 @@ pub enum ClientChoice {
 }
 
 /// The profile for a scrape.
-pub fn select(choice: ClientChoice, exposition: &Exposition) -> Result<&'static Profile, DetectError> {
+pub fn select(
+    choice: ClientChoice,
+    exposition: &Exposition,
+) -> Result<&'static Profile, DetectError> {
     match choice {
         ClientChoice::Fixed(client) => Ok(profile(client)),
         ClientChoice::Auto => detect(exposition).map(|(client, _)| profile(client)),
@@ -134,7 +137,9 @@ fn synced(profile: &Profile, exposition: &Exposition, head_slot: Option<f64>) ->
         SyncSignal::SlotDistance => None,
     };
     own_signal.or_else(|| {
-        let clock = profile.clock_slot.and_then(|source| source.read(exposition))?;
+        let clock = profile
+            .clock_slot
+            .and_then(|source| source.read(exposition))?;
         let head = head_slot?;
         (head.is_finite() && clock.is_finite()).then(|| in_sync_by_slots(head, clock))
     })
@@ -167,15 +172,29 @@ mod tests {
 
     #[test]
     fn release_version_of_each_client() {
-        assert_eq!(release_version("Lighthouse/v5.3.0-d6ba8c3"), "v5.3.0-d6ba8c3");
         assert_eq!(
-            release_version("teku/v24.10.0/linux-x86_64/-eclipseadoptium-openjdk64bitservervm-java-21"),
+            release_version("Lighthouse/v5.3.0-d6ba8c3"),
+            "v5.3.0-d6ba8c3"
+        );
+        assert_eq!(
+            release_version(
+                "teku/v24.10.0/linux-x86_64/-eclipseadoptium-openjdk64bitservervm-java-21"
+            ),
             "v24.10.0"
         );
         assert_eq!(release_version("v1.22.0/stable/abc1234"), "v1.22.0");
-        assert_eq!(release_version("0.16.0 developer/feature-1 ac99f2b5"), "0.16.0");
-        assert_eq!(release_version("v24.10.0-a1b2c3-stateofus"), "v24.10.0-a1b2c3-stateofus");
-        assert_eq!(release_version("v1.3.8-hotfix+6c0942"), "v1.3.8-hotfix+6c0942");
+        assert_eq!(
+            release_version("0.16.0 developer/feature-1 ac99f2b5"),
+            "0.16.0"
+        );
+        assert_eq!(
+            release_version("v24.10.0-a1b2c3-stateofus"),
+            "v24.10.0-a1b2c3-stateofus"
+        );
+        assert_eq!(
+            release_version("v1.3.8-hotfix+6c0942"),
+            "v1.3.8-hotfix+6c0942"
+        );
         assert_eq!(release_version("unstable"), "unstable");
     }
 

@@ -144,8 +144,14 @@ mod tests {
     #[test]
     fn sum_of_absent_family_is_absent_not_zero() {
         let exposition = scrape("up 1\n");
-        assert_eq!(Source::Sum("libp2p_bandwidth_bytes_total").read(&exposition), None);
-        assert_eq!(Source::CountSeries("validator_statuses").read(&exposition), None);
+        assert_eq!(
+            Source::Sum("libp2p_bandwidth_bytes_total").read(&exposition),
+            None
+        );
+        assert_eq!(
+            Source::CountSeries("validator_statuses").read(&exposition),
+            None
+        );
     }
 
     #[test]
@@ -200,7 +206,10 @@ mod tests {
     #[test]
     fn sync_tolerance() {
         assert!(in_sync_by_slots(100.0, 100.0));
-        assert!(in_sync_by_slots(99.0, 100.0), "one missed block is still synced");
+        assert!(
+            in_sync_by_slots(99.0, 100.0),
+            "one missed block is still synced"
+        );
         assert!(in_sync_by_slots(101.0, 100.0), "head ahead of our clock");
         assert!(!in_sync_by_slots(90.0, 100.0));
     }

@@ -98,7 +98,10 @@ mod tests {
             receiver_message(br#"{"status":"ERROR: invalid process","data":null}"#),
             Some("ERROR: invalid process".into())
         );
-        assert_eq!(receiver_message(b"Too Many Requests\n"), Some("Too Many Requests".into()));
+        assert_eq!(
+            receiver_message(b"Too Many Requests\n"),
+            Some("Too Many Requests".into())
+        );
         assert_eq!(receiver_message(b""), None);
     }
 }

@@ -168,7 +168,9 @@ pub fn dead_url() -> String {
 }
 
 pub fn fixture_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(relative)
 }
 
 pub fn fixture(relative: &str) -> Vec<u8> {
@@ -210,6 +212,9 @@ pub fn payload(output: &Output) -> Vec<serde_json::Value> {
 }
 
 /// The object of one process in a payload, if present.
-pub fn object<'a>(payload: &'a [serde_json::Value], process: &str) -> Option<&'a serde_json::Value> {
+pub fn object<'a>(
+    payload: &'a [serde_json::Value],
+    process: &str,
+) -> Option<&'a serde_json::Value> {
     payload.iter().find(|object| object["process"] == process)
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, lints, then every test (unit, fixture, and the loopback
+# HTTP integration tests). Run from anywhere; it works in the repository root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A fresh machine may lack the two rustup components the checks need.
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
