@@ -263,34 +263,34 @@ fn once_posts_one_array_and_exits_zero() {
 }
 
 #[test]
-fn a_rejection_shows_the_receivers_message_and_fails() {
-    let receiver = receiver(Reply::status(
-        400,
-        r#"{"status":"ERROR: could not parse stats (invalid process)","data":null}"#,
-    ));
-    let output = once_to(&receiver, &["-v"]);
-    assert_eq!(output.status.code(), Some(1));
-    let log = stderr(&output);
-    assert!(log.contains("400"), "{log}");
-    assert!(
-        log.contains("ERROR: could not parse stats (invalid process)"),
-        "{log}"
-    );
-    assert!(
-        !log.contains(API_KEY),
-        "the key never reaches a log line:\n{log}"
-    );
-    assert_eq!(receiver.requests().len(), 1);
-}
-
-#[test]
-fn a_server_error_fails_without_leaking_the_key() {
-    let receiver = receiver(Reply::status(500, "internal error"));
-    let output = once_to(&receiver, &["-vv"]);
-    assert_eq!(output.status.code(), Some(1));
-    let log = stderr(&output);
-    assert!(log.contains("500"), "{log}");
-    assert!(!log.contains(API_KEY), "{log}");
+fn a_refusal_shows_the_receivers_message_fails_and_keeps_the_key_secret() {
+    let cases = [
+        (
+            400,
+            r#"{"status":"ERROR: could not parse stats (invalid process)","data":null}"#,
+            "400",
+            "ERROR: could not parse stats (invalid process)",
+        ),
+        (
+            402,
+            r#"{"status":"ERROR: reached max machine count","data":null}"#,
+            "402",
+            "reached max machine count",
+        ),
+        (500, "internal error", "500", "internal error"),
+    ];
+    for (status, body, code, message) in cases {
+        let receiver = receiver(Reply::status(status, body));
+        let output = once_to(&receiver, &["-vv"]);
+        assert_eq!(output.status.code(), Some(1), "HTTP {status}");
+        let log = stderr(&output);
+        assert!(log.contains(code) && log.contains(message), "{log}");
+        assert!(
+            !log.contains(API_KEY),
+            "the key never reaches a log line:\n{log}"
+        );
+        assert_eq!(receiver.requests().len(), 1, "one request, no retry yet");
+    }
 }
 
 #[test]
