@@ -1,15 +1,15 @@
-//! A parsed Prometheus text exposition, indexed by metric name.
+//! A parsed Prometheus text exposition (format 0.0.4): families in the order they appear, and an
+//! index from series name to samples for the profiles' lookups.
 //!
-//! This type is the only place that knows which parser reads the text: profiles look series up by
-//! family name and label here and never see the parser's own types, so the parser can be replaced
-//! (the performance work plans its own streaming parser) without touching a profile.
-//!
-//! Histogram and summary families keep only their `_sum`/`_count` series, as plain samples: nothing
-//! we map reads a bucket, and a uniform "name -> samples" shape keeps every lookup simple.
+//! This is our own line parser rather than prometheus-parse: the Pushgateway sink forwards label
+//! values verbatim, and prometheus-parse corrupts valid ones (an escaped quote, or a `,`, `=` or `}`
+//! inside a value) and skips malformed lines without a word. Here escapes are decoded, every
+//! malformed line is counted and reported with its line number, and one bad line never costs the
+//! rest of the scrape.
 
 use std::collections::HashMap;
 
-/// The type a family was declared with (or `Untyped` when it had no `# TYPE` line).
+/// The type a family was declared with (`Untyped` when it had no `# TYPE` line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
     Counter,
@@ -19,11 +19,48 @@ pub enum MetricKind {
     Untyped,
 }
 
-/// One series: its labels (sorted by name) and its value.
+impl MetricKind {
+    fn parse(text: &str) -> Option<MetricKind> {
+        match text {
+            "counter" => Some(MetricKind::Counter),
+            "gauge" => Some(MetricKind::Gauge),
+            "histogram" => Some(MetricKind::Histogram),
+            "summary" => Some(MetricKind::Summary),
+            "untyped" => Some(MetricKind::Untyped),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
+            MetricKind::Untyped => "untyped",
+        }
+    }
+
+    /// Whether a series called `series` belongs to a family of this kind called `family`.
+    fn owns(self, family: &str, series: &str) -> bool {
+        let suffix = series.strip_prefix(family);
+        match (self, suffix) {
+            (_, Some("")) => self != MetricKind::Histogram,
+            (MetricKind::Histogram, Some("_bucket" | "_sum" | "_count")) => true,
+            (MetricKind::Summary, Some("_sum" | "_count")) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One series: its full name (with any `_bucket`/`_sum`/`_count` suffix), labels, value and the
+/// timestamp it was exposed with, if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    labels: Vec<(String, String)>,
-    value: f64,
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+    pub timestamp_ms: Option<i64>,
 }
 
 impl Sample {
@@ -43,21 +80,27 @@ impl Sample {
     }
 }
 
-/// All series of one metric name.
+/// A metric family: its name, type, help text and samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
-    kind: MetricKind,
-    samples: Vec<Sample>,
+    pub name: String,
+    pub kind: MetricKind,
+    pub help: Option<String>,
+    pub samples: Vec<Sample>,
 }
 
 impl Family {
     pub fn kind(&self) -> MetricKind {
         self.kind
     }
+}
 
-    pub fn samples(&self) -> &[Sample] {
-        &self.samples
-    }
+/// A line that could not be read, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineError {
+    /// 1-based.
+    pub line: usize,
+    pub reason: String,
 }
 
 /// Why a body could not be read as an exposition at all.
@@ -65,84 +108,181 @@ impl Family {
 pub enum ParseError {
     #[error("body is not UTF-8 (first bad byte at offset {offset})")]
     NotUtf8 { offset: usize },
-    #[error("no metric samples in {lines} non-comment lines: not a Prometheus text exposition")]
-    NoSamples { lines: usize },
+    #[error(
+        "no metric samples in {lines} non-comment lines: not a Prometheus text exposition{}",
+        first_error.as_ref().map(|e| format!(" (line {}: {})", e.line, e.reason)).unwrap_or_default()
+    )]
+    NoSamples {
+        lines: usize,
+        first_error: Option<LineError>,
+    },
 }
 
-/// A scrape, parsed and indexed by metric name.
+/// How many malformed lines are kept with their reason; the rest are only counted.
+const KEPT_LINE_ERRORS: usize = 16;
+
+/// A scrape, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct Exposition {
-    families: HashMap<String, Family>,
+    families: Vec<Family>,
+    family_index: HashMap<String, usize>,
+    /// Series name -> (family, sample) positions.
+    series_index: HashMap<String, Vec<(usize, usize)>>,
+    malformed_lines: usize,
+    line_errors: Vec<LineError>,
 }
 
 impl Exposition {
     /// Parses the text format from raw response bytes.
     ///
-    /// An empty body is a valid, empty exposition; a body with content lines but not one sample
-    /// (an HTML error page served with 200, say) is an error rather than "a node with no metrics".
+    /// An empty body is a valid, empty exposition; a body with content lines but not one sample (an
+    /// HTML error page served with 200, say) is an error rather than "a node with no metrics".
     pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
         let text = std::str::from_utf8(body).map_err(|err| ParseError::NotUtf8 {
             offset: err.valid_up_to(),
         })?;
-        let lines = text.lines().map(|line| Ok(line.to_owned()));
-        // prometheus-parse only fails when the line iterator does, and ours never does.
-        let scrape =
-            prometheus_parse::Scrape::parse(lines).unwrap_or_else(|_| prometheus_parse::Scrape {
-                docs: HashMap::new(),
-                samples: Vec::new(),
-            });
-
-        let mut families: HashMap<String, Family> = HashMap::new();
-        for raw in scrape.samples {
-            let Some((kind, value)) = scalar(raw.value) else {
+        let mut exposition = Exposition::default();
+        let mut current: Option<usize> = None;
+        let mut content_lines = 0;
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
                 continue;
+            }
+            let outcome = if let Some(comment) = line.strip_prefix('#') {
+                exposition.read_comment(comment, &mut current)
+            } else {
+                content_lines += 1;
+                parse_sample(line).map(|sample| exposition.add(sample, &mut current))
             };
-            let mut labels: Vec<(String, String)> = raw
-                .labels
-                .iter()
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect();
-            labels.sort();
-            families
-                .entry(raw.metric)
-                .or_insert_with(|| Family {
-                    kind,
-                    samples: Vec::new(),
-                })
-                .samples
-                .push(Sample { labels, value });
-        }
-
-        if families.is_empty() {
-            let lines = text
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty() && !line.starts_with('#'))
-                .count();
-            if lines > 0 {
-                return Err(ParseError::NoSamples { lines });
+            if let Err(reason) = outcome {
+                exposition.malformed_lines += 1;
+                if exposition.line_errors.len() < KEPT_LINE_ERRORS {
+                    exposition.line_errors.push(LineError {
+                        line: index + 1,
+                        reason,
+                    });
+                }
             }
         }
-        Ok(Exposition { families })
+        if exposition.series_index.is_empty() && content_lines > 0 {
+            return Err(ParseError::NoSamples {
+                lines: content_lines,
+                first_error: exposition.line_errors.first().cloned(),
+            });
+        }
+        Ok(exposition)
+    }
+
+    /// `# HELP` and `# TYPE` declare or describe a family; other comments are ignored.
+    fn read_comment(&mut self, comment: &str, current: &mut Option<usize>) -> Result<(), String> {
+        let comment = comment.trim_start();
+        let (keyword, rest) = comment.split_once([' ', '\t']).unwrap_or((comment, ""));
+        if keyword != "HELP" && keyword != "TYPE" {
+            return Ok(());
+        }
+        let rest = rest.trim_start();
+        let (name, value) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
+        if !is_metric_name(name) {
+            return Err(format!("`# {keyword}` names no valid metric (`{name}`)"));
+        }
+        let position = self.family_position(name);
+        let family = &mut self.families[position];
+        if keyword == "HELP" {
+            if family.help.is_some() {
+                return Err(format!("second HELP line for `{name}`"));
+            }
+            family.help = Some(unescape_help(value));
+        } else {
+            let kind = MetricKind::parse(value.trim())
+                .ok_or_else(|| format!("unknown type `{}` for `{name}`", value.trim()))?;
+            if !family.samples.is_empty() || family.kind != MetricKind::Untyped {
+                return Err(format!(
+                    "TYPE line for `{name}` after its samples or a first TYPE"
+                ));
+            }
+            family.kind = kind;
+        }
+        *current = Some(position);
+        Ok(())
+    }
+
+    /// The position of the family called `name`, created (untyped, empty) when new.
+    fn family_position(&mut self, name: &str) -> usize {
+        if let Some(&position) = self.family_index.get(name) {
+            return position;
+        }
+        self.families.push(Family {
+            name: name.to_owned(),
+            kind: MetricKind::Untyped,
+            help: None,
+            samples: Vec::new(),
+        });
+        let position = self.families.len() - 1;
+        self.family_index.insert(name.to_owned(), position);
+        position
+    }
+
+    /// Files a sample under the current family when it belongs there, else under the family its
+    /// name belongs to (a histogram's `_sum` after another family, say), else under a new untyped
+    /// family of its own.
+    fn add(&mut self, sample: Sample, current: &mut Option<usize>) {
+        let owner = current
+            .filter(|&position| {
+                let family = &self.families[position];
+                family.kind.owns(&family.name, &sample.name)
+            })
+            .or_else(|| {
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| sample.name.strip_suffix(suffix));
+                [Some(sample.name.as_str()), base]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|name| self.family_index.get(name).copied())
+                    .find(|&position| {
+                        let family = &self.families[position];
+                        family.kind.owns(&family.name, &sample.name)
+                    })
+            });
+        let position = owner.unwrap_or_else(|| self.family_position(&sample.name.clone()));
+        let family = &mut self.families[position];
+        self.series_index
+            .entry(sample.name.clone())
+            .or_default()
+            .push((position, family.samples.len()));
+        family.samples.push(sample);
+        *current = Some(position);
+    }
+
+    /// Families in the order they first appeared.
+    pub fn families(&self) -> &[Family] {
+        &self.families
     }
 
     pub fn family(&self, name: &str) -> Option<&Family> {
-        self.families.get(name)
-    }
-
-    /// The series of a family, empty when the family is absent.
-    pub fn samples(&self, name: &str) -> &[Sample] {
-        self.families
+        self.family_index
             .get(name)
-            .map_or(&[], |family| family.samples())
+            .map(|&position| &self.families[position])
     }
 
+    /// The samples of the series called `name` (a family name or a suffixed series name).
+    pub fn samples(&self, name: &str) -> impl Iterator<Item = &Sample> {
+        self.series_index
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&(family, sample)| &self.families[family].samples[sample])
+    }
+
+    /// Whether any series is called `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.families.contains_key(name)
+        self.series_index.contains_key(name)
     }
 
+    /// The names of every series.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.families.keys().map(String::as_str)
+        self.series_index.keys().map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
@@ -152,17 +292,158 @@ impl Exposition {
     pub fn is_empty(&self) -> bool {
         self.families.is_empty()
     }
+
+    /// How many lines were skipped as malformed.
+    pub fn malformed_lines(&self) -> usize {
+        self.malformed_lines
+    }
+
+    /// The first few malformed lines, with their reasons.
+    pub fn line_errors(&self) -> &[LineError] {
+        &self.line_errors
+    }
 }
 
-/// The plain kind and value of one parsed sample. Histogram and summary samples hold only their
-/// buckets and quantiles, which nothing reads: the parser reports `_sum`/`_count` separately.
-fn scalar(value: prometheus_parse::Value) -> Option<(MetricKind, f64)> {
-    use prometheus_parse::Value;
-    match value {
-        Value::Counter(v) => Some((MetricKind::Counter, v)),
-        Value::Gauge(v) => Some((MetricKind::Gauge, v)),
-        Value::Untyped(v) => Some((MetricKind::Untyped, v)),
-        Value::Histogram(_) | Value::Summary(_) => None,
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// HELP text escapes only `\\` and `\n`.
+fn unescape_help(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('\\')) => {
+                out.push('\\');
+                chars.next();
+            }
+            ('\\', Some('n')) => {
+                out.push('\n');
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `name{label="value",...} value [timestamp]`
+fn parse_sample(line: &str) -> Result<Sample, String> {
+    let name_end = line
+        .find(|c: char| c == '{' || c.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let name = &line[..name_end];
+    if !is_metric_name(name) {
+        return Err(format!("`{}` is not a valid metric name", truncate(name)));
+    }
+    let mut rest = &line[name_end..];
+    let mut labels = Vec::new();
+    if let Some(after_brace) = rest.strip_prefix('{') {
+        rest = parse_labels(after_brace, &mut labels)?;
+    }
+    let mut fields = rest.split_ascii_whitespace();
+    let value_text = fields
+        .next()
+        .ok_or_else(|| format!("`{name}` has no value"))?;
+    let value = parse_value(value_text)
+        .ok_or_else(|| format!("`{}` is not a number", truncate(value_text)))?;
+    let timestamp_ms = fields
+        .next()
+        .map(|text| {
+            text.parse::<i64>()
+                .map_err(|_| format!("`{}` is not a timestamp", truncate(text)))
+        })
+        .transpose()?;
+    if let Some(extra) = fields.next() {
+        return Err(format!("unexpected `{}` after the value", truncate(extra)));
+    }
+    Ok(Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+        timestamp_ms,
+    })
+}
+
+/// Reads `label="value",...}` and returns what follows the closing brace.
+fn parse_labels<'a>(
+    mut rest: &'a str,
+    labels: &mut Vec<(String, String)>,
+) -> Result<&'a str, String> {
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix('}') {
+            return Ok(after);
+        }
+        let (name, after_name) = rest.split_once('=').ok_or("a label without `=`")?;
+        let name = name.trim();
+        if !is_label_name(name) {
+            return Err(format!("`{}` is not a valid label name", truncate(name)));
+        }
+        if labels.iter().any(|(existing, _)| existing == name) {
+            return Err(format!("label `{name}` given twice"));
+        }
+        let quoted = after_name
+            .trim_start()
+            .strip_prefix('"')
+            .ok_or_else(|| format!("the value of label `{name}` is not quoted"))?;
+        let (value, after_value) = read_quoted(quoted)
+            .ok_or_else(|| format!("the value of label `{name}` has no closing quote"))?;
+        labels.push((name.to_owned(), value));
+        rest = after_value.trim_start();
+        if let Some(after_comma) = rest.strip_prefix(',') {
+            rest = after_comma;
+        } else if !rest.starts_with('}') {
+            return Err(format!("expected `,` or `}}` after label `{name}`"));
+        }
+    }
+}
+
+/// A label value up to its closing quote, with `\\`, `\"` and `\n` decoded; and the rest.
+fn read_quoted(text: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, &text[at + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => value.push('\n'),
+                other @ ('\\' | '"') => value.push(other),
+                // Not an escape the format defines: keep it as written.
+                other => {
+                    value.push('\\');
+                    value.push(other);
+                }
+            },
+            other => value.push(other),
+        }
+    }
+    None
+}
+
+/// A sample value as Go's `ParseFloat` reads it: decimal or exponent forms, `NaN`, `+Inf`, `-Inf`.
+fn parse_value(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok()
+}
+
+fn truncate(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -179,6 +460,7 @@ p2p_peer_count{state=\"Connected\"} 37
 p2p_peer_count{state=\"Bad\"} 1
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 1.5e+03
+# HELP beacon_block_processing_seconds Time to process a block\\nin seconds
 # TYPE beacon_block_processing_seconds histogram
 beacon_block_processing_seconds_bucket{le=\"0.1\"} 3
 beacon_block_processing_seconds_bucket{le=\"+Inf\"} 5
@@ -186,34 +468,124 @@ beacon_block_processing_seconds_sum 0.9
 beacon_block_processing_seconds_count 5
 ";
 
+    fn parse(text: &str) -> Exposition {
+        Exposition::parse(text.as_bytes()).expect("valid test exposition")
+    }
+
     #[test]
     fn looks_up_by_name_and_label() {
-        let exposition = Exposition::parse(BODY.as_bytes()).expect("valid body");
-        assert_eq!(exposition.samples("libp2p_peers")[0].value(), 42.0);
+        let exposition = parse(BODY);
+        let values = |name: &str| {
+            exposition
+                .samples(name)
+                .map(Sample::value)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values("libp2p_peers"), [42.0]);
         let connected = exposition
             .samples("p2p_peer_count")
-            .iter()
             .find(|s| s.label("state") == Some("Connected"))
             .map(Sample::value);
         assert_eq!(connected, Some(37.0));
+        assert_eq!(values("process_cpu_seconds_total"), [1500.0]);
+        assert_eq!(values("beacon_block_processing_seconds_count"), [5.0]);
+        assert!(values("absent").is_empty());
+        assert_eq!(exposition.malformed_lines(), 0);
+    }
+
+    #[test]
+    fn histogram_series_belong_to_their_family() {
+        let exposition = parse(BODY);
+        let family = exposition
+            .family("beacon_block_processing_seconds")
+            .expect("histogram family");
+        assert_eq!(family.kind(), MetricKind::Histogram);
+        assert_eq!(family.samples.len(), 4);
+        assert_eq!(
+            family.help.as_deref(),
+            Some("Time to process a block\nin seconds")
+        );
+        assert!(
+            exposition
+                .family("beacon_block_processing_seconds_sum")
+                .is_none()
+        );
+        let names: Vec<&str> = exposition
+            .families()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "libp2p_peers",
+                "p2p_peer_count",
+                "process_cpu_seconds_total",
+                "beacon_block_processing_seconds"
+            ]
+        );
+    }
+
+    #[test]
+    fn label_values_are_decoded_exactly() {
+        let exposition = parse(concat!(
+            r#"errors_total{msg="say \"hi\", a=b {x}",path="C:\\dir\\",nl="a\nb",} 3"#,
+            "\n"
+        ));
+        let sample = exposition.samples("errors_total").next().expect("sample");
+        assert_eq!(sample.label("msg"), Some("say \"hi\", a=b {x}"));
+        assert_eq!(sample.label("path"), Some("C:\\dir\\"));
+        assert_eq!(sample.label("nl"), Some("a\nb"));
+        assert_eq!(sample.value(), 3.0);
+    }
+
+    #[test]
+    fn special_values_and_timestamps() {
+        let exposition = parse("a NaN\nb +Inf\nc -Inf 1700000000000\nd 1.5E3\n");
+        let value = |name: &str| exposition.samples(name).next().map(Sample::value);
+        assert!(value("a").is_some_and(f64::is_nan));
+        assert_eq!(value("b"), Some(f64::INFINITY));
+        assert_eq!(value("c"), Some(f64::NEG_INFINITY));
+        assert_eq!(value("d"), Some(1500.0));
+        let c = exposition.samples("c").next().expect("c");
+        assert_eq!(c.timestamp_ms, Some(1_700_000_000_000));
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_with_line_numbers_and_skipped() {
+        let exposition = parse(
+            "good 1\nbad{label=\"unterminated} 2\n9starts_with_digit 3\nno_value\n\
+             x{a=\"1\"} notanumber\nalso_good{a=\"1\"} 2\n# TYPE t wibble\n",
+        );
+        assert_eq!(exposition.malformed_lines(), 5);
+        let lines: Vec<usize> = exposition.line_errors().iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 7]);
+        assert!(exposition.contains("good") && exposition.contains("also_good"));
+    }
+
+    #[test]
+    fn untyped_series_after_a_typed_family_get_their_own_family() {
+        let exposition = parse(
+            "# TYPE libp2p_network_bytes counter\nlibp2p_network_bytes_total{direction=\"in\"} 5\n",
+        );
         assert_eq!(
             exposition
-                .family("process_cpu_seconds_total")
+                .family("libp2p_network_bytes_total")
                 .map(Family::kind),
-            Some(MetricKind::Counter)
+            Some(MetricKind::Untyped)
         );
-        assert_eq!(
-            exposition.samples("beacon_block_processing_seconds_count")[0].value(),
-            5.0
-        );
-        assert!(exposition.samples("absent").is_empty());
+        assert_eq!(exposition.samples("libp2p_network_bytes_total").count(), 1);
     }
 
     #[test]
     fn html_page_is_not_an_exposition() {
         let err = Exposition::parse(b"<html>\n<body>502 Bad Gateway</body>\n</html>\n")
             .expect_err("html must be rejected");
-        assert_eq!(err, ParseError::NoSamples { lines: 3 });
+        assert!(
+            matches!(err, ParseError::NoSamples { lines: 3, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("line 1"), "{err}");
     }
 
     #[test]
@@ -224,7 +596,7 @@ beacon_block_processing_seconds_count 5
 
     #[test]
     fn empty_body_is_empty_exposition() {
-        let exposition = Exposition::parse(b"").expect("empty is valid");
-        assert!(exposition.is_empty());
+        assert!(parse("").is_empty());
+        assert!(parse("# just a comment\n").is_empty());
     }
 }

@@ -28,7 +28,6 @@ impl Signature {
             Signature::Prefix(prefix) => exposition.names().any(|name| name.starts_with(prefix)),
             Signature::FamilyWithLabel { name, label } => exposition
                 .samples(name)
-                .iter()
                 .any(|sample| sample.label(label).is_some()),
         }
     }

@@ -38,25 +38,22 @@ impl Source {
     /// The value in this scrape, or `None` when the family (or the wanted series) is absent.
     pub fn read(&self, exposition: &Exposition) -> Option<f64> {
         match *self {
-            Source::Value(name) => single_value(exposition.samples(name)),
+            Source::Value(name) => single_value(exposition.samples(name).collect()),
             Source::Labelled { name, label, value } => exposition
                 .samples(name)
-                .iter()
                 .find(|sample| sample.label(label) == Some(value))
                 .map(Sample::value),
-            Source::Sum(name) => sum(exposition.samples(name).iter()),
+            Source::Sum(name) => sum(exposition.samples(name)),
             Source::SumLabelled { name, label, value } => sum(exposition
                 .samples(name)
-                .iter()
                 .filter(|sample| sample.label(label) == Some(value))),
             Source::CountSeries(name) => {
-                let count = exposition.samples(name).len();
+                let count = exposition.samples(name).count();
                 exposition.contains(name).then_some(count as f64)
             }
             Source::CountValue { name, value } => {
                 let count = exposition
                     .samples(name)
-                    .iter()
                     .filter(|sample| sample.value() == value)
                     .count();
                 exposition.contains(name).then_some(count as f64)
@@ -69,13 +66,13 @@ impl Source {
     }
 }
 
-fn single_value(samples: &[Sample]) -> Option<f64> {
-    match samples {
+fn single_value(samples: Vec<&Sample>) -> Option<f64> {
+    match samples.as_slice() {
         [only] => Some(only.value()),
         many => many
             .iter()
             .find(|sample| sample.has_no_labels())
-            .map(Sample::value),
+            .map(|sample| sample.value()),
     }
 }
 
@@ -99,7 +96,6 @@ impl LabelSource {
         self.names.iter().find_map(|name| {
             exposition
                 .samples(name)
-                .iter()
                 .find_map(|sample| sample.label(self.label))
                 .filter(|value| !value.is_empty())
         })
