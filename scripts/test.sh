@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command: formatting, lints, then every test (unit, fixture, and the loopback
-# HTTP integration tests). Run from anywhere; it works in the repository root.
+# The project's test command: installs what the tests need (the Pushgateway), then formatting,
+# lints, and every test (unit, fixture, loopback HTTP integration tests, the real Pushgateway).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,14 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+
+# The Pushgateway tests run against the real thing: Debian's package.
+if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus-pushgateway
+fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -1,13 +1,18 @@
-//! The agent: each cycle scrapes the targets concurrently, samples the host, maps and encodes, and
-//! hands the payload to the sink; `run` schedules cycles and stops cleanly on SIGINT/SIGTERM.
+//! The agent: each cycle scrapes the targets concurrently, samples the host and maps them into a
+//! `Cycle`, which every sink (each its own task) takes from a newest-wins channel; `run` schedules
+//! cycles and stops cleanly on SIGINT/SIGTERM.
 //!
 //! A target that fails costs only its own object for that cycle, with one warning naming it; the
 //! system object always goes out.
 
+use std::fmt;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::time::MissedTickBehavior;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::Error;
 use crate::config::{Config, Mode};
@@ -16,9 +21,60 @@ use crate::formats::client_stats;
 use crate::host;
 use crate::profiles::{self, ClientChoice, DetectError, Profile};
 use crate::scrape::{ScrapeError, Scraper, Target};
-use crate::sinks::http::StatsSink;
-use crate::sinks::stdout;
-use crate::snapshot::{BeaconSnapshot, NodeSnapshot, ValidatorSnapshot};
+use crate::server;
+use crate::sinks::pushgateway::PushSink;
+use crate::sinks::stats::StatsSink;
+use crate::sinks::{DeliveryError, Sink, Until, deliver, stdout};
+use crate::snapshot::NodeSnapshot;
+use crate::telemetry::Telemetry;
+
+/// How long an in-flight send may finish after SIGTERM: a healthy receiver answers in well under a
+/// second, and systemd's stop timeout (90 s by default) is never approached.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// The part a scraped process plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    BeaconNode,
+    Validator,
+}
+
+impl Role {
+    /// The `target` label in metrics and pushes.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::BeaconNode => "beacon-node",
+            Role::Validator => "validator",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::BeaconNode => "beacon node",
+            Role::Validator => "validator",
+        })
+    }
+}
+
+/// One target's scrape this cycle, kept for sinks that forward raw series.
+#[derive(Debug)]
+pub struct TargetScrape {
+    pub role: Role,
+    /// `None` when the target could not be scraped.
+    pub exposition: Option<Exposition>,
+}
+
+/// Everything one cycle produced.
+#[derive(Debug)]
+pub struct Cycle {
+    /// When the cycle's scrapes finished, Unix milliseconds.
+    pub timestamp_ms: u64,
+    pub snapshot: NodeSnapshot,
+    /// The configured targets' scrapes; empty unless a sink forwards raw series.
+    pub scrapes: Vec<TargetScrape>,
+}
 
 /// Why one target gave nothing this cycle.
 #[derive(Debug, thiserror::Error)]
@@ -45,51 +101,75 @@ pub fn read_scrape(
 struct Agent {
     config: Config,
     scraper: Scraper,
+    telemetry: Arc<Telemetry>,
 }
 
 impl Agent {
-    async fn cycle(&self) -> NodeSnapshot {
+    async fn cycle(&self) -> Cycle {
         let (beacon_node, validator) = tokio::join!(
-            self.scrape("beacon node", self.config.beacon_node.as_ref()),
-            self.scrape("validator", self.config.validator.as_ref()),
+            self.scrape(Role::BeaconNode, self.config.beacon_node.as_ref()),
+            self.scrape(Role::Validator, self.config.validator.as_ref()),
         );
-        NodeSnapshot {
-            beacon_node: beacon_node.map(|(profile, exposition)| -> BeaconSnapshot {
-                profiles::map_beacon_node(profile, &exposition)
-            }),
-            validator: validator.map(|(profile, exposition)| -> ValidatorSnapshot {
-                profiles::map_validator(profile, &exposition)
-            }),
+        let snapshot = NodeSnapshot {
+            beacon_node: beacon_node
+                .as_ref()
+                .map(|(profile, exposition)| profiles::map_beacon_node(profile, exposition)),
+            validator: validator
+                .as_ref()
+                .map(|(profile, exposition)| profiles::map_validator(profile, exposition)),
             host: host::sample(&self.config.host),
+        };
+        // Only the Pushgateway forwards raw series; otherwise a scrape is dropped once mapped.
+        let mut scrapes = Vec::new();
+        if self.config.pushgateway.is_some() {
+            let configured = [
+                (
+                    Role::BeaconNode,
+                    self.config.beacon_node.is_some(),
+                    beacon_node,
+                ),
+                (Role::Validator, self.config.validator.is_some(), validator),
+            ];
+            for (role, is_configured, scraped) in configured {
+                if is_configured {
+                    scrapes.push(TargetScrape {
+                        role,
+                        exposition: scraped.map(|(_, exposition)| exposition),
+                    });
+                }
+            }
+        }
+        Cycle {
+            timestamp_ms: unix_millis(),
+            snapshot,
+            scrapes,
         }
     }
 
     async fn scrape(
         &self,
-        role: &'static str,
+        role: Role,
         target: Option<&Target>,
     ) -> Option<(&'static Profile, Exposition)> {
         let target = target?;
+        let started = Instant::now();
         let result = async {
             let body = self.scraper.fetch(target).await?;
             read_scrape(&body, self.config.client)
         }
         .await;
+        let took = started.elapsed();
         match result {
             Ok((profile, exposition)) => {
-                tracing::debug!(%target, client = %profile.client, families = exposition.len(), "scraped {role}");
+                self.telemetry
+                    .scrape_succeeded(role, target, took, profile.client, &exposition);
                 Some((profile, exposition))
             }
             Err(err) => {
-                tracing::warn!(%target, "{role} scrape failed, its object is left out this cycle: {err}");
+                self.telemetry.scrape_failed(role, target, took, &err);
                 None
             }
         }
-    }
-
-    async fn payload(&self) -> Vec<client_stats::StatsObject> {
-        let snapshot = self.cycle().await;
-        client_stats::encode(&snapshot, unix_millis())
     }
 }
 
@@ -97,43 +177,141 @@ impl Agent {
 pub async fn run(config: Config) -> Result<ExitCode, Error> {
     let scraper = Scraper::new(config.timeout, config.max_scrape_bytes)
         .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))?;
-    let sink = config
-        .stats_endpoint
-        .clone()
-        .map(|endpoint| StatsSink::new(endpoint, config.timeout))
-        .transpose()
-        .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))?;
-    let agent = Agent { config, scraper };
-
-    match (agent.config.mode, sink) {
-        (Mode::DryRun, _) => {
-            let objects = agent.payload().await;
+    let telemetry = Arc::new(Telemetry::new(config.interval));
+    let agent = Agent {
+        config,
+        scraper,
+        telemetry,
+    };
+    match agent.config.mode {
+        Mode::DryRun => {
+            let cycle = agent.cycle().await;
+            let objects = client_stats::encode(&cycle.snapshot, cycle.timestamp_ms);
             stdout::print(&client_stats::to_pretty(&objects)).map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
-        (Mode::Once, Some(sink)) => {
-            let objects = agent.payload().await;
-            sink.send(client_stats::to_body(&objects)).await?;
-            tracing::info!(objects = objects.len(), "client-stats accepted");
-            Ok(ExitCode::SUCCESS)
-        }
-        (Mode::Continuous, Some(sink)) => {
-            run_continuously(&agent, &sink).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        // Config validation requires a receiver outside dry runs.
-        (Mode::Once | Mode::Continuous, None) => {
-            Err(Error::Config(crate::config::ConfigError::NoReceiver))
-        }
+        Mode::Once => run_once(&agent).await,
+        Mode::Continuous => run_continuously(&agent).await,
     }
 }
 
-async fn run_continuously(agent: &Agent, sink: &StatsSink) -> Result<(), Error> {
+/// The channels between the agent and its sink tasks.
+struct Sinks {
+    cycles: watch::Sender<Option<Arc<Cycle>>>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<(&'static str, JoinHandle<Result<(), DeliveryError>>)>,
+}
+
+impl Sinks {
+    fn start(agent: &Agent, until: Until) -> Result<Sinks, Error> {
+        let (cycles, cycles_rx) = watch::channel(None);
+        let (stop, stop_rx) = watch::channel(false);
+        let mut sinks = Sinks {
+            cycles,
+            stop,
+            tasks: Vec::new(),
+        };
+        let config = &agent.config;
+        let client_error =
+            |err: reqwest::Error| Error::Setup(format!("cannot build the HTTP client: {err}"));
+        if let Some(endpoint) = &config.stats_endpoint {
+            let sink = StatsSink::new(
+                endpoint.clone(),
+                config.timeout,
+                config.stats_one_per_minute,
+            )
+            .map_err(client_error)?;
+            sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
+        }
+        if let Some(target) = &config.pushgateway {
+            let sink = PushSink::new(target.clone(), config.timeout, Arc::clone(&agent.telemetry))
+                .map_err(client_error)?;
+            sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
+        }
+        Ok(sinks)
+    }
+
+    fn spawn<S: Sink>(
+        &mut self,
+        sink: S,
+        agent: &Agent,
+        cycles: &watch::Receiver<Option<Arc<Cycle>>>,
+        stop: &watch::Receiver<bool>,
+        until: Until,
+    ) {
+        let name = sink.name();
+        let task = tokio::spawn(deliver(
+            sink,
+            cycles.clone(),
+            stop.clone(),
+            Arc::clone(&agent.telemetry),
+            agent.config.interval,
+            until,
+        ));
+        self.tasks.push((name, task));
+    }
+
+    /// Hands every sink the newest cycle, replacing one they have not sent yet.
+    fn publish(&self, cycle: Cycle) {
+        self.cycles.send_replace(Some(Arc::new(cycle)));
+    }
+}
+
+/// One cycle, delivered by every sink: retried for up to one interval, exit 0 once all accepted.
+async fn run_once(agent: &Agent) -> Result<ExitCode, Error> {
+    let sinks = Sinks::start(agent, Until::Settled)?;
+    let cycle = agent.cycle().await;
+    let give_up = Instant::now() + agent.config.interval;
+    sinks.publish(cycle);
+    let mut failures = Vec::new();
+    for (name, task) in sinks.tasks {
+        let outcome = match tokio::time::timeout_at(give_up, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(DeliveryError {
+                sink: name,
+                reason: format!("the delivery task failed: {join_error}"),
+            }),
+            Err(_) => Err(DeliveryError {
+                sink: name,
+                reason: format!(
+                    "gave up after {}: {}",
+                    humantime::format_duration(agent.config.interval),
+                    agent
+                        .telemetry
+                        .last_failure(name)
+                        .unwrap_or_else(|| "no answer".into())
+                ),
+            }),
+        };
+        match outcome {
+            Ok(()) => tracing::info!(sink = name, "accepted"),
+            Err(err) => failures.push(err),
+        }
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Error::Delivery(failures))
+    }
+}
+
+async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
+    let sinks = Sinks::start(agent, Until::Shutdown)?;
+    if let Some(addr) = agent.config.listen {
+        let listener = server::bind(addr)
+            .await
+            .map_err(|err| Error::Setup(format!("--listen {addr}: {err}")))?;
+        tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&agent.telemetry),
+            sinks.stop.subscribe(),
+        ));
+        tracing::info!(%addr, "serving /metrics and /healthz");
+    }
     let mut ticker = tokio::time::interval(agent.config.interval);
-    // After a stall, carry on at the normal pace instead of bursting: the receiver keeps one insert
-    // per process per minute anyway.
+    // After a stall, carry on at the normal pace instead of bursting.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tracing::info!(interval = %humantime::format_duration(agent.config.interval), "started");
     loop {
@@ -141,20 +319,27 @@ async fn run_continuously(agent: &Agent, sink: &StatsSink) -> Result<(), Error> 
             () = &mut shutdown => break,
             _ = ticker.tick() => {}
         }
-        let cycle = async {
-            let objects = agent.payload().await;
-            match sink.send(client_stats::to_body(&objects)).await {
-                Ok(()) => tracing::info!(objects = objects.len(), "client-stats accepted"),
-                Err(err) => tracing::error!("{err}"),
-            }
-        };
         tokio::select! {
             () = &mut shutdown => break,
-            () = cycle => {}
+            cycle = agent.cycle() => sinks.publish(cycle),
         }
     }
     tracing::info!("stopping on signal");
-    Ok(())
+    let _ = sinks.stop.send(true);
+    let grace_ends = Instant::now() + SHUTDOWN_GRACE;
+    for (name, mut task) in sinks.tasks {
+        if tokio::time::timeout_at(grace_ends, &mut task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                sink = name,
+                "send still in flight after the grace period; abandoned"
+            );
+            task.abort();
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

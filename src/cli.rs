@@ -142,6 +142,71 @@ pub struct SettingsArgs {
         help_heading = "Receivers"
     )]
     pub stats_base_url: Option<String>,
+    /// Send each process at most once per wall-clock minute, as beaconcha.in keeps only one [default: true].
+    #[arg(
+        long,
+        env = "NODEPULSE_STATS_MINUTE_LIMIT",
+        value_name = "BOOL",
+        help_heading = "Receivers"
+    )]
+    pub stats_minute_limit: Option<bool>,
+    /// Prometheus Pushgateway base URL: each cycle replaces the group job/JOB/instance/INSTANCE.
+    #[arg(
+        long,
+        env = "NODEPULSE_PUSHGATEWAY",
+        value_name = "URL",
+        help_heading = "Receivers"
+    )]
+    pub pushgateway: Option<String>,
+    /// Pushgateway `job` grouping label [default: nodepulse].
+    #[arg(
+        long,
+        env = "NODEPULSE_PUSH_JOB",
+        value_name = "NAME",
+        help_heading = "Receivers"
+    )]
+    pub push_job: Option<String>,
+    /// Pushgateway `instance` grouping label [default: the host name].
+    #[arg(
+        long,
+        env = "NODEPULSE_PUSH_INSTANCE",
+        value_name = "NAME",
+        help_heading = "Receivers"
+    )]
+    pub push_instance: Option<String>,
+    /// Push only the families whose whole name matches this regex [default: all].
+    #[arg(
+        long,
+        env = "NODEPULSE_PUSH_INCLUDE",
+        value_name = "REGEX",
+        help_heading = "Receivers"
+    )]
+    pub push_include: Option<String>,
+    /// Pushgateway basic-auth user name.
+    #[arg(
+        long,
+        env = "NODEPULSE_PUSHGATEWAY_USER",
+        value_name = "NAME",
+        help_heading = "Receivers"
+    )]
+    pub pushgateway_user: Option<String>,
+    /// Pushgateway basic-auth password (better given by the environment than on the command line).
+    #[arg(
+        long,
+        env = "NODEPULSE_PUSHGATEWAY_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true,
+        help_heading = "Receivers"
+    )]
+    pub pushgateway_password: Option<String>,
+    /// Serve the agent's own /metrics and /healthz on this address, e.g. 127.0.0.1:9101 [default: off].
+    #[arg(
+        long,
+        env = "NODEPULSE_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Receivers"
+    )]
+    pub listen: Option<String>,
 
     /// Time between cycles, e.g. 90s or 2m [default: 90s].
     #[arg(

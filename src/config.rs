@@ -5,9 +5,11 @@
 //! and turns it into its real type: targets, URLs, durations, sizes, the API key as a `Secret`.
 //! Every rejection names the flag (and so the env variable and file key) at fault.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use regex::Regex;
 use reqwest::Url;
 
 use crate::cli::{RunArgs, SettingsArgs};
@@ -15,6 +17,7 @@ use crate::host::HostSource;
 use crate::profiles::ClientChoice;
 use crate::scrape::Target;
 use crate::secret::{Secret, SensitiveUrl};
+use crate::sinks::pushgateway::PushTarget;
 use crate::snapshot::Client;
 
 /// beaconcha.in takes one insert per process per wall-clock minute, and free accounts have a
@@ -26,6 +29,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// bounding what a broken or hostile target can make us hold.
 const DEFAULT_MAX_SCRAPE_BYTES: u64 = 64 * 1024 * 1024;
 const DEFAULT_STATS_BASE_URL: &str = "https://beaconcha.in";
+const DEFAULT_PUSH_JOB: &str = "nodepulse";
+const DEFAULT_PROCFS: &str = "/proc";
 
 /// What one `run` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +52,11 @@ pub struct Config {
     pub client: ClientChoice,
     pub host: HostSource,
     pub stats_endpoint: Option<SensitiveUrl>,
+    /// Hold a process's next client-stats object until the next wall-clock minute.
+    pub stats_one_per_minute: bool,
+    pub pushgateway: Option<PushTarget>,
+    /// Where to serve the agent's own /metrics and /healthz.
+    pub listen: Option<SocketAddr>,
     pub interval: Duration,
     pub timeout: Duration,
     pub max_scrape_bytes: u64,
@@ -59,7 +69,7 @@ pub enum ConfigError {
     #[error("--{flag}: {reason}")]
     Invalid { flag: &'static str, reason: String },
     #[error(
-        "nothing to send to: give --stats-endpoint, or --api-key with --machine, or use --dry-run"
+        "nothing to send to: give --stats-endpoint, --api-key with --machine, or --pushgateway; or use --dry-run"
     )]
     NoReceiver,
 }
@@ -72,17 +82,31 @@ fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
-    /// Reads the config file (if any), merges, and validates.
+    /// Reads the config file (if any) and the host name, merges, and validates.
     pub fn load(args: &RunArgs) -> Result<Config, ConfigError> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => SettingsArgs::default(),
         };
-        Config::from_settings(args, args.settings.clone().or(file))
+        let settings = args.settings.clone().or(file);
+        let procfs = settings
+            .procfs
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PROCFS));
+        let hostname = std::fs::read_to_string(procfs.join("sys/kernel/hostname"))
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty());
+        Config::from_settings(args, settings, hostname.as_deref())
     }
 
-    /// Validates merged settings. No I/O.
-    pub fn from_settings(args: &RunArgs, settings: SettingsArgs) -> Result<Config, ConfigError> {
+    /// Validates merged settings. No I/O: the host name (the default Pushgateway instance) is
+    /// given.
+    pub fn from_settings(
+        args: &RunArgs,
+        settings: SettingsArgs,
+        hostname: Option<&str>,
+    ) -> Result<Config, ConfigError> {
         let mode = if args.dry_run {
             Mode::DryRun
         } else if args.once {
@@ -95,19 +119,37 @@ impl Config {
                 .transpose()
         };
         let stats_endpoint = stats_endpoint(&settings)?;
-        if stats_endpoint.is_none() && mode != Mode::DryRun {
+        let pushgateway = pushgateway(&settings, hostname)?;
+        if stats_endpoint.is_none() && pushgateway.is_none() && mode != Mode::DryRun {
             return Err(ConfigError::NoReceiver);
         }
+        let listen = settings
+            .listen
+            .as_deref()
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| {
+                    invalid(
+                        "listen",
+                        format!("`{text}` is not an address like 127.0.0.1:9101"),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(Config {
             mode,
             beacon_node: target("beacon-node", settings.beacon_node)?,
             validator: target("validator", settings.validator)?,
             client: client_choice(settings.client.as_deref())?,
             host: HostSource {
-                procfs: settings.procfs.unwrap_or_else(|| PathBuf::from("/proc")),
+                procfs: settings
+                    .procfs
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_PROCFS)),
                 data_dir: settings.data_dir.unwrap_or_else(|| PathBuf::from("/")),
             },
             stats_endpoint,
+            stats_one_per_minute: settings.stats_minute_limit.unwrap_or(true),
+            pushgateway,
+            listen,
             interval: duration("interval", settings.interval.as_deref(), DEFAULT_INTERVAL)?,
             timeout: duration("timeout", settings.timeout.as_deref(), DEFAULT_TIMEOUT)?,
             max_scrape_bytes: match settings.max_scrape_size.as_deref() {
@@ -133,6 +175,14 @@ impl SettingsArgs {
             api_key: self.api_key.or(lower.api_key),
             machine: self.machine.or(lower.machine),
             stats_base_url: self.stats_base_url.or(lower.stats_base_url),
+            stats_minute_limit: self.stats_minute_limit.or(lower.stats_minute_limit),
+            pushgateway: self.pushgateway.or(lower.pushgateway),
+            push_job: self.push_job.or(lower.push_job),
+            push_instance: self.push_instance.or(lower.push_instance),
+            push_include: self.push_include.or(lower.push_include),
+            pushgateway_user: self.pushgateway_user.or(lower.pushgateway_user),
+            pushgateway_password: self.pushgateway_password.or(lower.pushgateway_password),
+            listen: self.listen.or(lower.listen),
             interval: self.interval.or(lower.interval),
             timeout: self.timeout.or(lower.timeout),
             max_scrape_size: self.max_scrape_size.or(lower.max_scrape_size),
@@ -185,6 +235,59 @@ fn stats_endpoint(settings: &SettingsArgs) -> Result<Option<SensitiveUrl>, Confi
         (None, (None, Some(_))) => Err(invalid("api-key", "--machine needs --api-key")),
         (None, (None, None)) => Ok(None),
     }
+}
+
+fn pushgateway(
+    settings: &SettingsArgs,
+    hostname: Option<&str>,
+) -> Result<Option<PushTarget>, ConfigError> {
+    let Some(base) = settings.pushgateway.as_deref() else {
+        return Ok(None);
+    };
+    let base = Url::parse(base)
+        .map_err(|err| invalid("pushgateway", format!("not a valid URL: {err}")))?;
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return Err(invalid("pushgateway", "not an http(s) base URL"));
+    }
+    let grouping = |flag: &'static str, value: Option<&str>| -> Result<String, ConfigError> {
+        let value = value
+            .ok_or_else(|| invalid(flag, "no host name could be read; give the instance name"))?;
+        if value.is_empty() || value.contains('/') {
+            return Err(invalid(
+                flag,
+                format!("`{value}` must be non-empty and without `/`"),
+            ));
+        }
+        Ok(value.to_owned())
+    };
+    let include = settings
+        .push_include
+        .as_deref()
+        .map(|pattern| {
+            Regex::new(pattern)
+                .map_err(|err| invalid("push-include", format!("not a valid regex: {err}")))
+        })
+        .transpose()?;
+    if settings.pushgateway_password.is_some() && settings.pushgateway_user.is_none() {
+        return Err(invalid(
+            "pushgateway-password",
+            "a password needs --pushgateway-user",
+        ));
+    }
+    Ok(Some(PushTarget {
+        base,
+        job: grouping(
+            "push-job",
+            Some(settings.push_job.as_deref().unwrap_or(DEFAULT_PUSH_JOB)),
+        )?,
+        instance: grouping(
+            "push-instance",
+            settings.push_instance.as_deref().or(hostname),
+        )?,
+        include,
+        username: settings.pushgateway_user.clone(),
+        password: settings.pushgateway_password.clone().map(Secret::new),
+    }))
 }
 
 /// `BASE/api/v1/stats/KEY/MACHINE`, each part percent-encoded as a path segment.
@@ -277,7 +380,7 @@ mod tests {
     }
 
     fn validate(settings: SettingsArgs) -> Result<Config, ConfigError> {
-        Config::from_settings(&dry_run(), settings)
+        Config::from_settings(&dry_run(), settings, Some("node-1"))
     }
 
     fn flag_of(result: Result<Config, ConfigError>) -> &'static str {
@@ -314,78 +417,71 @@ mod tests {
         assert_eq!(merged.interval.as_deref(), Some("2m"));
     }
 
+    /// String settings as a config file gives them.
+    fn settings(pairs: &[(&str, &str)]) -> SettingsArgs {
+        let text: String = pairs
+            .iter()
+            .map(|(key, value)| format!("{key} = {value:?}\n"))
+            .collect();
+        toml::from_str(&text).expect("valid settings file")
+    }
+
     #[test]
     fn each_rejection_names_its_flag() {
-        let cases: [(SettingsArgs, &str); 9] = [
+        const GATEWAY: (&str, &str) = ("pushgateway", "http://127.0.0.1:9091");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("client", "geth")], "client"),
+            (&[("interval", "soon")], "interval"),
+            (&[("timeout", "0s")], "timeout"),
+            (&[("max-scrape-size", "64MB")], "max-scrape-size"),
+            (&[("beacon-node", "ftp://x/metrics")], "beacon-node"),
+            (&[("validator", "http://")], "validator"),
+            (&[("api-key", "k")], "machine"),
+            (&[("machine", "m")], "api-key"),
+            (&[("stats-endpoint", "ws://x/")], "stats-endpoint"),
             (
-                SettingsArgs {
-                    client: Some("geth".into()),
-                    ..Default::default()
-                },
-                "client",
-            ),
-            (
-                SettingsArgs {
-                    interval: Some("soon".into()),
-                    ..Default::default()
-                },
-                "interval",
-            ),
-            (
-                SettingsArgs {
-                    timeout: Some("0s".into()),
-                    ..Default::default()
-                },
-                "timeout",
-            ),
-            (
-                SettingsArgs {
-                    max_scrape_size: Some("64MB".into()),
-                    ..Default::default()
-                },
-                "max-scrape-size",
-            ),
-            (
-                SettingsArgs {
-                    beacon_node: Some("ftp://x/metrics".into()),
-                    ..Default::default()
-                },
-                "beacon-node",
-            ),
-            (
-                SettingsArgs {
-                    validator: Some("http://".into()),
-                    ..Default::default()
-                },
-                "validator",
-            ),
-            (
-                SettingsArgs {
-                    api_key: Some("k".into()),
-                    ..Default::default()
-                },
-                "machine",
-            ),
-            (
-                SettingsArgs {
-                    stats_endpoint: Some("ws://x/".into()),
-                    ..Default::default()
-                },
+                &[
+                    ("stats-endpoint", "https://x/"),
+                    ("api-key", "k"),
+                    ("machine", "m"),
+                ],
                 "stats-endpoint",
             ),
+            (&[("pushgateway", "gateway:9091")], "pushgateway"),
+            (&[GATEWAY, ("push-job", "a/b")], "push-job"),
+            (&[GATEWAY, ("push-instance", "")], "push-instance"),
+            (&[GATEWAY, ("push-include", "beacon_(")], "push-include"),
             (
-                SettingsArgs {
-                    stats_endpoint: Some("https://x/".into()),
-                    api_key: Some("k".into()),
-                    machine: Some("m".into()),
-                    ..Default::default()
-                },
-                "stats-endpoint",
+                &[GATEWAY, ("pushgateway-password", "pw")],
+                "pushgateway-password",
             ),
+            (&[("listen", ":9101")], "listen"),
         ];
-        for (settings, flag) in cases {
-            assert_eq!(flag_of(validate(settings.clone())), flag, "{settings:?}");
+        for (pairs, flag) in cases {
+            assert_eq!(flag_of(validate(settings(pairs))), *flag, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn pushgateway_defaults_to_job_nodepulse_and_the_host_name() {
+        let config =
+            validate(settings(&[("pushgateway", "http://127.0.0.1:9091")])).expect("valid");
+        let push = config.pushgateway.expect("configured");
+        assert_eq!(
+            (push.job.as_str(), push.instance.as_str()),
+            ("nodepulse", "node-1")
+        );
+        let err = Config::from_settings(&dry_run(), settings(&[("pushgateway", "http://g")]), None)
+            .expect_err("no host name");
+        assert!(err.to_string().starts_with("--push-instance:"), "{err}");
+        let config = validate(settings(&[])).expect("valid");
+        assert!(
+            config.stats_one_per_minute,
+            "beaconcha.in's rule applies by default"
+        );
+        let config =
+            validate(toml::from_str("stats-minute-limit = false").expect("toml")).expect("valid");
+        assert!(!config.stats_one_per_minute);
     }
 
     #[test]
@@ -424,8 +520,17 @@ mod tests {
             once: true,
             ..RunArgs::default()
         };
-        let err = Config::from_settings(&once, SettingsArgs::default()).expect_err("no receiver");
+        let err =
+            Config::from_settings(&once, SettingsArgs::default(), None).expect_err("no receiver");
         assert_eq!(err, ConfigError::NoReceiver);
+        let push_only = SettingsArgs {
+            pushgateway: Some("http://127.0.0.1:9091".into()),
+            ..SettingsArgs::default()
+        };
+        assert!(
+            Config::from_settings(&once, push_only, Some("h")).is_ok(),
+            "a Pushgateway is a receiver"
+        );
     }
 
     #[test]

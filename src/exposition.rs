@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-/// The type a family was declared with (`Untyped` when it had no `# TYPE` line).
+/// The type a family was declared with (`Untyped` when it had no `# TYPE` line). The last three
+/// exist only in OpenMetrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
     Counter,
@@ -17,6 +18,9 @@ pub enum MetricKind {
     Histogram,
     Summary,
     Untyped,
+    Info,
+    StateSet,
+    GaugeHistogram,
 }
 
 impl MetricKind {
@@ -26,7 +30,11 @@ impl MetricKind {
             "gauge" => Some(MetricKind::Gauge),
             "histogram" => Some(MetricKind::Histogram),
             "summary" => Some(MetricKind::Summary),
-            "untyped" => Some(MetricKind::Untyped),
+            // OpenMetrics calls it `unknown`.
+            "untyped" | "unknown" => Some(MetricKind::Untyped),
+            "info" => Some(MetricKind::Info),
+            "stateset" => Some(MetricKind::StateSet),
+            "gaugehistogram" => Some(MetricKind::GaugeHistogram),
             _ => None,
         }
     }
@@ -38,16 +46,28 @@ impl MetricKind {
             MetricKind::Histogram => "histogram",
             MetricKind::Summary => "summary",
             MetricKind::Untyped => "untyped",
+            MetricKind::Info => "info",
+            MetricKind::StateSet => "stateset",
+            MetricKind::GaugeHistogram => "gaugehistogram",
         }
     }
 
-    /// Whether a series called `series` belongs to a family of this kind called `family`.
-    fn owns(self, family: &str, series: &str) -> bool {
-        let suffix = series.strip_prefix(family);
+    /// Whether a series called `series` belongs to a family of this kind called `family`. Besides
+    /// the classic suffixes, OpenMetrics counters expose `_total` and every OpenMetrics counter,
+    /// histogram and summary may carry a `_created` series (nim-metrics does so in the classic
+    /// format too).
+    pub fn owns(self, family: &str, series: &str) -> bool {
+        let Some(suffix) = series.strip_prefix(family) else {
+            return false;
+        };
         match (self, suffix) {
-            (_, Some("")) => self != MetricKind::Histogram,
-            (MetricKind::Histogram, Some("_bucket" | "_sum" | "_count")) => true,
-            (MetricKind::Summary, Some("_sum" | "_count")) => true,
+            (MetricKind::Histogram | MetricKind::GaugeHistogram | MetricKind::Info, "") => false,
+            (_, "") => true,
+            (MetricKind::Info, "_info") => true,
+            (MetricKind::GaugeHistogram, "_bucket" | "_gcount" | "_gsum") => true,
+            (MetricKind::Histogram, "_bucket" | "_sum" | "_count" | "_created") => true,
+            (MetricKind::Summary, "_sum" | "_count" | "_created") => true,
+            (MetricKind::Counter, "_total" | "_created") => true,
             _ => false,
         }
     }
@@ -233,9 +253,11 @@ impl Exposition {
                 family.kind.owns(&family.name, &sample.name)
             })
             .or_else(|| {
-                let base = ["_bucket", "_sum", "_count"]
-                    .iter()
-                    .find_map(|suffix| sample.name.strip_suffix(suffix));
+                let base = [
+                    "_bucket", "_sum", "_count", "_total", "_created", "_info", "_gcount", "_gsum",
+                ]
+                .iter()
+                .find_map(|suffix| sample.name.strip_suffix(suffix));
                 [Some(sample.name.as_str()), base]
                     .into_iter()
                     .flatten()
@@ -564,17 +586,52 @@ beacon_block_processing_seconds_count 5
     }
 
     #[test]
-    fn untyped_series_after_a_typed_family_get_their_own_family() {
+    fn counters_own_their_total_and_created_series() {
         let exposition = parse(
-            "# TYPE libp2p_network_bytes counter\nlibp2p_network_bytes_total{direction=\"in\"} 5\n",
+            "# TYPE libp2p_network_bytes counter\nlibp2p_network_bytes_total{direction=\"in\"} 5\n\
+             libp2p_network_bytes_created{direction=\"in\"} 1700000000\n",
+        );
+        let family = exposition.family("libp2p_network_bytes").expect("family");
+        assert_eq!(family.kind(), MetricKind::Counter);
+        assert_eq!(family.samples.len(), 2);
+        assert_eq!(exposition.samples("libp2p_network_bytes_total").count(), 1);
+    }
+
+    #[test]
+    fn openmetrics_types() {
+        let exposition = parse(
+            "# TYPE build info\nbuild_info{version=\"1\"} 1\n# TYPE state stateset\nstate{state=\"a\"} 1\n\
+             # TYPE queue gaugehistogram\nqueue_bucket{le=\"+Inf\"} 3\nqueue_gcount 3\nqueue_gsum 7\n# EOF\n",
         );
         assert_eq!(
-            exposition
-                .family("libp2p_network_bytes_total")
-                .map(Family::kind),
+            exposition.malformed_lines(),
+            0,
+            "{:?}",
+            exposition.line_errors()
+        );
+        let kinds: Vec<(&str, MetricKind, usize)> = exposition
+            .families()
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind(), f.samples.len()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("build", MetricKind::Info, 1),
+                ("state", MetricKind::StateSet, 1),
+                ("queue", MetricKind::GaugeHistogram, 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_series_that_fits_no_family_gets_its_own() {
+        let exposition = parse("# TYPE peers gauge\npeers 3\npeers_total 5\n");
+        assert_eq!(
+            exposition.family("peers_total").map(Family::kind),
             Some(MetricKind::Untyped)
         );
-        assert_eq!(exposition.samples("libp2p_network_bytes_total").count(), 1);
+        assert_eq!(exposition.family("peers").map(|f| f.samples.len()), Some(1));
     }
 
     #[test]

@@ -14,14 +14,16 @@ pub mod logging;
 pub mod profiles;
 pub mod scrape;
 pub mod secret;
+pub mod server;
 pub mod sinks;
 pub mod snapshot;
+pub mod telemetry;
 
 use std::process::ExitCode;
 
 use cli::{Cli, Command};
 use config::{Config, ConfigError};
-use sinks::http::SendError;
+use sinks::DeliveryError;
 
 /// Sent with every request, so receivers and node operators can tell who is calling.
 pub const USER_AGENT: &str = concat!("nodepulse/", env!("CARGO_PKG_VERSION"));
@@ -30,8 +32,8 @@ pub const USER_AGENT: &str = concat!("nodepulse/", env!("CARGO_PKG_VERSION"));
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error(transparent)]
-    Send(#[from] SendError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Delivery(Vec<DeliveryError>),
     #[error("{0}")]
     Setup(String),
     #[error("cannot write to stdout: {0}")]
@@ -43,7 +45,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => 2,
-            Error::Send(_) | Error::Setup(_) | Error::Output(_) => 1,
+            Error::Delivery(_) | Error::Setup(_) | Error::Output(_) => 1,
         }
     }
 }

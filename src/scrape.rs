@@ -12,6 +12,8 @@ use reqwest::Url;
 use reqwest::header::ACCEPT;
 use tokio::io::AsyncReadExt;
 
+use crate::secret::without_credentials;
+
 /// Prefer the classic text format; OpenMetrics text is close enough for what we read, anything
 /// else (protobuf) is not.
 const ACCEPT_TEXT: &str =
@@ -50,13 +52,7 @@ impl Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Url(url) => {
-                let mut shown = url.clone();
-                // Setting these on an http(s) URL cannot fail.
-                let _ = shown.set_username("");
-                let _ = shown.set_password(None);
-                write!(f, "{shown}")
-            }
+            Target::Url(url) => f.write_str(&without_credentials(url)),
             Target::File(path) => write!(f, "{}", path.display()),
         }
     }

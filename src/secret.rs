@@ -32,6 +32,15 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A URL as it may be shown: without the user name and password it may carry.
+pub fn without_credentials(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Clearing them fails only for URLs that cannot have them, which have none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
 /// A URL whose path, query and credentials may hold a secret (beaconcha.in puts the API key in the
 /// path). It shows only scheme, host and port.
 #[derive(Clone, PartialEq, Eq)]

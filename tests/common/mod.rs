@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use std::time::Duration;
 /// One request as the server received it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub received: std::time::Instant,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -101,6 +102,14 @@ impl Server {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("request log").clone()
     }
+
+    /// When each request arrived.
+    pub fn request_times(&self) -> Vec<std::time::Instant> {
+        self.requests()
+            .iter()
+            .map(|request| request.received)
+            .collect()
+    }
 }
 
 fn serve(stream: TcpStream, reply: &dyn Fn(&Request) -> Reply, recorded: &Mutex<Vec<Request>>) {
@@ -137,6 +146,7 @@ fn serve(stream: TcpStream, reply: &dyn Fn(&Request) -> Reply, recorded: &Mutex<
         return;
     }
     let request = Request {
+        received: std::time::Instant::now(),
         method,
         path,
         headers,
@@ -217,4 +227,96 @@ pub fn object<'a>(
     process: &str,
 ) -> Option<&'a serde_json::Value> {
     payload.iter().find(|object| object["process"] == process)
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A GET over HTTP/1.0 (so the answer is never chunked): status and body.
+pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, body)| body)
+        .to_owned();
+    Ok((status, body))
+}
+
+/// Polls `check` every 50 ms until it holds or `limit` passes; whether it held.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process that is killed when the test ends, passed or not.
+pub struct Running(pub Child);
+
+impl Running {
+    pub fn spawn(command: &mut Command) -> Running {
+        Running(
+            command
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start the process"),
+        )
+    }
+
+    /// Sends SIGTERM and waits at most `limit` for the exit: the status, and how long it took.
+    pub fn terminate(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
+        let started = std::time::Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let mut status = None;
+        eventually(limit, || {
+            status = self.0.try_wait().expect("wait");
+            status.is_some()
+        });
+        status.map(|status| (status, started.elapsed()))
+    }
+
+    /// Everything the process wrote to stderr (after it ended).
+    pub fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(mut pipe) = self.0.stderr.take() {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -1,0 +1,378 @@
+//! The body of a Pushgateway push: the targets' scraped series in the classic text format (0.0.4),
+//! made acceptable to the Pushgateway, plus `nodepulse_up` per target.
+//!
+//! The Pushgateway refuses a whole push for one sample with a timestamp, one series given twice or
+//! one family with two types. So what can be fixed is fixed (timestamps removed, families spread
+//! over a scrape gathered, OpenMetrics `_total` counters renamed to the classic form) and what cannot
+//! is dropped and counted (duplicates, type conflicts between targets, `_created` series, buckets
+//! without `le`, quantiles without `quantile`).
+//!
+//! Every series gets a `target` label naming its role (`beacon-node`, `validator`), since two
+//! targets expose the same families (`process_cpu_seconds_total`). A scraped label that collides
+//! with `target` or the grouping labels keeps its value as `exported_<name>`, as Prometheus does.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+use regex::Regex;
+
+use crate::exposition::{Exposition, MetricKind, Sample};
+
+/// Labels the push itself sets; scraped labels with these names are renamed.
+const RESERVED_LABELS: [&str; 3] = ["target", "job", "instance"];
+
+/// One target's contribution: its role, and its scrape when it answered.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetSeries<'a> {
+    pub role: &'static str,
+    pub exposition: Option<&'a Exposition>,
+}
+
+/// What had to be changed or dropped to make the push acceptable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    pub timestamps_removed: usize,
+    pub duplicates_dropped: usize,
+    pub type_conflicts_dropped: usize,
+    pub created_dropped: usize,
+    pub malformed_dropped: usize,
+}
+
+impl PushReport {
+    /// Drop counts by reason, for metrics.
+    pub fn dropped(&self) -> [(&'static str, usize); 4] {
+        [
+            ("duplicate", self.duplicates_dropped),
+            ("type_conflict", self.type_conflicts_dropped),
+            ("created", self.created_dropped),
+            ("malformed", self.malformed_dropped),
+        ]
+    }
+}
+
+struct OutFamily {
+    name: String,
+    kind: MetricKind,
+    help: Option<String>,
+    lines: String,
+}
+
+#[derive(Default)]
+struct Body {
+    families: Vec<OutFamily>,
+    positions: HashMap<String, usize>,
+    series: HashSet<(String, Vec<(String, String)>)>,
+    report: PushReport,
+}
+
+/// Encodes the push body. `include`, when given, keeps only the families whose whole name matches.
+pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String, PushReport) {
+    let mut body = Body::default();
+    for target in targets {
+        let Some(exposition) = target.exposition else {
+            continue;
+        };
+        for family in exposition.families() {
+            if include.is_some_and(|pattern| !whole_match(pattern, &family.name)) {
+                continue;
+            }
+            for sample in &family.samples {
+                body.add(
+                    target.role,
+                    &family.name,
+                    family.kind,
+                    family.help.as_deref(),
+                    sample,
+                );
+            }
+        }
+    }
+    let up_lines: String = targets
+        .iter()
+        .map(|target| {
+            format!(
+                "nodepulse_up{{target=\"{}\"}} {}\n",
+                escape_label(target.role),
+                u8::from(target.exposition.is_some())
+            )
+        })
+        .collect();
+    body.families.push(OutFamily {
+        name: "nodepulse_up".into(),
+        kind: MetricKind::Gauge,
+        help: Some(
+            "Whether nodepulse's last scrape of the target succeeded (1) or not (0).".into(),
+        ),
+        lines: up_lines,
+    });
+
+    let mut text = String::new();
+    for family in body
+        .families
+        .iter()
+        .filter(|family| !family.lines.is_empty())
+    {
+        if let Some(help) = &family.help {
+            let _ = writeln!(text, "# HELP {} {}", family.name, escape_help(help));
+        }
+        let _ = writeln!(text, "# TYPE {} {}", family.name, family.kind.as_str());
+        text.push_str(&family.lines);
+    }
+    (text, body.report)
+}
+
+fn whole_match(pattern: &Regex, name: &str) -> bool {
+    pattern
+        .find(name)
+        .is_some_and(|found| found.start() == 0 && found.end() == name.len())
+}
+
+impl Body {
+    fn add(
+        &mut self,
+        role: &'static str,
+        family: &str,
+        kind: MetricKind,
+        help: Option<&str>,
+        sample: &Sample,
+    ) {
+        let Some((out_name, out_kind)) = classic_family(family, kind, &sample.name) else {
+            self.report.created_dropped += 1;
+            return;
+        };
+        let needs = match (out_kind, sample.name.strip_prefix(out_name.as_str())) {
+            (MetricKind::Histogram, Some("_bucket")) => Some("le"),
+            (MetricKind::Summary, Some("")) => Some("quantile"),
+            _ => None,
+        };
+        if let Some(label) = needs
+            && sample
+                .label(label)
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_none()
+        {
+            self.report.malformed_dropped += 1;
+            return;
+        }
+        let labels = relabel(&sample.labels, role);
+        if !self.series.insert((sample.name.clone(), labels.clone())) {
+            self.report.duplicates_dropped += 1;
+            return;
+        }
+        let position = match self.positions.get(&out_name) {
+            Some(&position) if self.families[position].kind != out_kind => {
+                self.report.type_conflicts_dropped += 1;
+                return;
+            }
+            Some(&position) => position,
+            None => {
+                self.families.push(OutFamily {
+                    name: out_name.clone(),
+                    kind: out_kind,
+                    help: help.map(str::to_owned),
+                    lines: String::new(),
+                });
+                self.positions.insert(out_name, self.families.len() - 1);
+                self.families.len() - 1
+            }
+        };
+        if sample.timestamp_ms.is_some() {
+            self.report.timestamps_removed += 1;
+        }
+        let lines = &mut self.families[position].lines;
+        lines.push_str(&sample.name);
+        lines.push('{');
+        for (index, (name, value)) in labels.iter().enumerate() {
+            if index > 0 {
+                lines.push(',');
+            }
+            let _ = write!(lines, "{name}=\"{}\"", escape_label(value));
+        }
+        let _ = writeln!(lines, "}} {}", format_value(sample.value));
+    }
+}
+
+/// The classic family a series goes out under, and its type; `None` for OpenMetrics `_created`
+/// series, which the classic format has no place for.
+fn classic_family(family: &str, kind: MetricKind, series: &str) -> Option<(String, MetricKind)> {
+    let suffix = series.strip_prefix(family).unwrap_or(series);
+    match (kind, suffix) {
+        (_, "_created") => None,
+        // OpenMetrics `foo` counter with `foo_total` samples: classically the family is `foo_total`.
+        (MetricKind::Counter, "_total") => Some((series.to_owned(), MetricKind::Counter)),
+        // OpenMetrics-only types: their series are plain gauges or untyped series classically.
+        (MetricKind::Info, _) => Some((series.to_owned(), MetricKind::Gauge)),
+        (MetricKind::StateSet, _) => Some((family.to_owned(), MetricKind::Gauge)),
+        (MetricKind::GaugeHistogram, _) => Some((series.to_owned(), MetricKind::Untyped)),
+        _ if series.starts_with(family) => Some((family.to_owned(), kind)),
+        _ => Some((series.to_owned(), MetricKind::Untyped)),
+    }
+}
+
+/// The scraped labels, with reserved names moved to `exported_*`, then `target`.
+fn relabel(labels: &[(String, String)], role: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = labels
+        .iter()
+        .map(|(name, value)| {
+            let name = if RESERVED_LABELS.contains(&name.as_str()) {
+                format!("exported_{name}")
+            } else {
+                name.clone()
+            };
+            (name, value.clone())
+        })
+        .collect();
+    out.push(("target".into(), role.into()));
+    out
+}
+
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn escape_help(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// As Go's parser reads it back.
+fn format_value(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value == f64::INFINITY {
+        "+Inf".into()
+    } else if value == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrape(text: &str) -> Exposition {
+        Exposition::parse(text.as_bytes()).expect("valid test exposition")
+    }
+
+    #[test]
+    fn golden_body_with_fixes_and_drops() {
+        let beacon = scrape(concat!(
+            "# HELP process_cpu_seconds_total CPU time\n",
+            "# TYPE process_cpu_seconds_total counter\n",
+            "process_cpu_seconds_total 10.5 1700000000000\n",
+            "# TYPE lat histogram\n",
+            "lat_bucket{le=\"1\"} 2\n",
+            "lat_bucket{le=\"+Inf\"} 3\n",
+            "lat_sum 1.5\n",
+            "lat_count 3\n",
+            "# TYPE bytes counter\n",
+            "bytes_total{dir=\"in\",target=\"x\"} 7\n",
+            "bytes_created{dir=\"in\"} 1700000000\n",
+            "errors{msg=\"a \\\"quoted\\\" word\"} 1\n",
+            "errors{msg=\"a \\\"quoted\\\" word\"} 2\n",
+        ));
+        let validator = scrape(
+            "# TYPE process_cpu_seconds_total gauge\nprocess_cpu_seconds_total 3\nvc_up NaN\n",
+        );
+        let (body, report) = encode(
+            &[
+                TargetSeries {
+                    role: "beacon-node",
+                    exposition: Some(&beacon),
+                },
+                TargetSeries {
+                    role: "validator",
+                    exposition: Some(&validator),
+                },
+                TargetSeries {
+                    role: "node",
+                    exposition: None,
+                },
+            ],
+            None,
+        );
+        assert_eq!(
+            body,
+            concat!(
+                "# HELP process_cpu_seconds_total CPU time\n",
+                "# TYPE process_cpu_seconds_total counter\n",
+                "process_cpu_seconds_total{target=\"beacon-node\"} 10.5\n",
+                "# TYPE lat histogram\n",
+                "lat_bucket{le=\"1\",target=\"beacon-node\"} 2\n",
+                "lat_bucket{le=\"+Inf\",target=\"beacon-node\"} 3\n",
+                "lat_sum{target=\"beacon-node\"} 1.5\n",
+                "lat_count{target=\"beacon-node\"} 3\n",
+                "# TYPE bytes_total counter\n",
+                "bytes_total{dir=\"in\",exported_target=\"x\",target=\"beacon-node\"} 7\n",
+                "# TYPE errors untyped\n",
+                "errors{msg=\"a \\\"quoted\\\" word\",target=\"beacon-node\"} 1\n",
+                "# TYPE vc_up untyped\n",
+                "vc_up{target=\"validator\"} NaN\n",
+                "# HELP nodepulse_up Whether nodepulse's last scrape of the target succeeded (1) or not (0).\n",
+                "# TYPE nodepulse_up gauge\n",
+                "nodepulse_up{target=\"beacon-node\"} 1\n",
+                "nodepulse_up{target=\"validator\"} 1\n",
+                "nodepulse_up{target=\"node\"} 0\n",
+            )
+        );
+        assert_eq!(
+            report,
+            PushReport {
+                timestamps_removed: 1,
+                duplicates_dropped: 1,
+                type_conflicts_dropped: 1,
+                created_dropped: 1,
+                malformed_dropped: 0,
+            }
+        );
+        // What we send, we can read back whole.
+        let back = scrape(&body);
+        assert_eq!(back.malformed_lines(), 0);
+        assert_eq!(
+            back.samples("errors").next().and_then(|s| s.label("msg")),
+            Some("a \"quoted\" word")
+        );
+    }
+
+    #[test]
+    fn include_filter_matches_whole_family_names() {
+        let beacon = scrape("beacon_head_slot 5\nbeacon_head_slot_extra 1\nlibp2p_peers 3\n");
+        let include = Regex::new("beacon_head_slot|libp2p_.*").expect("regex");
+        let (body, _) = encode(
+            &[TargetSeries {
+                role: "beacon-node",
+                exposition: Some(&beacon),
+            }],
+            Some(&include),
+        );
+        assert!(
+            body.contains("beacon_head_slot{target=\"beacon-node\"} 5"),
+            "{body}"
+        );
+        assert!(body.contains("libp2p_peers{"), "{body}");
+        assert!(!body.contains("beacon_head_slot_extra"), "{body}");
+        assert!(
+            body.contains("nodepulse_up{target=\"beacon-node\"} 1"),
+            "up is always pushed"
+        );
+    }
+
+    #[test]
+    fn buckets_without_le_are_dropped() {
+        let beacon = scrape("# TYPE h histogram\nh_bucket{x=\"1\"} 2\nh_sum 1\nh_count 2\n");
+        let (body, report) = encode(
+            &[TargetSeries {
+                role: "beacon-node",
+                exposition: Some(&beacon),
+            }],
+            None,
+        );
+        assert_eq!(report.malformed_dropped, 1);
+        assert!(!body.contains("h_bucket"), "{body}");
+        assert!(body.contains("h_count{target=\"beacon-node\"} 2"), "{body}");
+    }
+}

@@ -1,0 +1,357 @@
+//! POSTing client-stats to a beaconcha.in-style endpoint.
+//!
+//! The receiver answers 200 with an empty body, or an error status with
+//! `{"status":"ERROR: <message>","data":null}`; that message is what an operator needs to see. It
+//! keeps one insert per (key, machine, process) per wall-clock minute and drops the rest, so the
+//! queue holds only the newest object per process and, unless told otherwise, sends a process at
+//! most once per minute. A request holds at most one object per process: three, far below the
+//! receiver's limit of ten.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+
+use super::Sink;
+use super::retry::{Verdict, classify, retry_after};
+use crate::agent::Cycle;
+use crate::formats::client_stats::{self, StatsObject};
+use crate::scrape::describe;
+use crate::secret::SensitiveUrl;
+
+/// How much of an error response we read for its message: the receiver's are a line of JSON.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+const MINUTE_MS: u64 = 60_000;
+
+/// The newest object per process, and when each process was last accepted.
+#[derive(Debug, Clone, Default)]
+pub struct StatsQueue {
+    pending: Vec<StatsObject>,
+    accepted_minute: Vec<(&'static str, u64)>,
+    one_per_minute: bool,
+}
+
+impl StatsQueue {
+    pub fn new(one_per_minute: bool) -> Self {
+        StatsQueue {
+            one_per_minute,
+            ..StatsQueue::default()
+        }
+    }
+
+    /// Takes a cycle's objects; each replaces the pending object of its process.
+    pub fn offer(&mut self, objects: Vec<StatsObject>) {
+        for object in objects {
+            match self
+                .pending
+                .iter_mut()
+                .find(|pending| pending.process() == object.process())
+            {
+                Some(slot) => *slot = object,
+                None => self.pending.push(object),
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    fn accepted_in(&self, process: &str, minute: u64) -> bool {
+        self.one_per_minute
+            && self
+                .accepted_minute
+                .iter()
+                .any(|&(accepted, at)| accepted == process && at == minute)
+    }
+
+    /// The pending objects that may go out in `minute`.
+    pub fn due(&self, minute: u64) -> Vec<StatsObject> {
+        self.pending
+            .iter()
+            .filter(|object| !self.accepted_in(object.process(), minute))
+            .cloned()
+            .collect()
+    }
+
+    /// How long until something pending may go out, at `now_ms` (Unix milliseconds).
+    pub fn hold(&self, now_ms: u64) -> Duration {
+        let minute = now_ms / MINUTE_MS;
+        if self.pending.is_empty() || !self.due(minute).is_empty() {
+            return Duration::ZERO;
+        }
+        Duration::from_millis((minute + 1) * MINUTE_MS - now_ms)
+    }
+
+    /// The receiver accepted `sent` in `minute`.
+    pub fn delivered(&mut self, sent: &[StatsObject], minute: u64) {
+        for object in sent {
+            let process = object.process();
+            self.pending.retain(|pending| pending.process() != process);
+            self.accepted_minute
+                .retain(|&(accepted, _)| accepted != process);
+            self.accepted_minute.push((process, minute));
+        }
+    }
+
+    /// The receiver refused `sent` for good.
+    pub fn drop_sent(&mut self, sent: &[StatsObject]) {
+        self.pending.retain(|pending| {
+            !sent
+                .iter()
+                .any(|object| object.process() == pending.process())
+        });
+    }
+}
+
+/// One client-stats endpoint.
+#[derive(Debug)]
+pub struct StatsSink {
+    client: reqwest::Client,
+    endpoint: SensitiveUrl,
+    queue: StatsQueue,
+}
+
+impl StatsSink {
+    /// `one_per_minute`: hold a process's next object until the next wall-clock minute once one was
+    /// accepted (beaconcha.in drops the extra ones anyway).
+    pub fn new(
+        endpoint: SensitiveUrl,
+        timeout: Duration,
+        one_per_minute: bool,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .timeout(timeout)
+            .build()?;
+        Ok(StatsSink {
+            client,
+            endpoint,
+            queue: StatsQueue::new(one_per_minute),
+        })
+    }
+
+    /// One POST of one JSON array.
+    async fn post(&self, objects: &[StatsObject], now: SystemTime) -> Verdict {
+        let result = self
+            .client
+            .post(self.endpoint.expose().clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(client_stats::to_body(objects))
+            .send()
+            .await;
+        let mut response = match result {
+            Ok(response) => response,
+            Err(err) => {
+                return Verdict::Retry {
+                    reason: format!("sending to {} failed: {}", self.endpoint, describe(err)),
+                    after: None,
+                };
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Verdict::Delivered;
+        }
+        let waited = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after(value, now));
+        let mut error_body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            error_body.extend_from_slice(&chunk);
+            if error_body.len() >= MAX_ERROR_BODY_BYTES {
+                break;
+            }
+        }
+        let reason = match receiver_message(&error_body) {
+            Some(message) => format!("{} answered HTTP {status}: {message}", self.endpoint),
+            None => format!("{} answered HTTP {status}", self.endpoint),
+        };
+        // A 429 without Retry-After is the per-minute rule: the next minute is the earliest retry.
+        let waited = match status.as_u16() {
+            429 => waited.or_else(|| Some(until_next_minute(now))),
+            _ => waited,
+        };
+        classify(status.as_u16(), reason, waited)
+    }
+}
+
+impl Sink for StatsSink {
+    fn name(&self) -> &'static str {
+        "client-stats"
+    }
+
+    fn offer(&mut self, cycle: &Cycle) {
+        self.queue
+            .offer(client_stats::encode(&cycle.snapshot, cycle.timestamp_ms));
+    }
+
+    fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn hold(&self) -> Duration {
+        self.queue.hold(unix_millis(SystemTime::now()))
+    }
+
+    async fn attempt(&mut self) -> Verdict {
+        let now = SystemTime::now();
+        let minute = unix_millis(now) / MINUTE_MS;
+        let objects = self.queue.due(minute);
+        if objects.is_empty() {
+            // Only reachable if the clock jumped back between `hold` and here; wait it out.
+            return Verdict::Retry {
+                reason: "nothing due this minute".into(),
+                after: Some(until_next_minute(now)),
+            };
+        }
+        let verdict = self.post(&objects, now).await;
+        match verdict {
+            Verdict::Delivered => self.queue.delivered(&objects, minute),
+            Verdict::Rejected { .. } => self.queue.drop_sent(&objects),
+            Verdict::Retry { .. } => {}
+        }
+        verdict
+    }
+}
+
+fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+fn until_next_minute(now: SystemTime) -> Duration {
+    let ms = unix_millis(now);
+    Duration::from_millis((ms / MINUTE_MS + 1) * MINUTE_MS - ms)
+}
+
+/// The `status` of the receiver's JSON error, or the start of a plain-text one.
+fn receiver_message(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        status: String,
+    }
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        return Some(parsed.status);
+    }
+    let text = String::from_utf8_lossy(body);
+    let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
+    Some(first_line.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system(timestamp: u64) -> StatsObject {
+        StatsObject::System(client_stats::system(&Default::default(), timestamp))
+    }
+
+    fn beacon(timestamp: u64) -> StatsObject {
+        use crate::snapshot::{BeaconSnapshot, Client, ProcessSnapshot};
+        let process = ProcessSnapshot {
+            client: Client::Teku,
+            version: None,
+            build: None,
+            cpu_seconds: None,
+            resident_memory_bytes: None,
+        };
+        let snapshot = BeaconSnapshot {
+            process,
+            head_slot: None,
+            synced: None,
+            peers: None,
+            execution_connected: None,
+            execution_fallback_configured: None,
+            execution_fallback_connected: None,
+            database_bytes: None,
+            p2p_bytes_received: None,
+            p2p_bytes_sent: None,
+        };
+        StatsObject::BeaconNode(client_stats::beacon_node(&snapshot, timestamp))
+    }
+
+    fn timestamps(objects: &[StatsObject]) -> Vec<(&'static str, u64)> {
+        objects
+            .iter()
+            .map(|object| {
+                let json = serde_json::to_value(object).expect("serializes");
+                (object.process(), json["timestamp"].as_u64().unwrap_or(0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn newest_object_per_process_wins() {
+        let mut queue = StatsQueue::new(true);
+        queue.offer(vec![beacon(1), system(1)]);
+        queue.offer(vec![system(2)]);
+        queue.offer(vec![system(3)]);
+        assert_eq!(
+            timestamps(&queue.due(0)),
+            [("beaconnode", 1), ("system", 3)],
+            "the beacon node missed two cycles: its last object stays; the system's newest wins"
+        );
+    }
+
+    #[test]
+    fn one_insert_per_process_per_minute() {
+        let mut queue = StatsQueue::new(true);
+        queue.offer(vec![beacon(1), system(1)]);
+        let sent = queue.due(100);
+        queue.delivered(&sent, 100);
+        assert!(queue.is_empty());
+        queue.offer(vec![beacon(2), system(2)]);
+        assert!(queue.due(100).is_empty(), "both were accepted this minute");
+        let now_ms = 100 * MINUTE_MS + 45_000;
+        assert_eq!(
+            queue.hold(now_ms),
+            Duration::from_secs(15),
+            "until the next minute"
+        );
+        assert_eq!(
+            timestamps(&queue.due(101)),
+            [("beaconnode", 2), ("system", 2)]
+        );
+        assert_eq!(queue.hold(101 * MINUTE_MS), Duration::ZERO);
+    }
+
+    #[test]
+    fn without_the_minute_rule_nothing_is_held() {
+        let mut queue = StatsQueue::new(false);
+        queue.offer(vec![system(1)]);
+        let sent = queue.due(7);
+        queue.delivered(&sent, 7);
+        queue.offer(vec![system(2)]);
+        assert_eq!(timestamps(&queue.due(7)), [("system", 2)]);
+        assert_eq!(queue.hold(7 * MINUTE_MS + 1), Duration::ZERO);
+    }
+
+    #[test]
+    fn refused_objects_are_dropped() {
+        let mut queue = StatsQueue::new(true);
+        queue.offer(vec![beacon(1), system(1)]);
+        let sent = queue.due(0);
+        queue.drop_sent(&sent);
+        assert!(queue.is_empty());
+        assert_eq!(queue.hold(5), Duration::ZERO);
+    }
+
+    #[test]
+    fn receiver_messages() {
+        assert_eq!(
+            receiver_message(br#"{"status":"ERROR: invalid process","data":null}"#),
+            Some("ERROR: invalid process".into())
+        );
+        assert_eq!(
+            receiver_message(b"Too Many Requests\n"),
+            Some("Too Many Requests".into())
+        );
+        assert_eq!(receiver_message(b""), None);
+    }
+}

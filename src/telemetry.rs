@@ -1,0 +1,415 @@
+//! The agent's own telemetry: one named event per thing that can happen, each writing the log line
+//! and updating the counter together, so that logs and `/metrics` never disagree; plus the health
+//! that `/healthz` reports.
+//!
+//! A failure that repeats (a receiver refusing the same payload every cycle, a receiver down for an
+//! hour) is logged on the 1st, 10th, 100th, ... occurrence with its count, and once more when the
+//! sink delivers again, instead of once per attempt.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use crate::agent::{Role, TargetError};
+use crate::exposition::Exposition;
+use crate::scrape::Target;
+use crate::sinks::retry::Verdict;
+use crate::snapshot::Client;
+
+/// A sink is healthy while it delivered within this many intervals (or, before its first delivery,
+/// while the agent has run for less than that).
+const HEALTHY_INTERVALS: u32 = 3;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SinkLabels {
+    sink: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SendLabels {
+    sink: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// How one sink is doing, for health and for folding repeated failures.
+#[derive(Debug)]
+struct SinkState {
+    last_success: Option<Instant>,
+    failure: Option<String>,
+    repeats: u64,
+}
+
+pub struct Telemetry {
+    registry: Registry,
+    scrape_duration: Family<TargetLabels, Histogram, fn() -> Histogram>,
+    scrape_failures: Family<TargetLabels, Counter>,
+    malformed_lines: Family<TargetLabels, Counter>,
+    sends: Family<SendLabels, Counter>,
+    last_success: Family<SinkLabels, Gauge<f64, AtomicU64>>,
+    queue_depth: Family<SinkLabels, Gauge>,
+    push_dropped: Family<ReasonLabels, Counter>,
+    started: Instant,
+    interval: Duration,
+    sinks: Mutex<HashMap<&'static str, SinkState>>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry").finish_non_exhaustive()
+    }
+}
+
+fn scrape_histogram() -> Histogram {
+    // 5 ms to about 20 s: a local scrape takes milliseconds, a timeout takes the whole --timeout.
+    Histogram::new(exponential_buckets(0.005, 2.0, 13))
+}
+
+impl Telemetry {
+    pub fn new(interval: Duration) -> Self {
+        let mut registry = Registry::with_prefix("nodepulse");
+        let scrape_duration =
+            Family::<TargetLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                scrape_histogram as fn() -> Histogram,
+            );
+        let scrape_failures = Family::<TargetLabels, Counter>::default();
+        let malformed_lines = Family::<TargetLabels, Counter>::default();
+        let sends = Family::<SendLabels, Counter>::default();
+        let last_success = Family::<SinkLabels, Gauge<f64, AtomicU64>>::default();
+        let queue_depth = Family::<SinkLabels, Gauge>::default();
+        let push_dropped = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "build",
+            "nodepulse build information",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        registry.register(
+            "scrape_duration_seconds",
+            "Time to fetch and parse a target's metrics",
+            scrape_duration.clone(),
+        );
+        registry.register(
+            "scrape_failures",
+            "Scrapes of a target that gave nothing",
+            scrape_failures.clone(),
+        );
+        registry.register(
+            "scrape_malformed_lines",
+            "Lines of a target's scrapes skipped as malformed",
+            malformed_lines.clone(),
+        );
+        registry.register(
+            "sends",
+            "Delivery attempts per sink by outcome (delivered, retry, rejected)",
+            sends.clone(),
+        );
+        registry.register(
+            "last_success_timestamp_seconds",
+            "Unix time of a sink's last accepted delivery",
+            last_success.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Payloads a sink holds for delivery",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "push_series_dropped",
+            "Series left out of a Pushgateway push because the Pushgateway would refuse them",
+            push_dropped.clone(),
+        );
+        Telemetry {
+            registry,
+            scrape_duration,
+            scrape_failures,
+            malformed_lines,
+            sends,
+            last_success,
+            queue_depth,
+            push_dropped,
+            started: Instant::now(),
+            interval,
+            sinks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Makes a sink known, so that health covers it before its first attempt.
+    pub fn register_sink(&self, sink: &'static str) {
+        self.lock_sinks().entry(sink).or_insert(SinkState {
+            last_success: None,
+            failure: None,
+            repeats: 0,
+        });
+        self.queue_depth.get_or_create(&SinkLabels { sink }).set(0);
+    }
+
+    fn lock_sinks(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, SinkState>> {
+        // A panic while holding this lock cannot leave the map inconsistent; keep going.
+        self.sinks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A target answered with an exposition its profile could read; malformed lines in it were
+    /// skipped and are reported.
+    pub fn scrape_succeeded(
+        &self,
+        role: Role,
+        target: &Target,
+        took: Duration,
+        client: Client,
+        exposition: &Exposition,
+    ) {
+        let labels = TargetLabels {
+            target: role.label(),
+        };
+        self.scrape_duration
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        let malformed = exposition.malformed_lines();
+        if let Some(first) = exposition.line_errors().first() {
+            self.malformed_lines
+                .get_or_create(&labels)
+                .inc_by(malformed as u64);
+            tracing::warn!(
+                %target,
+                "{role} scrape: {malformed} malformed lines skipped (first, line {}: {})",
+                first.line,
+                first.reason
+            );
+        }
+        tracing::debug!(%target, %client, families = exposition.len(), "scraped {role}");
+    }
+
+    /// A target gave nothing this cycle: its object is left out.
+    pub fn scrape_failed(&self, role: Role, target: &Target, took: Duration, error: &TargetError) {
+        let labels = TargetLabels {
+            target: role.label(),
+        };
+        self.scrape_duration
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        self.scrape_failures.get_or_create(&labels).inc();
+        tracing::warn!(%target, "{role} scrape failed, its object is left out this cycle: {error}");
+    }
+
+    pub fn queue_depth(&self, sink: &'static str, depth: usize) {
+        self.queue_depth
+            .get_or_create(&SinkLabels { sink })
+            .set(depth as i64);
+    }
+
+    pub fn push_dropped(&self, reason: &'static str, count: usize) {
+        self.push_dropped
+            .get_or_create(&ReasonLabels { reason })
+            .inc_by(count as u64);
+    }
+
+    /// Records one delivery attempt: the counter, the health, and the log line (folded when the
+    /// same failure repeats).
+    pub fn delivery(&self, sink: &'static str, verdict: &Verdict) {
+        let outcome = match verdict {
+            Verdict::Delivered => "delivered",
+            Verdict::Retry { .. } => "retry",
+            Verdict::Rejected { .. } => "rejected",
+        };
+        self.sends
+            .get_or_create(&SendLabels { sink, outcome })
+            .inc();
+        let mut sinks = self.lock_sinks();
+        let state = sinks.entry(sink).or_insert(SinkState {
+            last_success: None,
+            failure: None,
+            repeats: 0,
+        });
+        match verdict {
+            Verdict::Delivered => {
+                state.last_success = Some(Instant::now());
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0.0, |since| since.as_secs_f64());
+                self.last_success
+                    .get_or_create(&SinkLabels { sink })
+                    .set(now);
+                if let Some(failure) = state.failure.take() {
+                    tracing::info!(
+                        sink,
+                        "delivering again after {} failed attempts (last: {failure})",
+                        state.repeats
+                    );
+                } else {
+                    tracing::debug!(sink, "delivered");
+                }
+                state.repeats = 0;
+            }
+            Verdict::Retry { reason, .. } | Verdict::Rejected { reason } => {
+                let retrying = matches!(verdict, Verdict::Retry { .. });
+                let message = if retrying {
+                    format!("{reason}; will retry")
+                } else {
+                    format!("{reason}; this payload is dropped, not retried")
+                };
+                if state.failure.as_deref() == Some(message.as_str()) {
+                    state.repeats += 1;
+                } else {
+                    state.failure = Some(message.clone());
+                    state.repeats = 1;
+                }
+                // 1st, 10th, 100th, ...: an operator sees it at once and sees it go on.
+                let n = state.repeats;
+                if 10u64.pow(n.ilog10()) == n {
+                    let count = if n == 1 {
+                        String::new()
+                    } else {
+                        format!(" (repeated {n} times)")
+                    };
+                    if retrying {
+                        tracing::warn!(sink, "{message}{count}");
+                    } else {
+                        tracing::error!(sink, "{message}{count}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The last failure of a sink, if it has not delivered since.
+    pub fn last_failure(&self, sink: &'static str) -> Option<String> {
+        self.lock_sinks()
+            .get(sink)
+            .and_then(|state| state.failure.clone())
+    }
+
+    /// Whether every sink delivered recently, and a JSON body that says so per sink.
+    pub fn health(&self) -> (bool, String) {
+        let window = self.interval * HEALTHY_INTERVALS;
+        let now = Instant::now();
+        let sinks = self.lock_sinks();
+        let mut names: Vec<&&'static str> = sinks.keys().collect();
+        names.sort();
+        let mut all_healthy = true;
+        let mut report = serde_json::Map::new();
+        for name in names {
+            let state = &sinks[*name];
+            let since = now.duration_since(state.last_success.unwrap_or(self.started));
+            let healthy = since <= window;
+            all_healthy &= healthy;
+            report.insert(
+                (*name).to_owned(),
+                serde_json::json!({
+                    "healthy": healthy,
+                    "last_success_seconds_ago": state.last_success.map(|at| now.duration_since(at).as_secs()),
+                    "last_failure": state.failure,
+                }),
+            );
+        }
+        let body = serde_json::json!({
+            "status": if all_healthy { "ok" } else { "unhealthy" },
+            "sinks": report,
+        });
+        (all_healthy, body.to_string())
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_text_has_every_family() {
+        let telemetry = Telemetry::new(Duration::from_secs(90));
+        telemetry.register_sink("client-stats");
+        let target = Target::parse("http://127.0.0.1:5054/metrics").expect("target");
+        let exposition = Exposition::parse(b"up 1\nbad line here\n0bad 1\n").expect("parses");
+        telemetry.scrape_succeeded(
+            Role::BeaconNode,
+            &target,
+            Duration::from_millis(12),
+            Client::Teku,
+            &exposition,
+        );
+        let error =
+            TargetError::Scrape(crate::scrape::ScrapeError::Timeout(Duration::from_secs(10)));
+        telemetry.scrape_failed(Role::Validator, &target, Duration::from_secs(10), &error);
+        telemetry.delivery(
+            "client-stats",
+            &Verdict::Retry {
+                reason: "HTTP 503".into(),
+                after: None,
+            },
+        );
+        telemetry.delivery("client-stats", &Verdict::Delivered);
+        let text = telemetry.encode();
+        for line in [
+            "nodepulse_build_info{version=\"",
+            "nodepulse_scrape_duration_seconds_count{target=\"beacon-node\"} 1",
+            "nodepulse_scrape_failures_total{target=\"validator\"} 1",
+            "nodepulse_scrape_malformed_lines_total{target=\"beacon-node\"} 2",
+            "nodepulse_sends_total{sink=\"client-stats\",outcome=\"retry\"} 1",
+            "nodepulse_sends_total{sink=\"client-stats\",outcome=\"delivered\"} 1",
+            "nodepulse_last_success_timestamp_seconds{sink=\"client-stats\"} ",
+            "nodepulse_queue_depth{sink=\"client-stats\"} 0",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn health_follows_deliveries() {
+        let telemetry = Telemetry::new(Duration::from_millis(10));
+        telemetry.register_sink("pushgateway");
+        assert!(telemetry.health().0, "healthy while young");
+        std::thread::sleep(Duration::from_millis(40));
+        let (healthy, body) = telemetry.health();
+        assert!(!healthy, "{body}");
+        assert!(body.contains("\"status\":\"unhealthy\""), "{body}");
+        telemetry.delivery("pushgateway", &Verdict::Delivered);
+        let (healthy, body) = telemetry.health();
+        assert!(healthy, "{body}");
+    }
+
+    #[test]
+    fn repeated_failures_are_remembered_until_delivery() {
+        let telemetry = Telemetry::new(Duration::from_secs(1));
+        let refused = Verdict::Rejected {
+            reason: "HTTP 400: ERROR: bad".into(),
+        };
+        for _ in 0..25 {
+            telemetry.delivery("client-stats", &refused);
+        }
+        assert!(
+            telemetry
+                .last_failure("client-stats")
+                .is_some_and(|f| f.contains("ERROR: bad"))
+        );
+        assert_eq!(telemetry.lock_sinks()["client-stats"].repeats, 25);
+        telemetry.delivery("client-stats", &Verdict::Delivered);
+        assert_eq!(telemetry.last_failure("client-stats"), None);
+    }
+}
