@@ -199,7 +199,7 @@ pub struct SettingsArgs {
         help_heading = "Receivers"
     )]
     pub pushgateway_password: Option<String>,
-    /// Serve the agent's own /metrics and /healthz on this address, e.g. 127.0.0.1:9101 [default: off].
+    /// Serve the agent's own /metrics and /healthz on this address while `run` loops, e.g. 127.0.0.1:9101 [default: off].
     #[arg(
         long,
         env = "NODEPULSE_LISTEN",
