@@ -1,14 +1,17 @@
-//! Parse + map of a 1 MB scrape: the CPU cost of one cycle's node work.
+//! Parse + map of a 1 MB scrape, and encoding it for the Pushgateway: the CPU cost of one cycle's
+//! node work.
 //!
 //! `cargo bench --bench parse_map` builds a realistic ~1 MB Lighthouse scrape (the bundled fixture
 //! plus a few thousand per-peer and per-topic series, as a busy node serves) and reports the time of
-//! `Exposition::parse` + profile selection + mapping + encoding, over many rounds.
+//! `Exposition::parse` + profile selection + mapping + client-stats encoding, and separately of the
+//! Pushgateway body for the same scrape, over many rounds.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use nodepulse::agent::read_scrape;
 use nodepulse::formats::client_stats;
+use nodepulse::formats::pushgateway::{self, TargetSeries};
 use nodepulse::profiles::{self, ClientChoice};
 
 const TARGET_BYTES: usize = 1024 * 1024;
@@ -37,29 +40,56 @@ fn scrape() -> Vec<u8> {
     body
 }
 
-fn main() {
-    let body = scrape();
+/// Runs `work` `ROUNDS` times; the mean and the fastest round.
+fn measure(mut work: impl FnMut()) -> (Duration, Duration) {
     let mut fastest = Duration::MAX;
     let mut total = Duration::ZERO;
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        let (profile, exposition) =
-            read_scrape(black_box(&body), ClientChoice::Auto).expect("maps");
-        let beacon = profiles::map_beacon_node(profile, &exposition);
-        let object = client_stats::beacon_node(&beacon, 0);
-        black_box(object);
+        work();
         let elapsed = started.elapsed();
         fastest = fastest.min(elapsed);
         total += elapsed;
     }
-    let mean = total / ROUNDS;
-    let megabytes = body.len() as f64 / 1e6;
+    (total / ROUNDS, fastest)
+}
+
+fn report(what: &str, megabytes: f64, (mean, fastest): (Duration, Duration)) {
     println!(
-        "parse+map {:.2} MB scrape ({} lines): mean {:.2} ms, fastest {:.2} ms, {:.1} MB/s (mean), {ROUNDS} rounds",
-        megabytes,
-        body.iter().filter(|&&b| b == b'\n').count(),
+        "{what}: mean {:.2} ms, fastest {:.2} ms, {:.1} MB/s (mean), {ROUNDS} rounds",
         mean.as_secs_f64() * 1e3,
         fastest.as_secs_f64() * 1e3,
         megabytes / mean.as_secs_f64()
+    );
+}
+
+fn main() {
+    let body = scrape();
+    let megabytes = body.len() as f64 / 1e6;
+    println!(
+        "scrape: {megabytes:.2} MB, {} lines",
+        body.iter().filter(|&&b| b == b'\n').count()
+    );
+    report(
+        "parse+map+encode client-stats",
+        megabytes,
+        measure(|| {
+            let (profile, exposition) =
+                read_scrape(black_box(&body), ClientChoice::Auto).expect("maps");
+            let beacon = profiles::map_beacon_node(profile, &exposition);
+            black_box(client_stats::beacon_node(&beacon, 0));
+        }),
+    );
+    let (_, exposition) = read_scrape(&body, ClientChoice::Auto).expect("maps");
+    let targets = [TargetSeries {
+        role: "beacon-node",
+        exposition: Some(&exposition),
+    }];
+    report(
+        "encode the Pushgateway body (parsed scrape in)",
+        megabytes,
+        measure(|| {
+            black_box(pushgateway::encode(black_box(&targets), None));
+        }),
     );
 }
