@@ -117,6 +117,7 @@ impl Agent {
             validator: validator
                 .as_ref()
                 .map(|(profile, exposition)| profiles::map_validator(profile, exposition)),
+            chain_node: None,
             host: host::sample(&self.config.host),
         };
         // Only the Pushgateway forwards raw series; otherwise a scrape is dropped once mapped.

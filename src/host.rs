@@ -30,23 +30,35 @@ pub fn sample(source: &HostSource) -> HostSample {
         os: Some(OsFamily::current()),
         ..HostSample::default()
     };
+    let seconds = |ticks: u64| ticks as f64 / USER_HZ as f64;
     if let Some(stat) = read(&source.procfs, "stat", parse_stat) {
-        host.cpu_total_seconds = Some(stat.total_ticks / USER_HZ);
-        host.cpu_user_seconds = Some(stat.user_ticks / USER_HZ);
-        host.cpu_iowait_seconds = Some(stat.iowait_ticks / USER_HZ);
-        host.cpu_idle_seconds = Some(stat.idle_ticks / USER_HZ);
+        host.cpu_total_seconds = Some(seconds(stat.total_ticks));
+        host.cpu_user_seconds = Some(seconds(stat.user_ticks));
+        host.cpu_iowait_seconds = Some(seconds(stat.iowait_ticks));
+        host.cpu_idle_seconds = Some(seconds(stat.idle_ticks));
         host.boot_time_seconds = stat.boot_time;
     }
     if let Some(memory) = read(&source.procfs, "meminfo", parse_meminfo) {
         host.memory_total_bytes = memory.total;
         host.memory_free_bytes = memory.free;
+        host.memory_available_bytes = memory.available;
         host.memory_cached_bytes = memory.cached;
         host.memory_buffers_bytes = memory.buffers;
     }
     if let Some(cpus) = read(&source.procfs, "cpuinfo", parse_cpuinfo) {
         host.cpu_threads = Some(cpus.threads);
         host.cpu_cores = cpus.cores;
+        host.cpu_model = cpus.model;
+        host.virtual_machine = Some(cpus.hypervisor);
     }
+    host.kernel_release = read(&source.procfs, "sys/kernel/osrelease", |text| {
+        Ok(text.trim().to_owned())
+    });
+    // The distribution is a file of the root filesystem, not of procfs; a missing one is normal in
+    // minimal containers and not worth a warning.
+    host.distribution = fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| pretty_name(&text));
     if let Some(disks) = read(&source.procfs, "diskstats", parse_diskstats) {
         host.disk_reads = Some(disks.reads);
         host.disk_writes = Some(disks.writes);
@@ -142,11 +154,20 @@ pub fn parse_stat(text: &str) -> Result<CpuTimes, String> {
     })
 }
 
+/// `PRETTY_NAME` from an os-release file.
+pub fn pretty_name(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix("PRETTY_NAME="))
+        .map(|value| value.trim().trim_matches('"').to_owned())
+        .filter(|value| !value.is_empty())
+}
+
 /// Memory figures in bytes from `/proc/meminfo`; absent keys stay absent.
 #[derive(Debug, PartialEq)]
 pub struct Memory {
     pub total: Option<u64>,
     pub free: Option<u64>,
+    pub available: Option<u64>,
     pub cached: Option<u64>,
     pub buffers: Option<u64>,
 }
@@ -162,6 +183,7 @@ pub fn parse_meminfo(text: &str) -> Result<Memory, String> {
     let memory = Memory {
         total: field("MemTotal"),
         free: field("MemFree"),
+        available: field("MemAvailable"),
         cached: field("Cached"),
         buffers: field("Buffers"),
     };
@@ -171,13 +193,17 @@ pub fn parse_meminfo(text: &str) -> Result<Memory, String> {
     Ok(memory)
 }
 
-/// Logical CPUs (threads) and physical cores from `/proc/cpuinfo`.
+/// Logical CPUs (threads), physical cores, the model and whether it runs under a hypervisor, from
+/// `/proc/cpuinfo`.
 #[derive(Debug, PartialEq)]
 pub struct Cpus {
     pub threads: u64,
     /// Distinct (physical id, core id) pairs; absent where the kernel does not report the topology
     /// (many ARM boards), rather than guessed.
     pub cores: Option<u64>,
+    pub model: Option<String>,
+    /// The `hypervisor` CPU flag (x86) is set.
+    pub hypervisor: bool,
 }
 
 pub fn parse_cpuinfo(text: &str) -> Result<Cpus, String> {
@@ -202,9 +228,13 @@ pub fn parse_cpuinfo(text: &str) -> Result<Cpus, String> {
     if threads == 0 {
         return Err("no `processor` entries".into());
     }
+    let first = |key: &str| text.lines().find_map(|line| value(line, key));
     Ok(Cpus {
         threads,
         cores: (!cores.is_empty()).then_some(cores.len() as u64),
+        model: first("model name").filter(|model| !model.is_empty()),
+        hypervisor: first("flags")
+            .is_some_and(|flags| flags.split(' ').any(|flag| flag == "hypervisor")),
     })
 }
 
@@ -348,6 +378,7 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
         .expect("valid meminfo");
         assert_eq!(memory.total, Some(32_458_392 * 1024));
         assert_eq!(memory.free, Some(488_428 * 1024));
+        assert_eq!(memory.available, Some(18_000_000 * 1024));
         assert_eq!(memory.buffers, Some(505_696 * 1024));
         assert_eq!(memory.cached, Some(13_579_048 * 1024), "not SwapCached");
     }
@@ -356,7 +387,8 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
     fn cpuinfo_counts_cores_and_threads() {
         let processor = |n: u32, core: u32| {
             format!(
-                "processor\t: {n}\nmodel name\t: Test CPU\nphysical id\t: 0\ncore id\t\t: {core}\n\n"
+                "processor\t: {n}\nmodel name\t: Test CPU\nphysical id\t: 0\ncore id\t\t: {core}\n\
+                 flags\t\t: fpu sse2 hypervisor\n\n"
             )
         };
         let smt: String = (0..8).map(|n| processor(n, n % 4)).collect();
@@ -364,7 +396,9 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
             parse_cpuinfo(&smt),
             Ok(Cpus {
                 threads: 8,
-                cores: Some(4)
+                cores: Some(4),
+                model: Some("Test CPU".into()),
+                hypervisor: true,
             })
         );
         let arm = "processor\t: 0\nBogoMIPS\t: 108.00\n\nprocessor\t: 1\nBogoMIPS\t: 108.00\n\n";
@@ -372,7 +406,9 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263
             parse_cpuinfo(arm),
             Ok(Cpus {
                 threads: 2,
-                cores: None
+                cores: None,
+                model: None,
+                hypervisor: false,
             })
         );
     }

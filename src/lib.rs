@@ -12,6 +12,7 @@ pub mod formats;
 pub mod host;
 pub mod logging;
 pub mod profiles;
+pub mod rpc;
 pub mod scrape;
 pub mod secret;
 pub mod server;

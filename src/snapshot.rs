@@ -111,13 +111,17 @@ impl OsFamily {
 pub struct HostSample {
     pub cpu_cores: Option<u64>,
     pub cpu_threads: Option<u64>,
-    /// Sum of every CPU mode: client-stats receivers expect the total here.
-    pub cpu_total_seconds: Option<u64>,
-    pub cpu_user_seconds: Option<u64>,
-    pub cpu_iowait_seconds: Option<u64>,
-    pub cpu_idle_seconds: Option<u64>,
+    /// The CPU's model name.
+    pub cpu_model: Option<String>,
+    /// Sum of every CPU mode over all CPUs: client-stats receivers expect the total here.
+    pub cpu_total_seconds: Option<f64>,
+    pub cpu_user_seconds: Option<f64>,
+    pub cpu_iowait_seconds: Option<f64>,
+    pub cpu_idle_seconds: Option<f64>,
     pub memory_total_bytes: Option<u64>,
     pub memory_free_bytes: Option<u64>,
+    /// What the kernel estimates is available without swapping (MemAvailable).
+    pub memory_available_bytes: Option<u64>,
     pub memory_cached_bytes: Option<u64>,
     pub memory_buffers_bytes: Option<u64>,
     pub disk_total_bytes: Option<u64>,
@@ -129,6 +133,49 @@ pub struct HostSample {
     pub network_sent_bytes: Option<u64>,
     pub boot_time_seconds: Option<u64>,
     pub os: Option<OsFamily>,
+    pub kernel_release: Option<String>,
+    /// The distribution's PRETTY_NAME.
+    pub distribution: Option<String>,
+    /// The CPU reports a hypervisor.
+    pub virtual_machine: Option<bool>,
+}
+
+/// A block by number and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRef {
+    pub number: u64,
+    pub hash: String,
+}
+
+/// A Starknet or Substrate node, as its JSON-RPC and metrics describe it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChainNode {
+    /// The client: Juno, Pathfinder, Parity Polkadot, ...
+    pub implementation: Option<String>,
+    pub version: Option<String>,
+    /// The node's libp2p peer id.
+    pub peer_id: Option<String>,
+    /// The chain's name: SN_MAIN, SN_SEPOLIA, Polkadot, ...
+    pub chain: Option<String>,
+    pub genesis_hash: Option<String>,
+    /// The JSON-RPC specification version the node serves (Starknet).
+    pub rpc_version: Option<String>,
+    /// The protocol version of the latest block (Starknet's `starknet_version`).
+    pub protocol_version: Option<String>,
+    /// Whether the node is an authority (block producer / validator).
+    pub authority: Option<bool>,
+    pub best: Option<BlockRef>,
+    pub finalized: Option<BlockRef>,
+    /// The latest block's timestamp, Unix seconds.
+    pub latest_block_time: Option<u64>,
+    pub latest_block_transactions: Option<u64>,
+    pub peers: Option<u64>,
+    pub ready_transactions: Option<u64>,
+    /// Network byte counters (for rates between cycles).
+    pub network_bytes_received: Option<f64>,
+    pub network_bytes_sent: Option<f64>,
+    /// When the node process started, Unix seconds.
+    pub start_time: Option<f64>,
 }
 
 /// Everything one cycle learned: the processes that answered, and the host.
@@ -136,5 +183,7 @@ pub struct HostSample {
 pub struct NodeSnapshot {
     pub beacon_node: Option<BeaconSnapshot>,
     pub validator: Option<ValidatorSnapshot>,
+    /// A Starknet or Substrate node, when one is configured and answered.
+    pub chain_node: Option<ChainNode>,
     pub host: HostSample,
 }

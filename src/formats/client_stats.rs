@@ -215,10 +215,10 @@ pub fn system(host: &HostSample, timestamp_ms: u64) -> SystemStats {
         envelope: envelope("system", timestamp_ms),
         cpu_cores: host.cpu_cores,
         cpu_threads: host.cpu_threads,
-        cpu_node_system_seconds_total: host.cpu_total_seconds,
-        cpu_node_user_seconds_total: host.cpu_user_seconds,
-        cpu_node_iowait_seconds_total: host.cpu_iowait_seconds,
-        cpu_node_idle_seconds_total: host.cpu_idle_seconds,
+        cpu_node_system_seconds_total: whole(host.cpu_total_seconds),
+        cpu_node_user_seconds_total: whole(host.cpu_user_seconds),
+        cpu_node_iowait_seconds_total: whole(host.cpu_iowait_seconds),
+        cpu_node_idle_seconds_total: whole(host.cpu_idle_seconds),
         memory_node_bytes_total: host.memory_total_bytes,
         memory_node_bytes_free: host.memory_free_bytes,
         memory_node_bytes_cached: host.memory_cached_bytes,
@@ -311,6 +311,7 @@ mod tests {
     fn system_object_is_always_sent_and_last() {
         let snapshot = NodeSnapshot {
             beacon_node: None,
+            chain_node: None,
             validator: Some(ValidatorSnapshot {
                 process: process(Client::Teku),
                 validators_total: Some(4.0),

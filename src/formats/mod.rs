@@ -3,3 +3,4 @@
 
 pub mod client_stats;
 pub mod pushgateway;
+pub mod telemetry;
