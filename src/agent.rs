@@ -18,14 +18,18 @@ use crate::Error;
 use crate::config::{Config, Mode};
 use crate::exposition::{Exposition, ParseError};
 use crate::formats::client_stats;
+use crate::formats::telemetry::{Format, Rates, Session};
 use crate::host;
+use crate::nodes;
 use crate::profiles::{self, ClientChoice, DetectError, Profile};
+use crate::rpc::RpcClient;
 use crate::scrape::{ScrapeError, Scraper, Target};
 use crate::server;
 use crate::sinks::pushgateway::PushSink;
 use crate::sinks::stats::StatsSink;
+use crate::sinks::websocket::{self, StreamSettings};
 use crate::sinks::{DeliveryError, Sink, Until, deliver, stdout};
-use crate::snapshot::NodeSnapshot;
+use crate::snapshot::{ChainNode, NodeSnapshot};
 use crate::telemetry::Telemetry;
 
 /// How long an in-flight send may finish after SIGTERM: a healthy receiver answers in well under a
@@ -37,6 +41,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub enum Role {
     BeaconNode,
     Validator,
+    /// A Starknet or Substrate node's metrics (`--node`).
+    Node,
 }
 
 impl Role {
@@ -45,6 +51,7 @@ impl Role {
         match self {
             Role::BeaconNode => "beacon-node",
             Role::Validator => "validator",
+            Role::Node => "node",
         }
     }
 }
@@ -54,6 +61,7 @@ impl fmt::Display for Role {
         f.write_str(match self {
             Role::BeaconNode => "beacon node",
             Role::Validator => "validator",
+            Role::Node => "node",
         })
     }
 }
@@ -101,14 +109,16 @@ pub fn read_scrape(
 struct Agent {
     config: Config,
     scraper: Scraper,
+    chain_rpc: Option<RpcClient>,
     telemetry: Arc<Telemetry>,
 }
 
 impl Agent {
     async fn cycle(&self) -> Cycle {
-        let (beacon_node, validator) = tokio::join!(
+        let (beacon_node, validator, (chain_node, node_metrics)) = tokio::join!(
             self.scrape(Role::BeaconNode, self.config.beacon_node.as_ref()),
             self.scrape(Role::Validator, self.config.validator.as_ref()),
+            self.chain_node(),
         );
         let snapshot = NodeSnapshot {
             beacon_node: beacon_node
@@ -117,7 +127,7 @@ impl Agent {
             validator: validator
                 .as_ref()
                 .map(|(profile, exposition)| profiles::map_validator(profile, exposition)),
-            chain_node: None,
+            chain_node,
             host: host::sample(&self.config.host),
         };
         // Only the Pushgateway forwards raw series; otherwise a scrape is dropped once mapped.
@@ -127,16 +137,18 @@ impl Agent {
                 (
                     Role::BeaconNode,
                     self.config.beacon_node.is_some(),
-                    beacon_node,
+                    beacon_node.map(|(_, e)| e),
                 ),
-                (Role::Validator, self.config.validator.is_some(), validator),
+                (
+                    Role::Validator,
+                    self.config.validator.is_some(),
+                    validator.map(|(_, e)| e),
+                ),
+                (Role::Node, self.config.node.is_some(), node_metrics),
             ];
-            for (role, is_configured, scraped) in configured {
+            for (role, is_configured, exposition) in configured {
                 if is_configured {
-                    scrapes.push(TargetScrape {
-                        role,
-                        exposition: scraped.map(|(_, exposition)| exposition),
-                    });
+                    scrapes.push(TargetScrape { role, exposition });
                 }
             }
         }
@@ -144,6 +156,51 @@ impl Agent {
             timestamp_ms: unix_millis(),
             snapshot,
             scrapes,
+        }
+    }
+
+    /// The Starknet or Substrate node, from its JSON-RPC and its metrics; and the metrics scrape.
+    async fn chain_node(&self) -> (Option<ChainNode>, Option<Exposition>) {
+        let metrics = self.scrape_node_metrics().await;
+        let format = self.config.telemetry_format;
+        let node = match &self.chain_rpc {
+            Some(rpc) => {
+                let observed = match format {
+                    Format::Starknet => nodes::starknet::observe(rpc, metrics.as_ref()).await,
+                    Format::Substrate => nodes::substrate::observe(rpc, metrics.as_ref()).await,
+                };
+                match observed {
+                    Ok(node) => Some(node),
+                    Err(err) => {
+                        tracing::warn!(rpc = %rpc, "node JSON-RPC failed, using its metrics alone this cycle: {err}");
+                        metrics.as_ref().map(|m| nodes::from_metrics(format, m))
+                    }
+                }
+            }
+            None => metrics.as_ref().map(|m| nodes::from_metrics(format, m)),
+        };
+        (node, metrics)
+    }
+
+    async fn scrape_node_metrics(&self) -> Option<Exposition> {
+        let target = self.config.node.as_ref()?;
+        let started = Instant::now();
+        let result = async {
+            let body = self.scraper.fetch(target).await?;
+            Ok::<_, TargetError>(Exposition::parse(&body)?)
+        }
+        .await;
+        let took = started.elapsed();
+        match result {
+            Ok(exposition) => {
+                self.telemetry
+                    .scrape_succeeded(Role::Node, target, took, &exposition);
+                Some(exposition)
+            }
+            Err(err) => {
+                self.telemetry.scrape_failed(Role::Node, target, took, &err);
+                None
+            }
         }
     }
 
@@ -162,8 +219,9 @@ impl Agent {
         let took = started.elapsed();
         match result {
             Ok((profile, exposition)) => {
+                tracing::debug!(%target, client = %profile.client, "{role} is {}", profile.client);
                 self.telemetry
-                    .scrape_succeeded(role, target, took, profile.client, &exposition);
+                    .scrape_succeeded(role, target, took, &exposition);
                 Some((profile, exposition))
             }
             Err(err) => {
@@ -178,17 +236,23 @@ impl Agent {
 pub async fn run(config: Config) -> Result<ExitCode, Error> {
     let scraper = Scraper::new(config.timeout, config.max_scrape_bytes)
         .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))?;
+    let chain_rpc = config
+        .chain_rpc
+        .clone()
+        .map(|url| RpcClient::new(url, config.timeout))
+        .transpose()
+        .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))?;
     let telemetry = Arc::new(Telemetry::new(config.interval));
     let agent = Agent {
         config,
         scraper,
+        chain_rpc,
         telemetry,
     };
     match agent.config.mode {
         Mode::DryRun => {
             let cycle = agent.cycle().await;
-            let objects = client_stats::encode(&cycle.snapshot, cycle.timestamp_ms);
-            stdout::print(&client_stats::to_pretty(&objects)).map_err(Error::Output)?;
+            stdout::print(&dry_run_output(&agent.config, &cycle)).map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
         Mode::Once => run_once(&agent).await,
@@ -228,6 +292,22 @@ impl Sinks {
             let sink = PushSink::new(target.clone(), config.timeout, Arc::clone(&agent.telemetry))
                 .map_err(client_error)?;
             sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
+        }
+        for endpoint in &config.telemetry {
+            let settings = StreamSettings {
+                endpoint: endpoint.clone(),
+                format: config.telemetry_format,
+                node_name: config.node_name.clone(),
+                timeout: config.timeout,
+            };
+            let task = tokio::spawn(websocket::stream(
+                settings,
+                cycles_rx.clone(),
+                stop_rx.clone(),
+                Arc::clone(&agent.telemetry),
+                until,
+            ));
+            sinks.tasks.push(("telemetry", task));
         }
         Ok(sinks)
     }
@@ -341,6 +421,29 @@ async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--dry-run` prints: the telemetry frames a new connection would get when a telemetry
+/// stream or a Starknet/Substrate node is configured, the client-stats array otherwise.
+fn dry_run_output(config: &Config, cycle: &Cycle) -> String {
+    let streams =
+        !config.telemetry.is_empty() || config.chain_rpc.is_some() || config.node.is_some();
+    if !streams {
+        let objects = client_stats::encode(&cycle.snapshot, cycle.timestamp_ms);
+        return client_stats::to_pretty(&objects);
+    }
+    let mut session = Session::new(config.telemetry_format, &config.node_name);
+    let frames: Vec<serde_json::Value> = session
+        .frames(
+            &cycle.snapshot,
+            &Rates::default(),
+            SystemTime::now(),
+            cycle.timestamp_ms,
+        )
+        .iter()
+        .filter_map(|frame| serde_json::from_str(frame).ok())
+        .collect();
+    serde_json::to_string_pretty(&frames).unwrap_or_default()
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

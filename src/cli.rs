@@ -91,6 +91,38 @@ pub struct SettingsArgs {
         help_heading = "Targets"
     )]
     pub client: Option<String>,
+    /// A Starknet node's JSON-RPC endpoint (Juno, Pathfinder, Madara, Papyrus).
+    #[arg(
+        long,
+        env = "NODEPULSE_STARKNET_RPC",
+        value_name = "URL",
+        help_heading = "Targets"
+    )]
+    pub starknet_rpc: Option<String>,
+    /// A Substrate node's JSON-RPC endpoint.
+    #[arg(
+        long,
+        env = "NODEPULSE_SUBSTRATE_RPC",
+        value_name = "URL",
+        help_heading = "Targets"
+    )]
+    pub substrate_rpc: Option<String>,
+    /// That node's Prometheus metrics endpoint (URL or file), for what only metrics carry.
+    #[arg(
+        long,
+        env = "NODEPULSE_NODE",
+        value_name = "TARGET",
+        help_heading = "Targets"
+    )]
+    pub node: Option<String>,
+    /// The node's name in telemetry [default: the host name].
+    #[arg(
+        long,
+        env = "NODEPULSE_NODE_NAME",
+        value_name = "NAME",
+        help_heading = "Targets"
+    )]
+    pub node_name: Option<String>,
     /// The node's data directory: its filesystem's size and free space are reported [default: /].
     #[arg(
         long,
@@ -199,6 +231,25 @@ pub struct SettingsArgs {
         help_heading = "Receivers"
     )]
     pub pushgateway_password: Option<String>,
+    /// WebSocket telemetry endpoint 'URL VERBOSITY' (verbosity 0-9), repeatable; in the environment,
+    /// separate several with `;`.
+    #[arg(
+        long = "telemetry-url",
+        env = "NODEPULSE_TELEMETRY_URL",
+        value_name = "'URL VERBOSITY'",
+        value_delimiter = ';',
+        help_heading = "Receivers"
+    )]
+    #[serde(default)]
+    pub telemetry_url: Vec<String>,
+    /// Telemetry stream format: starknet or substrate [default: substrate with --substrate-rpc, else starknet].
+    #[arg(
+        long,
+        env = "NODEPULSE_TELEMETRY_FORMAT",
+        value_name = "FORMAT",
+        help_heading = "Receivers"
+    )]
+    pub telemetry_format: Option<String>,
     /// Serve the agent's own /metrics and /healthz on this address while `run` loops, e.g. 127.0.0.1:9101 [default: off].
     #[arg(
         long,

@@ -13,11 +13,13 @@ use regex::Regex;
 use reqwest::Url;
 
 use crate::cli::{RunArgs, SettingsArgs};
+use crate::formats::telemetry::Format;
 use crate::host::HostSource;
 use crate::profiles::ClientChoice;
 use crate::scrape::Target;
 use crate::secret::{Secret, SensitiveUrl};
 use crate::sinks::pushgateway::PushTarget;
+use crate::sinks::websocket::TelemetryEndpoint;
 use crate::snapshot::Client;
 
 /// beaconcha.in takes one insert per process per wall-clock minute, and free accounts have a
@@ -57,6 +59,12 @@ pub struct Config {
     pub pushgateway: Option<PushTarget>,
     /// Where to serve the agent's own /metrics and /healthz.
     pub listen: Option<SocketAddr>,
+    pub telemetry: Vec<TelemetryEndpoint>,
+    pub telemetry_format: Format,
+    pub chain_rpc: Option<Url>,
+    /// A Starknet or Substrate node's metrics.
+    pub node: Option<Target>,
+    pub node_name: String,
     pub interval: Duration,
     pub timeout: Duration,
     pub max_scrape_bytes: u64,
@@ -120,9 +128,21 @@ impl Config {
         };
         let stats_endpoint = stats_endpoint(&settings)?;
         let pushgateway = pushgateway(&settings, hostname)?;
-        if stats_endpoint.is_none() && pushgateway.is_none() && mode != Mode::DryRun {
+        let telemetry = settings
+            .telemetry_url
+            .iter()
+            .map(|text| {
+                TelemetryEndpoint::parse(text).map_err(|reason| invalid("telemetry-url", reason))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if stats_endpoint.is_none()
+            && pushgateway.is_none()
+            && telemetry.is_empty()
+            && mode != Mode::DryRun
+        {
             return Err(ConfigError::NoReceiver);
         }
+        let (telemetry_format, chain_rpc) = chain_source(&settings)?;
         let listen = settings
             .listen
             .as_deref()
@@ -150,6 +170,16 @@ impl Config {
             stats_one_per_minute: settings.stats_minute_limit.unwrap_or(true),
             pushgateway,
             listen,
+            telemetry,
+            telemetry_format,
+            chain_rpc,
+            node: target("node", settings.node)?,
+            node_name: match (settings.node_name, hostname) {
+                (Some(name), _) if !name.is_empty() => name,
+                (Some(_), _) => return Err(invalid("node-name", "the node name is empty")),
+                (None, Some(hostname)) => hostname.to_owned(),
+                (None, None) => "nodepulse".to_owned(),
+            },
             interval: duration("interval", settings.interval.as_deref(), DEFAULT_INTERVAL)?,
             timeout: duration("timeout", settings.timeout.as_deref(), DEFAULT_TIMEOUT)?,
             max_scrape_bytes: match settings.max_scrape_size.as_deref() {
@@ -183,6 +213,16 @@ impl SettingsArgs {
             pushgateway_user: self.pushgateway_user.or(lower.pushgateway_user),
             pushgateway_password: self.pushgateway_password.or(lower.pushgateway_password),
             listen: self.listen.or(lower.listen),
+            telemetry_url: if self.telemetry_url.is_empty() {
+                lower.telemetry_url
+            } else {
+                self.telemetry_url
+            },
+            telemetry_format: self.telemetry_format.or(lower.telemetry_format),
+            starknet_rpc: self.starknet_rpc.or(lower.starknet_rpc),
+            substrate_rpc: self.substrate_rpc.or(lower.substrate_rpc),
+            node: self.node.or(lower.node),
+            node_name: self.node_name.or(lower.node_name),
             interval: self.interval.or(lower.interval),
             timeout: self.timeout.or(lower.timeout),
             max_scrape_size: self.max_scrape_size.or(lower.max_scrape_size),
@@ -234,6 +274,45 @@ fn stats_endpoint(settings: &SettingsArgs) -> Result<Option<SensitiveUrl>, Confi
         (None, (Some(_), None)) => Err(invalid("machine", "--api-key needs --machine")),
         (None, (None, Some(_))) => Err(invalid("api-key", "--machine needs --api-key")),
         (None, (None, None)) => Ok(None),
+    }
+}
+
+/// The telemetry format and the node's JSON-RPC endpoint, which must agree.
+fn chain_source(settings: &SettingsArgs) -> Result<(Format, Option<Url>), ConfigError> {
+    let explicit = match settings.telemetry_format.as_deref() {
+        None => None,
+        Some("starknet") => Some(Format::Starknet),
+        Some("substrate") => Some(Format::Substrate),
+        Some(other) => {
+            return Err(invalid(
+                "telemetry-format",
+                format!("unknown format `{other}`; valid: starknet, substrate"),
+            ));
+        }
+    };
+    let rpc = |flag: &'static str, text: &str| -> Result<Url, ConfigError> {
+        http_url(flag, text).map(|url| url.expose().clone())
+    };
+    let (starknet, substrate) = (
+        settings.starknet_rpc.as_deref(),
+        settings.substrate_rpc.as_deref(),
+    );
+    match (starknet, substrate, explicit) {
+        (Some(_), Some(_), _) => Err(invalid(
+            "substrate-rpc",
+            "give --starknet-rpc or --substrate-rpc, not both",
+        )),
+        (Some(_), None, Some(Format::Substrate)) => Err(invalid(
+            "starknet-rpc",
+            "a Starknet node streams in the starknet format; drop --telemetry-format substrate",
+        )),
+        (None, Some(_), Some(Format::Starknet)) => Err(invalid(
+            "substrate-rpc",
+            "a Substrate node streams in the substrate format; drop --telemetry-format starknet",
+        )),
+        (Some(url), None, _) => Ok((Format::Starknet, Some(rpc("starknet-rpc", url)?))),
+        (None, Some(url), _) => Ok((Format::Substrate, Some(rpc("substrate-rpc", url)?))),
+        (None, None, format) => Ok((format.unwrap_or(Format::Starknet), None)),
     }
 }
 
@@ -456,6 +535,21 @@ mod tests {
                 "pushgateway-password",
             ),
             (&[("listen", ":9101")], "listen"),
+            (&[("node", "ftp://n/metrics")], "node"),
+            (&[("node-name", "")], "node-name"),
+            (&[("telemetry-format", "polkadot")], "telemetry-format"),
+            (
+                &[("starknet-rpc", "http://a"), ("substrate-rpc", "http://b")],
+                "substrate-rpc",
+            ),
+            (
+                &[
+                    ("starknet-rpc", "http://a"),
+                    ("telemetry-format", "substrate"),
+                ],
+                "starknet-rpc",
+            ),
+            (&[("substrate-rpc", "127.0.0.1:9944")], "substrate-rpc"),
         ];
         for (pairs, flag) in cases {
             assert_eq!(flag_of(validate(settings(pairs))), *flag, "{pairs:?}");
@@ -482,6 +576,34 @@ mod tests {
         let config =
             validate(toml::from_str("stats-minute-limit = false").expect("toml")).expect("valid");
         assert!(!config.stats_one_per_minute);
+    }
+
+    #[test]
+    fn telemetry_urls_and_format() {
+        let config = validate(
+            toml::from_str(
+                "telemetry-url = ['ws://127.0.0.1:8080 5', 'wss://telemetry.example/submit 0']\n\
+             substrate-rpc = 'http://127.0.0.1:9944'",
+            )
+            .expect("toml"),
+        )
+        .expect("valid");
+        assert_eq!(config.telemetry.len(), 2);
+        assert_eq!(config.telemetry[0].verbosity, 5);
+        assert_eq!(
+            config.telemetry_format,
+            Format::Substrate,
+            "inferred from --substrate-rpc"
+        );
+        assert_eq!(config.node_name, "node-1", "the host name by default");
+        let err =
+            validate(toml::from_str("telemetry-url = ['ws://127.0.0.1:8080']").expect("toml"))
+                .expect_err("no verbosity");
+        assert!(
+            err.to_string()
+                .contains("'wss://telemetry.example/submit 0'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod exposition;
 pub mod formats;
 pub mod host;
 pub mod logging;
+pub mod nodes;
 pub mod profiles;
 pub mod rpc;
 pub mod scrape;
@@ -56,6 +57,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Run(args) => {
             let config = Config::load(&args)?;
+            // One TLS crypto provider for every client (reqwest, the WebSocket stream): rustls
+            // panics at the first connection if several are linked and none is the default.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             // One thread is plenty for a sidecar that waits on the network most of the time.
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -140,11 +140,11 @@ pub struct HostSample {
     pub virtual_machine: Option<bool>,
 }
 
-/// A block by number and hash.
+/// A block by number and, where known, hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockRef {
     pub number: u64,
-    pub hash: String,
+    pub hash: Option<String>,
 }
 
 /// A Starknet or Substrate node, as its JSON-RPC and metrics describe it.

@@ -23,7 +23,6 @@ use crate::agent::{Role, TargetError};
 use crate::exposition::Exposition;
 use crate::scrape::Target;
 use crate::sinks::retry::Verdict;
-use crate::snapshot::Client;
 
 /// A sink is healthy while it delivered within this many intervals (or, before its first delivery,
 /// while the agent has run for less than that).
@@ -36,13 +35,18 @@ struct TargetLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SinkLabels {
-    sink: &'static str,
+    sink: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SendLabels {
-    sink: &'static str,
+    sink: String,
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UrlLabels {
+    url: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -67,15 +71,22 @@ pub struct Telemetry {
     last_success: Family<SinkLabels, Gauge<f64, AtomicU64>>,
     queue_depth: Family<SinkLabels, Gauge>,
     push_dropped: Family<ReasonLabels, Counter>,
+    stream_connected: Family<UrlLabels, Gauge>,
+    stream_frames: Family<UrlLabels, Counter>,
     started: Instant,
     interval: Duration,
-    sinks: Mutex<HashMap<&'static str, SinkState>>,
+    sinks: Mutex<HashMap<String, SinkState>>,
 }
 
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Telemetry").finish_non_exhaustive()
     }
+}
+
+/// The health and failure-folding key of a telemetry stream.
+fn stream_sink(url: &str) -> String {
+    format!("telemetry {url}")
 }
 
 fn scrape_histogram() -> Histogram {
@@ -96,6 +107,8 @@ impl Telemetry {
         let last_success = Family::<SinkLabels, Gauge<f64, AtomicU64>>::default();
         let queue_depth = Family::<SinkLabels, Gauge>::default();
         let push_dropped = Family::<ReasonLabels, Counter>::default();
+        let stream_connected = Family::<UrlLabels, Gauge>::default();
+        let stream_frames = Family::<UrlLabels, Counter>::default();
         registry.register(
             "build",
             "nodepulse build information",
@@ -136,8 +149,20 @@ impl Telemetry {
             "Series left out of a Pushgateway push because the Pushgateway would refuse them",
             push_dropped.clone(),
         );
+        registry.register(
+            "telemetry_connected",
+            "Whether the WebSocket telemetry stream to a URL is connected (1) or not (0)",
+            stream_connected.clone(),
+        );
+        registry.register(
+            "telemetry_frames_sent",
+            "Frames sent on the WebSocket telemetry stream to a URL",
+            stream_frames.clone(),
+        );
         Telemetry {
             registry,
+            stream_connected,
+            stream_frames,
             scrape_duration,
             scrape_failures,
             malformed_lines,
@@ -152,16 +177,20 @@ impl Telemetry {
     }
 
     /// Makes a sink known, so that health covers it before its first attempt.
-    pub fn register_sink(&self, sink: &'static str) {
-        self.lock_sinks().entry(sink).or_insert(SinkState {
-            last_success: None,
-            failure: None,
-            repeats: 0,
-        });
-        self.queue_depth.get_or_create(&SinkLabels { sink }).set(0);
+    pub fn register_sink(&self, sink: &str) {
+        self.lock_sinks()
+            .entry(sink.to_owned())
+            .or_insert(SinkState {
+                last_success: None,
+                failure: None,
+                repeats: 0,
+            });
+        self.queue_depth
+            .get_or_create(&SinkLabels { sink: sink.into() })
+            .set(0);
     }
 
-    fn lock_sinks(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, SinkState>> {
+    fn lock_sinks(&self) -> std::sync::MutexGuard<'_, HashMap<String, SinkState>> {
         // A panic while holding this lock cannot leave the map inconsistent; keep going.
         self.sinks
             .lock()
@@ -175,7 +204,6 @@ impl Telemetry {
         role: Role,
         target: &Target,
         took: Duration,
-        client: Client,
         exposition: &Exposition,
     ) {
         let labels = TargetLabels {
@@ -196,7 +224,7 @@ impl Telemetry {
                 first.reason
             );
         }
-        tracing::debug!(%target, %client, families = exposition.len(), "scraped {role}");
+        tracing::debug!(%target, families = exposition.len(), "scraped {role}");
     }
 
     /// A target gave nothing this cycle: its object is left out.
@@ -211,9 +239,9 @@ impl Telemetry {
         tracing::warn!(%target, "{role} scrape failed, its object is left out this cycle: {error}");
     }
 
-    pub fn queue_depth(&self, sink: &'static str, depth: usize) {
+    pub fn queue_depth(&self, sink: &str, depth: usize) {
         self.queue_depth
-            .get_or_create(&SinkLabels { sink })
+            .get_or_create(&SinkLabels { sink: sink.into() })
             .set(depth as i64);
     }
 
@@ -225,74 +253,128 @@ impl Telemetry {
 
     /// Records one delivery attempt: the counter, the health, and the log line (folded when the
     /// same failure repeats).
-    pub fn delivery(&self, sink: &'static str, verdict: &Verdict) {
+    pub fn delivery(&self, sink: &str, verdict: &Verdict) {
         let outcome = match verdict {
             Verdict::Delivered => "delivered",
             Verdict::Retry { .. } => "retry",
             Verdict::Rejected { .. } => "rejected",
         };
         self.sends
-            .get_or_create(&SendLabels { sink, outcome })
+            .get_or_create(&SendLabels {
+                sink: sink.into(),
+                outcome,
+            })
             .inc();
+        match verdict {
+            Verdict::Delivered => self.succeeded(sink),
+            Verdict::Retry { reason, .. } => {
+                self.failed(sink, format!("{reason}; will retry"), tracing::Level::WARN);
+            }
+            Verdict::Rejected { reason } => self.failed(
+                sink,
+                format!("{reason}; this payload is dropped, not retried"),
+                tracing::Level::ERROR,
+            ),
+        }
+    }
+
+    /// A WebSocket telemetry stream connected.
+    pub fn stream_connected(&self, url: &str) {
+        self.stream_connected
+            .get_or_create(&UrlLabels { url: url.into() })
+            .set(1);
+        tracing::info!(url, "telemetry stream connected");
+    }
+
+    /// A connected stream was lost; it will reconnect.
+    pub fn stream_lost(&self, url: &str, reason: &str) {
+        self.stream_connected
+            .get_or_create(&UrlLabels { url: url.into() })
+            .set(0);
+        self.failed(
+            &stream_sink(url),
+            format!("telemetry stream lost: {reason}; will reconnect"),
+            tracing::Level::WARN,
+        );
+    }
+
+    /// A connection attempt failed; it will be retried.
+    pub fn stream_connect_failed(&self, url: &str, reason: &str) {
+        self.stream_connected
+            .get_or_create(&UrlLabels { url: url.into() })
+            .set(0);
+        self.failed(
+            &stream_sink(url),
+            format!("cannot connect the telemetry stream: {reason}; will retry"),
+            tracing::Level::WARN,
+        );
+    }
+
+    /// A frame went out on a stream: that stream delivers.
+    pub fn stream_frame_sent(&self, url: &str) {
+        self.stream_frames
+            .get_or_create(&UrlLabels { url: url.into() })
+            .inc();
+        self.succeeded(&stream_sink(url));
+    }
+
+    fn succeeded(&self, sink: &str) {
         let mut sinks = self.lock_sinks();
-        let state = sinks.entry(sink).or_insert(SinkState {
+        let state = sinks.entry(sink.to_owned()).or_insert(SinkState {
             last_success: None,
             failure: None,
             repeats: 0,
         });
-        match verdict {
-            Verdict::Delivered => {
-                state.last_success = Some(Instant::now());
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0.0, |since| since.as_secs_f64());
-                self.last_success
-                    .get_or_create(&SinkLabels { sink })
-                    .set(now);
-                if let Some(failure) = state.failure.take() {
-                    tracing::info!(
-                        sink,
-                        "delivering again after {} failed attempts (last: {failure})",
-                        state.repeats
-                    );
-                } else {
-                    tracing::debug!(sink, "delivered");
-                }
-                state.repeats = 0;
-            }
-            Verdict::Retry { reason, .. } | Verdict::Rejected { reason } => {
-                let retrying = matches!(verdict, Verdict::Retry { .. });
-                let message = if retrying {
-                    format!("{reason}; will retry")
-                } else {
-                    format!("{reason}; this payload is dropped, not retried")
-                };
-                if state.failure.as_deref() == Some(message.as_str()) {
-                    state.repeats += 1;
-                } else {
-                    state.failure = Some(message.clone());
-                    state.repeats = 1;
-                }
-                // 1st, 10th, 100th, ...: an operator sees it at once and sees it go on.
-                let n = state.repeats;
-                if 10u64.pow(n.ilog10()) == n {
-                    let count = if n == 1 {
-                        String::new()
-                    } else {
-                        format!(" (repeated {n} times)")
-                    };
-                    if retrying {
-                        tracing::warn!(sink, "{message}{count}");
-                    } else {
-                        tracing::error!(sink, "{message}{count}");
-                    }
-                }
-            }
+        state.last_success = Some(Instant::now());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        self.last_success
+            .get_or_create(&SinkLabels { sink: sink.into() })
+            .set(now);
+        if let Some(failure) = state.failure.take() {
+            tracing::info!(
+                sink,
+                "delivering again after {} failed attempts (last: {failure})",
+                state.repeats
+            );
+        }
+        state.repeats = 0;
+    }
+
+    /// Logs a failure on its 1st, 10th, 100th, ... repetition: an operator sees it at once and
+    /// sees it go on, without a line per attempt.
+    fn failed(&self, sink: &str, message: String, level: tracing::Level) {
+        let mut sinks = self.lock_sinks();
+        let state = sinks.entry(sink.to_owned()).or_insert(SinkState {
+            last_success: None,
+            failure: None,
+            repeats: 0,
+        });
+        if state.failure.as_deref() == Some(message.as_str()) {
+            state.repeats += 1;
+        } else {
+            state.failure = Some(message.clone());
+            state.repeats = 1;
+        }
+        let n = state.repeats;
+        if 10u64.pow(n.ilog10()) != n {
+            return;
+        }
+        let count = if n == 1 {
+            String::new()
+        } else {
+            format!(" (repeated {n} times)")
+        };
+        if level == tracing::Level::ERROR {
+            tracing::error!(sink, "{message}{count}");
+        } else {
+            tracing::warn!(sink, "{message}{count}");
         }
     }
 
     /// The last failure of a sink, if it has not delivered since.
-    pub fn last_failure(&self, sink: &'static str) -> Option<String> {
+    pub fn last_failure(&self, sink: &str) -> Option<String> {
         self.lock_sinks()
             .get(sink)
             .and_then(|state| state.failure.clone())
@@ -303,17 +385,17 @@ impl Telemetry {
         let window = self.interval * HEALTHY_INTERVALS;
         let now = Instant::now();
         let sinks = self.lock_sinks();
-        let mut names: Vec<&&'static str> = sinks.keys().collect();
+        let mut names: Vec<&String> = sinks.keys().collect();
         names.sort();
         let mut all_healthy = true;
         let mut report = serde_json::Map::new();
         for name in names {
-            let state = &sinks[*name];
+            let state = &sinks[name.as_str()];
             let since = now.duration_since(state.last_success.unwrap_or(self.started));
             let healthy = since <= window;
             all_healthy &= healthy;
             report.insert(
-                (*name).to_owned(),
+                name.clone(),
                 serde_json::json!({
                     "healthy": healthy,
                     "last_success_seconds_ago": state.last_success.map(|at| now.duration_since(at).as_secs()),
@@ -351,7 +433,6 @@ mod tests {
             Role::BeaconNode,
             &target,
             Duration::from_millis(12),
-            Client::Teku,
             &exposition,
         );
         let error =

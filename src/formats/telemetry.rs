@@ -158,21 +158,25 @@ impl Session {
             }
         }
         let node = snapshot.chain_node.as_ref();
+        // The event messages name the block by hash: without one (metrics only) the interval
+        // message carries the heights alone.
         if let Some(best) = node.and_then(|node| node.best.as_ref())
+            && let Some(hash) = &best.hash
             && self.best.as_ref() != Some(best)
         {
             frames.push(
-                json!({"msg": "block.import", "ts": ts, "best": best.hash, "height": best.number})
+                json!({"msg": "block.import", "ts": ts, "best": hash, "height": best.number})
                     .to_string(),
             );
             self.best = Some(best.clone());
         }
         if let Some(finalized) = node.and_then(|node| node.finalized.as_ref())
+            && let Some(hash) = &finalized.hash
             && self.finalized.as_ref() != Some(finalized)
         {
             // Substrate sends this height as a string.
             frames.push(
-                json!({"msg": "notify.finalized", "ts": ts, "best": finalized.hash,
+                json!({"msg": "notify.finalized", "ts": ts, "best": hash,
                        "height": finalized.number.to_string()})
                 .to_string(),
             );
@@ -208,7 +212,10 @@ fn starknet_payload(
     put("starknet_version", text(|n| &n.protocol_version));
     put("json_rpc_version", text(|n| &n.rpc_version));
     let best = node.and_then(|n| n.best.as_ref());
-    put("current_block_hash_l2", best.map(|b| b.hash.clone().into()));
+    put(
+        "current_block_hash_l2",
+        best.and_then(|b| b.hash.clone()).map(Value::from),
+    );
     put("current_block_number_l2", best.map(|b| b.number.into()));
     put(
         "latest_block_time",
@@ -333,10 +340,13 @@ fn substrate_interval(snapshot: &NodeSnapshot, rates: &Rates, ts: &str) -> Value
     put("peers", node.and_then(|n| n.peers).map(Value::from));
     let best = node.and_then(|n| n.best.as_ref());
     put("height", best.map(|b| b.number.into()));
-    put("best", best.map(|b| b.hash.clone().into()));
+    put("best", best.and_then(|b| b.hash.clone()).map(Value::from));
     let finalized = node.and_then(|n| n.finalized.as_ref());
     put("finalized_height", finalized.map(|b| b.number.into()));
-    put("finalized_hash", finalized.map(|b| b.hash.clone().into()));
+    put(
+        "finalized_hash",
+        finalized.and_then(|b| b.hash.clone()).map(Value::from),
+    );
     put(
         "txcount",
         node.and_then(|n| n.ready_transactions).map(Value::from),
@@ -433,11 +443,11 @@ mod tests {
                 authority: Some(false),
                 best: Some(BlockRef {
                     number: height,
-                    hash: format!("0x{height:064x}"),
+                    hash: Some(format!("0x{height:064x}")),
                 }),
                 finalized: Some(BlockRef {
                     number: 90,
-                    hash: format!("0x{:064x}", 90),
+                    hash: Some(format!("0x{:064x}", 90)),
                 }),
                 latest_block_time: Some(1_720_698_368),
                 latest_block_transactions: Some(245),

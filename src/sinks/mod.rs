@@ -10,6 +10,7 @@ pub mod pushgateway;
 pub mod retry;
 pub mod stats;
 pub mod stdout;
+pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;

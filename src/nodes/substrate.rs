@@ -1,0 +1,99 @@
+//! A Substrate node through its JSON-RPC (`system_*`, `chain_*`) and its Prometheus metrics.
+//!
+//! Heights and hashes are read so that they always agree: the hash first, then the header of that
+//! very hash. Without JSON-RPC, the heights come from `substrate_block_height` (and then there are
+//! no hashes).
+
+use serde_json::{Value, json};
+
+use super::{START_TIME, count, number, string, value};
+use crate::exposition::Exposition;
+use crate::profiles::source::Source;
+use crate::rpc::{RpcClient, RpcError};
+use crate::snapshot::{BlockRef, ChainNode};
+
+const PEERS: Source = Source::Value("substrate_sub_libp2p_peers_count");
+const READY_TRANSACTIONS: Source = Source::Value("substrate_ready_transactions_number");
+const BYTES_IN: Source = Source::SumLabelled {
+    name: "substrate_sub_libp2p_network_bytes_total",
+    label: "direction",
+    value: "in",
+};
+const BYTES_OUT: Source = Source::SumLabelled {
+    name: "substrate_sub_libp2p_network_bytes_total",
+    label: "direction",
+    value: "out",
+};
+const START: Source = Source::FirstOf(&[
+    Source::Value("substrate_process_start_time_seconds"),
+    START_TIME,
+]);
+
+/// What the metrics alone tell.
+pub fn from_metrics(metrics: &Exposition) -> ChainNode {
+    let metrics = Some(metrics);
+    let height = |status: &'static str| {
+        count(
+            metrics,
+            Source::Labelled {
+                name: "substrate_block_height",
+                label: "status",
+                value: status,
+            },
+        )
+    };
+    let build = metrics.and_then(|m| m.samples("substrate_build_info").next());
+    ChainNode {
+        implementation: build.and_then(|info| info.label("name")).map(str::to_owned),
+        version: build
+            .and_then(|info| info.label("version"))
+            .map(str::to_owned),
+        chain: build
+            .and_then(|info| info.label("chain"))
+            .map(str::to_owned),
+        peers: count(metrics, PEERS),
+        ready_transactions: count(metrics, READY_TRANSACTIONS),
+        network_bytes_received: value(metrics, BYTES_IN),
+        network_bytes_sent: value(metrics, BYTES_OUT),
+        start_time: value(metrics, START),
+        // Heights without hashes: only the interval message can use them.
+        best: height("best").map(|number| BlockRef { number, hash: None }),
+        finalized: height("finalized").map(|number| BlockRef { number, hash: None }),
+        ..ChainNode::default()
+    }
+}
+
+/// Asks the node, and fills what JSON-RPC lacks from the metrics; `Err` when it does not answer.
+pub async fn observe(rpc: &RpcClient, metrics: Option<&Exposition>) -> Result<ChainNode, RpcError> {
+    let mut node = metrics.map(from_metrics).unwrap_or_default();
+    node.chain = string(&rpc.call("system_chain", json!([])).await?);
+    node.implementation = string(&rpc.call("system_name", json!([])).await?);
+    node.version = string(&rpc.call("system_version", json!([])).await?);
+    node.genesis_hash = string(&rpc.call("chain_getBlockHash", json!([0])).await?);
+    node.peer_id = string(&rpc.call("system_localPeerId", json!([])).await?);
+    let roles = rpc.call("system_nodeRoles", json!([])).await?;
+    node.authority = roles
+        .as_array()
+        .map(|roles| roles.iter().any(|role| role == "Authority"));
+    let best_hash = rpc.call("chain_getBlockHash", json!([])).await?;
+    node.best = header_of(rpc, &best_hash).await?;
+    let finalized_hash = rpc.call("chain_getFinalizedHead", json!([])).await?;
+    node.finalized = header_of(rpc, &finalized_hash).await?;
+    let health = rpc.call("system_health", json!([])).await?;
+    if let Some(peers) = health.get("peers").and_then(number) {
+        node.peers = Some(peers);
+    }
+    Ok(node)
+}
+
+/// The block `hash` with the number from its own header.
+async fn header_of(rpc: &RpcClient, hash: &Value) -> Result<Option<BlockRef>, RpcError> {
+    let Some(hash) = string(hash) else {
+        return Ok(None);
+    };
+    let header = rpc.call("chain_getHeader", json!([hash])).await?;
+    Ok(number(&header["number"]).map(|number| BlockRef {
+        number,
+        hash: Some(hash),
+    }))
+}
