@@ -443,6 +443,11 @@ fn dry_run_output(config: &Config, cycle: &Cycle) -> String {
         .iter()
         .filter_map(|frame| serde_json::from_str(frame).ok())
         .collect();
+    if frames.is_empty() {
+        tracing::warn!(
+            "no telemetry frame yet: Substrate servers need the genesis hash, which only --substrate-rpc gives"
+        );
+    }
     serde_json::to_string_pretty(&frames).unwrap_or_default()
 }
 

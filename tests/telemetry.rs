@@ -1,0 +1,543 @@
+//! The WebSocket telemetry stream against a real WebSocket server (tokio-tungstenite) that records
+//! every frame per connection, fed by loopback JSON-RPC servers standing in for a Starknet and a
+//! Substrate node with realistic answers.
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{
+    Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
+};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
+const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+
+/// A WebSocket telemetry server on loopback: every connection's text frames, in order.
+struct WsServer {
+    url: String,
+    connections: Arc<Mutex<Vec<Vec<Value>>>>,
+    drop_all: Arc<AtomicBool>,
+}
+
+impl WsServer {
+    fn start() -> WsServer {
+        let listener = StdListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("ws://{}", listener.local_addr().expect("addr"));
+        listener.set_nonblocking(true).expect("nonblocking");
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let drop_all = Arc::new(AtomicBool::new(false));
+        let (recorded, dropping) = (Arc::clone(&connections), Arc::clone(&drop_all));
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                while let Ok((stream, _)) = listener.accept().await {
+                    let (recorded, dropping) = (Arc::clone(&recorded), Arc::clone(&dropping));
+                    tokio::spawn(async move {
+                        let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                            return;
+                        };
+                        let index = {
+                            let mut connections = recorded.lock().expect("frames");
+                            connections.push(Vec::new());
+                            connections.len() - 1
+                        };
+                        let mut ticker = tokio::time::interval(Duration::from_millis(20));
+                        loop {
+                            tokio::select! {
+                                frame = socket.next() => match frame {
+                                    Some(Ok(message)) if message.is_text() => {
+                                        let text = message.into_text().expect("text");
+                                        let value = serde_json::from_str(text.as_str()).expect("frames are JSON");
+                                        recorded.lock().expect("frames")[index].push(value);
+                                    }
+                                    Some(Ok(_)) => {}
+                                    _ => return,
+                                },
+                                _ = ticker.tick() => {
+                                    // Drop the TCP connection without a goodbye, as a crashed server would.
+                                    if dropping.swap(false, Ordering::SeqCst) {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+        });
+        WsServer {
+            url,
+            connections,
+            drop_all,
+        }
+    }
+
+    fn connections(&self) -> Vec<Vec<Value>> {
+        self.connections.lock().expect("frames").clone()
+    }
+
+    fn frames_on(&self, connection: usize) -> usize {
+        self.connections().get(connection).map_or(0, Vec::len)
+    }
+}
+
+/// A JSON-RPC node answering `answer(method, params)`, or "method not found".
+fn rpc_node(answer: impl Fn(&str, &Value) -> Option<Value> + Send + Sync + 'static) -> Server {
+    Server::start(move |request| {
+        let call: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let method = call["method"].as_str().unwrap_or_default();
+        let body = match answer(method, &call["params"]) {
+            Some(result) => json!({"jsonrpc": "2.0", "id": call["id"], "result": result}),
+            None => json!({"jsonrpc": "2.0", "id": call["id"],
+                           "error": {"code": -32601, "message": "Method not found"}}),
+        };
+        Reply::ok(body.to_string())
+    })
+}
+
+/// A Juno node on Sepolia whose head advances one block per `starknet_blockHashAndNumber`.
+fn starknet_node() -> Server {
+    let head = AtomicU64::new(381_000);
+    rpc_node(move |method, _| match method {
+        "starknet_specVersion" => Some(json!("0.7.1")),
+        "starknet_chainId" => Some(json!("0x534e5f5345504f4c4941")),
+        "starknet_blockHashAndNumber" => {
+            let number = head.fetch_add(1, Ordering::SeqCst) + 1;
+            Some(json!({"block_hash": format!("0x{number:063x}"), "block_number": number}))
+        }
+        "starknet_getBlockWithTxHashes" => {
+            let number = head.load(Ordering::SeqCst);
+            Some(json!({
+                "status": "ACCEPTED_ON_L2",
+                "block_hash": format!("0x{number:063x}"),
+                "parent_hash": format!("0x{:063x}", number - 1),
+                "block_number": number,
+                "new_root": "0x4bd2d7a5c5d7c3e1c2a8b0e2f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5",
+                "timestamp": 1_720_698_368 + number,
+                "sequencer_address": "0x1176a1bd84444c89232ec27754698e5d2e7e1a7f1539f12027f28b23ec9f3d8",
+                "l1_gas_price": {"price_in_fri": "0x1d1a94a20000", "price_in_wei": "0x3b9aca08"},
+                "l1_da_mode": "BLOB",
+                "starknet_version": "0.13.2",
+                "transactions": ["0x1a", "0x2b", "0x3c"]
+            }))
+        }
+        "juno_version" => Some(json!("v0.11.7")),
+        _ => None,
+    })
+}
+
+/// A Polkadot validator node whose best block advances one per `chain_getBlockHash` of the head.
+fn substrate_node() -> Server {
+    let head = AtomicU64::new(22_061_040);
+    let hash = |number: u64| format!("0x{number:064x}");
+    rpc_node(move |method, params| match method {
+        "system_chain" => Some(json!("Polkadot")),
+        "system_name" => Some(json!("Parity Polkadot")),
+        "system_version" => Some(json!("1.15.2-7c4a5b3a6a0")),
+        "system_localPeerId" => Some(json!(PEER_ID)),
+        "system_nodeRoles" => Some(json!(["Authority"])),
+        "system_health" => Some(json!({"peers": 40, "isSyncing": false, "shouldHavePeers": true})),
+        "chain_getBlockHash" if params == &json!([0]) => Some(json!(GENESIS)),
+        "chain_getBlockHash" => Some(json!(hash(head.fetch_add(1, Ordering::SeqCst) + 1))),
+        "chain_getFinalizedHead" => Some(json!(hash(head.load(Ordering::SeqCst) - 2))),
+        "chain_getHeader" => {
+            let asked = params[0].as_str().unwrap_or_default();
+            let number = u64::from_str_radix(asked.trim_start_matches("0x"), 16).unwrap_or(0);
+            Some(json!({"number": format!("0x{number:x}"), "parentHash": hash(number - 1)}))
+        }
+        _ => None,
+    })
+}
+
+fn payload(frame: &Value) -> &serde_json::Map<String, Value> {
+    frame["payload"].as_object().expect("a payload object")
+}
+
+#[test]
+fn starknet_identifies_first_then_streams_only_changes() {
+    let server = WsServer::start();
+    let node = starknet_node();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args(["run", "--interval", "300ms", "--node-name", "starknode-1"])
+            .args(["--telemetry-url", &format!("{} 0", server.url)])
+            .args([
+                "--starknet-rpc",
+                &node.url("/rpc/v0_7"),
+                "--listen",
+                &listen,
+            ]),
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || server.frames_on(0) >= 3),
+        "frames arrive"
+    );
+    let frames = &server.connections()[0];
+
+    let first = payload(&frames[0]);
+    assert_eq!(first["name"], "starknode-1");
+    assert_eq!(first["client"], "Juno");
+    assert_eq!(first["version"], "v0.11.7");
+    assert_eq!(first["network"], "SN_SEPOLIA");
+    assert_eq!(first["json_rpc_version"], "0.7.1");
+    assert_eq!(first["starknet_version"], "0.13.2");
+    assert_eq!(first["tx_number"], 3);
+    assert!(first["current_block_number_l2"].is_u64());
+    assert!(
+        first["current_block_hash_l2"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("0x"))
+    );
+    assert!(first["latest_block_time"].as_u64().unwrap_or(0) > 1_720_698_368_000);
+    for key in [
+        "operating_system",
+        "memory",
+        "cpu",
+        "storage",
+        "memory_usage",
+        "storage_usage",
+    ] {
+        assert!(first.contains_key(key), "{key} in {first:?}");
+    }
+    let ts = frames[0]["ts"].as_str().expect("ts");
+    assert!(
+        ts.ends_with('Z') && humantime::parse_rfc3339(ts).is_ok(),
+        "{ts}"
+    );
+
+    let second = payload(&frames[1]);
+    for unchanged in [
+        "name",
+        "client",
+        "version",
+        "network",
+        "json_rpc_version",
+        "memory",
+    ] {
+        assert!(
+            !second.contains_key(unchanged),
+            "{unchanged} did not change: {second:?}"
+        );
+    }
+    assert!(
+        second["current_block_number_l2"].as_u64() > first["current_block_number_l2"].as_u64(),
+        "the head moved"
+    );
+    assert!(
+        frames[1..]
+            .iter()
+            .any(|frame| payload(frame).contains_key("cpu_usage")),
+        "CPU usage from the second cycle on"
+    );
+
+    let (_, metrics) = http_get(&format!("http://{listen}/metrics")).expect("metrics");
+    let url_label = format!("url=\"{}/\"", server.url);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("nodepulse_telemetry_connected{")
+                && l.contains(&url_label)
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("nodepulse_telemetry_frames_sent_total{"),
+        "{metrics}"
+    );
+    assert!(
+        agent
+            .terminate(Duration::from_secs(5))
+            .is_some_and(|(status, _)| status.success())
+    );
+}
+
+#[test]
+fn after_the_server_drops_the_connection_it_reconnects_and_reidentifies_without_a_backlog() {
+    let server = WsServer::start();
+    let node = starknet_node();
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args(["run", "--interval", "200ms"])
+            .args(["--telemetry-url", &format!("{} 0", server.url)])
+            .args(["--starknet-rpc", &node.url("/")]),
+    );
+    assert!(eventually(Duration::from_secs(10), || server.frames_on(0) >= 2));
+    server.drop_all.store(true, Ordering::SeqCst);
+    assert!(
+        eventually(Duration::from_secs(10), || server.frames_on(1) >= 3),
+        "reconnected and streaming again"
+    );
+    let connections = server.connections();
+    let before = connections[0]
+        .iter()
+        .filter_map(|frame| frame["payload"]["current_block_number_l2"].as_u64())
+        .max()
+        .unwrap_or(0);
+    let after = &connections[1];
+    let identification = payload(&after[0]);
+    assert!(
+        identification.contains_key("name") && identification.contains_key("client"),
+        "{identification:?}"
+    );
+    let numbers: Vec<u64> = after
+        .iter()
+        .filter_map(|frame| frame["payload"]["current_block_number_l2"].as_u64())
+        .collect();
+    assert!(
+        numbers[0] > before,
+        "the first frame describes now, not the past"
+    );
+    assert!(
+        numbers.windows(2).all(|pair| pair[0] < pair[1]),
+        "no replayed backlog: {numbers:?}"
+    );
+    let (_, _) = agent.terminate(Duration::from_secs(5)).expect("exits");
+    let log = agent.stderr();
+    assert!(log.contains("telemetry stream lost"), "{log}");
+}
+
+#[test]
+fn substrate_sends_connected_then_events_and_intervals_with_the_servers_field_names() {
+    let server = WsServer::start();
+    let node = substrate_node();
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args(["run", "--interval", "300ms", "--node-name", "validator-01"])
+            .args(["--telemetry-url", &format!("{} 5", server.url)])
+            .args(["--substrate-rpc", &node.url("/")])
+            .arg("--node")
+            .arg(fixture_path("substrate/node.prom")),
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || server.frames_on(0) >= 8),
+        "frames arrive"
+    );
+    let frames = &server.connections()[0];
+    let kinds: Vec<&str> = frames
+        .iter()
+        .map(|f| f["msg"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        &kinds[..4],
+        [
+            "system.connected",
+            "block.import",
+            "notify.finalized",
+            "system.interval"
+        ]
+    );
+    for frame in frames {
+        assert!(
+            frame["ts"]
+                .as_str()
+                .is_some_and(|ts| humantime::parse_rfc3339(ts).is_ok()),
+            "{frame}"
+        );
+    }
+
+    let connected = &frames[0];
+    assert_eq!(connected["genesis_hash"], GENESIS);
+    assert_eq!(connected["name"], "validator-01");
+    assert_eq!(connected["chain"], "Polkadot");
+    assert_eq!(connected["implementation"], "Parity Polkadot");
+    assert_eq!(connected["version"], "1.15.2-7c4a5b3a6a0");
+    assert_eq!(connected["authority"], true);
+    assert_eq!(connected["network_id"], PEER_ID);
+    assert_eq!(
+        connected["startup_time"], "1731000116000",
+        "a string of Unix ms"
+    );
+    assert_eq!(connected["target_os"], "linux");
+    assert!(connected["sysinfo"]["core_count"].is_u64());
+    assert!(connected["sysinfo"]["memory"].is_u64());
+
+    let import = &frames[1];
+    assert!(import["best"].as_str().is_some_and(|h| h.len() == 66));
+    assert!(import["height"].is_u64());
+    let finalized = &frames[2];
+    assert!(
+        finalized["height"].is_string(),
+        "notify.finalized's height is a string"
+    );
+    let interval = &frames[3];
+    assert_eq!(interval["peers"], 40, "system_health wins over the metrics");
+    assert_eq!(
+        interval["txcount"], 17,
+        "from substrate_ready_transactions_number"
+    );
+    assert_eq!(interval["height"], import["height"]);
+    assert!(interval["finalized_height"].is_u64() && interval["finalized_hash"].is_string());
+    assert!(
+        interval.get("bandwidth_download").is_none(),
+        "no rate from one sample"
+    );
+    let later = frames
+        .iter()
+        .skip(4)
+        .find(|f| f["msg"] == "system.interval")
+        .expect("a later interval");
+    assert_eq!(
+        later["bandwidth_download"], 0.0,
+        "the fixture's counters do not move"
+    );
+    assert!(
+        frames
+            .iter()
+            .skip(1)
+            .all(|f| f["msg"] != "system.connected"),
+        "identified once"
+    );
+    assert!(agent.terminate(Duration::from_secs(5)).is_some());
+}
+
+#[test]
+fn a_server_that_never_upgrades_times_out_and_delays_nothing_else() {
+    let silent = StdListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://{}", silent.local_addr().expect("addr"));
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holder = Arc::clone(&held);
+    std::thread::spawn(move || {
+        for stream in silent.incoming().flatten() {
+            holder.lock().expect("held").push(stream);
+        }
+    });
+    let gateway = Server::start(|_| Reply::ok(""));
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args([
+                "run",
+                "--interval",
+                "200ms",
+                "--timeout",
+                "1s",
+                "--telemetry-url",
+                &format!("{url} 0"),
+            ])
+            .args(["--pushgateway", &gateway.url(""), "--push-instance", "n"])
+            .arg("--node")
+            .arg(fixture_path("substrate/node.prom")),
+    );
+    assert!(
+        eventually(Duration::from_secs(4), || gateway.requests().len() >= 5),
+        "the Pushgateway is fed while the telemetry server hangs"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, took) = agent
+        .terminate(Duration::from_secs(2))
+        .expect("exits promptly");
+    assert!(status.success() && took < Duration::from_secs(2));
+    let log = agent.stderr();
+    assert!(
+        log.contains("cannot connect the telemetry stream: no answer within 1s"),
+        "{log}"
+    );
+    assert!(
+        !held.lock().expect("held").is_empty(),
+        "it did connect at TCP level"
+    );
+}
+
+#[test]
+fn wss_without_a_tls_server_fails_cleanly() {
+    // A TCP server that closes at once: the TLS handshake fails, which needs a working rustls
+    // crypto provider to get that far (two linked providers would panic here instead).
+    let closing = StdListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("wss://{}", closing.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in closing.incoming().flatten() {
+            drop(stream);
+        }
+    });
+    let output = run(nodepulse()
+        .args([
+            "run",
+            "--once",
+            "--interval",
+            "2s",
+            "--telemetry-url",
+            &format!("{url} 0"),
+        ])
+        .arg("--node")
+        .arg(fixture_path("substrate/node.prom")));
+    assert_eq!(output.status.code(), Some(1));
+    let log = stderr(&output);
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("cannot connect the telemetry stream"), "{log}");
+}
+
+#[test]
+fn a_telemetry_url_without_verbosity_is_refused() {
+    let output = run(nodepulse().args(["run", "--telemetry-url", "ws://127.0.0.1:8080"]));
+    assert_eq!(output.status.code(), Some(2));
+    let log = stderr(&output);
+    assert!(
+        log.contains("--telemetry-url") && log.contains("a space, a verbosity from 0 to 9"),
+        "{log}"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_frames_a_new_connection_would_get() {
+    let node = starknet_node();
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--node-name",
+        "n1",
+        "--starknet-rpc",
+        &node.url("/"),
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let frames: Vec<Value> =
+        serde_json::from_slice(&output.stdout).expect("a JSON array of frames");
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["payload"]["name"], "n1");
+    assert_eq!(frames[0]["payload"]["client"], "Juno");
+
+    let node = substrate_node();
+    let output = run(nodepulse()
+        .args(["run", "--dry-run", "--substrate-rpc", &node.url("/")])
+        .arg("--node")
+        .arg(fixture_path("substrate/node.prom")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let frames: Vec<Value> =
+        serde_json::from_slice(&output.stdout).expect("a JSON array of frames");
+    let kinds: Vec<&str> = frames
+        .iter()
+        .map(|f| f["msg"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "system.connected",
+            "block.import",
+            "notify.finalized",
+            "system.interval"
+        ]
+    );
+}
+
+#[test]
+fn substrate_from_metrics_alone_reports_heights_without_inventing_hashes() {
+    let output = run(nodepulse()
+        .args(["run", "--dry-run", "--telemetry-format", "substrate"])
+        .arg("--node")
+        .arg(fixture_path("substrate/node.prom")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let frames: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(
+        frames.is_empty(),
+        "no genesis hash without JSON-RPC: the node cannot be identified yet"
+    );
+}
