@@ -234,14 +234,12 @@ impl Agent {
 
 /// Runs the configured mode to its end.
 pub async fn run(config: Config) -> Result<ExitCode, Error> {
-    let scraper = Scraper::new(config.timeout, config.max_scrape_bytes)
-        .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))?;
+    let scraper = Scraper::new(config.timeout, config.max_scrape_bytes)?;
     let chain_rpc = config
         .chain_rpc
         .clone()
         .map(|url| RpcClient::new(url, config.timeout))
-        .transpose()
-        .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))?;
+        .transpose()?;
     let telemetry = Arc::new(Telemetry::new(config.interval));
     let agent = Agent {
         config,
@@ -277,20 +275,16 @@ impl Sinks {
             tasks: Vec::new(),
         };
         let config = &agent.config;
-        let client_error =
-            |err: reqwest::Error| Error::Setup(format!("cannot build the HTTP client: {err}"));
         if let Some(endpoint) = &config.stats_endpoint {
             let sink = StatsSink::new(
                 endpoint.clone(),
                 config.timeout,
                 config.stats_one_per_minute,
-            )
-            .map_err(client_error)?;
+            )?;
             sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
         }
         if let Some(target) = &config.pushgateway {
-            let sink = PushSink::new(target.clone(), config.timeout, Arc::clone(&agent.telemetry))
-                .map_err(client_error)?;
+            let sink = PushSink::new(target.clone(), config.timeout, Arc::clone(&agent.telemetry))?;
             sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
         }
         for endpoint in &config.telemetry {

@@ -52,6 +52,16 @@ impl Error {
     }
 }
 
+/// The HTTP client every outgoing request uses: our User-Agent, and `timeout` over each whole
+/// exchange.
+pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(timeout)
+        .build()
+        .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))
+}
+
 /// Runs a parsed command line to its end.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {

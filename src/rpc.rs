@@ -56,13 +56,9 @@ impl fmt::Display for RpcClient {
 }
 
 impl RpcClient {
-    pub fn new(url: Url, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .timeout(timeout)
-            .build()?;
+    pub fn new(url: Url, timeout: Duration) -> Result<Self, crate::Error> {
         Ok(RpcClient {
-            client,
+            client: crate::http_client(timeout)?,
             url,
             timeout,
         })

@@ -90,13 +90,9 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    pub fn new(timeout: Duration, max_body_bytes: u64) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .timeout(timeout)
-            .build()?;
+    pub fn new(timeout: Duration, max_body_bytes: u64) -> Result<Self, crate::Error> {
         Ok(Scraper {
-            client,
+            client: crate::http_client(timeout)?,
             timeout,
             max_body_bytes,
         })

@@ -286,26 +286,14 @@ impl Telemetry {
         tracing::info!(url, "telemetry stream connected");
     }
 
-    /// A connected stream was lost; it will reconnect.
-    pub fn stream_lost(&self, url: &str, reason: &str) {
+    /// A stream is down: a connected one was lost, or connecting failed. It will be retried.
+    pub fn stream_down(&self, url: &str, what: &str) {
         self.stream_connected
             .get_or_create(&UrlLabels { url: url.into() })
             .set(0);
         self.failed(
             &stream_sink(url),
-            format!("telemetry stream lost: {reason}; will reconnect"),
-            tracing::Level::WARN,
-        );
-    }
-
-    /// A connection attempt failed; it will be retried.
-    pub fn stream_connect_failed(&self, url: &str, reason: &str) {
-        self.stream_connected
-            .get_or_create(&UrlLabels { url: url.into() })
-            .set(0);
-        self.failed(
-            &stream_sink(url),
-            format!("cannot connect the telemetry stream: {reason}; will retry"),
+            format!("{what}; will retry"),
             tracing::Level::WARN,
         );
     }

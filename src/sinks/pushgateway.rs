@@ -67,13 +67,9 @@ impl PushSink {
         target: PushTarget,
         timeout: Duration,
         telemetry: Arc<Telemetry>,
-    ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .timeout(timeout)
-            .build()?;
+    ) -> Result<Self, crate::Error> {
         Ok(PushSink {
-            client,
+            client: crate::http_client(timeout)?,
             url: target.group_url(),
             target,
             pending: None,

@@ -122,13 +122,9 @@ impl StatsSink {
         endpoint: SensitiveUrl,
         timeout: Duration,
         one_per_minute: bool,
-    ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .timeout(timeout)
-            .build()?;
+    ) -> Result<Self, crate::Error> {
         Ok(StatsSink {
-            client,
+            client: crate::http_client(timeout)?,
             endpoint,
             queue: StatsQueue::new(one_per_minute),
         })

@@ -149,17 +149,21 @@ pub async fn stream(
                 .await;
                 match ended {
                     Ended::Stopped | Ended::Settled => return Ok(()),
-                    Ended::Lost(reason) => telemetry.stream_lost(&url, &reason),
+                    Ended::Lost(reason) => {
+                        telemetry.stream_down(&url, &format!("telemetry stream lost: {reason}"));
+                    }
                 }
                 if started.elapsed() >= HEALTHY_SESSION {
                     backoff.reset();
                 }
             }
-            Ok(Err(err)) => telemetry.stream_connect_failed(&url, &err.to_string()),
-            Err(_) => telemetry.stream_connect_failed(
+            Ok(Err(err)) => {
+                telemetry.stream_down(&url, &format!("cannot connect the telemetry stream: {err}"));
+            }
+            Err(_) => telemetry.stream_down(
                 &url,
                 &format!(
-                    "no answer within {}",
+                    "cannot connect the telemetry stream: no answer within {}",
                     humantime::format_duration(settings.timeout)
                 ),
             ),
