@@ -544,3 +544,20 @@ fn substrate_from_metrics_alone_reports_heights_without_inventing_hashes() {
         "no genesis hash without JSON-RPC: the node cannot be identified yet"
     );
 }
+
+#[test]
+fn once_sends_the_identifying_frames_and_exits_zero() {
+    let server = WsServer::start();
+    let node = starknet_node();
+    let output = run(nodepulse()
+        .args([
+            "run",
+            "--once",
+            "--telemetry-url",
+            &format!("{} 0", server.url),
+        ])
+        .args(["--starknet-rpc", &node.url("/")]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(eventually(Duration::from_secs(2), || server.frames_on(0) == 1));
+    assert_eq!(payload(&server.connections()[0][0])["client"], "Juno");
+}
