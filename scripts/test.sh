@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the Pushgateway), then formatting,
-# lints, and every test (unit, fixture, loopback HTTP integration tests, the real Pushgateway).
+# lints, every test (unit, fixture, loopback integration tests, the real Pushgateway, the systemd
+# unit), and last the .deb, built and checked with dpkg-deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +27,10 @@ cargo clippy --all-targets --locked -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
-awk '/^test result:/ { passed += $4; failed += $6 }
-     END { printf "tests: %d passed, %d failed\n", passed, failed; exit (passed == 0 || failed > 0) }' "$log"
+totals=$(awk '/^test result:/ { passed += $4; failed += $6 }
+     END { printf "tests: %d passed, %d failed\n", passed, failed; exit (passed == 0 || failed > 0) }' "$log")
+
+bash scripts/package-deb.sh
+
+# The closing line counts every test binary.
+echo "$totals"

@@ -25,6 +25,7 @@ use crate::profiles::{self, ClientChoice, DetectError, Profile};
 use crate::rpc::RpcClient;
 use crate::scrape::{ScrapeError, Scraper, Target};
 use crate::server;
+use crate::service;
 use crate::sinks::pushgateway::PushSink;
 use crate::sinks::stats::StatsSink;
 use crate::sinks::websocket::{self, StreamSettings};
@@ -385,6 +386,8 @@ async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
         ));
         tracing::info!(%addr, "serving /metrics and /healthz");
     }
+    let watchdog = tokio::spawn(service::watchdog());
+    service::ready();
     let mut ticker = tokio::time::interval(agent.config.interval);
     // After a stall, carry on at the normal pace instead of bursting.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -400,6 +403,8 @@ async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
         }
     }
     tracing::info!("stopping on signal");
+    service::stopping();
+    watchdog.abort();
     let _ = sinks.stop.send(true);
     let grace_ends = Instant::now() + SHUTDOWN_GRACE;
     for (name, mut task) in sinks.tasks {

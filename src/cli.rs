@@ -10,7 +10,7 @@ use serde::Deserialize;
 #[derive(Debug, Parser)]
 #[command(
     name = "nodepulse",
-    version,
+    version = crate::VERSION,
     about = "Telemetry sidecar for blockchain nodes: scrape, map, forward."
 )]
 pub struct Cli {
@@ -24,6 +24,49 @@ pub struct Cli {
 pub enum Command {
     /// Scrape the node and forward client-stats every --interval (or once, or print them).
     Run(RunArgs),
+    /// Map scrapes and report field by field, or compare with an expected payload (for CI).
+    Check(CheckArgs),
+    /// Print a shell completion script: nodepulse completions bash > /etc/bash_completion.d/nodepulse
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): nodepulse man > nodepulse.1
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The beacon node's metrics: http(s) URL or file path.
+    #[arg(long, value_name = "TARGET", help_heading = "Targets")]
+    pub beacon_node: Option<String>,
+    /// The validator client's metrics: http(s) URL or file path.
+    #[arg(long, value_name = "TARGET", help_heading = "Targets")]
+    pub validator: Option<String>,
+    /// The consensus client, or auto to detect it [default: auto].
+    #[arg(long, value_name = "NAME", help_heading = "Targets")]
+    pub client: Option<String>,
+    /// Compare with this expected payload (JSON, timestamps ignored); exit 1 on any difference.
+    #[arg(long, value_name = "FILE", help_heading = "Comparing")]
+    pub expect: Option<PathBuf>,
+    /// Rewrite the --expect file with what the scrapes map to.
+    #[arg(long, help_heading = "Comparing")]
+    pub update: bool,
+    /// The report's format, without --expect.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text, help_heading = "Comparing")]
+    pub format: ReportFormat,
+    /// Limit for one scrape.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, help_heading = "Timing")]
+    pub timeout: std::time::Duration,
+    /// Largest scrape body accepted, after decompression.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::config::parse_size, help_heading = "Timing")]
+    pub max_scrape_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

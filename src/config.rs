@@ -239,7 +239,7 @@ fn read_file(path: &Path) -> Result<SettingsArgs, ConfigError> {
     toml::from_str(&text).map_err(|err| file_error(err.to_string().trim_end().to_owned()))
 }
 
-fn client_choice(name: Option<&str>) -> Result<ClientChoice, ConfigError> {
+pub fn client_choice(name: Option<&str>) -> Result<ClientChoice, ConfigError> {
     match name {
         None => Ok(ClientChoice::Auto),
         Some(name) if name.eq_ignore_ascii_case("auto") => Ok(ClientChoice::Auto),

@@ -5,6 +5,7 @@
 //! scheduled by `agent`.
 
 pub mod agent;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod exposition;
@@ -17,6 +18,7 @@ pub mod rpc;
 pub mod scrape;
 pub mod secret;
 pub mod server;
+pub mod service;
 pub mod sinks;
 pub mod snapshot;
 pub mod telemetry;
@@ -30,6 +32,14 @@ use sinks::DeliveryError;
 /// Sent with every request, so receivers and node operators can tell who is calling.
 pub const USER_AGENT: &str = concat!("nodepulse/", env!("CARGO_PKG_VERSION"));
 
+/// `--version`: the release and the commit it was built from (set by build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NODEPULSE_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -40,6 +50,8 @@ pub enum Error {
     Setup(String),
     #[error("cannot write to stdout: {0}")]
     Output(std::io::Error),
+    #[error("{0}")]
+    Check(String),
 }
 
 impl Error {
@@ -47,7 +59,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => 2,
-            Error::Delivery(_) | Error::Setup(_) | Error::Output(_) => 1,
+            Error::Delivery(_) | Error::Setup(_) | Error::Output(_) | Error::Check(_) => 1,
         }
     }
 }
@@ -70,12 +82,28 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             // One TLS crypto provider for every client (reqwest, the WebSocket stream): rustls
             // panics at the first connection if several are linked and none is the default.
             let _ = rustls::crypto::ring::default_provider().install_default();
-            // One thread is plenty for a sidecar that waits on the network most of the time.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|err| Error::Setup(format!("cannot start the runtime: {err}")))?;
-            runtime.block_on(agent::run(config))
+            runtime()?.block_on(agent::run(config))
+        }
+        Command::Check(args) => runtime()?.block_on(check::run(args)),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "nodepulse", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .map_err(Error::Output)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// One thread is plenty for a sidecar that waits on the network most of the time.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Error::Setup(format!("cannot start the runtime: {err}")))
 }

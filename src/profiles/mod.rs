@@ -21,8 +21,8 @@ use source::{LabelSource, Source, SyncSignal, in_sync_by_slots};
 /// Every client reports these the same way: they come from the Prometheus client libraries' standard
 /// process collector. (Lodestar's own client-stats exporter reads the user-only CPU counter; the total
 /// is what the spec asks for.)
-const CPU_SECONDS: Source = Source::Value("process_cpu_seconds_total");
-const RESIDENT_MEMORY: Source = Source::Value("process_resident_memory_bytes");
+pub const CPU_SECONDS: Source = Source::Value("process_cpu_seconds_total");
+pub const RESIDENT_MEMORY: Source = Source::Value("process_resident_memory_bytes");
 
 /// Where one client keeps each field. `None` means the client has no such metric: the field is then
 /// always left out of the payload for that client.

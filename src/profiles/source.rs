@@ -3,6 +3,8 @@
 //! Each rule is data ("the series of `p2p_peer_count` whose `state` is `Connected`"), so a profile
 //! reads as a table and a new client needs no new code unless it reports something truly odd.
 
+use std::fmt;
+
 use crate::exposition::{Exposition, Sample};
 
 /// Where one numeric field is read from.
@@ -66,6 +68,32 @@ impl Source {
     }
 }
 
+/// The rule as a person reads it: `p2p_peer_count{state="Connected"}`,
+/// `sum(libp2p_bandwidth_bytes_total{direction="Inbound"})`, `store_disk_db_size + store_freezer_db_size`.
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |parts: &[Source], separator: &str| {
+            parts
+                .iter()
+                .map(Source::to_string)
+                .collect::<Vec<_>>()
+                .join(separator)
+        };
+        match self {
+            Source::Value(name) => write!(f, "{name}"),
+            Source::Labelled { name, label, value } => write!(f, "{name}{{{label}=\"{value}\"}}"),
+            Source::Sum(name) => write!(f, "sum({name})"),
+            Source::SumLabelled { name, label, value } => {
+                write!(f, "sum({name}{{{label}=\"{value}\"}})")
+            }
+            Source::CountSeries(name) => write!(f, "count({name})"),
+            Source::CountValue { name, value } => write!(f, "count({name} == {value})"),
+            Source::Total(parts) => f.write_str(&join(parts, " + ")),
+            Source::FirstOf(parts) => write!(f, "first of: {}", join(parts, ", ")),
+        }
+    }
+}
+
 fn single_value(samples: Vec<&Sample>) -> Option<f64> {
     match samples.as_slice() {
         [only] => Some(only.value()),
@@ -91,6 +119,17 @@ pub struct LabelSource {
     pub label: &'static str,
 }
 
+impl fmt::Display for LabelSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self
+            .names
+            .iter()
+            .map(|name| format!("{name}{{{}}}", self.label))
+            .collect();
+        f.write_str(&names.join(" or "))
+    }
+}
+
 impl LabelSource {
     pub fn read<'a>(&self, exposition: &'a Exposition) -> Option<&'a str> {
         self.names.iter().find_map(|name| {
@@ -113,6 +152,20 @@ pub enum SyncSignal {
     StatusEquals(Source, f64),
     /// No signal of its own: compare the head slot with the wall-clock slot.
     SlotDistance,
+}
+
+impl fmt::Display for SyncSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncSignal::SyncedFlag(source) => write!(f, "{source} == 1"),
+            SyncSignal::SyncingFlag(source) => write!(f, "{source} == 0 (1 means syncing)"),
+            SyncSignal::StatusEquals(source, value) => write!(f, "{source} == {value}"),
+            SyncSignal::SlotDistance => write!(
+                f,
+                "head slot within {SYNC_TOLERANCE_SLOTS} slots of the wall-clock slot"
+            ),
+        }
+    }
 }
 
 /// How far the head may trail the wall-clock slot on a node that is in sync.

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the .deb (target/debian/nodepulse_*.deb) and checks what it holds with dpkg-deb.
+# Installs cargo-deb from crates.io when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
+
+cargo build --release --locked
+mkdir -p target/assets
+./target/release/nodepulse man | gzip -9n > target/assets/nodepulse.1.gz
+./target/release/nodepulse completions bash > target/assets/nodepulse.bash
+./target/release/nodepulse completions zsh > target/assets/_nodepulse
+./target/release/nodepulse completions fish > target/assets/nodepulse.fish
+rm -f target/debian/nodepulse_*.deb
+cargo deb --no-build --no-strip
+deb=$(ls target/debian/nodepulse_*.deb)
+
+fail() { echo "package check: $*" >&2; exit 1; }
+contents=$(dpkg-deb --contents "$deb")
+for path in ./usr/bin/nodepulse ./lib/systemd/system/nodepulse.service ./etc/nodepulse/nodepulse.toml \
+            ./usr/share/man/man1/nodepulse.1.gz ./usr/share/bash-completion/completions/nodepulse \
+            ./usr/share/doc/nodepulse/README.md ./usr/share/doc/nodepulse/copyright; do
+  grep -q " $path\$" <<<"$contents" || fail "$deb lacks $path"
+done
+[ "$(dpkg-deb --field "$deb" Package)" = nodepulse ] || fail "wrong package name"
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/nodepulse/nodepulse.toml \
+  || fail "/etc/nodepulse/nodepulse.toml is not a conffile"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dpkg-deb --extract "$deb" "$tmp"
+"$tmp/usr/bin/nodepulse" --version | grep -q '^nodepulse ' || fail "the packaged binary does not run"
+echo "package check: $deb holds the binary, unit, conffile, man page, completions and docs"

@@ -1,0 +1,34 @@
+//! Telling systemd how the agent is doing (`Type=notify`): ready once the sinks run and the listen
+//! port is bound, watchdog pings while the runtime is alive, stopping on shutdown. Outside systemd
+//! (no `NOTIFY_SOCKET`) every call is a no-op.
+
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+
+pub fn ready() {
+    notify(NotifyState::Ready);
+}
+
+pub fn stopping() {
+    notify(NotifyState::Stopping);
+}
+
+/// Pings the watchdog at half its timeout, for as long as the runtime runs tasks; returns at once
+/// when systemd asked for no watchdog.
+pub async fn watchdog() {
+    let Some(timeout) = sd_notify::watchdog_enabled() else {
+        return;
+    };
+    let mut ticker = tokio::time::interval((timeout / 2).max(Duration::from_millis(100)));
+    loop {
+        ticker.tick().await;
+        notify(NotifyState::Watchdog);
+    }
+}
+
+fn notify(state: NotifyState<'_>) {
+    if let Err(err) = sd_notify::notify(&[state]) {
+        tracing::debug!("cannot notify systemd: {err}");
+    }
+}

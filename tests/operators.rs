@@ -1,0 +1,248 @@
+//! What operators and CI pipelines use beside `run`: `check` against every fixture, its readable
+//! diff and `--update`, the report for people and for machines, completions, the man page, and the
+//! systemd unit's validity and hardening score.
+
+mod common;
+
+use std::process::Command;
+
+use common::{fixture, fixture_path, nodepulse, run, stderr, stdout};
+use serde_json::Value;
+
+const FIXTURES: [(&str, bool); 5] = [
+    ("prysm", true),
+    ("lighthouse", true),
+    ("teku", true),
+    ("nimbus", false),
+    ("lodestar", true),
+];
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nodepulse-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn check_passes_on_every_fixture() {
+    for (client, has_validator) in FIXTURES {
+        let mut processes = vec!["beacon"];
+        if has_validator {
+            processes.push("validator");
+        }
+        for process in processes {
+            let flag = if process == "beacon" {
+                "--beacon-node"
+            } else {
+                "--validator"
+            };
+            let output = run(nodepulse()
+                .args(["check", flag])
+                .arg(fixture_path(&format!("{client}/{process}.prom")))
+                .arg("--expect")
+                .arg(fixture_path(&format!("{client}/{process}.json"))));
+            assert!(
+                output.status.success(),
+                "{client}/{process}: {}{}",
+                stdout(&output),
+                stderr(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn check_fails_with_a_readable_diff_and_update_rewrites() {
+    let dir = temp_dir("check");
+    let expected = dir.join("beacon.json");
+    let mut wanted: Value =
+        serde_json::from_slice(&fixture("lighthouse/beacon.json")).expect("json");
+    wanted["network_peers_connected"] = 87.into();
+    wanted["sync_eth2_synced"] = false.into();
+    wanted["client_build"] = 7.into();
+    std::fs::write(&expected, wanted.to_string()).expect("write");
+    let check = || {
+        run(nodepulse()
+            .args(["check", "--beacon-node"])
+            .arg(fixture_path("lighthouse/beacon.prom"))
+            .arg("--expect")
+            .arg(&expected))
+    };
+    let output = check();
+    assert_eq!(output.status.code(), Some(1));
+    let diff = stdout(&output);
+    for line in [
+        "- beaconnode.network_peers_connected: 87",
+        "+ beaconnode.network_peers_connected: 88",
+        "- beaconnode.sync_eth2_synced: false",
+        "+ beaconnode.sync_eth2_synced: true",
+        "- beaconnode.client_build: 7   (now absent)",
+    ] {
+        assert!(
+            diff.lines().any(|l| l == line),
+            "missing `{line}` in:\n{diff}"
+        );
+    }
+
+    let update = run(nodepulse()
+        .args(["check", "--update", "--beacon-node"])
+        .arg(fixture_path("lighthouse/beacon.prom"))
+        .arg("--expect")
+        .arg(&expected));
+    assert!(update.status.success(), "{}", stderr(&update));
+    assert!(check().status.success(), "passes after --update");
+    let rewritten: Value =
+        serde_json::from_slice(&std::fs::read(&expected).expect("read")).expect("json");
+    let original: Value = serde_json::from_slice(&fixture("lighthouse/beacon.json")).expect("json");
+    assert_eq!(rewritten, original);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn check_reports_sources_and_conformance_for_people_and_machines() {
+    let text = run(nodepulse()
+        .args(["check", "--beacon-node"])
+        .arg(fixture_path("teku/beacon.prom")));
+    assert!(text.status.success(), "{}", stderr(&text));
+    let report = stdout(&text);
+    assert!(
+        report.contains("teku (the scrape has beacon_teku_version_total)"),
+        "{report}"
+    );
+    assert!(report.contains("<- libp2p_peers"), "{report}");
+    assert!(
+        report.contains("disk_beaconchain_bytes_total") && report.contains("no source for teku"),
+        "{report}"
+    );
+    assert!(report.contains("beacon-metrics minimal set"), "{report}");
+
+    let json = run(nodepulse()
+        .args(["check", "--format", "json", "--beacon-node"])
+        .arg(fixture_path("prysm/beacon.prom"))
+        .arg("--validator")
+        .arg(fixture_path("prysm/validator.prom")));
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    let beacon = &report["targets"][0];
+    assert_eq!(beacon["client"], "prysm");
+    let field = |target: &Value, name: &str| -> Value {
+        target["fields"]
+            .as_array()
+            .and_then(|fields| fields.iter().find(|f| f["field"] == name).cloned())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(field(beacon, "network_peers_connected")["value"], 72);
+    assert_eq!(
+        field(beacon, "network_peers_connected")["source"],
+        "first of: p2p_peer_count{state=\"Connected\"}, libp2p_peers"
+    );
+    assert_eq!(
+        field(beacon, "network_libp2p_bytes_total_receive")["source"],
+        Value::Null
+    );
+    let conformance = beacon["conformance"].as_array().expect("conformance");
+    assert_eq!(conformance.len(), 8);
+    assert!(
+        conformance
+            .iter()
+            .any(|c| c["metric"] == "beacon_reorgs_total" && c["ok"] == true)
+    );
+    let validator = &report["targets"][1];
+    assert_eq!(
+        field(validator, "validator_active")["source"],
+        "count(validator_statuses == 3)"
+    );
+    assert!(validator.get("conformance").is_none());
+}
+
+#[test]
+fn check_without_targets_names_the_flag() {
+    let output = run(nodepulse().args(["check"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--beacon-node"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn completions_man_page_and_version() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = run(nodepulse().args(["completions", shell]));
+        assert!(output.status.success());
+        assert!(
+            stdout(&output).contains("telemetry-url"),
+            "{shell} completes every flag"
+        );
+    }
+    let man = run(nodepulse().arg("man"));
+    assert!(man.status.success());
+    assert!(
+        stdout(&man).starts_with(".ie") || stdout(&man).contains(".TH nodepulse"),
+        "roff"
+    );
+    let version = run(nodepulse().arg("--version"));
+    let text = stdout(&version);
+    assert!(
+        text.starts_with("nodepulse 0.") && text.contains('('),
+        "release and commit: {text}"
+    );
+}
+
+/// The unit as installed would be, with ExecStart pointing at the binary under test.
+fn unit_under_test() -> std::path::PathBuf {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/nodepulse.service"
+    ))
+    .expect("the unit");
+    let dir = temp_dir("unit");
+    let path = dir.join("nodepulse.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/nodepulse", env!("CARGO_BIN_EXE_nodepulse")),
+    )
+    .expect("write unit");
+    path
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_is_hardened() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze is not installed: the unit is not checked here");
+        return;
+    }
+    let unit = unit_under_test();
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+        .expect("run systemd-analyze verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    let security = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .expect("run systemd-analyze security");
+    let text = String::from_utf8_lossy(&security.stdout);
+    let exposure: f64 = text
+        .lines()
+        .find_map(|line| {
+            line.split("Overall exposure level for nodepulse.service: ")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+    assert!(exposure <= 2.0, "exposure {exposure} > 2.0:\n{text}");
+}
