@@ -23,9 +23,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scrape the node and forward client-stats every --interval (or once, or print them).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Map scrapes and report field by field, or compare with an expected payload (for CI).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print a shell completion script: nodepulse completions bash > /etc/bash_completion.d/nodepulse
     Completions {
         #[arg(value_enum)]

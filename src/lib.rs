@@ -84,7 +84,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             let _ = rustls::crypto::ring::default_provider().install_default();
             runtime()?.block_on(agent::run(config))
         }
-        Command::Check(args) => runtime()?.block_on(check::run(args)),
+        Command::Check(args) => runtime()?.block_on(check::run(*args)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "nodepulse", &mut std::io::stdout());
