@@ -6,15 +6,17 @@ cd "$(dirname "$0")/.."
 
 command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
 
+# cargo-deb reads `target/release/...` assets from the real target directory.
+release="${CARGO_TARGET_DIR:-target}/release"
 cargo build --release --locked
-mkdir -p target/assets
-./target/release/nodepulse man | gzip -9n > target/assets/nodepulse.1.gz
-./target/release/nodepulse completions bash > target/assets/nodepulse.bash
-./target/release/nodepulse completions zsh > target/assets/_nodepulse
-./target/release/nodepulse completions fish > target/assets/nodepulse.fish
-rm -f target/debian/nodepulse_*.deb
+mkdir -p "$release/assets"
+"$release/nodepulse" man | gzip -9n > "$release/assets/nodepulse.1.gz"
+"$release/nodepulse" completions bash > "$release/assets/nodepulse.bash"
+"$release/nodepulse" completions zsh > "$release/assets/_nodepulse"
+"$release/nodepulse" completions fish > "$release/assets/nodepulse.fish"
+rm -f "${CARGO_TARGET_DIR:-target}"/debian/nodepulse_*.deb
 cargo deb --no-build --no-strip
-deb=$(ls target/debian/nodepulse_*.deb)
+deb=$(ls "${CARGO_TARGET_DIR:-target}"/debian/nodepulse_*.deb)
 
 fail() { echo "package check: $*" >&2; exit 1; }
 contents=$(dpkg-deb --contents "$deb")
