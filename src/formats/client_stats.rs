@@ -244,12 +244,15 @@ fn os_code(os: OsFamily) -> &'static str {
     }
 }
 
+/// The largest integer a JSON number carries exactly (2^53): above it the receiver would store a
+/// different number than the node reported.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
 /// A scraped value as the unsigned integer the receiver stores: truncated, and absent when it is
-/// not a finite, non-negative number.
+/// not a finite, non-negative number a JSON number carries exactly.
 fn whole(value: Option<f64>) -> Option<u64> {
     value
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        // `as` saturates at u64::MAX, which no real counter reaches.
+        .filter(|v| v.is_finite() && (0.0..=MAX_EXACT).contains(v))
         .map(|v| v.trunc() as u64)
 }
 

@@ -1,0 +1,328 @@
+//! Hostile and broken targets on loopback. Each case is hostile on its first answer only: the agent
+//! must log one clear line, leave that target's object out of that cycle, keep memory bounded, not
+//! panic, and deliver the target's object again on the next cycle.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Reply, Running, Server, eventually, fixture, nodepulse};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+
+/// A cap well below the hostile bodies, so that memory use shows whether it held.
+const CAP: &str = "8MiB";
+
+/// A raw HTTP server: `hostile` writes the whole first answer; later connections get a good scrape.
+struct RawServer {
+    url: String,
+}
+
+impl RawServer {
+    fn start(hostile: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> RawServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/metrics", listener.local_addr().expect("addr"));
+        let served = Arc::new(AtomicUsize::new(0));
+        let hostile = Arc::new(hostile);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (served, hostile) = (Arc::clone(&served), Arc::clone(&hostile));
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    read_request_head(&mut stream);
+                    if served.fetch_add(1, Ordering::SeqCst) == 0 {
+                        hostile(&mut stream);
+                    } else {
+                        let body = fixture("lighthouse/beacon.prom");
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(&body);
+                    }
+                });
+            }
+        });
+        RawServer { url }
+    }
+}
+
+fn read_request_head(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+}
+
+/// A server whose first answer is `first`, and a good Lighthouse scrape after.
+fn first_answer(first: Reply) -> Server {
+    let served = AtomicUsize::new(0);
+    Server::start(move |_| {
+        if served.fetch_add(1, Ordering::SeqCst) == 0 {
+            first.clone()
+        } else {
+            Reply::ok(fixture("lighthouse/beacon.prom"))
+        }
+    })
+}
+
+/// What the agent did against `beacon`: the first two payloads it delivered, its stderr, and its
+/// peak resident memory in kB.
+struct Outcome {
+    payloads: Vec<Vec<Value>>,
+    log: String,
+    peak_rss_kb: u64,
+}
+
+fn run_against(beacon: &str) -> Outcome {
+    run_agent(beacon, CAP, "1500ms", 2)
+}
+
+/// Runs the agent against `beacon` until `cycles` payloads were delivered.
+fn run_agent(beacon: &str, cap: &str, interval: &str, cycles: usize) -> Outcome {
+    let receiver = Server::start(|_| Reply::ok(""));
+    let mut agent = Running::spawn(nodepulse().args([
+        "run",
+        "--interval",
+        interval,
+        "--timeout",
+        "1s",
+        "--max-scrape-size",
+        cap,
+        "--stats-minute-limit",
+        "false",
+        "--stats-endpoint",
+        &receiver.url("/api/v1/stats/k/m"),
+        "--beacon-node",
+        beacon,
+    ]));
+    let delivered = eventually(Duration::from_secs(30), || {
+        receiver.requests().len() >= cycles
+    });
+    let pid = agent.0.id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak_rss_kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let (exit, _) = agent
+        .terminate(Duration::from_secs(5))
+        .expect("exits on SIGTERM");
+    let log = agent.stderr();
+    assert!(delivered, "{cycles} cycles delivered:\n{log}");
+    assert!(exit.success(), "{exit}\n{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    let payloads = receiver
+        .requests()
+        .iter()
+        .take(cycles)
+        .map(|request| serde_json::from_slice(&request.body).expect("JSON payload"))
+        .collect();
+    Outcome {
+        payloads,
+        log,
+        peak_rss_kb,
+    }
+}
+
+fn has_beacon(payload: &[Value]) -> bool {
+    payload
+        .iter()
+        .any(|object| object["process"] == "beaconnode")
+}
+
+/// The first cycle lost the beacon node with one warning that says `why`; the second has it back.
+fn assert_recovers(outcome: &Outcome, why: &str) {
+    assert!(
+        !has_beacon(&outcome.payloads[0]),
+        "the hostile answer gives no object"
+    );
+    assert!(
+        outcome.payloads[0].iter().any(|o| o["process"] == "system"),
+        "the system object still goes"
+    );
+    assert!(has_beacon(&outcome.payloads[1]), "the next cycle works");
+    let warnings: Vec<&str> = outcome
+        .log
+        .lines()
+        .filter(|line| line.contains("WARN"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one line for the failure:\n{}",
+        outcome.log
+    );
+    assert!(warnings[0].contains(why), "{}", warnings[0]);
+}
+
+#[test]
+fn a_target_trickling_one_byte_a_second_times_out() {
+    let server = RawServer::start(|stream| {
+        let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        for _ in 0..10 {
+            if stream.write_all(b"#").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    assert_recovers(&run_against(&server.url), "no complete answer within 1s");
+}
+
+#[test]
+fn an_endless_body_stops_at_the_cap_with_bounded_memory() {
+    let server = RawServer::start(|stream| {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let chunk = "up 1\n".repeat(13_000);
+        while write!(stream, "{:x}\r\n{chunk}\r\n", chunk.len()).is_ok() {}
+    });
+    let outcome = run_against(&server.url);
+    assert_recovers(&outcome, "8388608-byte cap");
+    assert!(
+        outcome.peak_rss_kb < 48 * 1024,
+        "peak RSS {} kB",
+        outcome.peak_rss_kb
+    );
+}
+
+#[test]
+fn a_one_gigabyte_body_stops_at_the_cap_with_bounded_memory() {
+    let server = RawServer::start(|stream| {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            1u64 << 30
+        );
+        let block = vec![b'#'; 1 << 20];
+        for _ in 0..1024 {
+            if stream.write_all(&block).is_err() {
+                return;
+            }
+        }
+    });
+    let outcome = run_against(&server.url);
+    assert_recovers(&outcome, "8388608-byte cap");
+    assert!(
+        outcome.peak_rss_kb < 48 * 1024,
+        "peak RSS {} kB",
+        outcome.peak_rss_kb
+    );
+}
+
+#[test]
+fn a_gzip_bomb_is_capped_after_decompression() {
+    let mut bomb = GzEncoder::new(Vec::new(), Compression::fast());
+    let block = vec![b'\n'; 1 << 20];
+    for _ in 0..200 {
+        bomb.write_all(&block).expect("gzip");
+    }
+    let bomb = bomb.finish().expect("gzip");
+    assert!(bomb.len() < 1 << 20, "200 MB in {} bytes", bomb.len());
+    let server = first_answer(Reply::ok(bomb).header("Content-Encoding", "gzip"));
+    let outcome = run_against(&server.url("/metrics"));
+    assert_recovers(&outcome, "8388608-byte cap");
+    assert!(
+        outcome.peak_rss_kb < 48 * 1024,
+        "peak RSS {} kB",
+        outcome.peak_rss_kb
+    );
+}
+
+#[test]
+fn invalid_utf8_is_named() {
+    let mut body = fixture("lighthouse/beacon.prom");
+    body.extend_from_slice(b"bad_label{x=\"\xff\xfe\"} 1\n");
+    let server = first_answer(Reply::ok(body));
+    assert_recovers(&run_against(&server.url("/metrics")), "not UTF-8");
+}
+
+#[test]
+fn an_html_error_page_served_with_200_is_not_a_scrape() {
+    let page = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>\n";
+    let server = first_answer(Reply::ok(page));
+    assert_recovers(
+        &run_against(&server.url("/metrics")),
+        "not a Prometheus text exposition",
+    );
+}
+
+/// Valid but extreme scrapes: they are read, mapped and sent in the first cycle.
+fn assert_mapped_first_time(outcome: &Outcome) -> Value {
+    assert!(has_beacon(&outcome.payloads[0]), "{}", outcome.log);
+    outcome.payloads[0]
+        .iter()
+        .find(|object| object["process"] == "beaconnode")
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_million_series_are_read() {
+    let mut body = fixture("lighthouse/beacon.prom");
+    body.extend_from_slice(b"# TYPE peer_score gauge\n");
+    for peer in 0..1_000_000u32 {
+        body.extend_from_slice(format!("peer_score{{p=\"{peer}\"}} 1\n").as_bytes());
+    }
+    let server = first_answer(Reply::ok(body));
+    let outcome = run_agent(&server.url("/metrics"), "64MiB", "1h", 1);
+    let beacon = assert_mapped_first_time(&outcome);
+    assert_eq!(beacon["network_peers_connected"], 88);
+}
+
+#[test]
+fn a_one_megabyte_label_value_is_read() {
+    let mut body = fixture("lighthouse/beacon.prom");
+    body.extend_from_slice(
+        format!("build_note{{text=\"{}\"}} 1\n", "x".repeat(1 << 20)).as_bytes(),
+    );
+    let server = first_answer(Reply::ok(body));
+    let beacon = assert_mapped_first_time(&run_against(&server.url("/metrics")));
+    assert_eq!(beacon["sync_beacon_head_slot"], 10_123_456);
+}
+
+#[test]
+fn nan_negative_and_huge_values_are_left_out_and_duplicates_do_not_confuse() {
+    let text = String::from_utf8(fixture("lighthouse/beacon.prom"))
+        .expect("utf-8")
+        .replace("libp2p_peers 88", "libp2p_peers -5")
+        .replace("beacon_head_slot 10123456", "beacon_head_slot NaN")
+        .replace(
+            "store_disk_db_size 131938172928",
+            "store_disk_db_size 1e300",
+        )
+        .replace(
+            "process_cpu_seconds_total 93511",
+            "process_cpu_seconds_total +Inf",
+        )
+        + "process_resident_memory_bytes 7341211648\nsync_eth2_synced 1\n";
+    let server = first_answer(Reply::ok(text));
+    let beacon = assert_mapped_first_time(&run_against(&server.url("/metrics")));
+    for absent in [
+        "network_peers_connected",
+        "sync_beacon_head_slot",
+        "disk_beaconchain_bytes_total",
+        "cpu_process_seconds_total",
+    ] {
+        assert!(
+            beacon.get(absent).is_none(),
+            "{absent} must be left out: {beacon}"
+        );
+    }
+    assert_eq!(
+        beacon["memory_process_bytes"], 7_341_211_648u64,
+        "a duplicated series keeps its value"
+    );
+    assert_eq!(beacon["sync_eth2_synced"], true);
+}
