@@ -12,6 +12,9 @@ const TRICKY: [char; 14] = [
     '"', '\\', '\n', ',', '=', '{', '}', ' ', 'a', 'Z', '0', 'é', '→', '#',
 ];
 
+/// A series as written: family name, labels, value.
+type Series = (String, Vec<(String, String)>, f64);
+
 struct Generator(Jitter);
 
 impl Generator {
@@ -47,7 +50,7 @@ fn what_we_encode_we_read_back_exactly() {
     let mut generate = Generator(Jitter::seeded(0x5eed));
     for round in 0..300 {
         let mut text = String::new();
-        let mut written: Vec<(String, Vec<(String, String)>, f64)> = Vec::new();
+        let mut written: Vec<Series> = Vec::new();
         for family in 0..1 + generate.below(5) {
             let name = format!("family_{family}");
             text.push_str(&format!("# TYPE {name} gauge\n"));
