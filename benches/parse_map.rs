@@ -1,46 +1,83 @@
-//! Parse + map of a 1 MB scrape, and encoding it for the Pushgateway: the CPU cost of one cycle's
-//! node work.
+//! The CPU cost of a cycle's node work, on realistic 1 MB and 8 MB scrapes: parsing all of it,
+//! parsing only what the profiles read (what the agent does), mapping and encoding client-stats, and
+//! encoding the Pushgateway body.
 //!
-//! `cargo bench --bench parse_map` builds a realistic ~1 MB Lighthouse scrape (the bundled fixture
-//! plus a few thousand per-peer and per-topic series, as a busy node serves) and reports the time of
-//! `Exposition::parse` + profile selection + mapping + client-stats encoding, and separately of the
-//! Pushgateway body for the same scrape, over many rounds.
+//! `cargo bench --bench parse_map` prints the figures; `cargo bench --bench parse_map -- --write
+//! FILE` writes the 8 MB scrape instead, for `scripts/bench-compare.sh` to run peers on the same
+//! input. The scrape is the Lighthouse fixture plus a busy node's per-peer gauges, per-topic
+//! histograms, summaries, escaped label values, NaN/±Inf and timestamped samples.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use nodepulse::agent::read_scrape;
+use nodepulse::exposition::Exposition;
 use nodepulse::formats::client_stats;
 use nodepulse::formats::pushgateway::{self, TargetSeries};
 use nodepulse::profiles::{self, ClientChoice};
 
-const TARGET_BYTES: usize = 1024 * 1024;
-const ROUNDS: u32 = 50;
+const ROUNDS: u32 = 20;
 
-fn scrape() -> Vec<u8> {
+/// The fixture, grown to about `target_bytes` with realistic families.
+fn scrape(target_bytes: usize) -> Vec<u8> {
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/lighthouse/beacon.prom"
     );
     let mut body = std::fs::read(fixture).expect("the Lighthouse fixture");
-    body.extend_from_slice(
-        b"# HELP gossipsub_peer_score Score of each peer\n# TYPE gossipsub_peer_score gauge\n",
-    );
-    let mut peer = 0u32;
-    while body.len() < TARGET_BYTES {
-        let line = format!(
-            "gossipsub_peer_score{{peer_id=\"16Uiu2HAm{peer:040x}\",client=\"Lighthouse\",topic=\"/eth2/6a95a1a9/beacon_attestation_{}/ssz_snappy\"}} {}.{}\n",
-            peer % 64,
-            peer % 100,
-            peer % 997
-        );
-        body.extend_from_slice(line.as_bytes());
-        peer += 1;
+    let mut text = String::new();
+    let mut block = 0u32;
+    while body.len() + text.len() < target_bytes {
+        let family = format!("gossipsub_peer_score_{block}");
+        text.push_str(&format!(
+            "# HELP {family} Score of each peer\n# TYPE {family} gauge\n"
+        ));
+        for peer in 0..200u32 {
+            let value = match peer % 50 {
+                0 => "NaN".to_owned(),
+                1 => "+Inf".to_owned(),
+                _ => format!("{}.{}", peer % 100, peer % 997),
+            };
+            text.push_str(&format!(
+                "{family}{{peer_id=\"16Uiu2HAm{peer:040x}\",client=\"Lighthouse/v5.3.0\",topic=\"/eth2/6a95a1a9/beacon_attestation_{}/ssz_snappy\"}} {value}\n",
+                peer % 64
+            ));
+        }
+        let histogram = format!("beacon_processor_queue_seconds_{block}");
+        text.push_str(&format!(
+            "# HELP {histogram} Time in the queue\n# TYPE {histogram} histogram\n"
+        ));
+        for kind in ["gossip_block", "gossip_attestation", "rpc_block"] {
+            let mut count = 0;
+            for le in [
+                "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+                "+Inf",
+            ] {
+                count += 17;
+                text.push_str(&format!(
+                    "{histogram}_bucket{{type=\"{kind}\",le=\"{le}\"}} {count}\n"
+                ));
+            }
+            text.push_str(&format!("{histogram}_sum{{type=\"{kind}\"}} 12.5\n{histogram}_count{{type=\"{kind}\"}} {count}\n"));
+        }
+        let summary = format!("rpc_latency_{block}");
+        text.push_str(&format!("# TYPE {summary} summary\n"));
+        for quantile in ["0.5", "0.9", "0.99"] {
+            text.push_str(&format!(
+                "{summary}{{quantile=\"{quantile}\"}} 0.0{block}\n"
+            ));
+        }
+        text.push_str(&format!("{summary}_sum 1.5e+02\n{summary}_count 9000\n"));
+        text.push_str(&format!(
+            "# TYPE dial_errors_{block} counter\ndial_errors_{block}{{error=\"dial \\\"refused\\\" at C:\\\\peers\\n\"}} 3 1731000000000\n"
+        ));
+        block += 1;
     }
+    body.extend_from_slice(text.as_bytes());
     body
 }
 
-/// Runs `work` `ROUNDS` times; the mean and the fastest round.
+/// Runs `work` `ROUNDS` times: the mean and the fastest round.
 fn measure(mut work: impl FnMut()) -> (Duration, Duration) {
     let mut fastest = Duration::MAX;
     let mut total = Duration::ZERO;
@@ -54,42 +91,70 @@ fn measure(mut work: impl FnMut()) -> (Duration, Duration) {
     (total / ROUNDS, fastest)
 }
 
-fn report(what: &str, megabytes: f64, (mean, fastest): (Duration, Duration)) {
+fn report(what: &str, bytes: usize, (mean, fastest): (Duration, Duration)) {
+    let megabytes = bytes as f64 / 1e6;
     println!(
-        "{what}: mean {:.2} ms, fastest {:.2} ms, {:.1} MB/s (mean), {ROUNDS} rounds",
+        "{what:<48} mean {:>7.2} ms  fastest {:>7.2} ms  {:>7.0} MB/s",
         mean.as_secs_f64() * 1e3,
         fastest.as_secs_f64() * 1e3,
-        megabytes / mean.as_secs_f64()
+        megabytes / fastest.as_secs_f64()
     );
 }
 
 fn main() {
-    let body = scrape();
-    let megabytes = body.len() as f64 / 1e6;
-    println!(
-        "scrape: {megabytes:.2} MB, {} lines",
-        body.iter().filter(|&&b| b == b'\n').count()
-    );
-    report(
-        "parse+map+encode client-stats",
-        megabytes,
-        measure(|| {
-            let (profile, exposition) =
-                read_scrape(black_box(&body), ClientChoice::Auto).expect("maps");
-            let beacon = profiles::map_beacon_node(profile, &exposition);
-            black_box(client_stats::beacon_node(&beacon, 0));
-        }),
-    );
-    let (_, exposition) = read_scrape(&body, ClientChoice::Auto).expect("maps");
-    let targets = [TargetSeries {
-        role: "beacon-node",
-        exposition: Some(&exposition),
-    }];
-    report(
-        "encode the Pushgateway body (parsed scrape in)",
-        megabytes,
-        measure(|| {
-            black_box(pushgateway::encode(black_box(&targets), None));
-        }),
-    );
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|arg| arg == "--write") {
+        let path = args.get(at + 1).expect("--write FILE");
+        std::fs::write(path, scrape(8 << 20)).expect("write the scrape");
+        return;
+    }
+    let wanted = profiles::wanted(ClientChoice::Auto);
+    for size in [1 << 20, 8 << 20] {
+        let body = scrape(size);
+        let label = format!("{:.1} MB", body.len() as f64 / 1e6);
+        println!(
+            "scrape {label}: {} lines",
+            body.iter().filter(|&&b| b == b'\n').count()
+        );
+        report(
+            &format!("full parse ({label})"),
+            body.len(),
+            measure(|| {
+                black_box(Exposition::parse(black_box(&body)).expect("parses"));
+            }),
+        );
+        report(
+            &format!("parse of the profiles' series ({label})"),
+            body.len(),
+            measure(|| {
+                black_box(
+                    Exposition::parse_wanted(black_box(&body), Some(&wanted)).expect("parses"),
+                );
+            }),
+        );
+        report(
+            &format!("cycle: filtered parse + map + encode ({label})"),
+            body.len(),
+            measure(|| {
+                let (profile, exposition) =
+                    read_scrape(black_box(&body), ClientChoice::Auto, Some(&wanted)).expect("maps");
+                let beacon = profiles::map_beacon_node(profile, &exposition);
+                black_box(client_stats::to_body(&[
+                    client_stats::StatsObject::BeaconNode(client_stats::beacon_node(&beacon, 0)),
+                ]));
+            }),
+        );
+        let (_, exposition) = read_scrape(&body, ClientChoice::Auto, None).expect("maps");
+        let targets = [TargetSeries {
+            role: "beacon-node",
+            exposition: Some(&exposition),
+        }];
+        report(
+            &format!("Pushgateway body from the parsed scrape ({label})"),
+            body.len(),
+            measure(|| {
+                black_box(pushgateway::encode(black_box(&targets), None));
+            }),
+        );
+    }
 }

@@ -16,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::Error;
 use crate::config::{Config, Mode};
-use crate::exposition::{Exposition, ParseError};
+use crate::exposition::{Exposition, NameFilter, ParseError};
 use crate::formats::client_stats;
 use crate::formats::telemetry::{Format, Rates, Session};
 use crate::host;
@@ -96,13 +96,14 @@ pub enum TargetError {
     Detect(#[from] DetectError),
 }
 
-/// Parses a scrape and picks its profile: the pipeline's first half, shared by the agent, tests and
-/// benchmarks.
+/// Parses a scrape (only the `wanted` series, or all) and picks its profile: the pipeline's first
+/// half, shared by the agent, tests and benchmarks.
 pub fn read_scrape(
     body: &[u8],
     choice: ClientChoice,
+    wanted: Option<&NameFilter>,
 ) -> Result<(&'static Profile, Exposition), TargetError> {
-    let exposition = Exposition::parse(body)?;
+    let exposition = Exposition::parse_wanted(body, wanted)?;
     let profile = profiles::select(choice, &exposition)?;
     Ok((profile, exposition))
 }
@@ -110,6 +111,8 @@ pub fn read_scrape(
 struct Agent {
     config: Config,
     scraper: Scraper,
+    /// The series the profiles read; `None` when a sink forwards whole scrapes.
+    wanted: Option<NameFilter>,
     chain_rpc: Option<RpcClient>,
     telemetry: Arc<Telemetry>,
 }
@@ -214,7 +217,7 @@ impl Agent {
         let started = Instant::now();
         let result = async {
             let body = self.scraper.fetch(target).await?;
-            read_scrape(&body, self.config.client)
+            read_scrape(&body, self.config.client, self.wanted.as_ref())
         }
         .await;
         let took = started.elapsed();
@@ -242,9 +245,14 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
         .map(|url| RpcClient::new(url, config.timeout))
         .transpose()?;
     let telemetry = Arc::new(Telemetry::new(config.interval));
+    let wanted = config
+        .pushgateway
+        .is_none()
+        .then(|| profiles::wanted(config.client));
     let agent = Agent {
         config,
         scraper,
+        wanted,
         chain_rpc,
         telemetry,
     };

@@ -158,15 +158,29 @@ impl Exposition {
     /// An empty body is a valid, empty exposition; a body with content lines but not one sample (an
     /// HTML error page served with 200, say) is an error rather than "a node with no metrics".
     pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        Exposition::parse_wanted(body, None)
+    }
+
+    /// Parses only the series `wanted` asks for (all with `None`); every other line is skipped
+    /// unparsed, which is what lets a profile that reads twenty families pay for twenty.
+    pub fn parse_wanted(body: &[u8], wanted: Option<&NameFilter>) -> Result<Self, ParseError> {
         let text = std::str::from_utf8(body).map_err(|err| ParseError::NotUtf8 {
             offset: err.valid_up_to(),
         })?;
         let mut exposition = Exposition::default();
         let mut current: Option<usize> = None;
         let mut content_lines = 0;
+        let mut skipped = 0;
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() {
+                continue;
+            }
+            if let Some(filter) = wanted
+                && let Some(name) = leading_name(line)
+                && !filter.wants(name)
+            {
+                skipped += 1;
                 continue;
             }
             let outcome = if let Some(comment) = line.strip_prefix('#') {
@@ -185,7 +199,7 @@ impl Exposition {
                 }
             }
         }
-        if exposition.series_index.is_empty() && content_lines > 0 {
+        if exposition.series_index.is_empty() && skipped == 0 && content_lines > 0 {
             return Err(ParseError::NoSamples {
                 lines: content_lines,
                 first_error: exposition.line_errors.first().cloned(),
@@ -324,6 +338,49 @@ impl Exposition {
     pub fn line_errors(&self) -> &[LineError] {
         &self.line_errors
     }
+}
+
+/// The metric names a reader wants: exact names, and name prefixes (Nimbus's `nbc_*`).
+#[derive(Debug, Clone, Default)]
+pub struct NameFilter {
+    names: std::collections::HashSet<&'static str>,
+    prefixes: Vec<&'static str>,
+}
+
+impl NameFilter {
+    pub fn new(
+        names: impl IntoIterator<Item = &'static str>,
+        prefixes: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
+        NameFilter {
+            names: names.into_iter().collect(),
+            prefixes: prefixes.into_iter().collect(),
+        }
+    }
+
+    pub fn wants(&self, name: &str) -> bool {
+        self.names.contains(name) || self.prefixes.iter().any(|prefix| name.starts_with(prefix))
+    }
+}
+
+/// The metric a line is about, when it is a sample or a `# HELP`/`# TYPE` line with a valid name;
+/// `None` for anything else (other comments, garbage), which the parser then judges itself.
+fn leading_name(line: &str) -> Option<&str> {
+    let line = match line.strip_prefix('#') {
+        Some(comment) => {
+            let comment = comment.trim_start();
+            comment
+                .strip_prefix("HELP")
+                .or_else(|| comment.strip_prefix("TYPE"))?
+                .trim_start()
+        }
+        None => line,
+    };
+    let end = line
+        .find(|c: char| c == '{' || c.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let name = &line[..end];
+    is_metric_name(name).then_some(name)
 }
 
 fn is_metric_name(name: &str) -> bool {
@@ -632,6 +689,25 @@ beacon_block_processing_seconds_count 5
             Some(MetricKind::Untyped)
         );
         assert_eq!(exposition.family("peers").map(|f| f.samples.len()), Some(1));
+    }
+
+    #[test]
+    fn a_name_filter_reads_only_the_wanted_series() {
+        let filter = NameFilter::new(
+            ["libp2p_peers", "beacon_block_processing_seconds_count"],
+            ["p2p_"],
+        );
+        let exposition = Exposition::parse_wanted(BODY.as_bytes(), Some(&filter)).expect("parses");
+        assert!(exposition.contains("libp2p_peers"));
+        assert!(exposition.contains("p2p_peer_count"), "by prefix");
+        assert!(exposition.contains("beacon_block_processing_seconds_count"));
+        assert!(!exposition.contains("process_cpu_seconds_total"));
+        assert!(!exposition.contains("beacon_block_processing_seconds_sum"));
+        assert_eq!(exposition.malformed_lines(), 0);
+        // A scrape with nothing wanted is still a scrape, not garbage.
+        let none = NameFilter::new(["absent"], []);
+        assert!(Exposition::parse_wanted(BODY.as_bytes(), Some(&none)).is_ok());
+        assert!(Exposition::parse_wanted(b"<html>\n</html>\n", Some(&none)).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ const CLIENTS: [(Client, &str); 5] = [
 
 /// The client-stats object one scrape maps to, as JSON without its timestamp.
 fn mapped(body: &[u8], process: &str, choice: ClientChoice) -> Value {
-    let (profile, exposition) = read_scrape(body, choice).expect("fixture maps");
+    let (profile, exposition) = read_scrape(body, choice, None).expect("fixture maps");
     let object = match process {
         "beacon" => StatsObject::BeaconNode(client_stats::beacon_node(
             &profiles::map_beacon_node(profile, &exposition),

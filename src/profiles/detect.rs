@@ -22,6 +22,14 @@ pub enum Signature {
 }
 
 impl Signature {
+    /// The exact name, or the prefix, this signature looks for.
+    pub fn name(&self) -> (Option<&'static str>, Option<&'static str>) {
+        match *self {
+            Signature::Family(name) | Signature::FamilyWithLabel { name, .. } => (Some(name), None),
+            Signature::Prefix(prefix) => (None, Some(prefix)),
+        }
+    }
+
     fn matches(&self, exposition: &Exposition) -> bool {
         match *self {
             Signature::Family(name) => exposition.contains(name),

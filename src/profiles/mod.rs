@@ -14,7 +14,7 @@ mod teku;
 
 pub use detect::{DetectError, detect};
 
-use crate::exposition::Exposition;
+use crate::exposition::{Exposition, NameFilter};
 use crate::snapshot::{BeaconSnapshot, Client, ProcessSnapshot, ValidatorSnapshot};
 use source::{LabelSource, Source, SyncSignal, in_sync_by_slots};
 
@@ -63,6 +63,55 @@ pub fn select(
         ClientChoice::Fixed(client) => Ok(profile(client)),
         ClientChoice::Auto => detect(exposition).map(|(client, _)| profile(client)),
     }
+}
+
+impl Profile {
+    /// Every series name this profile reads, its signatures' among them.
+    fn names(&self) -> Vec<&'static str> {
+        let rules = [
+            self.head_slot,
+            self.clock_slot,
+            self.peers,
+            self.execution_connected,
+            self.execution_fallback_configured,
+            self.execution_fallback_connected,
+            self.database_bytes,
+            self.p2p_bytes_received,
+            self.p2p_bytes_sent,
+            self.validators_total,
+            self.validators_active,
+            Some(CPU_SECONDS),
+            Some(RESIDENT_MEMORY),
+        ];
+        let mut names: Vec<&'static str> = rules.iter().flatten().flat_map(Source::names).collect();
+        names.extend(self.sync.names());
+        names.extend(self.version.names);
+        names.extend(self.build.iter().flat_map(|label| label.names));
+        names.extend(
+            self.signature
+                .iter()
+                .filter_map(|signature| signature.name().0),
+        );
+        names
+    }
+}
+
+/// The series a scrape must keep for `choice`: that client's, or every client's when detecting.
+pub fn wanted(choice: ClientChoice) -> NameFilter {
+    let clients: Vec<Client> = match choice {
+        ClientChoice::Fixed(client) => vec![client],
+        ClientChoice::Auto => Client::ALL.to_vec(),
+    };
+    let profiles: Vec<&Profile> = clients.into_iter().map(profile).collect();
+    NameFilter::new(
+        profiles.iter().flat_map(|profile| profile.names()),
+        profiles.iter().flat_map(|profile| {
+            profile
+                .signature
+                .iter()
+                .filter_map(|signature| signature.name().1)
+        }),
+    )
 }
 
 /// The profile of a client.
@@ -204,6 +253,42 @@ mod tests {
             .expect("valid");
         let snapshot = map_beacon_node(profile(Client::Lighthouse), &exposition);
         assert_eq!(snapshot.synced, Some(true));
+    }
+
+    #[test]
+    fn a_filtered_scrape_maps_like_a_whole_one() {
+        for client in Client::ALL {
+            for process in ["beacon", "validator"] {
+                let path = format!(
+                    "{}/fixtures/{client}/{process}.prom",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                let Ok(body) = std::fs::read(&path) else {
+                    continue;
+                };
+                let whole = Exposition::parse(&body).expect("fixture parses");
+                for choice in [ClientChoice::Auto, ClientChoice::Fixed(client)] {
+                    let wanted = wanted(choice);
+                    let part = Exposition::parse_wanted(&body, Some(&wanted)).expect("parses");
+                    assert!(
+                        part.len() < whole.len(),
+                        "{path}: the filter skips the families no rule reads"
+                    );
+                    let profile = select(choice, &part).expect("detected from the kept series");
+                    assert_eq!(profile.client, client);
+                    assert_eq!(
+                        map_beacon_node(profile, &part),
+                        map_beacon_node(profile, &whole),
+                        "{path}"
+                    );
+                    assert_eq!(
+                        map_validator(profile, &part),
+                        map_validator(profile, &whole),
+                        "{path}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -37,6 +37,21 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every series name this rule reads.
+    pub fn names(&self) -> Vec<&'static str> {
+        match *self {
+            Source::Value(name)
+            | Source::Labelled { name, .. }
+            | Source::Sum(name)
+            | Source::SumLabelled { name, .. }
+            | Source::CountSeries(name)
+            | Source::CountValue { name, .. } => vec![name],
+            Source::Total(parts) | Source::FirstOf(parts) => {
+                parts.iter().flat_map(Source::names).collect()
+            }
+        }
+    }
+
     /// The value in this scrape, or `None` when the family (or the wanted series) is absent.
     pub fn read(&self, exposition: &Exposition) -> Option<f64> {
         match *self {
@@ -138,6 +153,18 @@ impl LabelSource {
                 .find_map(|sample| sample.label(self.label))
                 .filter(|value| !value.is_empty())
         })
+    }
+}
+
+impl SyncSignal {
+    /// The series this signal reads.
+    pub fn names(&self) -> Vec<&'static str> {
+        match self {
+            SyncSignal::SyncedFlag(source)
+            | SyncSignal::SyncingFlag(source)
+            | SyncSignal::StatusEquals(source, _) => source.names(),
+            SyncSignal::SlotDistance => Vec::new(),
+        }
     }
 }
 
