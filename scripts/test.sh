@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command: installs what the tests need (the Pushgateway), then formatting,
+# The project's test command: installs what the tests need (the Pushgateway, Python's
+# prometheus_client), then formatting,
 # lints, every test (unit, fixture, loopback integration tests, the real Pushgateway, the systemd
 # unit), and last the .deb, built and checked with dpkg-deb.
 set -euo pipefail
@@ -19,6 +20,9 @@ if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus-pushgateway
 fi
+
+# The differential test compares our parser with the reference one, Python's prometheus_client.
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

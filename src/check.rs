@@ -377,20 +377,22 @@ fn field_sources(profile: &Profile, role: Role) -> Vec<(&'static str, Option<Str
 }
 
 /// The minimal beacon-metrics set against this scrape: present, and with the standard's type. A
-/// counter named `x_total` may be exposed as the OpenMetrics family `x`.
+/// counter `x_total` may be declared OpenMetrics-style as `# TYPE x counter`.
 fn conformance(exposition: &Exposition) -> Vec<ConformanceReport> {
     BEACON_METRICS
         .iter()
         .map(|&(metric, expected)| {
-            let family = exposition.family(metric).or_else(|| {
-                metric
-                    .strip_suffix("_total")
-                    .and_then(|base| exposition.family(base))
-                    .filter(|family| family.kind() == MetricKind::Counter)
-            });
-            let found = family
+            let declared_as_counter = metric
+                .strip_suffix("_total")
+                .and_then(|base| exposition.family(base))
+                .is_some_and(|family| family.kind() == MetricKind::Counter);
+            let found = exposition
+                .family(metric)
                 .filter(|family| !family.samples.is_empty())
-                .map(|f| f.kind());
+                .map(|family| match family.kind() {
+                    MetricKind::Untyped if declared_as_counter => MetricKind::Counter,
+                    kind => kind,
+                });
             ConformanceReport {
                 metric,
                 expected_type: expected.as_str(),

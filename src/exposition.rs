@@ -52,10 +52,10 @@ impl MetricKind {
         }
     }
 
-    /// Whether a series called `series` belongs to a family of this kind called `family`. Besides
-    /// the classic suffixes, OpenMetrics counters expose `_total` and every OpenMetrics counter,
-    /// histogram and summary may carry a `_created` series (nim-metrics does so in the classic
-    /// format too).
+    /// Whether a series called `series` belongs to a family of this kind called `family`, by the
+    /// classic format's rules, as its reference parsers apply them: a counter owns only its own
+    /// name, so an OpenMetrics-style `x_total` or `x_created` after `# TYPE x counter` stands as an
+    /// untyped family of its own (lookups go by series name, so profiles see it either way).
     pub fn owns(self, family: &str, series: &str) -> bool {
         let Some(suffix) = series.strip_prefix(family) else {
             return false;
@@ -65,9 +65,8 @@ impl MetricKind {
             (_, "") => true,
             (MetricKind::Info, "_info") => true,
             (MetricKind::GaugeHistogram, "_bucket" | "_gcount" | "_gsum") => true,
-            (MetricKind::Histogram, "_bucket" | "_sum" | "_count" | "_created") => true,
-            (MetricKind::Summary, "_sum" | "_count" | "_created") => true,
-            (MetricKind::Counter, "_total" | "_created") => true,
+            (MetricKind::Histogram, "_bucket" | "_sum" | "_count") => true,
+            (MetricKind::Summary, "_sum" | "_count") => true,
             _ => false,
         }
     }
@@ -267,11 +266,9 @@ impl Exposition {
                 family.kind.owns(&family.name, &sample.name)
             })
             .or_else(|| {
-                let base = [
-                    "_bucket", "_sum", "_count", "_total", "_created", "_info", "_gcount", "_gsum",
-                ]
-                .iter()
-                .find_map(|suffix| sample.name.strip_suffix(suffix));
+                let base = ["_bucket", "_sum", "_count", "_info", "_gcount", "_gsum"]
+                    .iter()
+                    .find_map(|suffix| sample.name.strip_suffix(suffix));
                 [Some(sample.name.as_str()), base]
                     .into_iter()
                     .flatten()
@@ -428,7 +425,8 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     if !is_metric_name(name) {
         return Err(format!("`{}` is not a valid metric name", truncate(name)));
     }
-    let mut rest = &line[name_end..];
+    // Blanks may stand between the name and its labels.
+    let mut rest = line[name_end..].trim_start();
     let mut labels = Vec::new();
     if let Some(after_brace) = rest.strip_prefix('{') {
         rest = parse_labels(after_brace, &mut labels)?;
@@ -643,15 +641,27 @@ beacon_block_processing_seconds_count 5
     }
 
     #[test]
-    fn counters_own_their_total_and_created_series() {
+    fn a_counter_owns_only_its_own_name() {
         let exposition = parse(
             "# TYPE libp2p_network_bytes counter\nlibp2p_network_bytes_total{direction=\"in\"} 5\n\
              libp2p_network_bytes_created{direction=\"in\"} 1700000000\n",
         );
         let family = exposition.family("libp2p_network_bytes").expect("family");
         assert_eq!(family.kind(), MetricKind::Counter);
-        assert_eq!(family.samples.len(), 2);
+        assert!(family.samples.is_empty());
         assert_eq!(exposition.samples("libp2p_network_bytes_total").count(), 1);
+        assert_eq!(
+            exposition
+                .family("libp2p_network_bytes_total")
+                .map(Family::kind),
+            Some(MetricKind::Untyped)
+        );
+        assert_eq!(
+            exposition
+                .family("libp2p_network_bytes_created")
+                .map(Family::kind),
+            Some(MetricKind::Untyped)
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! The Pushgateway refuses a whole push for one sample with a timestamp, one series given twice or
 //! one family with two types. So what can be fixed is fixed (timestamps removed, families spread
 //! over a scrape gathered, OpenMetrics `_total` counters renamed to the classic form) and what cannot
-//! is dropped and counted (duplicates, type conflicts between targets, `_created` series, buckets
+//! is dropped and counted (duplicates, type conflicts between targets, buckets
 //! without `le`, quantiles without `quantile`).
 //!
 //! Every series gets a `target` label naming its role (`beacon-node`, `validator`), since two
@@ -34,17 +34,15 @@ pub struct PushReport {
     pub timestamps_removed: usize,
     pub duplicates_dropped: usize,
     pub type_conflicts_dropped: usize,
-    pub created_dropped: usize,
     pub malformed_dropped: usize,
 }
 
 impl PushReport {
     /// Drop counts by reason, for metrics.
-    pub fn dropped(&self) -> [(&'static str, usize); 4] {
+    pub fn dropped(&self) -> [(&'static str, usize); 3] {
         [
             ("duplicate", self.duplicates_dropped),
             ("type_conflict", self.type_conflicts_dropped),
-            ("created", self.created_dropped),
             ("malformed", self.malformed_dropped),
         ]
     }
@@ -136,10 +134,7 @@ impl Body {
         help: Option<&str>,
         sample: &Sample,
     ) {
-        let Some((out_name, out_kind)) = classic_family(family, kind, &sample.name) else {
-            self.report.created_dropped += 1;
-            return;
-        };
+        let (out_name, out_kind) = classic_family(family, kind, &sample.name);
         let needs = match (out_kind, sample.name.strip_prefix(out_name.as_str())) {
             (MetricKind::Histogram, Some("_bucket")) => Some("le"),
             (MetricKind::Summary, Some("")) => Some("quantile"),
@@ -192,20 +187,16 @@ impl Body {
     }
 }
 
-/// The classic family a series goes out under, and its type; `None` for OpenMetrics `_created`
-/// series, which the classic format has no place for.
-fn classic_family(family: &str, kind: MetricKind, series: &str) -> Option<(String, MetricKind)> {
+/// The classic family a series goes out under, and its type.
+fn classic_family(family: &str, kind: MetricKind, series: &str) -> (String, MetricKind) {
     let suffix = series.strip_prefix(family).unwrap_or(series);
     match (kind, suffix) {
-        (_, "_created") => None,
-        // OpenMetrics `foo` counter with `foo_total` samples: classically the family is `foo_total`.
-        (MetricKind::Counter, "_total") => Some((series.to_owned(), MetricKind::Counter)),
         // OpenMetrics-only types: their series are plain gauges or untyped series classically.
-        (MetricKind::Info, _) => Some((series.to_owned(), MetricKind::Gauge)),
-        (MetricKind::StateSet, _) => Some((family.to_owned(), MetricKind::Gauge)),
-        (MetricKind::GaugeHistogram, _) => Some((series.to_owned(), MetricKind::Untyped)),
-        _ if series.starts_with(family) => Some((family.to_owned(), kind)),
-        _ => Some((series.to_owned(), MetricKind::Untyped)),
+        (MetricKind::Info, _) => (series.to_owned(), MetricKind::Gauge),
+        (MetricKind::StateSet, _) => (family.to_owned(), MetricKind::Gauge),
+        (MetricKind::GaugeHistogram, _) => (series.to_owned(), MetricKind::Untyped),
+        _ if series.starts_with(family) => (family.to_owned(), kind),
+        _ => (series.to_owned(), MetricKind::Untyped),
     }
 }
 
@@ -306,8 +297,10 @@ mod tests {
                 "lat_bucket{le=\"+Inf\",target=\"beacon-node\"} 3\n",
                 "lat_sum{target=\"beacon-node\"} 1.5\n",
                 "lat_count{target=\"beacon-node\"} 3\n",
-                "# TYPE bytes_total counter\n",
+                "# TYPE bytes_total untyped\n",
                 "bytes_total{dir=\"in\",exported_target=\"x\",target=\"beacon-node\"} 7\n",
+                "# TYPE bytes_created untyped\n",
+                "bytes_created{dir=\"in\",target=\"beacon-node\"} 1700000000\n",
                 "# TYPE errors untyped\n",
                 "errors{msg=\"a \\\"quoted\\\" word\",target=\"beacon-node\"} 1\n",
                 "# TYPE vc_up untyped\n",
@@ -325,7 +318,6 @@ mod tests {
                 timestamps_removed: 1,
                 duplicates_dropped: 1,
                 type_conflicts_dropped: 1,
-                created_dropped: 1,
                 malformed_dropped: 0,
             }
         );
