@@ -55,11 +55,26 @@ struct ReasonLabels {
 }
 
 /// How one sink is doing, for health and for folding repeated failures.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct SinkState {
     last_success: Option<Instant>,
+    /// The last failure's message, and whether the sink has failed since its last success.
     failure: Option<String>,
+    failing: bool,
+    /// A failure line was logged and no recovery line since.
+    announced: bool,
+    /// How often `failure` happened in a row of episodes, and when last: a receiver that fails
+    /// every other request still logs on the 1st, 10th, 100th occurrence only.
     repeats: u64,
+    last_failure_at: Option<Instant>,
+}
+
+/// A failure that has not recurred for this long starts its count afresh.
+const FOLD_WINDOW: Duration = Duration::from_secs(600);
+
+/// 1, 10, 100, ...: the occurrences worth a line.
+fn worth_logging(n: u64) -> bool {
+    n > 0 && 10u64.pow(n.ilog10()) == n
 }
 
 pub struct Telemetry {
@@ -178,13 +193,7 @@ impl Telemetry {
 
     /// Makes a sink known, so that health covers it before its first attempt.
     pub fn register_sink(&self, sink: &str) {
-        self.lock_sinks()
-            .entry(sink.to_owned())
-            .or_insert(SinkState {
-                last_success: None,
-                failure: None,
-                repeats: 0,
-            });
+        self.lock_sinks().entry(sink.to_owned()).or_default();
         self.queue_depth
             .get_or_create(&SinkLabels { sink: sink.into() })
             .set(0);
@@ -308,11 +317,7 @@ impl Telemetry {
 
     fn succeeded(&self, sink: &str) {
         let mut sinks = self.lock_sinks();
-        let state = sinks.entry(sink.to_owned()).or_insert(SinkState {
-            last_success: None,
-            failure: None,
-            repeats: 0,
-        });
+        let state = sinks.entry(sink.to_owned()).or_default();
         state.last_success = Some(Instant::now());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -320,35 +325,40 @@ impl Telemetry {
         self.last_success
             .get_or_create(&SinkLabels { sink: sink.into() })
             .set(now);
-        if let Some(failure) = state.failure.take() {
+        if state.announced {
+            let failure = state.failure.as_deref().unwrap_or_default();
             tracing::info!(
                 sink,
                 "delivering again after {} failed attempts (last: {failure})",
                 state.repeats
             );
         }
-        state.repeats = 0;
+        state.failing = false;
+        state.announced = false;
     }
 
     /// Logs a failure on its 1st, 10th, 100th, ... repetition: an operator sees it at once and
     /// sees it go on, without a line per attempt.
     fn failed(&self, sink: &str, message: String, level: tracing::Level) {
         let mut sinks = self.lock_sinks();
-        let state = sinks.entry(sink.to_owned()).or_insert(SinkState {
-            last_success: None,
-            failure: None,
-            repeats: 0,
-        });
-        if state.failure.as_deref() == Some(message.as_str()) {
+        let state = sinks.entry(sink.to_owned()).or_default();
+        let now = Instant::now();
+        let recent = state
+            .last_failure_at
+            .is_some_and(|at| now.duration_since(at) < FOLD_WINDOW);
+        if recent && state.failure.as_deref() == Some(message.as_str()) {
             state.repeats += 1;
         } else {
             state.failure = Some(message.clone());
             state.repeats = 1;
         }
+        state.failing = true;
+        state.last_failure_at = Some(now);
         let n = state.repeats;
-        if 10u64.pow(n.ilog10()) != n {
+        if !worth_logging(n) {
             return;
         }
+        state.announced = true;
         let count = if n == 1 {
             String::new()
         } else {
@@ -365,6 +375,7 @@ impl Telemetry {
     pub fn last_failure(&self, sink: &str) -> Option<String> {
         self.lock_sinks()
             .get(sink)
+            .filter(|state| state.failing)
             .and_then(|state| state.failure.clone())
     }
 
@@ -387,7 +398,7 @@ impl Telemetry {
                 serde_json::json!({
                     "healthy": healthy,
                     "last_success_seconds_ago": state.last_success.map(|at| now.duration_since(at).as_secs()),
-                    "last_failure": state.failure,
+                    "last_failure": state.failure.as_ref().filter(|_| state.failing),
                 }),
             );
         }
@@ -461,6 +472,25 @@ mod tests {
         telemetry.delivery("pushgateway", &Verdict::Delivered);
         let (healthy, body) = telemetry.health();
         assert!(healthy, "{body}");
+    }
+
+    #[test]
+    fn a_receiver_failing_every_other_request_is_folded_too() {
+        let telemetry = Telemetry::new(Duration::from_secs(1));
+        let flaky = Verdict::Retry {
+            reason: "HTTP 503".into(),
+            after: None,
+        };
+        for _ in 0..25 {
+            telemetry.delivery("pushgateway", &flaky);
+            telemetry.delivery("pushgateway", &Verdict::Delivered);
+        }
+        let sinks = telemetry.lock_sinks();
+        let state = &sinks["pushgateway"];
+        assert_eq!(state.repeats, 25, "counted across recoveries");
+        assert!(!state.failing && !state.announced);
+        assert!(worth_logging(1) && worth_logging(10) && worth_logging(100));
+        assert!(!worth_logging(2) && !worth_logging(25) && !worth_logging(0));
     }
 
     #[test]
