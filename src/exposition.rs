@@ -278,12 +278,16 @@ impl Exposition {
                         family.kind.owns(&family.name, &sample.name)
                     })
             });
-        let position = owner.unwrap_or_else(|| self.family_position(&sample.name.clone()));
+        let position = owner.unwrap_or_else(|| self.family_position(&sample.name));
         let family = &mut self.families[position];
-        self.series_index
-            .entry(sample.name.clone())
-            .or_default()
-            .push((position, family.samples.len()));
+        let at = (position, family.samples.len());
+        // Most series names repeat: look up before allocating a key.
+        match self.series_index.get_mut(&sample.name) {
+            Some(positions) => positions.push(at),
+            None => {
+                self.series_index.insert(sample.name.clone(), vec![at]);
+            }
+        }
         family.samples.push(sample);
         *current = Some(position);
     }
