@@ -385,19 +385,19 @@ fn leading_name(line: &str) -> Option<&str> {
 }
 
 fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
+    let mut bytes = name.bytes();
+    bytes
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
 fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
+    let mut bytes = name.bytes();
+    bytes
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// HELP text escapes only `\\` and `\n`.
@@ -495,11 +495,18 @@ fn parse_labels<'a>(
 
 /// A label value up to its closing quote, with `\\`, `\"` and `\n` decoded; and the rest.
 fn read_quoted(text: &str) -> Option<(String, &str)> {
-    let mut value = String::new();
-    let mut chars = text.char_indices();
+    let bytes = text.as_bytes();
+    // Most values have no escape: find the closing quote and copy the slice once.
+    let end = bytes.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if bytes[end] == b'"' {
+        return Some((text[..end].to_owned(), &text[end + 1..]));
+    }
+    let mut value = String::with_capacity(text.len().min(64));
+    value.push_str(&text[..end]);
+    let mut chars = text[end..].char_indices();
     while let Some((at, c)) = chars.next() {
         match c {
-            '"' => return Some((value, &text[at + 1..])),
+            '"' => return Some((value, &text[end + at + 1..])),
             '\\' => match chars.next()?.1 {
                 'n' => value.push('\n'),
                 other @ ('\\' | '"') => value.push(other),
