@@ -5,7 +5,7 @@
 //! decoding (so a small compressed bomb cannot fill memory).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -134,9 +134,9 @@ impl Scraper {
         Ok(body)
     }
 
-    async fn read_file(&self, path: &PathBuf) -> Result<Vec<u8>, ScrapeError> {
+    async fn read_file(&self, path: &Path) -> Result<Vec<u8>, ScrapeError> {
         let limit = self.max_body_bytes;
-        let owned = path.clone();
+        let owned = path.to_path_buf();
         // One blocking read, not tokio's file reads in 16 KiB hops between threads.
         let read = tokio::task::spawn_blocking(move || {
             let mut body = Vec::new();
@@ -149,7 +149,7 @@ impl Scraper {
         .await
         .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)));
         let body = read.map_err(|source| ScrapeError::File {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         })?;
         if body.len() as u64 > limit {
