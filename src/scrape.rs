@@ -139,11 +139,12 @@ impl Scraper {
         let owned = path.to_path_buf();
         // One blocking read, not tokio's file reads in 16 KiB hops between threads.
         let read = tokio::task::spawn_blocking(move || {
-            let mut body = Vec::new();
+            let file = std::fs::File::open(&owned)?;
+            // Sized once from the file's length: no regrowth and copying on a large scrape.
+            let size = file.metadata().map_or(0, |meta| meta.len()).min(limit + 1);
+            let mut body = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
             // One byte past the cap tells "exactly at the cap" from "over it".
-            std::fs::File::open(&owned)?
-                .take(limit + 1)
-                .read_to_end(&mut body)?;
+            file.take(limit + 1).read_to_end(&mut body)?;
             Ok::<_, std::io::Error>(body)
         })
         .await
