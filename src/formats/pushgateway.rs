@@ -59,7 +59,7 @@ struct OutFamily {
 struct Body {
     families: Vec<OutFamily>,
     positions: HashMap<String, usize>,
-    series: HashSet<(String, Vec<(String, String)>)>,
+    series: HashSet<String>,
     report: PushReport,
 }
 
@@ -89,8 +89,8 @@ pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String,
         .iter()
         .map(|target| {
             format!(
-                "nodepulse_up{{target=\"{}\"}} {}\n",
-                escape_label(target.role),
+                "{} {}\n",
+                render_series("nodepulse_up", &[], target.role),
                 u8::from(target.exposition.is_some())
             )
         })
@@ -149,11 +149,6 @@ impl Body {
             self.report.malformed_dropped += 1;
             return;
         }
-        let labels = relabel(&sample.labels, role);
-        if !self.series.insert((sample.name.clone(), labels.clone())) {
-            self.report.duplicates_dropped += 1;
-            return;
-        }
         let position = match self.positions.get(&out_name) {
             Some(&position) if self.families[position].kind != out_kind => {
                 self.report.type_conflicts_dropped += 1;
@@ -171,20 +166,52 @@ impl Body {
                 self.families.len() - 1
             }
         };
+        // The series as it is written, labels sorted: also the key that finds a duplicate.
+        let series = render_series(&sample.name, &sample.labels, role);
+        if self.series.contains(&series) {
+            self.report.duplicates_dropped += 1;
+            return;
+        }
         if sample.timestamp_ms.is_some() {
             self.report.timestamps_removed += 1;
         }
         let lines = &mut self.families[position].lines;
-        lines.push_str(&sample.name);
-        lines.push('{');
-        for (index, (name, value)) in labels.iter().enumerate() {
-            if index > 0 {
-                lines.push(',');
-            }
-            let _ = write!(lines, "{name}=\"{}\"", escape_label(value));
-        }
-        let _ = writeln!(lines, "}} {}", format_value(sample.value));
+        lines.push_str(&series);
+        let _ = writeln!(lines, " {}", format_value(sample.value));
+        self.series.insert(series);
     }
+}
+
+/// `name{label="value",...}` with the labels sorted, reserved names moved to `exported_*`, and
+/// `target` added.
+fn render_series(name: &str, labels: &[(String, String)], role: &str) -> String {
+    let mut renamed: Vec<(std::borrow::Cow<'_, str>, &str)> = labels
+        .iter()
+        .map(|(label, value)| {
+            let label = if RESERVED_LABELS.contains(&label.as_str()) {
+                std::borrow::Cow::Owned(format!("exported_{label}"))
+            } else {
+                std::borrow::Cow::Borrowed(label.as_str())
+            };
+            (label, value.as_str())
+        })
+        .collect();
+    renamed.push((std::borrow::Cow::Borrowed("target"), role));
+    renamed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::with_capacity(name.len() + 16 * renamed.len());
+    out.push_str(name);
+    out.push('{');
+    for (index, (label, value)) in renamed.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(label);
+        out.push_str("=\"");
+        escape_label_into(value, &mut out);
+        out.push('"');
+    }
+    out.push('}');
+    out
 }
 
 /// The classic family a series goes out under, and its type.
@@ -200,28 +227,20 @@ fn classic_family(family: &str, kind: MetricKind, series: &str) -> (String, Metr
     }
 }
 
-/// The scraped labels, with reserved names moved to `exported_*`, then `target`.
-fn relabel(labels: &[(String, String)], role: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = labels
-        .iter()
-        .map(|(name, value)| {
-            let name = if RESERVED_LABELS.contains(&name.as_str()) {
-                format!("exported_{name}")
-            } else {
-                name.clone()
-            };
-            (name, value.clone())
-        })
-        .collect();
-    out.push(("target".into(), role.into()));
-    out
-}
-
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// A label value escaped as the format wants: `\\`, `\"` and `\n`.
+fn escape_label_into(value: &str, out: &mut String) {
+    if !value.contains(['\\', '"', '\n']) {
+        out.push_str(value);
+        return;
+    }
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
 }
 
 fn escape_help(text: &str) -> String {
@@ -350,6 +369,23 @@ mod tests {
         assert!(
             body.contains("nodepulse_up{target=\"beacon-node\"} 1"),
             "up is always pushed"
+        );
+    }
+
+    #[test]
+    fn the_same_series_with_labels_in_another_order_is_a_duplicate() {
+        let beacon = scrape("x{a=\"1\",b=\"2\"} 1\nx{b=\"2\",a=\"1\"} 2\n");
+        let (body, report) = encode(
+            &[TargetSeries {
+                role: "beacon-node",
+                exposition: Some(&beacon),
+            }],
+            None,
+        );
+        assert_eq!(report.duplicates_dropped, 1);
+        assert!(
+            body.contains("x{a=\"1\",b=\"2\",target=\"beacon-node\"} 1\n"),
+            "{body}"
         );
     }
 
