@@ -31,7 +31,7 @@ use crate::sinks::stats::StatsSink;
 use crate::sinks::websocket::{self, StreamSettings};
 use crate::sinks::{DeliveryError, Sink, Until, deliver, stdout};
 use crate::snapshot::{ChainNode, NodeSnapshot};
-use crate::telemetry::Telemetry;
+use crate::telemetry::{self, Telemetry};
 
 /// How long an in-flight send may finish after SIGTERM: a healthy receiver answers in well under a
 /// second, and systemd's stop timeout (90 s by default) is never approached.
@@ -271,7 +271,8 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
 struct Sinks {
     cycles: watch::Sender<Option<Arc<Cycle>>>,
     stop: watch::Sender<bool>,
-    tasks: Vec<(&'static str, JoinHandle<Result<(), DeliveryError>>)>,
+    /// Each task with its sink's name in health and logs.
+    tasks: Vec<(String, JoinHandle<Result<(), DeliveryError>>)>,
 }
 
 impl Sinks {
@@ -310,7 +311,9 @@ impl Sinks {
                 Arc::clone(&agent.telemetry),
                 until,
             ));
-            sinks.tasks.push(("telemetry", task));
+            sinks
+                .tasks
+                .push((telemetry::stream_sink(&endpoint.to_string()), task));
         }
         Ok(sinks)
     }
@@ -332,7 +335,7 @@ impl Sinks {
             agent.config.interval,
             until,
         ));
-        self.tasks.push((name, task));
+        self.tasks.push((name.to_owned(), task));
     }
 
     /// Hands every sink the newest cycle, replacing one they have not sent yet.
@@ -352,17 +355,17 @@ async fn run_once(agent: &Agent) -> Result<ExitCode, Error> {
         let outcome = match tokio::time::timeout_at(give_up, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join_error)) => Err(DeliveryError {
-                sink: name,
+                sink: name.clone(),
                 reason: format!("the delivery task failed: {join_error}"),
             }),
             Err(_) => Err(DeliveryError {
-                sink: name,
+                sink: name.clone(),
                 reason: format!(
                     "gave up after {}: {}",
                     humantime::format_duration(agent.config.interval),
                     agent
                         .telemetry
-                        .last_failure(name)
+                        .last_failure(&name)
                         .unwrap_or_else(|| "no answer".into())
                 ),
             }),

@@ -100,7 +100,7 @@ impl std::fmt::Debug for Telemetry {
 }
 
 /// The health and failure-folding key of a telemetry stream.
-fn stream_sink(url: &str) -> String {
+pub fn stream_sink(url: &str) -> String {
     format!("telemetry {url}")
 }
 

@@ -477,6 +477,10 @@ fn wss_without_a_tls_server_fails_cleanly() {
     let log = stderr(&output);
     assert!(!log.contains("panicked"), "{log}");
     assert!(log.contains("cannot connect the telemetry stream"), "{log}");
+    assert!(
+        log.contains("gave up after 2s: cannot connect the telemetry stream"),
+        "the final error names the cause: {log}"
+    );
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub enum Until {
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("{sink}: {reason}")]
 pub struct DeliveryError {
-    pub sink: &'static str,
+    pub sink: String,
     pub reason: String,
 }
 
@@ -106,7 +106,10 @@ pub async fn deliver<S: Sink>(
             Verdict::Rejected { reason } => {
                 backoff.reset();
                 if until == Until::Settled {
-                    return Err(DeliveryError { sink: name, reason });
+                    return Err(DeliveryError {
+                        sink: name.to_owned(),
+                        reason,
+                    });
                 }
             }
         }
