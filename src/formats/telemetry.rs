@@ -563,19 +563,39 @@ mod tests {
         );
     }
 
+    fn substrate_frames(
+        session: &mut Session,
+        snapshot: &NodeSnapshot,
+        rates: &Rates,
+        now: SystemTime,
+        ms: u64,
+    ) -> Vec<Value> {
+        session
+            .frames(snapshot, rates, now, ms)
+            .iter()
+            .map(|frame| parse(frame))
+            .collect()
+    }
+
+    fn messages(frames: &[Value]) -> Vec<&str> {
+        frames
+            .iter()
+            .map(|f| f["msg"].as_str().unwrap_or_default())
+            .collect()
+    }
+
     #[test]
     fn substrate_connects_then_reports_imports_finality_and_intervals() {
         let mut session = Session::new(Format::Substrate, "validator-01");
         let (now, ms) = at(1_720_698_400);
-        let frames: Vec<Value> = session
-            .frames(&snapshot(100, 1.0, 1.0, 0.0), &Rates::default(), now, ms)
-            .iter()
-            .map(|frame| parse(frame))
-            .collect();
-        let kinds: Vec<&str> = frames
-            .iter()
-            .map(|f| f["msg"].as_str().unwrap_or_default())
-            .collect();
+        let frames = substrate_frames(
+            &mut session,
+            &snapshot(100, 1.0, 1.0, 0.0),
+            &Rates::default(),
+            now,
+            ms,
+        );
+        let kinds = messages(&frames);
         assert_eq!(
             kinds,
             [
@@ -615,15 +635,8 @@ mod tests {
             ..Rates::default()
         };
         let (now, ms) = at(1_720_698_406);
-        let frames: Vec<Value> = session
-            .frames(&snapshot(101, 1.0, 1.0, 0.0), &rates, now, ms)
-            .iter()
-            .map(|frame| parse(frame))
-            .collect();
-        let kinds: Vec<&str> = frames
-            .iter()
-            .map(|f| f["msg"].as_str().unwrap_or_default())
-            .collect();
+        let frames = substrate_frames(&mut session, &snapshot(101, 1.0, 1.0, 0.0), &rates, now, ms);
+        let kinds = messages(&frames);
         assert_eq!(
             kinds,
             ["block.import", "system.interval"],
