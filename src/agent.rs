@@ -387,7 +387,8 @@ async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
     tokio::pin!(shutdown);
     let sinks = Sinks::start(agent, Until::Shutdown)?;
     if let Some(addr) = agent.config.listen {
-        let listener = server::bind(addr)
+        // Bound before the first cycle: a port in use is an error at start-up, not a log line later.
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|err| Error::Setup(format!("--listen {addr}: {err}")))?;
         tokio::spawn(server::serve(

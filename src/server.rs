@@ -5,7 +5,6 @@
 //! is read for at most `REQUEST_TIMEOUT` and `MAX_REQUEST_BYTES`, one answer is written, and the
 //! connection is closed. A slow or hostile client costs one short-lived task.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,11 +17,6 @@ use crate::telemetry::Telemetry;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// Binds `addr` now, so that a port in use is an error at start-up, not a log line later.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
-}
 
 /// Answers until `stop` changes.
 pub async fn serve(
