@@ -314,3 +314,35 @@ fn configuration_errors_name_the_culprit_and_exit_2() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_missing_config_file_and_a_busy_listen_port_are_named() {
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--config",
+        "/nonexistent/nodepulse.toml",
+    ]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("config file /nonexistent/nodepulse.toml"),
+        "{}",
+        stderr(&output)
+    );
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("addr").to_string();
+    let output = run(nodepulse().args([
+        "run",
+        "--listen",
+        &addr,
+        "--stats-endpoint",
+        "http://127.0.0.1:9/api/v1/stats/k/m",
+    ]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(&format!("--listen {addr}")),
+        "{}",
+        stderr(&output)
+    );
+}

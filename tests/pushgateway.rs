@@ -233,3 +233,33 @@ fn basic_auth_is_sent_and_the_password_never_logged() {
     assert!(log.contains("401"), "{log}");
     assert!(!log.contains(PASSWORD), "{log}");
 }
+
+#[test]
+fn a_pushgateway_answering_500_is_retried_until_it_accepts() {
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let gateway = Server::start(move |_| {
+        if served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            Reply::status(500, "storage unavailable")
+        } else {
+            Reply::ok("")
+        }
+    });
+    let output = run(nodepulse()
+        .args([
+            "run",
+            "--once",
+            "--interval",
+            "30s",
+            "--pushgateway",
+            &gateway.url(""),
+            "--push-instance",
+            "n",
+        ])
+        .arg("--beacon-node")
+        .arg(fixture_path("nimbus/beacon.prom")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let requests = gateway.requests();
+    assert_eq!(requests.len(), 2, "one failure, one accepted push");
+    assert_eq!(requests[0].body, requests[1].body, "the same push again");
+    assert!(stderr(&output).contains("500"), "{}", stderr(&output));
+}

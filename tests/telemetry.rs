@@ -565,3 +565,36 @@ fn once_sends_the_identifying_frames_and_exits_zero() {
     assert!(eventually(Duration::from_secs(2), || server.frames_on(0) == 1));
     assert_eq!(payload(&server.connections()[0][0])["client"], "Juno");
 }
+
+#[test]
+fn a_node_whose_json_rpc_answers_500_is_described_from_its_metrics_and_the_host() {
+    let failing = Server::start(|_| Reply::status(500, "internal error"));
+    let output = run(nodepulse()
+        .args([
+            "run",
+            "--dry-run",
+            "--node-name",
+            "n1",
+            "--starknet-rpc",
+            &failing.url("/"),
+        ])
+        .arg("--node")
+        .arg(fixture_path("substrate/node.prom")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(
+        log.contains("node JSON-RPC failed") && log.contains("500"),
+        "{log}"
+    );
+    let frames: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON frames");
+    let first = payload(&frames[0]);
+    assert_eq!(first["name"], "n1");
+    assert!(
+        first.contains_key("memory"),
+        "the host still reports: {first:?}"
+    );
+    assert!(
+        !first.contains_key("client"),
+        "nothing invented for the node: {first:?}"
+    );
+}
