@@ -23,7 +23,7 @@ use crate::host;
 use crate::nodes;
 use crate::profiles::{self, ClientChoice, DetectError, Profile};
 use crate::rpc::RpcClient;
-use crate::scrape::{ScrapeError, Scraper, Target};
+use crate::scrape::{ScrapeError, Scraped, Scraper, Target};
 use crate::server;
 use crate::service;
 use crate::sinks::pushgateway::PushSink;
@@ -99,11 +99,11 @@ pub enum TargetError {
 /// Parses a scrape (only the `wanted` series, or all) and picks its profile: the pipeline's first
 /// half, shared by the agent, tests and benchmarks.
 pub fn read_scrape(
-    body: &[u8],
+    scraped: Scraped,
     choice: ClientChoice,
     wanted: Option<&NameFilter>,
 ) -> Result<(&'static Profile, Exposition), TargetError> {
-    let exposition = Exposition::parse_wanted(body, wanted)?;
+    let exposition = Exposition::parse_wanted(scraped.body, scraped.syntax, wanted)?;
     let profile = profiles::select(choice, &exposition)?;
     Ok((profile, exposition))
 }
@@ -190,8 +190,12 @@ impl Agent {
         let target = self.config.node.as_ref()?;
         let started = Instant::now();
         let result = async {
-            let body = self.scraper.fetch(target).await?;
-            Ok::<_, TargetError>(Exposition::parse(&body)?)
+            let scraped = self.scraper.fetch(target).await?;
+            Ok::<_, TargetError>(Exposition::parse_wanted(
+                scraped.body,
+                scraped.syntax,
+                None,
+            )?)
         }
         .await;
         let took = started.elapsed();
@@ -216,8 +220,8 @@ impl Agent {
         let target = target?;
         let started = Instant::now();
         let result = async {
-            let body = self.scraper.fetch(target).await?;
-            read_scrape(&body, self.config.client, self.wanted.as_ref())
+            let scraped = self.scraper.fetch(target).await?;
+            read_scrape(scraped, self.config.client, self.wanted.as_ref())
         }
         .await;
         let took = started.elapsed();

@@ -99,11 +99,12 @@ async fn map_targets(args: &CheckArgs) -> Result<Vec<Mapped>, Error> {
         let Some(text) = text else { continue };
         let target = Target::parse(text).map_err(|reason| ConfigError::Invalid { flag, reason })?;
         let failed = |reason: String| Error::Check(format!("{role} {target}: {reason}"));
-        let body = scraper
+        let scraped = scraper
             .fetch(&target)
             .await
             .map_err(|err| failed(err.to_string()))?;
-        let exposition = Exposition::parse(&body).map_err(|err| failed(err.to_string()))?;
+        let exposition = Exposition::parse_wanted(scraped.body, scraped.syntax, None)
+            .map_err(|err| failed(err.to_string()))?;
         let (profile, reason) = match choice {
             ClientChoice::Fixed(client) => {
                 (profiles::profile(client), "named with --client".to_owned())
@@ -386,13 +387,16 @@ fn conformance(exposition: &Exposition) -> Vec<ConformanceReport> {
                 .strip_suffix("_total")
                 .and_then(|base| exposition.family(base))
                 .is_some_and(|family| family.kind() == MetricKind::Counter);
-            let found = exposition
-                .family(metric)
-                .filter(|family| !family.samples.is_empty())
-                .map(|family| match family.kind() {
+            // Classically `x_total` stands as an untyped family beside the counter `x`; in
+            // OpenMetrics the counter `x` owns it.
+            let found = match exposition.family(metric).filter(|f| f.samples().len() > 0) {
+                Some(family) => Some(match family.kind() {
                     MetricKind::Untyped if declared_as_counter => MetricKind::Counter,
                     kind => kind,
-                });
+                }),
+                None => (declared_as_counter && exposition.contains(metric))
+                    .then_some(MetricKind::Counter),
+            };
             ConformanceReport {
                 metric,
                 expected_type: expected.as_str(),

@@ -9,15 +9,31 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::header::ACCEPT;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::io::Read;
 
+use crate::exposition::Syntax;
 use crate::secret::without_credentials;
 
-/// Prefer the classic text format; OpenMetrics text is close enough for what we read, anything
-/// else (protobuf) is not.
+/// Prefer the classic text format; OpenMetrics text is read as well, anything else (protobuf) is
+/// not.
 const ACCEPT_TEXT: &str =
     "text/plain;version=0.0.4;q=1.0,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1";
+
+/// A fetched body and the text format it is in.
+#[derive(Debug)]
+pub struct Scraped {
+    pub body: Vec<u8>,
+    pub syntax: Syntax,
+}
+
+impl From<Vec<u8>> for Scraped {
+    /// A body with no Content-Type: its syntax told by the body alone.
+    fn from(body: Vec<u8>) -> Self {
+        let syntax = Syntax::detect(None, &body);
+        Scraped { body, syntax }
+    }
+}
 
 /// Where a scrape comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -99,7 +115,7 @@ impl Scraper {
     }
 
     /// The target's body, within the timeout and the size cap.
-    pub async fn fetch(&self, target: &Target) -> Result<Vec<u8>, ScrapeError> {
+    pub async fn fetch(&self, target: &Target) -> Result<Scraped, ScrapeError> {
         let fetch = async {
             match target {
                 Target::Url(url) => self.fetch_url(url).await,
@@ -111,7 +127,7 @@ impl Scraper {
             .map_err(|_| ScrapeError::Timeout(self.timeout))?
     }
 
-    async fn fetch_url(&self, url: &Url) -> Result<Vec<u8>, ScrapeError> {
+    async fn fetch_url(&self, url: &Url) -> Result<Scraped, ScrapeError> {
         let mut response = self
             .client
             .get(url.clone())
@@ -122,6 +138,11 @@ impl Scraper {
         if !response.status().is_success() {
             return Err(ScrapeError::Status(response.status()));
         }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|err| self.http_error(err))? {
             if (body.len() + chunk.len()) as u64 > self.max_body_bytes {
@@ -131,10 +152,11 @@ impl Scraper {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        let syntax = Syntax::detect(content_type.as_deref(), &body);
+        Ok(Scraped { body, syntax })
     }
 
-    async fn read_file(&self, path: &Path) -> Result<Vec<u8>, ScrapeError> {
+    async fn read_file(&self, path: &Path) -> Result<Scraped, ScrapeError> {
         let limit = self.max_body_bytes;
         let owned = path.to_path_buf();
         // One blocking read, not tokio's file reads in 16 KiB hops between threads.
@@ -156,7 +178,7 @@ impl Scraper {
         if body.len() as u64 > limit {
             return Err(ScrapeError::TooLarge { limit });
         }
-        Ok(body)
+        Ok(Scraped::from(body))
     }
 
     fn http_error(&self, err: reqwest::Error) -> ScrapeError {
@@ -227,11 +249,11 @@ mod tests {
             .expect_err("over the cap");
         assert!(matches!(err, ScrapeError::TooLarge { limit: 499 }), "{err}");
         let scraper = Scraper::new(Duration::from_secs(5), 500).expect("client");
-        let body = scraper
+        let scraped = scraper
             .fetch(&Target::File(path))
             .await
             .expect("at the cap");
-        assert_eq!(body.len(), 500);
+        assert_eq!(scraped.body.len(), 500);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -1,56 +1,41 @@
-//! Differential test: every fixture and an edge-case corpus (escapes, NaN/±Inf, timestamps, untyped
-//! families, a family without TYPE, histograms and summaries) parsed by ours and by the reference
-//! parser, Python's prometheus_client (scripts/test.sh installs it), must agree on every sample's
-//! name, labels, value, timestamp and family type.
+//! Differential test: every fixture and the edge-case corpora parsed by ours and by the reference
+//! parsers, Python's prometheus_client (scripts/test.sh installs it), must agree on every sample's
+//! name, labels, value, timestamp, exemplar and family type, and in OpenMetrics on every family's
+//! help and unit too. The classic corpus covers escapes, NaN/±Inf, timestamps, untyped families, a
+//! family without TYPE, histograms and summaries; the OpenMetrics one adds `_total`/`_created`,
+//! exemplars, fractional-second timestamps, units, info, stateset and gaugehistogram families.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use nodepulse::exposition::{Exposition, MetricKind};
+use nodepulse::exposition::{Exposition, MetricKind, Syntax};
 
-/// Dumps every sample as JSON lines: family type, sample name, labels, value (as text), timestamp.
+/// Dumps every family, then every sample, as JSON lines. The classic parser (`text`) has no units
+/// or exemplars; the OpenMetrics one (`openmetrics`) has both.
 const REFERENCE: &str = r#"
 import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-for family in text_string_to_metric_families(open(sys.argv[1], encoding="utf-8").read()):
+from importlib import import_module
+parser = import_module({"text": "prometheus_client.parser",
+                        "openmetrics": "prometheus_client.openmetrics.parser"}[sys.argv[1]])
+def ms(timestamp):
+    return None if timestamp is None else round(float(timestamp) * 1000)
+for family in parser.text_string_to_metric_families(open(sys.argv[2], encoding="utf-8").read()):
+    print(json.dumps(["family", family.name, family.type, family.documentation, family.unit]))
     for s in family.samples:
-        print(json.dumps([family.type, s.name, sorted(s.labels.items()), repr(float(s.value)),
-                          None if s.timestamp is None else round(float(s.timestamp) * 1000)]))
+        exemplar = getattr(s, "exemplar", None)
+        if exemplar is not None:
+            exemplar = [sorted(exemplar.labels.items()), repr(float(exemplar.value)), ms(exemplar.timestamp)]
+        print(json.dumps(["sample", family.type, s.name, sorted(s.labels.items()), repr(float(s.value)),
+                          ms(s.timestamp), exemplar]))
 "#;
 
-type Key = (String, Vec<(String, String)>);
-type Seen = BTreeMap<Key, (String, u64, Option<i64>)>;
-
-fn reference(path: &str) -> Seen {
-    let output = Command::new("python3")
-        .args(["-c", REFERENCE, path])
-        .output()
-        .expect("python3 runs (scripts/test.sh installs prometheus_client)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| {
-            let (kind, name, labels, value, timestamp): (
-                String,
-                String,
-                Vec<(String, String)>,
-                String,
-                Option<i64>,
-            ) = serde_json::from_str(line).expect("the reference dump is JSON");
-            let kind = if kind == "unknown" {
-                "untyped".to_owned()
-            } else {
-                kind
-            };
-            let value: f64 = value.parse().expect("Python's repr of a float");
-            ((name, labels), (kind, bits(value), timestamp))
-        })
-        .collect()
-}
+type Labels = Vec<(String, String)>;
+/// Labels, value (as comparable bits) and timestamp.
+type Exemplar = (Labels, u64, Option<i64>);
+/// Family type, value (as bits), timestamp, exemplar; keyed by sample name and labels.
+type Samples = BTreeMap<(String, Labels), (String, u64, Option<i64>, Option<Exemplar>)>;
+/// Type, help, unit; keyed by family name.
+type Families = BTreeMap<String, (String, String, String)>;
 
 /// A value as comparable bits: every NaN is the same NaN.
 fn bits(value: f64) -> u64 {
@@ -61,66 +46,156 @@ fn bits(value: f64) -> u64 {
     }
 }
 
-fn ours(path: &str) -> Seen {
+fn kind_name(kind: &str) -> String {
+    match kind {
+        "unknown" => "untyped".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn reference(syntax: Syntax, path: &str) -> (Families, Samples) {
+    let parser = match syntax {
+        Syntax::Classic => "text",
+        Syntax::OpenMetrics => "openmetrics",
+    };
+    let output = Command::new("python3")
+        .args(["-c", REFERENCE, parser, path])
+        .output()
+        .expect("python3 runs (scripts/test.sh installs prometheus_client)");
+    assert!(
+        output.status.success(),
+        "{path}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (mut families, mut samples) = (Families::new(), Samples::new());
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let row: serde_json::Value =
+            serde_json::from_str(line).expect("the reference dump is JSON");
+        let field = |at: usize| row[at].clone();
+        let text = |at: usize| field(at).as_str().unwrap_or_default().to_owned();
+        if text(0) == "family" {
+            families.insert(text(1), (kind_name(&text(2)), text(3), text(4)));
+            continue;
+        }
+        let labels: Labels = serde_json::from_value(field(3)).expect("labels");
+        let value: f64 = text(4).parse().expect("Python's repr of a float");
+        let timestamp: Option<i64> = serde_json::from_value(field(5)).expect("timestamp");
+        let exemplar: Option<(Labels, String, Option<i64>)> =
+            serde_json::from_value(field(6)).expect("exemplar");
+        let exemplar = exemplar.map(|(labels, value, timestamp)| {
+            let value: f64 = value.parse().expect("Python's repr of a float");
+            (labels, bits(value), timestamp)
+        });
+        samples.insert(
+            (text(2), labels),
+            (kind_name(&text(1)), bits(value), timestamp, exemplar),
+        );
+    }
+    (families, samples)
+}
+
+fn ours(syntax: Syntax, path: &str) -> (Families, Samples) {
     let body = std::fs::read(path).expect("corpus file");
-    let exposition = Exposition::parse(&body).expect("ours parses it");
+    let exposition = Exposition::parse(body).expect("ours parses it");
+    assert_eq!(exposition.syntax(), syntax, "{path}");
     assert_eq!(
         exposition.malformed_lines(),
         0,
         "{path}: {:?}",
         exposition.line_errors()
     );
-    let mut seen = Seen::new();
+    let (mut families, mut samples) = (Families::new(), Samples::new());
     for family in exposition.families() {
-        // The reference names a counter `x` whose samples are `x_total`, and calls a family with
-        // no TYPE `unknown`: only the type is compared.
-        let kind = match family.kind() {
-            MetricKind::Untyped => "untyped",
-            other => other.as_str(),
-        };
-        for sample in &family.samples {
-            let mut labels = sample.labels.clone();
-            labels.sort();
-            // The reference renames a counter's sample `x` to `x_total`, as OpenMetrics spells it.
-            let name = if family.kind() == MetricKind::Counter
-                && !sample.name.ends_with("_total")
-                && !sample.name.ends_with("_created")
-            {
-                format!("{}_total", sample.name)
-            } else {
-                sample.name.clone()
+        let kind = family.kind().as_str().to_owned();
+        families.insert(
+            family.name().to_owned(),
+            (
+                kind.clone(),
+                family.help().unwrap_or_default().to_owned(),
+                family.unit().unwrap_or_default().to_owned(),
+            ),
+        );
+        for sample in family.samples() {
+            let sorted = |labels: &mut dyn Iterator<Item = (&str, &str)>| {
+                let mut labels: Labels = labels
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect();
+                labels.sort();
+                labels
             };
-            seen.insert(
-                (name, labels),
-                (kind.to_owned(), bits(sample.value()), sample.timestamp_ms),
+            // The classic reference renames a counter's sample `x` to `x_total`, as OpenMetrics
+            // spells it.
+            let name = match (syntax, family.kind()) {
+                (Syntax::Classic, MetricKind::Counter)
+                    if !sample.name().ends_with("_total")
+                        && !sample.name().ends_with("_created") =>
+                {
+                    format!("{}_total", sample.name())
+                }
+                _ => sample.name().to_owned(),
+            };
+            let exemplar = sample.exemplar().map(|exemplar| {
+                (
+                    sorted(&mut exemplar.labels()),
+                    bits(exemplar.value()),
+                    exemplar.timestamp_ms(),
+                )
+            });
+            samples.insert(
+                (name, sorted(&mut sample.labels())),
+                (
+                    kind.clone(),
+                    bits(sample.value()),
+                    sample.timestamp_ms(),
+                    exemplar,
+                ),
             );
         }
     }
-    seen
+    (families, samples)
 }
 
-#[test]
-fn ours_and_the_reference_parser_agree_on_every_sample() {
+fn corpus(extension: &str) -> Vec<String> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let mut corpus: Vec<String> = std::fs::read_dir(format!("{root}/fixtures"))
+    let fixtures = std::fs::read_dir(format!("{root}/fixtures"))
         .expect("fixtures")
         .flatten()
-        .flat_map(|client| {
-            std::fs::read_dir(client.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-        })
+        .map(|client| client.path());
+    std::iter::once(format!("{root}/tests/corpus").into())
+        .chain(fixtures)
+        .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
         .map(|file| file.path().display().to_string())
-        .filter(|path| path.ends_with(".prom"))
-        .collect();
-    corpus.push(format!("{root}/tests/corpus/edge-cases.prom"));
-    assert!(corpus.len() >= 11);
-    for path in corpus {
-        let (theirs, mine) = (reference(&path), ours(&path));
+        .filter(|path| path.ends_with(extension))
+        .collect()
+}
+
+fn agree_on_samples(syntax: Syntax, paths: &[String]) {
+    for path in paths {
+        let ((_, theirs), (_, mine)) = (reference(syntax, path), ours(syntax, path));
         assert_eq!(mine.len(), theirs.len(), "{path}: sample counts differ");
         for (key, want) in &theirs {
             assert_eq!(mine.get(key), Some(want), "{path}: {key:?}");
         }
+    }
+}
+
+#[test]
+fn ours_and_the_reference_parser_agree_on_every_classic_sample() {
+    let paths = corpus(".prom");
+    assert!(paths.len() >= 11, "{paths:?}");
+    agree_on_samples(Syntax::Classic, &paths);
+}
+
+#[test]
+fn ours_and_the_reference_parser_agree_on_every_openmetrics_family_and_sample() {
+    let paths = corpus(".om");
+    assert!(!paths.is_empty());
+    agree_on_samples(Syntax::OpenMetrics, &paths);
+    for path in &paths {
+        let ((theirs, _), (mine, _)) = (
+            reference(Syntax::OpenMetrics, path),
+            ours(Syntax::OpenMetrics, path),
+        );
+        assert_eq!(mine, theirs, "{path}");
     }
 }

@@ -19,7 +19,8 @@ const CLIENTS: [(Client, &str); 5] = [
 
 /// The client-stats object one scrape maps to, as JSON without its timestamp.
 fn mapped(body: &[u8], process: &str, choice: ClientChoice) -> Value {
-    let (profile, exposition) = read_scrape(body, choice, None).expect("fixture maps");
+    let (profile, exposition) =
+        read_scrape(body.to_vec().into(), choice, None).expect("fixture maps");
     let object = match process {
         "beacon" => StatsObject::BeaconNode(client_stats::beacon_node(
             &profiles::map_beacon_node(profile, &exposition),
@@ -73,7 +74,7 @@ fn detection_picks_each_fixtures_client() {
                 continue;
             }
             let body = common::fixture(&path);
-            let exposition = nodepulse::exposition::Exposition::parse(&body).expect("parses");
+            let exposition = nodepulse::exposition::Exposition::parse(body).expect("parses");
             let (detected, signature) = profiles::detect(&exposition).expect("detected");
             assert_eq!(detected, client, "{path} (matched {signature})");
         }

@@ -98,7 +98,7 @@ fn what_we_encode_we_read_back_exactly() {
         let reread = Exposition::parse(pushed.as_bytes()).expect("our push body parses");
         for (name, labels, value) in &written {
             for exposition in [&parsed, &reread] {
-                let found: Vec<&Sample> = exposition
+                let found: Vec<Sample> = exposition
                     .samples(name)
                     .filter(|sample| {
                         labels
@@ -127,7 +127,7 @@ fn no_mutation_of_a_real_scrape_panics_and_bad_lines_cost_only_themselves() {
         "/fixtures/lighthouse/beacon.prom"
     ))
     .expect("fixture");
-    let good = Exposition::parse(&original).expect("fixture parses");
+    let good = Exposition::parse(original.as_slice()).expect("fixture parses");
     let lines = original.iter().filter(|&&b| b == b'\n').count();
     let mut generate = Generator(Jitter::seeded(0xfee1));
     for _ in 0..2000 {
@@ -146,7 +146,7 @@ fn no_mutation_of_a_real_scrape_panics_and_bad_lines_cost_only_themselves() {
             }
         }
         // Never a panic; when it parses, every line is accounted for as read or skipped.
-        if let Ok(mutated) = Exposition::parse(&body) {
+        if let Ok(mutated) = Exposition::parse(body) {
             assert!(mutated.malformed_lines() <= lines + 8);
         }
     }

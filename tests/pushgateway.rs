@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{
     Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
 };
-use nodepulse::exposition::{Exposition, Sample};
+use nodepulse::exposition::{Exposition, MetricKind, Sample};
 
 /// A Pushgateway listening on a free loopback port, stopped when dropped.
 struct Pushgateway {
@@ -262,4 +262,63 @@ fn a_pushgateway_answering_500_is_retried_until_it_accepts() {
     assert_eq!(requests.len(), 2, "one failure, one accepted push");
     assert_eq!(requests[0].body, requests[1].body, "the same push again");
     assert!(stderr(&output).contains("500"), "{}", stderr(&output));
+}
+
+#[test]
+fn an_openmetrics_target_is_pushed_in_the_classic_form_the_gateway_accepts() {
+    let gateway = Pushgateway::start();
+    let corpus = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/corpus/openmetrics.om"
+    ))
+    .expect("the OpenMetrics corpus");
+    let node = Server::start(move |_| {
+        Reply::ok(corpus.clone()).header(
+            "Content-Type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    });
+    let output = run(nodepulse().args([
+        "run",
+        "--once",
+        "--pushgateway",
+        &gateway.url,
+        "--push-instance",
+        "n",
+        "--node",
+        &node.url("/metrics"),
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let metrics = gateway.metrics();
+    let node_labels = [("target", "node")];
+    // The OpenMetrics counter `x` is the classic counter `x_total`; its exemplar is dropped.
+    let counter = metrics
+        .family("libp2p_gossipsub_topic_msg_recv_bytes_total")
+        .expect("the counter, renamed");
+    assert_eq!(counter.kind(), MetricKind::Counter);
+    assert_eq!(
+        value(
+            &metrics,
+            "libp2p_gossipsub_topic_msg_recv_bytes_total",
+            &[("hash", "say \"hi\", a=b {x} C:\\dir\\ line\nbreak")]
+        ),
+        Some(4096.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "libp2p_swarm_connections_incoming_created",
+            &[("protocols", "/ip4/tcp"), ("target", "node")]
+        ),
+        Some(1_731_542_400.25)
+    );
+    assert_eq!(
+        metrics
+            .family("block_import_duration_seconds")
+            .map(|family| (family.kind(), family.samples().len())),
+        Some((MetricKind::Histogram, 14)),
+        "buckets, sums and counts, without `_created`"
+    );
+    assert_eq!(value(&metrics, "node_build_info", &node_labels), Some(1.0));
+    assert_eq!(value(&metrics, "nodepulse_up", &node_labels), Some(1.0));
 }

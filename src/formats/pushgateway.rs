@@ -11,12 +11,13 @@
 //! targets expose the same families (`process_cpu_seconds_total`). A scraped label that collides
 //! with `target` or the grouping labels keeps its value as `exported_<name>`, as Prometheus does.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use regex::Regex;
 
-use crate::exposition::{Exposition, MetricKind, Sample};
+use crate::exposition::{Exposition, Family, MetricKind, Sample, Syntax};
 
 /// Labels the push itself sets; scraped labels with these names are renamed.
 const RESERVED_LABELS: [&str; 3] = ["target", "job", "instance"];
@@ -71,17 +72,11 @@ pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String,
             continue;
         };
         for family in exposition.families() {
-            if include.is_some_and(|pattern| !whole_match(pattern, &family.name)) {
+            if include.is_some_and(|pattern| !whole_match(pattern, family.name())) {
                 continue;
             }
-            for sample in &family.samples {
-                body.add(
-                    target.role,
-                    &family.name,
-                    family.kind,
-                    family.help.as_deref(),
-                    sample,
-                );
+            for sample in family.samples() {
+                body.add(target.role, exposition.syntax(), family, sample);
             }
         }
     }
@@ -90,7 +85,7 @@ pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String,
         .map(|target| {
             format!(
                 "{} {}\n",
-                render_series("nodepulse_up", &[], target.role),
+                render_series("nodepulse_up", std::iter::empty(), target.role),
                 u8::from(target.exposition.is_some())
             )
         })
@@ -126,16 +121,9 @@ fn whole_match(pattern: &Regex, name: &str) -> bool {
 }
 
 impl Body {
-    fn add(
-        &mut self,
-        role: &'static str,
-        family: &str,
-        kind: MetricKind,
-        help: Option<&str>,
-        sample: &Sample,
-    ) {
-        let (out_name, out_kind) = classic_family(family, kind, &sample.name);
-        let needs = match (out_kind, sample.name.strip_prefix(out_name.as_str())) {
+    fn add(&mut self, role: &'static str, syntax: Syntax, family: Family<'_>, sample: Sample<'_>) {
+        let (out_name, out_kind) = classic_family(syntax, family, sample.name());
+        let needs = match (out_kind, sample.name().strip_prefix(out_name.as_str())) {
             (MetricKind::Histogram, Some("_bucket")) => Some("le"),
             (MetricKind::Summary, Some("")) => Some("quantile"),
             _ => None,
@@ -159,7 +147,7 @@ impl Body {
                 self.families.push(OutFamily {
                     name: out_name.clone(),
                     kind: out_kind,
-                    help: help.map(str::to_owned),
+                    help: family.help().map(str::to_owned),
                     lines: String::new(),
                 });
                 self.positions.insert(out_name, self.families.len() - 1);
@@ -167,36 +155,39 @@ impl Body {
             }
         };
         // The series as it is written, labels sorted: also the key that finds a duplicate.
-        let series = render_series(&sample.name, &sample.labels, role);
+        let series = render_series(sample.name(), sample.labels(), role);
         if self.series.contains(&series) {
             self.report.duplicates_dropped += 1;
             return;
         }
-        if sample.timestamp_ms.is_some() {
+        if sample.timestamp_ms().is_some() {
             self.report.timestamps_removed += 1;
         }
         let lines = &mut self.families[position].lines;
         lines.push_str(&series);
-        let _ = writeln!(lines, " {}", format_value(sample.value));
+        let _ = writeln!(lines, " {}", format_value(sample.value()));
         self.series.insert(series);
     }
 }
 
 /// `name{label="value",...}` with the labels sorted, reserved names moved to `exported_*`, and
 /// `target` added.
-fn render_series(name: &str, labels: &[(String, String)], role: &str) -> String {
-    let mut renamed: Vec<(std::borrow::Cow<'_, str>, &str)> = labels
-        .iter()
+fn render_series<'a>(
+    name: &str,
+    labels: impl Iterator<Item = (&'a str, &'a str)>,
+    role: &'a str,
+) -> String {
+    let mut renamed: Vec<(Cow<'_, str>, &str)> = labels
         .map(|(label, value)| {
-            let label = if RESERVED_LABELS.contains(&label.as_str()) {
-                std::borrow::Cow::Owned(format!("exported_{label}"))
+            let label = if RESERVED_LABELS.contains(&label) {
+                Cow::Owned(format!("exported_{label}"))
             } else {
-                std::borrow::Cow::Borrowed(label.as_str())
+                Cow::Borrowed(label)
             };
-            (label, value.as_str())
+            (label, value)
         })
         .collect();
-    renamed.push((std::borrow::Cow::Borrowed("target"), role));
+    renamed.push((Cow::Borrowed("target"), role));
     renamed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut out = String::with_capacity(name.len() + 16 * renamed.len());
     out.push_str(name);
@@ -215,14 +206,19 @@ fn render_series(name: &str, labels: &[(String, String)], role: &str) -> String 
 }
 
 /// The classic family a series goes out under, and its type.
-fn classic_family(family: &str, kind: MetricKind, series: &str) -> (String, MetricKind) {
-    let suffix = series.strip_prefix(family).unwrap_or(series);
-    match (kind, suffix) {
+fn classic_family(syntax: Syntax, family: Family<'_>, series: &str) -> (String, MetricKind) {
+    let (name, kind) = (family.name(), family.kind());
+    let suffix = series.strip_prefix(name).unwrap_or(series);
+    match (syntax, kind, suffix) {
         // OpenMetrics-only types: their series are plain gauges or untyped series classically.
-        (MetricKind::Info, _) => (series.to_owned(), MetricKind::Gauge),
-        (MetricKind::StateSet, _) => (family.to_owned(), MetricKind::Gauge),
-        (MetricKind::GaugeHistogram, _) => (series.to_owned(), MetricKind::Untyped),
-        _ if series.starts_with(family) => (family.to_owned(), kind),
+        (_, MetricKind::Info, _) => (series.to_owned(), MetricKind::Gauge),
+        (_, MetricKind::StateSet, _) => (name.to_owned(), MetricKind::Gauge),
+        (_, MetricKind::GaugeHistogram, _) => (series.to_owned(), MetricKind::Untyped),
+        // An OpenMetrics counter `x` is the classic counter `x_total`; the classic format has no
+        // creation time, so `x_created` goes as a series of its own rather than be lost.
+        (Syntax::OpenMetrics, MetricKind::Counter, "_total") => (series.to_owned(), kind),
+        (Syntax::OpenMetrics, _, "_created") => (series.to_owned(), MetricKind::Untyped),
+        _ if series.starts_with(name) => (name.to_owned(), kind),
         _ => (series.to_owned(), MetricKind::Untyped),
     }
 }
@@ -346,6 +342,49 @@ mod tests {
         assert_eq!(
             back.samples("errors").next().and_then(|s| s.label("msg")),
             Some("a \"quoted\" word")
+        );
+    }
+
+    #[test]
+    fn openmetrics_families_go_out_in_the_classic_form() {
+        let node = scrape(concat!(
+            "# HELP bytes Bytes received.\n",
+            "# TYPE bytes counter\n",
+            "bytes_total{dir=\"in\"} 7 # {trace_id=\"ab\"} 1 1700000000.5\n",
+            "bytes_created{dir=\"in\"} 1700000000.25\n",
+            "# TYPE build info\n",
+            "build_info{version=\"1.2\"} 1\n",
+            "# EOF\n",
+        ));
+        let (body, report) = encode(
+            &[TargetSeries {
+                role: "node",
+                exposition: Some(&node),
+            }],
+            None,
+        );
+        assert_eq!(
+            body,
+            concat!(
+                "# HELP bytes_total Bytes received.\n",
+                "# TYPE bytes_total counter\n",
+                "bytes_total{dir=\"in\",target=\"node\"} 7\n",
+                "# HELP bytes_created Bytes received.\n",
+                "# TYPE bytes_created untyped\n",
+                "bytes_created{dir=\"in\",target=\"node\"} 1700000000.25\n",
+                "# TYPE build_info gauge\n",
+                "build_info{target=\"node\",version=\"1.2\"} 1\n",
+                "# HELP nodepulse_up Whether nodepulse's last scrape of the target succeeded (1) or not (0).\n",
+                "# TYPE nodepulse_up gauge\n",
+                "nodepulse_up{target=\"node\"} 1\n",
+            )
+        );
+        assert_eq!(report, PushReport::default());
+        let back = scrape(&body);
+        assert_eq!(back.syntax(), Syntax::Classic);
+        assert_eq!(
+            back.family("bytes_total").map(Family::kind),
+            Some(MetricKind::Counter)
         );
     }
 

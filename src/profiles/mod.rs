@@ -218,6 +218,7 @@ pub fn release_version(raw: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::Syntax;
 
     #[test]
     fn release_version_of_each_client() {
@@ -266,10 +267,12 @@ mod tests {
                 let Ok(body) = std::fs::read(&path) else {
                     continue;
                 };
-                let whole = Exposition::parse(&body).expect("fixture parses");
+                let whole = Exposition::parse(body.as_slice()).expect("fixture parses");
                 for choice in [ClientChoice::Auto, ClientChoice::Fixed(client)] {
                     let wanted = wanted(choice);
-                    let part = Exposition::parse_wanted(&body, Some(&wanted)).expect("parses");
+                    let part =
+                        Exposition::parse_wanted(body.as_slice(), Syntax::Classic, Some(&wanted))
+                            .expect("parses");
                     assert!(
                         part.len() < whole.len(),
                         "{path}: the filter skips the families no rule reads"

@@ -109,7 +109,7 @@ impl fmt::Display for Source {
     }
 }
 
-fn single_value(samples: Vec<&Sample>) -> Option<f64> {
+fn single_value(samples: Vec<Sample<'_>>) -> Option<f64> {
     match samples.as_slice() {
         [only] => Some(only.value()),
         many => many
@@ -120,7 +120,7 @@ fn single_value(samples: Vec<&Sample>) -> Option<f64> {
 }
 
 /// The sum of the samples, or `None` when there are none: an empty sum is "not exposed", not 0.
-fn sum<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<f64> {
+fn sum<'a>(samples: impl Iterator<Item = Sample<'a>>) -> Option<f64> {
     samples.fold(None, |total, sample| {
         Some(total.unwrap_or(0.0) + sample.value())
     })
