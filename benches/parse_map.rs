@@ -10,12 +10,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use nodepulse::agent::read_scrape;
-use nodepulse::exposition::{Exposition, Syntax};
+use nodepulse::exposition::{Exposition, Parser, Syntax};
 use nodepulse::formats::client_stats;
 use nodepulse::formats::pushgateway::{self, TargetSeries};
 use nodepulse::profiles::{self, ClientChoice};
-use nodepulse::scrape::Scraped;
 
 const ROUNDS: u32 = 20;
 
@@ -78,19 +76,14 @@ fn scrape(target_bytes: usize) -> Vec<u8> {
     body
 }
 
-/// Runs `work` `ROUNDS` times on what `input` makes (the parser takes the body it is given, as the
-/// agent hands over a response): the mean and the fastest round. Making the input and freeing the
-/// output are not timed.
-fn measure<I, O>(
-    mut input: impl FnMut() -> I,
-    mut work: impl FnMut(I) -> O,
-) -> (Duration, Duration) {
+/// Runs `work` `ROUNDS` times: the mean and the fastest round. Freeing what it returns is not
+/// timed.
+fn measure<O>(mut work: impl FnMut() -> O) -> (Duration, Duration) {
     let mut fastest = Duration::MAX;
     let mut total = Duration::ZERO;
     for _ in 0..ROUNDS {
-        let input = input();
         let started = Instant::now();
-        let output = work(input);
+        let output = work();
         let elapsed = started.elapsed();
         drop(black_box(output));
         fastest = fastest.min(elapsed);
@@ -124,34 +117,33 @@ fn main() {
             "scrape {label}: {} lines",
             body.iter().filter(|&&b| b == b'\n').count()
         );
-        let owned = || black_box(body.clone());
         report(
             &format!("full parse ({label})"),
             body.len(),
-            measure(owned, |body| Exposition::parse(body).expect("parses")),
+            measure(|| Exposition::parse(black_box(&body)).expect("parses")),
         );
         report(
             &format!("parse of the profiles' series ({label})"),
             body.len(),
-            measure(owned, |body| {
-                Exposition::parse_wanted(body, Syntax::Classic, Some(&wanted)).expect("parses")
+            measure(|| {
+                Exposition::parse_wanted(black_box(&body), Syntax::Classic, Some(&wanted))
+                    .expect("parses")
             }),
         );
         report(
-            &format!("cycle: filtered parse + map + encode ({label})"),
+            &format!("cycle: fed in 16 KiB chunks, map, encode ({label})"),
             body.len(),
-            measure(owned, |body| {
-                let scraped = Scraped {
-                    body,
-                    syntax: Syntax::Classic,
-                };
-                let (profile, exposition) =
-                    read_scrape(scraped, ClientChoice::Auto, Some(&wanted)).expect("maps");
+            measure(|| {
+                let mut parser = Parser::new(Syntax::Classic, Some(&wanted));
+                for chunk in black_box(&body).chunks(16 << 10) {
+                    parser.feed(chunk);
+                }
+                let exposition = parser.finish().expect("parses");
+                let profile = profiles::select(ClientChoice::Auto, &exposition).expect("detected");
                 let beacon = profiles::map_beacon_node(profile, &exposition);
-                let payload = client_stats::to_body(&[client_stats::StatsObject::BeaconNode(
+                client_stats::to_body(&[client_stats::StatsObject::BeaconNode(
                     client_stats::beacon_node(&beacon, 0),
-                )]);
-                (exposition, payload)
+                )])
             }),
         );
         let exposition = Exposition::parse(body.as_slice()).expect("parses");
@@ -162,7 +154,7 @@ fn main() {
         report(
             &format!("Pushgateway body from the parsed scrape ({label})"),
             body.len(),
-            measure(|| (), |()| pushgateway::encode(black_box(&targets), None)),
+            measure(|| pushgateway::encode(black_box(&targets), None)),
         );
     }
 }

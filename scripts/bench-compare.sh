@@ -5,7 +5,12 @@
 # Not part of CI: it installs large packages and takes a minute or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v promtool >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 
 work=$(mktemp -d)
@@ -30,10 +35,15 @@ def measure(command, stdin_path):
     for _ in range(5):
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, _, usage = os.wait4(child.pid, 0)
+        subprocess.run(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - started)
-        peak = max(peak, usage.ru_maxrss)
+    # Peak RSS from GNU time: a child forked from Python starts out with Python's high-water mark,
+    # which os.wait4 would report instead of the command's own.
+    for _ in range(3):
+        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+        timed = subprocess.run(["/usr/bin/time", "-f", "%M", *command], stdin=stdin,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak = max(peak, int(timed.stderr.strip().splitlines()[-1]))
     return best, peak / 1024
 results = [(name, *measure(command, stdin)) for name, command, stdin in runs]
 ours = results[0][1]

@@ -16,14 +16,14 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::Error;
 use crate::config::{Config, Mode};
-use crate::exposition::{Exposition, NameFilter, ParseError};
+use crate::exposition::{Exposition, NameFilter};
 use crate::formats::client_stats;
 use crate::formats::telemetry::{Format, Rates, Session};
 use crate::host;
 use crate::nodes;
-use crate::profiles::{self, ClientChoice, DetectError, Profile};
+use crate::profiles::{self, DetectError, Profile};
 use crate::rpc::RpcClient;
-use crate::scrape::{ScrapeError, Scraped, Scraper, Target};
+use crate::scrape::{ScrapeError, Scraper, Target};
 use crate::server;
 use crate::service;
 use crate::sinks::pushgateway::PushSink;
@@ -91,21 +91,7 @@ pub enum TargetError {
     #[error(transparent)]
     Scrape(#[from] ScrapeError),
     #[error(transparent)]
-    Parse(#[from] ParseError),
-    #[error(transparent)]
     Detect(#[from] DetectError),
-}
-
-/// Parses a scrape (only the `wanted` series, or all) and picks its profile: the pipeline's first
-/// half, shared by the agent, tests and benchmarks.
-pub fn read_scrape(
-    scraped: Scraped,
-    choice: ClientChoice,
-    wanted: Option<&NameFilter>,
-) -> Result<(&'static Profile, Exposition), TargetError> {
-    let exposition = Exposition::parse_wanted(scraped.body, scraped.syntax, wanted)?;
-    let profile = profiles::select(choice, &exposition)?;
-    Ok((profile, exposition))
 }
 
 struct Agent {
@@ -189,15 +175,7 @@ impl Agent {
     async fn scrape_node_metrics(&self) -> Option<Exposition> {
         let target = self.config.node.as_ref()?;
         let started = Instant::now();
-        let result = async {
-            let scraped = self.scraper.fetch(target).await?;
-            Ok::<_, TargetError>(Exposition::parse_wanted(
-                scraped.body,
-                scraped.syntax,
-                None,
-            )?)
-        }
-        .await;
+        let result = self.scraper.scrape(target, None).await;
         let took = started.elapsed();
         match result {
             Ok(exposition) => {
@@ -206,7 +184,8 @@ impl Agent {
                 Some(exposition)
             }
             Err(err) => {
-                self.telemetry.scrape_failed(Role::Node, target, took, &err);
+                self.telemetry
+                    .scrape_failed(Role::Node, target, took, &err.into());
                 None
             }
         }
@@ -220,8 +199,9 @@ impl Agent {
         let target = target?;
         let started = Instant::now();
         let result = async {
-            let scraped = self.scraper.fetch(target).await?;
-            read_scrape(scraped, self.config.client, self.wanted.as_ref())
+            let exposition = self.scraper.scrape(target, self.wanted.as_ref()).await?;
+            let profile = profiles::select(self.config.client, &exposition)?;
+            Ok::<_, TargetError>((profile, exposition))
         }
         .await;
         let took = started.elapsed();

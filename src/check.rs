@@ -99,11 +99,9 @@ async fn map_targets(args: &CheckArgs) -> Result<Vec<Mapped>, Error> {
         let Some(text) = text else { continue };
         let target = Target::parse(text).map_err(|reason| ConfigError::Invalid { flag, reason })?;
         let failed = |reason: String| Error::Check(format!("{role} {target}: {reason}"));
-        let scraped = scraper
-            .fetch(&target)
+        let exposition = scraper
+            .scrape(&target, None)
             .await
-            .map_err(|err| failed(err.to_string()))?;
-        let exposition = Exposition::parse_wanted(scraped.body, scraped.syntax, None)
             .map_err(|err| failed(err.to_string()))?;
         let (profile, reason) = match choice {
             ClientChoice::Fixed(client) => {

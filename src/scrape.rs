@@ -1,18 +1,20 @@
-//! Fetching a target's exposition: an `http(s)://` URL or a file holding a scrape.
+//! Scraping a target: an `http(s)://` URL or a file holding a scrape, parsed as it arrives.
 //!
-//! Every fetch is bounded: one timeout over the whole exchange (connect, headers and body, so a
+//! Every scrape is bounded: one timeout over the whole exchange (connect, headers and body, so a
 //! target trickling one byte a second cannot hold a cycle), and a cap on the body *after* gzip
-//! decoding (so a small compressed bomb cannot fill memory).
+//! decoding (so a small compressed bomb cannot fill memory). The body is never held whole: each
+//! chunk goes to the parser, which keeps only the series wanted.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use std::io::Read;
 
-use crate::exposition::Syntax;
+use crate::exposition::{Exposition, NameFilter, ParseError, Parser, Syntax};
 use crate::secret::without_credentials;
 
 /// Prefer the classic text format; OpenMetrics text is read as well, anything else (protobuf) is
@@ -20,20 +22,8 @@ use crate::secret::without_credentials;
 const ACCEPT_TEXT: &str =
     "text/plain;version=0.0.4;q=1.0,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1";
 
-/// A fetched body and the text format it is in.
-#[derive(Debug)]
-pub struct Scraped {
-    pub body: Vec<u8>,
-    pub syntax: Syntax,
-}
-
-impl From<Vec<u8>> for Scraped {
-    /// A body with no Content-Type: its syntax told by the body alone.
-    fn from(body: Vec<u8>) -> Self {
-        let syntax = Syntax::detect(None, &body);
-        Scraped { body, syntax }
-    }
-}
+/// How much of a file is read at a time.
+const FILE_CHUNK_BYTES: usize = 256 << 10;
 
 /// Where a scrape comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,6 +85,8 @@ pub enum ScrapeError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Parse(#[from] ParseError),
 }
 
 /// Fetches targets with one shared HTTP client.
@@ -114,20 +106,29 @@ impl Scraper {
         })
     }
 
-    /// The target's body, within the timeout and the size cap.
-    pub async fn fetch(&self, target: &Target) -> Result<Scraped, ScrapeError> {
-        let fetch = async {
+    /// The target's exposition (only the series `wanted` names, or all), within the timeout and
+    /// the size cap.
+    pub async fn scrape(
+        &self,
+        target: &Target,
+        wanted: Option<&NameFilter>,
+    ) -> Result<Exposition, ScrapeError> {
+        let scrape = async {
             match target {
-                Target::Url(url) => self.fetch_url(url).await,
-                Target::File(path) => self.read_file(path).await,
+                Target::Url(url) => self.scrape_url(url, wanted).await,
+                Target::File(path) => self.scrape_file(path, wanted).await,
             }
         };
-        tokio::time::timeout(self.timeout, fetch)
+        tokio::time::timeout(self.timeout, scrape)
             .await
             .map_err(|_| ScrapeError::Timeout(self.timeout))?
     }
 
-    async fn fetch_url(&self, url: &Url) -> Result<Scraped, ScrapeError> {
+    async fn scrape_url(
+        &self,
+        url: &Url,
+        wanted: Option<&NameFilter>,
+    ) -> Result<Exposition, ScrapeError> {
         let mut response = self
             .client
             .get(url.clone())
@@ -141,44 +142,40 @@ impl Scraper {
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        let mut body = Vec::new();
+            .and_then(|value| value.to_str().ok());
+        let mut parser = Parser::new(Syntax::from_content_type(content_type), wanted);
+        let mut size = 0u64;
         while let Some(chunk) = response.chunk().await.map_err(|err| self.http_error(err))? {
-            if (body.len() + chunk.len()) as u64 > self.max_body_bytes {
+            size += chunk.len() as u64;
+            if size > self.max_body_bytes {
                 return Err(ScrapeError::TooLarge {
                     limit: self.max_body_bytes,
                 });
             }
-            body.extend_from_slice(&chunk);
+            parser.feed(&chunk);
         }
-        let syntax = Syntax::detect(content_type.as_deref(), &body);
-        Ok(Scraped { body, syntax })
+        Ok(parser.finish()?)
     }
 
-    async fn read_file(&self, path: &Path) -> Result<Scraped, ScrapeError> {
+    /// Reads and parses on a blocking thread, in chunks: tokio's file reads would hop between
+    /// threads every 16 KiB, and a read that blocks (a stalled network mount) must not hold the
+    /// runtime past the timeout.
+    async fn scrape_file(
+        &self,
+        path: &Path,
+        wanted: Option<&NameFilter>,
+    ) -> Result<Exposition, ScrapeError> {
         let limit = self.max_body_bytes;
-        let owned = path.to_path_buf();
-        // One blocking read, not tokio's file reads in 16 KiB hops between threads.
-        let read = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(&owned)?;
-            // Sized once from the file's length: no regrowth and copying on a large scrape.
-            let size = file.metadata().map_or(0, |meta| meta.len()).min(limit + 1);
-            let mut body = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            // One byte past the cap tells "exactly at the cap" from "over it".
-            file.take(limit + 1).read_to_end(&mut body)?;
-            Ok::<_, std::io::Error>(body)
-        })
-        .await
-        .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)));
-        let body = read.map_err(|source| ScrapeError::File {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if body.len() as u64 > limit {
-            return Err(ScrapeError::TooLarge { limit });
-        }
-        Ok(Scraped::from(body))
+        let owned_path = path.to_path_buf();
+        let owned_filter = wanted.cloned();
+        tokio::task::spawn_blocking(move || parse_file(&owned_path, limit, owned_filter.as_ref()))
+            .await
+            .unwrap_or_else(|join_error| {
+                Err(ScrapeError::File {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(join_error),
+                })
+            })
     }
 
     fn http_error(&self, err: reqwest::Error) -> ScrapeError {
@@ -188,6 +185,51 @@ impl Scraper {
             ScrapeError::Http(describe(err))
         }
     }
+}
+
+fn parse_file(
+    path: &Path,
+    limit: u64,
+    wanted: Option<&NameFilter>,
+) -> Result<Exposition, ScrapeError> {
+    let file_error = |source| ScrapeError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(file_error)?;
+    let mut parser = Parser::new(file_syntax(&mut file).map_err(file_error)?, wanted);
+    let mut buffer = vec![0; FILE_CHUNK_BYTES];
+    let mut size = 0u64;
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(file_error(err)),
+        };
+        size += read as u64;
+        if size > limit {
+            return Err(ScrapeError::TooLarge { limit });
+        }
+        parser.feed(&buffer[..read]);
+    }
+    Ok(parser.finish()?)
+}
+
+/// A file's syntax, from its last bytes (an OpenMetrics file ends with `# EOF`), the file left at
+/// its start; what cannot seek (a pipe) is read as the classic format.
+fn file_syntax(file: &mut File) -> std::io::Result<Syntax> {
+    const TAIL_BYTES: u64 = 64;
+    // A file shorter than the tail cannot seek before its start: read it from the start then.
+    if file.seek(SeekFrom::End(-(TAIL_BYTES as i64))).is_err()
+        && file.seek(SeekFrom::Start(0)).is_err()
+    {
+        return Ok(Syntax::Classic);
+    }
+    let mut tail = Vec::new();
+    file.by_ref().take(TAIL_BYTES).read_to_end(&mut tail)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(Syntax::from_tail(&tail))
 }
 
 /// A reqwest error with its causes, and without the URL it carries (which may hold a secret).
@@ -244,16 +286,16 @@ mod tests {
         std::fs::write(&path, "up 1\n".repeat(100)).expect("write");
         let scraper = Scraper::new(Duration::from_secs(5), 499).expect("client");
         let err = scraper
-            .fetch(&Target::File(path.clone()))
+            .scrape(&Target::File(path.clone()), None)
             .await
             .expect_err("over the cap");
         assert!(matches!(err, ScrapeError::TooLarge { limit: 499 }), "{err}");
         let scraper = Scraper::new(Duration::from_secs(5), 500).expect("client");
-        let scraped = scraper
-            .fetch(&Target::File(path))
+        let exposition = scraper
+            .scrape(&Target::File(path), None)
             .await
             .expect("at the cap");
-        assert_eq!(scraped.body.len(), 500);
+        assert_eq!(exposition.samples("up").count(), 100);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

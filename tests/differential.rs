@@ -96,7 +96,7 @@ fn reference(syntax: Syntax, path: &str) -> (Families, Samples) {
 
 fn ours(syntax: Syntax, path: &str) -> (Families, Samples) {
     let body = std::fs::read(path).expect("corpus file");
-    let exposition = Exposition::parse(body).expect("ours parses it");
+    let exposition = Exposition::parse(&body).expect("ours parses it");
     assert_eq!(exposition.syntax(), syntax, "{path}");
     assert_eq!(
         exposition.malformed_lines(),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use nodepulse::agent::read_scrape;
+use nodepulse::exposition::Exposition;
 use nodepulse::formats::client_stats::{self, StatsObject};
 use nodepulse::profiles::{self, ClientChoice};
 use nodepulse::snapshot::Client;
@@ -19,8 +19,8 @@ const CLIENTS: [(Client, &str); 5] = [
 
 /// The client-stats object one scrape maps to, as JSON without its timestamp.
 fn mapped(body: &[u8], process: &str, choice: ClientChoice) -> Value {
-    let (profile, exposition) =
-        read_scrape(body.to_vec().into(), choice, None).expect("fixture maps");
+    let exposition = Exposition::parse(body).expect("fixture parses");
+    let profile = profiles::select(choice, &exposition).expect("a profile reads it");
     let object = match process {
         "beacon" => StatsObject::BeaconNode(client_stats::beacon_node(
             &profiles::map_beacon_node(profile, &exposition),
@@ -74,7 +74,7 @@ fn detection_picks_each_fixtures_client() {
                 continue;
             }
             let body = common::fixture(&path);
-            let exposition = nodepulse::exposition::Exposition::parse(body).expect("parses");
+            let exposition = Exposition::parse(&body).expect("parses");
             let (detected, signature) = profiles::detect(&exposition).expect("detected");
             assert_eq!(detected, client, "{path} (matched {signature})");
         }

@@ -146,7 +146,7 @@ fn no_mutation_of_a_real_scrape_panics_and_bad_lines_cost_only_themselves() {
             }
         }
         // Never a panic; when it parses, every line is accounted for as read or skipped.
-        if let Ok(mutated) = Exposition::parse(body) {
+        if let Ok(mutated) = Exposition::parse(&body) {
             assert!(mutated.malformed_lines() <= lines + 8);
         }
     }

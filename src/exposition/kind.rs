@@ -61,13 +61,18 @@ pub(super) const SUFFIXES: [&str; 8] = [
 ];
 
 impl Syntax {
-    /// The syntax of a response: a body that ends with `# EOF` is OpenMetrics whatever it was
-    /// labelled (servers that build OpenMetrics text often send it as `text/plain`); otherwise the
-    /// Content-Type decides, and without one it is the classic format.
-    pub fn detect(content_type: Option<&str>, body: &[u8]) -> Syntax {
-        if body.trim_ascii_end().ends_with(b"# EOF") {
-            return Syntax::OpenMetrics;
+    /// The syntax a body's end tells: OpenMetrics ends with `# EOF`, whatever it was labelled
+    /// (servers that build OpenMetrics text often send it as `text/plain`).
+    pub fn from_tail(tail: &[u8]) -> Syntax {
+        if tail.trim_ascii_end().ends_with(b"# EOF") {
+            Syntax::OpenMetrics
+        } else {
+            Syntax::Classic
         }
+    }
+
+    /// The syntax a response's Content-Type names; the classic format unless it names OpenMetrics.
+    pub fn from_content_type(content_type: Option<&str>) -> Syntax {
         let media_type = content_type
             .and_then(|value| value.split(';').next())
             .map(str::trim);
@@ -147,25 +152,19 @@ mod tests {
 
     #[test]
     fn detects_openmetrics_by_eof_or_content_type() {
-        let classic = b"up 1\n";
-        let open = b"# TYPE up gauge\nup 1\n# EOF\n";
-        assert_eq!(Syntax::detect(None, classic), Syntax::Classic);
-        assert_eq!(Syntax::detect(None, open), Syntax::OpenMetrics);
+        assert_eq!(Syntax::from_tail(b"up 1\n"), Syntax::Classic);
+        assert_eq!(Syntax::from_tail(b"up 1\n# EOF\n"), Syntax::OpenMetrics);
+        assert_eq!(Syntax::from_tail(b"up 1\n# EOF"), Syntax::OpenMetrics);
         assert_eq!(
-            Syntax::detect(Some("text/plain; version=0.0.4"), open),
-            Syntax::OpenMetrics,
-            "the body's `# EOF` outweighs a generic label"
-        );
-        assert_eq!(
-            Syntax::detect(
-                Some("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-                classic
-            ),
+            Syntax::from_content_type(Some(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            )),
             Syntax::OpenMetrics
         );
         assert_eq!(
-            Syntax::detect(Some("text/plain; version=0.0.4"), classic),
+            Syntax::from_content_type(Some("text/plain; version=0.0.4")),
             Syntax::Classic
         );
+        assert_eq!(Syntax::from_content_type(None), Syntax::Classic);
     }
 }
