@@ -32,7 +32,7 @@ pub struct LineError {
 }
 
 /// Why a body could not be read as an exposition at all.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ParseError {
     #[error("body is not UTF-8 (first bad byte at offset {offset})")]
     NotUtf8 { offset: usize },
