@@ -1,8 +1,8 @@
 //! Properties of the parser over many generated inputs (a fixed seed, so a failure reproduces):
-//! whatever we encode we read back exactly; no mutation of a real scrape makes it panic; and a
-//! malformed line costs only itself.
+//! whatever we encode we read back exactly; no mutation of a real scrape makes it panic; a
+//! malformed line costs only itself; and however a body is cut into chunks, it reads the same.
 
-use nodepulse::exposition::{Exposition, Sample};
+use nodepulse::exposition::{Exposition, Parser, Sample, Syntax};
 use nodepulse::formats::pushgateway::{TargetSeries, encode};
 use nodepulse::sinks::retry::Jitter;
 
@@ -151,4 +151,75 @@ fn no_mutation_of_a_real_scrape_panics_and_bad_lines_cost_only_themselves() {
         }
     }
     assert_eq!(good.malformed_lines(), 0);
+}
+
+/// Everything a parse yields, in order: families with type, help and unit, then their samples.
+fn everything(exposition: &Exposition) -> Vec<String> {
+    exposition
+        .families()
+        .flat_map(|family| {
+            let header = format!(
+                "{} {:?} {:?} {:?}",
+                family.name(),
+                family.kind(),
+                family.help(),
+                family.unit()
+            );
+            std::iter::once(header).chain(family.samples().map(|sample| {
+                format!(
+                    "{}{:?} {:?} {:?} {:?}",
+                    sample.name(),
+                    sample.labels().collect::<Vec<_>>(),
+                    sample.value().to_bits(),
+                    sample.timestamp_ms(),
+                    sample.exemplar().map(|e| (
+                        e.labels().collect::<Vec<_>>(),
+                        e.value(),
+                        e.timestamp_ms()
+                    ))
+                )
+            }))
+        })
+        .chain(
+            exposition
+                .line_errors()
+                .iter()
+                .map(|error| format!("{}: {}", error.line, error.reason)),
+        )
+        .collect()
+}
+
+#[test]
+fn any_cut_into_chunks_reads_as_the_whole_body() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut bodies: Vec<Vec<u8>> = [
+        "lighthouse/beacon.prom",
+        "teku/validator.prom",
+        "nimbus/beacon.prom",
+    ]
+    .iter()
+    .map(|fixture| std::fs::read(format!("{root}/fixtures/{fixture}")).expect("fixture"))
+    .collect();
+    for corpus in ["edge-cases.prom", "openmetrics.om"] {
+        bodies.push(std::fs::read(format!("{root}/tests/corpus/{corpus}")).expect("corpus"));
+    }
+    let mut generate = Generator(Jitter::seeded(0xc0ffee));
+    for body in &bodies {
+        let syntax = Syntax::from_tail(body);
+        let whole = everything(&Exposition::parse_wanted(body, syntax, None).expect("parses"));
+        assert!(whole.len() > 30);
+        for _ in 0..50 {
+            let mut parser = Parser::new(syntax, None);
+            let mut rest = body.as_slice();
+            let mut cuts = Vec::new();
+            while !rest.is_empty() {
+                let size = (1 + generate.below(300)).min(rest.len());
+                cuts.push(size);
+                parser.feed(&rest[..size]);
+                rest = &rest[size..];
+            }
+            let chunked = everything(&parser.finish().expect("parses"));
+            assert_eq!(chunked, whole, "chunks {cuts:?}");
+        }
+    }
 }
