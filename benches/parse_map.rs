@@ -1,13 +1,16 @@
-//! The CPU cost of a cycle's node work, on realistic 1 MB and 8 MB scrapes: parsing all of it,
-//! parsing only what the profiles read (what the agent does), mapping and encoding client-stats, and
-//! encoding the Pushgateway body.
+//! The CPU and heap cost of a cycle's node work, on realistic 1 MB and 8 MB scrapes: parsing all of
+//! it, parsing only what the profiles read (what the agent does), mapping and encoding client-stats,
+//! and encoding the Pushgateway body. Heap is counted by a wrapping allocator: the peak of bytes in
+//! use during the work, above what was in use before it.
 //!
 //! `cargo bench --bench parse_map` prints the figures; `cargo bench --bench parse_map -- --write
 //! FILE` writes the 8 MB scrape instead, for `scripts/bench-compare.sh` to run peers on the same
 //! input. The scrape is the Lighthouse fixture plus a busy node's per-peer gauges, per-topic
 //! histograms, summaries, escaped label values, NaN/±Inf and timestamped samples.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nodepulse::exposition::{Exposition, Parser, Syntax};
@@ -16,6 +19,58 @@ use nodepulse::formats::pushgateway::{self, TargetSeries};
 use nodepulse::profiles::{self, ClientChoice};
 
 const ROUNDS: u32 = 20;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, keeping count of the bytes in use and their peak.
+struct Counting;
+
+impl Counting {
+    fn grew(by: usize) {
+        let now = IN_USE.fetch_add(by, Ordering::Relaxed) + by;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed straight to the system allocator; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            Counting::grew(layout.size());
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc`, passed on.
+        unsafe { System.dealloc(pointer, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract for `realloc`, passed on.
+        let moved = unsafe { System.realloc(pointer, layout, new_size) };
+        if !moved.is_null() {
+            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+            Counting::grew(new_size);
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Timing and memory of one piece of work.
+struct Figures {
+    mean: Duration,
+    fastest: Duration,
+    /// The most heap any round had in use above what it started with.
+    peak_heap: usize,
+}
 
 /// The fixture, grown to about `target_bytes` with realistic families.
 fn scrape(target_bytes: usize) -> Vec<u8> {
@@ -76,29 +131,37 @@ fn scrape(target_bytes: usize) -> Vec<u8> {
     body
 }
 
-/// Runs `work` `ROUNDS` times: the mean and the fastest round. Freeing what it returns is not
-/// timed.
-fn measure<O>(mut work: impl FnMut() -> O) -> (Duration, Duration) {
-    let mut fastest = Duration::MAX;
-    let mut total = Duration::ZERO;
+/// Runs `work` `ROUNDS` times. Freeing what it returns is not timed.
+fn measure<O>(mut work: impl FnMut() -> O) -> Figures {
+    let mut figures = Figures {
+        mean: Duration::ZERO,
+        fastest: Duration::MAX,
+        peak_heap: 0,
+    };
     for _ in 0..ROUNDS {
+        let before = IN_USE.load(Ordering::Relaxed);
+        PEAK.store(before, Ordering::Relaxed);
         let started = Instant::now();
         let output = work();
         let elapsed = started.elapsed();
+        figures.peak_heap = figures
+            .peak_heap
+            .max(PEAK.load(Ordering::Relaxed).saturating_sub(before));
         drop(black_box(output));
-        fastest = fastest.min(elapsed);
-        total += elapsed;
+        figures.fastest = figures.fastest.min(elapsed);
+        figures.mean += elapsed / ROUNDS;
     }
-    (total / ROUNDS, fastest)
+    figures
 }
 
-fn report(what: &str, bytes: usize, (mean, fastest): (Duration, Duration)) {
+fn report(what: &str, bytes: usize, figures: Figures) {
     let megabytes = bytes as f64 / 1e6;
     println!(
-        "{what:<48} mean {:>7.2} ms  fastest {:>7.2} ms  {:>7.0} MB/s",
-        mean.as_secs_f64() * 1e3,
-        fastest.as_secs_f64() * 1e3,
-        megabytes / fastest.as_secs_f64()
+        "{what:<50} mean {:>6.2} ms  fastest {:>6.2} ms  {:>5.0} MB/s  heap peak {:>5.1} MB",
+        figures.mean.as_secs_f64() * 1e3,
+        figures.fastest.as_secs_f64() * 1e3,
+        megabytes / figures.fastest.as_secs_f64(),
+        figures.peak_heap as f64 / 1e6
     );
 }
 

@@ -60,7 +60,6 @@ struct OutFamily {
 struct Body {
     families: Vec<OutFamily>,
     positions: HashMap<String, usize>,
-    series: HashSet<String>,
     report: PushReport,
 }
 
@@ -80,16 +79,16 @@ pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String,
             }
         }
     }
-    let up_lines: String = targets
-        .iter()
-        .map(|target| {
-            format!(
-                "{} {}\n",
-                render_series("nodepulse_up", std::iter::empty(), target.role),
-                u8::from(target.exposition.is_some())
-            )
-        })
-        .collect();
+    let mut up_lines = String::new();
+    for target in targets {
+        render_series_into(
+            "nodepulse_up",
+            std::iter::empty(),
+            target.role,
+            &mut up_lines,
+        );
+        let _ = writeln!(up_lines, " {}", u8::from(target.exposition.is_some()));
+    }
     body.families.push(OutFamily {
         name: "nodepulse_up".into(),
         kind: MetricKind::Gauge,
@@ -99,19 +98,37 @@ pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String,
         lines: up_lines,
     });
 
+    let mut report = body.report;
     let mut text = String::new();
-    for family in body
-        .families
-        .iter()
-        .filter(|family| !family.lines.is_empty())
-    {
+    // Each family's lines are let go once written: the body is never held twice over.
+    for family in body.families {
+        if family.lines.is_empty() {
+            continue;
+        }
         if let Some(help) = &family.help {
             let _ = writeln!(text, "# HELP {} {}", family.name, escape_help(help));
         }
         let _ = writeln!(text, "# TYPE {} {}", family.name, family.kind.as_str());
-        text.push_str(&family.lines);
+        report.duplicates_dropped += write_first_of_each_series(&family.lines, &mut text);
     }
-    (text, body.report)
+    (text, report)
+}
+
+/// Writes each line of `lines` whose series (all but the value) no earlier line had; returns how
+/// many were left out. A series can only repeat within its own family.
+fn write_first_of_each_series(lines: &str, text: &mut String) -> usize {
+    let mut seen = HashSet::new();
+    let mut duplicates = 0;
+    for line in lines.split_inclusive('\n') {
+        // Label values may hold blanks; the value after the series never does.
+        let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
+        if seen.insert(series) {
+            text.push_str(line);
+        } else {
+            duplicates += 1;
+        }
+    }
+    duplicates
 }
 
 fn whole_match(pattern: &Regex, name: &str) -> bool {
@@ -123,7 +140,7 @@ fn whole_match(pattern: &Regex, name: &str) -> bool {
 impl Body {
     fn add(&mut self, role: &'static str, syntax: Syntax, family: Family<'_>, sample: Sample<'_>) {
         let (out_name, out_kind) = classic_family(syntax, family, sample.name());
-        let needs = match (out_kind, sample.name().strip_prefix(out_name.as_str())) {
+        let needs = match (out_kind, sample.name().strip_prefix(out_name)) {
             (MetricKind::Histogram, Some("_bucket")) => Some("le"),
             (MetricKind::Summary, Some("")) => Some("quantile"),
             _ => None,
@@ -137,7 +154,7 @@ impl Body {
             self.report.malformed_dropped += 1;
             return;
         }
-        let position = match self.positions.get(&out_name) {
+        let position = match self.positions.get(out_name) {
             Some(&position) if self.families[position].kind != out_kind => {
                 self.report.type_conflicts_dropped += 1;
                 return;
@@ -145,38 +162,34 @@ impl Body {
             Some(&position) => position,
             None => {
                 self.families.push(OutFamily {
-                    name: out_name.clone(),
+                    name: out_name.to_owned(),
                     kind: out_kind,
                     help: family.help().map(str::to_owned),
                     lines: String::new(),
                 });
-                self.positions.insert(out_name, self.families.len() - 1);
+                self.positions
+                    .insert(out_name.to_owned(), self.families.len() - 1);
                 self.families.len() - 1
             }
         };
-        // The series as it is written, labels sorted: also the key that finds a duplicate.
-        let series = render_series(sample.name(), sample.labels(), role);
-        if self.series.contains(&series) {
-            self.report.duplicates_dropped += 1;
-            return;
-        }
         if sample.timestamp_ms().is_some() {
             self.report.timestamps_removed += 1;
         }
+        // Labels sorted, so that a series written twice in another order is found a duplicate.
         let lines = &mut self.families[position].lines;
-        lines.push_str(&series);
-        let _ = writeln!(lines, " {}", format_value(sample.value()));
-        self.series.insert(series);
+        render_series_into(sample.name(), sample.labels(), role, lines);
+        write_value_line(sample.value(), lines);
     }
 }
 
 /// `name{label="value",...}` with the labels sorted, reserved names moved to `exported_*`, and
 /// `target` added.
-fn render_series<'a>(
+fn render_series_into<'a>(
     name: &str,
     labels: impl Iterator<Item = (&'a str, &'a str)>,
     role: &'a str,
-) -> String {
+    out: &mut String,
+) {
     let mut renamed: Vec<(Cow<'_, str>, &str)> = labels
         .map(|(label, value)| {
             let label = if RESERVED_LABELS.contains(&label) {
@@ -189,7 +202,6 @@ fn render_series<'a>(
         .collect();
     renamed.push((Cow::Borrowed("target"), role));
     renamed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut out = String::with_capacity(name.len() + 16 * renamed.len());
     out.push_str(name);
     out.push('{');
     for (index, (label, value)) in renamed.iter().enumerate() {
@@ -198,28 +210,31 @@ fn render_series<'a>(
         }
         out.push_str(label);
         out.push_str("=\"");
-        escape_label_into(value, &mut out);
+        escape_label_into(value, out);
         out.push('"');
     }
     out.push('}');
-    out
 }
 
 /// The classic family a series goes out under, and its type.
-fn classic_family(syntax: Syntax, family: Family<'_>, series: &str) -> (String, MetricKind) {
+fn classic_family<'a>(
+    syntax: Syntax,
+    family: Family<'a>,
+    series: &'a str,
+) -> (&'a str, MetricKind) {
     let (name, kind) = (family.name(), family.kind());
     let suffix = series.strip_prefix(name).unwrap_or(series);
     match (syntax, kind, suffix) {
         // OpenMetrics-only types: their series are plain gauges or untyped series classically.
-        (_, MetricKind::Info, _) => (series.to_owned(), MetricKind::Gauge),
-        (_, MetricKind::StateSet, _) => (name.to_owned(), MetricKind::Gauge),
-        (_, MetricKind::GaugeHistogram, _) => (series.to_owned(), MetricKind::Untyped),
+        (_, MetricKind::Info, _) => (series, MetricKind::Gauge),
+        (_, MetricKind::StateSet, _) => (name, MetricKind::Gauge),
+        (_, MetricKind::GaugeHistogram, _) => (series, MetricKind::Untyped),
         // An OpenMetrics counter `x` is the classic counter `x_total`; the classic format has no
         // creation time, so `x_created` goes as a series of its own rather than be lost.
-        (Syntax::OpenMetrics, MetricKind::Counter, "_total") => (series.to_owned(), kind),
-        (Syntax::OpenMetrics, _, "_created") => (series.to_owned(), MetricKind::Untyped),
-        _ if series.starts_with(name) => (name.to_owned(), kind),
-        _ => (series.to_owned(), MetricKind::Untyped),
+        (Syntax::OpenMetrics, MetricKind::Counter, "_total") => (series, kind),
+        (Syntax::OpenMetrics, _, "_created") => (series, MetricKind::Untyped),
+        _ if series.starts_with(name) => (name, kind),
+        _ => (series, MetricKind::Untyped),
     }
 }
 
@@ -243,17 +258,17 @@ fn escape_help(text: &str) -> String {
     text.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
-/// As Go's parser reads it back.
-fn format_value(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".into()
+/// ` value` and the line's end, the value as Go's parser reads it back.
+fn write_value_line(value: f64, out: &mut String) {
+    let _ = if value.is_nan() {
+        writeln!(out, " NaN")
     } else if value == f64::INFINITY {
-        "+Inf".into()
+        writeln!(out, " +Inf")
     } else if value == f64::NEG_INFINITY {
-        "-Inf".into()
+        writeln!(out, " -Inf")
     } else {
-        value.to_string()
-    }
+        writeln!(out, " {value}")
+    };
 }
 
 #[cfg(test)]
