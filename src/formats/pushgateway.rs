@@ -19,6 +19,9 @@ use regex::Regex;
 
 use crate::exposition::{Exposition, Family, MetricKind, Sample, Syntax};
 
+/// The family the push adds: whether each target's scrape succeeded.
+const UP_FAMILY: &str = "nodepulse_up";
+
 /// Labels the push itself sets; scraped labels with these names are renamed.
 const RESERVED_LABELS: [&str; 3] = ["target", "job", "instance"];
 
@@ -36,15 +39,18 @@ pub struct PushReport {
     pub duplicates_dropped: usize,
     pub type_conflicts_dropped: usize,
     pub malformed_dropped: usize,
+    /// Scraped series named like the push's own `nodepulse_up`.
+    pub reserved_dropped: usize,
 }
 
 impl PushReport {
     /// Drop counts by reason, for metrics.
-    pub fn dropped(&self) -> [(&'static str, usize); 3] {
+    pub fn dropped(&self) -> [(&'static str, usize); 4] {
         [
             ("duplicate", self.duplicates_dropped),
             ("type_conflict", self.type_conflicts_dropped),
             ("malformed", self.malformed_dropped),
+            ("reserved", self.reserved_dropped),
         ]
     }
 }
@@ -90,7 +96,7 @@ pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String,
         let _ = writeln!(up_lines, " {}", u8::from(target.exposition.is_some()));
     }
     body.families.push(OutFamily {
-        name: "nodepulse_up".into(),
+        name: UP_FAMILY.into(),
         kind: MetricKind::Gauge,
         help: Some(
             "Whether nodepulse's last scrape of the target succeeded (1) or not (0).".into(),
@@ -140,6 +146,11 @@ fn whole_match(pattern: &Regex, name: &str) -> bool {
 impl Body {
     fn add(&mut self, role: &'static str, syntax: Syntax, family: Family<'_>, sample: Sample<'_>) {
         let (out_name, out_kind) = classic_family(syntax, family, sample.name());
+        // Two families of that name would have the Pushgateway refuse the whole push.
+        if out_name == UP_FAMILY {
+            self.report.reserved_dropped += 1;
+            return;
+        }
         let needs = match (out_kind, sample.name().strip_prefix(out_name)) {
             (MetricKind::Histogram, Some("_bucket")) => Some("le"),
             (MetricKind::Summary, Some("")) => Some("quantile"),
@@ -349,6 +360,7 @@ mod tests {
                 duplicates_dropped: 1,
                 type_conflicts_dropped: 1,
                 malformed_dropped: 0,
+                reserved_dropped: 0,
             }
         );
         // What we send, we can read back whole.
@@ -441,6 +453,28 @@ mod tests {
             body.contains("x{a=\"1\",b=\"2\",target=\"beacon-node\"} 1\n"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn a_scraped_nodepulse_up_is_dropped_for_ours() {
+        // Found by fuzzing: the push declared `nodepulse_up` twice, which the gateway refuses.
+        let beacon = scrape("nodepulse_up 42\n# TYPE nodepulse_up_x gauge\nnodepulse_up_x 1\n");
+        let (body, report) = encode(
+            &[TargetSeries {
+                role: "beacon-node",
+                exposition: Some(&beacon),
+            }],
+            None,
+        );
+        assert_eq!(report.reserved_dropped, 1);
+        assert!(!body.contains("42"), "{body}");
+        assert!(
+            body.contains("nodepulse_up_x{target=\"beacon-node\"} 1"),
+            "{body}"
+        );
+        let back = scrape(&body);
+        assert_eq!(back.malformed_lines(), 0, "{:?}", back.line_errors());
+        assert_eq!(back.samples(UP_FAMILY).count(), 1);
     }
 
     #[test]
