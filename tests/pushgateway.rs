@@ -47,6 +47,20 @@ impl Pushgateway {
     }
 }
 
+/// `nodepulse run --once` pushing to `gateway` as instance `instance`; targets and options to add.
+fn push_once(gateway: &str, instance: &str) -> Command {
+    let mut command = nodepulse();
+    command.args([
+        "run",
+        "--once",
+        "--pushgateway",
+        gateway,
+        "--push-instance",
+        instance,
+    ]);
+    command
+}
+
 /// The value of the series `name` whose labels include every pair of `labels`.
 fn value(metrics: &Exposition, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics
@@ -62,15 +76,7 @@ fn value(metrics: &Exposition, name: &str, labels: &[(&str, &str)]) -> Option<f6
 #[test]
 fn the_gateway_shows_the_pushed_series_with_job_and_instance() {
     let gateway = Pushgateway::start();
-    let output = run(nodepulse()
-        .args([
-            "run",
-            "--once",
-            "--pushgateway",
-            &gateway.url,
-            "--push-instance",
-            "node-7",
-        ])
+    let output = run(push_once(&gateway.url, "node-7")
         .arg("--beacon-node")
         .arg(fixture_path("lodestar/beacon.prom"))
         .arg("--validator")
@@ -148,15 +154,7 @@ fn the_gateway_shows_the_pushed_series_with_job_and_instance() {
 fn a_failed_target_is_pushed_as_down_and_the_group_replaced() {
     let gateway = Pushgateway::start();
     let push = |validator: &str| {
-        let output = run(nodepulse()
-            .args([
-                "run",
-                "--once",
-                "--pushgateway",
-                &gateway.url,
-                "--push-instance",
-                "n",
-            ])
+        let output = run(push_once(&gateway.url, "n")
             .args(["--push-include", "beacon_.*|process_.*"])
             .arg("--beacon-node")
             .arg(fixture_path("teku/beacon.prom"))
@@ -207,16 +205,8 @@ fn a_failed_target_is_pushed_as_down_and_the_group_replaced() {
 fn basic_auth_is_sent_and_the_password_never_logged() {
     const PASSWORD: &str = "pushgateway-Pa55word";
     let gateway = Server::start(|_| Reply::status(401, "Unauthorized"));
-    let output = run(nodepulse()
-        .args([
-            "run",
-            "--once",
-            "-vv",
-            "--pushgateway",
-            &gateway.url(""),
-            "--push-instance",
-            "n",
-        ])
+    let output = run(push_once(&gateway.url(""), "n")
+        .arg("-vv")
         .args(["--pushgateway-user", "ops"])
         .env("NODEPULSE_PUSHGATEWAY_PASSWORD", PASSWORD)
         .arg("--beacon-node")
@@ -244,17 +234,8 @@ fn a_pushgateway_answering_500_is_retried_until_it_accepts() {
             Reply::ok("")
         }
     });
-    let output = run(nodepulse()
-        .args([
-            "run",
-            "--once",
-            "--interval",
-            "30s",
-            "--pushgateway",
-            &gateway.url(""),
-            "--push-instance",
-            "n",
-        ])
+    let output = run(push_once(&gateway.url(""), "n")
+        .args(["--interval", "30s"])
         .arg("--beacon-node")
         .arg(fixture_path("nimbus/beacon.prom")));
     assert!(output.status.success(), "{}", stderr(&output));
@@ -278,16 +259,7 @@ fn an_openmetrics_target_is_pushed_in_the_classic_form_the_gateway_accepts() {
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )
     });
-    let output = run(nodepulse().args([
-        "run",
-        "--once",
-        "--pushgateway",
-        &gateway.url,
-        "--push-instance",
-        "n",
-        "--node",
-        &node.url("/metrics"),
-    ]));
+    let output = run(push_once(&gateway.url, "n").args(["--node", &node.url("/metrics")]));
     assert!(output.status.success(), "{}", stderr(&output));
     let metrics = gateway.metrics();
     let node_labels = [("target", "node")];

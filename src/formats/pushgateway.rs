@@ -290,6 +290,15 @@ mod tests {
         Exposition::parse(text.as_bytes()).expect("valid test exposition")
     }
 
+    /// The push body and report for one beacon-node target.
+    fn encode_beacon(exposition: &Exposition, include: Option<&Regex>) -> (String, PushReport) {
+        let targets = [TargetSeries {
+            role: "beacon-node",
+            exposition: Some(exposition),
+        }];
+        encode(&targets, include)
+    }
+
     #[test]
     fn golden_body_with_fixes_and_drops() {
         let beacon = scrape(concat!(
@@ -419,13 +428,7 @@ mod tests {
     fn include_filter_matches_whole_family_names() {
         let beacon = scrape("beacon_head_slot 5\nbeacon_head_slot_extra 1\nlibp2p_peers 3\n");
         let include = Regex::new("beacon_head_slot|libp2p_.*").expect("regex");
-        let (body, _) = encode(
-            &[TargetSeries {
-                role: "beacon-node",
-                exposition: Some(&beacon),
-            }],
-            Some(&include),
-        );
+        let (body, _) = encode_beacon(&beacon, Some(&include));
         assert!(
             body.contains("beacon_head_slot{target=\"beacon-node\"} 5"),
             "{body}"
@@ -441,13 +444,7 @@ mod tests {
     #[test]
     fn the_same_series_with_labels_in_another_order_is_a_duplicate() {
         let beacon = scrape("x{a=\"1\",b=\"2\"} 1\nx{b=\"2\",a=\"1\"} 2\n");
-        let (body, report) = encode(
-            &[TargetSeries {
-                role: "beacon-node",
-                exposition: Some(&beacon),
-            }],
-            None,
-        );
+        let (body, report) = encode_beacon(&beacon, None);
         assert_eq!(report.duplicates_dropped, 1);
         assert!(
             body.contains("x{a=\"1\",b=\"2\",target=\"beacon-node\"} 1\n"),
@@ -459,13 +456,7 @@ mod tests {
     fn a_scraped_nodepulse_up_is_dropped_for_ours() {
         // Found by fuzzing: the push declared `nodepulse_up` twice, which the gateway refuses.
         let beacon = scrape("nodepulse_up 42\n# TYPE nodepulse_up_x gauge\nnodepulse_up_x 1\n");
-        let (body, report) = encode(
-            &[TargetSeries {
-                role: "beacon-node",
-                exposition: Some(&beacon),
-            }],
-            None,
-        );
+        let (body, report) = encode_beacon(&beacon, None);
         assert_eq!(report.reserved_dropped, 1);
         assert!(!body.contains("42"), "{body}");
         assert!(
@@ -480,13 +471,7 @@ mod tests {
     #[test]
     fn buckets_without_le_are_dropped() {
         let beacon = scrape("# TYPE h histogram\nh_bucket{x=\"1\"} 2\nh_sum 1\nh_count 2\n");
-        let (body, report) = encode(
-            &[TargetSeries {
-                role: "beacon-node",
-                exposition: Some(&beacon),
-            }],
-            None,
-        );
+        let (body, report) = encode_beacon(&beacon, None);
         assert_eq!(report.malformed_dropped, 1);
         assert!(!body.contains("h_bucket"), "{body}");
         assert!(body.contains("h_count{target=\"beacon-node\"} 2"), "{body}");
