@@ -82,18 +82,18 @@ struct Outcome {
 }
 
 fn run_against(beacon: &str) -> Outcome {
-    run_agent(beacon, CAP, "1500ms", 2)
+    run_agent(beacon, CAP, "1500ms", "1s", 2)
 }
 
 /// Runs the agent against `beacon` until `cycles` payloads were delivered.
-fn run_agent(beacon: &str, cap: &str, interval: &str, cycles: usize) -> Outcome {
+fn run_agent(beacon: &str, cap: &str, interval: &str, timeout: &str, cycles: usize) -> Outcome {
     let receiver = Server::start(|_| Reply::ok(""));
     let mut agent = Running::spawn(nodepulse().args([
         "run",
         "--interval",
         interval,
         "--timeout",
-        "1s",
+        timeout,
         "--max-scrape-size",
         cap,
         "--stats-minute-limit",
@@ -268,7 +268,8 @@ fn a_million_series_are_read() {
         body.extend_from_slice(format!("peer_score{{p=\"{peer}\"}} 1\n").as_bytes());
     }
     let server = first_answer(Reply::ok(body));
-    let outcome = run_agent(&server.url("/metrics"), "64MiB", "1h", 1);
+    // Parsed as it downloads: a generous timeout, as the tests run an unoptimised build.
+    let outcome = run_agent(&server.url("/metrics"), "64MiB", "1h", "20s", 1);
     let beacon = assert_mapped_first_time(&outcome);
     assert_eq!(beacon["network_peers_connected"], 88);
 }

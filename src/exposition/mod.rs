@@ -21,6 +21,7 @@ pub use parser::Parser;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 /// A line that could not be read, and why.
@@ -61,15 +62,30 @@ struct StoredLabel {
     value: Span,
 }
 
+/// 24 bytes: a large scrape holds tens of thousands.
 #[derive(Debug)]
 struct StoredSample {
-    name: Span,
+    /// Position in `Exposition::series`, which holds the name.
+    series: u32,
     /// Positions in `Exposition::labels`.
     labels: Range<u32>,
     value: f64,
+    /// Position + 1 in `Exposition::extras`: the few samples with a timestamp or an exemplar.
+    extra: Option<NonZeroU32>,
+}
+
+#[derive(Debug)]
+struct StoredSeries {
+    name: Span,
+    /// (family, sample) positions.
+    samples: Vec<(u32, u32)>,
+}
+
+/// What few samples have.
+#[derive(Debug)]
+struct Extra {
     timestamp_ms: Option<i64>,
-    /// Position in `Exposition::exemplars`.
-    exemplar: Option<u32>,
+    exemplar: Option<StoredExemplar>,
 }
 
 #[derive(Debug)]
@@ -95,11 +111,10 @@ pub struct Exposition {
     text: String,
     families: Vec<StoredFamily>,
     labels: Vec<StoredLabel>,
-    exemplars: Vec<StoredExemplar>,
+    extras: Vec<Extra>,
     family_index: HashMap<Box<str>, u32>,
     series_index: HashMap<Box<str>, u32>,
-    /// Per series, its (family, sample) positions.
-    series: Vec<Vec<(u32, u32)>>,
+    series: Vec<StoredSeries>,
     malformed_lines: usize,
     line_errors: Vec<LineError>,
 }
@@ -142,7 +157,7 @@ impl Exposition {
             text: String::new(),
             families: Vec::new(),
             labels: Vec::new(),
-            exemplars: Vec::new(),
+            extras: Vec::new(),
             family_index: HashMap::new(),
             series_index: HashMap::new(),
             series: Vec::new(),
@@ -179,7 +194,7 @@ impl Exposition {
         self.series_index
             .get(name)
             .into_iter()
-            .flat_map(|&series| &self.series[series as usize])
+            .flat_map(|&series| &self.series[series as usize].samples)
             .map(|&(family, sample)| Sample {
                 exposition: self,
                 stored: &self.families[family as usize].samples[sample as usize],
@@ -277,7 +292,8 @@ pub struct Sample<'a> {
 
 impl<'a> Sample<'a> {
     pub fn name(self) -> &'a str {
-        self.exposition.str(self.stored.name)
+        let series = &self.exposition.series[self.stored.series as usize];
+        self.exposition.str(series.name)
     }
 
     pub fn value(self) -> f64 {
@@ -286,7 +302,12 @@ impl<'a> Sample<'a> {
 
     /// The sample's own timestamp, in Unix milliseconds.
     pub fn timestamp_ms(self) -> Option<i64> {
-        self.stored.timestamp_ms
+        self.extra().and_then(|extra| extra.timestamp_ms)
+    }
+
+    fn extra(self) -> Option<&'a Extra> {
+        let position = self.stored.extra?.get() - 1;
+        self.exposition.extras.get(position as usize)
     }
 
     /// Labels in the order they were written.
@@ -305,9 +326,10 @@ impl<'a> Sample<'a> {
     }
 
     pub fn exemplar(self) -> Option<Exemplar<'a>> {
-        self.stored.exemplar.map(|position| Exemplar {
+        let stored = self.extra()?.exemplar.as_ref()?;
+        Some(Exemplar {
             exposition: self.exposition,
-            stored: &self.exposition.exemplars[position as usize],
+            stored,
         })
     }
 }

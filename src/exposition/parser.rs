@@ -2,12 +2,13 @@
 //! lies in the chunk and stores what it keeps (the wanted series' names and values) in the
 //! exposition's one text buffer.
 
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 use super::line::{self, Comment, LabelPair, SampleLine};
 use super::{
-    Exposition, LineError, MetricKind, NameFilter, ParseError, Span, StoredExemplar, StoredFamily,
-    StoredLabel, StoredSample, Syntax, kind,
+    Exposition, Extra, LineError, MetricKind, NameFilter, ParseError, Span, StoredExemplar,
+    StoredFamily, StoredLabel, StoredSample, StoredSeries, Syntax, kind,
 };
 
 /// How many malformed lines are kept with their reason; the rest are only counted.
@@ -35,7 +36,7 @@ pub struct Parser<'f> {
     /// The family the last sample or metadata line went to.
     current: Option<u32>,
     /// The last sample's series: a family's samples come in a run, so most need no hashing.
-    last_series: Option<(Span, u32)>,
+    last_series: Option<u32>,
     /// The last sample's labels: their names (and often values) repeat on the next, and are
     /// stored once.
     last_labels: Range<u32>,
@@ -300,50 +301,60 @@ impl<'f> Parser<'f> {
                     .find(|&position| self.owns(position, name))
             });
         let position = owner.unwrap_or_else(|| self.family_position(name));
-        let (name_span, series) = self.series(name);
+        let series = self.series(name);
         let labels = self.store_labels(labels, true);
-        let exemplar = sample.exemplar.map(|exemplar| {
-            let labels = self.store_labels(exemplar_labels, false);
-            let exemplars = &mut self.exposition.exemplars;
-            exemplars.push(StoredExemplar {
-                labels,
-                value: exemplar.value,
-                timestamp_ms: exemplar.timestamp_ms,
+        let exemplar = sample.exemplar.map(|exemplar| StoredExemplar {
+            labels: self.store_labels(exemplar_labels, false),
+            value: exemplar.value,
+            timestamp_ms: exemplar.timestamp_ms,
+        });
+        let extra = (sample.timestamp_ms.is_some() || exemplar.is_some()).then(|| {
+            let extras = &mut self.exposition.extras;
+            extras.push(Extra {
+                timestamp_ms: sample.timestamp_ms,
+                exemplar,
             });
-            (exemplars.len() - 1) as u32
+            NonZeroU32::new(extras.len() as u32)
         });
         let samples = &mut self.exposition.families[position as usize].samples;
-        self.exposition.series[series as usize].push((position, samples.len() as u32));
+        self.exposition.series[series as usize]
+            .samples
+            .push((position, samples.len() as u32));
         samples.push(StoredSample {
-            name: name_span,
+            series,
             labels,
             value: sample.value,
-            timestamp_ms: sample.timestamp_ms,
-            exemplar,
+            extra: extra.flatten(),
         });
         self.current = Some(position);
     }
 
-    /// The stored name and the position of the series called `name`, created when new.
-    fn series(&mut self, name: &str) -> (Span, u32) {
-        if let Some((span, series)) = self.last_series
-            && self.exposition.str(span) == name
+    /// The position of the series called `name`, created when new.
+    fn series(&mut self, name: &str) -> u32 {
+        if let Some(series) = self.last_series
+            && self
+                .exposition
+                .str(self.exposition.series[series as usize].name)
+                == name
         {
-            return (span, series);
+            return series;
         }
-        let span = self.store(name);
-        let exposition = &mut self.exposition;
-        let series = match exposition.series_index.get(name) {
+        let series = match self.exposition.series_index.get(name) {
             Some(&series) => series,
             None => {
-                exposition.series.push(Vec::new());
+                let stored = StoredSeries {
+                    name: self.store(name),
+                    samples: Vec::new(),
+                };
+                let exposition = &mut self.exposition;
+                exposition.series.push(stored);
                 let series = (exposition.series.len() - 1) as u32;
                 exposition.series_index.insert(name.into(), series);
                 series
             }
         };
-        self.last_series = Some((span, series));
-        (span, series)
+        self.last_series = Some(series);
+        series
     }
 
     /// Stores a sample's or exemplar's labels; a sample's names and values that repeat the last
