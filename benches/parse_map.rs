@@ -157,7 +157,7 @@ fn measure<O>(mut work: impl FnMut() -> O) -> Figures {
 fn report(what: &str, bytes: usize, figures: Figures) {
     let megabytes = bytes as f64 / 1e6;
     println!(
-        "{what:<50} mean {:>6.2} ms  fastest {:>6.2} ms  {:>5.0} MB/s  heap peak {:>5.1} MB",
+        "{what:<50} mean {:>6.2} ms  fastest {:>6.2} ms  {:>5.0} MB/s  heap peak {:>6.2} MB",
         figures.mean.as_secs_f64() * 1e3,
         figures.fastest.as_secs_f64() * 1e3,
         megabytes / figures.fastest.as_secs_f64(),
