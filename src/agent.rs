@@ -8,7 +8,7 @@
 use std::fmt;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -143,7 +143,7 @@ impl Agent {
             }
         }
         Cycle {
-            timestamp_ms: unix_millis(),
+            timestamp_ms: crate::unix_millis(SystemTime::now()),
             snapshot,
             scrapes,
         }
@@ -174,21 +174,9 @@ impl Agent {
 
     async fn scrape_node_metrics(&self) -> Option<Exposition> {
         let target = self.config.node.as_ref()?;
-        let started = Instant::now();
-        let result = self.scraper.scrape(target, None).await;
-        let took = started.elapsed();
-        match result {
-            Ok(exposition) => {
-                self.telemetry
-                    .scrape_succeeded(Role::Node, target, took, &exposition);
-                Some(exposition)
-            }
-            Err(err) => {
-                self.telemetry
-                    .scrape_failed(Role::Node, target, took, &err.into());
-                None
-            }
-        }
+        self.scrape_and_read(Role::Node, target, None, |_| Ok(()))
+            .await
+            .map(|((), exposition)| exposition)
     }
 
     async fn scrape(
@@ -197,20 +185,36 @@ impl Agent {
         target: Option<&Target>,
     ) -> Option<(&'static Profile, Exposition)> {
         let target = target?;
+        let choice = self.config.client;
+        let (profile, exposition) = self
+            .scrape_and_read(role, target, self.wanted.as_ref(), |exposition| {
+                Ok(profiles::select(choice, exposition)?)
+            })
+            .await?;
+        tracing::debug!(%target, client = %profile.client, "{role} is {}", profile.client);
+        Some((profile, exposition))
+    }
+
+    /// Scrapes `target` (the `wanted` series, or all) and reads what is needed of it with `read`,
+    /// recording how long it took and how it went; `None` when either step failed.
+    async fn scrape_and_read<T>(
+        &self,
+        role: Role,
+        target: &Target,
+        wanted: Option<&NameFilter>,
+        read: impl FnOnce(&Exposition) -> Result<T, TargetError>,
+    ) -> Option<(T, Exposition)> {
         let started = Instant::now();
-        let result = async {
-            let exposition = self.scraper.scrape(target, self.wanted.as_ref()).await?;
-            let profile = profiles::select(self.config.client, &exposition)?;
-            Ok::<_, TargetError>((profile, exposition))
-        }
-        .await;
+        let result = match self.scraper.scrape(target, wanted).await {
+            Ok(exposition) => read(&exposition).map(|value| (value, exposition)),
+            Err(err) => Err(err.into()),
+        };
         let took = started.elapsed();
         match result {
-            Ok((profile, exposition)) => {
-                tracing::debug!(%target, client = %profile.client, "{role} is {}", profile.client);
+            Ok((value, exposition)) => {
                 self.telemetry
                     .scrape_succeeded(role, target, took, &exposition);
-                Some((profile, exposition))
+                Some((value, exposition))
             }
             Err(err) => {
                 self.telemetry.scrape_failed(role, target, took, &err);
@@ -458,12 +462,4 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>, Error> {
             _ = terminate.recv() => {}
         }
     })
-}
-
-/// Now, in Unix milliseconds. A clock set before 1970 is not a state the receiver can use either;
-/// it reads as 0 rather than aborting the cycle.
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
 }

@@ -74,6 +74,13 @@ pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Clien
         .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))
 }
 
+/// `at` in Unix milliseconds. A clock set before 1970 is not a state a receiver can use either; it
+/// reads as 0 rather than failing.
+pub(crate) fn unix_millis(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
 /// Runs a parsed command line to its end.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {

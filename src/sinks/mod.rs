@@ -14,7 +14,7 @@ pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -38,6 +38,34 @@ pub trait Sink: Send + 'static {
     }
     /// One delivery attempt of what is pending and due.
     fn attempt(&mut self) -> impl Future<Output = Verdict> + Send;
+}
+
+/// What a receiver said with its answer, for the verdict and the log: its `Retry-After` and the
+/// start of its body.
+pub struct Refusal {
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl Refusal {
+    /// Enough of an error body for a message: a receiver cannot make us read megabytes of page.
+    const MAX_BODY_BYTES: usize = 64 * 1024;
+
+    pub async fn read(mut response: reqwest::Response, now: SystemTime) -> Refusal {
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry::retry_after(value, now));
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= Refusal::MAX_BODY_BYTES {
+                break;
+            }
+        }
+        Refusal { retry_after, body }
+    }
 }
 
 /// When `deliver` returns.

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use regex::Regex;
 use reqwest::Url;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::CONTENT_TYPE;
 
-use super::Sink;
-use super::retry::{Verdict, classify, retry_after};
+use super::retry::{Verdict, classify};
+use super::{Refusal, Sink};
 use crate::agent::Cycle;
 use crate::formats::pushgateway::{TargetSeries, encode};
 use crate::scrape::describe;
@@ -21,8 +22,6 @@ use crate::telemetry::Telemetry;
 
 /// The classic text format: what the Pushgateway parses.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// The Pushgateway's errors are one line of text.
-const MAX_ERROR_BODY_BYTES: usize = 16 * 1024;
 
 /// Where and how to push.
 #[derive(Debug, Clone)]
@@ -58,7 +57,8 @@ pub struct PushSink {
     client: reqwest::Client,
     target: PushTarget,
     url: Url,
-    pending: Option<String>,
+    /// Shared with each attempt's request, not copied: a push body can be megabytes.
+    pending: Option<Bytes>,
     telemetry: Arc<Telemetry>,
 }
 
@@ -99,7 +99,7 @@ impl Sink for PushSink {
                 tracing::debug!(reason, count, "series left out of the push");
             }
         }
-        self.pending = Some(body);
+        self.pending = Some(Bytes::from(body));
     }
 
     fn pending(&self) -> usize {
@@ -120,7 +120,7 @@ impl Sink for PushSink {
             let password = self.target.password.as_ref().map(Secret::expose);
             request = request.basic_auth(username, password);
         }
-        let mut response = match request.send().await {
+        let response = match request.send().await {
             Ok(response) => response,
             Err(err) => {
                 return Verdict::Retry {
@@ -130,19 +130,11 @@ impl Sink for PushSink {
             }
         };
         let status = response.status();
-        let waited = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| retry_after(value, SystemTime::now()));
-        let mut text = Vec::new();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            text.extend_from_slice(&chunk);
-            if text.len() >= MAX_ERROR_BODY_BYTES {
-                break;
-            }
-        }
-        let message = String::from_utf8_lossy(&text);
+        let Refusal {
+            retry_after: waited,
+            body,
+        } = Refusal::read(response, SystemTime::now()).await;
+        let message = String::from_utf8_lossy(&body);
         let message = message.trim();
         let reason = if message.is_empty() {
             format!("{shown} answered HTTP {status}")

@@ -7,19 +7,19 @@
 //! most once per minute. A request holds at most one object per process: three, far below the
 //! receiver's limit of ten.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use crate::unix_millis;
 
-use super::Sink;
-use super::retry::{Verdict, classify, retry_after};
+use reqwest::header::CONTENT_TYPE;
+
+use super::retry::{Verdict, classify};
+use super::{Refusal, Sink};
 use crate::agent::Cycle;
 use crate::formats::client_stats::{self, StatsObject};
 use crate::scrape::describe;
 use crate::secret::SensitiveUrl;
 
-/// How much of an error response we read for its message: the receiver's are a line of JSON.
-const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 const MINUTE_MS: u64 = 60_000;
 
 /// The newest object per process, and when each process was last accepted.
@@ -139,7 +139,7 @@ impl StatsSink {
             .body(client_stats::to_body(objects))
             .send()
             .await;
-        let mut response = match result {
+        let response = match result {
             Ok(response) => response,
             Err(err) => {
                 return Verdict::Retry {
@@ -152,19 +152,11 @@ impl StatsSink {
         if status.is_success() {
             return Verdict::Delivered;
         }
-        let waited = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| retry_after(value, now));
-        let mut error_body = Vec::new();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            error_body.extend_from_slice(&chunk);
-            if error_body.len() >= MAX_ERROR_BODY_BYTES {
-                break;
-            }
-        }
-        let reason = match receiver_message(&error_body) {
+        let Refusal {
+            retry_after: waited,
+            body,
+        } = Refusal::read(response, now).await;
+        let reason = match receiver_message(&body) {
             Some(message) => format!("{} answered HTTP {status}: {message}", self.endpoint),
             None => format!("{} answered HTTP {status}", self.endpoint),
         };
@@ -214,11 +206,6 @@ impl Sink for StatsSink {
         }
         verdict
     }
-}
-
-fn unix_millis(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
 }
 
 fn until_next_minute(now: SystemTime) -> Duration {
