@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The project's test command: installs what the tests need (the Pushgateway, Python's
-# prometheus_client), then formatting,
-# lints, every test (unit, fixture, loopback integration tests, the real Pushgateway, the systemd
-# unit), and last the .deb, built and checked with dpkg-deb.
+# The project's test command: installs what the tests need (the Pushgateway, systemd-analyze,
+# Python's prometheus_client, rustfmt and clippy, cargo-deb), then formatting, lints, every test
+# (unit, fixture, loopback integration tests, the real Pushgateway, the systemd unit), and last the
+# .deb, built and checked with dpkg-deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +13,16 @@ for component in rustfmt clippy; do
   fi
 done
 
-# The Pushgateway tests run against the real thing: Debian's package.
-if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
+# The Pushgateway tests run against the real thing, and the unit file is checked by
+# systemd-analyze: both from Debian's packages.
+packages=()
+command -v prometheus-pushgateway >/dev/null 2>&1 || packages+=(prometheus-pushgateway)
+command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus-pushgateway
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
 fi
 
 # The differential test compares our parser with the reference one, Python's prometheus_client.

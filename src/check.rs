@@ -457,4 +457,22 @@ mod tests {
         );
         assert_eq!(by_name("beacon_finalized_epoch").found_type, None);
     }
+
+    #[test]
+    fn conformance_reads_an_openmetrics_counter_by_its_total() {
+        // In OpenMetrics the counter family `beacon_reorgs` owns `beacon_reorgs_total`: there is no
+        // family of that name, only the series.
+        let exposition = Exposition::parse(
+            b"# TYPE beacon_reorgs counter\nbeacon_reorgs_total 2\nbeacon_reorgs_created 1.7e9\n# EOF\n",
+        )
+        .expect("valid");
+        assert!(exposition.family("beacon_reorgs_total").is_none());
+        let report = conformance(&exposition);
+        let reorgs = report
+            .iter()
+            .find(|check| check.metric == "beacon_reorgs_total")
+            .expect("listed");
+        assert_eq!(reorgs.found_type, Some("counter"));
+        assert!(reorgs.ok);
+    }
 }
