@@ -217,7 +217,7 @@ fn main() {
         report(
             &format!("Pushgateway body from the parsed scrape ({label})"),
             body.len(),
-            measure(|| pushgateway::encode(black_box(&targets), None)),
+            measure(|| pushgateway::encode(black_box(&targets), None, &Default::default())),
         );
     }
 }

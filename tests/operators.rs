@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{fixture, fixture_path, nodepulse, run, stderr, stdout};
+use common::{fixture, fixture_path, nodepulse, run, stderr, stdout, temp_dir};
 use serde_json::Value;
 
 const FIXTURES: [(&str, bool); 5] = [
@@ -16,12 +16,6 @@ const FIXTURES: [(&str, bool); 5] = [
     ("nimbus", false),
     ("lodestar", true),
 ];
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nodepulse-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 #[test]
 fn check_passes_on_every_fixture() {

@@ -94,6 +94,7 @@ fn what_we_encode_we_read_back_exactly() {
                 exposition: Some(&parsed),
             }],
             None,
+            &Default::default(),
         );
         let reread = Exposition::parse(pushed.as_bytes()).expect("our push body parses");
         for (name, labels, value) in &written {

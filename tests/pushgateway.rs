@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{
     Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
+    temp_dir,
 };
 use nodepulse::exposition::{Exposition, MetricKind, Sample};
 
@@ -293,4 +294,209 @@ fn an_openmetrics_target_is_pushed_in_the_classic_form_the_gateway_accepts() {
     );
     assert_eq!(value(&metrics, "node_build_info", &node_labels), Some(1.0));
     assert_eq!(value(&metrics, "nodepulse_up", &node_labels), Some(1.0));
+}
+
+/// Every bundled scrape, each pushed as its own instance into one gateway, as a new user would try
+/// them: the gateway refuses a whole push for one family it cannot hold as typed (Lighthouse's gauge
+/// `process_cpu_seconds_total` against the gateway's own counter), so such a family must cost
+/// itself alone, in the same push.
+#[test]
+fn every_bundled_fixture_lands_in_one_gateway() {
+    let gateway = Pushgateway::start();
+    let fixtures: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "prysm",
+            &[
+                ("--beacon-node", "prysm/beacon.prom"),
+                ("--validator", "prysm/validator.prom"),
+            ],
+        ),
+        (
+            "lighthouse",
+            &[
+                ("--beacon-node", "lighthouse/beacon.prom"),
+                ("--validator", "lighthouse/validator.prom"),
+            ],
+        ),
+        (
+            "teku",
+            &[
+                ("--beacon-node", "teku/beacon.prom"),
+                ("--validator", "teku/validator.prom"),
+            ],
+        ),
+        ("nimbus", &[("--beacon-node", "nimbus/beacon.prom")]),
+        (
+            "lodestar",
+            &[
+                ("--beacon-node", "lodestar/beacon.prom"),
+                ("--validator", "lodestar/validator.prom"),
+            ],
+        ),
+        ("substrate", &[("--node", "substrate/node.prom")]),
+    ];
+    for (instance, targets) in fixtures {
+        let mut command = push_once(&gateway.url, instance);
+        for (flag, path) in targets {
+            command.arg(flag).arg(fixture_path(path));
+        }
+        let output = run(&mut command);
+        let log = stderr(&output);
+        assert!(output.status.success(), "{instance}: {log}");
+        let metrics = gateway.metrics();
+        // The families the gateway refused, as the warnings name them.
+        let refused: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains("the Pushgateway refused a family"))
+            .filter_map(|line| line.split("family=").nth(1))
+            .filter_map(|rest| rest.split('"').nth(1))
+            .collect();
+        for (flag, path) in targets {
+            let role = flag.trim_start_matches("--");
+            let scraped =
+                Exposition::parse(&std::fs::read(fixture_path(path)).expect("fixture")[..])
+                    .expect("fixture parses");
+            let up = [("instance", instance), ("target", role)];
+            assert_eq!(
+                value(&metrics, "nodepulse_up", &up),
+                Some(1.0),
+                "{instance}"
+            );
+            // Every family with series arrived but those the gateway refused. (Nimbus declares
+            // counters whose series, by the classic rules, stand as families of their own.)
+            for family in scraped
+                .families()
+                .filter(|family| family.samples().len() > 0)
+            {
+                let landed = family
+                    .samples()
+                    .flat_map(|sample| metrics.samples(sample.name()))
+                    .filter(|sample| sample.label("instance") == Some(instance))
+                    .filter(|sample| sample.label("target") == Some(role))
+                    .count();
+                if refused.contains(&family.name()) {
+                    assert_eq!(landed, 0, "{instance}: {} was refused", family.name());
+                } else {
+                    assert!(
+                        landed > 0,
+                        "{instance} {role}: {} did not land",
+                        family.name()
+                    );
+                }
+            }
+        }
+    }
+    let lighthouse_cpu = [("instance", "lighthouse"), ("target", "beacon-node")];
+    assert_eq!(
+        value(
+            &gateway.metrics(),
+            "process_cpu_seconds_total",
+            &lighthouse_cpu
+        ),
+        None,
+        "Lighthouse's gauge cannot stand beside the gateway's counter"
+    );
+}
+
+/// Two nodes push a family under two types into one gateway: the second push lands without that
+/// family, with one warning naming it and a count in `/metrics`, and the next cycle leaves the
+/// family out by itself.
+#[test]
+fn a_family_pushed_under_two_types_costs_only_itself() {
+    let gateway = Pushgateway::start();
+    let dir = temp_dir("two-types");
+    let as_gauge = dir.join("gauge.prom");
+    let as_counter = dir.join("counter.prom");
+    std::fs::write(
+        &as_gauge,
+        "# TYPE queue_depth gauge\nqueue_depth 3\nblocks 1\n",
+    )
+    .expect("write");
+    std::fs::write(
+        &as_counter,
+        "# TYPE queue_depth counter\nqueue_depth 9\n# TYPE peers gauge\npeers 12\n",
+    )
+    .expect("write");
+    let first = run(push_once(&gateway.url, "a").arg("--node").arg(&as_gauge));
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args([
+                "run",
+                "--interval",
+                "1s",
+                "--pushgateway",
+                &gateway.url,
+                "--push-instance",
+                "b",
+                "--listen",
+                &listen,
+                "--node",
+            ])
+            .arg(&as_counter),
+    );
+    let pushes = |count: u64| {
+        let listen = listen.clone();
+        move || {
+            http_get(&format!("http://{listen}/metrics")).is_ok_and(|(_, body)| {
+                body.lines().any(|line| {
+                    line.starts_with("nodepulse_sends_total{")
+                        && line.contains("sink=\"pushgateway\"")
+                        && line.contains("outcome=\"delivered\"")
+                        && line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok())
+                            >= Some(count as f64)
+                })
+            })
+        }
+    };
+    let delivered_twice = eventually(Duration::from_secs(60), pushes(2));
+    let (_, own) = http_get(&format!("http://{listen}/metrics")).expect("agent /metrics");
+    let metrics = gateway.metrics();
+    agent
+        .terminate(Duration::from_secs(10))
+        .expect("exits on SIGTERM");
+    let log = agent.stderr();
+    assert!(delivered_twice, "two pushes delivered:\n{log}\n{own}");
+    assert_eq!(
+        value(&metrics, "peers", &[("instance", "b")]),
+        Some(12.0),
+        "the rest landed"
+    );
+    assert_eq!(
+        value(&metrics, "nodepulse_up", &[("instance", "b")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&metrics, "queue_depth", &[("instance", "a")]),
+        Some(3.0),
+        "the first stays"
+    );
+    assert_eq!(value(&metrics, "queue_depth", &[("instance", "b")]), None);
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("the Pushgateway refused a family"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning, not one per cycle:\n{log}");
+    assert!(
+        warnings[0].contains("family=\"queue_depth\""),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains("} is not a "),
+        "the gateway's reason: {}",
+        warnings[0]
+    );
+    let dropped = own
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("nodepulse_push_series_dropped_total{reason=\"refused\"} ")
+        })
+        .and_then(|value| value.parse::<f64>().ok());
+    assert!(
+        dropped >= Some(2.0),
+        "one series left out of each push:\n{own}"
+    );
 }

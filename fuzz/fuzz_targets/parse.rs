@@ -17,7 +17,7 @@ fn outcome(
         exposition: Some(exposition),
     }];
     Ok((
-        encode(&targets, None).0,
+        encode(&targets, None, &Default::default()).0,
         exposition.line_errors().to_vec(),
         exposition.malformed_lines(),
     ))

@@ -7,6 +7,10 @@
 //! is dropped and counted (duplicates, type conflicts between targets, buckets
 //! without `le`, quantiles without `quantile`).
 //!
+//! What only the gateway knows (its own `process_*` families, the types other groups gave a family)
+//! comes back as a 400 naming one family: `refused_family` reads that name from the answer and
+//! `without_family` takes the family out of a body, so the rest can go out at once.
+//!
 //! Every series gets a `target` label naming its role (`beacon-node`, `validator`), since two
 //! targets expose the same families (`process_cpu_seconds_total`). A scraped label that collides
 //! with `target` or the grouping labels keeps its value as `exported_<name>`, as Prometheus does.
@@ -21,6 +25,9 @@ use crate::exposition::{Exposition, Family, MetricKind, Sample, Syntax};
 
 /// The family the push adds: whether each target's scrape succeeded.
 const UP_FAMILY: &str = "nodepulse_up";
+
+/// The drop reason of a family the gateway refused.
+pub const REFUSED: &str = "refused";
 
 /// Labels the push itself sets; scraped labels with these names are renamed.
 const RESERVED_LABELS: [&str; 3] = ["target", "job", "instance"];
@@ -41,16 +48,19 @@ pub struct PushReport {
     pub malformed_dropped: usize,
     /// Scraped series named like the push's own `nodepulse_up`.
     pub reserved_dropped: usize,
+    /// Series of families the gateway refused earlier (see `refused_family`).
+    pub refused_dropped: usize,
 }
 
 impl PushReport {
     /// Drop counts by reason, for metrics.
-    pub fn dropped(&self) -> [(&'static str, usize); 4] {
+    pub fn dropped(&self) -> [(&'static str, usize); 5] {
         [
             ("duplicate", self.duplicates_dropped),
             ("type_conflict", self.type_conflicts_dropped),
             ("malformed", self.malformed_dropped),
             ("reserved", self.reserved_dropped),
+            (REFUSED, self.refused_dropped),
         ]
     }
 }
@@ -62,16 +72,26 @@ struct OutFamily {
     lines: String,
 }
 
-#[derive(Default)]
-struct Body {
+struct Body<'r> {
     families: Vec<OutFamily>,
     positions: HashMap<String, usize>,
+    refused: &'r HashSet<String>,
     report: PushReport,
 }
 
-/// Encodes the push body. `include`, when given, keeps only the families whose whole name matches.
-pub fn encode(targets: &[TargetSeries<'_>], include: Option<&Regex>) -> (String, PushReport) {
-    let mut body = Body::default();
+/// Encodes the push body. `include`, when given, keeps only the families whose whole name matches;
+/// the families in `refused` (as pushed, e.g. `x_total`) are left out.
+pub fn encode(
+    targets: &[TargetSeries<'_>],
+    include: Option<&Regex>,
+    refused: &HashSet<String>,
+) -> (String, PushReport) {
+    let mut body = Body {
+        families: Vec::new(),
+        positions: HashMap::new(),
+        refused,
+        report: PushReport::default(),
+    };
     for target in targets {
         let Some(exposition) = target.exposition else {
             continue;
@@ -143,12 +163,57 @@ fn whole_match(pattern: &Regex, name: &str) -> bool {
         .is_some_and(|found| found.start() == 0 && found.end() == name.len())
 }
 
-impl Body {
+/// The family a Pushgateway's 400 answer blames, when it blames one.
+///
+/// The gateway checks a push against its own families and every group it holds, and names the
+/// first family that does not fit in one of two ways (client_golang's consistency checks):
+/// `gathered metric family process_cpu_seconds_total has type GAUGE but should have COUNTER`, or
+/// `collected metric "foo" { label:<...> gauge:<value:1 > } is not a COUNTER`.
+pub fn refused_family(answer: &str) -> Option<&str> {
+    let name = if let Some((_, rest)) = answer.split_once("gathered metric family ") {
+        rest.split_once(' ').map_or(rest, |(name, _)| name)
+    } else {
+        let (_, rest) = answer.split_once("collected metric \"")?;
+        rest.split_once('"')?.0
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// The body without the family `name` (its `# HELP`, `# TYPE` and series lines), and how many series
+/// that took out; `None` when the body has no such family.
+pub fn without_family(body: &str, name: &str) -> Option<(String, usize)> {
+    let mut kept = String::with_capacity(body.len());
+    let mut removed = 0;
+    let mut inside = false;
+    let mut found = false;
+    for line in body.split_inclusive('\n') {
+        if let Some(comment) = line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+        {
+            // The encoder writes each family's lines together, behind its own HELP and TYPE.
+            inside = comment.split_once(' ').map(|(family, _)| family) == Some(name);
+            found |= inside;
+        } else if inside {
+            removed += 1;
+        }
+        if !inside {
+            kept.push_str(line);
+        }
+    }
+    found.then_some((kept, removed))
+}
+
+impl Body<'_> {
     fn add(&mut self, role: &'static str, syntax: Syntax, family: Family<'_>, sample: Sample<'_>) {
         let (out_name, out_kind) = classic_family(syntax, family, sample.name());
         // Two families of that name would have the Pushgateway refuse the whole push.
         if out_name == UP_FAMILY {
             self.report.reserved_dropped += 1;
+            return;
+        }
+        if self.refused.contains(out_name) {
+            self.report.refused_dropped += 1;
             return;
         }
         let needs = match (out_kind, sample.name().strip_prefix(out_name)) {
@@ -296,7 +361,7 @@ mod tests {
             role: "beacon-node",
             exposition: Some(exposition),
         }];
-        encode(&targets, include)
+        encode(&targets, include, &HashSet::new())
     }
 
     #[test]
@@ -335,6 +400,7 @@ mod tests {
                 },
             ],
             None,
+            &HashSet::new(),
         );
         assert_eq!(
             body,
@@ -370,6 +436,7 @@ mod tests {
                 type_conflicts_dropped: 1,
                 malformed_dropped: 0,
                 reserved_dropped: 0,
+                refused_dropped: 0,
             }
         );
         // What we send, we can read back whole.
@@ -398,6 +465,7 @@ mod tests {
                 exposition: Some(&node),
             }],
             None,
+            &HashSet::new(),
         );
         assert_eq!(
             body,
@@ -475,5 +543,70 @@ mod tests {
         assert_eq!(report.malformed_dropped, 1);
         assert!(!body.contains("h_bucket"), "{body}");
         assert!(body.contains("h_count{target=\"beacon-node\"} 2"), "{body}");
+    }
+
+    #[test]
+    fn the_family_a_gateway_answer_blames() {
+        assert_eq!(
+            refused_family(
+                "pushed metrics are invalid or inconsistent with existing metrics: gathered metric \
+                 family process_cpu_seconds_total has type GAUGE but should have COUNTER\n"
+            ),
+            Some("process_cpu_seconds_total")
+        );
+        assert_eq!(
+            refused_family(
+                "pushed metrics are invalid or inconsistent with existing metrics: collected metric \
+                 \"foo\" { label:<name:\"instance\" value:\"b\" > gauge:<value:1 > } is not a COUNTER"
+            ),
+            Some("foo")
+        );
+        assert_eq!(refused_family("unauthorized"), None);
+        assert_eq!(refused_family("collected metric \"\" {"), None);
+    }
+
+    #[test]
+    fn a_refused_family_is_taken_out_whole_and_left_out_later() {
+        let beacon = scrape(concat!(
+            "# HELP process_cpu_seconds_total CPU time\n",
+            "# TYPE process_cpu_seconds_total gauge\n",
+            "process_cpu_seconds_total 10\n",
+            "# TYPE lat histogram\n",
+            "lat_bucket{le=\"+Inf\"} 3\n",
+            "lat_sum 1.5\n",
+            "lat_count 3\n",
+            "libp2p_peers 4\n",
+        ));
+        let (body, _) = encode_beacon(&beacon, None);
+        let (without_cpu, removed) =
+            without_family(&body, "process_cpu_seconds_total").expect("in the body");
+        assert_eq!(removed, 1);
+        let (without_both, removed) = without_family(&without_cpu, "lat").expect("in the body");
+        assert_eq!(removed, 3);
+        assert_eq!(
+            without_both,
+            concat!(
+                "# TYPE libp2p_peers untyped\n",
+                "libp2p_peers{target=\"beacon-node\"} 4\n",
+                "# HELP nodepulse_up Whether nodepulse's last scrape of the target succeeded (1) or not (0).\n",
+                "# TYPE nodepulse_up gauge\n",
+                "nodepulse_up{target=\"beacon-node\"} 1\n",
+            )
+        );
+        assert_eq!(without_family(&without_both, "lat"), None);
+        assert_eq!(
+            without_family(&body, "process_cpu"),
+            None,
+            "whole names only"
+        );
+
+        let refused = HashSet::from(["process_cpu_seconds_total".to_owned(), "lat".to_owned()]);
+        let targets = [TargetSeries {
+            role: "beacon-node",
+            exposition: Some(&beacon),
+        }];
+        let (again, report) = encode(&targets, None, &refused);
+        assert_eq!(again, without_both, "the next cycle leaves them out itself");
+        assert_eq!(report.refused_dropped, 4);
     }
 }

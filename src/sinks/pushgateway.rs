@@ -3,9 +3,16 @@
 //! Each cycle replaces the group `/metrics/job/<job>/instance/<instance>` (PUT): the group then
 //! holds exactly this cycle's series, and a target that stopped answering shows as
 //! `nodepulse_up 0` rather than as stale numbers.
+//!
+//! A family the gateway cannot hold as typed (Lighthouse's gauge `process_cpu_seconds_total` against
+//! the gateway's own counter, or a type another group gave the family) costs that family alone: the
+//! answer names it, the family is taken out and the rest is pushed again at once. The family is then
+//! left out of later pushes for an hour, after which it is tried again, since the other group may
+//! have gone.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use regex::Regex;
@@ -15,13 +22,18 @@ use reqwest::header::CONTENT_TYPE;
 use super::retry::{Verdict, classify};
 use super::{Refusal, Sink};
 use crate::agent::Cycle;
-use crate::formats::pushgateway::{TargetSeries, encode};
+use crate::formats::pushgateway::{REFUSED, TargetSeries, encode, refused_family, without_family};
 use crate::scrape::describe;
 use crate::secret::{Secret, without_credentials};
 use crate::telemetry::Telemetry;
 
 /// The classic text format: what the Pushgateway parses.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How long a family the gateway refused is left out before it is tried again: long enough that a
+/// lasting conflict costs one extra request and one warning an hour, short enough that a conflict
+/// that went away (another group deleted) heals without a restart.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(3600);
 
 /// Where and how to push.
 #[derive(Debug, Clone)]
@@ -59,6 +71,8 @@ pub struct PushSink {
     url: Url,
     /// Shared with each attempt's request, not copied: a push body can be megabytes.
     pending: Option<Bytes>,
+    /// Families the gateway refused, and when.
+    refused: HashMap<String, Instant>,
     telemetry: Arc<Telemetry>,
 }
 
@@ -73,8 +87,48 @@ impl PushSink {
             url: target.group_url(),
             target,
             pending: None,
+            refused: HashMap::new(),
             telemetry,
         })
+    }
+
+    /// The families refused within the last `REFUSAL_MEMORY`.
+    fn still_refused(&mut self) -> HashSet<String> {
+        self.refused
+            .retain(|_, when| when.elapsed() < REFUSAL_MEMORY);
+        self.refused.keys().cloned().collect()
+    }
+
+    /// Takes the family the gateway's answer blames out of `body`, when the body has it.
+    fn without_refused(&mut self, body: &[u8], answer: &str) -> Option<Bytes> {
+        let family = refused_family(answer)?;
+        let (rest, series) = without_family(std::str::from_utf8(body).ok()?, family)?;
+        tracing::warn!(
+            family,
+            series,
+            answer,
+            "the Pushgateway refused a family; pushing the rest without it, and leaving it out for \
+             the next hour"
+        );
+        self.telemetry.push_dropped(REFUSED, series);
+        self.refused.insert(family.to_owned(), Instant::now());
+        Some(Bytes::from(rest))
+    }
+
+    /// One PUT of `body`: the answer's status and text, or why there was none.
+    async fn put(&self, body: Bytes) -> Result<(reqwest::StatusCode, Refusal), reqwest::Error> {
+        let mut request = self
+            .client
+            .put(self.url.clone())
+            .header(CONTENT_TYPE, TEXT_FORMAT)
+            .body(body);
+        if let Some(username) = &self.target.username {
+            let password = self.target.password.as_ref().map(Secret::expose);
+            request = request.basic_auth(username, password);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        Ok((status, Refusal::read(response, SystemTime::now()).await))
     }
 }
 
@@ -92,7 +146,8 @@ impl Sink for PushSink {
                 exposition: scrape.exposition.as_ref(),
             })
             .collect();
-        let (body, report) = encode(&targets, self.target.include.as_ref());
+        let refused = self.still_refused();
+        let (body, report) = encode(&targets, self.target.include.as_ref(), &refused);
         for (reason, count) in report.dropped() {
             if count > 0 {
                 self.telemetry.push_dropped(reason, count);
@@ -107,41 +162,41 @@ impl Sink for PushSink {
     }
 
     async fn attempt(&mut self) -> Verdict {
-        let Some(body) = self.pending.clone() else {
+        let Some(mut body) = self.pending.clone() else {
             return Verdict::Delivered;
         };
         let shown = without_credentials(&self.url);
-        let mut request = self
-            .client
-            .put(self.url.clone())
-            .header(CONTENT_TYPE, TEXT_FORMAT)
-            .body(body);
-        if let Some(username) = &self.target.username {
-            let password = self.target.password.as_ref().map(Secret::expose);
-            request = request.basic_auth(username, password);
-        }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(err) => {
-                return Verdict::Retry {
-                    reason: format!("pushing to {shown} failed: {}", describe(err)),
-                    after: None,
-                };
+        // Each refusal of a family takes that family out, so this ends within the body's families.
+        let (status, refusal) = loop {
+            let (status, refusal) = match self.put(body.clone()).await {
+                Ok(answer) => answer,
+                Err(err) => {
+                    return Verdict::Retry {
+                        reason: format!("pushing to {shown} failed: {}", describe(err)),
+                        after: None,
+                    };
+                }
+            };
+            let answer = String::from_utf8_lossy(&refusal.body);
+            let rest = (status == reqwest::StatusCode::BAD_REQUEST)
+                .then(|| self.without_refused(&body, &answer))
+                .flatten();
+            match rest {
+                Some(rest) => {
+                    body = rest.clone();
+                    self.pending = Some(rest);
+                }
+                None => break (status, refusal),
             }
         };
-        let status = response.status();
-        let Refusal {
-            retry_after: waited,
-            body,
-        } = Refusal::read(response, SystemTime::now()).await;
-        let message = String::from_utf8_lossy(&body);
+        let message = String::from_utf8_lossy(&refusal.body);
         let message = message.trim();
         let reason = if message.is_empty() {
             format!("{shown} answered HTTP {status}")
         } else {
             format!("{shown} answered HTTP {status}: {message}")
         };
-        let verdict = classify(status.as_u16(), reason, waited);
+        let verdict = classify(status.as_u16(), reason, refusal.retry_after);
         if !matches!(verdict, Verdict::Retry { .. }) {
             // Delivered, or refused for good: either way this body is done.
             self.pending = None;

@@ -177,6 +177,13 @@ pub fn dead_url() -> String {
     format!("http://{addr}/metrics")
 }
 
+/// A fresh directory for this test process's files, named after the test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nodepulse-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 pub fn fixture_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -274,17 +281,24 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// A child process that is killed when the test ends, passed or not.
-pub struct Running(pub Child);
+/// A child process that is killed when the test ends, passed or not. Its stderr goes to a file,
+/// not a pipe: a chatty process (the Pushgateway logs every help-string mismatch) would otherwise
+/// fill the pipe and stop dead in a write while nobody reads it.
+pub struct Running(pub Child, PathBuf);
 
 impl Running {
     pub fn spawn(command: &mut Command) -> Running {
+        static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = SPAWNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = temp_dir("stderr").join(format!("{number}.log"));
+        let file = std::fs::File::create(&log).expect("a stderr file");
         Running(
             command
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped())
+                .stderr(file)
                 .spawn()
                 .expect("start the process"),
+            log,
         )
     }
 
@@ -304,13 +318,10 @@ impl Running {
         status.map(|status| (status, started.elapsed()))
     }
 
-    /// Everything the process wrote to stderr (after it ended).
+    /// Everything the process wrote to stderr so far.
     pub fn stderr(&mut self) -> String {
-        let mut text = String::new();
-        if let Some(mut pipe) = self.0.stderr.take() {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
+        let bytes = std::fs::read(&self.1).expect("the process's stderr file");
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
@@ -318,5 +329,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_file(&self.1);
     }
 }
