@@ -92,6 +92,60 @@ fn check_fails_with_a_readable_diff_and_update_rewrites() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// An operator records the expectation with `run --dry-run`: the system object and timestamps in it
+/// describe the machine and the moment, so `check` says it leaves them out, and passes; a changed
+/// node value still fails.
+#[test]
+fn check_accepts_an_expectation_recorded_with_dry_run() {
+    let dir = temp_dir("recorded");
+    let expected = dir.join("expect.json");
+    let targets = [
+        "--beacon-node".into(),
+        fixture_path("lighthouse/beacon.prom").into_os_string(),
+        "--validator".into(),
+        fixture_path("lighthouse/validator.prom").into_os_string(),
+    ];
+    let recorded = run(nodepulse().args(["run", "--dry-run"]).args(&targets));
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    std::fs::write(&expected, &recorded.stdout).expect("write");
+
+    let check = || {
+        run(nodepulse()
+            .arg("check")
+            .args(&targets)
+            .arg("--expect")
+            .arg(&expected))
+    };
+    let output = check();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let notes: Vec<String> = stderr(&output)
+        .lines()
+        .filter(|line| line.contains("not comparing the system object or timestamps"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", stderr(&output));
+
+    let mut edited: Value = serde_json::from_slice(&recorded.stdout).expect("JSON");
+    for object in edited.as_array_mut().expect("an array") {
+        if object["process"] == "beaconnode" {
+            object["network_peers_connected"] = Value::from(1);
+        }
+    }
+    std::fs::write(&expected, edited.to_string()).expect("write");
+    let output = check();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("- beaconnode.network_peers_connected: 1"),
+        "{}",
+        stdout(&output)
+    );
+}
+
 #[test]
 fn check_reports_sources_and_conformance_for_people_and_machines() {
     let text = run(nodepulse()
