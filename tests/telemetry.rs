@@ -14,14 +14,17 @@ use common::{
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
 
-/// A WebSocket telemetry server on loopback: every connection's text frames, in order.
+/// A WebSocket telemetry server on loopback: every connection's text frames, in order, and the
+/// status code of every Close it was sent (answered with its own, as a real server does).
 struct WsServer {
     url: String,
     connections: Arc<Mutex<Vec<Vec<Value>>>>,
+    closes: Arc<Mutex<Vec<Option<u16>>>>,
     drop_all: Arc<AtomicBool>,
 }
 
@@ -31,8 +34,10 @@ impl WsServer {
         let url = format!("ws://{}", listener.local_addr().expect("addr"));
         listener.set_nonblocking(true).expect("nonblocking");
         let connections = Arc::new(Mutex::new(Vec::new()));
+        let closes = Arc::new(Mutex::new(Vec::new()));
         let drop_all = Arc::new(AtomicBool::new(false));
         let (recorded, dropping) = (Arc::clone(&connections), Arc::clone(&drop_all));
+        let closed = Arc::clone(&closes);
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -42,6 +47,7 @@ impl WsServer {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 while let Ok((stream, _)) = listener.accept().await {
                     let (recorded, dropping) = (Arc::clone(&recorded), Arc::clone(&dropping));
+                    let closed = Arc::clone(&closed);
                     tokio::spawn(async move {
                         let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
                             return;
@@ -59,6 +65,10 @@ impl WsServer {
                                         let text = message.into_text().expect("text");
                                         let value = serde_json::from_str(text.as_str()).expect("frames are JSON");
                                         recorded.lock().expect("frames")[index].push(value);
+                                    }
+                                    Some(Ok(Message::Close(frame))) => {
+                                        let code = frame.map(|frame| u16::from(frame.code));
+                                        closed.lock().expect("closes").push(code);
                                     }
                                     Some(Ok(_)) => {}
                                     _ => return,
@@ -78,6 +88,7 @@ impl WsServer {
         WsServer {
             url,
             connections,
+            closes,
             drop_all,
         }
     }
@@ -260,6 +271,13 @@ fn starknet_identifies_first_then_streams_only_changes() {
             .terminate(Duration::from_secs(5))
             .is_some_and(|(status, _)| status.success())
     );
+    // SIGTERM closes the stream properly: 1001, going away.
+    assert!(eventually(Duration::from_secs(10), || !server
+        .closes
+        .lock()
+        .expect("closes")
+        .is_empty()));
+    assert_eq!(*server.closes.lock().expect("closes"), vec![Some(1001)]);
 }
 
 #[test]

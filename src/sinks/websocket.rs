@@ -1,23 +1,28 @@
 //! Streaming telemetry over a WebSocket, one task per `--telemetry-url`.
 //!
 //! The connection looks after itself: a connect timeout, reconnects with jittered exponential
-//! backoff (1 s up to a minute, reset after a healthy minute), the node re-identified first after
+//! backoff (1 s up to 20 s, reset after a healthy minute), the node re-identified first after
 //! every reconnect, and while disconnected only the newest cycle is kept, so the first frames after a
 //! reconnect describe now rather than replay a backlog. One `select!` serves the newest cycle, the
 //! server's frames (pings are answered by the library on the next read or write), a keepalive
-//! (servers drop a node silent for 60 s) and shutdown.
+//! (servers drop a node silent for 60 s) and shutdown, which closes the stream properly: a Close
+//! with 1001 (going away), then the server's Close, waited for briefly.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Url;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::retry::{BASE_DELAY, Backoff, Jitter, MAX_DELAY};
+use super::retry::{BASE_DELAY, Backoff, Jitter};
 use super::{DeliveryError, Until};
 use crate::agent::Cycle;
 use crate::formats::telemetry::{Format, RateTracker, Rates, Session};
@@ -31,6 +36,11 @@ const MESSAGE_VERBOSITY: u8 = 0;
 const KEEPALIVE: Duration = Duration::from_secs(25);
 /// A connection that lasted this long was healthy: the next reconnect starts from a short wait.
 const HEALTHY_SESSION: Duration = Duration::from_secs(60);
+/// The longest wait between reconnects. Substrate's own nodes come back after a random 10-20 s;
+/// a node that waits longer stays missing from the server's list after the server is back.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(20);
+/// How long a goodbye waits for the server's Close: well inside the agent's 3 s shutdown grace.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// A `--telemetry-url 'URL VERBOSITY'`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +129,7 @@ pub async fn stream(
     until: Until,
 ) -> Result<(), DeliveryError> {
     let url = settings.endpoint.to_string();
-    let mut backoff = Backoff::new(BASE_DELAY, MAX_DELAY, Jitter::from_entropy());
+    let mut backoff = Backoff::new(BASE_DELAY, MAX_RECONNECT_DELAY, Jitter::from_entropy());
     let mut latest = Latest {
         tracker: RateTracker::default(),
         cycle: None,
@@ -222,15 +232,12 @@ where
             }
         }
         if sending && until == Until::Settled {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), outgoing.send(Message::Close(None)))
-                    .await;
+            goodbye(&mut outgoing, &mut incoming).await;
             return Ended::Settled;
         }
         tokio::select! {
             _ = stop.changed() => {
-                // A clean goodbye, but never a hang on the way out.
-                let _ = tokio::time::timeout(Duration::from_secs(1), outgoing.send(Message::Close(None))).await;
+                goodbye(&mut outgoing, &mut incoming).await;
                 return Ended::Stopped;
             }
             changed = cycles.changed() => {
@@ -259,6 +266,36 @@ where
     }
 }
 
+/// Ends a stream as RFC 6455 asks: a Close with 1001 (going away), then the server's Close, waited
+/// for at most `CLOSE_WAIT` so that a server that never answers cannot hold up the exit. Whether the
+/// server answered.
+async fn goodbye<S>(
+    outgoing: &mut SplitSink<WebSocketStream<S>, Message>,
+    incoming: &mut SplitStream<WebSocketStream<S>>,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let close = Message::Close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "nodepulse is stopping".into(),
+    }));
+    let handshake = async {
+        outgoing.send(close).await.ok()?;
+        loop {
+            match incoming.next().await? {
+                Ok(Message::Close(_)) => return Some(()),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    };
+    matches!(
+        tokio::time::timeout(CLOSE_WAIT, handshake).await,
+        Ok(Some(()))
+    )
+}
+
 fn frames_for(session: &mut Session, latest: &Latest, settings: &StreamSettings) -> Vec<Message> {
     if !settings.endpoint.accepts(MESSAGE_VERBOSITY) {
         return Vec::new();
@@ -281,6 +318,61 @@ fn frames_for(session: &mut Session, latest: &Latest, settings: &StreamSettings)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    /// A client and a server stream over an in-memory pipe.
+    async fn pair() -> (
+        WebSocketStream<tokio::io::DuplexStream>,
+        WebSocketStream<tokio::io::DuplexStream>,
+    ) {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        (
+            WebSocketStream::from_raw_socket(client, Role::Client, None).await,
+            WebSocketStream::from_raw_socket(server, Role::Server, None).await,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn goodbye_sends_going_away_and_waits_for_the_servers_close() {
+        let (client, mut server) = pair().await;
+        let answering = tokio::spawn(async move {
+            // The server reads the Close; the library answers it with its own as it reads on.
+            let code = match server.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => Some(frame.code),
+                _ => None,
+            };
+            while server.next().await.is_some() {}
+            code
+        });
+        let (mut outgoing, mut incoming) = client.split();
+        let started = Instant::now();
+        assert!(
+            goodbye(&mut outgoing, &mut incoming).await,
+            "the server answered"
+        );
+        assert!(started.elapsed() < CLOSE_WAIT);
+        assert_eq!(answering.await.ok().flatten(), Some(CloseCode::Away));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn goodbye_gives_a_silent_server_close_wait_and_no_more() {
+        let (client, _server) = pair().await;
+        let (mut outgoing, mut incoming) = client.split();
+        let started = Instant::now();
+        assert!(!goodbye(&mut outgoing, &mut incoming).await);
+        assert_eq!(started.elapsed(), CLOSE_WAIT);
+    }
+
+    #[test]
+    fn reconnects_never_wait_more_than_twenty_seconds() {
+        let mut backoff = Backoff::new(BASE_DELAY, MAX_RECONNECT_DELAY, Jitter::seeded(3));
+        let delays: Vec<Duration> = (0..200).map(|_| backoff.next_delay()).collect();
+        assert!(delays.iter().all(|delay| *delay <= Duration::from_secs(20)));
+        assert!(
+            delays.iter().any(|delay| *delay > Duration::from_secs(10)),
+            "the cap is reached, with jitter below it: {delays:?}"
+        );
+    }
 
     #[test]
     fn telemetry_url_syntax() {
