@@ -169,6 +169,8 @@ pub struct ChainNode {
     /// The latest block's timestamp, Unix seconds.
     pub latest_block_time: Option<u64>,
     pub latest_block_transactions: Option<u64>,
+    /// Events emitted in the latest block (Starknet block headers carry `event_count`).
+    pub latest_block_events: Option<u64>,
     pub peers: Option<u64>,
     pub ready_transactions: Option<u64>,
     /// Network byte counters (for rates between cycles).

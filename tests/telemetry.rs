@@ -116,35 +116,65 @@ fn rpc_node(answer: impl Fn(&str, &Value) -> Option<Value> + Send + Sync + 'stat
     })
 }
 
-/// A Juno node on Sepolia whose head advances one block per `starknet_blockHashAndNumber`.
+/// The first block of the fake Starknet node, and its time.
+const STARKNET_FIRST_BLOCK: u64 = 381_000;
+const STARKNET_FIRST_TIME: u64 = 1_720_698_368;
+
+/// What the fake Starknet node's block `number` carries: its time (Unix seconds) and event count.
+fn starknet_block_facts(number: u64) -> (u64, u64) {
+    (
+        STARKNET_FIRST_TIME + (number - STARKNET_FIRST_BLOCK) * 2,
+        1_800 + number % 97,
+    )
+}
+
+/// A Juno node on Sepolia (JSON-RPC 0.8) where blocks come faster than it is asked: a new block
+/// arrives before every call, so two calls never see the same head.
 fn starknet_node() -> Server {
-    let head = AtomicU64::new(381_000);
-    rpc_node(move |method, _| match method {
-        "starknet_specVersion" => Some(json!("0.7.1")),
-        "starknet_chainId" => Some(json!("0x534e5f5345504f4c4941")),
-        "starknet_blockHashAndNumber" => {
-            let number = head.fetch_add(1, Ordering::SeqCst) + 1;
-            Some(json!({"block_hash": format!("0x{number:063x}"), "block_number": number}))
-        }
-        "starknet_getBlockWithTxHashes" => {
-            let number = head.load(Ordering::SeqCst);
-            Some(json!({
+    starknet_node_of(Some("v0.14.2"))
+}
+
+/// The same node with Juno's version method answering `juno_version`, or without one (Madara).
+fn starknet_node_of(juno_version: Option<&'static str>) -> Server {
+    let head = AtomicU64::new(STARKNET_FIRST_BLOCK);
+    rpc_node(move |method, _| {
+        let number = head.fetch_add(1, Ordering::SeqCst) + 1;
+        let (timestamp, events) = starknet_block_facts(number);
+        match method {
+            "starknet_specVersion" => Some(json!("0.8.1")),
+            "starknet_chainId" => Some(json!("0x534e5f5345504f4c4941")),
+            "starknet_blockHashAndNumber" => {
+                Some(json!({"block_hash": format!("0x{number:063x}"), "block_number": number}))
+            }
+            "starknet_getBlockWithTxHashes" => Some(json!({
                 "status": "ACCEPTED_ON_L2",
                 "block_hash": format!("0x{number:063x}"),
                 "parent_hash": format!("0x{:063x}", number - 1),
                 "block_number": number,
                 "new_root": "0x4bd2d7a5c5d7c3e1c2a8b0e2f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5",
-                "timestamp": 1_720_698_368 + number,
+                "timestamp": timestamp,
                 "sequencer_address": "0x1176a1bd84444c89232ec27754698e5d2e7e1a7f1539f12027f28b23ec9f3d8",
                 "l1_gas_price": {"price_in_fri": "0x1d1a94a20000", "price_in_wei": "0x3b9aca08"},
+                "l2_gas_price": {"price_in_fri": "0x1dcd65000", "price_in_wei": "0x3e8"},
+                "l1_data_gas_price": {"price_in_fri": "0x1f3a", "price_in_wei": "0x1"},
                 "l1_da_mode": "BLOB",
-                "starknet_version": "0.13.2",
+                "starknet_version": "0.13.4",
+                "event_count": events,
                 "transactions": ["0x1a", "0x2b", "0x3c"]
-            }))
+            })),
+            "juno_version" => juno_version.map(Value::from),
+            _ => None,
         }
-        "juno_version" => Some(json!("v0.11.7")),
-        _ => None,
     })
+}
+
+/// How many times the node was asked `method`.
+fn calls_of(node: &Server, method: &str) -> usize {
+    node.requests()
+        .iter()
+        .filter_map(|request| serde_json::from_slice::<Value>(&request.body).ok())
+        .filter(|call| call["method"] == method)
+        .count()
 }
 
 /// A Polkadot validator node whose best block advances one per `chain_getBlockHash` of the head.
@@ -199,10 +229,10 @@ fn starknet_identifies_first_then_streams_only_changes() {
     let first = payload(&frames[0]);
     assert_eq!(first["name"], "starknode-1");
     assert_eq!(first["client"], "Juno");
-    assert_eq!(first["version"], "v0.11.7");
+    assert_eq!(first["version"], "v0.14.2");
     assert_eq!(first["network"], "SN_SEPOLIA");
-    assert_eq!(first["json_rpc_version"], "0.7.1");
-    assert_eq!(first["starknet_version"], "0.13.2");
+    assert_eq!(first["json_rpc_version"], "0.8.1");
+    assert_eq!(first["starknet_version"], "0.13.4");
     assert_eq!(first["tx_number"], 3);
     assert!(first["current_block_number_l2"].is_u64());
     assert!(
@@ -210,7 +240,21 @@ fn starknet_identifies_first_then_streams_only_changes() {
             .as_str()
             .is_some_and(|h| h.starts_with("0x"))
     );
-    assert!(first["latest_block_time"].as_u64().unwrap_or(0) > 1_720_698_368_000);
+    // Number, hash, time and counts all of one block, though the head moves between any two calls.
+    for frame in frames {
+        let block = payload(frame);
+        let Some(number) = block.get("current_block_number_l2").and_then(Value::as_u64) else {
+            continue;
+        };
+        let (time, events) = starknet_block_facts(number);
+        assert_eq!(
+            block["current_block_hash_l2"],
+            format!("0x{number:063x}"),
+            "{block:?}"
+        );
+        assert_eq!(block["latest_block_time"], time * 1000, "{block:?}");
+        assert_eq!(block["event_number"], events, "{block:?}");
+    }
     for key in [
         "operating_system",
         "memory",
@@ -266,6 +310,12 @@ fn starknet_identifies_first_then_streams_only_changes() {
         metrics.contains("nodepulse_telemetry_frames_sent_total{"),
         "{metrics}"
     );
+    assert_eq!(
+        calls_of(&node, "juno_version"),
+        1,
+        "the client is learned once"
+    );
+    assert!(calls_of(&node, "starknet_getBlockWithTxHashes") >= 3);
     assert!(
         agent
             .terminate(Duration::from_secs(5))
@@ -278,6 +328,34 @@ fn starknet_identifies_first_then_streams_only_changes() {
         .expect("closes")
         .is_empty()));
     assert_eq!(*server.closes.lock().expect("closes"), vec![Some(1001)]);
+}
+
+/// Madara and Papyrus have no version method: "method not found" is learned once, not asked again
+/// every cycle, and `client`/`version` stay out.
+#[test]
+fn a_node_without_a_version_method_is_asked_once() {
+    let server = WsServer::start();
+    let madara = starknet_node_of(None);
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args(["run", "--interval", "200ms"])
+            .args(["--telemetry-url", &format!("{} 0", server.url)])
+            .args(["--starknet-rpc", &madara.url("/")]),
+    );
+    assert!(eventually(Duration::from_secs(20), || server.frames_on(0) >= 4));
+    assert!(
+        agent
+            .terminate(Duration::from_secs(5))
+            .is_some_and(|(status, _)| status.success())
+    );
+    assert_eq!(calls_of(&madara, "juno_version"), 1);
+    assert_eq!(calls_of(&madara, "pathfinder_version"), 1);
+    let first = payload(&server.connections()[0][0]).clone();
+    assert!(
+        !first.contains_key("client") && !first.contains_key("version"),
+        "{first:?}"
+    );
+    assert_eq!(first["network"], "SN_SEPOLIA");
 }
 
 #[test]

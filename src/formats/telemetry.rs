@@ -227,6 +227,10 @@ fn starknet_payload(
         node.and_then(|n| n.latest_block_transactions)
             .map(Value::from),
     );
+    put(
+        "event_number",
+        node.and_then(|n| n.latest_block_events).map(Value::from),
+    );
     put("peer_count", node.and_then(|n| n.peers).map(Value::from));
     put(
         "node_uptime",
@@ -451,6 +455,7 @@ mod tests {
                 }),
                 latest_block_time: Some(1_720_698_368),
                 latest_block_transactions: Some(245),
+                latest_block_events: Some(1890),
                 peers: Some(43),
                 ready_transactions: Some(3),
                 network_bytes_received: Some(bytes),
@@ -509,6 +514,7 @@ mod tests {
         assert_eq!(payload["current_block_number_l2"], 100);
         assert_eq!(payload["latest_block_time"], 1_720_698_368_000u64);
         assert_eq!(payload["tx_number"], 245);
+        assert_eq!(payload["event_number"], 1890);
         assert_eq!(payload["peer_count"], 43);
         assert_eq!(payload["node_uptime"], 400.0);
         assert_eq!(payload["memory"], 16 * 1024);

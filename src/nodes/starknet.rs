@@ -1,5 +1,9 @@
 //! A Starknet node (Juno, Pathfinder, Madara, Papyrus) through the JSON-RPC methods every node
 //! implements, plus the client's own version method where it has one.
+//!
+//! The head is read from one block (`latest`), its number and hash with its time and counts: asking
+//! the head and then the block separately pairs one block's number with the next one's time when
+//! blocks come fast. Which client the node is gets learned once and kept while the node answers.
 
 use serde_json::{Value, json};
 
@@ -26,36 +30,61 @@ pub fn from_metrics(metrics: &Exposition) -> ChainNode {
     }
 }
 
-/// Asks the node; `Err` when the node does not answer at all.
-pub async fn observe(rpc: &RpcClient, metrics: Option<&Exposition>) -> Result<ChainNode, RpcError> {
+/// Which client a node is, as its version method said: learned once, since asking a node that has
+/// no such method every cycle is a failed call every cycle.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// `None` for a node with no version method (Madara, Papyrus).
+    pub implementation: Option<String>,
+    pub version: Option<String>,
+}
+
+/// Asks the node; `Err` when the node does not answer at all. `identity` is what an earlier cycle
+/// learned of the client; when `None`, it is asked and filled in.
+pub async fn observe(
+    rpc: &RpcClient,
+    metrics: Option<&Exposition>,
+    identity: &mut Option<Identity>,
+) -> Result<ChainNode, RpcError> {
     let rpc_version = rpc.call("starknet_specVersion", json!([])).await?;
     let chain_id = rpc.call("starknet_chainId", json!([])).await?;
-    let head = rpc.call("starknet_blockHashAndNumber", json!([])).await?;
     let block = rpc
         .call(
             "starknet_getBlockWithTxHashes",
             json!({"block_id": "latest"}),
         )
         .await?;
-    let mut node = ChainNode {
+    let known = match identity {
+        Some(known) => known,
+        None => identity.insert(identify(rpc).await?),
+    };
+    Ok(ChainNode {
+        implementation: known.implementation.clone(),
+        version: known.version.clone(),
         rpc_version: string(&rpc_version),
         chain: chain_id.as_str().map(chain_name),
-        best: block_ref(&head["block_hash"], &head["block_number"]),
+        best: block_ref(&block["block_hash"], &block["block_number"]),
         latest_block_time: number(&block["timestamp"]),
         latest_block_transactions: block["transactions"]
             .as_array()
             .map(|transactions| transactions.len() as u64),
+        latest_block_events: number(&block["event_count"]),
         protocol_version: string(&block["starknet_version"]),
         ..metrics.map(from_metrics).unwrap_or_default()
-    };
+    })
+}
+
+/// The client and its version, from the first version method the node has.
+async fn identify(rpc: &RpcClient) -> Result<Identity, RpcError> {
     for (method, client) in VERSION_METHODS {
         if let Some(version) = optional(rpc, method).await? {
-            node.implementation = Some(client.to_owned());
-            node.version = string(&version);
-            break;
+            return Ok(Identity {
+                implementation: Some(client.to_owned()),
+                version: string(&version),
+            });
         }
     }
-    Ok(node)
+    Ok(Identity::default())
 }
 
 fn block_ref(hash: &Value, height: &Value) -> Option<BlockRef> {
