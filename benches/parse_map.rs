@@ -172,7 +172,8 @@ fn main() {
         std::fs::write(path, scrape(8 << 20)).expect("write the scrape");
         return;
     }
-    let wanted = profiles::wanted(ClientChoice::Auto);
+    let profiles = profiles::Profiles::builtin();
+    let wanted = profiles.wanted(&ClientChoice::Auto);
     for size in [1 << 20, 8 << 20] {
         let body = scrape(size);
         let label = format!("{:.1} MB", body.len() as f64 / 1e6);
@@ -202,8 +203,10 @@ fn main() {
                     parser.feed(chunk);
                 }
                 let exposition = parser.finish().expect("parses");
-                let profile = profiles::select(ClientChoice::Auto, &exposition).expect("detected");
-                let beacon = profiles::map_beacon_node(profile, &exposition);
+                let profile = profiles
+                    .select(&ClientChoice::Auto, &exposition)
+                    .expect("detected");
+                let beacon = profiles::map_beacon_node(&profile, &exposition);
                 client_stats::to_body(&[client_stats::StatsObject::BeaconNode(
                     client_stats::beacon_node(&beacon, 0),
                 )])

@@ -201,15 +201,16 @@ impl Agent {
         &self,
         role: Role,
         target: Option<&Target>,
-    ) -> Option<(&'static Profile, Exposition)> {
+    ) -> Option<(Arc<Profile>, Exposition)> {
         let target = target?;
-        let choice = self.config.client;
+        let (choice, profiles) = (&self.config.client, &self.config.profiles);
         let (profile, exposition) = self
             .scrape_and_read(role, target, self.wanted.as_ref(), |exposition| {
-                Ok(profiles::select(choice, exposition)?)
+                Ok(profiles.select(choice, exposition)?)
             })
             .await?;
-        tracing::debug!(%target, client = %profile.client, "{role} is {}", profile.client);
+        let client = &profile.client_name;
+        tracing::debug!(%target, %client, "{role} is {client}");
         Some((profile, exposition))
     }
 
@@ -254,7 +255,7 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
     let wanted = config
         .pushgateway
         .is_none()
-        .then(|| profiles::wanted(config.client));
+        .then(|| config.profiles.wanted(&config.client));
     let agent = Agent {
         config,
         scraper,

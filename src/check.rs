@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,7 +16,7 @@ use crate::cli::{CheckArgs, ReportFormat};
 use crate::config::{self, ConfigError};
 use crate::exposition::{Exposition, MetricKind};
 use crate::formats::client_stats::{self, StatsObject};
-use crate::profiles::{self, ClientChoice, Profile};
+use crate::profiles::{self, ClientChoice, Profile, Profiles};
 use crate::scrape::{Scraper, Target};
 use crate::sinks::stdout;
 
@@ -38,7 +39,7 @@ const SYSTEM_PROCESS: &str = "system";
 struct Mapped {
     role: Role,
     target: Target,
-    profile: &'static Profile,
+    profile: Arc<Profile>,
     /// Why this profile: the signature metric found, or the `--client` flag.
     reason: String,
     exposition: Exposition,
@@ -100,7 +101,8 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, Error> {
 }
 
 async fn map_targets(args: &CheckArgs) -> Result<Vec<Mapped>, Error> {
-    let choice = config::client_choice(args.client.as_deref())?;
+    let profiles = Profiles::with_files(&args.profile).map_err(ConfigError::from)?;
+    let choice = config::client_choice(args.client.as_deref(), &profiles)?;
     let targets = [
         (Role::BeaconNode, "beacon-node", &args.beacon_node),
         (Role::Validator, "validator", &args.validator),
@@ -115,26 +117,22 @@ async fn map_targets(args: &CheckArgs) -> Result<Vec<Mapped>, Error> {
             .scrape(&target, None)
             .await
             .map_err(|err| failed(err.to_string()))?;
-        let (profile, reason) = match choice {
-            ClientChoice::Fixed(client) => {
-                (profiles::profile(client), "named with --client".to_owned())
-            }
+        let (profile, reason) = match &choice {
+            ClientChoice::Fixed(profile) => (Arc::clone(profile), "named with --client".to_owned()),
             ClientChoice::Auto => {
-                let (client, signature) =
-                    profiles::detect(&exposition).map_err(|err| failed(err.to_string()))?;
-                (
-                    profiles::profile(client),
-                    format!("the scrape has {signature}"),
-                )
+                let (profile, signature) = profiles
+                    .detect(&exposition)
+                    .map_err(|err| failed(err.to_string()))?;
+                (Arc::clone(profile), format!("the scrape has {signature}"))
             }
         };
         let object = match role {
             Role::Validator => StatsObject::Validator(client_stats::validator_client(
-                &profiles::map_validator(profile, &exposition),
+                &profiles::map_validator(&profile, &exposition),
                 0,
             )),
             _ => StatsObject::BeaconNode(client_stats::beacon_node(
-                &profiles::map_beacon_node(profile, &exposition),
+                &profiles::map_beacon_node(&profile, &exposition),
                 0,
             )),
         };
@@ -238,7 +236,7 @@ struct Report {
 struct TargetReport {
     role: &'static str,
     target: String,
-    client: &'static str,
+    client: String,
     detected_by: String,
     fields: Vec<FieldReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -269,9 +267,11 @@ impl Report {
             .map(|target| TargetReport {
                 role: target.role.label(),
                 target: target.target.to_string(),
-                client: target.profile.client.name(),
+                client: target.profile.client_name.clone(),
                 detected_by: target.reason.clone(),
-                fields: field_sources(target.profile, target.role)
+                fields: target
+                    .profile
+                    .field_sources(target.role == Role::Validator)
                     .into_iter()
                     .map(|(field, source)| FieldReport {
                         field,
@@ -334,57 +334,6 @@ impl Report {
         }
         text.trim_end().to_owned()
     }
-}
-
-/// Each client-stats field of a process and where this profile reads it.
-fn field_sources(profile: &Profile, role: Role) -> Vec<(&'static str, Option<String>)> {
-    let text = |source: Option<profiles::source::Source>| source.map(|source| source.to_string());
-    let mut fields = vec![
-        (
-            "cpu_process_seconds_total",
-            Some(profiles::CPU_SECONDS.to_string()),
-        ),
-        (
-            "memory_process_bytes",
-            Some(profiles::RESIDENT_MEMORY.to_string()),
-        ),
-        (
-            "client_name",
-            Some(format!("the {} profile", profile.client)),
-        ),
-        ("client_version", Some(profile.version.to_string())),
-        ("client_build", profile.build.map(|label| label.to_string())),
-    ];
-    match role {
-        Role::Validator => fields.extend([
-            ("validator_total", text(profile.validators_total)),
-            ("validator_active", text(profile.validators_active)),
-        ]),
-        _ => fields.extend([
-            ("sync_beacon_head_slot", text(profile.head_slot)),
-            ("sync_eth2_synced", Some(profile.sync.to_string())),
-            ("network_peers_connected", text(profile.peers)),
-            ("sync_eth1_connected", text(profile.execution_connected)),
-            (
-                "sync_eth1_fallback_configured",
-                text(profile.execution_fallback_configured),
-            ),
-            (
-                "sync_eth1_fallback_connected",
-                text(profile.execution_fallback_connected),
-            ),
-            ("disk_beaconchain_bytes_total", text(profile.database_bytes)),
-            (
-                "network_libp2p_bytes_total_receive",
-                text(profile.p2p_bytes_received),
-            ),
-            (
-                "network_libp2p_bytes_total_transmit",
-                text(profile.p2p_bytes_sent),
-            ),
-        ]),
-    }
-    fields
 }
 
 /// The minimal beacon-metrics set against this scrape: present, and with the standard's type. A

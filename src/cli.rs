@@ -33,6 +33,19 @@ pub enum Command {
     },
     /// Print the man page (roff): nodepulse man > nodepulse.1
     Man,
+    /// The built-in client profiles, in the format of a user's profile file (--profile).
+    Profiles {
+        #[command(subcommand)]
+        command: ProfilesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Every built-in profile, with the signature metrics that detect it.
+    List,
+    /// A built-in profile as a profile file: save it, edit it, load it with --profile.
+    Show { name: String },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -46,6 +59,10 @@ pub struct CheckArgs {
     /// The consensus client, or auto to detect it [default: auto].
     #[arg(long, value_name = "NAME", help_heading = "Targets")]
     pub client: Option<String>,
+    /// A client profile file (TOML) adding a client or replacing the built-in one of its name;
+    /// repeatable.
+    #[arg(long, value_name = "FILE", help_heading = "Targets")]
+    pub profile: Vec<PathBuf>,
     /// Compare with this expected payload (JSON, timestamps ignored); exit 1 on any difference.
     #[arg(long, value_name = "FILE", help_heading = "Comparing")]
     pub expect: Option<PathBuf>,
@@ -126,7 +143,7 @@ pub struct SettingsArgs {
         help_heading = "Targets"
     )]
     pub validator: Option<String>,
-    /// The consensus client: auto (detect from the metrics), prysm, lighthouse, teku, nimbus, lodestar.
+    /// The consensus client: auto (detect from the metrics), or a profile's name (prysm, lighthouse, teku, nimbus, lodestar, or a --profile's).
     #[arg(
         long,
         env = "NODEPULSE_CLIENT",
@@ -134,6 +151,18 @@ pub struct SettingsArgs {
         help_heading = "Targets"
     )]
     pub client: Option<String>,
+    /// A client profile file (TOML) adding a client or replacing the built-in one of its name;
+    /// repeatable (`nodepulse profiles show NAME` prints one to start from). In the environment,
+    /// separate several with `;`.
+    #[arg(
+        long,
+        env = "NODEPULSE_PROFILE",
+        value_name = "FILE",
+        value_delimiter = ';',
+        help_heading = "Targets"
+    )]
+    #[serde(default)]
+    pub profile: Vec<PathBuf>,
     /// A Starknet node's JSON-RPC endpoint (Juno, Pathfinder, Madara, Papyrus).
     #[arg(
         long,

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -15,12 +16,11 @@ use reqwest::Url;
 use crate::cli::{RunArgs, SettingsArgs};
 use crate::formats::telemetry::Format;
 use crate::host::HostSource;
-use crate::profiles::ClientChoice;
+use crate::profiles::{ClientChoice, ProfileError, Profiles};
 use crate::scrape::Target;
 use crate::secret::{Secret, SensitiveUrl};
 use crate::sinks::pushgateway::PushTarget;
 use crate::sinks::websocket::TelemetryEndpoint;
-use crate::snapshot::Client;
 
 /// beaconcha.in takes one insert per process per wall-clock minute, and free accounts have a
 /// monthly request budget that a 60 s cadence exhausts (Prysm moved to 120 s for that reason).
@@ -52,6 +52,8 @@ pub struct Config {
     pub beacon_node: Option<Target>,
     pub validator: Option<Target>,
     pub client: ClientChoice,
+    /// The built-in profiles and the user's.
+    pub profiles: Arc<Profiles>,
     pub host: HostSource,
     pub stats_endpoint: Option<SensitiveUrl>,
     /// Hold a process's next client-stats object until the next wall-clock minute.
@@ -76,6 +78,8 @@ pub enum ConfigError {
     File { path: PathBuf, reason: String },
     #[error("--{flag}: {reason}")]
     Invalid { flag: &'static str, reason: String },
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
     #[error(
         "nothing to send to: give --stats-endpoint, --api-key with --machine, or --pushgateway; or use --dry-run"
     )]
@@ -105,15 +109,17 @@ impl Config {
             .ok()
             .map(|name| name.trim().to_owned())
             .filter(|name| !name.is_empty());
-        Config::from_settings(args, settings, hostname.as_deref())
+        let profiles = Profiles::with_files(&settings.profile)?;
+        Config::from_settings(args, settings, hostname.as_deref(), profiles)
     }
 
-    /// Validates merged settings. No I/O: the host name (the default Pushgateway instance) is
-    /// given.
+    /// Validates merged settings. No I/O: the host name (the default Pushgateway instance) and the
+    /// profiles (built in, and read from the `--profile` files) are given.
     pub fn from_settings(
         args: &RunArgs,
         settings: SettingsArgs,
         hostname: Option<&str>,
+        profiles: Profiles,
     ) -> Result<Config, ConfigError> {
         let mode = if args.dry_run {
             Mode::DryRun
@@ -159,7 +165,8 @@ impl Config {
             mode,
             beacon_node: target("beacon-node", settings.beacon_node)?,
             validator: target("validator", settings.validator)?,
-            client: client_choice(settings.client.as_deref())?,
+            client: client_choice(settings.client.as_deref(), &profiles)?,
+            profiles: Arc::new(profiles),
             host: HostSource {
                 procfs: settings
                     .procfs
@@ -199,6 +206,11 @@ impl SettingsArgs {
             beacon_node: self.beacon_node.or(lower.beacon_node),
             validator: self.validator.or(lower.validator),
             client: self.client.or(lower.client),
+            profile: if self.profile.is_empty() {
+                lower.profile
+            } else {
+                self.profile
+            },
             data_dir: self.data_dir.or(lower.data_dir),
             procfs: self.procfs.or(lower.procfs),
             stats_endpoint: self.stats_endpoint.or(lower.stats_endpoint),
@@ -239,14 +251,19 @@ fn read_file(path: &Path) -> Result<SettingsArgs, ConfigError> {
     toml::from_str(&text).map_err(|err| file_error(err.to_string().trim_end().to_owned()))
 }
 
-pub fn client_choice(name: Option<&str>) -> Result<ClientChoice, ConfigError> {
+/// `--client`: auto, or the name of one of `profiles`.
+pub fn client_choice(name: Option<&str>, profiles: &Profiles) -> Result<ClientChoice, ConfigError> {
     match name {
         None => Ok(ClientChoice::Auto),
         Some(name) if name.eq_ignore_ascii_case("auto") => Ok(ClientChoice::Auto),
-        Some(name) => Client::from_name(name)
-            .map(ClientChoice::Fixed)
+        Some(name) => profiles
+            .get(name)
+            .map(|profile| ClientChoice::Fixed(Arc::clone(profile)))
             .ok_or_else(|| {
-                let valid: Vec<&str> = Client::ALL.iter().map(|client| client.name()).collect();
+                let valid: Vec<&str> = profiles
+                    .iter()
+                    .map(|profile| profile.client_name.as_str())
+                    .collect();
                 invalid(
                     "client",
                     format!("unknown client `{name}`; valid: auto, {}", valid.join(", ")),
@@ -459,7 +476,7 @@ mod tests {
     }
 
     fn validate(settings: SettingsArgs) -> Result<Config, ConfigError> {
-        Config::from_settings(&dry_run(), settings, Some("node-1"))
+        Config::from_settings(&dry_run(), settings, Some("node-1"), Profiles::builtin())
     }
 
     fn flag_of(result: Result<Config, ConfigError>) -> &'static str {
@@ -565,8 +582,13 @@ mod tests {
             (push.job.as_str(), push.instance.as_str()),
             ("nodepulse", "node-1")
         );
-        let err = Config::from_settings(&dry_run(), settings(&[("pushgateway", "http://g")]), None)
-            .expect_err("no host name");
+        let err = Config::from_settings(
+            &dry_run(),
+            settings(&[("pushgateway", "http://g")]),
+            None,
+            Profiles::builtin(),
+        )
+        .expect_err("no host name");
         assert!(err.to_string().starts_with("--push-instance:"), "{err}");
         let config = validate(settings(&[])).expect("valid");
         assert!(
@@ -615,7 +637,7 @@ mod tests {
         .expect_err("unknown client");
         assert_eq!(
             err.to_string(),
-            "--client: unknown client `geth`; valid: auto, prysm, lighthouse, teku, nimbus, lodestar"
+            "--client: unknown client `geth`; valid: auto, prysm, lighthouse, teku, lodestar, nimbus"
         );
     }
 
@@ -642,15 +664,15 @@ mod tests {
             once: true,
             ..RunArgs::default()
         };
-        let err =
-            Config::from_settings(&once, SettingsArgs::default(), None).expect_err("no receiver");
+        let err = Config::from_settings(&once, SettingsArgs::default(), None, Profiles::builtin())
+            .expect_err("no receiver");
         assert_eq!(err, ConfigError::NoReceiver);
         let push_only = SettingsArgs {
             pushgateway: Some("http://127.0.0.1:9091".into()),
             ..SettingsArgs::default()
         };
         assert!(
-            Config::from_settings(&once, push_only, Some("h")).is_ok(),
+            Config::from_settings(&once, push_only, Some("h"), Profiles::builtin()).is_ok(),
             "a Pushgateway is a receiver"
         );
     }

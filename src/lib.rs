@@ -97,6 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             clap_complete::generate(shell, &mut command, "nodepulse", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Profiles { command } => profiles_command(command),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(command)
@@ -105,6 +106,43 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `nodepulse profiles list|show NAME`.
+fn profiles_command(command: cli::ProfilesCommand) -> Result<ExitCode, Error> {
+    let text = match command {
+        cli::ProfilesCommand::List => {
+            let builtin = profiles::Profiles::builtin();
+            let lines: Vec<String> = builtin
+                .iter()
+                .map(|profile| {
+                    let signatures: Vec<String> =
+                        profile.detect.iter().map(ToString::to_string).collect();
+                    format!(
+                        "{:<12} detected by {}",
+                        profile.client_name,
+                        signatures.join(", ")
+                    )
+                })
+                .collect();
+            lines.join("\n")
+        }
+        cli::ProfilesCommand::Show { name } => profiles::builtin_text(&name)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = profiles::builtin_names().collect();
+                ConfigError::Invalid {
+                    flag: "client",
+                    reason: format!(
+                        "no built-in profile `{name}`; built in: {}",
+                        valid.join(", ")
+                    ),
+                }
+            })?
+            .trim_end()
+            .to_owned(),
+    };
+    sinks::stdout::print(&text).map_err(Error::Output)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One thread is plenty for a sidecar that waits on the network most of the time.

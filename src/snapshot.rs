@@ -5,55 +5,11 @@
 //! Node values stay `f64` as scraped; turning them into the integers a wire format wants (and
 //! refusing NaN or negatives) is the encoder's job, so the model never loses information.
 
-use std::fmt;
-
-/// The consensus clients nodepulse has a profile for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Client {
-    Prysm,
-    Lighthouse,
-    Teku,
-    Nimbus,
-    Lodestar,
-}
-
-impl Client {
-    pub const ALL: [Client; 5] = [
-        Client::Prysm,
-        Client::Lighthouse,
-        Client::Teku,
-        Client::Nimbus,
-        Client::Lodestar,
-    ];
-
-    /// The lower-case name used on the command line and in client-stats `client_name`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Client::Prysm => "prysm",
-            Client::Lighthouse => "lighthouse",
-            Client::Teku => "teku",
-            Client::Nimbus => "nimbus",
-            Client::Lodestar => "lodestar",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Client> {
-        Client::ALL
-            .into_iter()
-            .find(|client| client.name().eq_ignore_ascii_case(name))
-    }
-}
-
-impl fmt::Display for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// What every scraped client process reports about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessSnapshot {
-    pub client: Client,
+    /// The profile's `client_name`.
+    pub client: String,
     pub version: Option<String>,
     /// An integer build identifier; only Prysm has one (its build date, Unix seconds).
     pub build: Option<f64>,
@@ -83,6 +39,9 @@ pub struct ValidatorSnapshot {
     pub process: ProcessSnapshot,
     pub validators_total: Option<f64>,
     pub validators_active: Option<f64>,
+    /// Whether a fallback beacon node is configured, and whether the client is using one.
+    pub beacon_fallback_configured: Option<bool>,
+    pub beacon_fallback_connected: Option<bool>,
 }
 
 /// The operating system family, as client-stats names it.

@@ -5,29 +5,30 @@ mod common;
 
 use nodepulse::exposition::Exposition;
 use nodepulse::formats::client_stats::{self, StatsObject};
-use nodepulse::profiles::{self, ClientChoice};
-use nodepulse::snapshot::Client;
+use nodepulse::profiles::{self, ClientChoice, Profiles};
 use serde_json::Value;
 
-const CLIENTS: [(Client, &str); 5] = [
-    (Client::Prysm, "prysm"),
-    (Client::Lighthouse, "lighthouse"),
-    (Client::Teku, "teku"),
-    (Client::Nimbus, "nimbus"),
-    (Client::Lodestar, "lodestar"),
-];
+const CLIENTS: [&str; 5] = ["prysm", "lighthouse", "teku", "nimbus", "lodestar"];
 
-/// The client-stats object one scrape maps to, as JSON without its timestamp.
+/// The client-stats object one scrape maps to with the built-in profiles, as JSON without its
+/// timestamp.
 fn mapped(body: &[u8], process: &str, choice: ClientChoice) -> Value {
+    mapped_with(&Profiles::builtin(), body, process, choice)
+}
+
+/// The same with `profiles`.
+fn mapped_with(profiles: &Profiles, body: &[u8], process: &str, choice: ClientChoice) -> Value {
     let exposition = Exposition::parse(body).expect("fixture parses");
-    let profile = profiles::select(choice, &exposition).expect("a profile reads it");
+    let profile = profiles
+        .select(&choice, &exposition)
+        .expect("a profile reads it");
     let object = match process {
         "beacon" => StatsObject::BeaconNode(client_stats::beacon_node(
-            &profiles::map_beacon_node(profile, &exposition),
+            &profiles::map_beacon_node(&profile, &exposition),
             0,
         )),
         _ => StatsObject::Validator(client_stats::validator_client(
-            &profiles::map_validator(profile, &exposition),
+            &profiles::map_validator(&profile, &exposition),
             0,
         )),
     };
@@ -43,7 +44,7 @@ fn expected(path: &str) -> Value {
 #[test]
 fn every_fixture_maps_to_its_expected_payload() {
     let mut checked = 0;
-    for (_, name) in CLIENTS {
+    for name in CLIENTS {
         for process in ["beacon", "validator"] {
             let scrape = format!("{name}/{process}.prom");
             if !common::fixture_path(&scrape).exists() {
@@ -67,18 +68,23 @@ fn every_fixture_maps_to_its_expected_payload() {
 
 #[test]
 fn detection_picks_each_fixtures_client() {
-    for (client, name) in CLIENTS {
+    let profiles = Profiles::builtin();
+    let mut checked = 0;
+    for name in CLIENTS {
         for process in ["beacon", "validator"] {
             let path = format!("{name}/{process}.prom");
             if !common::fixture_path(&path).exists() {
+                assert_eq!((name, process), ("nimbus", "validator"), "fixture missing");
                 continue;
             }
             let body = common::fixture(&path);
             let exposition = Exposition::parse(&body).expect("parses");
-            let (detected, signature) = profiles::detect(&exposition).expect("detected");
-            assert_eq!(detected, client, "{path} (matched {signature})");
+            let (detected, signature) = profiles.detect(&exposition).expect("detected");
+            assert_eq!(detected.client_name, name, "{path} (matched {signature})");
+            checked += 1;
         }
     }
+    assert_eq!(checked, 9);
 }
 
 /// Removes every line of a family from a scrape.
@@ -130,7 +136,7 @@ fn a_forced_client_maps_with_its_own_profile() {
     let got = mapped(
         &common::fixture("lighthouse/beacon.prom"),
         "beacon",
-        ClientChoice::Fixed(Client::Teku),
+        ClientChoice::Fixed(Profiles::builtin().get("teku").expect("built in").clone()),
     );
     assert_eq!(got["client_name"], "teku");
     assert!(

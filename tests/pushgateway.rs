@@ -19,25 +19,38 @@ struct Pushgateway {
 }
 
 impl Pushgateway {
+    /// Tests run in parallel: a port free a moment ago may be taken by another test's gateway by
+    /// the time this one binds it. Ours then exits, while the other one answers `/-/ready`; so a
+    /// gateway counts as started only while its own process still runs, and otherwise gets another
+    /// port.
     fn start() -> Pushgateway {
         let binary = std::env::var("NODEPULSE_PUSHGATEWAY_BIN")
             .unwrap_or_else(|_| "prometheus-pushgateway".into());
-        let port = free_port();
-        let process = Running::spawn(
-            Command::new(&binary).arg(format!("--web.listen-address=127.0.0.1:{port}")),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        let ready = eventually(Duration::from_secs(10), || {
-            http_get(&format!("{url}/-/ready")).is_ok_and(|(status, _)| status == 200)
-        });
-        assert!(
-            ready,
+        for _ in 0..10 {
+            let port = free_port();
+            // Debian's build persists to one shared file by default: a test's gateway would start
+            // with every group an earlier run pushed.
+            let mut process = Running::spawn(
+                Command::new(&binary)
+                    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                    .arg("--persistence.file="),
+            );
+            let url = format!("http://127.0.0.1:{port}");
+            let mut exited = false;
+            let ready = eventually(Duration::from_secs(30), || {
+                exited = process.0.try_wait().ok().flatten().is_some();
+                exited || http_get(&format!("{url}/-/ready")).is_ok_and(|(status, _)| status == 200)
+            });
+            if ready && !exited && process.0.try_wait().ok().flatten().is_none() {
+                return Pushgateway {
+                    url,
+                    _process: process,
+                };
+            }
+        }
+        panic!(
             "the Pushgateway (`{binary}`) did not start; scripts/test.sh installs Debian's prometheus-pushgateway"
         );
-        Pushgateway {
-            url,
-            _process: process,
-        }
     }
 
     /// What the Pushgateway serves to Prometheus, parsed.

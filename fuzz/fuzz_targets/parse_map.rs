@@ -5,16 +5,15 @@
 use libfuzzer_sys::fuzz_target;
 use nodepulse::exposition::Exposition;
 use nodepulse::formats::client_stats;
-use nodepulse::profiles;
-use nodepulse::snapshot::Client;
+use nodepulse::profiles::{self, Profiles};
 
 fuzz_target!(|body: &[u8]| {
     let Ok(exposition) = Exposition::parse(body) else {
         return;
     };
-    let _ = profiles::detect(&exposition);
-    for client in Client::ALL {
-        let profile = profiles::profile(client);
+    let profiles = Profiles::builtin();
+    let _ = profiles.detect(&exposition);
+    for profile in profiles.iter() {
         let beacon = client_stats::beacon_node(&profiles::map_beacon_node(profile, &exposition), 0);
         let validator =
             client_stats::validator_client(&profiles::map_validator(profile, &exposition), 0);

@@ -370,23 +370,27 @@ impl<'a> Exemplar<'a> {
 /// The metric names a reader wants: exact names, and name prefixes (Nimbus's `nbc_*`).
 #[derive(Debug, Clone, Default)]
 pub struct NameFilter {
-    names: HashSet<&'static str>,
-    prefixes: Vec<&'static str>,
+    names: HashSet<String>,
+    prefixes: Vec<String>,
 }
 
 impl NameFilter {
-    pub fn new(
-        names: impl IntoIterator<Item = &'static str>,
-        prefixes: impl IntoIterator<Item = &'static str>,
+    pub fn new<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        prefixes: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         NameFilter {
-            names: names.into_iter().collect(),
-            prefixes: prefixes.into_iter().collect(),
+            names: names.into_iter().map(str::to_owned).collect(),
+            prefixes: prefixes.into_iter().map(str::to_owned).collect(),
         }
     }
 
     pub fn wants(&self, name: &str) -> bool {
-        self.names.contains(name) || self.prefixes.iter().any(|prefix| name.starts_with(prefix))
+        self.names.contains(name)
+            || self
+                .prefixes
+                .iter()
+                .any(|prefix| name.starts_with(prefix.as_str()))
     }
 }
 

@@ -31,7 +31,7 @@ pub struct ProcessStats {
     pub cpu_process_seconds_total: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_process_bytes: Option<u64>,
-    pub client_name: &'static str,
+    pub client_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,6 +74,10 @@ pub struct ValidatorStats {
     pub validator_total: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validator_active: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_eth2_fallback_configured: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_eth2_fallback_connected: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -179,7 +183,7 @@ fn process_stats(process: &ProcessSnapshot) -> ProcessStats {
     ProcessStats {
         cpu_process_seconds_total: whole(process.cpu_seconds),
         memory_process_bytes: whole(process.resident_memory_bytes),
-        client_name: process.client.name(),
+        client_name: process.client.clone(),
         client_version: process.version.clone(),
         client_build: whole(process.build),
     }
@@ -207,6 +211,8 @@ pub fn validator_client(validator: &ValidatorSnapshot, timestamp_ms: u64) -> Val
         process: process_stats(&validator.process),
         validator_total: whole(validator.validators_total),
         validator_active: whole(validator.validators_active),
+        sync_eth2_fallback_configured: validator.beacon_fallback_configured,
+        sync_eth2_fallback_connected: validator.beacon_fallback_connected,
     }
 }
 
@@ -259,12 +265,11 @@ fn whole(value: Option<f64>) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Client;
     use serde_json::json;
 
-    fn process(client: Client) -> ProcessSnapshot {
+    fn process(client: &str) -> ProcessSnapshot {
         ProcessSnapshot {
-            client,
+            client: client.to_owned(),
             version: Some("v5.3.0".into()),
             build: None,
             cpu_seconds: Some(6925.9),
@@ -274,7 +279,7 @@ mod tests {
 
     fn beacon() -> BeaconSnapshot {
         BeaconSnapshot {
-            process: process(Client::Lighthouse),
+            process: process("lighthouse"),
             head_slot: Some(256_552.0),
             synced: Some(true),
             peers: Some(-1.0),
@@ -316,9 +321,11 @@ mod tests {
             beacon_node: None,
             chain_node: None,
             validator: Some(ValidatorSnapshot {
-                process: process(Client::Teku),
+                process: process("teku"),
                 validators_total: Some(4.0),
                 validators_active: Some(0.0),
+                beacon_fallback_configured: Some(true),
+                beacon_fallback_connected: None,
             }),
             host: HostSample {
                 os: Some(OsFamily::Linux),
@@ -332,6 +339,11 @@ mod tests {
         let body: serde_json::Value =
             serde_json::from_slice(&to_body(&objects)).expect("body is JSON");
         assert_eq!(body[0]["validator_active"], json!(0), "a real zero is sent");
+        assert_eq!(body[0]["sync_eth2_fallback_configured"], json!(true));
+        assert!(
+            body[0].get("sync_eth2_fallback_connected").is_none(),
+            "unknown is left out"
+        );
         assert_eq!(
             body[1],
             json!({"version": 1, "timestamp": 7, "process": "system",

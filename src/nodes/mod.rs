@@ -31,7 +31,7 @@ async fn optional(rpc: &RpcClient, method: &str) -> Result<Option<Value>, RpcErr
 }
 
 /// A whole, non-negative count from a metrics source.
-fn count(metrics: Option<&Exposition>, source: Source) -> Option<u64> {
+fn count(metrics: Option<&Exposition>, source: &Source) -> Option<u64> {
     source
         .read(metrics?)
         .filter(|value| value.is_finite() && *value >= 0.0)
@@ -39,12 +39,12 @@ fn count(metrics: Option<&Exposition>, source: Source) -> Option<u64> {
 }
 
 /// A finite value from a metrics source.
-fn value(metrics: Option<&Exposition>, source: Source) -> Option<f64> {
+fn value(metrics: Option<&Exposition>, source: &Source) -> Option<f64> {
     source.read(metrics?).filter(|value| value.is_finite())
 }
 
 /// The standard process collector's start time, shared by every client.
-const START_TIME: Source = Source::Value("process_start_time_seconds");
+const START_TIME: &str = "process_start_time_seconds";
 
 /// A hex quantity (`0x1a2b`) or a plain JSON number.
 fn number(value: &Value) -> Option<u64> {

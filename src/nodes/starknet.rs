@@ -19,13 +19,17 @@ const VERSION_METHODS: [(&str, &str); 2] = [
     ("pathfinder_version", "Pathfinder"),
 ];
 
-const PEERS: Source = Source::FirstOf(&[Source::Value("libp2p_peers"), Source::Value("p2p_peers")]);
-
 /// What the metrics alone tell.
 pub fn from_metrics(metrics: &Exposition) -> ChainNode {
     ChainNode {
-        peers: count(Some(metrics), PEERS),
-        start_time: value(Some(metrics), START_TIME),
+        peers: count(
+            Some(metrics),
+            &Source::FirstOf(vec![
+                Source::metric("libp2p_peers"),
+                Source::metric("p2p_peers"),
+            ]),
+        ),
+        start_time: value(Some(metrics), &Source::metric(START_TIME)),
         ..ChainNode::default()
     }
 }

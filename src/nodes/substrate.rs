@@ -12,36 +12,22 @@ use crate::profiles::source::Source;
 use crate::rpc::{RpcClient, RpcError};
 use crate::snapshot::{BlockRef, ChainNode};
 
-const PEERS: Source = Source::Value("substrate_sub_libp2p_peers_count");
-const READY_TRANSACTIONS: Source = Source::Value("substrate_ready_transactions_number");
-const BYTES_IN: Source = Source::SumLabelled {
-    name: "substrate_sub_libp2p_network_bytes_total",
-    label: "direction",
-    value: "in",
-};
-const BYTES_OUT: Source = Source::SumLabelled {
-    name: "substrate_sub_libp2p_network_bytes_total",
-    label: "direction",
-    value: "out",
-};
-const START: Source = Source::FirstOf(&[
-    Source::Value("substrate_process_start_time_seconds"),
-    START_TIME,
-]);
-
 /// What the metrics alone tell.
 pub fn from_metrics(metrics: &Exposition) -> ChainNode {
     let metrics = Some(metrics);
-    let height = |status: &'static str| {
-        count(
-            metrics,
-            Source::Labelled {
-                name: "substrate_block_height",
-                label: "status",
-                value: status,
-            },
-        )
+    let height = |status: &str| {
+        let labels = vec![("status".to_owned(), status.to_owned())];
+        let name = "substrate_block_height".to_owned();
+        count(metrics, &Source::Metric { name, labels })
     };
+    let bytes = |direction| {
+        let total = "substrate_sub_libp2p_network_bytes_total";
+        value(metrics, &Source::sum_where(total, "direction", direction))
+    };
+    let start = Source::FirstOf(vec![
+        Source::metric("substrate_process_start_time_seconds"),
+        Source::metric(START_TIME),
+    ]);
     let build = metrics.and_then(|m| m.samples("substrate_build_info").next());
     ChainNode {
         implementation: build.and_then(|info| info.label("name")).map(str::to_owned),
@@ -51,11 +37,14 @@ pub fn from_metrics(metrics: &Exposition) -> ChainNode {
         chain: build
             .and_then(|info| info.label("chain"))
             .map(str::to_owned),
-        peers: count(metrics, PEERS),
-        ready_transactions: count(metrics, READY_TRANSACTIONS),
-        network_bytes_received: value(metrics, BYTES_IN),
-        network_bytes_sent: value(metrics, BYTES_OUT),
-        start_time: value(metrics, START),
+        peers: count(metrics, &Source::metric("substrate_sub_libp2p_peers_count")),
+        ready_transactions: count(
+            metrics,
+            &Source::metric("substrate_ready_transactions_number"),
+        ),
+        network_bytes_received: bytes("in"),
+        network_bytes_sent: bytes("out"),
+        start_time: value(metrics, &start),
         // Heights without hashes: only the interval message can use them.
         best: height("best").map(|number| BlockRef { number, hash: None }),
         finalized: height("finalized").map(|number| BlockRef { number, hash: None }),

@@ -2,36 +2,38 @@
 
 use std::fmt;
 
-use super::profile;
-use crate::exposition::Exposition;
-use crate::snapshot::Client;
+use serde::Deserialize;
+use toml::Value;
 
-/// A metric that only one client exposes.
-#[derive(Debug, Clone, Copy)]
+use super::source::is_valid_name;
+use crate::exposition::Exposition;
+
+/// A metric that only one client exposes. In a profile file: `"lighthouse_info"` (a family),
+/// `"nbc_*"` (any family with that prefix), `"version{version}"` (a family whose series carry that
+/// label).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Value")]
 pub enum Signature {
-    /// A family with this exact name.
-    Family(&'static str),
-    /// Any family whose name starts with this prefix.
-    Prefix(&'static str),
-    /// A family with this name whose series carry this label (Nimbus's bare `version` would be
-    /// too generic on its own).
+    Family(String),
+    Prefix(String),
+    /// For a name too generic on its own (Nimbus's bare `version`).
     FamilyWithLabel {
-        name: &'static str,
-        label: &'static str,
+        name: String,
+        label: String,
     },
 }
 
 impl Signature {
     /// The exact name, or the prefix, this signature looks for.
-    pub fn name(&self) -> (Option<&'static str>, Option<&'static str>) {
-        match *self {
+    pub fn name(&self) -> (Option<&str>, Option<&str>) {
+        match self {
             Signature::Family(name) | Signature::FamilyWithLabel { name, .. } => (Some(name), None),
             Signature::Prefix(prefix) => (None, Some(prefix)),
         }
     }
 
-    fn matches(&self, exposition: &Exposition) -> bool {
-        match *self {
+    pub fn matches(&self, exposition: &Exposition) -> bool {
+        match self {
             Signature::Family(name) => exposition.contains(name),
             Signature::Prefix(prefix) => exposition.names().any(|name| name.starts_with(prefix)),
             Signature::FamilyWithLabel { name, label } => exposition
@@ -51,89 +53,81 @@ impl fmt::Display for Signature {
     }
 }
 
+impl TryFrom<Value> for Signature {
+    type Error = String;
+
+    fn try_from(value: Value) -> Result<Signature, String> {
+        let how = "a signature is a family name (\"lighthouse_info\"), a prefix (\"nbc_*\") or a \
+                   family with a label (\"version{version}\")";
+        let Value::String(text) = value else {
+            return Err(format!("{how}; found {}", value.type_str()));
+        };
+        let signature = if let Some(prefix) = text.strip_suffix('*') {
+            Signature::Prefix(prefix.to_owned())
+        } else if let Some((name, label)) =
+            text.strip_suffix('}').and_then(|rest| rest.split_once('{'))
+        {
+            if !is_valid_name(label) {
+                return Err(format!("`{text}`: `{label}` is not a label name; {how}"));
+            }
+            Signature::FamilyWithLabel {
+                name: name.to_owned(),
+                label: label.to_owned(),
+            }
+        } else {
+            Signature::Family(text.clone())
+        };
+        let name = signature.name();
+        match name.0.or(name.1) {
+            Some(name) if is_valid_name(name) => Ok(signature),
+            _ => Err(format!("`{text}` is not a metric name; {how}")),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
     "no known client's signature metric in the scrape (looked for {looked_for}); name the client with --client"
 )]
 pub struct DetectError {
-    looked_for: String,
-}
-
-/// The client whose signature the scrape carries, and the signature that matched.
-///
-/// Nimbus comes last: its signature is the loosest, and a scrape that also has another client's
-/// exact marker belongs to that client.
-pub fn detect(exposition: &Exposition) -> Result<(Client, Signature), DetectError> {
-    const ORDER: [Client; 5] = [
-        Client::Prysm,
-        Client::Lighthouse,
-        Client::Teku,
-        Client::Lodestar,
-        Client::Nimbus,
-    ];
-    ORDER
-        .into_iter()
-        .find_map(|client| {
-            profile(client)
-                .signature
-                .iter()
-                .find(|signature| signature.matches(exposition))
-                .map(|signature| (client, *signature))
-        })
-        .ok_or_else(|| DetectError {
-            looked_for: ORDER
-                .iter()
-                .flat_map(|client| profile(*client).signature)
-                .map(Signature::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    pub looked_for: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn detect_in(text: &str) -> Result<Client, DetectError> {
-        let exposition = Exposition::parse(text.as_bytes()).expect("valid test exposition");
-        detect(&exposition).map(|(client, _)| client)
+    fn signature(text: &str) -> Result<Signature, String> {
+        Signature::try_from(Value::String(text.to_owned()))
     }
 
     #[test]
-    fn each_signature() {
+    fn the_three_forms() {
         assert_eq!(
-            detect_in("prysm_version{version=\"v5\"} 1\n"),
-            Ok(Client::Prysm)
+            signature("lighthouse_info"),
+            Ok(Signature::Family("lighthouse_info".into()))
         );
+        assert_eq!(signature("nbc_*"), Ok(Signature::Prefix("nbc_".into())));
         assert_eq!(
-            detect_in("lighthouse_info{version=\"x\"} 1\n"),
-            Ok(Client::Lighthouse)
+            signature("version{version}"),
+            Ok(Signature::FamilyWithLabel {
+                name: "version".into(),
+                label: "version".into()
+            })
         );
-        assert_eq!(
-            detect_in("beacon_teku_version{version=\"x\"} 1\n"),
-            Ok(Client::Teku)
-        );
-        assert_eq!(
-            detect_in("validator_teku_version_total{version=\"x\"} 1\n"),
-            Ok(Client::Teku)
-        );
-        assert_eq!(
-            detect_in("lodestar_version{version=\"x\"} 1\n"),
-            Ok(Client::Lodestar)
-        );
-        assert_eq!(detect_in("nbc_peers 3\n"), Ok(Client::Nimbus));
-        assert_eq!(
-            detect_in("version{version=\"v24.1.0\"} 1\n"),
-            Ok(Client::Nimbus)
-        );
+        assert!(signature("*").is_err());
+        assert!(signature("lighthouse info").is_err());
+        assert!(signature("version{1x}").is_err());
     }
 
     #[test]
-    fn unknown_scrape_names_what_was_looked_for() {
-        let err = detect_in("up 1\nversion 3\n").expect_err("no signature");
-        let message = err.to_string();
-        assert!(message.contains("prysm_version"), "{message}");
-        assert!(message.contains("nbc_*"), "{message}");
-        assert!(message.contains("--client"), "{message}");
+    fn family_with_label_needs_the_label() {
+        let exposition =
+            Exposition::parse(b"version 3\nother{version=\"1\"} 1\n").expect("valid exposition");
+        let nimbus = signature("version{version}").expect("valid");
+        assert!(!nimbus.matches(&exposition));
+        let labelled =
+            Exposition::parse(b"version{version=\"v24.1.0\"} 1\n").expect("valid exposition");
+        assert!(nimbus.matches(&labelled));
     }
 }

@@ -1,202 +1,393 @@
-//! Client profiles: for each consensus client, where each snapshot field lives in its metrics.
+//! Client profiles: for each consensus client, where each client-stats field lives in its metrics.
 //!
-//! A profile is a table of rules (see `source.rs`); `map_beacon_node` and `map_validator` apply any
-//! profile to a parsed scrape. The profiles themselves are one file per client, and `detect.rs`
-//! tells them apart by their signature metrics.
+//! A profile is data, a TOML file (`source.rs` has its vocabulary): the client's name, the signature
+//! metrics that detect it, and for each payload field, keyed by its name in the payload, the rule that
+//! reads it. A field a profile does not name is left out of payloads. The built-in profiles are such
+//! files (`builtin/`), compiled in; `--profile FILE` adds a client or replaces a built-in one of the
+//! same name. `map_beacon_node` and `map_validator` apply any profile to a parsed scrape.
 
-mod detect;
-mod lighthouse;
-mod lodestar;
-mod nimbus;
-mod prysm;
+pub mod detect;
 pub mod source;
-mod teku;
 
-pub use detect::{DetectError, detect};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+pub use detect::{DetectError, Signature};
+use source::{Flag, Source, TextSource};
 
 use crate::exposition::{Exposition, NameFilter};
-use crate::snapshot::{BeaconSnapshot, Client, ProcessSnapshot, ValidatorSnapshot};
-use source::{LabelSource, Source, SyncSignal, in_sync_by_slots};
+use crate::snapshot::{BeaconSnapshot, ProcessSnapshot, ValidatorSnapshot};
 
-/// Every client reports these the same way: they come from the Prometheus client libraries' standard
-/// process collector. (Lodestar's own client-stats exporter reads the user-only CPU counter; the total
-/// is what the spec asks for.)
-pub const CPU_SECONDS: Source = Source::Value("process_cpu_seconds_total");
-pub const RESIDENT_MEMORY: Source = Source::Value("process_resident_memory_bytes");
+/// The built-in profiles, in the order detection tries them: Nimbus last, since its signature is the
+/// loosest and a scrape that also has another client's exact marker belongs to that client.
+const BUILTIN: [(&str, &str); 5] = [
+    ("prysm", include_str!("builtin/prysm.toml")),
+    ("lighthouse", include_str!("builtin/lighthouse.toml")),
+    ("teku", include_str!("builtin/teku.toml")),
+    ("lodestar", include_str!("builtin/lodestar.toml")),
+    ("nimbus", include_str!("builtin/nimbus.toml")),
+];
 
-/// Where one client keeps each field. `None` means the client has no such metric: the field is then
-/// always left out of the payload for that client.
-#[derive(Debug)]
+/// One client's profile.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Profile {
-    pub client: Client,
+    /// `client_name` in payloads, and the name `--client` takes.
+    pub client_name: String,
     /// Any one of these in a scrape identifies the client.
-    pub signature: &'static [detect::Signature],
-    pub version: LabelSource,
-    pub build: Option<LabelSource>,
-    pub head_slot: Option<Source>,
-    pub clock_slot: Option<Source>,
-    pub sync: SyncSignal,
-    pub peers: Option<Source>,
-    pub execution_connected: Option<Source>,
-    pub execution_fallback_configured: Option<Source>,
-    pub execution_fallback_connected: Option<Source>,
-    pub database_bytes: Option<Source>,
-    pub p2p_bytes_received: Option<Source>,
-    pub p2p_bytes_sent: Option<Source>,
-    pub validators_total: Option<Source>,
-    pub validators_active: Option<Source>,
+    pub detect: Vec<Signature>,
+    #[serde(default)]
+    pub fields: Fields,
+}
+
+/// Where the profile reads each client-stats field, keyed as in the payload.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fields {
+    // Every process.
+    pub client_version: Option<TextSource>,
+    pub client_build: Option<TextSource>,
+    pub cpu_process_seconds_total: Option<Source>,
+    pub memory_process_bytes: Option<Source>,
+    // The beacon node.
+    pub sync_beacon_head_slot: Option<Source>,
+    pub sync_eth2_synced: Option<Flag>,
+    pub network_peers_connected: Option<Source>,
+    pub sync_eth1_connected: Option<Flag>,
+    pub sync_eth1_fallback_configured: Option<Flag>,
+    pub sync_eth1_fallback_connected: Option<Flag>,
+    pub disk_beaconchain_bytes_total: Option<Source>,
+    pub network_libp2p_bytes_total_receive: Option<Source>,
+    pub network_libp2p_bytes_total_transmit: Option<Source>,
+    // The validator client.
+    pub validator_total: Option<Source>,
+    pub validator_active: Option<Source>,
+    pub sync_eth2_fallback_configured: Option<Flag>,
+    pub sync_eth2_fallback_connected: Option<Flag>,
 }
 
 /// Which profile maps a scrape: detected from it, or named by the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClientChoice {
     Auto,
-    Fixed(Client),
+    Fixed(Arc<Profile>),
 }
 
-/// The profile for a scrape.
-pub fn select(
-    choice: ClientChoice,
-    exposition: &Exposition,
-) -> Result<&'static Profile, DetectError> {
-    match choice {
-        ClientChoice::Fixed(client) => Ok(profile(client)),
-        ClientChoice::Auto => detect(exposition).map(|(client, _)| profile(client)),
-    }
+/// A profile file that cannot be used, said so that the user can mend it: the file, the line and
+/// the key (from the TOML parser), and what was expected.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("profile {path}: {reason}")]
+pub struct ProfileError {
+    pub path: PathBuf,
+    pub reason: String,
 }
 
 impl Profile {
+    /// Reads a profile from its TOML text; the error is the parser's, with line and column.
+    pub fn from_toml(text: &str) -> Result<Profile, String> {
+        let profile: Profile =
+            toml::from_str(text).map_err(|err| err.to_string().trim_end().to_owned())?;
+        if profile.client_name.trim().is_empty() {
+            return Err("`client_name` is empty".into());
+        }
+        if profile.detect.is_empty() {
+            return Err(
+                "`detect` names no signature metric: the client could never be detected \
+                 (give at least one, and use --client to force it)"
+                    .into(),
+            );
+        }
+        Ok(profile)
+    }
+
     /// Every series name this profile reads, its signatures' among them.
-    fn names(&self) -> Vec<&'static str> {
-        let rules = [
-            self.head_slot,
-            self.clock_slot,
-            self.peers,
-            self.execution_connected,
-            self.execution_fallback_configured,
-            self.execution_fallback_connected,
-            self.database_bytes,
-            self.p2p_bytes_received,
-            self.p2p_bytes_sent,
-            self.validators_total,
-            self.validators_active,
-            Some(CPU_SECONDS),
-            Some(RESIDENT_MEMORY),
+    fn names(&self) -> Vec<&str> {
+        let fields = &self.fields;
+        let sources = [
+            &fields.cpu_process_seconds_total,
+            &fields.memory_process_bytes,
+            &fields.sync_beacon_head_slot,
+            &fields.network_peers_connected,
+            &fields.disk_beaconchain_bytes_total,
+            &fields.network_libp2p_bytes_total_receive,
+            &fields.network_libp2p_bytes_total_transmit,
+            &fields.validator_total,
+            &fields.validator_active,
         ];
-        let mut names: Vec<&'static str> = rules.iter().flatten().flat_map(Source::names).collect();
-        names.extend(self.sync.names());
-        names.extend(self.version.names);
-        names.extend(self.build.iter().flat_map(|label| label.names));
+        let flags = [
+            &fields.sync_eth2_synced,
+            &fields.sync_eth1_connected,
+            &fields.sync_eth1_fallback_configured,
+            &fields.sync_eth1_fallback_connected,
+            &fields.sync_eth2_fallback_configured,
+            &fields.sync_eth2_fallback_connected,
+        ];
+        let texts = [&fields.client_version, &fields.client_build];
+        let mut names: Vec<&str> = sources
+            .into_iter()
+            .flatten()
+            .flat_map(Source::names)
+            .collect();
+        names.extend(flags.into_iter().flatten().flat_map(Flag::names));
         names.extend(
-            self.signature
+            texts
+                .into_iter()
+                .flatten()
+                .flat_map(|text| text.names.iter().map(String::as_str)),
+        );
+        names.extend(
+            self.detect
                 .iter()
                 .filter_map(|signature| signature.name().0),
         );
         names
     }
-}
 
-/// The series a scrape must keep for `choice`: that client's, or every client's when detecting.
-pub fn wanted(choice: ClientChoice) -> NameFilter {
-    let clients: Vec<Client> = match choice {
-        ClientChoice::Fixed(client) => vec![client],
-        ClientChoice::Auto => Client::ALL.to_vec(),
-    };
-    let profiles: Vec<&Profile> = clients.into_iter().map(profile).collect();
-    NameFilter::new(
-        profiles.iter().flat_map(|profile| profile.names()),
-        profiles.iter().flat_map(|profile| {
-            profile
-                .signature
-                .iter()
-                .filter_map(|signature| signature.name().1)
-        }),
-    )
-}
-
-/// The profile of a client.
-pub fn profile(client: Client) -> &'static Profile {
-    match client {
-        Client::Prysm => &prysm::PROFILE,
-        Client::Lighthouse => &lighthouse::PROFILE,
-        Client::Teku => &teku::PROFILE,
-        Client::Nimbus => &nimbus::PROFILE,
-        Client::Lodestar => &lodestar::PROFILE,
+    /// Each client-stats field of a process and where this profile reads it (`None`: nowhere).
+    pub fn field_sources(&self, validator: bool) -> Vec<(&'static str, Option<String>)> {
+        let fields = &self.fields;
+        let text = |rule: &Option<Source>| rule.as_ref().map(Source::to_string);
+        let flag = |rule: &Option<Flag>| rule.as_ref().map(Flag::to_string);
+        let label = |rule: &Option<TextSource>| rule.as_ref().map(TextSource::to_string);
+        let mut list = vec![
+            (
+                "cpu_process_seconds_total",
+                text(&fields.cpu_process_seconds_total),
+            ),
+            ("memory_process_bytes", text(&fields.memory_process_bytes)),
+            (
+                "client_name",
+                Some(format!("the {} profile", self.client_name)),
+            ),
+            ("client_version", label(&fields.client_version)),
+            ("client_build", label(&fields.client_build)),
+        ];
+        if validator {
+            list.extend([
+                ("validator_total", text(&fields.validator_total)),
+                ("validator_active", text(&fields.validator_active)),
+                (
+                    "sync_eth2_fallback_configured",
+                    flag(&fields.sync_eth2_fallback_configured),
+                ),
+                (
+                    "sync_eth2_fallback_connected",
+                    flag(&fields.sync_eth2_fallback_connected),
+                ),
+            ]);
+        } else {
+            list.extend([
+                ("sync_beacon_head_slot", text(&fields.sync_beacon_head_slot)),
+                ("sync_eth2_synced", flag(&fields.sync_eth2_synced)),
+                (
+                    "network_peers_connected",
+                    text(&fields.network_peers_connected),
+                ),
+                ("sync_eth1_connected", flag(&fields.sync_eth1_connected)),
+                (
+                    "sync_eth1_fallback_configured",
+                    flag(&fields.sync_eth1_fallback_configured),
+                ),
+                (
+                    "sync_eth1_fallback_connected",
+                    flag(&fields.sync_eth1_fallback_connected),
+                ),
+                (
+                    "disk_beaconchain_bytes_total",
+                    text(&fields.disk_beaconchain_bytes_total),
+                ),
+                (
+                    "network_libp2p_bytes_total_receive",
+                    text(&fields.network_libp2p_bytes_total_receive),
+                ),
+                (
+                    "network_libp2p_bytes_total_transmit",
+                    text(&fields.network_libp2p_bytes_total_transmit),
+                ),
+            ]);
+        }
+        list
     }
+}
+
+/// The profiles in force: the built-in ones, with the user's files added or in their place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profiles {
+    /// In the order detection tries them.
+    list: Vec<Arc<Profile>>,
+}
+
+impl Profiles {
+    /// The built-in profiles alone.
+    pub fn builtin() -> Profiles {
+        let list = BUILTIN
+            .iter()
+            .map(|(name, text)| match Profile::from_toml(text) {
+                Ok(profile) => Arc::new(profile),
+                // A test loads every built-in profile: this cannot ship.
+                Err(err) => panic!("the built-in {name} profile does not load: {err}"),
+            })
+            .collect();
+        Profiles { list }
+    }
+
+    /// The built-in profiles with these files: a file whose `client_name` is a built-in one takes
+    /// its place; a new client is tried before the built-in ones, its signature being the user's
+    /// deliberate choice.
+    pub fn with_files(paths: &[PathBuf]) -> Result<Profiles, ProfileError> {
+        let mut profiles = Profiles::builtin();
+        let mut added = Vec::new();
+        for path in paths {
+            let profile = Arc::new(read_profile(path)?);
+            match profiles
+                .list
+                .iter_mut()
+                .find(|known| known.client_name == profile.client_name)
+            {
+                Some(known) => *known = profile,
+                None => added.push(profile),
+            }
+        }
+        added.append(&mut profiles.list);
+        profiles.list = added;
+        Ok(profiles)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Profile>> {
+        self.list.iter()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Profile>> {
+        self.list
+            .iter()
+            .find(|profile| profile.client_name.eq_ignore_ascii_case(name))
+    }
+
+    /// The profile whose signature the scrape carries, and the signature that matched.
+    pub fn detect(
+        &self,
+        exposition: &Exposition,
+    ) -> Result<(&Arc<Profile>, &Signature), DetectError> {
+        self.list
+            .iter()
+            .find_map(|profile| {
+                profile
+                    .detect
+                    .iter()
+                    .find(|signature| signature.matches(exposition))
+                    .map(|signature| (profile, signature))
+            })
+            .ok_or_else(|| DetectError {
+                looked_for: self
+                    .list
+                    .iter()
+                    .flat_map(|profile| &profile.detect)
+                    .map(Signature::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The profile for a scrape.
+    pub fn select(
+        &self,
+        choice: &ClientChoice,
+        exposition: &Exposition,
+    ) -> Result<Arc<Profile>, DetectError> {
+        match choice {
+            ClientChoice::Fixed(profile) => Ok(Arc::clone(profile)),
+            ClientChoice::Auto => self
+                .detect(exposition)
+                .map(|(profile, _)| Arc::clone(profile)),
+        }
+    }
+
+    /// The series a scrape must keep for `choice`: that client's, or every client's when detecting.
+    pub fn wanted(&self, choice: &ClientChoice) -> NameFilter {
+        let profiles: Vec<&Profile> = match choice {
+            ClientChoice::Fixed(profile) => vec![profile],
+            ClientChoice::Auto => self.list.iter().map(|profile| &**profile).collect(),
+        };
+        NameFilter::new(
+            profiles.iter().flat_map(|profile| profile.names()),
+            profiles.iter().flat_map(|profile| {
+                profile
+                    .detect
+                    .iter()
+                    .filter_map(|signature| signature.name().1)
+            }),
+        )
+    }
+}
+
+/// The text of a built-in profile: exactly what `nodepulse profiles show` prints.
+pub fn builtin_text(name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(builtin, _)| builtin.eq_ignore_ascii_case(name))
+        .map(|(_, text)| *text)
+}
+
+/// The names of the built-in profiles, in detection order.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().map(|(name, _)| *name)
+}
+
+fn read_profile(path: &Path) -> Result<Profile, ProfileError> {
+    let error = |reason: String| ProfileError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| error(err.to_string()))?;
+    Profile::from_toml(&text).map_err(error)
 }
 
 /// Maps a beacon node's scrape into its snapshot.
 pub fn map_beacon_node(profile: &Profile, exposition: &Exposition) -> BeaconSnapshot {
-    let read = |rule: Option<Source>| rule.and_then(|source| source.read(exposition));
-    let flag = |rule: Option<Source>| read(rule).and_then(as_flag);
-    let head_slot = read(profile.head_slot);
+    let fields = &profile.fields;
+    let read = |rule: &Option<Source>| rule.as_ref().and_then(|source| source.read(exposition));
+    let flag = |rule: &Option<Flag>| rule.as_ref().and_then(|flag| flag.read(exposition));
     BeaconSnapshot {
         process: map_process(profile, exposition),
-        head_slot,
-        synced: synced(profile, exposition, head_slot),
-        peers: read(profile.peers),
-        execution_connected: flag(profile.execution_connected),
-        execution_fallback_configured: flag(profile.execution_fallback_configured),
-        execution_fallback_connected: flag(profile.execution_fallback_connected),
-        database_bytes: read(profile.database_bytes),
-        p2p_bytes_received: read(profile.p2p_bytes_received),
-        p2p_bytes_sent: read(profile.p2p_bytes_sent),
+        head_slot: read(&fields.sync_beacon_head_slot),
+        synced: flag(&fields.sync_eth2_synced),
+        peers: read(&fields.network_peers_connected),
+        execution_connected: flag(&fields.sync_eth1_connected),
+        execution_fallback_configured: flag(&fields.sync_eth1_fallback_configured),
+        execution_fallback_connected: flag(&fields.sync_eth1_fallback_connected),
+        database_bytes: read(&fields.disk_beaconchain_bytes_total),
+        p2p_bytes_received: read(&fields.network_libp2p_bytes_total_receive),
+        p2p_bytes_sent: read(&fields.network_libp2p_bytes_total_transmit),
     }
 }
 
 /// Maps a validator client's scrape into its snapshot.
 pub fn map_validator(profile: &Profile, exposition: &Exposition) -> ValidatorSnapshot {
-    let read = |rule: Option<Source>| rule.and_then(|source| source.read(exposition));
+    let fields = &profile.fields;
+    let read = |rule: &Option<Source>| rule.as_ref().and_then(|source| source.read(exposition));
+    let flag = |rule: &Option<Flag>| rule.as_ref().and_then(|flag| flag.read(exposition));
     ValidatorSnapshot {
         process: map_process(profile, exposition),
-        validators_total: read(profile.validators_total),
-        validators_active: read(profile.validators_active),
+        validators_total: read(&fields.validator_total),
+        validators_active: read(&fields.validator_active),
+        beacon_fallback_configured: flag(&fields.sync_eth2_fallback_configured),
+        beacon_fallback_connected: flag(&fields.sync_eth2_fallback_connected),
     }
 }
 
 fn map_process(profile: &Profile, exposition: &Exposition) -> ProcessSnapshot {
+    let fields = &profile.fields;
+    let read = |rule: &Option<Source>| rule.as_ref().and_then(|source| source.read(exposition));
+    let text = |rule: &Option<TextSource>| rule.as_ref().and_then(|text| text.read(exposition));
     ProcessSnapshot {
-        client: profile.client,
-        version: profile
-            .version
-            .read(exposition)
-            .map(|raw| release_version(raw).to_owned()),
-        build: profile
-            .build
-            .and_then(|label| label.read(exposition))
-            .and_then(|raw| raw.trim().parse::<f64>().ok()),
-        cpu_seconds: CPU_SECONDS.read(exposition),
-        resident_memory_bytes: RESIDENT_MEMORY.read(exposition),
+        client: profile.client_name.clone(),
+        version: text(&fields.client_version).map(|raw| release_version(raw).to_owned()),
+        build: text(&fields.client_build).and_then(|raw| raw.trim().parse::<f64>().ok()),
+        cpu_seconds: read(&fields.cpu_process_seconds_total),
+        resident_memory_bytes: read(&fields.memory_process_bytes),
     }
-}
-
-/// The client's own sync signal when it has one and exposes it; otherwise the slot comparison,
-/// when both slots are known; otherwise unknown.
-fn synced(profile: &Profile, exposition: &Exposition, head_slot: Option<f64>) -> Option<bool> {
-    let own_signal = match profile.sync {
-        SyncSignal::SyncedFlag(source) => source.read(exposition).and_then(as_flag),
-        SyncSignal::SyncingFlag(source) => source
-            .read(exposition)
-            .and_then(as_flag)
-            .map(|syncing| !syncing),
-        SyncSignal::StatusEquals(source, synced) => source
-            .read(exposition)
-            .filter(|status| status.is_finite())
-            .map(|status| status == synced),
-        SyncSignal::SlotDistance => None,
-    };
-    own_signal.or_else(|| {
-        let clock = profile
-            .clock_slot
-            .and_then(|source| source.read(exposition))?;
-        let head = head_slot?;
-        (head.is_finite() && clock.is_finite()).then(|| in_sync_by_slots(head, clock))
-    })
-}
-
-/// A 0/1 gauge as a flag; anything that is not a number reads as unknown.
-fn as_flag(value: f64) -> Option<bool> {
-    (!value.is_nan()).then_some(value != 0.0)
 }
 
 /// The release part of a client's version label.
@@ -219,6 +410,21 @@ pub fn release_version(raw: &str) -> &str {
 mod tests {
     use super::*;
     use crate::exposition::Syntax;
+
+    fn builtin(name: &str) -> Arc<Profile> {
+        Arc::clone(Profiles::builtin().get(name).expect("a built-in profile"))
+    }
+
+    #[test]
+    fn every_builtin_profile_loads_and_is_detected_by_its_signature() {
+        let profiles = Profiles::builtin();
+        assert_eq!(profiles.iter().count(), BUILTIN.len());
+        for name in builtin_names() {
+            let profile = profiles.get(name).expect("loaded");
+            assert_eq!(profile.client_name, name);
+            assert!(profile.fields.client_version.is_some(), "{name}");
+        }
+    }
 
     #[test]
     fn release_version_of_each_client() {
@@ -252,24 +458,34 @@ mod tests {
     fn slot_distance_is_the_fallback_when_the_own_signal_is_absent() {
         let exposition = Exposition::parse(b"beacon_head_slot 100\nslotclock_present_slot 101\n")
             .expect("valid");
-        let snapshot = map_beacon_node(profile(Client::Lighthouse), &exposition);
+        let snapshot = map_beacon_node(&builtin("lighthouse"), &exposition);
         assert_eq!(snapshot.synced, Some(true));
     }
 
     #[test]
     fn a_filtered_scrape_maps_like_a_whole_one() {
-        for client in Client::ALL {
+        let profiles = Profiles::builtin();
+        let mut checked = 0;
+        for name in builtin_names() {
             for process in ["beacon", "validator"] {
                 let path = format!(
-                    "{}/fixtures/{client}/{process}.prom",
+                    "{}/fixtures/{name}/{process}.prom",
                     env!("CARGO_MANIFEST_DIR")
                 );
+                // Nimbus runs its validators in the beacon node: it has no validator scrape.
                 let Ok(body) = std::fs::read(&path) else {
+                    assert_eq!(
+                        (name, process),
+                        ("nimbus", "validator"),
+                        "{path} is missing"
+                    );
                     continue;
                 };
+                checked += 1;
                 let whole = Exposition::parse(body.as_slice()).expect("fixture parses");
-                for choice in [ClientChoice::Auto, ClientChoice::Fixed(client)] {
-                    let wanted = wanted(choice);
+                let fixed = ClientChoice::Fixed(builtin(name));
+                for choice in [ClientChoice::Auto, fixed] {
+                    let wanted = profiles.wanted(&choice);
                     let part =
                         Exposition::parse_wanted(body.as_slice(), Syntax::Classic, Some(&wanted))
                             .expect("parses");
@@ -277,29 +493,86 @@ mod tests {
                         part.len() < whole.len(),
                         "{path}: the filter skips the families no rule reads"
                     );
-                    let profile = select(choice, &part).expect("detected from the kept series");
-                    assert_eq!(profile.client, client);
+                    let profile = profiles.select(&choice, &part).expect("detected");
+                    assert_eq!(profile.client_name, name);
                     assert_eq!(
-                        map_beacon_node(profile, &part),
-                        map_beacon_node(profile, &whole),
+                        map_beacon_node(&profile, &part),
+                        map_beacon_node(&profile, &whole),
                         "{path}"
                     );
                     assert_eq!(
-                        map_validator(profile, &part),
-                        map_validator(profile, &whole),
+                        map_validator(&profile, &part),
+                        map_validator(&profile, &whole),
                         "{path}"
                     );
                 }
             }
         }
+        assert_eq!(checked, 2 * BUILTIN.len() - 1);
     }
 
     #[test]
     fn nan_flag_is_unknown() {
         let exposition =
             Exposition::parse(b"sync_eth1_connected NaN\nbeacon_head_slot 5\n").expect("valid");
-        let snapshot = map_beacon_node(profile(Client::Lighthouse), &exposition);
+        let snapshot = map_beacon_node(&builtin("lighthouse"), &exposition);
         assert_eq!(snapshot.execution_connected, None);
         assert_eq!(snapshot.synced, None, "no clock slot, no signal: unknown");
+    }
+
+    #[test]
+    fn detection_order_and_an_unknown_scrape() {
+        let profiles = Profiles::builtin();
+        let detect = |text: &str| {
+            let exposition = Exposition::parse(text.as_bytes()).expect("valid exposition");
+            profiles
+                .detect(&exposition)
+                .map(|(profile, _)| profile.client_name.clone())
+        };
+        assert_eq!(
+            detect("prysm_version{version=\"v5\"} 1\n").as_deref(),
+            Ok("prysm")
+        );
+        assert_eq!(
+            detect("validator_teku_version_total{version=\"x\"} 1\n").as_deref(),
+            Ok("teku")
+        );
+        assert_eq!(detect("nbc_peers 3\n").as_deref(), Ok("nimbus"));
+        assert_eq!(
+            detect("version{version=\"v1\"} 1\nlodestar_version{version=\"v1\"} 1\n").as_deref(),
+            Ok("lodestar"),
+            "an exact marker beats Nimbus's loose one"
+        );
+        let message = detect("up 1\nversion 3\n")
+            .expect_err("no signature")
+            .to_string();
+        assert!(message.contains("prysm_version"), "{message}");
+        assert!(message.contains("nbc_*"), "{message}");
+        assert!(message.contains("--client"), "{message}");
+    }
+
+    #[test]
+    fn a_wrong_profile_names_the_line_the_key_and_what_was_expected() {
+        let err = Profile::from_toml(
+            "client_name = \"x\"\ndetect = [\"x_info\"]\n[fields]\nvalidator_totl = \"a\"\n",
+        )
+        .expect_err("unknown field");
+        assert!(err.contains("line 4"), "{err}");
+        assert!(err.contains("validator_totl"), "{err}");
+        assert!(
+            err.contains("validator_total"),
+            "lists the valid ones: {err}"
+        );
+
+        let err = Profile::from_toml(
+            "client_name = \"x\"\ndetect = [\"x_info\"]\n[fields]\n\
+             sync_beacon_head_slot = { metric = \"a\", sum = \"b\" }\n",
+        )
+        .expect_err("two kinds");
+        assert!(err.contains("line 4"), "{err}");
+        assert!(err.contains("metric and sum together"), "{err}");
+
+        let err = Profile::from_toml("client_name = \"x\"\ndetect = []\n").expect_err("no detect");
+        assert!(err.contains("`detect`"), "{err}");
     }
 }

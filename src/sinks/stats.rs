@@ -236,9 +236,9 @@ mod tests {
     }
 
     fn beacon(timestamp: u64) -> StatsObject {
-        use crate::snapshot::{BeaconSnapshot, Client, ProcessSnapshot};
+        use crate::snapshot::{BeaconSnapshot, ProcessSnapshot};
         let process = ProcessSnapshot {
-            client: Client::Teku,
+            client: "teku".to_owned(),
             version: None,
             build: None,
             cpu_seconds: None,
