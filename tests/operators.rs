@@ -293,3 +293,196 @@ fn the_systemd_unit_verifies_and_is_hardened() {
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
     assert!(exposure <= 2.0, "exposure {exposure} > 2.0:\n{text}");
 }
+
+/// Every built-in profile, printed by `profiles show` and loaded back with `--profile`, gives the
+/// same payload on every bundled fixture as the built-in one: the printed form is the real thing.
+#[test]
+fn every_builtin_profile_round_trips_through_a_profile_file() {
+    let dir = temp_dir("round-trip");
+    let list = run(nodepulse().args(["profiles", "list"]));
+    assert!(list.status.success(), "{}", stderr(&list));
+    let names: Vec<String> = stdout(&list)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(names, ["prysm", "lighthouse", "teku", "lodestar", "nimbus"]);
+    let mut compared = 0;
+    for name in &names {
+        let shown = run(nodepulse().args(["profiles", "show", name]));
+        assert!(shown.status.success(), "{}", stderr(&shown));
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, &shown.stdout).expect("write");
+        for (client, _) in FIXTURES {
+            for process in ["beacon", "validator"] {
+                let scrape = fixture_path(&format!("{client}/{process}.prom"));
+                if !scrape.exists() {
+                    continue;
+                }
+                let flag = if process == "beacon" {
+                    "--beacon-node"
+                } else {
+                    "--validator"
+                };
+                let payload = |profile: Option<&std::path::Path>| {
+                    let mut command = nodepulse();
+                    command
+                        .args(["run", "--dry-run", "--client", name, flag])
+                        .arg(&scrape);
+                    if let Some(profile) = profile {
+                        command.arg("--profile").arg(profile);
+                    }
+                    let output = run(&mut command);
+                    assert!(output.status.success(), "{}", stderr(&output));
+                    let objects: Vec<Value> =
+                        serde_json::from_slice(&output.stdout).expect("a JSON array");
+                    objects
+                        .into_iter()
+                        .filter(|object| object["process"] != "system")
+                        .map(|mut object| {
+                            object
+                                .as_object_mut()
+                                .expect("an object")
+                                .remove("timestamp");
+                            object
+                        })
+                        .collect::<Vec<Value>>()
+                };
+                assert_eq!(
+                    payload(Some(&file)),
+                    payload(None),
+                    "{name} on {client}/{process}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, names.len() * 9);
+}
+
+/// A renamed metric fixed in minutes: a user's file replaces the built-in Lighthouse profile, a new
+/// client is detected by its own signature, and `check` says where each field came from.
+#[test]
+fn a_profile_file_adds_a_client_and_check_reports_its_sources() {
+    let dir = temp_dir("user-profile");
+    let profile = dir.join("acme.toml");
+    std::fs::write(
+        &profile,
+        r#"
+client_name = "acme"
+detect = ["acme_build_info"]
+
+[fields]
+client_version = { metric = "acme_build_info", label = "version" }
+sync_beacon_head_slot = "acme_head_slot"
+network_peers_connected = { sum = "acme_peers", labels = { state = "connected" } }
+sync_eth2_synced = { metric = "acme_sync_distance", at_most = 2 }
+"#,
+    )
+    .expect("write");
+    let scrape = dir.join("acme.prom");
+    std::fs::write(
+        &scrape,
+        "# TYPE acme_build_info gauge\nacme_build_info{version=\"acme/v0.4.1\"} 1\n\
+         # TYPE acme_head_slot gauge\nacme_head_slot 10123456\n\
+         # TYPE acme_peers gauge\nacme_peers{state=\"connected\",dir=\"in\"} 20\n\
+         acme_peers{state=\"connected\",dir=\"out\"} 31\nacme_peers{state=\"banned\",dir=\"in\"} 4\n\
+         # TYPE acme_sync_distance gauge\nacme_sync_distance 1\n\
+         process_cpu_seconds_total 12\n",
+    )
+    .expect("write");
+    let output = run(nodepulse()
+        .args(["run", "--dry-run", "--profile"])
+        .arg(&profile)
+        .arg("--beacon-node")
+        .arg(&scrape));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let objects: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let beacon = objects
+        .iter()
+        .find(|object| object["process"] == "beaconnode")
+        .expect("a beacon node object");
+    assert_eq!(beacon["client_name"], "acme");
+    assert_eq!(beacon["client_version"], "v0.4.1");
+    assert_eq!(beacon["sync_beacon_head_slot"], 10_123_456);
+    assert_eq!(beacon["network_peers_connected"], 51);
+    assert_eq!(beacon["sync_eth2_synced"], true);
+    assert!(
+        beacon.get("cpu_process_seconds_total").is_none(),
+        "a field the file does not name is left out: {beacon}"
+    );
+
+    let check = run(nodepulse()
+        .args(["check", "--profile"])
+        .arg(&profile)
+        .arg("--beacon-node")
+        .arg(&scrape));
+    assert!(check.status.success(), "{}", stderr(&check));
+    let report = stdout(&check);
+    assert!(
+        report.contains("acme (the scrape has acme_build_info)"),
+        "{report}"
+    );
+    assert!(
+        report
+            .lines()
+            .any(|line| line.contains("network_peers_connected")
+                && line.contains("51")
+                && line.contains("sum(acme_peers{state=\"connected\"})")),
+        "{report}"
+    );
+    assert!(
+        report
+            .lines()
+            .any(|line| line.contains("disk_beaconchain_bytes_total")
+                && line.contains("no source for acme")),
+        "{report}"
+    );
+}
+
+/// A wrong profile file stops start-up with exit 2, naming the file, the line and the key, and what
+/// was expected.
+#[test]
+fn a_wrong_profile_file_is_refused_at_start_up() {
+    let dir = temp_dir("bad-profile");
+    let cases = [
+        (
+            "client_name = \"x\"\ndetect = [\"x_info\"]\n[fields]\nvalidator_totl = \"a\"\n",
+            vec!["line 4", "validator_totl", "validator_total"],
+        ),
+        (
+            "client_name = \"x\"\ndetect = [\"x_info\"]\n[fields]\n\
+             network_peers_connected = { sum = \"peers\", lables = { a = \"b\" } }\n",
+            vec!["line 4", "unknown key `lables`", "`labels`"],
+        ),
+        (
+            "client_name = \"x\"\ndetect = [\"x info\"]\n",
+            vec!["line 2", "not a metric name"],
+        ),
+    ];
+    for (index, (text, wanted)) in cases.into_iter().enumerate() {
+        let file = dir.join(format!("bad-{index}.toml"));
+        std::fs::write(&file, text).expect("write");
+        let output = run(nodepulse()
+            .args(["run", "--dry-run", "--profile"])
+            .arg(&file)
+            .arg("--beacon-node")
+            .arg(fixture_path("lighthouse/beacon.prom")));
+        let log = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{log}");
+        assert!(
+            log.contains(&file.display().to_string()),
+            "names the file: {log}"
+        );
+        for part in wanted {
+            assert!(log.contains(part), "{part:?} in {log}");
+        }
+    }
+    let missing = run(nodepulse().args(["run", "--dry-run", "--profile", "/nonexistent/p.toml"]));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("/nonexistent/p.toml"),
+        "{}",
+        stderr(&missing)
+    );
+}
