@@ -486,3 +486,17 @@ fn a_wrong_profile_file_is_refused_at_start_up() {
         stderr(&missing)
     );
 }
+
+/// The complete example in README loads as a profile: what users copy works.
+#[test]
+fn the_readme_example_profile_loads() {
+    let readme = std::fs::read_to_string(fixture_path("../README.md")).expect("README");
+    let example = readme
+        .split("```toml\n# /etc/nodepulse/acme.toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has the Acme example");
+    let profile = nodepulse::profiles::Profile::from_toml(example).expect("the example loads");
+    assert_eq!(profile.client_name, "acme");
+    assert!(profile.fields.sync_eth2_fallback_configured.is_some());
+}
