@@ -100,8 +100,8 @@ struct Agent {
     /// The series the profiles read; `None` when a sink forwards whole scrapes.
     wanted: Option<NameFilter>,
     chain_rpc: Option<RpcClient>,
-    /// Which client the Starknet node is, once it said.
-    starknet_identity: std::sync::Mutex<Option<nodes::starknet::Identity>>,
+    /// Remembers which client the Starknet node is.
+    starknet: nodes::starknet::Observer,
     telemetry: Arc<Telemetry>,
 }
 
@@ -158,23 +158,7 @@ impl Agent {
         let node = match &self.chain_rpc {
             Some(rpc) => {
                 let observed = match format {
-                    Format::Starknet => {
-                        // Taken out for the call and put back only when the node answered: a node
-                        // that went away may come back as another release.
-                        let mut identity = self
-                            .starknet_identity
-                            .lock()
-                            .ok()
-                            .and_then(|mut known| known.take());
-                        let observed =
-                            nodes::starknet::observe(rpc, metrics.as_ref(), &mut identity).await;
-                        if observed.is_ok()
-                            && let Ok(mut known) = self.starknet_identity.lock()
-                        {
-                            *known = identity;
-                        }
-                        observed
-                    }
+                    Format::Starknet => self.starknet.observe(rpc, metrics.as_ref()).await,
                     Format::Substrate => nodes::substrate::observe(rpc, metrics.as_ref()).await,
                 };
                 match observed {
@@ -261,7 +245,7 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
         scraper,
         wanted,
         chain_rpc,
-        starknet_identity: std::sync::Mutex::default(),
+        starknet: nodes::starknet::Observer::default(),
         telemetry,
     };
     match agent.config.mode {

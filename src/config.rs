@@ -80,6 +80,8 @@ pub enum ConfigError {
     Invalid { flag: &'static str, reason: String },
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    #[error("no built-in profile `{name}`; built in: {known}")]
+    UnknownProfile { name: String, known: String },
     #[error(
         "nothing to send to: give --stats-endpoint, --api-key with --machine, or --pushgateway; or use --dry-run"
     )]

@@ -128,15 +128,9 @@ fn profiles_command(command: cli::ProfilesCommand) -> Result<ExitCode, Error> {
             lines.join("\n")
         }
         cli::ProfilesCommand::Show { name } => profiles::builtin_text(&name)
-            .ok_or_else(|| {
-                let valid: Vec<&str> = profiles::builtin_names().collect();
-                ConfigError::Invalid {
-                    flag: "client",
-                    reason: format!(
-                        "no built-in profile `{name}`; built in: {}",
-                        valid.join(", ")
-                    ),
-                }
+            .ok_or_else(|| ConfigError::UnknownProfile {
+                known: profiles::builtin_names().collect::<Vec<_>>().join(", "),
+                name,
             })?
             .trim_end()
             .to_owned(),

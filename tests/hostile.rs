@@ -141,29 +141,36 @@ fn has_beacon(payload: &[Value]) -> bool {
         .any(|object| object["process"] == "beaconnode")
 }
 
-/// The first cycle lost the beacon node with one warning that says `why`; the second has it back.
+/// The hostile answer cost the beacon node's object, with one warning that says `why`; the system
+/// object went out every cycle, and the next cycle has the beacon node back.
+///
+/// Payloads are not matched to cycles by position: the sink keeps only the newest cycle, so on a
+/// busy machine the hostile cycle's payload may be replaced by the next one before it goes out.
 fn assert_recovers(outcome: &Outcome, why: &str) {
+    let shown = || format!("{}\n{:?}", outcome.log, outcome.payloads);
     assert!(
-        !has_beacon(&outcome.payloads[0]),
-        "the hostile answer gives no object"
+        outcome
+            .payloads
+            .iter()
+            .all(|payload| payload.iter().any(|o| o["process"] == "system")),
+        "the system object goes every cycle: {}",
+        shown()
     );
     assert!(
-        outcome.payloads[0].iter().any(|o| o["process"] == "system"),
-        "the system object still goes"
+        outcome
+            .payloads
+            .last()
+            .is_some_and(|payload| has_beacon(payload)),
+        "the next cycle works: {}",
+        shown()
     );
-    assert!(has_beacon(&outcome.payloads[1]), "the next cycle works");
-    let warnings: Vec<&str> = outcome
+    let failures: Vec<&str> = outcome
         .log
         .lines()
-        .filter(|line| line.contains("WARN"))
+        .filter(|line| line.contains("WARN") && line.contains("scrape failed"))
         .collect();
-    assert_eq!(
-        warnings.len(),
-        1,
-        "one line for the failure:\n{}",
-        outcome.log
-    );
-    assert!(warnings[0].contains(why), "{}", warnings[0]);
+    assert_eq!(failures.len(), 1, "one line for the failure: {}", shown());
+    assert!(failures[0].contains(why), "{}", failures[0]);
 }
 
 /// The body cap stopped the read, and memory stayed far below the hostile body's size.

@@ -500,3 +500,15 @@ fn the_readme_example_profile_loads() {
     assert_eq!(profile.client_name, "acme");
     assert!(profile.fields.sync_eth2_fallback_configured.is_some());
 }
+
+#[test]
+fn profiles_show_of_an_unknown_name_lists_the_built_in_ones() {
+    let output = run(nodepulse().args(["profiles", "show", "geth"]));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(log.contains("no built-in profile `geth`"), "{log}");
+    assert!(
+        log.contains("prysm, lighthouse, teku, lodestar, nimbus"),
+        "{log}"
+    );
+}

@@ -5,6 +5,8 @@
 //! the head and then the block separately pairs one block's number with the next one's time when
 //! blocks come fast. Which client the node is gets learned once and kept while the node answers.
 
+use std::sync::Mutex;
+
 use serde_json::{Value, json};
 
 use super::{START_TIME, count, number, optional, string, value};
@@ -34,22 +36,45 @@ pub fn from_metrics(metrics: &Exposition) -> ChainNode {
     }
 }
 
-/// Which client a node is, as its version method said: learned once, since asking a node that has
-/// no such method every cycle is a failed call every cycle.
+/// Which client a node is, as its version method said.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Identity {
+struct Identity {
     /// `None` for a node with no version method (Madara, Papyrus).
-    pub implementation: Option<String>,
-    pub version: Option<String>,
+    implementation: Option<String>,
+    version: Option<String>,
 }
 
-/// Asks the node; `Err` when the node does not answer at all. `identity` is what an earlier cycle
-/// learned of the client; when `None`, it is asked and filled in.
-pub async fn observe(
+/// Asks a Starknet node about itself, cycle after cycle. Which client it is gets asked once and
+/// kept while the node answers (asking a node without a version method every cycle is a failed
+/// call every cycle); after a cycle it did not answer, it is asked again, since a node that went
+/// away may come back as another release.
+#[derive(Debug, Default)]
+pub struct Observer {
+    identity: Mutex<Option<Identity>>,
+}
+
+impl Observer {
+    /// Asks the node; `Err` when it does not answer at all.
+    pub async fn observe(
+        &self,
+        rpc: &RpcClient,
+        metrics: Option<&Exposition>,
+    ) -> Result<ChainNode, RpcError> {
+        let known = self.identity.lock().ok().and_then(|mut known| known.take());
+        let observed = observe(rpc, metrics, known).await;
+        if let (Ok((_, identity)), Ok(mut known)) = (&observed, self.identity.lock()) {
+            *known = Some(identity.clone());
+        }
+        observed.map(|(node, _)| node)
+    }
+}
+
+/// One look at the node, with what an earlier one learned of the client (or `None`: ask it).
+async fn observe(
     rpc: &RpcClient,
     metrics: Option<&Exposition>,
-    identity: &mut Option<Identity>,
-) -> Result<ChainNode, RpcError> {
+    identity: Option<Identity>,
+) -> Result<(ChainNode, Identity), RpcError> {
     let rpc_version = rpc.call("starknet_specVersion", json!([])).await?;
     let chain_id = rpc.call("starknet_chainId", json!([])).await?;
     let block = rpc
@@ -58,13 +83,13 @@ pub async fn observe(
             json!({"block_id": "latest"}),
         )
         .await?;
-    let known = match identity {
+    let identity = match identity {
         Some(known) => known,
-        None => identity.insert(identify(rpc).await?),
+        None => identify(rpc).await?,
     };
-    Ok(ChainNode {
-        implementation: known.implementation.clone(),
-        version: known.version.clone(),
+    let node = ChainNode {
+        implementation: identity.implementation.clone(),
+        version: identity.version.clone(),
         rpc_version: string(&rpc_version),
         chain: chain_id.as_str().map(chain_name),
         best: block_ref(&block["block_hash"], &block["block_number"]),
@@ -75,7 +100,8 @@ pub async fn observe(
         latest_block_events: number(&block["event_count"]),
         protocol_version: string(&block["starknet_version"]),
         ..metrics.map(from_metrics).unwrap_or_default()
-    })
+    };
+    Ok((node, identity))
 }
 
 /// The client and its version, from the first version method the node has.

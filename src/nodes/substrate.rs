@@ -15,10 +15,9 @@ use crate::snapshot::{BlockRef, ChainNode};
 /// What the metrics alone tell.
 pub fn from_metrics(metrics: &Exposition) -> ChainNode {
     let metrics = Some(metrics);
-    let height = |status: &str| {
-        let labels = vec![("status".to_owned(), status.to_owned())];
-        let name = "substrate_block_height".to_owned();
-        count(metrics, &Source::Metric { name, labels })
+    let height = |status| {
+        let source = Source::metric_where("substrate_block_height", "status", status);
+        count(metrics, &source)
     };
     let bytes = |direction| {
         let total = "substrate_sub_libp2p_network_bytes_total";

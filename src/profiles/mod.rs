@@ -10,7 +10,7 @@ pub mod detect;
 pub mod source;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde::Deserialize;
 
@@ -220,17 +220,19 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// The built-in profiles alone.
+    /// The built-in profiles alone: parsed once per process, then shared.
     pub fn builtin() -> Profiles {
-        let list = BUILTIN
-            .iter()
-            .map(|(name, text)| match Profile::from_toml(text) {
-                Ok(profile) => Arc::new(profile),
-                // A test loads every built-in profile: this cannot ship.
-                Err(err) => panic!("the built-in {name} profile does not load: {err}"),
-            })
-            .collect();
-        Profiles { list }
+        static PARSED: LazyLock<Profiles> = LazyLock::new(|| Profiles {
+            list: BUILTIN
+                .iter()
+                .map(|(name, text)| match Profile::from_toml(text) {
+                    Ok(profile) => Arc::new(profile),
+                    // A test loads every built-in profile: this cannot ship.
+                    Err(err) => panic!("the built-in {name} profile does not load: {err}"),
+                })
+                .collect(),
+        });
+        PARSED.clone()
     }
 
     /// The built-in profiles with these files: a file whose `client_name` is a built-in one takes

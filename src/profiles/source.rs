@@ -90,6 +90,14 @@ impl Source {
         }
     }
 
+    /// The first series of a family that carries `label="value"`.
+    pub fn metric_where(name: &str, label: &str, value: &str) -> Source {
+        Source::Metric {
+            name: name.to_owned(),
+            labels: vec![(label.to_owned(), value.to_owned())],
+        }
+    }
+
     /// The sum of a family's series that carry `label="value"`.
     pub fn sum_where(name: &str, label: &str, value: &str) -> Source {
         Source::Sum {
