@@ -143,7 +143,7 @@ pub struct SettingsArgs {
         help_heading = "Targets"
     )]
     pub validator: Option<String>,
-    /// The consensus client: auto (detect from the metrics), or a profile's name (prysm, lighthouse, teku, nimbus, lodestar, or a --profile's).
+    /// The consensus client: auto (detect from the metrics), or a profile's name (prysm, lighthouse, teku, lodestar, grandine, nimbus, or a --profile's).
     #[arg(
         long,
         env = "NODEPULSE_CLIENT",

@@ -639,7 +639,7 @@ mod tests {
         .expect_err("unknown client");
         assert_eq!(
             err.to_string(),
-            "--client: unknown client `geth`; valid: auto, prysm, lighthouse, teku, lodestar, nimbus"
+            "--client: unknown client `geth`; valid: auto, prysm, lighthouse, teku, lodestar, grandine, nimbus"
         );
     }
 

@@ -14,12 +14,11 @@ const API_KEY: &str = "k3y-ShouldNeverBeLogged";
 
 #[test]
 fn dry_run_prints_all_three_objects_for_every_client() {
-    for client in ["prysm", "lighthouse", "teku", "nimbus", "lodestar"] {
+    for (client, has_validator) in common::CONSENSUS_FIXTURES {
         let mut command = nodepulse();
         command
             .args(["run", "--dry-run", "--beacon-node"])
             .arg(fixture_path(&format!("{client}/beacon.prom")));
-        let has_validator = client != "nimbus";
         if has_validator {
             command
                 .arg("--validator")

@@ -8,7 +8,7 @@ use nodepulse::formats::client_stats::{self, StatsObject};
 use nodepulse::profiles::{self, ClientChoice, Profiles};
 use serde_json::Value;
 
-const CLIENTS: [&str; 5] = ["prysm", "lighthouse", "teku", "nimbus", "lodestar"];
+use common::CONSENSUS_FIXTURES;
 
 /// The client-stats object one scrape maps to with the built-in profiles, as JSON without its
 /// timestamp.
@@ -44,11 +44,10 @@ fn expected(path: &str) -> Value {
 #[test]
 fn every_fixture_maps_to_its_expected_payload() {
     let mut checked = 0;
-    for name in CLIENTS {
+    for (name, has_validator) in CONSENSUS_FIXTURES {
         for process in ["beacon", "validator"] {
             let scrape = format!("{name}/{process}.prom");
-            if !common::fixture_path(&scrape).exists() {
-                assert_eq!((name, process), ("nimbus", "validator"), "fixture missing");
+            if process == "validator" && !has_validator {
                 continue;
             }
             let got = mapped(&common::fixture(&scrape), process, ClientChoice::Auto);
@@ -63,18 +62,17 @@ fn every_fixture_maps_to_its_expected_payload() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, 10);
 }
 
 #[test]
 fn detection_picks_each_fixtures_client() {
     let profiles = Profiles::builtin();
     let mut checked = 0;
-    for name in CLIENTS {
+    for (name, has_validator) in CONSENSUS_FIXTURES {
         for process in ["beacon", "validator"] {
             let path = format!("{name}/{process}.prom");
-            if !common::fixture_path(&path).exists() {
-                assert_eq!((name, process), ("nimbus", "validator"), "fixture missing");
+            if process == "validator" && !has_validator {
                 continue;
             }
             let body = common::fixture(&path);
@@ -84,7 +82,7 @@ fn detection_picks_each_fixtures_client() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, 10);
 }
 
 /// Removes every line of a family from a scrape.

@@ -9,13 +9,7 @@ use std::process::Command;
 use common::{fixture, fixture_path, nodepulse, run, stderr, stdout, temp_dir};
 use serde_json::Value;
 
-const FIXTURES: [(&str, bool); 5] = [
-    ("prysm", true),
-    ("lighthouse", true),
-    ("teku", true),
-    ("nimbus", false),
-    ("lodestar", true),
-];
+use common::CONSENSUS_FIXTURES as FIXTURES;
 
 #[test]
 fn check_passes_on_every_fixture() {
@@ -306,7 +300,17 @@ fn every_builtin_profile_round_trips_through_a_profile_file() {
         .filter_map(|line| line.split_whitespace().next())
         .map(str::to_owned)
         .collect();
-    assert_eq!(names, ["prysm", "lighthouse", "teku", "lodestar", "nimbus"]);
+    assert_eq!(
+        names,
+        [
+            "prysm",
+            "lighthouse",
+            "teku",
+            "lodestar",
+            "grandine",
+            "nimbus"
+        ]
+    );
     let mut compared = 0;
     for name in &names {
         let shown = run(nodepulse().args(["profiles", "show", name]));
@@ -357,7 +361,11 @@ fn every_builtin_profile_round_trips_through_a_profile_file() {
             }
         }
     }
-    assert_eq!(compared, names.len() * 9);
+    let scrapes: usize = FIXTURES
+        .iter()
+        .map(|(_, validator)| 1 + usize::from(*validator))
+        .sum();
+    assert_eq!(compared, names.len() * scrapes);
 }
 
 /// A renamed metric fixed in minutes: a user's file replaces the built-in Lighthouse profile, a new
@@ -508,7 +516,7 @@ fn profiles_show_of_an_unknown_name_lists_the_built_in_ones() {
     let log = stderr(&output);
     assert!(log.contains("no built-in profile `geth`"), "{log}");
     assert!(
-        log.contains("prysm, lighthouse, teku, lodestar, nimbus"),
+        log.contains("prysm, lighthouse, teku, lodestar, grandine, nimbus"),
         "{log}"
     );
 }

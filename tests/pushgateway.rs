@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
-    temp_dir,
+    CONSENSUS_FIXTURES, Reply, Running, Server, eventually, fixture_path, free_port, http_get,
+    nodepulse, run, stderr, temp_dir,
 };
 use nodepulse::exposition::{Exposition, MetricKind, Sample};
 
@@ -316,39 +316,20 @@ fn an_openmetrics_target_is_pushed_in_the_classic_form_the_gateway_accepts() {
 #[test]
 fn every_bundled_fixture_lands_in_one_gateway() {
     let gateway = Pushgateway::start();
-    let fixtures: [(&str, &[(&str, &str)]); 6] = [
-        (
-            "prysm",
-            &[
-                ("--beacon-node", "prysm/beacon.prom"),
-                ("--validator", "prysm/validator.prom"),
-            ],
-        ),
-        (
-            "lighthouse",
-            &[
-                ("--beacon-node", "lighthouse/beacon.prom"),
-                ("--validator", "lighthouse/validator.prom"),
-            ],
-        ),
-        (
-            "teku",
-            &[
-                ("--beacon-node", "teku/beacon.prom"),
-                ("--validator", "teku/validator.prom"),
-            ],
-        ),
-        ("nimbus", &[("--beacon-node", "nimbus/beacon.prom")]),
-        (
-            "lodestar",
-            &[
-                ("--beacon-node", "lodestar/beacon.prom"),
-                ("--validator", "lodestar/validator.prom"),
-            ],
-        ),
-        ("substrate", &[("--node", "substrate/node.prom")]),
-    ];
-    for (instance, targets) in fixtures {
+    // Every consensus client's scrapes, then the Substrate node's.
+    let mut fixtures: Vec<(&str, Vec<(&str, String)>)> = CONSENSUS_FIXTURES
+        .iter()
+        .map(|&(client, has_validator)| {
+            let mut targets = vec![("--beacon-node", format!("{client}/beacon.prom"))];
+            if has_validator {
+                targets.push(("--validator", format!("{client}/validator.prom")));
+            }
+            (client, targets)
+        })
+        .collect();
+    fixtures.push(("substrate", vec![("--node", "substrate/node.prom".into())]));
+    for (instance, targets) in &fixtures {
+        let instance = *instance;
         let mut command = push_once(&gateway.url, instance);
         for (flag, path) in targets {
             command.arg(flag).arg(fixture_path(path));

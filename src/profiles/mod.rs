@@ -22,11 +22,12 @@ use crate::snapshot::{BeaconSnapshot, ProcessSnapshot, ValidatorSnapshot};
 
 /// The built-in profiles, in the order detection tries them: Nimbus last, since its signature is the
 /// loosest and a scrape that also has another client's exact marker belongs to that client.
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("prysm", include_str!("builtin/prysm.toml")),
     ("lighthouse", include_str!("builtin/lighthouse.toml")),
     ("teku", include_str!("builtin/teku.toml")),
     ("lodestar", include_str!("builtin/lodestar.toml")),
+    ("grandine", include_str!("builtin/grandine.toml")),
     ("nimbus", include_str!("builtin/nimbus.toml")),
 ];
 
@@ -424,7 +425,12 @@ mod tests {
         for name in builtin_names() {
             let profile = profiles.get(name).expect("loaded");
             assert_eq!(profile.client_name, name);
-            assert!(profile.fields.client_version.is_some(), "{name}");
+            // Grandine exposes no version metric.
+            assert_eq!(
+                profile.fields.client_version.is_some(),
+                name != "grandine",
+                "{name}"
+            );
         }
     }
 
@@ -474,11 +480,11 @@ mod tests {
                     "{}/fixtures/{name}/{process}.prom",
                     env!("CARGO_MANIFEST_DIR")
                 );
-                // Nimbus runs its validators in the beacon node: it has no validator scrape.
+                // Nimbus and Grandine run their validators in the beacon node: they have no
+                // validator scrape.
                 let Ok(body) = std::fs::read(&path) else {
-                    assert_eq!(
-                        (name, process),
-                        ("nimbus", "validator"),
+                    assert!(
+                        process == "validator" && ["nimbus", "grandine"].contains(&name),
                         "{path} is missing"
                     );
                     continue;
@@ -510,7 +516,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 2 * BUILTIN.len() - 1);
+        assert_eq!(checked, 2 * BUILTIN.len() - 2);
     }
 
     #[test]
@@ -540,6 +546,10 @@ mod tests {
             Ok("teku")
         );
         assert_eq!(detect("nbc_peers 3\n").as_deref(), Ok("nimbus"));
+        assert_eq!(
+            detect("GRANDINE_USED_MEMORY 1\n").as_deref(),
+            Ok("grandine")
+        );
         assert_eq!(
             detect("version{version=\"v1\"} 1\nlodestar_version{version=\"v1\"} 1\n").as_deref(),
             Ok("lodestar"),

@@ -177,6 +177,17 @@ pub fn dead_url() -> String {
     format!("http://{addr}/metrics")
 }
 
+/// Every bundled consensus-client fixture: the client, and whether it has a validator-client scrape
+/// (Nimbus and Grandine run their validators inside the beacon node).
+pub const CONSENSUS_FIXTURES: [(&str, bool); 6] = [
+    ("prysm", true),
+    ("lighthouse", true),
+    ("teku", true),
+    ("nimbus", false),
+    ("lodestar", true),
+    ("grandine", false),
+];
+
 /// A fresh directory for this test process's files, named after the test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nodepulse-{name}-{}", std::process::id()));
