@@ -520,6 +520,55 @@ mod tests {
     }
 
     #[test]
+    fn validator_fallback_flags_from_each_clients_own_metrics() {
+        let validator = |client: &str, text: &str| {
+            let exposition = Exposition::parse(text.as_bytes()).expect("valid");
+            let snapshot = map_validator(&builtin(client), &exposition);
+            (
+                snapshot.beacon_fallback_configured,
+                snapshot.beacon_fallback_connected,
+            )
+        };
+        // Lighthouse's own gauges first; an older release only counts its beacon nodes.
+        assert_eq!(
+            validator(
+                "lighthouse",
+                "sync_eth2_fallback_configured 1\nsync_eth2_fallback_connected 1\n\
+                 vc_beacon_nodes_total_count 2\n"
+            ),
+            (Some(true), Some(true))
+        );
+        assert_eq!(
+            validator("lighthouse", "vc_beacon_nodes_total_count 2\n"),
+            (Some(true), None)
+        );
+        assert_eq!(
+            validator("lighthouse", "vc_beacon_nodes_total_count 1\n"),
+            (Some(false), None)
+        );
+        // Lodestar: one score series per beacon node URL.
+        assert_eq!(
+            validator(
+                "lodestar",
+                "vc_rest_api_client_urls_score{urlIndex=\"0\"} 10\n\
+                 vc_rest_api_client_urls_score{urlIndex=\"1\"} 3\n"
+            ),
+            (Some(true), None)
+        );
+        assert_eq!(
+            validator(
+                "lodestar",
+                "vc_rest_api_client_urls_score{urlIndex=\"0\"} 10\n"
+            ),
+            (Some(false), None)
+        );
+        assert_eq!(
+            validator("teku", "validator_local_validator_counts 1\n"),
+            (None, None)
+        );
+    }
+
+    #[test]
     fn nan_flag_is_unknown() {
         let exposition =
             Exposition::parse(b"sync_eth1_connected NaN\nbeacon_head_slot 5\n").expect("valid");
