@@ -168,6 +168,16 @@ fn starknet_node_of(juno_version: Option<&'static str>) -> Server {
     })
 }
 
+/// An agent streaming the Starknet `node` to `server` every 200 ms.
+fn streaming_every_200ms(server: &WsServer, node: &Server) -> Running {
+    Running::spawn(
+        nodepulse()
+            .args(["run", "--interval", "200ms"])
+            .args(["--telemetry-url", &format!("{} 0", server.url)])
+            .args(["--starknet-rpc", &node.url("/")]),
+    )
+}
+
 /// How many times the node was asked `method`.
 fn calls_of(node: &Server, method: &str) -> usize {
     node.requests()
@@ -336,12 +346,7 @@ fn starknet_identifies_first_then_streams_only_changes() {
 fn a_node_without_a_version_method_is_asked_once() {
     let server = WsServer::start();
     let madara = starknet_node_of(None);
-    let mut agent = Running::spawn(
-        nodepulse()
-            .args(["run", "--interval", "200ms"])
-            .args(["--telemetry-url", &format!("{} 0", server.url)])
-            .args(["--starknet-rpc", &madara.url("/")]),
-    );
+    let mut agent = streaming_every_200ms(&server, &madara);
     assert!(eventually(Duration::from_secs(20), || server.frames_on(0) >= 4));
     assert!(
         agent
@@ -362,12 +367,7 @@ fn a_node_without_a_version_method_is_asked_once() {
 fn after_the_server_drops_the_connection_it_reconnects_and_reidentifies_without_a_backlog() {
     let server = WsServer::start();
     let node = starknet_node();
-    let mut agent = Running::spawn(
-        nodepulse()
-            .args(["run", "--interval", "200ms"])
-            .args(["--telemetry-url", &format!("{} 0", server.url)])
-            .args(["--starknet-rpc", &node.url("/")]),
-    );
+    let mut agent = streaming_every_200ms(&server, &node);
     assert!(eventually(Duration::from_secs(10), || server.frames_on(0) >= 2));
     server.drop_all.store(true, Ordering::SeqCst);
     assert!(
