@@ -590,6 +590,78 @@ fn a_telemetry_url_without_verbosity_is_refused() {
     );
 }
 
+/// A node answering with what starknet-devnet 0.10.1 answered when it was run beside the agent
+/// (`fixtures/starknet/devnet-answers.json`): each `starknet_getBlockWithTxHashes` gets the next
+/// recorded block, the last one repeated.
+fn recorded_devnet() -> (Server, Value) {
+    let recorded: Value = serde_json::from_slice(&common::fixture("starknet/devnet-answers.json"))
+        .expect("recorded answers are JSON");
+    let answers = recorded["answers"].clone();
+    let blocks_asked = AtomicU64::new(0);
+    let served = answers.clone();
+    let node = Server::start(move |request| {
+        let call: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let method = call["method"].as_str().unwrap_or_default();
+        let mut answer = match &served[method] {
+            Value::Array(blocks) => {
+                let index = blocks_asked.fetch_add(1, Ordering::SeqCst) as usize;
+                blocks[index.min(blocks.len() - 1)].clone()
+            }
+            Value::Null => {
+                json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}})
+            }
+            recorded => recorded.clone(),
+        };
+        answer["id"] = call["id"].clone();
+        Reply::ok(answer.to_string())
+    });
+    (node, answers)
+}
+
+/// What a real Starknet node (starknet-devnet, JSON-RPC 0.10.2) says becomes the seed's fields: the
+/// block's own number, hash, time and counts, `event_count` as `event_number`, the spec and
+/// Starknet versions, the decoded chain; no client or version, since devnet has no version method.
+#[test]
+fn a_recorded_starknet_devnet_maps_to_the_seeds_fields() {
+    let (node, answers) = recorded_devnet();
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--node-name",
+        "devnet-1",
+        "--starknet-rpc",
+        &node.url("/rpc"),
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let frames: Vec<Value> =
+        serde_json::from_slice(&output.stdout).expect("a JSON array of frames");
+    let payload = payload(&frames[0]);
+    let block = &answers["starknet_getBlockWithTxHashes"][0]["result"];
+    assert_eq!(payload["current_block_number_l2"], block["block_number"]);
+    assert_eq!(payload["current_block_hash_l2"], block["block_hash"]);
+    assert_eq!(
+        payload["latest_block_time"],
+        block["timestamp"].as_u64().expect("a timestamp") * 1000
+    );
+    assert_eq!(payload["tx_number"], block["transaction_count"]);
+    assert_eq!(payload["event_number"], block["event_count"]);
+    assert_eq!(payload["starknet_version"], block["starknet_version"]);
+    assert_eq!(
+        payload["json_rpc_version"],
+        answers["starknet_specVersion"]["result"]
+    );
+    assert_eq!(payload["network"], "SN_SEPOLIA");
+    assert!(
+        !payload.contains_key("client") && !payload.contains_key("version"),
+        "{payload:?}"
+    );
+    assert_eq!(
+        calls_of(&node, "starknet_blockHashAndNumber"),
+        0,
+        "the head comes from the block"
+    );
+}
+
 #[test]
 fn dry_run_prints_the_frames_a_new_connection_would_get() {
     let node = starknet_node();
