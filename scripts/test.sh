@@ -28,6 +28,12 @@ fi
 # The differential test compares our parser with the reference one, Python's prometheus_client.
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 
+# The tests read two paths from the environment; a value left over in a shell must not point them
+# elsewhere by accident. Set NODEPULSE_TEST_KEEP_ENV=1 to keep them deliberately.
+if [ "${NODEPULSE_TEST_KEEP_ENV:-0}" != "1" ]; then
+  unset NODEPULSE_PEER_CASES NODEPULSE_PUSHGATEWAY_BIN
+fi
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # Unit, fixture and integration tests (there are no doc tests). The closing line totals every
@@ -35,8 +41,16 @@ cargo clippy --all-targets --locked -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
-totals=$(awk '/^test result:/ { passed += $4; failed += $6 }
-     END { printf "tests: %d passed, %d failed\n", passed, failed; exit (passed == 0 || failed > 0) }' "$log")
+# An ignored or filtered-out test would pass unseen: either one fails the run.
+if ! totals=$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8; filtered += $12 }
+     END {
+       printf "tests: %d passed, %d failed\n", passed, failed
+       if (ignored + filtered > 0) printf "%d ignored and %d filtered out: every test must run\n", ignored, filtered
+       exit (passed == 0 || failed > 0 || ignored + filtered > 0)
+     }' "$log"); then
+  echo "$totals"
+  exit 1
+fi
 
 bash scripts/package-deb.sh
 

@@ -152,8 +152,14 @@ fn prysm_peer_cases_conform() {
         std::path::PathBuf::from,
     );
     let expectations: serde_json::Map<String, Value> = serde_json::from_slice(
-        &std::fs::read(dir.join("expected.json"))
-            .unwrap_or_else(|err| panic!("peer cases at {}: {err}", dir.display())),
+        &std::fs::read(dir.join("expected.json")).unwrap_or_else(|err| {
+            panic!(
+                "Prysm's peer cases are missing at {} ({err}): the tests need the project's \
+                     shared/ folder beside the repository (as CI lays it), or \
+                     NODEPULSE_PEER_CASES naming the folder with expected.json",
+                dir.display()
+            )
+        }),
     )
     .expect("expected.json is JSON");
     assert_eq!(expectations.len(), 5);
