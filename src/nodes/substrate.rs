@@ -85,3 +85,24 @@ async fn header_of(rpc: &RpcClient, hash: &Value) -> Result<Option<BlockRef>, Rp
         hash: Some(hash),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The metrics give heights but no hashes: none is invented.
+    #[test]
+    fn metrics_alone_give_heights_without_hashes() {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/substrate/node.prom"
+        ))
+        .expect("fixture");
+        let node = from_metrics(&Exposition::parse(body.as_slice()).expect("parses"));
+        let best = node.best.expect("the best height");
+        let finalized = node.finalized.expect("the finalized height");
+        assert_eq!((best.number, best.hash), (22_061_040, None));
+        assert_eq!((finalized.number, finalized.hash), (22_061_038, None));
+        assert_eq!(node.genesis_hash, None);
+    }
+}

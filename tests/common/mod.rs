@@ -329,6 +329,16 @@ impl Running {
         status.map(|status| (status, started.elapsed()))
     }
 
+    /// Sends SIGTERM and asserts a clean exit (status 0). The bound is generous: what is checked is
+    /// how it exits, not how fast.
+    pub fn stop(&mut self) {
+        let limit = Duration::from_secs(30);
+        let Some((status, _)) = self.terminate(limit) else {
+            panic!("no exit within {limit:?} of SIGTERM:\n{}", self.stderr());
+        };
+        assert!(status.success(), "{status}\n{}", self.stderr());
+    }
+
     /// Everything the process wrote to stderr so far.
     pub fn stderr(&mut self) -> String {
         let bytes = std::fs::read(&self.1).expect("the process's stderr file");
