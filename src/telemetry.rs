@@ -381,8 +381,12 @@ impl Telemetry {
 
     /// Whether every sink delivered recently, and a JSON body that says so per sink.
     pub fn health(&self) -> (bool, String) {
+        self.health_at(Instant::now())
+    }
+
+    /// The health as of `now`.
+    fn health_at(&self, now: Instant) -> (bool, String) {
         let window = self.interval * HEALTHY_INTERVALS;
-        let now = Instant::now();
         let sinks = self.lock_sinks();
         let mut names: Vec<&String> = sinks.keys().collect();
         names.sort();
@@ -462,16 +466,26 @@ mod tests {
 
     #[test]
     fn health_follows_deliveries() {
-        let telemetry = Telemetry::new(Duration::from_millis(10));
+        // The time is passed in, not slept through: an hour's interval, looked at from outside.
+        let interval = Duration::from_secs(3600);
+        let telemetry = Telemetry::new(interval);
         telemetry.register_sink("pushgateway");
-        assert!(telemetry.health().0, "healthy while young");
-        std::thread::sleep(Duration::from_millis(40));
-        let (healthy, body) = telemetry.health();
+        let started = telemetry.started;
+        let window = interval * HEALTHY_INTERVALS;
+        assert!(
+            telemetry.health_at(started + window).0,
+            "healthy while young"
+        );
+        let (healthy, body) = telemetry.health_at(started + window + Duration::from_secs(1));
         assert!(!healthy, "{body}");
         assert!(body.contains("\"status\":\"unhealthy\""), "{body}");
+        let before = Instant::now();
         telemetry.delivery("pushgateway", &Verdict::Delivered);
-        let (healthy, body) = telemetry.health();
-        assert!(healthy, "{body}");
+        let (healthy, body) = telemetry.health_at(before + window);
+        assert!(healthy, "a delivery at most a window ago: {body}");
+        assert!(body.contains("\"last_success_seconds_ago\":"), "{body}");
+        let (healthy, _) = telemetry.health_at(before + window + window);
+        assert!(!healthy, "unhealthy again when deliveries stop");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Reply, Server, fixture, fixture_path, nodepulse, object, payload, run, stderr};
 use flate2::Compression;
@@ -119,25 +119,13 @@ fn http_targets_are_scraped_with_text_accept_and_gzip() {
 }
 
 /// Runs a dry run whose beacon node is `target` (the validator is a good fixture) and returns the
-/// payload and stderr.
+/// payload and stderr. The default 10 s timeout stands unless `extra` sets one: only the slow
+/// target's test is about the timeout.
 fn dry_run_with_failing_beacon(target: &str, extra: &[&str]) -> (Vec<serde_json::Value>, String) {
-    let started = Instant::now();
     let output = run(nodepulse()
-        .args([
-            "run",
-            "--dry-run",
-            "--timeout",
-            "1s",
-            "--beacon-node",
-            target,
-            "--validator",
-        ])
+        .args(["run", "--dry-run", "--beacon-node", target, "--validator"])
         .arg(fixture_path("lodestar/validator.prom"))
         .args(extra));
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "the timeout holds"
-    );
     assert!(
         output.status.success(),
         "a failed target is not fatal: {}",
@@ -157,8 +145,12 @@ fn dry_run_with_failing_beacon(target: &str, extra: &[&str]) -> (Vec<serde_json:
         "the system object always goes out"
     );
     let log = stderr(&output);
-    let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
-    assert_eq!(warnings.len(), 1, "exactly one warning:\n{log}");
+    // Host sampling may warn too on a machine whose /proc lacks a file: count only scrape failures.
+    let failures = log
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("scrape failed"))
+        .count();
+    assert_eq!(failures, 1, "exactly one warning for the target:\n{log}");
     (objects, log)
 }
 
@@ -172,9 +164,10 @@ fn a_dead_target_costs_only_its_own_object() {
 
 #[test]
 fn a_slow_target_times_out() {
+    // Held far longer than the timeout: an answer that still arrived would map to an object.
     let slow =
-        Server::start(|_| Reply::ok(fixture("prysm/beacon.prom")).delayed(Duration::from_secs(4)));
-    let (_, log) = dry_run_with_failing_beacon(&slow.url("/metrics"), &[]);
+        Server::start(|_| Reply::ok(fixture("prysm/beacon.prom")).delayed(Duration::from_secs(60)));
+    let (_, log) = dry_run_with_failing_beacon(&slow.url("/metrics"), &["--timeout", "1s"]);
     assert!(log.contains("within 1s"), "{log}");
 }
 

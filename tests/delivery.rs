@@ -123,17 +123,19 @@ fn server_errors_are_retried_with_growing_spacing_and_logged_once() {
     assert!(output.status.success(), "{log}");
     let times = receiver.request_times();
     assert_eq!(times.len(), 4, "three failures, then the accepted one");
+    // A wait cannot be shorter than asked; how much longer depends on the machine, and the
+    // backoff's own sequence is tested on paused time in sinks/retry.rs.
     for gap in times.windows(2).map(|pair| pair[1] - pair[0]) {
         assert!(
             gap >= Duration::from_millis(90),
             "retries are spaced: {gap:?}"
         );
-        assert!(
-            gap <= Duration::from_secs(5),
-            "backoff starts around 1 s: {gap:?}"
-        );
     }
-    let warnings = log.lines().filter(|line| line.contains("WARN")).count();
+    // Host sampling may warn on a machine whose /proc lacks a file: count the sink's lines.
+    let warnings = log
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("client-stats"))
+        .count();
     assert_eq!(
         warnings, 1,
         "one warning for three identical failures:\n{log}"
@@ -183,8 +185,9 @@ fn once_gives_up_after_one_interval() {
     ]));
     let took = started.elapsed();
     assert_eq!(output.status.code(), Some(1));
+    // One interval of retries is what is tested: never less; the upper bound only catches a hang.
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        took >= Duration::from_secs(2) && took < Duration::from_secs(60),
         "{took:?}"
     );
     let log = stderr(&output);
@@ -236,17 +239,36 @@ fn after_an_outage_only_the_newest_sample_per_process_is_sent() {
         })
     };
     let mut agent = run_against(&receiver, &["--stats-minute-limit", "false"]);
-    std::thread::sleep(Duration::from_millis(1500));
-    let failed_attempts = receiver.requests().len();
-    assert!(failed_attempts >= 2, "it kept trying: {failed_attempts}");
+    let stamp = |request: &common::Request| body_of(request)[0]["timestamp"].as_u64();
+    // Wait until the failed attempts carried two different cycles: a backlog would then send the
+    // oldest first, newest-wins the latest.
+    let retried_newer = || {
+        let mut stamps: Vec<Option<u64>> = receiver.requests().iter().map(stamp).collect();
+        stamps.dedup();
+        stamps.len() >= 2
+    };
     assert!(
-        failed_attempts <= 20,
-        "but with backoff, not in a tight loop: {failed_attempts}"
+        eventually(Duration::from_secs(120), retried_newer),
+        "it kept trying, each time with the newest cycle"
     );
-    let recovered_at = unix_ms_now();
     down.store(false, Ordering::SeqCst);
+    let failed = receiver.requests();
+    let failed_attempts = failed.len();
+    // A tight loop would retry within milliseconds; the backoff waits at least 100 ms.
+    for pair in failed.windows(2) {
+        let gap = pair[1].received - pair[0].received;
+        assert!(
+            gap >= Duration::from_millis(90),
+            "retries are spaced: {gap:?}"
+        );
+    }
+    let attempted: Vec<Option<u64>> = failed.iter().map(stamp).collect();
     assert!(
-        eventually(Duration::from_secs(3), || receiver.requests().len()
+        attempted.windows(2).all(|pair| pair[0] <= pair[1]),
+        "each retry sends the newest cycle, never an older one: {attempted:?}"
+    );
+    assert!(
+        eventually(Duration::from_secs(60), || receiver.requests().len()
             > failed_attempts + 2),
         "deliveries resume"
     );
@@ -257,11 +279,9 @@ fn after_an_outage_only_the_newest_sample_per_process_is_sent() {
         ["beaconnode", "system"],
         "one object per process, no backlog"
     );
-    let timestamp = first_success[0]["timestamp"].as_u64().unwrap_or(0);
     assert!(
-        timestamp + 600 >= recovered_at,
-        "the payload sent after recovery is a recent one ({} ms old at recovery)",
-        recovered_at.saturating_sub(timestamp)
+        stamp(&requests[failed_attempts]) >= attempted.last().copied().flatten(),
+        "the payload sent after recovery is the newest, not the oldest kept: {attempted:?}"
     );
     for request in &requests[failed_attempts..] {
         let body = body_of(request);
@@ -277,14 +297,35 @@ fn after_an_outage_only_the_newest_sample_per_process_is_sent() {
 #[test]
 fn one_insert_per_process_per_wall_clock_minute_by_default() {
     let receiver = receiver(Reply::ok(""));
-    let mut agent = run_against(&receiver, &[]);
-    std::thread::sleep(Duration::from_millis(2500));
-    let count = receiver.requests().len();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = run_against(&receiver, &["--listen", &listen]);
+    let minute = || unix_ms_now() / 60_000;
+    let first_minute = minute();
+    let twelve_cycles = || scraped_cycles(&listen) >= 12.0 && !receiver.requests().is_empty();
     assert!(
-        (1..=2).contains(&count),
-        "12 cycles, at most one minute boundary: {count} requests"
+        eventually(Duration::from_secs(120), twelve_cycles),
+        "twelve cycles ran"
+    );
+    // However slowly the machine ran the cycles, no minute saw two inserts.
+    let minutes_spanned = minute() - first_minute + 1;
+    let count = receiver.requests().len() as u64;
+    assert!(
+        (1..=minutes_spanned).contains(&count),
+        "12 cycles over {minutes_spanned} wall-clock minute(s): {count} requests"
     );
     agent.stop();
+}
+
+/// How many cycles the agent listening on `listen` has scraped its beacon node in.
+fn scraped_cycles(listen: &str) -> f64 {
+    let Ok((_, text)) = http_get(&format!("http://{listen}/metrics")) else {
+        return 0.0;
+    };
+    text.lines()
+        .filter(|line| line.starts_with("nodepulse_scrape_duration_seconds_count{"))
+        .filter(|line| line.contains("target=\"beacon-node\""))
+        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[test]
@@ -310,13 +351,20 @@ fn healthz_follows_the_receiver_and_metrics_parse() {
         let url = format!("http://{listen}/healthz");
         move || http_get(&url).is_ok_and(|(status, _)| status == want)
     };
+    // A young agent is healthy too: wait for the health a delivery gives.
+    let delivered = || {
+        http_get(&format!("http://{listen}/healthz")).is_ok_and(|(status, body)| {
+            let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            status == 200 && json["sinks"]["client-stats"]["last_success_seconds_ago"].is_u64()
+        })
+    };
     assert!(
-        eventually(Duration::from_secs(5), health(200)),
+        eventually(Duration::from_secs(60), delivered),
         "healthy once delivering"
     );
     down.store(true, Ordering::SeqCst);
     assert!(
-        eventually(Duration::from_secs(5), health(503)),
+        eventually(Duration::from_secs(60), health(503)),
         "503 after 3 intervals without a delivery"
     );
     let (_, body) = http_get(&format!("http://127.0.0.1:{port}/healthz")).expect("healthz");
@@ -324,11 +372,26 @@ fn healthz_follows_the_receiver_and_metrics_parse() {
     assert_eq!(json["sinks"]["client-stats"]["healthy"], false, "{body}");
     down.store(false, Ordering::SeqCst);
     assert!(
-        eventually(Duration::from_secs(5), health(200)),
+        eventually(Duration::from_secs(60), health(200)),
         "healthy again after recovery"
     );
 
-    let (status, text) = http_get(&format!("http://127.0.0.1:{port}/metrics")).expect("metrics");
+    // Two deliveries (before and after the outage), and at least one retry, counted.
+    let counted = |outcome: &str, text: &str| {
+        text.lines()
+            .filter(|line| line.starts_with("nodepulse_sends_total{"))
+            .filter(|line| line.contains(&format!("outcome=\"{outcome}\"")))
+            .find_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            http_get(&metrics_url).is_ok_and(|(_, text)| counted("delivered", &text) >= 2.0)
+        }),
+        "two deliveries counted"
+    );
+    let (status, text) = http_get(&metrics_url).expect("metrics");
     assert_eq!(status, 200);
     let metrics = Exposition::parse(text.as_bytes()).expect("valid exposition");
     assert_eq!(
@@ -377,7 +440,17 @@ fn healthz_follows_the_receiver_and_metrics_parse() {
 
 #[test]
 fn a_slow_sink_delays_neither_another_sink_nor_the_scrapes() {
-    let slow = receiver(Reply::ok("").delayed(Duration::from_secs(4)));
+    // The stats receiver holds its first answer until the test has seen what it waits for.
+    let release = Arc::new(AtomicBool::new(false));
+    let slow = {
+        let release = Arc::clone(&release);
+        Server::start(move |_| {
+            while !release.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Reply::ok("")
+        })
+    };
     let gateway = receiver(Reply::ok(""));
     let mut agent = run_against(
         &slow,
@@ -388,17 +461,19 @@ fn a_slow_sink_delays_neither_another_sink_nor_the_scrapes() {
             &gateway.url(""),
             "--push-instance",
             "n1",
+            // Longer than the test: the held request must not time out and be sent again.
+            "--timeout",
+            "600s",
         ],
     );
     assert!(
-        eventually(Duration::from_secs(3), || gateway.requests().len() >= 5),
+        eventually(Duration::from_secs(120), || gateway.requests().len() >= 5
+            && slow.requests().len() == 1),
         "the Pushgateway got a push every cycle while the stats receiver hung: {}",
         gateway.requests().len()
     );
-    assert!(
-        slow.requests().len() <= 1,
-        "one request in flight at a time"
-    );
+    assert_eq!(slow.requests().len(), 1, "one request in flight at a time");
+    release.store(true, Ordering::SeqCst);
     let push = &gateway.requests()[0];
     assert_eq!(push.method, "PUT");
     assert_eq!(push.path, "/metrics/job/nodepulse/instance/n1");

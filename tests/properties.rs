@@ -152,6 +152,68 @@ fn no_mutation_of_a_real_scrape_panics_and_bad_lines_cost_only_themselves() {
         }
     }
     assert_eq!(good.malformed_lines(), 0);
+
+    // One line damaged at a time: every series of the other lines is still read, with its labels
+    // and value, exactly as it is read from the scrape without the damaged line.
+    let text = String::from_utf8(original.clone()).expect("fixture is UTF-8");
+    let all_lines: Vec<&str> = text.lines().collect();
+    for _ in 0..500 {
+        let victim = generate.below(all_lines.len());
+        let mut damaged: Vec<u8> = all_lines[victim].as_bytes().to_vec();
+        for _ in 0..1 + generate.below(3) {
+            const SYNTAX: &[u8] = b"{}\"\\=, #";
+            let at = generate.below(damaged.len() + 1);
+            match generate.below(3) {
+                0 if at < damaged.len() => damaged[at] = SYNTAX[generate.below(SYNTAX.len())],
+                1 if at < damaged.len() => {
+                    damaged.remove(at);
+                }
+                _ => damaged.insert(at, SYNTAX[generate.below(SYNTAX.len())]),
+            }
+        }
+        let rebuild = |middle: Option<&[u8]>| {
+            let mut body = Vec::new();
+            for (index, line) in all_lines.iter().enumerate() {
+                match (index == victim, middle) {
+                    (true, Some(bytes)) => body.extend_from_slice(bytes),
+                    (true, None) => continue,
+                    (false, _) => body.extend_from_slice(line.as_bytes()),
+                }
+                body.push(b'\n');
+            }
+            body
+        };
+        let without = Exposition::parse(rebuild(None).as_slice()).expect("parses");
+        let Ok(mutated) = Exposition::parse(rebuild(Some(&damaged)).as_slice()) else {
+            continue;
+        };
+        let read = series(&mutated);
+        for kept in series(&without) {
+            assert!(
+                read.contains(&kept),
+                "line {victim} damaged into {:?} lost {kept:?}",
+                String::from_utf8_lossy(&damaged)
+            );
+        }
+    }
+}
+
+/// Every sample as (name, sorted labels, value bits).
+fn series(
+    exposition: &Exposition,
+) -> std::collections::HashSet<(String, Vec<(String, String)>, u64)> {
+    exposition
+        .families()
+        .flat_map(|family| family.samples())
+        .map(|sample| {
+            let mut labels: Vec<(String, String)> = sample
+                .labels()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect();
+            labels.sort();
+            (sample.name().to_owned(), labels, sample.value().to_bits())
+        })
+        .collect()
 }
 
 /// Everything a parse yields, in order: families with type, help and unit, then their samples.

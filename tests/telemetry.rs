@@ -231,7 +231,7 @@ fn starknet_identifies_first_then_streams_only_changes() {
             ]),
     );
     assert!(
-        eventually(Duration::from_secs(10), || server.frames_on(0) >= 3),
+        eventually(Duration::from_secs(60), || server.frames_on(0) >= 3),
         "frames arrive"
     );
     let frames = &server.connections()[0];
@@ -328,7 +328,7 @@ fn starknet_identifies_first_then_streams_only_changes() {
     assert!(calls_of(&node, "starknet_getBlockWithTxHashes") >= 3);
     agent.stop();
     // SIGTERM closes the stream properly: 1001, going away.
-    assert!(eventually(Duration::from_secs(10), || !server
+    assert!(eventually(Duration::from_secs(60), || !server
         .closes
         .lock()
         .expect("closes")
@@ -343,7 +343,7 @@ fn a_node_without_a_version_method_is_asked_once() {
     let server = WsServer::start();
     let madara = starknet_node_of(None);
     let mut agent = streaming_every_200ms(&server, &madara);
-    assert!(eventually(Duration::from_secs(20), || server.frames_on(0) >= 4));
+    assert!(eventually(Duration::from_secs(60), || server.frames_on(0) >= 4));
     agent.stop();
     assert_eq!(calls_of(&madara, "juno_version"), 1);
     assert_eq!(calls_of(&madara, "pathfinder_version"), 1);
@@ -360,10 +360,10 @@ fn after_the_server_drops_the_connection_it_reconnects_and_reidentifies_without_
     let server = WsServer::start();
     let node = starknet_node();
     let mut agent = streaming_every_200ms(&server, &node);
-    assert!(eventually(Duration::from_secs(10), || server.frames_on(0) >= 2));
+    assert!(eventually(Duration::from_secs(60), || server.frames_on(0) >= 2));
     server.drop_all.store(true, Ordering::SeqCst);
     assert!(
-        eventually(Duration::from_secs(10), || server.frames_on(1) >= 3),
+        eventually(Duration::from_secs(60), || server.frames_on(1) >= 3),
         "reconnected and streaming again"
     );
     let connections = server.connections();
@@ -411,7 +411,7 @@ fn substrate_sends_connected_then_events_and_intervals_with_the_servers_field_na
             .arg(fixture_path("substrate/node.prom")),
     );
     assert!(
-        eventually(Duration::from_secs(10), || server.frames_on(0) >= 8),
+        eventually(Duration::from_secs(60), || server.frames_on(0) >= 8),
         "frames arrive"
     );
     let frames = &server.connections()[0];
@@ -722,7 +722,7 @@ fn once_sends_the_identifying_frames_and_exits_zero() {
         ])
         .args(["--starknet-rpc", &node.url("/")]));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(eventually(Duration::from_secs(2), || server.frames_on(0) == 1));
+    assert!(eventually(Duration::from_secs(60), || server.frames_on(0) == 1));
     assert_eq!(payload(&server.connections()[0][0])["client"], "Juno");
 }
 
