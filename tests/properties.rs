@@ -198,11 +198,11 @@ fn no_mutation_of_a_real_scrape_panics_and_bad_lines_cost_only_themselves() {
     }
 }
 
-/// A sample as (name, sorted labels, value bits).
-type Series = (String, Vec<(String, String)>, u64);
+/// A sample as (name, sorted labels, value bits): hashable, unlike the value.
+type SeriesBits = (String, Vec<(String, String)>, u64);
 
 /// Every sample of a scrape.
-fn series(exposition: &Exposition) -> std::collections::HashSet<Series> {
+fn series(exposition: &Exposition) -> std::collections::HashSet<SeriesBits> {
     exposition
         .families()
         .flat_map(|family| family.samples())
