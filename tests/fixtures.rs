@@ -187,3 +187,138 @@ fn prysm_peer_cases_conform() {
         }
     }
 }
+
+/// A client, a process, and fields with the values worked out by hand.
+type HandWorked = (&'static str, &'static str, &'static [(&'static str, u64)]);
+
+/// The stored expected payloads guard against change; these guard against being wrong. Each value
+/// was worked out by hand from the scrape's lines (quoted in the comments), not by running the
+/// code, so a wrong mapping fails here even if `--update` rewrote the JSON files.
+#[test]
+fn key_fields_match_values_read_from_the_scrapes_by_hand() {
+    let cases: [HandWorked; 11] = [
+        // beacon_head_slot 1.0123456e+07; p2p_peer_count{state="Connected"} 72 (not Bad/Connecting);
+        // bcnode_disk_beaconchain_bytes_total 1.58421317632e+11; process_cpu_seconds_total 48213.57
+        (
+            "prysm",
+            "beacon",
+            &[
+                ("sync_beacon_head_slot", 10_123_456),
+                ("network_peers_connected", 72),
+                ("disk_beaconchain_bytes_total", 158_421_317_632),
+                ("cpu_process_seconds_total", 48_213),
+                ("memory_process_bytes", 5_821_452_288),
+            ],
+        ),
+        // four validator_statuses series, three of them 3 (ACTIVE), one 2 (PENDING)
+        (
+            "prysm",
+            "validator",
+            &[("validator_total", 4), ("validator_active", 3)],
+        ),
+        // store_disk_db_size 131938172928 + store_freezer_db_size 65231880192; Inbound over three
+        // protocol sets 841110000000 + 122880000000 + 1024; Outbound 639120000000 + 99000000000 + 512
+        (
+            "lighthouse",
+            "beacon",
+            &[
+                ("sync_beacon_head_slot", 10_123_456),
+                ("network_peers_connected", 88),
+                ("disk_beaconchain_bytes_total", 197_170_053_120),
+                ("network_libp2p_bytes_total_receive", 963_990_001_024),
+                ("network_libp2p_bytes_total_transmit", 738_120_000_512),
+                ("cpu_process_seconds_total", 93_511),
+            ],
+        ),
+        // vc_validators_total_count 16, vc_validators_enabled_count 15
+        (
+            "lighthouse",
+            "validator",
+            &[("validator_total", 16), ("validator_active", 15)],
+        ),
+        // beacon_head_slot 1.0123455E7, libp2p_peers 95.0, process_resident_memory_bytes 8.925544448E9
+        (
+            "teku",
+            "beacon",
+            &[
+                ("sync_beacon_head_slot", 10_123_455),
+                ("network_peers_connected", 95),
+                ("memory_process_bytes", 8_925_544_448),
+            ],
+        ),
+        // validator_local_validator_counts: 2 pending_queued + 30 active_ongoing + 1 exited_unslashed
+        (
+            "teku",
+            "validator",
+            &[("validator_total", 33), ("validator_active", 30)],
+        ),
+        // nbc_peers 160.0; libp2p_network_bytes_total{direction="in"} 9.8711224e10, "out" 7.2251011e10
+        (
+            "nimbus",
+            "beacon",
+            &[
+                ("sync_beacon_head_slot", 10_123_456),
+                ("network_peers_connected", 160),
+                ("network_libp2p_bytes_total_receive", 98_711_224_000),
+                ("network_libp2p_bytes_total_transmit", 72_251_011_000),
+                ("cpu_process_seconds_total", 61_233),
+            ],
+        ),
+        // libp2p_data_transfer_bytes_total{protocol="global received"} 412398331904 and
+        // "global sent" 300112912384 (not the per-protocol series); lodestar_db_size_bytes_total
+        (
+            "lodestar",
+            "beacon",
+            &[
+                ("sync_beacon_head_slot", 10_123_440),
+                ("network_peers_connected", 50),
+                ("disk_beaconchain_bytes_total", 171_798_691_840),
+                ("network_libp2p_bytes_total_receive", 412_398_331_904),
+                ("network_libp2p_bytes_total_transmit", 300_112_912_384),
+            ],
+        ),
+        // vc_signers_count 10 (keys loaded), vc_indices_count 8 (keys with an index)
+        (
+            "lodestar",
+            "validator",
+            &[
+                ("validator_total", 10),
+                ("validator_active", 8),
+                ("cpu_process_seconds_total", 4_301),
+            ],
+        ),
+        // GRANDINE_TOTAL_CPU_SECONDS 38422, GRANDINE_USED_MEMORY 6013792256,
+        // GRANDINE_DISK_USAGE 248771930112, libp2p_peers 74
+        (
+            "grandine",
+            "beacon",
+            &[
+                ("cpu_process_seconds_total", 38_422),
+                ("memory_process_bytes", 6_013_792_256),
+                ("disk_beaconchain_bytes_total", 248_771_930_112),
+                ("network_peers_connected", 74),
+                ("sync_beacon_head_slot", 10_123_456),
+            ],
+        ),
+        // process_resident_memory_bytes 389111808 of the validator client
+        (
+            "lodestar",
+            "validator",
+            &[("memory_process_bytes", 389_111_808)],
+        ),
+    ];
+    let mut clients: Vec<&str> = cases.iter().map(|(client, _, _)| *client).collect();
+    clients.dedup();
+    assert_eq!(
+        clients.len(),
+        CONSENSUS_FIXTURES.len() + 1,
+        "every client has a case"
+    );
+    for (client, process, fields) in cases {
+        let scrape = common::fixture(&format!("{client}/{process}.prom"));
+        let got = mapped(&scrape, process, ClientChoice::Auto);
+        for (field, want) in fields {
+            assert_eq!(got[*field], *want, "{client}/{process}: {field} in {got}");
+        }
+    }
+}
