@@ -22,6 +22,8 @@ fail() { echo "package check: $*" >&2; exit 1; }
 contents=$(dpkg-deb --contents "$deb")
 for path in ./usr/bin/nodepulse ./lib/systemd/system/nodepulse.service ./etc/nodepulse/nodepulse.toml \
             ./usr/share/man/man1/nodepulse.1.gz ./usr/share/bash-completion/completions/nodepulse \
+            ./usr/share/zsh/vendor-completions/_nodepulse \
+            ./usr/share/fish/vendor_completions.d/nodepulse.fish \
             ./usr/share/doc/nodepulse/README.md ./usr/share/doc/nodepulse/copyright; do
   grep -q " $path\$" <<<"$contents" || fail "$deb lacks $path"
 done
@@ -32,4 +34,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb --extract "$deb" "$tmp"
 "$tmp/usr/bin/nodepulse" --version | grep -q '^nodepulse ' || fail "the packaged binary does not run"
+# Each completion script is the shell's own and knows the subcommands.
+grep -q '^#compdef nodepulse' "$tmp/usr/share/zsh/vendor-completions/_nodepulse" || fail "zsh completion is not one"
+grep -q "complete -c nodepulse" "$tmp/usr/share/fish/vendor_completions.d/nodepulse.fish" || fail "fish completion is not one"
+for script in "$tmp/usr/share/bash-completion/completions/nodepulse" \
+              "$tmp/usr/share/zsh/vendor-completions/_nodepulse" \
+              "$tmp/usr/share/fish/vendor_completions.d/nodepulse.fish"; do
+  grep -q "profiles" "$script" || fail "$script lacks the profiles subcommand"
+done
 echo "package check: $deb holds the binary, unit, conffile, man page, completions and docs"

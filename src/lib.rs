@@ -93,16 +93,21 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Check(args) => runtime()?.block_on(check::run(*args)),
         Command::Completions { shell } => {
+            // Generated whole, then written: `nodepulse completions fish | head` is not an error.
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "nodepulse", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "nodepulse", &mut script);
+            sinks::stdout::write(&script).map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Profiles { command } => profiles_command(command),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
             clap_mangen::Man::new(command)
-                .render(&mut std::io::stdout())
+                .render(&mut page)
                 .map_err(Error::Output)?;
+            sinks::stdout::write(&page).map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
     }

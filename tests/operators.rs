@@ -232,6 +232,33 @@ fn completions_man_page_and_version() {
     );
 }
 
+/// `nodepulse man | head` and the like: a reader that went away is not an error (nor a panic).
+#[test]
+fn printing_into_a_closed_pipe_is_not_an_error() {
+    for args in [
+        &["completions", "fish"][..],
+        &["man"],
+        &["profiles", "show", "lighthouse"],
+    ] {
+        let mut child = nodepulse()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start");
+        // Close the reading end before the process writes: its write meets a broken pipe.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        let log = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}\n{log}",
+            output.status
+        );
+        assert!(!log.contains("panicked"), "{args:?}: {log}");
+    }
+}
+
 /// The unit as installed would be, with ExecStart pointing at the binary under test.
 fn unit_under_test() -> std::path::PathBuf {
     let unit = std::fs::read_to_string(concat!(
