@@ -338,3 +338,114 @@ fn a_missing_config_file_and_a_busy_listen_port_are_named() {
         stderr(&output)
     );
 }
+
+/// `--log-format json` gives one JSON object per line on stderr; `-v` adds the debug lines and
+/// `-q` leaves only warnings and errors.
+#[test]
+fn log_format_json_and_verbosity() {
+    let dead = common::dead_url();
+    let levels = |extra: &[&str]| {
+        let output = run(nodepulse()
+            .env_remove("RUST_LOG")
+            .args(["run", "--dry-run", "--log-format", "json", "--beacon-node"])
+            .arg(fixture_path("lighthouse/beacon.prom"))
+            .args(["--validator", &dead])
+            .args(extra));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let log = stderr(&output);
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+            .collect();
+        for line in &lines {
+            assert!(line["fields"]["message"].is_string(), "{line}");
+            assert!(line["timestamp"].is_string(), "{line}");
+        }
+        let warned = lines.iter().any(|line| {
+            line["level"] == "WARN"
+                && line["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("validator scrape failed"))
+        });
+        assert!(
+            warned,
+            "the failed target is warned about at every level: {log}"
+        );
+        let mut levels: Vec<String> = lines
+            .iter()
+            .filter_map(|line| line["level"].as_str().map(str::to_owned))
+            .collect();
+        levels.sort();
+        levels.dedup();
+        levels
+    };
+    let normal = levels(&[]);
+    assert!(!normal.contains(&"DEBUG".to_owned()), "{normal:?}");
+    let verbose = levels(&["-v"]);
+    assert!(verbose.contains(&"DEBUG".to_owned()), "{verbose:?}");
+    let quiet = levels(&["-q"]);
+    assert!(
+        quiet
+            .iter()
+            .all(|level| level == "WARN" || level == "ERROR"),
+        "{quiet:?}"
+    );
+}
+
+/// Lighthouse's scrape in the OpenMetrics form (counters declared without `_total`, `# EOF`),
+/// served once with OpenMetrics' content type and once labelled `text/plain` as some servers do:
+/// both map to the same object as the classic scrape.
+#[test]
+fn openmetrics_maps_alike_whatever_the_content_type_says() {
+    let classic = String::from_utf8(fixture("lighthouse/beacon.prom")).expect("UTF-8");
+    let mut openmetrics = String::new();
+    for line in classic.lines() {
+        let line = match line.strip_suffix("_total counter") {
+            Some(declared) if line.starts_with("# TYPE ") => format!("{declared} counter"),
+            _ => line.to_owned(),
+        };
+        openmetrics.push_str(&line);
+        openmetrics.push('\n');
+    }
+    openmetrics.push_str("# EOF\n");
+    assert!(openmetrics.contains("# TYPE libp2p_bandwidth_bytes counter\n"));
+    let beacon = |body: Vec<u8>, content_type: &str| {
+        let server = Server::serving_as(body, content_type);
+        let output =
+            run(nodepulse().args(["run", "--dry-run", "--beacon-node", &server.url("/metrics")]));
+        assert!(
+            output.status.success(),
+            "{content_type}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains("WARN"),
+            "{content_type}: {}",
+            stderr(&output)
+        );
+        let mut object = object(&payload(&output), "beaconnode")
+            .unwrap_or_else(|| panic!("{content_type}: no beacon node object"))
+            .clone();
+        object
+            .as_object_mut()
+            .expect("an object")
+            .remove("timestamp");
+        object
+    };
+    let want = beacon(classic.clone().into_bytes(), "text/plain; version=0.0.4");
+    assert_eq!(
+        beacon(
+            openmetrics.clone().into_bytes(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        ),
+        want
+    );
+    assert_eq!(
+        beacon(openmetrics.into_bytes(), "text/plain; version=0.0.4"),
+        want
+    );
+    assert_eq!(
+        want["network_libp2p_bytes_total_receive"],
+        963_990_001_024u64
+    );
+}

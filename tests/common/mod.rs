@@ -95,6 +95,12 @@ impl Server {
         Server::start(move |_| Reply::ok(body.clone()))
     }
 
+    /// The same, with this Content-Type.
+    pub fn serving_as(body: Vec<u8>, content_type: &str) -> Server {
+        let content_type = content_type.to_owned();
+        Server::start(move |_| Reply::ok(body.clone()).header("Content-Type", &content_type))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
