@@ -449,3 +449,131 @@ fn openmetrics_maps_alike_whatever_the_content_type_says() {
         963_990_001_024u64
     );
 }
+
+/// A procfs tree for `--procfs`: this machine's own files, with a `meminfo` whose numbers are known.
+fn procfs_copy(name: &str) -> std::path::PathBuf {
+    let root = common::temp_dir(name).join("proc");
+    for file in [
+        "stat",
+        "cpuinfo",
+        "diskstats",
+        "net/dev",
+        "sys/kernel/osrelease",
+    ] {
+        let target = root.join(file);
+        std::fs::create_dir_all(target.parent().expect("a parent")).expect("mkdir");
+        let text = std::fs::read(format!("/proc/{file}")).expect("this machine's /proc");
+        std::fs::write(&target, text).expect("copy");
+    }
+    std::fs::write(
+        root.join("meminfo"),
+        "MemTotal:       16384000 kB\nMemFree:         1024000 kB\nMemAvailable:    8192000 kB\n\
+         Buffers:          204800 kB\nCached:          4096000 kB\nSwapCached:            0 kB\n",
+    )
+    .expect("meminfo");
+    root
+}
+
+/// `--procfs` reads the host from another tree (a container's view of the host's /proc), a file
+/// that cannot be read costs only its own fields with one warning naming it, and `--data-dir`
+/// picks the filesystem whose size is reported.
+#[test]
+fn procfs_and_data_dir_are_where_the_host_is_read() {
+    let procfs = procfs_copy("procfs");
+    let system = |procfs: &std::path::Path, data_dir: &str| {
+        let output = run(nodepulse()
+            .args(["run", "--dry-run", "--procfs"])
+            .arg(procfs)
+            .args(["--data-dir", data_dir]));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let system = object(&payload(&output), "system")
+            .expect("the system object")
+            .clone();
+        (system, stderr(&output))
+    };
+    let data_dir = procfs.display().to_string();
+    let (host, log) = system(&procfs, &data_dir);
+    assert_eq!(host["memory_node_bytes_total"], 16_384_000u64 * 1024);
+    assert_eq!(host["memory_node_bytes_buffers"], 204_800u64 * 1024);
+    assert!(host["cpu_node_system_seconds_total"].is_u64(), "{host}");
+    assert!(host["disk_node_bytes_total"].is_u64(), "{host}");
+    assert!(!log.contains("WARN"), "{log}");
+
+    std::fs::remove_file(procfs.join("meminfo")).expect("remove meminfo");
+    let (host, log) = system(&procfs, "/nonexistent/data");
+    for gone in [
+        "memory_node_bytes_total",
+        "memory_node_bytes_free",
+        "disk_node_bytes_total",
+    ] {
+        assert!(
+            host.get(gone).is_none(),
+            "{gone} is left out, not 0: {host}"
+        );
+    }
+    assert!(
+        host["cpu_node_system_seconds_total"].is_u64(),
+        "the rest still read: {host}"
+    );
+    assert!(host["network_node_bytes_total_receive"].is_u64(), "{host}");
+    let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
+    assert_eq!(
+        warnings.len(),
+        2,
+        "one for meminfo, one for the data dir:\n{log}"
+    );
+    assert!(
+        warnings.iter().any(|line| line.contains("meminfo")),
+        "{log}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|line| line.contains("/nonexistent/data")),
+        "{log}"
+    );
+}
+
+/// The targets are scraped at the same time: each server answers only once both requests arrived,
+/// which a one-after-the-other agent could never bring about (its first scrape would wait out the
+/// servers' safety valve, and the answers would say so).
+#[test]
+fn targets_are_scraped_concurrently() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let together = Arc::new(AtomicUsize::new(0));
+    let target = |body: Vec<u8>| {
+        let (arrived, together) = (Arc::clone(&arrived), Arc::clone(&together));
+        Server::start(move |_| {
+            arrived.fetch_add(1, Ordering::SeqCst);
+            let both = common::eventually(Duration::from_secs(30), || {
+                arrived.load(Ordering::SeqCst) >= 2
+            });
+            if both {
+                together.fetch_add(1, Ordering::SeqCst);
+            }
+            Reply::ok(body.clone())
+        })
+    };
+    let beacon = target(fixture("lighthouse/beacon.prom"));
+    let validator = target(fixture("lighthouse/validator.prom"));
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--timeout",
+        "60s",
+        "--beacon-node",
+        &beacon.url("/metrics"),
+        "--validator",
+        &validator.url("/metrics"),
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let objects = payload(&output);
+    assert!(object(&objects, "beaconnode").is_some() && object(&objects, "validator").is_some());
+    assert_eq!(
+        together.load(Ordering::SeqCst),
+        2,
+        "both scrapes were in flight at once"
+    );
+}

@@ -160,12 +160,8 @@ impl StatsSink {
             Some(message) => format!("{} answered HTTP {status}: {message}", self.endpoint),
             None => format!("{} answered HTTP {status}", self.endpoint),
         };
-        // A 429 without Retry-After is the per-minute rule: the next minute is the earliest retry.
-        let waited = match status.as_u16() {
-            429 => waited.or_else(|| Some(until_next_minute(now))),
-            _ => waited,
-        };
-        classify(status.as_u16(), reason, waited)
+        let status = status.as_u16();
+        classify(status, reason, wait_before_retry(status, waited, now))
     }
 }
 
@@ -208,6 +204,20 @@ impl Sink for StatsSink {
     }
 }
 
+/// How long to wait before retrying after `status`: the receiver's `Retry-After` when it gave one;
+/// for a 429 without one, the next wall-clock minute, since that is beaconcha.in's per-minute rule
+/// speaking; otherwise the backoff decides (`None`).
+fn wait_before_retry(
+    status: u16,
+    retry_after: Option<Duration>,
+    now: SystemTime,
+) -> Option<Duration> {
+    match status {
+        429 => retry_after.or_else(|| Some(until_next_minute(now))),
+        _ => retry_after,
+    }
+}
+
 fn until_next_minute(now: SystemTime) -> Duration {
     let ms = unix_millis(now);
     Duration::from_millis((ms / MINUTE_MS + 1) * MINUTE_MS - ms)
@@ -230,6 +240,32 @@ fn receiver_message(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_429_without_retry_after_waits_for_the_next_minute() {
+        // 12:34:59.250 UTC on some day: 750 ms to the next minute.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_419_699_250);
+        assert_eq!(
+            wait_before_retry(429, None, now),
+            Some(Duration::from_millis(750))
+        );
+        assert_eq!(
+            wait_before_retry(429, Some(Duration::from_secs(2)), now),
+            Some(Duration::from_secs(2)),
+            "Retry-After wins"
+        );
+        assert_eq!(
+            wait_before_retry(503, None, now),
+            None,
+            "the backoff decides"
+        );
+        let on_the_minute = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_419_700);
+        assert_eq!(
+            wait_before_retry(429, None, on_the_minute),
+            Some(Duration::from_secs(60)),
+            "this minute's insert is spent: the whole next minute"
+        );
+    }
 
     fn system(timestamp: u64) -> StatsObject {
         StatsObject::System(client_stats::system(&Default::default(), timestamp))
