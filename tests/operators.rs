@@ -547,3 +547,50 @@ fn profiles_show_of_an_unknown_name_lists_the_built_in_ones() {
         "{log}"
     );
 }
+
+/// Under systemd (`Type=notify`): READY=1 once running, WATCHDOG=1 at half the watchdog timeout,
+/// STOPPING=1 on SIGTERM, all on the socket systemd names in NOTIFY_SOCKET.
+#[test]
+fn systemd_hears_ready_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let socket_path = temp_dir("notify").join("notify.sock");
+    let _ = std::fs::remove_file(&socket_path);
+    let socket = UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    let receiver = common::Server::start(|_| common::Reply::ok(""));
+    let mut agent = common::Running::spawn(
+        nodepulse()
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env_remove("WATCHDOG_PID")
+            .args(["run", "--interval", "1h", "--stats-endpoint"])
+            .arg(receiver.url("/api/v1/stats/k/m"))
+            .arg("--beacon-node")
+            .arg(fixture_path("lighthouse/beacon.prom")),
+    );
+    let mut heard = Vec::new();
+    let next = || {
+        let mut buffer = [0u8; 512];
+        let length = socket
+            .recv(&mut buffer)
+            .expect("a notification within a minute");
+        String::from_utf8_lossy(&buffer[..length]).trim().to_owned()
+    };
+    while heard
+        .iter()
+        .filter(|state: &&String| state.as_str() == "WATCHDOG=1")
+        .count()
+        < 2
+    {
+        heard.push(next());
+    }
+    assert_eq!(heard[0], "READY=1", "ready first: {heard:?}");
+    agent.stop();
+    let stopping = (0..100)
+        .map(|_| next())
+        .find(|state| state != "WATCHDOG=1")
+        .expect("a state after the pings");
+    assert_eq!(stopping, "STOPPING=1");
+}
