@@ -492,3 +492,80 @@ fn a_family_pushed_under_two_types_costs_only_itself() {
         "one series left out of each push:\n{own}"
     );
 }
+
+/// What the gateway would refuse whole is mended or dropped before the push: a summary sample
+/// without `quantile` is dropped and counted, a family scattered over the scrape is gathered.
+#[test]
+fn quantile_less_samples_are_dropped_and_scattered_families_gathered() {
+    let gateway = Pushgateway::start();
+    let scrape = temp_dir("scattered").join("node.prom");
+    std::fs::write(
+        &scrape,
+        concat!(
+            "# HELP rpc_seconds Time per call.\n",
+            "# TYPE rpc_seconds summary\n",
+            "rpc_seconds{quantile=\"0.5\"} 0.2\n",
+            "rpc_seconds{method=\"x\"} 0.9\n",
+            "rpc_seconds_sum 12\n",
+            "rpc_seconds_count 40\n",
+            "# TYPE queue gauge\n",
+            "queue{name=\"a\"} 1\n",
+            "# TYPE other gauge\n",
+            "other 2\n",
+            "queue{name=\"b\"} 3\n",
+        ),
+    )
+    .expect("write");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Running::spawn(
+        nodepulse()
+            .args(["run", "--interval", "1h", "--pushgateway", &gateway.url])
+            .args(["--push-instance", "s", "--listen", &listen, "--node"])
+            .arg(&scrape),
+    );
+    let own = || {
+        http_get(&format!("http://{listen}/metrics"))
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    };
+    let delivered = || {
+        own().lines().any(|line| {
+            line.starts_with("nodepulse_sends_total{")
+                && line.contains("outcome=\"delivered\"")
+                && line.ends_with(" 1")
+        })
+    };
+    assert!(eventually(Duration::from_secs(60), delivered), "{}", own());
+    let metrics = gateway.metrics();
+    let own = own();
+    agent.stop();
+    let at = [("instance", "s")];
+    assert_eq!(
+        value(&metrics, "queue", &[("instance", "s"), ("name", "b")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&metrics, "queue", &[("instance", "s"), ("name", "a")]),
+        Some(1.0)
+    );
+    assert_eq!(value(&metrics, "rpc_seconds_count", &at), Some(40.0));
+    assert_eq!(
+        value(
+            &metrics,
+            "rpc_seconds",
+            &[("instance", "s"), ("quantile", "0.5")]
+        ),
+        Some(0.2)
+    );
+    assert!(
+        metrics
+            .samples("rpc_seconds")
+            .all(|sample| sample.label("method").is_none()),
+        "the sample without a quantile was not pushed"
+    );
+    assert!(
+        own.lines()
+            .any(|line| line == "nodepulse_push_series_dropped_total{reason=\"malformed\"} 1"),
+        "{own}"
+    );
+}

@@ -758,3 +758,41 @@ fn a_node_whose_json_rpc_answers_500_is_described_from_its_metrics_and_the_host(
         "nothing invented for the node: {first:?}"
     );
 }
+
+/// Several telemetry servers at once, given as `;`-separated `NODEPULSE_TELEMETRY_URL` or as
+/// repeated flags: each gets its own stream with the identifying frame first.
+#[test]
+fn several_telemetry_urls_each_get_a_stream() {
+    let node = starknet_node();
+    let (first, second) = (WsServer::start(), WsServer::start());
+    let both_identified = |first: &WsServer, second: &WsServer| {
+        eventually(Duration::from_secs(60), || {
+            first.frames_on(0) >= 1 && second.frames_on(0) >= 1
+        })
+    };
+    let mut agent = Running::spawn(
+        nodepulse()
+            .env(
+                "NODEPULSE_TELEMETRY_URL",
+                format!("{} 0;{} 0", first.url, second.url),
+            )
+            .args(["run", "--interval", "1h", "--starknet-rpc", &node.url("/")]),
+    );
+    assert!(both_identified(&first, &second), "{}", agent.stderr());
+    agent.stop();
+
+    let (third, fourth) = (WsServer::start(), WsServer::start());
+    let mut agent = Running::spawn(
+        nodepulse()
+            .env_remove("NODEPULSE_TELEMETRY_URL")
+            .args(["run", "--interval", "1h", "--starknet-rpc", &node.url("/")])
+            .args(["--telemetry-url", &format!("{} 0", third.url)])
+            .args(["--telemetry-url", &format!("{} 0", fourth.url)]),
+    );
+    assert!(both_identified(&third, &fourth), "{}", agent.stderr());
+    agent.stop();
+    for server in [&first, &second, &third, &fourth] {
+        let frames = &server.connections()[0];
+        assert!(payload(&frames[0]).contains_key("name"), "identified first");
+    }
+}

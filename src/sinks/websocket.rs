@@ -363,6 +363,52 @@ mod tests {
         assert_eq!(started.elapsed(), CLOSE_WAIT);
     }
 
+    /// A stream with nothing new to say still speaks every 25 s: servers drop a node silent for 60.
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_stream_is_kept_alive() {
+        let (client, mut server) = pair().await;
+        let (_cycles_tx, mut cycles) = watch::channel(None);
+        let (stop_tx, mut stop) = watch::channel(false);
+        let started = Instant::now();
+        let streaming = tokio::spawn(async move {
+            let settings = StreamSettings {
+                endpoint: TelemetryEndpoint::parse("ws://127.0.0.1:9 0").expect("valid"),
+                format: Format::Starknet,
+                node_name: "quiet".into(),
+                timeout: Duration::from_secs(10),
+            };
+            let mut latest = Latest {
+                tracker: RateTracker::default(),
+                cycle: None,
+            };
+            let telemetry = Telemetry::new(Duration::from_secs(90));
+            let channels = (&mut cycles, &mut stop);
+            matches!(
+                session(
+                    client,
+                    &settings,
+                    &mut latest,
+                    channels,
+                    &telemetry,
+                    Until::Shutdown
+                )
+                .await,
+                Ended::Stopped
+            )
+        });
+        for beat in 1..=2u32 {
+            let frame = server.next().await.expect("a frame").expect("readable");
+            assert!(matches!(frame, Message::Ping(_)), "{frame:?}");
+            assert_eq!(started.elapsed(), KEEPALIVE * beat);
+        }
+        stop_tx.send(true).expect("the session listens");
+        while server.next().await.is_some() {}
+        assert!(
+            streaming.await.expect("the session ends"),
+            "stopped on request"
+        );
+    }
+
     #[test]
     fn reconnects_never_wait_more_than_twenty_seconds() {
         let mut backoff = Backoff::new(BASE_DELAY, MAX_RECONNECT_DELAY, Jitter::seeded(3));
