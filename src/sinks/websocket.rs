@@ -96,6 +96,32 @@ pub struct StreamSettings {
     pub timeout: Duration,
 }
 
+/// When to connect again: waits grow from 1 s to `MAX_RECONNECT_DELAY`, and start over after a
+/// connection that stayed up for `HEALTHY_SESSION` (a server that restarts once a day should not
+/// find a node waiting 20 s because of last week's outage).
+struct Reconnect {
+    backoff: Backoff,
+}
+
+impl Reconnect {
+    fn new(jitter: Jitter) -> Self {
+        Reconnect {
+            backoff: Backoff::new(BASE_DELAY, MAX_RECONNECT_DELAY, jitter),
+        }
+    }
+
+    /// A connection ended after `lasted`.
+    fn session_ended(&mut self, lasted: Duration) {
+        if lasted >= HEALTHY_SESSION {
+            self.backoff.reset();
+        }
+    }
+
+    fn next_wait(&mut self) -> Duration {
+        self.backoff.next_delay()
+    }
+}
+
 /// The newest cycle and the rates it gives, kept across connections.
 struct Latest {
     tracker: RateTracker,
@@ -129,7 +155,7 @@ pub async fn stream(
     until: Until,
 ) -> Result<(), DeliveryError> {
     let url = settings.endpoint.to_string();
-    let mut backoff = Backoff::new(BASE_DELAY, MAX_RECONNECT_DELAY, Jitter::from_entropy());
+    let mut reconnect = Reconnect::new(Jitter::from_entropy());
     let mut latest = Latest {
         tracker: RateTracker::default(),
         cycle: None,
@@ -163,9 +189,7 @@ pub async fn stream(
                         telemetry.stream_down(&url, &format!("telemetry stream lost: {reason}"));
                     }
                 }
-                if started.elapsed() >= HEALTHY_SESSION {
-                    backoff.reset();
-                }
+                reconnect.session_ended(started.elapsed());
             }
             Ok(Err(err)) => {
                 telemetry.stream_down(&url, &format!("cannot connect the telemetry stream: {err}"));
@@ -179,7 +203,7 @@ pub async fn stream(
             ),
         }
         // Wait before reconnecting, keeping up with the newest cycle meanwhile.
-        let retry_at = Instant::now() + backoff.next_delay();
+        let retry_at = Instant::now() + reconnect.next_wait();
         loop {
             tokio::select! {
                 _ = stop.changed() => return Ok(()),
@@ -407,6 +431,29 @@ mod tests {
             streaming.await.expect("the session ends"),
             "stopped on request"
         );
+    }
+
+    #[test]
+    fn waits_start_over_after_a_healthy_connection_only() {
+        // Two reconnectors drawing the same jitter, after six failed connects each: the one whose
+        // last session was a blip keeps its grown ceiling, the one after a healthy minute starts
+        // again at one second. Same draws, so the first never waits less.
+        let mut longer = 0;
+        for seed in 1..=50 {
+            let mut after_blip = Reconnect::new(Jitter::seeded(seed));
+            let mut after_healthy = Reconnect::new(Jitter::seeded(seed));
+            for _ in 0..6 {
+                after_blip.next_wait();
+                after_healthy.next_wait();
+            }
+            after_blip.session_ended(Duration::from_secs(5));
+            after_healthy.session_ended(HEALTHY_SESSION);
+            let (blip, healthy) = (after_blip.next_wait(), after_healthy.next_wait());
+            assert!(healthy <= BASE_DELAY, "seed {seed}: {healthy:?}");
+            assert!(blip >= healthy, "seed {seed}: {blip:?} < {healthy:?}");
+            longer += usize::from(blip > healthy);
+        }
+        assert!(longer > 40, "a blip keeps the grown waits: {longer} of 50");
     }
 
     #[test]
