@@ -481,7 +481,7 @@ fn a_slow_sink_delays_neither_another_sink_nor_the_scrapes() {
 }
 
 #[test]
-fn sigterm_when_idle_exits_at_once() {
+fn sigterm_when_idle_exits_without_waiting_out_a_grace() {
     let receiver = receiver(Reply::ok(""));
     let mut agent = Running::spawn(nodepulse().args([
         "run",
