@@ -78,16 +78,7 @@ fn http_targets_are_scraped_with_text_accept_and_gzip() {
     let validator =
         Server::start(move |_| Reply::ok(gzipped.clone()).header("Content-Encoding", "gzip"));
 
-    let output = run(nodepulse().args([
-        "run",
-        "--dry-run",
-        "--beacon-node",
-        &beacon.url("/metrics"),
-        "--validator",
-        &validator.url("/metrics"),
-    ]));
-    assert!(output.status.success(), "{}", stderr(&output));
-    let objects = payload(&output);
+    let objects = dry_run_of(&beacon, &validator);
     assert_eq!(
         object(&objects, "validator").map(|o| &o["validator_total"]),
         Some(&33.into())
@@ -558,22 +549,25 @@ fn targets_are_scraped_concurrently() {
     };
     let beacon = target(fixture("lighthouse/beacon.prom"));
     let validator = target(fixture("lighthouse/validator.prom"));
-    let output = run(nodepulse().args([
-        "run",
-        "--dry-run",
-        "--timeout",
-        "60s",
-        "--beacon-node",
-        &beacon.url("/metrics"),
-        "--validator",
-        &validator.url("/metrics"),
-    ]));
-    assert!(output.status.success(), "{}", stderr(&output));
-    let objects = payload(&output);
+    let objects = dry_run_of(&beacon, &validator);
     assert!(object(&objects, "beaconnode").is_some() && object(&objects, "validator").is_some());
     assert_eq!(
         together.load(Ordering::SeqCst),
         2,
         "both scrapes were in flight at once"
     );
+}
+
+/// A dry run of a beacon node and a validator client served over HTTP: the payload.
+fn dry_run_of(beacon: &Server, validator: &Server) -> Vec<serde_json::Value> {
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--beacon-node",
+        &beacon.url("/metrics"),
+        "--validator",
+        &validator.url("/metrics"),
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    payload(&output)
 }
