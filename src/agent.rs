@@ -375,7 +375,7 @@ async fn run_once(agent: &Agent) -> Result<ExitCode, Error> {
 }
 
 async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
-    let shutdown = shutdown_signal()?;
+    let shutdown = service::shutdown_signal()?;
     tokio::pin!(shutdown);
     let sinks = Sinks::start(agent, Until::Shutdown)?;
     if let Some(addr) = agent.config.listen {
@@ -452,18 +452,4 @@ fn dry_run_output(config: &Config, cycle: &Cycle) -> String {
         );
     }
     serde_json::to_string_pretty(&frames).unwrap_or_default()
-}
-
-/// Resolves on the first SIGINT or SIGTERM.
-fn shutdown_signal() -> Result<impl Future<Output = ()>, Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let setup = |err: std::io::Error| Error::Setup(format!("cannot listen for signals: {err}"));
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(setup)?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(setup)?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
 }

@@ -26,6 +26,16 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Map scrapes and report field by field, or compare with an expected payload (for CI).
     Check(Box<CheckArgs>),
+    /// Receive client-stats from agents and clients' reporters, store them, answer queries.
+    Serve(Box<ServeArgs>),
+    /// The API keys `serve` accepts: add, list, remove.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        /// The database `serve` uses.
+        #[arg(long, global = true, env = "NODEPULSE_DATABASE", value_name = "URL")]
+        database: Option<String>,
+    },
     /// Print a shell completion script: nodepulse completions bash > /etc/bash_completion.d/nodepulse
     Completions {
         #[arg(value_enum)]
@@ -46,6 +56,57 @@ pub enum ProfilesCommand {
     List,
     /// A built-in profile as a profile file: save it, edit it, load it with --profile.
     Show { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key and print it once, alone on stdout (scripts capture it).
+    Add {
+        name: String,
+        /// The key reads every key's machines.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Names, admin flag, created and last used; never the keys.
+    List,
+    /// Stop a key working at once; its data stays until retention purges it.
+    Remove { name: String },
+}
+
+/// Settings of `serve`: like `run`'s, from flags, `NODEPULSE_*` variables or the `--config` file,
+/// in that order.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML file with the same settings (keys as the long flags, e.g. `offline-after`).
+    #[arg(long, env = "NODEPULSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: ServeSettings,
+}
+
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServeSettings {
+    /// Address to answer on [default: 127.0.0.1:8080].
+    #[arg(long, env = "NODEPULSE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// sqlite://FILE (created on first start; sqlite:///abs/path) or
+    /// postgres://user:password@host/db [default: sqlite://nodepulse.db].
+    #[arg(long, env = "NODEPULSE_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+    /// Objects older than this are purged [default: 31d].
+    #[arg(long, env = "NODEPULSE_RETENTION", value_name = "DURATION")]
+    pub retention: Option<String>,
+    /// A machine with nothing newer than this is offline [default: 10m].
+    #[arg(long, env = "NODEPULSE_OFFLINE_AFTER", value_name = "DURATION")]
+    pub offline_after: Option<String>,
+    /// Requests per second one API key may make, on average [default: 20].
+    #[arg(long, env = "NODEPULSE_KEY_RATE", value_name = "N")]
+    pub key_rate: Option<u32>,
+    /// Requests one API key may make at once [default: 100].
+    #[arg(long, env = "NODEPULSE_KEY_BURST", value_name = "N")]
+    pub key_burst: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -88,7 +88,7 @@ pub enum ConfigError {
     NoReceiver,
 }
 
-fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
+pub fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         flag,
         reason: reason.into(),
@@ -244,7 +244,8 @@ impl SettingsArgs {
     }
 }
 
-fn read_file(path: &Path) -> Result<SettingsArgs, ConfigError> {
+/// A TOML settings file, keys as the long flags.
+pub fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
     let file_error = |reason: String| ConfigError::File {
         path: path.to_path_buf(),
         reason,
@@ -416,7 +417,7 @@ fn http_url(flag: &'static str, text: &str) -> Result<SensitiveUrl, ConfigError>
     Ok(SensitiveUrl::new(url))
 }
 
-fn duration(
+pub fn duration(
     flag: &'static str,
     text: Option<&str>,
     default: Duration,

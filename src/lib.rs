@@ -17,6 +17,7 @@ pub mod profiles;
 pub mod rpc;
 pub mod scrape;
 pub mod secret;
+pub mod serve;
 pub mod server;
 pub mod service;
 pub mod sinks;
@@ -92,6 +93,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             runtime()?.block_on(agent::run(config))
         }
         Command::Check(args) => runtime()?.block_on(check::run(*args)),
+        Command::Serve(args) => {
+            let config = serve::config::ServeConfig::load(&args)?;
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            server_runtime()?.block_on(serve::run(config))
+        }
+        Command::Keys { command, database } => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            runtime()?.block_on(serve::keys(command, database))
+        }
         Command::Completions { shell } => {
             // Generated whole, then written: `nodepulse completions fish | head` is not an error.
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -142,6 +152,14 @@ fn profiles_command(command: cli::ProfilesCommand) -> Result<ExitCode, Error> {
     };
     sinks::stdout::print(&text).map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A server uses every core.
+fn server_runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Error::Setup(format!("cannot start the runtime: {err}")))
 }
 
 /// One thread is plenty for a sidecar that waits on the network most of the time.

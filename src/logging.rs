@@ -14,8 +14,11 @@ pub fn init(args: &LogArgs) {
         (_, 1) => "warn",
         _ => "error",
     };
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // sqlx logs every statement at debug and PostgreSQL's notices at info: below -vv, only its
+    // warnings reach the operator.
+    let sqlx_level = if args.verbose >= 2 { "trace" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx={sqlx_level}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

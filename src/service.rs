@@ -1,4 +1,4 @@
-//! Telling systemd how the agent is doing (`Type=notify`): ready once the sinks run and the listen
+//! Telling systemd how the agent or server is doing (`Type=notify`): ready once the sinks run and the listen
 //! port is bound, watchdog pings while the runtime is alive, stopping on shutdown. Outside systemd
 //! (no `NOTIFY_SOCKET`) every call is a no-op.
 
@@ -31,4 +31,19 @@ fn notify(state: NotifyState<'_>) {
     if let Err(err) = sd_notify::notify(&[state]) {
         tracing::debug!("cannot notify systemd: {err}");
     }
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+pub fn shutdown_signal() -> Result<impl Future<Output = ()>, crate::Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let setup =
+        |err: std::io::Error| crate::Error::Setup(format!("cannot listen for signals: {err}"));
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(setup)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(setup)?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }

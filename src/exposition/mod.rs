@@ -14,6 +14,7 @@
 
 mod kind;
 mod line;
+pub mod negotiate;
 mod parser;
 
 pub use kind::{MetricKind, Syntax};

@@ -6,6 +6,9 @@
 //! truncated to non-negative integers here, and a value that is NaN, infinite or negative is left out
 //! like any other unknown value: a missing key is better than a wrong one.
 
+pub mod decode;
+pub mod fields;
+
 use serde::Serialize;
 
 use crate::snapshot::{

@@ -1,0 +1,141 @@
+//! `serve`'s settings, validated: flags over environment over the config file, then defaults.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::cli::{ServeArgs, ServeSettings};
+use crate::config::{ConfigError, duration, invalid, read_file};
+use crate::secret::Secret;
+
+pub const DEFAULT_DATABASE: &str = "sqlite://nodepulse.db";
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// May carry a password.
+    pub database: Secret,
+    pub retention: Duration,
+    pub offline_after: Duration,
+    pub key_rate: u32,
+    pub key_burst: u32,
+}
+
+impl ServeConfig {
+    pub fn load(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+        let file: ServeSettings = match &args.config {
+            Some(path) => read_file(path)?,
+            None => ServeSettings::default(),
+        };
+        ServeConfig::from_settings(args.settings.clone().or(file))
+    }
+
+    pub fn from_settings(settings: ServeSettings) -> Result<ServeConfig, ConfigError> {
+        let listen = settings.listen.as_deref().unwrap_or("127.0.0.1:8080");
+        let listen = listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("`{listen}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let database = database_url(settings.database)?;
+        let retention = duration(
+            "retention",
+            settings.retention.as_deref(),
+            Duration::from_secs(31 * 86_400),
+        )?;
+        let offline_after = duration(
+            "offline-after",
+            settings.offline_after.as_deref(),
+            Duration::from_secs(600),
+        )?;
+        let positive = |flag: &'static str, value: Option<u32>, default: u32| match value {
+            Some(0) => Err(invalid(flag, "must be at least 1")),
+            other => Ok(other.unwrap_or(default)),
+        };
+        Ok(ServeConfig {
+            listen,
+            database,
+            retention,
+            offline_after,
+            key_rate: positive("key-rate", settings.key_rate, 20)?,
+            key_burst: positive("key-burst", settings.key_burst, 100)?,
+        })
+    }
+}
+
+/// `--database`, checked for its scheme; the value stays secret (it may hold a password).
+pub fn database_url(given: Option<String>) -> Result<Secret, ConfigError> {
+    let url = given.unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some("sqlite" | "postgres" | "postgresql") => Ok(Secret::new(url)),
+        _ => Err(invalid(
+            "database",
+            "must start with sqlite:// or postgres:// (the value is not shown: it may hold a password)",
+        )),
+    }
+}
+
+impl ServeSettings {
+    /// Each setting from `self`, or from `lower` where `self` has none.
+    pub fn or(self, lower: ServeSettings) -> ServeSettings {
+        ServeSettings {
+            listen: self.listen.or(lower.listen),
+            database: self.database.or(lower.database),
+            retention: self.retention.or(lower.retention),
+            offline_after: self.offline_after.or(lower.offline_after),
+            key_rate: self.key_rate.or(lower.key_rate),
+            key_burst: self.key_burst.or(lower.key_burst),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_flags_over_the_file() {
+        let config = ServeConfig::from_settings(ServeSettings::default()).expect("defaults");
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().expect("address"));
+        assert_eq!(config.database.expose(), DEFAULT_DATABASE);
+        assert_eq!(config.retention, Duration::from_secs(31 * 86_400));
+        assert_eq!(config.offline_after, Duration::from_secs(600));
+        assert_eq!((config.key_rate, config.key_burst), (20, 100));
+
+        let flags = ServeSettings {
+            retention: Some("7d".into()),
+            ..ServeSettings::default()
+        };
+        let file: ServeSettings =
+            toml::from_str("retention = \"1d\"\noffline-after = \"5m\"").expect("toml");
+        let config = ServeConfig::from_settings(flags.or(file)).expect("valid");
+        assert_eq!(config.retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(config.offline_after, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn bad_values_name_their_flag_and_never_show_the_database_url() {
+        let with = |settings: ServeSettings| {
+            ServeConfig::from_settings(settings)
+                .expect_err("refused")
+                .to_string()
+        };
+        let message = with(ServeSettings {
+            database: Some("mysql://root:hunter2@db/x".into()),
+            ..ServeSettings::default()
+        });
+        assert!(message.starts_with("--database:"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        let message = with(ServeSettings {
+            listen: Some("8080".into()),
+            ..ServeSettings::default()
+        });
+        assert!(message.starts_with("--listen:"), "{message}");
+        let message = with(ServeSettings {
+            key_rate: Some(0),
+            ..ServeSettings::default()
+        });
+        assert!(message.starts_with("--key-rate:"), "{message}");
+    }
+}

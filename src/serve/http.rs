@@ -1,0 +1,247 @@
+//! The HTTP surface: the router, the shared state, the explorer's error shape, key extraction and
+//! the access log. Ingest and queries are in their own modules.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::ingest;
+use super::queries;
+use super::rate::RateLimit;
+use super::store::{KeyRecord, Scope, Store, StoreError};
+use super::telemetry::{Rejection, ServeTelemetry};
+use super::writer::Writer;
+use crate::exposition::negotiate;
+use crate::secret::Secret;
+
+/// Largest request body read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// What a 503 tells the sender to wait before trying again.
+pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+
+pub struct Shared<S> {
+    pub store: Arc<S>,
+    pub writer: Writer,
+    pub rate: RateLimit,
+    pub telemetry: ServeTelemetry,
+    pub offline_after: Duration,
+}
+
+/// The state every handler gets.
+pub type AppState<S> = Arc<Shared<S>>;
+
+/// An answer other than success, in beaconcha.in's shape: `{"status":"ERROR: ...","data":null}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn retry_after(mut self, wait: Duration) -> ApiError {
+        // Whole seconds, rounded up: 0 would invite an immediate retry.
+        self.retry_after = Some(Duration::from_secs(
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        ));
+        self
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "no user found with api key")
+    }
+}
+
+impl From<&StoreError> for ApiError {
+    fn from(err: &StoreError) -> ApiError {
+        match err {
+            StoreError::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service temporarily unavailable",
+            )
+            .retry_after(RETRY_AFTER_UNAVAILABLE),
+            StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message.clone()),
+            StoreError::Failed(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not store")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        if !matches!(err, StoreError::Conflict(_)) {
+            tracing::warn!("{err}");
+        }
+        ApiError::from(&err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"status": format!("ERROR: {}", self.message), "data": null});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(wait) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&wait.as_secs().to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// The key a request carries: `apikey` header, `apikey` query parameter, or `Authorization:
+/// Bearer`. (The POST routes may also carry it in the path; they pass that one in.)
+pub fn key_from(headers: &HeaderMap, query_key: Option<&str>) -> Option<Secret> {
+    let header_key = headers
+        .get("apikey")
+        .and_then(|value| value.to_str().ok())
+        .filter(|key| !key.is_empty());
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    query_key
+        .filter(|key| !key.is_empty())
+        .or(header_key)
+        .or(bearer)
+        .map(|key| Secret::new(key.to_owned()))
+}
+
+/// The key's record, or 401; counts the refusal.
+pub async fn authenticate<S: Store>(
+    shared: &Shared<S>,
+    key: Option<Secret>,
+) -> Result<KeyRecord, ApiError> {
+    let Some(key) = key else {
+        shared.telemetry.rejected(Rejection::Unauthorized, 1);
+        return Err(ApiError::unauthorized());
+    };
+    let started = Instant::now();
+    let found = shared.store.find_key(&key).await;
+    shared.telemetry.database("find_key", started.elapsed());
+    match found? {
+        Some(record) => Ok(record),
+        None => {
+            shared.telemetry.rejected(Rejection::Unauthorized, 1);
+            Err(ApiError::unauthorized())
+        }
+    }
+}
+
+/// What a key may read.
+pub fn scope_of(record: &KeyRecord) -> Scope {
+    if record.admin {
+        Scope::All
+    } else {
+        Scope::Key(record.id)
+    }
+}
+
+pub fn router<S: Store>(shared: AppState<S>) -> Router {
+    Router::new()
+        .route("/api/v1/client/metrics", post(ingest::by_query::<S>))
+        .route(
+            "/api/v1/stats/{apikey}/{machine}",
+            post(ingest::by_path::<S>),
+        )
+        .route("/api/v1/stats/{apikey}", post(ingest::by_path_default::<S>))
+        .route("/api/v1/machines", get(queries::machines::<S>))
+        .route(
+            "/api/v1/machines/{machine}/stats",
+            get(queries::machine_stats::<S>),
+        )
+        .route(
+            "/api/v1/user/stats/{offset}/{limit}",
+            get(queries::user_stats::<S>),
+        )
+        .route("/healthz", get(healthz::<S>))
+        .route("/metrics", get(metrics::<S>))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            access_log::<S>,
+        ))
+        .with_state(shared)
+}
+
+/// Counts and logs each request by its route pattern, never its path: paths and query strings
+/// carry API keys.
+async fn access_log<S: Store>(
+    State(shared): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().clone();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status();
+    shared.telemetry.request(&route, status.as_u16());
+    if status.is_server_error() {
+        tracing::warn!(%method, route, status = status.as_u16(), took = ?started.elapsed(), "request failed");
+    } else {
+        tracing::debug!(%method, route, status = status.as_u16(), took = ?started.elapsed(), "request");
+    }
+    response
+}
+
+async fn healthz<S: Store>(State(shared): State<AppState<S>>) -> Response {
+    let started = Instant::now();
+    let reachable = shared.store.ping().await;
+    shared.telemetry.database("ping", started.elapsed());
+    match reachable {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "reason": err.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics<S: Store>(
+    State(shared): State<AppState<S>>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    metrics_response(&shared.telemetry.encode(), &headers, method)
+}
+
+/// `/metrics` in the format the scraper asked for (shared with the agent's `--listen`).
+pub fn metrics_response(openmetrics: &str, headers: &HeaderMap, method: Method) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok());
+    let (content_type, body) = if negotiate::wants_openmetrics(accept) {
+        (negotiate::OPENMETRICS, openmetrics.to_owned())
+    } else {
+        (negotiate::CLASSIC, negotiate::to_classic(openmetrics))
+    };
+    let body = if method == Method::HEAD {
+        String::new()
+    } else {
+        body
+    };
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}

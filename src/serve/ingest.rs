@@ -1,0 +1,171 @@
+//! The client-stats routes beaconcha.in serves, answered as it answers them: 200 with an empty body
+//! once the objects are committed, the explorer's error object otherwise.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::http::{ApiError, AppState, MAX_BODY_BYTES, authenticate, key_from};
+use super::store::{Store, Submission};
+use super::telemetry::Rejection;
+use crate::formats::client_stats::decode;
+use crate::secret::Secret;
+
+/// A body must arrive within this; a client trickling bytes holds a connection no longer.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Machine names longer than this are refused.
+const MAX_MACHINE_BYTES: usize = 128;
+
+/// `POST /api/v1/client/metrics?apikey=KEY&machine=NAME` (the key also in an `apikey` header).
+pub async fn by_query<S: Store>(
+    State(shared): State<AppState<S>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let key = key_from(&headers, query.get("apikey").map(String::as_str));
+    let machine = query.get("machine").cloned().unwrap_or_default();
+    accept(&shared, key, machine, body).await
+}
+
+/// `POST /api/v1/stats/KEY/MACHINE`.
+pub async fn by_path<S: Store>(
+    State(shared): State<AppState<S>>,
+    Path((key, machine)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    accept(&shared, Some(Secret::new(key)), machine, body).await
+}
+
+/// `POST /api/v1/stats/KEY`: the machine `default`.
+pub async fn by_path_default<S: Store>(
+    State(shared): State<AppState<S>>,
+    Path(key): Path<String>,
+    body: Body,
+) -> Response {
+    accept(&shared, Some(Secret::new(key)), String::new(), body).await
+}
+
+async fn accept<S: Store>(
+    shared: &super::http::Shared<S>,
+    key: Option<Secret>,
+    machine: String,
+    body: Body,
+) -> Response {
+    match store(shared, key, machine, body).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn store<S: Store>(
+    shared: &super::http::Shared<S>,
+    key: Option<Secret>,
+    machine: String,
+    body: Body,
+) -> Result<(), ApiError> {
+    let record = authenticate(shared, key).await?;
+    if let Err(wait) = shared.rate.take(record.id, Instant::now()) {
+        shared.telemetry.rejected(Rejection::RateLimited, 1);
+        return Err(
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "api rate limit reached")
+                .retry_after(wait),
+        );
+    }
+    let machine = machine_name(machine)?;
+    let body = read_body(shared, body).await?;
+    let objects = decode::decode(&body).map_err(|err| {
+        shared.telemetry.rejected(Rejection::Invalid, 1);
+        ApiError::new(StatusCode::BAD_REQUEST, err.to_string())
+    })?;
+    let processes: Vec<&'static str> = objects
+        .iter()
+        .map(|object| object.process.as_str())
+        .collect();
+    let submission = Submission {
+        key_id: record.id,
+        machine,
+        received_ms: crate::unix_millis(SystemTime::now()) as i64,
+        objects,
+    };
+    let started = Instant::now();
+    let stored = shared.writer.submit(submission).await;
+    shared.telemetry.database("insert", started.elapsed());
+    let stored = stored.map_err(|err| {
+        shared
+            .telemetry
+            .rejected(Rejection::Unavailable, processes.len() as u64);
+        tracing::warn!("{err}");
+        ApiError::from(err.as_ref())
+    })?;
+    // Objects are stored in order within their request, so a count says which were: every
+    // object of a process stored at most once a minute.
+    for process in processes.iter().take(stored) {
+        shared.telemetry.stored(process);
+    }
+    let dropped = processes.len() - stored;
+    if dropped > 0 {
+        shared
+            .telemetry
+            .rejected(Rejection::SameMinute, dropped as u64);
+    }
+    if stored == 0 {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "api rate limit reached, one process per machine per user each minute is allowed.",
+        )
+        .retry_after(Duration::from_secs(60)));
+    }
+    Ok(())
+}
+
+/// The machine's name: `default` when none is given.
+fn machine_name(machine: String) -> Result<String, ApiError> {
+    if machine.is_empty() {
+        return Ok("default".into());
+    }
+    if machine.len() > MAX_MACHINE_BYTES || machine.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the machine name must be at most {MAX_MACHINE_BYTES} bytes without control characters"
+            ),
+        ));
+    }
+    Ok(machine)
+}
+
+async fn read_body<S: Store>(
+    shared: &super::http::Shared<S>,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) => {
+            // `to_bytes` fails with a length-limit error when the cap is hit, else on a broken
+            // connection.
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                shared.telemetry.rejected(Rejection::TooLarge, 1);
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                ))
+            } else {
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "could not read body",
+                ))
+            }
+        }
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {}s", BODY_TIMEOUT.as_secs()),
+        )),
+    }
+}

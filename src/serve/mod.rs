@@ -1,0 +1,200 @@
+//! `nodepulse serve`: the receiving half. Client-stats POSTs come in through `ingest`, are decoded
+//! by the wire format's rules (`formats::client_stats::decode`), handed to the `writer`, which
+//! commits them to the `store` in batches, and are read back through `queries`.
+
+pub mod config;
+mod http;
+mod ingest;
+pub mod keys;
+mod queries;
+mod rate;
+pub mod store;
+mod telemetry;
+mod writer;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Error;
+use crate::cli::KeysCommand;
+use crate::service;
+use config::ServeConfig;
+use store::{SqlStore, Store, StoreError};
+
+/// In-flight requests get this long after SIGTERM; systemd's stop timeout is far longer.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+/// Retention runs this often, deleting this many objects per statement so that no transaction
+/// holds the database for long.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+const PURGE_BATCH: u32 = 5000;
+
+fn now_ms() -> i64 {
+    crate::unix_millis(SystemTime::now()) as i64
+}
+
+fn store_error(err: StoreError) -> Error {
+    Error::Setup(err.to_string())
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish and commits what they
+/// handed over.
+pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
+    let store = Arc::new(
+        SqlStore::open(config.database.expose())
+            .await
+            .map_err(store_error)?,
+    );
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|err| Error::Setup(format!("cannot listen on {}: {err}", config.listen)))?;
+    let (writer, writer_task) = writer::Writer::start(Arc::clone(&store));
+    let shared = Arc::new(http::Shared {
+        store: Arc::clone(&store),
+        writer,
+        rate: rate::RateLimit::new(config.key_rate, config.key_burst),
+        telemetry: telemetry::ServeTelemetry::default(),
+        offline_after: config.offline_after,
+    });
+    let app = http::router(shared);
+    let shutdown = service::shutdown_signal()?;
+    let (stop, stopped) = watch::channel(false);
+    let mut stopped_server = stopped.clone();
+    let server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped_server.changed().await;
+            })
+            .into_future(),
+    );
+    tokio::spawn(purge_forever(Arc::clone(&store), config.retention, stopped));
+    tokio::spawn(service::watchdog());
+    tracing::info!(listen = %config.listen, "serving");
+    service::ready();
+
+    shutdown.await;
+    tracing::info!("stopping on signal");
+    service::stopping();
+    let _ = stop.send(true);
+    let server_abort = server.abort_handle();
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::warn!("the server stopped with an error: {err}"),
+        Ok(Err(err)) => tracing::warn!("the server task failed: {err}"),
+        Err(_) => {
+            tracing::warn!(
+                "requests still running after {}s; stopping anyway",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            server_abort.abort();
+        }
+    }
+    // The handlers' writer handles are gone with the server: the writer commits what is queued
+    // and ends.
+    if tokio::time::timeout(Duration::from_secs(1), writer_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the last batch was not committed within 1s");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes objects older than `retention`: at start, then every `PURGE_EVERY`.
+async fn purge_forever<S: Store>(
+    store: Arc<S>,
+    retention: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let before = now_ms().saturating_sub(retention_ms);
+        let mut purged = 0;
+        loop {
+            match store.purge(before, PURGE_BATCH).await {
+                Ok(deleted) => {
+                    purged += deleted;
+                    if deleted < u64::from(PURGE_BATCH) || *stop.borrow() {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!("retention purge failed (tried again in an hour): {err}");
+                    break;
+                }
+            }
+        }
+        if purged > 0 {
+            tracing::info!(purged, "purged objects older than the retention");
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(PURGE_EVERY) => {}
+        }
+    }
+}
+
+/// `nodepulse keys add|list|remove`.
+pub async fn keys(command: KeysCommand, database: Option<String>) -> Result<ExitCode, Error> {
+    let url = config::database_url(database)?;
+    let store = SqlStore::open(url.expose()).await.map_err(store_error)?;
+    match command {
+        KeysCommand::Add { name, admin } => {
+            if name.is_empty() || name.chars().any(char::is_control) {
+                return Err(Error::Setup(
+                    "a key's name must be non-empty, without control characters".into(),
+                ));
+            }
+            let key = keys::generate().map_err(Error::Setup)?;
+            store
+                .add_key(&name, &key, admin, now_ms())
+                .await
+                .map_err(store_error)?;
+            eprintln!(
+                "added key {name:?}{}; it is shown once:",
+                if admin { " (admin)" } else { "" }
+            );
+            crate::sinks::stdout::print(key.expose()).map_err(Error::Output)?;
+        }
+        KeysCommand::List => {
+            let mut lines = vec![format!(
+                "{:<24} {:<5} {:<20} {}",
+                "NAME", "ADMIN", "CREATED", "LAST USED"
+            )];
+            for key in store.list_keys().await.map_err(store_error)? {
+                lines.push(format!(
+                    "{:<24} {:<5} {:<20} {}",
+                    key.name,
+                    if key.admin { "yes" } else { "no" },
+                    when(Some(key.created_ms)),
+                    when(key.last_used_ms),
+                ));
+            }
+            crate::sinks::stdout::print(&lines.join("\n")).map_err(Error::Output)?;
+        }
+        KeysCommand::Remove { name } => {
+            if !store
+                .remove_key(&name, now_ms())
+                .await
+                .map_err(store_error)?
+            {
+                return Err(Error::Setup(format!("no key named {name:?}")));
+            }
+            eprintln!("removed key {name:?}; its data stays until retention purges it");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn when(ms: Option<i64>) -> String {
+    match ms.and_then(|ms| u64::try_from(ms).ok()) {
+        Some(ms) => {
+            humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+                .to_string()
+        }
+        None => "never".into(),
+    }
+}

@@ -1,0 +1,161 @@
+//! Where accepted objects live: a small trait, so that ingest and queries do not know which database
+//! is behind it. `SqlStore` implements it over SQLite (embedded, the default) and PostgreSQL (for
+//! fleets and several `serve` instances); `sqlite.rs` and `postgres.rs` hold what differs between
+//! the two: how to connect and their migrations.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::future::Future;
+
+use crate::formats::client_stats::decode::Received;
+use crate::formats::client_stats::fields::Process;
+use crate::secret::Secret;
+
+pub use sql::SqlStore;
+
+/// An API key's record, as authentication needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub admin: bool,
+}
+
+/// A key as `keys list` shows it: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyListing {
+    pub name: String,
+    pub admin: bool,
+    pub created_ms: i64,
+    pub last_used_ms: Option<i64>,
+}
+
+/// The accepted objects of one request.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub key_id: i64,
+    pub machine: String,
+    /// The receiver's clock: it decides the minute.
+    pub received_ms: i64,
+    pub objects: Vec<Received>,
+}
+
+impl Submission {
+    /// The wall-clock minute the one-object-per-process rule counts in.
+    pub fn minute(&self) -> i64 {
+        self.received_ms.div_euclid(60_000)
+    }
+}
+
+/// One stored object, as queries answer it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObject {
+    pub key: String,
+    pub machine: String,
+    pub received_ms: i64,
+    pub object: Received,
+}
+
+/// A machine with its newest object of each process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineSummary {
+    pub key: String,
+    pub machine: String,
+    pub last_seen_ms: i64,
+    pub newest: Vec<StoredObject>,
+}
+
+/// Whose data a query may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One key's machines.
+    Key(i64),
+    /// Every key's (an admin key).
+    All,
+}
+
+/// Which stored objects of a machine a query wants: the newest `limit` in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub process: Option<Process>,
+    /// Received at or after (Unix ms).
+    pub since_ms: i64,
+    /// Received before (Unix ms).
+    pub until_ms: i64,
+    pub limit: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached now; the caller may retry.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A key of that name exists already.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database failed: {0}")]
+    Failed(String),
+}
+
+/// The operations ingest, queries and `keys` need. Every write is committed before it returns.
+pub trait Store: Send + Sync + 'static {
+    /// Reachable and answering.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn add_key(
+        &self,
+        name: &str,
+        key: &Secret,
+        admin: bool,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn list_keys(&self) -> impl Future<Output = Result<Vec<KeyListing>, StoreError>> + Send;
+    /// False when no key of that name exists.
+    fn remove_key(
+        &self,
+        name: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The key that `key` is, unless unknown or removed.
+    fn find_key(
+        &self,
+        key: &Secret,
+    ) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
+
+    /// Stores a batch of requests in one transaction. For each submission, how many of its objects
+    /// were stored; the others fell on a (machine, process, minute) already taken.
+    fn insert(
+        &self,
+        batch: &[Submission],
+    ) -> impl Future<Output = Result<Vec<usize>, StoreError>> + Send;
+
+    fn machines(
+        &self,
+        scope: Scope,
+    ) -> impl Future<Output = Result<Vec<MachineSummary>, StoreError>> + Send;
+    /// The newest `window.limit` objects of machines of that name in the scope, oldest first.
+    fn machine_stats(
+        &self,
+        scope: Scope,
+        machine: &str,
+        window: Window,
+    ) -> impl Future<Output = Result<Vec<StoredObject>, StoreError>> + Send;
+    /// beaconcha.in's `user/stats`: one process's objects of every machine in the scope, newest
+    /// first, `offset` rows skipped.
+    fn recent(
+        &self,
+        scope: Scope,
+        process: Process,
+        offset: u32,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredObject>, StoreError>> + Send;
+
+    /// Deletes up to `batch` objects received before `before_ms`; returns how many.
+    fn purge(
+        &self,
+        before_ms: i64,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

@@ -1,0 +1,29 @@
+//! PostgreSQL, for fleets: several `serve` instances share one database, and the rules that must
+//! hold across them (one object per machine, process and minute) are its constraints.
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+
+use super::StoreError;
+use super::sql::SqlStore;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+const CONNECTIONS: u32 = 16;
+
+pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
+    // The URL carries the password: errors name the database's host, never the URL.
+    let pool = AnyPoolOptions::new()
+        .max_connections(CONNECTIONS)
+        .acquire_timeout(SqlStore::ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await
+        .map_err(|err| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;
+    // Several instances may start at once; the migrator takes an advisory lock, so one migrates
+    // and the others find it done.
+    MIGRATIONS.run(&pool).await.map_err(|err| {
+        StoreError::Failed(format!("cannot migrate the PostgreSQL schema: {err}"))
+    })?;
+    Ok(pool)
+}

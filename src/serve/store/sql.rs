@@ -1,0 +1,453 @@
+//! The store over SQL, one text for both databases through sqlx's `Any` driver: the statements use
+//! `$n` parameters and syntax both SQLite and PostgreSQL take (`ON CONFLICT`, `RETURNING`,
+//! row values). Integers are bound and read as `i64` and flags as 0/1, which both databases'
+//! columns hold.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use super::{
+    KeyListing, KeyRecord, MachineSummary, Scope, Store, StoreError, StoredObject, Submission,
+    Window,
+};
+use crate::formats::client_stats::decode::{Received, Value};
+use crate::formats::client_stats::fields::{Kind, Process, all_fields};
+use crate::secret::Secret;
+use crate::serve::keys;
+
+/// The columns of a stored object, in `stats` order after the key columns.
+static OBJECT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let fields: Vec<&str> = all_fields().map(|field| field.name).collect();
+    format!(
+        "s.process, s.received_ms, s.version, s.timestamp_ms, s.{}",
+        fields.join(", s.")
+    )
+});
+
+static INSERT_OBJECT: LazyLock<String> = LazyLock::new(|| {
+    let fields: Vec<&str> = all_fields().map(|field| field.name).collect();
+    let columns = 6 + fields.len();
+    let parameters: Vec<String> = (1..=columns).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO stats (machine_id, process, minute, received_ms, version, timestamp_ms, {}) \
+         VALUES ({}) ON CONFLICT DO NOTHING",
+        fields.join(", "),
+        parameters.join(", ")
+    )
+});
+
+/// Every query that reads objects starts so, and adds its joins' conditions.
+static SELECT_OBJECTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT k.name AS key_name, m.name AS machine_name, {} FROM stats s \
+         JOIN machines m ON m.id = s.machine_id JOIN api_keys k ON k.id = m.key_id",
+        *OBJECT_COLUMNS
+    )
+});
+
+/// A connection pool on either database, migrated.
+pub struct SqlStore {
+    pool: AnyPool,
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://PATH` or `postgres://...`, creating (SQLite) and migrating the schema.
+    /// The URL's password never appears in the error.
+    pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let pool = if url.starts_with("sqlite:") {
+            super::sqlite::open(url).await?
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            super::postgres::open(url).await?
+        } else {
+            return Err(StoreError::Failed(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        Ok(SqlStore { pool })
+    }
+
+    /// How long a request waits for a connection before it is answered 503.
+    pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+}
+
+/// What went wrong, split by whether trying again later can help.
+pub(super) fn classify(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
+        sqlx::Error::Database(db) if is_busy_or_shutting_down(db.code().as_deref()) => {
+            StoreError::Unavailable(db.to_string())
+        }
+        other => StoreError::Failed(other.to_string()),
+    }
+}
+
+/// SQLite's "busy"/"locked" and PostgreSQL's "admin shutdown"/"cannot connect now" classes.
+fn is_busy_or_shutting_down(code: Option<&str>) -> bool {
+    matches!(code, Some("5" | "6" | "57P01" | "57P02" | "57P03"))
+        || code.is_some_and(|code| code.starts_with("08"))
+}
+
+fn bind_value<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    kind: Kind,
+    value: Option<&Value>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    match (kind, value) {
+        (_, Some(Value::Integer(number))) => query.bind(*number as i64),
+        (_, Some(Value::Flag(flag))) => query.bind(i64::from(*flag)),
+        (_, Some(Value::Text(text))) => query.bind(text.clone()),
+        (Kind::Text, None) => query.bind(None::<String>),
+        (_, None) => query.bind(None::<i64>),
+    }
+}
+
+fn object_of(row: &AnyRow) -> Result<StoredObject, sqlx::Error> {
+    let code: i64 = row.try_get("process")?;
+    let process = Process::from_code(code)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown process code {code}").into()))?;
+    let mut values = Vec::new();
+    for field in process.fields() {
+        let value = match field.kind {
+            Kind::Integer => row
+                .try_get::<Option<i64>, _>(field.name)?
+                .map(|number| Value::Integer(number.max(0) as u64)),
+            Kind::Flag => row
+                .try_get::<Option<i64>, _>(field.name)?
+                .map(|flag| Value::Flag(flag != 0)),
+            Kind::Text => row
+                .try_get::<Option<String>, _>(field.name)?
+                .map(Value::Text),
+        };
+        if let Some(value) = value {
+            values.push((field, value));
+        }
+    }
+    let version: i64 = row.try_get("version")?;
+    let timestamp: Option<i64> = row.try_get("timestamp_ms")?;
+    Ok(StoredObject {
+        key: row.try_get("key_name")?,
+        machine: row.try_get("machine_name")?,
+        received_ms: row.try_get("received_ms")?,
+        object: Received {
+            version: version.max(0) as u64,
+            timestamp: timestamp.map(|ms| ms.max(0) as u64),
+            process,
+            values,
+        },
+    })
+}
+
+fn objects_of(rows: Vec<AnyRow>) -> Result<Vec<StoredObject>, StoreError> {
+    rows.iter()
+        .map(object_of)
+        .collect::<Result<_, _>>()
+        .map_err(classify)
+}
+
+/// `Scope::All` binds NULL: `($n IS NULL OR m.key_id = $n)` then holds for every key.
+fn key_filter(scope: Scope) -> Option<i64> {
+    match scope {
+        Scope::Key(id) => Some(id),
+        Scope::All => None,
+    }
+}
+
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(classify)
+    }
+
+    async fn add_key(
+        &self,
+        name: &str,
+        key: &Secret,
+        admin: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO api_keys (name, key_hash, admin, created_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(name.to_owned())
+        .bind(keys::hash(key))
+        .bind(i64::from(admin))
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(
+                StoreError::Conflict(format!("a key named {name:?} exists already")),
+            ),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn list_keys(&self) -> Result<Vec<KeyListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, admin, created_ms, last_used_ms FROM api_keys \
+             WHERE removed_ms IS NULL ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeyListing {
+                    name: row.try_get("name")?,
+                    admin: row.try_get::<i64, _>("admin")? != 0,
+                    created_ms: row.try_get("created_ms")?,
+                    last_used_ms: row.try_get("last_used_ms")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    async fn remove_key(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE api_keys SET removed_ms = $1 WHERE name = $2 AND removed_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(name.to_owned())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn find_key(&self, key: &Secret) -> Result<Option<KeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, admin, key_hash FROM api_keys \
+             WHERE key_hash = $1 AND removed_ms IS NULL",
+        )
+        .bind(keys::hash(key))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: Vec<u8> = row.try_get("key_hash").map_err(classify)?;
+        // The lookup found the hash; comparing it again in constant time keeps the answer's timing
+        // from depending on how much of a guess was right, whatever the database's index does.
+        if !keys::matches(&stored, key) {
+            return Ok(None);
+        }
+        Ok(Some(KeyRecord {
+            id: row.try_get("id").map_err(classify)?,
+            name: row.try_get("name").map_err(classify)?,
+            admin: row.try_get::<i64, _>("admin").map_err(classify)? != 0,
+        }))
+    }
+
+    async fn insert(&self, batch: &[Submission]) -> Result<Vec<usize>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut stored = Vec::with_capacity(batch.len());
+        for submission in batch {
+            let machine_id: i64 = sqlx::query_scalar(
+                "INSERT INTO machines (key_id, name, last_seen_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key_id, name) DO UPDATE SET last_seen_ms = CASE \
+                 WHEN excluded.last_seen_ms > machines.last_seen_ms THEN excluded.last_seen_ms \
+                 ELSE machines.last_seen_ms END RETURNING id",
+            )
+            .bind(submission.key_id)
+            .bind(submission.machine.clone())
+            .bind(submission.received_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+            let mut count = 0;
+            for object in &submission.objects {
+                let mut query = sqlx::query(INSERT_OBJECT.as_str())
+                    .bind(machine_id)
+                    .bind(object.process.code())
+                    .bind(submission.minute())
+                    .bind(submission.received_ms)
+                    .bind(object.version as i64)
+                    .bind(object.timestamp.map(|ms| ms as i64));
+                for field in all_fields() {
+                    let value = object
+                        .values
+                        .iter()
+                        .find(|(known, _)| std::ptr::eq(*known, field))
+                        .map(|(_, value)| value);
+                    query = bind_value(query, field.kind, value);
+                }
+                let result = query.execute(&mut *tx).await.map_err(classify)?;
+                count += result.rows_affected() as usize;
+            }
+            stored.push(count);
+        }
+        let mut last_used: Vec<(i64, i64)> = batch
+            .iter()
+            .map(|submission| (submission.key_id, submission.received_ms))
+            .collect();
+        last_used.sort_unstable_by(|a, b| b.cmp(a));
+        last_used.dedup_by_key(|(key_id, _)| *key_id);
+        for (key_id, at) in last_used {
+            sqlx::query("UPDATE api_keys SET last_used_ms = $1 WHERE id = $2")
+                .bind(at)
+                .bind(key_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(stored)
+    }
+
+    async fn machines(&self, scope: Scope) -> Result<Vec<MachineSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.id, m.name AS machine_name, k.name AS key_name, m.last_seen_ms \
+             FROM machines m JOIN api_keys k ON k.id = m.key_id \
+             WHERE ($1 IS NULL OR m.key_id = $1) ORDER BY k.name, m.name",
+        )
+        .bind(key_filter(scope))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let mut machines = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in &rows {
+            ids.push(row.try_get::<i64, _>("id").map_err(classify)?);
+            machines.push(MachineSummary {
+                key: row.try_get("key_name").map_err(classify)?,
+                machine: row.try_get("machine_name").map_err(classify)?,
+                last_seen_ms: row.try_get("last_seen_ms").map_err(classify)?,
+                newest: Vec::new(),
+            });
+        }
+        // Each (machine, process)'s newest minute is one seek down the primary key.
+        let rows = sqlx::query(&format!(
+            "SELECT m.id AS machine_id, k.name AS key_name, m.name AS machine_name, {} \
+             FROM machines m JOIN api_keys k ON k.id = m.key_id \
+             CROSS JOIN (SELECT 0 AS code UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) p \
+             JOIN stats s ON s.machine_id = m.id AND s.process = p.code AND s.minute = \
+             (SELECT MAX(x.minute) FROM stats x WHERE x.machine_id = m.id AND x.process = p.code) \
+             WHERE ($1 IS NULL OR m.key_id = $1) ORDER BY s.process",
+            *OBJECT_COLUMNS
+        ))
+        .bind(key_filter(scope))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        for row in &rows {
+            let machine_id: i64 = row.try_get("machine_id").map_err(classify)?;
+            let object = object_of(row).map_err(classify)?;
+            if let Some(index) = ids.iter().position(|id| *id == machine_id) {
+                machines[index].newest.push(object);
+            }
+        }
+        Ok(machines)
+    }
+
+    async fn machine_stats(
+        &self,
+        scope: Scope,
+        machine: &str,
+        window: Window,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let processes: Vec<Process> = match window.process {
+            Some(process) => vec![process],
+            None => Process::ALL.to_vec(),
+        };
+        // One indexed range per process, newest first, merged here: the primary key is
+        // (machine, process, minute), so each range is a seek and a short walk.
+        let sql = format!(
+            "{} WHERE m.name = $1 AND ($2 IS NULL OR m.key_id = $2) AND s.process = $3 \
+             AND s.minute >= $4 AND s.minute <= $5 AND s.received_ms >= $6 AND s.received_ms < $7 \
+             ORDER BY s.minute DESC LIMIT $8",
+            *SELECT_OBJECTS
+        );
+        let mut objects = Vec::new();
+        for process in processes {
+            let rows = sqlx::query(&sql)
+                .bind(machine.to_owned())
+                .bind(key_filter(scope))
+                .bind(process.code())
+                .bind(window.since_ms.div_euclid(60_000))
+                .bind(window.until_ms.div_euclid(60_000))
+                .bind(window.since_ms)
+                .bind(window.until_ms)
+                .bind(i64::from(window.limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+            objects.extend(objects_of(rows)?);
+        }
+        objects.sort_by_key(|object| std::cmp::Reverse(object.received_ms));
+        objects.truncate(window.limit as usize);
+        objects.reverse();
+        Ok(objects)
+    }
+
+    async fn recent(
+        &self,
+        scope: Scope,
+        process: Process,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{} WHERE ($1 IS NULL OR m.key_id = $1) AND s.process = $2 \
+             ORDER BY s.received_ms DESC LIMIT $3 OFFSET $4",
+            *SELECT_OBJECTS
+        ))
+        .bind(key_filter(scope))
+        .bind(process.code())
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        objects_of(rows)
+    }
+
+    async fn purge(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM stats WHERE (machine_id, process, minute) IN \
+             (SELECT machine_id, process, minute FROM stats WHERE received_ms < $1 LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        let deleted = result.rows_affected();
+        if deleted < u64::from(batch) {
+            // Nothing old is left: machines silent since, and removed keys with no machines left,
+            // go too.
+            let mut tx = self.pool.begin().await.map_err(classify)?;
+            sqlx::query(
+                "DELETE FROM machines WHERE last_seen_ms < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.machine_id = machines.id)",
+            )
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            sqlx::query(
+                "DELETE FROM api_keys WHERE removed_ms IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.key_id = api_keys.id)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,50 @@
+//! SQLite, embedded: a file created with its schema on first start. Write-ahead logging lets
+//! queries read while ingest writes; `synchronous = FULL` makes every commit reach the disk before
+//! the request that made it is answered.
+
+use sqlx::AnyPool;
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+
+use super::StoreError;
+use super::sql::SqlStore;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// A writer and a few readers: SQLite takes one writer at a time in any case.
+const CONNECTIONS: u32 = 4;
+
+pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
+    // `mode=rwc` creates the file when it is missing.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = if url.contains("mode=") {
+        url.to_owned()
+    } else {
+        format!("{url}{separator}mode=rwc")
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(CONNECTIONS)
+        .acquire_timeout(SqlStore::ACQUIRE_TIMEOUT)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                connection
+                    .execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await
+                    .map(drop)
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(|err| {
+            StoreError::Unavailable(format!("cannot open the SQLite database: {err}"))
+        })?;
+    MIGRATIONS
+        .run(&pool)
+        .await
+        .map_err(|err| StoreError::Failed(format!("cannot migrate the SQLite schema: {err}")))?;
+    Ok(pool)
+}

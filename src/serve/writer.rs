@@ -1,0 +1,69 @@
+//! Group commit: requests hand their objects to one writer task, which stores whatever has queued
+//! up in one transaction and answers each request when that transaction is committed. A durable
+//! commit costs a disk flush; sharing it is what lets one instance take thousands of requests per
+//! second without answering before the data is on disk.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::store::{Store, StoreError, Submission};
+
+/// Requests waiting for the writer; when full, new requests wait for room (bounded memory).
+const QUEUE: usize = 1024;
+/// At most this many requests share a transaction, so one commit stays short.
+const MAX_BATCH: usize = 256;
+
+type Reply = oneshot::Sender<Result<usize, Arc<StoreError>>>;
+
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<(Submission, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer task; it ends when every `Writer` clone is dropped and the queue is empty.
+    pub fn start<S: Store>(store: Arc<S>) -> (Writer, JoinHandle<()>) {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(write_batches(store, receiver));
+        (Writer { queue }, task)
+    }
+
+    /// Stores the submission; returns how many of its objects were stored once they are
+    /// committed.
+    pub async fn submit(&self, submission: Submission) -> Result<usize, Arc<StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || {
+            Arc::new(StoreError::Unavailable(
+                "the server is shutting down".into(),
+            ))
+        };
+        self.queue
+            .send((submission, reply))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_batches<S: Store>(store: Arc<S>, mut receiver: mpsc::Receiver<(Submission, Reply)>) {
+    let mut pending = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut pending, MAX_BATCH).await > 0 {
+        let (batch, replies): (Vec<Submission>, Vec<Reply>) = pending.drain(..).unzip();
+        match store.insert(&batch).await {
+            Ok(stored) => {
+                for (reply, count) in replies.into_iter().zip(stored) {
+                    // A request whose client went away no longer waits for its answer.
+                    let _ = reply.send(Ok(count));
+                }
+            }
+            Err(err) => {
+                let err = Arc::new(err);
+                for reply in replies {
+                    let _ = reply.send(Err(Arc::clone(&err)));
+                }
+            }
+        }
+    }
+}
