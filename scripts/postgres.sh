@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests, from Debian's packages.
-#   scripts/postgres.sh start DIR   initdb + start on a free loopback port; prints the URL
+#   scripts/postgres.sh start DIR   the first time: initdb on a free loopback port; then start it
+#                                   (again on the same port); prints the URL
 #   scripts/postgres.sh stop DIR    stop it (the caller removes DIR)
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user.
 set -euo pipefail
@@ -11,12 +12,15 @@ as_owner() {
 }
 case "$action" in
   start)
-    mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-    as_owner "$bin/initdb" -D "$dir/data" -U nodepulse --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    if [ ! -d "$dir/data" ]; then
+      mkdir -p "$dir"
+      if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+      as_owner "$bin/initdb" -D "$dir/data" -U nodepulse --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
+      python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' >"$dir/port"
+    fi
+    port=$(cat "$dir/port")
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start >/dev/null
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
     echo "postgres://nodepulse@127.0.0.1:$port/postgres"
     ;;
   stop)

@@ -13,11 +13,15 @@ for component in rustfmt clippy; do
   fi
 done
 
-# The Pushgateway tests run against the real thing, and the unit file is checked by
-# systemd-analyze: both from Debian's packages.
+# The Pushgateway tests run against the real thing, the unit files are checked by
+# systemd-analyze, `serve` runs against a real PostgreSQL (and psql makes its test databases), and
+# promtool checks both /metrics answers: all from Debian's packages.
 packages=()
 command -v prometheus-pushgateway >/dev/null 2>&1 || packages+=(prometheus-pushgateway)
 command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -31,15 +35,27 @@ python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q p
 # The tests read two paths from the environment; a value left over in a shell must not point them
 # elsewhere by accident. Set NODEPULSE_TEST_KEEP_ENV=1 to keep them deliberately.
 if [ "${NODEPULSE_TEST_KEEP_ENV:-0}" != "1" ]; then
-  unset NODEPULSE_PEER_CASES NODEPULSE_PUSHGATEWAY_BIN
+  unset NODEPULSE_PEER_CASES NODEPULSE_PUSHGATEWAY_BIN NODEPULSE_TEST_POSTGRES NODEPULSE_TEST_POSTGRES_DIR
 fi
+
+# A throwaway PostgreSQL cluster on a free loopback port, gone when the script ends. Each test
+# makes its own database in it.
+pg_dir=$(mktemp -d /tmp/nodepulse-pg.XXXXXX)
+chmod 755 "$pg_dir"
+export NODEPULSE_TEST_POSTGRES
+NODEPULSE_TEST_POSTGRES=$(bash scripts/postgres.sh start "$pg_dir")
+export NODEPULSE_TEST_POSTGRES_DIR=$pg_dir
+cleanup() {
+  bash scripts/postgres.sh stop "$pg_dir" 2>/dev/null || true
+  rm -rf "$pg_dir" "${log:-}"
+}
+trap cleanup EXIT
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # Unit, fixture and integration tests (there are no doc tests). The closing line totals every
 # test binary's results, so the summary is not the last binary's alone.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
 # An ignored or filtered-out test would pass unseen: either one fails the run.
 if ! totals=$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8; filtered += $12 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset of the harness
 
+pub mod receiver;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,221 @@
+//! `nodepulse serve` under test: a database of either kind, the server on a free port, keys, and a
+//! plain HTTP client for what it answers.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Running, eventually, free_port, nodepulse, temp_dir};
+
+/// The databases every receiver test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+pub const KINDS: [Kind; 2] = [Kind::Sqlite, Kind::Postgres];
+
+/// A fresh, empty database of `kind` for one test: a new SQLite file, or a new database in the
+/// throwaway PostgreSQL cluster that scripts/test.sh starts (its URL in NODEPULSE_TEST_POSTGRES).
+pub fn database(kind: Kind, name: &str) -> String {
+    match kind {
+        Kind::Sqlite => {
+            let path = temp_dir(name).join("nodepulse.db");
+            let _ = std::fs::remove_file(&path);
+            format!("sqlite://{}", path.display())
+        }
+        Kind::Postgres => {
+            let server = postgres_url();
+            let database = format!("t_{}_{}", name.replace('-', "_"), std::process::id());
+            let psql = |sql: &str| {
+                let output = Command::new("psql")
+                    .args([&server, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+                    .output()
+                    .expect("run psql");
+                assert!(
+                    output.status.success(),
+                    "psql {sql}: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            };
+            psql(&format!("DROP DATABASE IF EXISTS {database}"));
+            psql(&format!("CREATE DATABASE {database}"));
+            let (base, _) = server.rsplit_once('/').expect("a database in the URL");
+            format!("{base}/{database}")
+        }
+    }
+}
+
+/// The cluster's URL; the tests cannot run without one.
+pub fn postgres_url() -> String {
+    std::env::var("NODEPULSE_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "NODEPULSE_TEST_POSTGRES is not set: run scripts/test.sh, which starts a throwaway \
+             PostgreSQL cluster and sets it"
+        )
+    })
+}
+
+/// A key made with `nodepulse keys add`.
+pub fn add_key(database: &str, name: &str, admin: bool) -> String {
+    let mut command = nodepulse();
+    command.args(["keys", "add", name, "--database", database]);
+    if admin {
+        command.arg("--admin");
+    }
+    let output = command.output().expect("run keys add");
+    assert!(
+        output.status.success(),
+        "keys add: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = String::from_utf8(output.stdout).expect("utf-8");
+    key.trim_end().to_owned()
+}
+
+/// A running `nodepulse serve`.
+pub struct Receiver {
+    pub process: Running,
+    pub address: String,
+    pub database: String,
+}
+
+impl Receiver {
+    pub fn start(database: &str, extra: &[&str]) -> Receiver {
+        let address = format!("127.0.0.1:{}", free_port());
+        Receiver::start_on(database, &address, extra)
+    }
+
+    /// On a given address (a restart keeps its port).
+    pub fn start_on(database: &str, address: &str, extra: &[&str]) -> Receiver {
+        let mut process = Running::spawn(
+            nodepulse()
+                .args(["serve", "--listen", address, "--database", database])
+                .args(extra),
+        );
+        let url = format!("http://{address}/healthz");
+        let up = eventually(
+            Duration::from_secs(30),
+            || matches!(request("GET", &url, &[], b""), Ok(answer) if answer.status == 200),
+        );
+        assert!(up, "serve did not come up:\n{}", process.stderr());
+        Receiver {
+            process,
+            address: address.to_owned(),
+            database: database.to_owned(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn post(&self, path: &str, body: &[u8]) -> Answer {
+        request(
+            "POST",
+            &self.url(path),
+            &[("Content-Type", "application/json")],
+            body,
+        )
+        .expect("POST answered")
+    }
+
+    pub fn get(&self, path: &str, key: &str) -> Answer {
+        request("GET", &self.url(path), &[("apikey", key)], b"").expect("GET answered")
+    }
+
+    /// The `data` of a successful JSON answer.
+    pub fn data(&self, path: &str, key: &str) -> serde_json::Value {
+        let answer = self.get(path, key);
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.text());
+        let mut json = answer.json();
+        assert_eq!(json["status"], "OK", "{json}");
+        json["data"].take()
+    }
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.text()))
+    }
+
+    /// The explorer's error object's message.
+    pub fn error(&self) -> String {
+        let json = self.json();
+        assert_eq!(json["data"], serde_json::Value::Null, "{json}");
+        json["status"].as_str().expect("a status string").to_owned()
+    }
+}
+
+/// One HTTP/1.0 exchange (the answer is never chunked, the connection closes after it).
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Answer> {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    // A server may answer (413) and close before the whole body is written.
+    let _ = stream.write_all(body);
+    read_answer(&mut stream)
+}
+
+pub fn read_answer(stream: &mut TcpStream) -> std::io::Result<Answer> {
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no complete answer head"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    Ok(Answer {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}

@@ -1,0 +1,675 @@
+//! `nodepulse serve` as agents and the clients' own reporters meet it, over real HTTP, against
+//! SQLite and a real PostgreSQL alike: what it stores, how it answers bad input the way
+//! beaconcha.in does, who may read what, and that nothing it accepted is lost to a crash or a stop.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use common::receiver::{self, KINDS, Kind, Receiver, add_key, database, request};
+use common::{CONSENSUS_FIXTURES, eventually, fixture, fixture_path, nodepulse};
+
+/// A stored object as it was sent: without what the server adds (`machine`, `received`) and, for
+/// comparison with fixtures, without the sender's timestamp.
+fn as_sent(stored: &Value) -> Value {
+    let mut object = stored.clone();
+    let map = object.as_object_mut().expect("an object");
+    for added in ["machine", "received", "timestamp"] {
+        map.remove(added);
+    }
+    object
+}
+
+fn stored(receiver: &Receiver, key: &str, machine: &str) -> Vec<Value> {
+    let data = receiver.data(&format!("/api/v1/machines/{machine}/stats?limit=100"), key);
+    data.as_array().expect("an array").clone()
+}
+
+fn of_process<'a>(objects: &'a [Value], process: &str) -> Vec<&'a Value> {
+    objects
+        .iter()
+        .filter(|object| object["process"] == process)
+        .collect()
+}
+
+fn minute_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        / 60
+}
+
+/// Runs `steps` with a fresh machine name until they all fell within one wall-clock minute (the
+/// server's clock is this machine's), so that what the per-minute rule does is known exactly.
+fn within_one_minute<T>(mut steps: impl FnMut(&str) -> T) -> T {
+    for attempt in 0..5 {
+        let started = minute_now();
+        let result = steps(&format!("minute-{attempt}"));
+        if minute_now() == started {
+            return result;
+        }
+    }
+    panic!("five attempts each crossed a minute boundary");
+}
+
+#[test]
+fn every_bundled_fixture_sent_by_the_agent_is_stored_as_mapped() {
+    for kind in KINDS {
+        let database = database(kind, "agent-fixtures");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        for (client, has_validator) in CONSENSUS_FIXTURES {
+            let mut agent = nodepulse();
+            agent.args(["run", "--once", "--stats-base-url", &receiver.url("")]);
+            agent.args(["--api-key", &key, "--machine", client]);
+            agent
+                .arg("--beacon-node")
+                .arg(fixture_path(&format!("{client}/beacon.prom")));
+            if has_validator {
+                agent
+                    .arg("--validator")
+                    .arg(fixture_path(&format!("{client}/validator.prom")));
+            }
+            let output = agent.output().expect("run the agent");
+            assert!(
+                output.status.success(),
+                "{kind:?} {client}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let objects = stored(&receiver, &key, client);
+            let expect = |file: &str| -> Value {
+                serde_json::from_slice(&fixture(&format!("{client}/{file}"))).expect("JSON")
+            };
+            let beacon = of_process(&objects, "beaconnode");
+            assert_eq!(beacon.len(), 1, "{kind:?} {client}: {objects:?}");
+            assert_eq!(
+                as_sent(beacon[0]),
+                expect("beacon.json"),
+                "{kind:?} {client}"
+            );
+            let validators = of_process(&objects, "validator");
+            if has_validator {
+                assert_eq!(validators.len(), 1, "{kind:?} {client}");
+                assert_eq!(
+                    as_sent(validators[0]),
+                    expect("validator.json"),
+                    "{kind:?} {client}"
+                );
+            } else {
+                assert!(validators.is_empty(), "{kind:?} {client}");
+            }
+            // The system object is sampled from this machine: every field the agent sends on
+            // Linux arrives.
+            let system = of_process(&objects, "system");
+            assert_eq!(system.len(), 1, "{kind:?} {client}");
+            for field in [
+                "cpu_cores",
+                "memory_node_bytes_total",
+                "misc_os",
+                "misc_node_boot_ts_seconds",
+            ] {
+                assert!(
+                    system[0].get(field).is_some(),
+                    "{kind:?} {client}: no {field}"
+                );
+            }
+            assert_eq!(system[0]["machine"], client);
+        }
+        let machines = receiver.data("/api/v1/machines", &key);
+        assert_eq!(
+            machines.as_array().map(Vec::len),
+            Some(CONSENSUS_FIXTURES.len())
+        );
+    }
+}
+
+/// Each client's own reporter, by the route it uses.
+const REPORTERS: [(&str, &str); 6] = [
+    ("lighthouse-beacon-node.json", "query"),
+    ("lighthouse-validator.json", "header"),
+    ("teku.json", "path"),
+    ("lodestar.json", "query"),
+    ("prysm-beacon-node.json", "path"),
+    ("prysm-validator.json", "default"),
+];
+
+#[test]
+fn the_clients_own_reporters_are_taken_on_every_route() {
+    for kind in KINDS {
+        let database = database(kind, "reporters");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        for (file, route) in REPORTERS {
+            let body = fixture(&format!("reporters/{file}"));
+            let machine = file.trim_end_matches(".json");
+            let answer = match route {
+                "query" => receiver.post(
+                    &format!("/api/v1/client/metrics?apikey={key}&machine={machine}"),
+                    &body,
+                ),
+                "header" => request(
+                    "POST",
+                    &receiver.url(&format!("/api/v1/client/metrics?machine={machine}")),
+                    &[("apikey", &key)],
+                    &body,
+                )
+                .expect("answered"),
+                "path" => receiver.post(&format!("/api/v1/stats/{key}/{machine}"), &body),
+                _ => receiver.post(&format!("/api/v1/stats/{key}"), &body),
+            };
+            assert_eq!(answer.status, 200, "{kind:?} {file}: {}", answer.text());
+            assert!(answer.body.is_empty(), "{kind:?} {file}: {}", answer.text());
+
+            let machine = if route == "default" {
+                "default"
+            } else {
+                machine
+            };
+            let objects = stored(&receiver, &key, machine);
+            let sent: Value = serde_json::from_slice(&body).expect("JSON");
+            let sent = match sent {
+                Value::Array(items) => items,
+                object => vec![object],
+            };
+            assert_eq!(objects.len(), sent.len(), "{kind:?} {file}");
+            for object in &sent {
+                let process = object["process"].as_str().expect("a process");
+                let got = of_process(&objects, process);
+                assert_eq!(got.len(), 1, "{kind:?} {file} {process}");
+                // Stored as sent, but for `null`s (Teku's unknown values), which stay missing.
+                let mut want = object.clone();
+                want.as_object_mut()
+                    .expect("an object")
+                    .retain(|_, value| !value.is_null());
+                let mut got = got[0].clone();
+                let map = got.as_object_mut().expect("an object");
+                assert_eq!(map.remove("machine"), Some(json!(machine)));
+                assert!(map.remove("received").is_some());
+                assert_eq!(got, want, "{kind:?} {file} {process}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_as_the_explorer_refuses_it() {
+    let system = json!({"version": 1, "timestamp": 1, "process": "system", "cpu_cores": 4});
+    let with = |field: &str, value: Value| {
+        let mut object = system.clone();
+        object[field] = value;
+        object.to_string().into_bytes()
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "ten objects",
+            Value::Array(vec![system.clone(); 10])
+                .to_string()
+                .into_bytes(),
+            400,
+            "Max number of stat entries are 10",
+        ),
+        ("an empty array", b"[]".to_vec(), 400, "empty"),
+        ("not JSON", b"{\"version\": 1,".to_vec(), 400, "not JSON"),
+        (
+            "version 3",
+            with("version", json!(3)),
+            400,
+            "version is not supported",
+        ),
+        (
+            "no version",
+            br#"{"process":"system"}"#.to_vec(),
+            400,
+            "version is not supported",
+        ),
+        (
+            "an unknown process",
+            with("process", json!("execution")),
+            400,
+            "unknown process",
+        ),
+        (
+            "a negative number",
+            with("cpu_cores", json!(-4)),
+            400,
+            "`cpu_cores` must be an unsigned integer",
+        ),
+        (
+            "a number as a string",
+            with("cpu_cores", json!("4")),
+            400,
+            "`cpu_cores` must be an unsigned integer",
+        ),
+        (
+            "a flag as a number",
+            br#"{"version":1,"process":"beaconnode","sync_eth2_synced":1}"#.to_vec(),
+            400,
+            "`sync_eth2_synced` must be true or false",
+        ),
+        (
+            "a string as a number",
+            br#"{"version":1,"process":"system","misc_os":7}"#.to_vec(),
+            400,
+            "`misc_os` must be a string",
+        ),
+    ];
+    for kind in KINDS {
+        let database = database(kind, "bad-input");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        for (what, body, status, message) in &cases {
+            let answer = receiver.post(&format!("/api/v1/stats/{key}/m"), body);
+            assert_eq!(answer.status, *status, "{kind:?} {what}: {}", answer.text());
+            let error = answer.error();
+            assert!(error.starts_with("ERROR: "), "{kind:?} {what}: {error}");
+            assert!(error.contains(message), "{kind:?} {what}: {error}");
+        }
+        // Keys: none, unknown.
+        let answer = receiver.post(
+            "/api/v1/client/metrics?machine=m",
+            system.to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 401, "{kind:?}");
+        assert_eq!(answer.error(), "ERROR: no user found with api key");
+        let answer = receiver.post("/api/v1/stats/not-a-key/m", system.to_string().as_bytes());
+        assert_eq!(answer.status, 401, "{kind:?}");
+        // Over the 1 MiB cap, and 10 MB: refused without reading it all, and the server goes on.
+        for size in [1024 * 1024 + 1, 10_000_000] {
+            let mut body = b"[".to_vec();
+            body.resize(size, b' ');
+            let answer = receiver.post(&format!("/api/v1/stats/{key}/m"), &body);
+            assert_eq!(answer.status, 413, "{kind:?} {size}: {}", answer.text());
+            assert!(answer.error().contains("larger than 1048576 bytes"));
+        }
+        // Nothing of it was stored, and good input still is.
+        let machines = receiver.data("/api/v1/machines", &key);
+        assert_eq!(machines, json!([]), "{kind:?}");
+        let answer = receiver.post(
+            &format!("/api/v1/stats/{key}/m"),
+            system.to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text());
+        // The refusals are counted by reason.
+        let metrics = request("GET", &receiver.url("/metrics"), &[], b"")
+            .expect("metrics")
+            .text();
+        assert!(
+            metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"invalid\"} 10"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"too_large\"} 2"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"unauthorized\"} 2"),
+            "{metrics}"
+        );
+    }
+}
+
+#[test]
+fn one_object_per_machine_process_and_minute() {
+    let system = br#"{"version":1,"timestamp":1,"process":"system","cpu_cores":4}"#;
+    let both = br#"[{"version":1,"timestamp":2,"process":"system","cpu_cores":8},{"version":2,"timestamp":2,"process":"validator","validator_total":3}]"#;
+    for kind in KINDS {
+        let database = database(kind, "per-minute");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        let (machine, answers) = within_one_minute(|machine| {
+            let path = format!("/api/v1/stats/{key}/{machine}");
+            let answers: Vec<_> = [&system[..], &system[..], &both[..]]
+                .iter()
+                .map(|body| receiver.post(&path, body))
+                .collect();
+            (machine.to_owned(), answers)
+        });
+        assert_eq!(answers[0].status, 200, "{kind:?}");
+        // All of it dropped: 429, as the explorer answers, with a Retry-After.
+        assert_eq!(answers[1].status, 429, "{kind:?}");
+        assert!(
+            answers[1]
+                .error()
+                .contains("one process per machine per user each minute")
+        );
+        assert!(answers[1].header("Retry-After").is_some());
+        // Part of it dropped: the rest is stored and the request succeeds.
+        assert_eq!(answers[2].status, 200, "{kind:?}: {}", answers[2].text());
+        let objects = stored(&receiver, &key, &machine);
+        let system = of_process(&objects, "system");
+        assert_eq!(system.len(), 1, "{kind:?}");
+        assert_eq!(system[0]["cpu_cores"], 4, "the first one stays");
+        assert_eq!(of_process(&objects, "validator").len(), 1, "{kind:?}");
+        let metrics = request("GET", &receiver.url("/metrics"), &[], b"")
+            .expect("metrics")
+            .text();
+        assert!(
+            metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"same_minute\"} 2"),
+            "{metrics}"
+        );
+    }
+}
+
+#[test]
+fn a_key_reads_its_own_machines_and_an_admin_key_all() {
+    let body = fixture("reporters/lighthouse-beacon-node.json");
+    for kind in KINDS {
+        let database = database(kind, "scopes");
+        let alice = add_key(&database, "alice", false);
+        let bob = add_key(&database, "bob", false);
+        let admin = add_key(&database, "root", true);
+        let receiver = Receiver::start(&database, &[]);
+        assert_eq!(
+            receiver
+                .post(&format!("/api/v1/stats/{alice}/node-a"), &body)
+                .status,
+            200
+        );
+        assert_eq!(
+            receiver
+                .post(&format!("/api/v1/stats/{bob}/node-b"), &body)
+                .status,
+            200
+        );
+
+        let names = |key: &str| -> Vec<String> {
+            let machines = receiver.data("/api/v1/machines", key);
+            machines
+                .as_array()
+                .expect("an array")
+                .iter()
+                .map(|machine| machine["machine"].as_str().expect("a name").to_owned())
+                .collect()
+        };
+        assert_eq!(names(&alice), ["node-a"]);
+        assert_eq!(names(&bob), ["node-b"]);
+        assert_eq!(names(&admin), ["node-a", "node-b"]);
+        let machines = receiver.data("/api/v1/machines", &alice);
+        let machine = &machines[0];
+        assert_eq!(machine["key"], "alice");
+        assert_eq!(machine["online"], true);
+        assert!(machine["last_seen"].as_u64().is_some());
+        assert_eq!(
+            machine["processes"]["beaconnode"]["client_name"],
+            "lighthouse"
+        );
+        assert_eq!(machine["processes"]["system"]["misc_os"], "lin");
+
+        // Another key's machine is not there for alice.
+        assert_eq!(
+            receiver.get("/api/v1/machines/node-b/stats", &alice).status,
+            404
+        );
+        assert_eq!(stored(&receiver, &admin, "node-b").len(), 2);
+        // Every way of giving the key; none is 401.
+        let url = receiver.url("/api/v1/machines");
+        let bearer = format!("Bearer {alice}");
+        let by_bearer = request("GET", &url, &[("Authorization", &bearer)], b"").expect("answered");
+        assert_eq!(by_bearer.status, 200);
+        let by_query =
+            request("GET", &format!("{url}?apikey={alice}"), &[], b"").expect("answered");
+        assert_eq!(by_query.status, 200);
+        assert_eq!(
+            request("GET", &url, &[], b"").expect("answered").status,
+            401
+        );
+
+        // The window: since and until by the receiver's clock, and the process.
+        let objects = stored(&receiver, &alice, "node-a");
+        let received = objects[0]["received"].as_i64().expect("received");
+        let window = |query: &str| -> usize {
+            let path = format!("/api/v1/machines/node-a/stats?{query}");
+            receiver.data(&path, &alice).as_array().map_or(0, Vec::len)
+        };
+        assert_eq!(window(&format!("since={received}")), 2);
+        assert_eq!(window(&format!("since={}", received + 1)), 0);
+        assert_eq!(window(&format!("until={received}")), 0);
+        assert_eq!(window(&format!("until={}&process=system", received + 1)), 1);
+        assert_eq!(window("limit=1"), 1);
+        assert_eq!(
+            receiver
+                .get("/api/v1/machines/node-a/stats?limit=0", &alice)
+                .status,
+            400
+        );
+        assert_eq!(
+            receiver
+                .get("/api/v1/machines/node-a/stats?process=geth", &alice)
+                .status,
+            400
+        );
+
+        // beaconcha.in's own read endpoint, in its shape.
+        let answer = receiver.get("/api/v1/user/stats/0/180", &alice).json();
+        assert_eq!(answer["status"], "OK");
+        let data = &answer["data"];
+        assert_eq!(data["validator"], json!([]));
+        assert_eq!(data["node"].as_array().map(Vec::len), Some(1));
+        assert_eq!(data["node"][0]["machine"], "node-a");
+        assert_eq!(data["node"][0]["sync_beacon_head_slot"], 10123456);
+        assert_eq!(data["system"][0]["machine"], "node-a");
+        let skipped = receiver.get("/api/v1/user/stats/1/180", &alice).json();
+        assert_eq!(skipped["data"]["node"], json!([]));
+    }
+}
+
+#[test]
+fn a_removed_key_stops_at_once_and_its_data_stays() {
+    let body = fixture("reporters/prysm-beacon-node.json");
+    for kind in KINDS {
+        let database = database(kind, "remove-key");
+        let key = add_key(&database, "old-rig", false);
+        let admin = add_key(&database, "root", true);
+        let receiver = Receiver::start(&database, &[]);
+        assert_eq!(
+            receiver
+                .post(&format!("/api/v1/stats/{key}/rig"), &body)
+                .status,
+            200
+        );
+
+        let listed = nodepulse()
+            .args(["keys", "list", "--database", &database])
+            .output()
+            .expect("keys list");
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        assert!(listed.contains("old-rig"), "{listed}");
+        assert!(!listed.contains(&key), "keys list shows a key:\n{listed}");
+        let line = listed
+            .lines()
+            .find(|line| line.starts_with("old-rig"))
+            .expect("its line");
+        assert!(!line.ends_with("never"), "it was used: {line}");
+
+        let removed = nodepulse()
+            .args(["keys", "remove", "old-rig", "--database", &database])
+            .output()
+            .expect("keys remove");
+        assert!(removed.status.success());
+        assert_eq!(
+            receiver
+                .post(&format!("/api/v1/stats/{key}/rig"), &body)
+                .status,
+            401
+        );
+        assert_eq!(receiver.get("/api/v1/machines", &key).status, 401);
+        assert_eq!(
+            stored(&receiver, &admin, "rig").len(),
+            1,
+            "{kind:?}: the data stays"
+        );
+        let again = nodepulse()
+            .args(["keys", "remove", "old-rig", "--database", &database])
+            .output()
+            .expect("keys remove");
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("no key named \"old-rig\""));
+    }
+}
+
+#[test]
+fn what_was_answered_200_survives_kill_9() {
+    let body = fixture("reporters/teku.json");
+    for kind in KINDS {
+        let database = database(kind, "kill-9");
+        let key = add_key(&database, "operator", false);
+        let mut receiver = Receiver::start(&database, &[]);
+        let answer = receiver.post(&format!("/api/v1/stats/{key}/teku"), &body);
+        assert_eq!(answer.status, 200);
+        receiver.process.0.kill().expect("kill -9");
+        receiver.process.0.wait().expect("reaped");
+        let receiver = Receiver::start_on(&database, &receiver.address, &[]);
+        assert_eq!(stored(&receiver, &key, "teku").len(), 3, "{kind:?}");
+    }
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    let body = fixture("reporters/lodestar.json");
+    for kind in KINDS {
+        let database = database(kind, "sigterm");
+        let key = add_key(&database, "operator", false);
+        let mut receiver = Receiver::start(&database, &[]);
+        // Half a request is in when the signal comes.
+        let mut stream = TcpStream::connect(&receiver.address).expect("connect");
+        let head = format!(
+            "POST /api/v1/stats/{key}/lodestar HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).expect("head");
+        stream.write_all(&body[..100]).expect("half the body");
+        stream.flush().expect("flush");
+        let pid = receiver.process.0.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        assert!(sent.expect("kill").success());
+        let heard = eventually(Duration::from_secs(30), || {
+            receiver.process.stderr().contains("stopping on signal")
+        });
+        assert!(heard, "{}", receiver.process.stderr());
+        // New connections are no longer taken...
+        let refused = request("GET", &receiver.url("/healthz"), &[], b"");
+        assert!(refused.is_err() || refused.is_ok_and(|answer| answer.status != 200));
+        // ...but the request in flight is answered, and its objects committed.
+        stream.write_all(&body[100..]).expect("the rest");
+        let answer = receiver::read_answer(&mut stream).expect("an answer");
+        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text());
+        let exited = eventually(Duration::from_secs(30), || {
+            receiver.process.0.try_wait().expect("wait").is_some()
+        });
+        assert!(exited, "{}", receiver.process.stderr());
+        let status = receiver.process.0.wait().expect("status");
+        assert!(status.success(), "{status}: {}", receiver.process.stderr());
+        let receiver = Receiver::start(&database, &[]);
+        assert_eq!(stored(&receiver, &key, "lodestar").len(), 2, "{kind:?}");
+    }
+}
+
+#[test]
+fn a_slow_client_holds_up_nobody() {
+    let body = fixture("reporters/prysm-validator.json");
+    let database = database(Kind::Sqlite, "slow-client");
+    let key = add_key(&database, "operator", false);
+    let receiver = Receiver::start(&database, &[]);
+    // A head that never ends, and a body that never arrives.
+    let mut trickle = TcpStream::connect(&receiver.address).expect("connect");
+    trickle.write_all(b"POST /api/v1/stats/").expect("a start");
+    let mut stalled = TcpStream::connect(&receiver.address).expect("connect");
+    let head =
+        format!("POST /api/v1/stats/{key}/x HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{{");
+    stalled.write_all(head.as_bytes()).expect("a head");
+    let answer = receiver.post(&format!("/api/v1/stats/{key}/prysm"), &body);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(stored(&receiver, &key, "prysm").len(), 1);
+}
+
+#[test]
+fn old_objects_are_purged_with_their_silent_machines() {
+    let body = fixture("reporters/lighthouse-validator.json");
+    for kind in KINDS {
+        let database = database(kind, "retention");
+        let key = add_key(&database, "operator", false);
+        let mut receiver = Receiver::start(&database, &[]);
+        assert_eq!(
+            receiver
+                .post(&format!("/api/v1/stats/{key}/vc"), &body)
+                .status,
+            200
+        );
+        receiver.process.stop();
+        // Everything is older than a millisecond by the time it restarts; the purge runs at start.
+        let receiver = Receiver::start(&database, &["--retention", "1ms"]);
+        let purged = eventually(Duration::from_secs(30), || {
+            receiver.data("/api/v1/machines", &key) == json!([])
+        });
+        assert!(
+            purged,
+            "{kind:?}: {}",
+            receiver.data("/api/v1/machines", &key)
+        );
+    }
+}
+
+#[test]
+fn the_database_password_never_reaches_the_output() {
+    let output = nodepulse()
+        .args(["serve", "--database", "mysql://root:hunter2@db/x"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--database"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // A PostgreSQL that is not there: the error names the problem, not the URL.
+    let port = common::free_port();
+    let output = nodepulse()
+        .args(["keys", "list", "--database"])
+        .arg(format!("postgres://admin:hunter2@127.0.0.1:{port}/fleet"))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn two_instances_on_one_postgresql_keep_one_object_per_minute() {
+    let database = database(Kind::Postgres, "two-instances");
+    let key = add_key(&database, "fleet", false);
+    let first = Receiver::start(&database, &[]);
+    let second = Receiver::start(&database, &[]);
+    let body = fixture("reporters/prysm-beacon-node.json");
+    let (machine, statuses) = within_one_minute(|machine| {
+        // Both instances at once, three requests each, for the same machine and process.
+        let path = format!("/api/v1/stats/{key}/{machine}");
+        let threads: Vec<_> = (0..6)
+            .map(|n| {
+                let url = if n % 2 == 0 {
+                    first.url(&path)
+                } else {
+                    second.url(&path)
+                };
+                let body = body.clone();
+                std::thread::spawn(move || {
+                    request("POST", &url, &[], &body).expect("answered").status
+                })
+            })
+            .collect();
+        let statuses: Vec<u16> = threads
+            .into_iter()
+            .map(|thread| thread.join().expect("joined"))
+            .collect();
+        (machine.to_owned(), statuses)
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 429, 429, 429, 429, 429], "{statuses:?}");
+    assert_eq!(stored(&first, &key, &machine).len(), 1);
+}

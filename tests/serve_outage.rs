@@ -1,0 +1,120 @@
+//! PostgreSQL stopped and started under `nodepulse serve` while agents post: the requests during
+//! the outage are answered 503 with a Retry-After, promptly; afterwards it stores again by itself;
+//! and everything it answered 200 is there. (A file of its own: it stops the cluster the other
+//! receiver tests share, and test files run one after another.)
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::receiver::{Kind, Receiver, add_key, database, request};
+use common::{eventually, fixture};
+
+fn cluster(action: &str) {
+    let dir = std::env::var("NODEPULSE_TEST_POSTGRES_DIR")
+        .expect("NODEPULSE_TEST_POSTGRES_DIR: run scripts/test.sh, which starts the cluster");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
+    let status = std::process::Command::new("bash")
+        .args([script, action, &dir])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run scripts/postgres.sh");
+    assert!(status.success(), "postgres.sh {action}");
+}
+
+/// A machine's request: its name, the status, and the Retry-After.
+type Posted = (String, u16, Option<String>);
+
+#[test]
+fn a_postgresql_outage_is_503_then_recovery_and_nothing_accepted_is_lost() {
+    let database = database(Kind::Postgres, "outage");
+    let key = add_key(&database, "fleet", false);
+    let receiver = Receiver::start(&database, &[]);
+    let body = fixture("reporters/lighthouse-beacon-node.json");
+
+    // One agent per request: a new machine name each time, so the per-minute rule drops nothing.
+    let answers: Arc<Mutex<Vec<Posted>>> = Arc::default();
+    let running = Arc::new(AtomicBool::new(true));
+    let poster = {
+        let (answers, running) = (Arc::clone(&answers), Arc::clone(&running));
+        let url = receiver.url("");
+        let key = key.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while running.load(Ordering::SeqCst) {
+                let machine = format!("rig-{n}");
+                let path = format!("{url}/api/v1/stats/{key}/{machine}");
+                if let Ok(answer) = request("POST", &path, &[], &body) {
+                    let retry = answer.header("Retry-After").map(str::to_owned);
+                    answers
+                        .lock()
+                        .expect("lock")
+                        .push((machine, answer.status, retry));
+                }
+                n += 1;
+            }
+        })
+    };
+    let count = |status: u16| {
+        answers
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, s, _)| *s == status)
+            .count()
+    };
+
+    assert!(
+        eventually(Duration::from_secs(60), || count(200) >= 5),
+        "no 200s before the outage"
+    );
+    cluster("stop");
+    let during = eventually(Duration::from_secs(60), || count(503) >= 3);
+    let health = request("GET", &receiver.url("/healthz"), &[], b"")
+        .expect("healthz")
+        .status;
+    cluster("start");
+    assert!(during, "no 503s while PostgreSQL was down");
+    assert_eq!(health, 503, "/healthz during the outage");
+    let before = count(200);
+    assert!(
+        eventually(Duration::from_secs(60), || count(200) >= before + 5),
+        "no recovery"
+    );
+    running.store(false, Ordering::SeqCst);
+    poster.join().expect("the poster");
+
+    let answers = answers.lock().expect("lock").clone();
+    for (_, status, retry) in &answers {
+        assert!(matches!(status, 200 | 503), "{status}");
+        if *status == 503 {
+            assert_eq!(retry.as_deref(), Some("5"));
+        }
+    }
+    // Every machine answered 200 is stored, and none is half there: a request's objects are
+    // committed together or not at all.
+    let machines = receiver.data("/api/v1/machines", &key);
+    let machines = machines.as_array().expect("an array");
+    for machine in machines {
+        let processes = machine["processes"].as_object().expect("processes");
+        assert_eq!(processes.len(), 2, "{machine}");
+    }
+    let stored: Vec<&str> = machines
+        .iter()
+        .map(|machine| machine["machine"].as_str().expect("a name"))
+        .collect();
+    for (machine, status, _) in &answers {
+        let found = stored.contains(&machine.as_str());
+        if *status == 200 {
+            assert!(found, "{machine} was answered 200 and is not stored");
+        }
+    }
+    assert_eq!(
+        request("GET", &receiver.url("/healthz"), &[], b"")
+            .expect("healthz")
+            .status,
+        200
+    );
+}
