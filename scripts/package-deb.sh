@@ -21,6 +21,7 @@ deb=$(ls "${CARGO_TARGET_DIR:-target}"/debian/nodepulse_*.deb)
 fail() { echo "package check: $*" >&2; exit 1; }
 contents=$(dpkg-deb --contents "$deb")
 for path in ./usr/bin/nodepulse ./lib/systemd/system/nodepulse.service ./etc/nodepulse/nodepulse.toml \
+            ./lib/systemd/system/nodepulse-serve.service ./etc/nodepulse/serve.toml \
             ./usr/share/man/man1/nodepulse.1.gz ./usr/share/bash-completion/completions/nodepulse \
             ./usr/share/zsh/vendor-completions/_nodepulse \
             ./usr/share/fish/vendor_completions.d/nodepulse.fish \
@@ -28,8 +29,10 @@ for path in ./usr/bin/nodepulse ./lib/systemd/system/nodepulse.service ./etc/nod
   grep -q " $path\$" <<<"$contents" || fail "$deb lacks $path"
 done
 [ "$(dpkg-deb --field "$deb" Package)" = nodepulse ] || fail "wrong package name"
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/nodepulse/nodepulse.toml \
-  || fail "/etc/nodepulse/nodepulse.toml is not a conffile"
+for conffile in /etc/nodepulse/nodepulse.toml /etc/nodepulse/serve.toml; do
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx "$conffile" \
+    || fail "$conffile is not a conffile"
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb --extract "$deb" "$tmp"
@@ -41,5 +44,6 @@ for script in "$tmp/usr/share/bash-completion/completions/nodepulse" \
               "$tmp/usr/share/zsh/vendor-completions/_nodepulse" \
               "$tmp/usr/share/fish/vendor_completions.d/nodepulse.fish"; do
   grep -q "profiles" "$script" || fail "$script lacks the profiles subcommand"
+  grep -q "serve" "$script" || fail "$script lacks the serve subcommand"
 done
-echo "package check: $deb holds the binary, unit, conffile, man page, completions and docs"
+echo "package check: $deb holds the binary, both units, conffiles, man page, completions and docs"

@@ -11,6 +11,7 @@ pub mod config;
 pub mod exposition;
 pub mod formats;
 pub mod host;
+pub mod http;
 pub mod logging;
 pub mod nodes;
 pub mod profiles;

@@ -259,15 +259,12 @@ fn printing_into_a_closed_pipe_is_not_an_error() {
     }
 }
 
-/// The unit as installed would be, with ExecStart pointing at the binary under test.
-fn unit_under_test() -> std::path::PathBuf {
-    let unit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/systemd/nodepulse.service"
-    ))
-    .expect("the unit");
+/// A unit as installed would be, with ExecStart pointing at the binary under test.
+fn unit_under_test(name: &str) -> std::path::PathBuf {
+    let unit = std::fs::read_to_string(format!("{}/systemd/{name}", env!("CARGO_MANIFEST_DIR")))
+        .expect("the unit");
     let dir = temp_dir("unit");
-    let path = dir.join("nodepulse.service");
+    let path = dir.join(name);
     std::fs::write(
         &path,
         unit.replace("/usr/bin/nodepulse", env!("CARGO_BIN_EXE_nodepulse")),
@@ -277,7 +274,7 @@ fn unit_under_test() -> std::path::PathBuf {
 }
 
 #[test]
-fn the_systemd_unit_verifies_and_is_hardened() {
+fn both_systemd_units_verify_and_are_hardened() {
     assert!(
         Command::new("systemd-analyze")
             .arg("--version")
@@ -285,7 +282,13 @@ fn the_systemd_unit_verifies_and_is_hardened() {
             .is_ok(),
         "systemd-analyze is missing; scripts/test.sh installs Debian's systemd package"
     );
-    let unit = unit_under_test();
+    for name in ["nodepulse.service", "nodepulse-serve.service"] {
+        unit_verifies_and_is_hardened(name);
+    }
+}
+
+fn unit_verifies_and_is_hardened(name: &str) {
+    let unit = unit_under_test(name);
     let verify = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .arg(&unit)
@@ -306,13 +309,16 @@ fn the_systemd_unit_verifies_and_is_hardened() {
     let exposure: f64 = text
         .lines()
         .find_map(|line| {
-            line.split("Overall exposure level for nodepulse.service: ")
+            line.split(&format!("Overall exposure level for {name}: "))
                 .nth(1)
         })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
-    assert!(exposure <= 2.0, "exposure {exposure} > 2.0:\n{text}");
+    assert!(
+        exposure <= 2.0,
+        "{name}: exposure {exposure} > 2.0:\n{text}"
+    );
 }
 
 /// Every built-in profile, printed by `profiles show` and loaded back with `--profile`, gives the

@@ -673,3 +673,101 @@ fn two_instances_on_one_postgresql_keep_one_object_per_minute() {
     assert_eq!(sorted, [200, 429, 429, 429, 429, 429], "{statuses:?}");
     assert_eq!(stored(&first, &key, &machine).len(), 1);
 }
+
+/// `promtool check metrics` on `text`: its verdict and what it said.
+fn promtool(text: &str) -> (bool, String) {
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package) runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let output = child.wait_with_output().expect("promtool ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+#[test]
+fn both_metrics_endpoints_answer_promtool_in_the_classic_format_and_prometheus_in_openmetrics() {
+    let database = database(Kind::Sqlite, "metrics-formats");
+    let key = add_key(&database, "operator", false);
+    let receiver = Receiver::start(&database, &[]);
+    let listen = format!("127.0.0.1:{}", common::free_port());
+    let mut agent = common::Running::spawn(
+        nodepulse()
+            .args([
+                "run",
+                "--stats-base-url",
+                &receiver.url(""),
+                "--api-key",
+                &key,
+            ])
+            .args([
+                "--machine",
+                "lighthouse",
+                "--listen",
+                &listen,
+                "--beacon-node",
+            ])
+            .arg(fixture_path("lighthouse/beacon.prom")),
+    );
+    // Both have counted something: the server a stored object, the agent a delivery.
+    let agent_url = format!("http://{listen}/metrics");
+    let delivered = eventually(Duration::from_secs(60), || {
+        request("GET", &agent_url, &[], b"")
+            .is_ok_and(|answer| answer.text().contains("outcome=\"delivered\""))
+    });
+    assert!(delivered, "{}", agent.stderr());
+    let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    for url in [agent_url, receiver.url("/metrics")] {
+        for accept in [None, Some("*/*"), Some("text/plain")] {
+            let headers: Vec<(&str, &str)> =
+                accept.iter().map(|value| ("Accept", *value)).collect();
+            let answer = request("GET", &url, &headers, b"").expect("answered");
+            assert_eq!(answer.status, 200);
+            assert_eq!(
+                answer.header("Content-Type"),
+                Some("text/plain; version=0.0.4; charset=utf-8"),
+                "{url} {accept:?}"
+            );
+            let text = answer.text();
+            assert!(
+                !text.contains("# EOF") && !text.contains(" info\n"),
+                "{text}"
+            );
+            let (valid, said) = promtool(&text);
+            assert!(valid, "{url} {accept:?}: promtool says {said}\n{text}");
+        }
+        let answer = request("GET", &url, &[("Accept", prometheus)], b"").expect("answered");
+        assert_eq!(
+            answer.header("Content-Type"),
+            Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        );
+        assert!(answer.text().ends_with("# EOF\n"), "{url}");
+    }
+    // What promtool refuses in the OpenMetrics answer is what the negotiation keeps from it.
+    let openmetrics = request(
+        "GET",
+        &receiver.url("/metrics"),
+        &[("Accept", prometheus)],
+        b"",
+    )
+    .expect("answered")
+    .text();
+    assert!(
+        !promtool(&openmetrics).0,
+        "promtool takes OpenMetrics after all"
+    );
+    agent.stop();
+}

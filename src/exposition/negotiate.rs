@@ -30,6 +30,16 @@ pub fn wants_openmetrics(accept: Option<&str>) -> bool {
     openmetrics > 0.0 && openmetrics >= other
 }
 
+/// The content type and body of a `/metrics` answer to a scraper that sent `accept`, from what a
+/// registry wrote in OpenMetrics.
+pub fn answer(openmetrics: String, accept: Option<&str>) -> (&'static str, String) {
+    if wants_openmetrics(accept) {
+        (OPENMETRICS, openmetrics)
+    } else {
+        (CLASSIC, to_classic(&openmetrics))
+    }
+}
+
 /// OpenMetrics text rewritten as the classic format: `# EOF`, `# UNIT` and `_created` samples
 /// dropped, counters' HELP and TYPE named after their `_total` samples, `info` families as gauges
 /// named `_info`, `unknown` as `untyped`.

@@ -115,6 +115,17 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_config_file_is_valid() {
+        let file: ServeSettings =
+            toml::from_str(include_str!("../../packaging/serve.toml")).expect("parses");
+        let config = ServeConfig::from_settings(file).expect("valid");
+        assert_eq!(
+            config.database.expose(),
+            "sqlite:///var/lib/nodepulse-serve/nodepulse.db"
+        );
+    }
+
+    #[test]
     fn bad_values_name_their_flag_and_never_show_the_database_url() {
         let with = |settings: ServeSettings| {
             ServeConfig::from_settings(settings)

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
-use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,6 @@ use super::rate::RateLimit;
 use super::store::{KeyRecord, Scope, Store, StoreError};
 use super::telemetry::{Rejection, ServeTelemetry};
 use super::writer::Writer;
-use crate::exposition::negotiate;
 use crate::secret::Secret;
 
 /// Largest request body read.
@@ -220,28 +219,6 @@ async fn healthz<S: Store>(State(shared): State<AppState<S>>) -> Response {
     }
 }
 
-async fn metrics<S: Store>(
-    State(shared): State<AppState<S>>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    metrics_response(&shared.telemetry.encode(), &headers, method)
-}
-
-/// `/metrics` in the format the scraper asked for (shared with the agent's `--listen`).
-pub fn metrics_response(openmetrics: &str, headers: &HeaderMap, method: Method) -> Response {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok());
-    let (content_type, body) = if negotiate::wants_openmetrics(accept) {
-        (negotiate::OPENMETRICS, openmetrics.to_owned())
-    } else {
-        (negotiate::CLASSIC, negotiate::to_classic(openmetrics))
-    };
-    let body = if method == Method::HEAD {
-        String::new()
-    } else {
-        body
-    };
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+async fn metrics<S: Store>(State(shared): State<AppState<S>>, headers: HeaderMap) -> Response {
+    crate::http::metrics_answer(shared.telemetry.encode(), &headers)
 }
