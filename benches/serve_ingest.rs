@@ -1,0 +1,322 @@
+//! `nodepulse serve` under load, on this machine, against SQLite (and PostgreSQL when
+//! NODEPULSE_BENCH_POSTGRES names a server, e.g. the cluster scripts/postgres.sh starts):
+//!
+//! - stored POSTs per second, 3 objects each (beacon node, validator, system), every request from a
+//!   machine not yet seen that minute so that nothing is dropped; p50/p99 latency;
+//! - the same for requests the per-minute rule drops (all to one machine);
+//! - bytes on disk per stored object;
+//! - `GET /api/v1/machines` latency with 1,000 machines and a day of history (4.3 M objects,
+//!   written straight through the store).
+//!
+//! The load generator runs on the same two cores as the server, so the figures are a floor.
+//! `cargo bench --bench serve_ingest [-- --requests N --concurrency C --skip-history]`
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use nodepulse::formats::client_stats::decode;
+use nodepulse::serve::store::{SqlStore, Store, Submission};
+use tokio::sync::Semaphore;
+
+const BODY: &str = concat!(
+    "[",
+    r#"{"version":1,"timestamp":1732870860123,"process":"beaconnode","cpu_process_seconds_total":93511,"memory_process_bytes":7341211648,"client_name":"lighthouse","client_version":"5.3.0","client_build":0,"sync_eth1_fallback_configured":false,"sync_eth1_fallback_connected":false,"sync_eth1_connected":true,"disk_beaconchain_bytes_total":197170053120,"network_peers_connected":88,"network_libp2p_bytes_total_transmit":738120000512,"network_libp2p_bytes_total_receive":963990001024,"sync_beacon_head_slot":10123456,"sync_eth2_synced":true},"#,
+    r#"{"version":1,"timestamp":1732870861007,"process":"validator","cpu_process_seconds_total":4410,"memory_process_bytes":214802432,"client_name":"lighthouse","client_version":"5.3.0","client_build":0,"validator_active":12,"validator_total":12,"sync_eth2_fallback_configured":true,"sync_eth2_fallback_connected":true},"#,
+    r#"{"version":1,"timestamp":1732870860124,"process":"system","cpu_cores":8,"cpu_threads":16,"cpu_node_system_seconds_total":2093811,"cpu_node_user_seconds_total":1630456,"cpu_node_iowait_seconds_total":40213,"cpu_node_idle_seconds_total":11835177,"memory_node_bytes_total":67326246912,"memory_node_bytes_free":2203217920,"memory_node_bytes_cached":38912606208,"memory_node_bytes_buffers":1409032192,"disk_node_bytes_total":3936558743552,"disk_node_bytes_free":1404223733760,"disk_node_io_seconds":0,"disk_node_reads_total":283447510,"disk_node_writes_total":391843977,"network_node_bytes_total_receive":9123847562010,"network_node_bytes_total_transmit":7716254388143,"misc_node_boot_ts_seconds":1731012345,"misc_os":"lin"}"#,
+    "]"
+);
+
+struct Options {
+    requests: usize,
+    concurrency: usize,
+    history: bool,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str, default: usize| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|at| args.get(at + 1))
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(default)
+    };
+    Options {
+        requests: value("--requests", 20_000),
+        concurrency: value("--concurrency", 32),
+        history: !args.iter().any(|arg| arg == "--skip-history"),
+    }
+}
+
+fn nodepulse() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nodepulse"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+fn add_key(database: &str, name: &str, admin: bool) -> String {
+    let mut command = nodepulse();
+    command.args(["keys", "add", name, "--database", database]);
+    if admin {
+        command.arg("--admin");
+    }
+    let output = command.output().expect("keys add");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    fn start(database: &str) -> Served {
+        let address = format!("127.0.0.1:{}", free_port());
+        let child = nodepulse()
+            .args(["serve", "--listen", &address, "--database", database])
+            .args(["--key-rate", "1000000", "--key-burst", "1000000", "-q"])
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts");
+        let base = format!("http://{address}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(Instant::now() < deadline, "serve did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Served { child, base }
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// `requests` POSTs, `concurrency` at a time; the path of request `n` from `path(n)`.
+async fn load(
+    client: &reqwest::Client,
+    requests: usize,
+    concurrency: usize,
+    path: impl Fn(usize) -> String,
+) -> (Duration, Vec<Duration>, Vec<u16>) {
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(requests);
+    for n in 0..requests {
+        let permit = Arc::clone(&gate).acquire_owned().await.expect("semaphore");
+        let request = client.post(path(n)).body(BODY);
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let status = request
+                .send()
+                .await
+                .map(|answer| answer.status().as_u16())
+                .unwrap_or(0);
+            drop(permit);
+            (sent.elapsed(), status)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    let mut statuses = Vec::with_capacity(requests);
+    for task in tasks {
+        let (took, status) = task.await.expect("task");
+        latencies.push(took);
+        statuses.push(status);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    (elapsed, latencies, statuses)
+}
+
+fn report(what: &str, elapsed: Duration, latencies: &[Duration], statuses: &[u16]) {
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    println!(
+        "{what}: {} requests in {:.2} s = {:.0}/s; p50 {:.2} ms, p99 {:.2} ms; 200: {}, 429: {}, other: {}",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(latencies, 0.99).as_secs_f64() * 1e3,
+        count(200),
+        count(429),
+        statuses.len() - count(200) - count(429),
+    );
+}
+
+fn file_bytes(path: &std::path::Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+        .map(|meta| meta.len())
+        .sum()
+}
+
+/// A day of history for 1,000 machines: one object per process per minute, written straight
+/// through the store in transactions of 500 requests.
+async fn fill_a_day(database: &str, key_id: i64) -> usize {
+    let store = SqlStore::open(database).await.expect("store");
+    let objects = decode::decode(BODY.as_bytes()).expect("the body decodes");
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    let mut batch = Vec::with_capacity(500);
+    let mut written = 0;
+    for minute in 0..1440i64 {
+        for machine in 0..1000 {
+            batch.push(Submission {
+                key_id,
+                machine: format!("rig-{machine:04}"),
+                received_ms: now_ms - (1440 - minute) * 60_000,
+                objects: objects.clone(),
+            });
+            if batch.len() == 500 {
+                written += store
+                    .insert(&batch)
+                    .await
+                    .expect("insert")
+                    .iter()
+                    .sum::<usize>();
+                batch.clear();
+            }
+        }
+    }
+    written
+}
+
+fn main() {
+    let options = options();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = std::env::temp_dir().join(format!("nodepulse-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut databases = vec![(
+        "SQLite",
+        format!("sqlite://{}", dir.join("ingest.db").display()),
+    )];
+    if let Ok(server) = std::env::var("NODEPULSE_BENCH_POSTGRES") {
+        let name = format!("bench_{}", std::process::id());
+        let created = Command::new("psql")
+            .args([&server, "-qc", &format!("CREATE DATABASE {name}")])
+            .status();
+        assert!(
+            created.is_ok_and(|status| status.success()),
+            "psql CREATE DATABASE"
+        );
+        let (base, _) = server.rsplit_once('/').expect("a database in the URL");
+        databases.push(("PostgreSQL", format!("{base}/{name}")));
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
+
+    for (label, database) in &databases {
+        let key = add_key(database, "bench", false);
+        let served = Served::start(database);
+        let before = file_bytes(&dir.join("ingest.db"));
+        let (elapsed, latencies, statuses) =
+            runtime.block_on(load(&client, options.requests, options.concurrency, |n| {
+                format!("{}/api/v1/stats/{key}/machine-{n}", served.base)
+            }));
+        report(&format!("{label}, stored"), elapsed, &latencies, &statuses);
+        let stored = statuses.iter().filter(|status| **status == 200).count() * 3;
+        let (elapsed, latencies, statuses) = runtime.block_on(load(
+            &client,
+            options.requests / 2,
+            options.concurrency,
+            |_| format!("{}/api/v1/stats/{key}/machine-0", served.base),
+        ));
+        report(
+            &format!("{label}, dropped by the per-minute rule"),
+            elapsed,
+            &latencies,
+            &statuses,
+        );
+        served.stop();
+        if *label == "SQLite" {
+            let grown = file_bytes(&dir.join("ingest.db")).saturating_sub(before);
+            println!(
+                "{label}: {grown} bytes for {stored} objects = {} bytes per object (with machines and the key index)",
+                grown / stored.max(1) as u64
+            );
+        }
+    }
+
+    if options.history {
+        for (label, database) in &databases {
+            let history = if *label == "SQLite" {
+                format!("sqlite://{}", dir.join("history.db").display())
+            } else {
+                format!("{database}_history")
+            };
+            if *label == "PostgreSQL" {
+                let server = std::env::var("NODEPULSE_BENCH_POSTGRES").unwrap_or_default();
+                let name = history.rsplit('/').next().unwrap_or_default().to_owned();
+                let _ = Command::new("psql")
+                    .args([&server, "-qc", &format!("CREATE DATABASE {name}")])
+                    .status();
+            }
+            add_key(&history, "fleet", false);
+            let admin = add_key(&history, "root", true);
+            let started = Instant::now();
+            let written = runtime.block_on(fill_a_day(&history, 1));
+            println!(
+                "{label}: wrote a day of 1,000 machines ({written} objects) in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+            if *label == "SQLite" {
+                let bytes = file_bytes(&dir.join("history.db"));
+                println!(
+                    "{label}: {bytes} bytes on disk for {written} objects = {} bytes per object",
+                    bytes / written.max(1) as u64
+                );
+            }
+            let served = Served::start(&history);
+            let url = format!("{}/api/v1/machines", served.base);
+            let mut latencies = Vec::new();
+            for _ in 0..30 {
+                let started = Instant::now();
+                let answer = runtime
+                    .block_on(client.get(&url).header("apikey", &admin).send())
+                    .expect("machines");
+                assert_eq!(answer.status(), 200);
+                let body = runtime.block_on(answer.bytes()).expect("body");
+                assert!(
+                    body.len() > 1_000_000,
+                    "a thousand machines' newest objects"
+                );
+                latencies.push(started.elapsed());
+            }
+            latencies.sort();
+            println!(
+                "{label}: GET /api/v1/machines (1,000 machines, a day): p50 {:.1} ms, p99 {:.1} ms",
+                percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+                percentile(&latencies, 0.99).as_secs_f64() * 1e3
+            );
+            served.stop();
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
