@@ -107,6 +107,11 @@ pub struct ServeSettings {
     /// Requests one API key may make at once [default: 100].
     #[arg(long, env = "NODEPULSE_KEY_BURST", value_name = "N")]
     pub key_burst: Option<u32>,
+    /// /metrics also carries each machine's newest numbers, labelled by key name, machine and
+    /// process.
+    #[arg(long, env = "NODEPULSE_FLEET_METRICS")]
+    #[serde(default)]
+    pub fleet_metrics: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -771,3 +771,47 @@ fn both_metrics_endpoints_answer_promtool_in_the_classic_format_and_prometheus_i
     );
     agent.stop();
 }
+
+#[test]
+fn fleet_metrics_carry_each_machines_newest_numbers_for_prometheus() {
+    for kind in KINDS {
+        let database = database(kind, "fleet-metrics");
+        let key = add_key(&database, "ops", false);
+        let plain = Receiver::start(&database, &[]);
+        let body = fixture("reporters/lighthouse-beacon-node.json");
+        assert_eq!(
+            plain
+                .post(&format!("/api/v1/stats/{key}/rig-1"), &body)
+                .status,
+            200
+        );
+        let text = request("GET", &plain.url("/metrics"), &[], b"")
+            .expect("metrics")
+            .text();
+        assert!(
+            !text.contains("nodepulse_fleet_"),
+            "only with --fleet-metrics"
+        );
+
+        let fleet = Receiver::start(&database, &["--fleet-metrics"]);
+        let text = request("GET", &fleet.url("/metrics"), &[], b"")
+            .expect("metrics")
+            .text();
+        let labels = "key=\"ops\",machine=\"rig-1\"";
+        for line in [
+            format!("nodepulse_fleet_online{{{labels}}} 1"),
+            format!(
+                "nodepulse_fleet_sync_beacon_head_slot{{{labels},process=\"beaconnode\"}} 10123456"
+            ),
+            format!("nodepulse_fleet_cpu_cores{{{labels},process=\"system\"}} 8"),
+            format!("nodepulse_fleet_sync_eth2_synced{{{labels},process=\"beaconnode\"}} 1"),
+        ] {
+            assert!(
+                text.lines().any(|got| got == line),
+                "{kind:?}: no `{line}` in:\n{text}"
+            );
+        }
+        let (valid, said) = promtool(&text);
+        assert!(valid, "{kind:?}: promtool says {said}");
+    }
+}

@@ -18,6 +18,7 @@ pub struct ServeConfig {
     pub offline_after: Duration,
     pub key_rate: u32,
     pub key_burst: u32,
+    pub fleet_metrics: bool,
 }
 
 impl ServeConfig {
@@ -59,6 +60,7 @@ impl ServeConfig {
             offline_after,
             key_rate: positive("key-rate", settings.key_rate, 20)?,
             key_burst: positive("key-burst", settings.key_burst, 100)?,
+            fleet_metrics: settings.fleet_metrics,
         })
     }
 }
@@ -86,6 +88,7 @@ impl ServeSettings {
             offline_after: self.offline_after.or(lower.offline_after),
             key_rate: self.key_rate.or(lower.key_rate),
             key_burst: self.key_burst.or(lower.key_burst),
+            fleet_metrics: self.fleet_metrics || lower.fleet_metrics,
         }
     }
 }

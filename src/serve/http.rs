@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use super::fleet;
 use super::ingest;
 use super::queries;
 use super::rate::RateLimit;
@@ -32,6 +33,7 @@ pub struct Shared<S> {
     pub rate: RateLimit,
     pub telemetry: ServeTelemetry,
     pub offline_after: Duration,
+    pub fleet_metrics: bool,
 }
 
 /// The state every handler gets.
@@ -220,5 +222,25 @@ async fn healthz<S: Store>(State(shared): State<AppState<S>>) -> Response {
 }
 
 async fn metrics<S: Store>(State(shared): State<AppState<S>>, headers: HeaderMap) -> Response {
-    crate::http::metrics_answer(shared.telemetry.encode(), &headers)
+    let mut text = shared.telemetry.encode();
+    if shared.fleet_metrics {
+        let started = Instant::now();
+        let machines = shared.store.machines(Scope::All).await;
+        shared.telemetry.database("machines", started.elapsed());
+        match machines {
+            Ok(machines) => {
+                let now = crate::unix_millis(std::time::SystemTime::now()) as i64;
+                let offline_after =
+                    i64::try_from(shared.offline_after.as_millis()).unwrap_or(i64::MAX);
+                let fleet = fleet::encode(&machines, now, offline_after);
+                // The registry's text ends in `# EOF`; the fleet's families go before it.
+                let end = text.rfind("# EOF").unwrap_or(text.len());
+                text.insert_str(end, &fleet);
+            }
+            // Better the server's own metrics without the fleet than no answer: a scrape that
+            // fails would hide them too.
+            Err(err) => tracing::warn!("--fleet-metrics: {err}"),
+        }
+    }
+    crate::http::metrics_answer(text, &headers)
 }

@@ -3,6 +3,7 @@
 //! commits them to the `store` in batches, and are read back through `queries`.
 
 pub mod config;
+mod fleet;
 mod http;
 mod ingest;
 pub mod keys;
@@ -58,6 +59,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         telemetry: telemetry::ServeTelemetry::default(),
         offline_after: config.offline_after,
+        fleet_metrics: config.fleet_metrics,
     });
     let app = http::router(shared);
     let shutdown = service::shutdown_signal()?;
@@ -100,6 +102,8 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     {
         tracing::warn!("the last batch was not committed within 1s");
     }
+    // A connection still busy (a hung database) does not hold up the exit.
+    let _ = tokio::time::timeout(Duration::from_secs(1), store.close()).await;
     Ok(ExitCode::SUCCESS)
 }
 

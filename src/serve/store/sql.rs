@@ -72,6 +72,11 @@ impl SqlStore {
         Ok(SqlStore { pool })
     }
 
+    /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// How long a request waits for a connection before it is answered 503.
     pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 }

@@ -1,0 +1,183 @@
+//! `--fleet-metrics`: every machine's newest numbers on `/metrics`, as gauges labelled by key name,
+//! machine and process, so that an existing Prometheus and Grafana chart a fleet without another
+//! exporter. One family per client-stats field, named after it (`nodepulse_fleet_cpu_cores`; a
+//! trailing `_total` is dropped, since these are gauges of what the machine last sent); flags are
+//! 0/1; the text fields become labels of `nodepulse_fleet_client_info`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::store::MachineSummary;
+use crate::formats::client_stats::decode::Value;
+use crate::formats::client_stats::fields::{Kind, all_fields};
+
+/// OpenMetrics families (no `# EOF`) for `machines`, `now_ms` deciding `online`.
+pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "last_seen_timestamp_seconds",
+        "When the machine last reported (Unix seconds).",
+    );
+    for machine in machines {
+        let labels = format!(
+            "key=\"{}\",machine=\"{}\"",
+            escape(&machine.key),
+            escape(&machine.machine)
+        );
+        let _ = writeln!(
+            out,
+            "nodepulse_fleet_last_seen_timestamp_seconds{{{labels}}} {}",
+            machine.last_seen_ms as f64 / 1000.0
+        );
+    }
+    family(
+        &mut out,
+        "online",
+        "1 when the machine sent an object within --offline-after.",
+    );
+    for machine in machines {
+        let labels = format!(
+            "key=\"{}\",machine=\"{}\"",
+            escape(&machine.key),
+            escape(&machine.machine)
+        );
+        let online = machine
+            .newest
+            .iter()
+            .any(|object| now_ms.saturating_sub(object.received_ms) < offline_after_ms);
+        let _ = writeln!(
+            out,
+            "nodepulse_fleet_online{{{labels}}} {}",
+            u8::from(online)
+        );
+    }
+
+    // Field by field, so that each family's samples stay together.
+    let mut numbers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut clients = Vec::new();
+    for machine in machines {
+        for stored in &machine.newest {
+            let labels = format!(
+                "key=\"{}\",machine=\"{}\",process=\"{}\"",
+                escape(&machine.key),
+                escape(&machine.machine),
+                stored.object.process.as_str()
+            );
+            let mut texts = Vec::new();
+            for (field, value) in &stored.object.values {
+                let number = match value {
+                    Value::Integer(number) => *number as f64,
+                    Value::Flag(flag) => f64::from(u8::from(*flag)),
+                    Value::Text(text) => {
+                        texts.push(format!("{}=\"{}\"", field.name, escape(text)));
+                        continue;
+                    }
+                };
+                let index = all_fields()
+                    .position(|known| std::ptr::eq(known, *field))
+                    .unwrap_or(usize::MAX);
+                numbers
+                    .entry(index)
+                    .or_default()
+                    .push(format!("{{{labels}}} {number}"));
+            }
+            if !texts.is_empty() {
+                clients.push(format!("{{{labels},{}}} 1", texts.join(",")));
+            }
+        }
+    }
+    for (index, field) in all_fields().enumerate() {
+        let Some(samples) = numbers.get(&index) else {
+            continue;
+        };
+        let name = field.name.strip_suffix("_total").unwrap_or(field.name);
+        let help = match field.kind {
+            Kind::Flag => format!("The newest `{}` each machine sent, 1 for true.", field.name),
+            _ => format!("The newest `{}` each machine sent.", field.name),
+        };
+        family(&mut out, name, &help);
+        for sample in samples {
+            let _ = writeln!(out, "nodepulse_fleet_{name}{sample}");
+        }
+    }
+    if !clients.is_empty() {
+        family(
+            &mut out,
+            "client_info",
+            "The client name and version, and the OS, each machine sent.",
+        );
+        for sample in clients {
+            let _ = writeln!(out, "nodepulse_fleet_client_info{sample}");
+        }
+    }
+    out
+}
+
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP nodepulse_fleet_{name} {help}");
+    let _ = writeln!(out, "# TYPE nodepulse_fleet_{name} gauge");
+}
+
+/// A label value as the text formats escape it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::client_stats::decode::decode;
+    use crate::serve::store::StoredObject;
+
+    #[test]
+    fn each_field_is_a_gauge_family_and_labels_are_escaped() {
+        let body = br#"[{"version":1,"process":"beaconnode","client_name":"lighthouse","client_version":"5.3.0","sync_eth2_synced":true,"network_libp2p_bytes_total_receive":7,"cpu_process_seconds_total":5},{"version":1,"process":"system","cpu_cores":8}]"#;
+        let newest = decode(body)
+            .expect("decodes")
+            .into_iter()
+            .map(|object| StoredObject {
+                key: "ops".into(),
+                machine: "rig \"1\"".into(),
+                received_ms: 1_000_000,
+                object,
+            })
+            .collect();
+        let machines = [MachineSummary {
+            key: "ops".into(),
+            machine: "rig \"1\"".into(),
+            last_seen_ms: 1_000_000,
+            newest,
+        }];
+        let text = encode(&machines, 1_000_000 + 60_000, 600_000);
+        let labels = r#"key="ops",machine="rig \"1\"""#;
+        for line in [
+            format!("nodepulse_fleet_last_seen_timestamp_seconds{{{labels}}} 1000"),
+            format!("nodepulse_fleet_online{{{labels}}} 1"),
+            "# TYPE nodepulse_fleet_cpu_process_seconds gauge".to_owned(),
+            format!("nodepulse_fleet_cpu_process_seconds{{{labels},process=\"beaconnode\"}} 5"),
+            format!(
+                "nodepulse_fleet_network_libp2p_bytes_total_receive{{{labels},process=\"beaconnode\"}} 7"
+            ),
+            format!("nodepulse_fleet_sync_eth2_synced{{{labels},process=\"beaconnode\"}} 1"),
+            format!("nodepulse_fleet_cpu_cores{{{labels},process=\"system\"}} 8"),
+            format!(
+                "nodepulse_fleet_client_info{{{labels},process=\"beaconnode\",client_name=\"lighthouse\",client_version=\"5.3.0\"}} 1"
+            ),
+        ] {
+            assert!(
+                text.lines().any(|got| got == line),
+                "no `{line}` in:\n{text}"
+            );
+        }
+        // Offline past --offline-after.
+        let text = encode(&machines, 1_000_000 + 600_000, 600_000);
+        assert!(
+            text.contains(&format!("nodepulse_fleet_online{{{labels}}} 0")),
+            "{text}"
+        );
+    }
+}
