@@ -107,6 +107,22 @@ pub struct ServeSettings {
     /// Requests one API key may make at once [default: 100].
     #[arg(long, env = "NODEPULSE_KEY_BURST", value_name = "N")]
     pub key_burst: Option<u32>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "NODEPULSE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "NODEPULSE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// /metrics also carries each machine's newest numbers, labelled by key name, machine and
     /// process.
     #[arg(long, env = "NODEPULSE_FLEET_METRICS")]

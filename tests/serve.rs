@@ -815,3 +815,77 @@ fn fleet_metrics_carry_each_machines_newest_numbers_for_prometheus() {
         assert!(valid, "{kind:?}: promtool says {said}");
     }
 }
+
+#[test]
+fn https_with_a_certificate_and_key() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = common::temp_dir("tls");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("write key");
+
+    let database = database(Kind::Sqlite, "tls");
+    let api_key = add_key(&database, "operator", false);
+    let port = common::free_port();
+    let mut process = common::Running::spawn(
+        nodepulse()
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                &database,
+            ])
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key),
+    );
+    // A client that opens a connection and never says hello holds up nobody.
+    let up = eventually(Duration::from_secs(30), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "{}", process.stderr());
+    let stalled = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("root");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .expect("client");
+    let base = format!("https://localhost:{port}");
+    let body = fixture("reporters/lighthouse-validator.json");
+    let posted = runtime
+        .block_on(
+            client
+                .post(format!("{base}/api/v1/stats/{api_key}/vc"))
+                .body(body)
+                .send(),
+        )
+        .unwrap_or_else(|err| panic!("{err}: {}", process.stderr()));
+    assert_eq!(posted.status(), 200);
+    let machines = runtime
+        .block_on(async {
+            client
+                .get(format!("{base}/api/v1/machines"))
+                .header("apikey", &api_key)
+                .send()
+                .await?
+                .bytes()
+                .await
+        })
+        .expect("machines");
+    let machines: Value = serde_json::from_slice(&machines).expect("JSON");
+    assert_eq!(machines["data"][0]["machine"], "vc");
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let plain = request("GET", &format!("http://127.0.0.1:{port}/healthz"), &[], b"");
+    assert!(plain.is_err() || plain.is_ok_and(|answer| answer.status != 200));
+    drop(stalled);
+    process.stop();
+}

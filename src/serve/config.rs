@@ -1,6 +1,7 @@
 //! `serve`'s settings, validated: flags over environment over the config file, then defaults.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ServeArgs, ServeSettings};
@@ -19,6 +20,8 @@ pub struct ServeConfig {
     pub key_rate: u32,
     pub key_burst: u32,
     pub fleet_metrics: bool,
+    /// Certificate chain and key, for HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl ServeConfig {
@@ -61,6 +64,12 @@ impl ServeConfig {
             key_rate: positive("key-rate", settings.key_rate, 20)?,
             key_burst: positive("key-burst", settings.key_burst, 100)?,
             fleet_metrics: settings.fleet_metrics,
+            tls: match (settings.tls_cert, settings.tls_key) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                (Some(_), None) => return Err(invalid("tls-cert", "needs --tls-key")),
+                (None, Some(_)) => return Err(invalid("tls-key", "needs --tls-cert")),
+            },
         })
     }
 }
@@ -89,6 +98,8 @@ impl ServeSettings {
             key_rate: self.key_rate.or(lower.key_rate),
             key_burst: self.key_burst.or(lower.key_burst),
             fleet_metrics: self.fleet_metrics || lower.fleet_metrics,
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
         }
     }
 }

@@ -11,6 +11,7 @@ mod queries;
 mod rate;
 pub mod store;
 mod telemetry;
+mod tls;
 mod writer;
 
 use std::process::ExitCode;
@@ -65,16 +66,29 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     let shutdown = service::shutdown_signal()?;
     let (stop, stopped) = watch::channel(false);
     let mut stopped_server = stopped.clone();
-    let server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped_server.changed().await;
-            })
-            .into_future(),
-    );
+    let until_stopped = async move {
+        let _ = stopped_server.changed().await;
+    };
+    let server = match &config.tls {
+        None => tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(until_stopped)
+                .into_future(),
+        ),
+        Some((cert, key)) => {
+            let acceptor = tls::acceptor(cert, key).map_err(Error::Setup)?;
+            let listener = tls::TlsListener::new(listener, acceptor)
+                .map_err(|err| Error::Setup(format!("cannot listen: {err}")))?;
+            tokio::spawn(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(until_stopped)
+                    .into_future(),
+            )
+        }
+    };
     tokio::spawn(purge_forever(Arc::clone(&store), config.retention, stopped));
     tokio::spawn(service::watchdog());
-    tracing::info!(listen = %config.listen, "serving");
+    tracing::info!(listen = %config.listen, tls = config.tls.is_some(), "serving");
     service::ready();
 
     shutdown.await;
