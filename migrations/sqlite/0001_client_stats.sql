@@ -70,3 +70,13 @@ CREATE TABLE stats (
     misc_os TEXT,
     PRIMARY KEY (machine_id, process, minute)
 ) WITHOUT ROWID;
+
+-- The newest object of each machine and process, as queries answer it (JSON): the machines list
+-- reads this, never the history, so it costs the same with a day of objects or a month.
+CREATE TABLE latest (
+    machine_id INTEGER NOT NULL REFERENCES machines (id),
+    process INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    PRIMARY KEY (machine_id, process)
+);

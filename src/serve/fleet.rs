@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::store::MachineSummary;
-use crate::formats::client_stats::decode::Value;
+use crate::formats::client_stats::decode::{Value, decode};
 use crate::formats::client_stats::fields::{Kind, all_fields};
 
 /// OpenMetrics families (no `# EOF`) for `machines`, `now_ms` deciding `online`.
@@ -45,7 +45,7 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
         let online = machine
             .newest
             .iter()
-            .any(|object| now_ms.saturating_sub(object.received_ms) < offline_after_ms);
+            .any(|newest| now_ms.saturating_sub(newest.received_ms) < offline_after_ms);
         let _ = writeln!(
             out,
             "nodepulse_fleet_online{{{labels}}} {}",
@@ -57,15 +57,22 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
     let mut numbers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut clients = Vec::new();
     for machine in machines {
-        for stored in &machine.newest {
+        for newest in &machine.newest {
+            // Kept as answered; read back by the same rules it was accepted by.
+            let Some(object) = decode(newest.json.as_bytes())
+                .ok()
+                .and_then(|objects| objects.into_iter().next())
+            else {
+                continue;
+            };
             let labels = format!(
                 "key=\"{}\",machine=\"{}\",process=\"{}\"",
                 escape(&machine.key),
                 escape(&machine.machine),
-                stored.object.process.as_str()
+                object.process.as_str()
             );
             let mut texts = Vec::new();
-            for (field, value) in &stored.object.values {
+            for (field, value) in &object.values {
                 let number = match value {
                     Value::Integer(number) => *number as f64,
                     Value::Flag(flag) => f64::from(u8::from(*flag)),
@@ -130,8 +137,7 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::client_stats::decode::decode;
-    use crate::serve::store::StoredObject;
+    use crate::serve::store::{Newest, answered};
 
     #[test]
     fn each_field_is_a_gauge_family_and_labels_are_escaped() {
@@ -139,11 +145,11 @@ mod tests {
         let newest = decode(body)
             .expect("decodes")
             .into_iter()
-            .map(|object| StoredObject {
-                key: "ops".into(),
-                machine: "rig \"1\"".into(),
+            .map(|object| Newest {
+                process: object.process,
                 received_ms: 1_000_000,
-                object,
+                json: serde_json::Value::Object(answered(&object, "rig \"1\"", 1_000_000))
+                    .to_string(),
             })
             .collect();
         let machines = [MachineSummary {

@@ -2,12 +2,15 @@
 //! all of them. Lists answer in beaconcha.in's envelope, `{"status":"OK","data":...}`, so that
 //! tools written against its API read ours the same way.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Instant, SystemTime};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::http::{ApiError, AppState, Shared, authenticate, key_from, scope_of};
@@ -40,54 +43,60 @@ fn now_ms() -> i64 {
     crate::unix_millis(SystemTime::now()) as i64
 }
 
-/// An object as it was accepted, with where it came from.
-fn row(object: &StoredObject) -> Map<String, Value> {
-    let mut row = object.object.to_json();
-    row.insert("machine".into(), object.machine.clone().into());
-    row.insert("received".into(), object.received_ms.into());
-    row
-}
-
 /// `GET /api/v1/machines`: each machine, when it was last seen, whether it is online, and its
 /// newest object of each process.
 pub async fn machines<S: Store>(
     State(shared): State<AppState<S>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Answer {
+) -> Result<Response, ApiError> {
     let record = reader(&shared, &headers, &query).await?;
     let started = Instant::now();
     let machines = shared.store.machines(scope_of(&record)).await;
     shared.telemetry.database("machines", started.elapsed());
     let now = now_ms();
     let offline_after = i64::try_from(shared.offline_after.as_millis()).unwrap_or(i64::MAX);
-    let data: Vec<Value> = machines?
-        .iter()
-        .map(|machine| {
-            let newest: Map<String, Value> = machine
+    let machines = machines?;
+    let mut data = Vec::with_capacity(machines.len());
+    for machine in &machines {
+        // The newest objects are kept as answered: passed through, not parsed and written again.
+        let mut processes = BTreeMap::new();
+        for newest in &machine.newest {
+            let raw = RawValue::from_string(newest.json.clone()).map_err(|err| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("a stored object is not JSON: {err}"),
+                )
+            })?;
+            processes.insert(newest.process.as_str(), raw);
+        }
+        data.push(MachineAnswer {
+            machine: &machine.machine,
+            key: &machine.key,
+            last_seen: machine.last_seen_ms,
+            online: machine
                 .newest
                 .iter()
-                .map(|object| {
-                    (
-                        object.object.process.as_str().to_owned(),
-                        row(object).into(),
-                    )
-                })
-                .collect();
-            let online = machine
-                .newest
-                .iter()
-                .any(|object| now.saturating_sub(object.received_ms) < offline_after);
-            json!({
-                "machine": machine.machine,
-                "key": machine.key,
-                "last_seen": machine.last_seen_ms,
-                "online": online,
-                "processes": newest,
-            })
-        })
-        .collect();
-    ok(data.into())
+                .any(|newest| now.saturating_sub(newest.received_ms) < offline_after),
+            processes,
+        });
+    }
+    Ok(Json(Envelope { status: "OK", data }).into_response())
+}
+
+#[derive(Serialize)]
+struct Envelope<T> {
+    status: &'static str,
+    data: T,
+}
+
+#[derive(Serialize)]
+struct MachineAnswer<'a> {
+    machine: &'a str,
+    key: &'a str,
+    last_seen: i64,
+    online: bool,
+    processes: BTreeMap<&'static str, Box<RawValue>>,
 }
 
 /// `GET /api/v1/machines/{machine}/stats?process=P&since=MS&until=MS&limit=N`: the newest N
@@ -151,7 +160,11 @@ pub async fn machine_stats<S: Store>(
             format!("no machine named {machine:?}"),
         ));
     }
-    ok(objects.iter().map(row).collect::<Vec<_>>().into())
+    ok(objects
+        .iter()
+        .map(StoredObject::to_json)
+        .collect::<Vec<_>>()
+        .into())
 }
 
 async fn machine_exists<S: Store>(
@@ -190,7 +203,10 @@ pub async fn user_stats<S: Store>(
         let started = Instant::now();
         let objects = shared.store.recent(scope, process, offset, limit).await;
         shared.telemetry.database("recent", started.elapsed());
-        let rows: Vec<Value> = objects?.iter().map(|object| row(object).into()).collect();
+        let rows: Vec<Value> = objects?
+            .iter()
+            .map(|object| object.to_json().into())
+            .collect();
         data.insert(name.into(), rows.into());
     }
     ok(data.into())

@@ -9,6 +9,8 @@ mod sqlite;
 
 use std::future::Future;
 
+use serde_json::{Map, Value};
+
 use crate::formats::client_stats::decode::Received;
 use crate::formats::client_stats::fields::Process;
 use crate::secret::Secret;
@@ -58,13 +60,37 @@ pub struct StoredObject {
     pub object: Received,
 }
 
+impl StoredObject {
+    pub fn to_json(&self) -> Map<String, Value> {
+        answered(&self.object, &self.machine, self.received_ms)
+    }
+}
+
+/// An object as queries answer it: as it was accepted, with the machine it came from and when it
+/// was received (Unix ms, the server's clock).
+pub fn answered(object: &Received, machine: &str, received_ms: i64) -> Map<String, Value> {
+    let mut row = object.to_json();
+    row.insert("machine".into(), machine.into());
+    row.insert("received".into(), received_ms.into());
+    row
+}
+
+/// A machine's newest object of one process, kept answered (JSON) so that listing machines never
+/// reads the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Newest {
+    pub process: Process,
+    pub received_ms: i64,
+    pub json: String,
+}
+
 /// A machine with its newest object of each process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineSummary {
     pub key: String,
     pub machine: String,
     pub last_seen_ms: i64,
-    pub newest: Vec<StoredObject>,
+    pub newest: Vec<Newest>,
 }
 
 /// Whose data a query may see.

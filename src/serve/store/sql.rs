@@ -3,6 +3,7 @@
 //! row values). Integers are bound and read as `i64` and flags as 0/1, which both databases'
 //! columns hold.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::{
-    KeyListing, KeyRecord, MachineSummary, Scope, Store, StoreError, StoredObject, Submission,
-    Window,
+    KeyListing, KeyRecord, MachineSummary, Newest, Scope, Store, StoreError, StoredObject,
+    Submission, Window, answered,
 };
 use crate::formats::client_stats::decode::{Received, Value};
 use crate::formats::client_stats::fields::{Kind, Process, all_fields};
@@ -292,7 +293,24 @@ impl Store for SqlStore {
                     query = bind_value(query, field.kind, value);
                 }
                 let result = query.execute(&mut *tx).await.map_err(classify)?;
-                count += result.rows_affected() as usize;
+                if result.rows_affected() == 0 {
+                    continue;
+                }
+                count += 1;
+                let json = answered(object, &submission.machine, submission.received_ms);
+                sqlx::query(
+                    "INSERT INTO latest (machine_id, process, received_ms, object) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (machine_id, process) DO UPDATE SET \
+                     received_ms = excluded.received_ms, object = excluded.object \
+                     WHERE excluded.received_ms >= latest.received_ms",
+                )
+                .bind(machine_id)
+                .bind(object.process.code())
+                .bind(submission.received_ms)
+                .bind(serde_json::Value::Object(json).to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
             }
             stored.push(count);
         }
@@ -335,26 +353,27 @@ impl Store for SqlStore {
                 newest: Vec::new(),
             });
         }
-        // Each (machine, process)'s newest minute is one seek down the primary key.
-        let rows = sqlx::query(&format!(
-            "SELECT m.id AS machine_id, k.name AS key_name, m.name AS machine_name, {} \
-             FROM machines m JOIN api_keys k ON k.id = m.key_id \
-             CROSS JOIN (SELECT 0 AS code UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) p \
-             JOIN stats s ON s.machine_id = m.id AND s.process = p.code AND s.minute = \
-             (SELECT MAX(x.minute) FROM stats x WHERE x.machine_id = m.id AND x.process = p.code) \
-             WHERE ($1 IS NULL OR m.key_id = $1) ORDER BY s.process",
-            *OBJECT_COLUMNS
-        ))
+        let rows = sqlx::query(
+            "SELECT l.machine_id, l.process, l.received_ms, l.object FROM latest l \
+             JOIN machines m ON m.id = l.machine_id WHERE ($1 IS NULL OR m.key_id = $1)",
+        )
         .bind(key_filter(scope))
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
         for row in &rows {
             let machine_id: i64 = row.try_get("machine_id").map_err(classify)?;
-            let object = object_of(row).map_err(classify)?;
-            if let Some(index) = ids.iter().position(|id| *id == machine_id) {
-                machines[index].newest.push(object);
-            }
+            let code: i64 = row.try_get("process").map_err(classify)?;
+            let (Some(at), Some(process)) = (index.get(&machine_id), Process::from_code(code))
+            else {
+                continue;
+            };
+            machines[*at].newest.push(Newest {
+                process,
+                received_ms: row.try_get("received_ms").map_err(classify)?,
+                json: row.try_get("object").map_err(classify)?,
+            });
         }
         Ok(machines)
     }
@@ -436,6 +455,11 @@ impl Store for SqlStore {
             // Nothing old is left: machines silent since, and removed keys with no machines left,
             // go too.
             let mut tx = self.pool.begin().await.map_err(classify)?;
+            sqlx::query("DELETE FROM latest WHERE received_ms < $1")
+                .bind(before_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
             sqlx::query(
                 "DELETE FROM machines WHERE last_seen_ms < $1 \
                  AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.machine_id = machines.id)",
