@@ -13,10 +13,10 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use nodepulse::exposition::{Exposition, Parser, Syntax};
-use nodepulse::formats::client_stats;
-use nodepulse::formats::pushgateway::{self, TargetSeries};
-use nodepulse::profiles::{self, ClientChoice};
+use nodepulse::agent::profiles::{self, ClientChoice};
+use nodepulse::wire::client_stats;
+use nodepulse::wire::exposition::{Exposition, Parser, Syntax};
+use nodepulse::wire::pushgateway::{self, TargetSeries};
 
 const ROUNDS: u32 = 20;
 

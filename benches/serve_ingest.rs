@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use nodepulse::formats::client_stats::decode;
 use nodepulse::serve::store::{SqlStore, Store, Submission};
+use nodepulse::wire::client_stats::decode;
 use tokio::sync::Semaphore;
 
 const BODY: &str = concat!(
@@ -294,27 +294,30 @@ fn main() {
                 );
             }
             let served = Served::start(&history);
-            let url = format!("{}/api/v1/machines", served.base);
-            let mut latencies = Vec::new();
-            for _ in 0..30 {
-                let started = Instant::now();
-                let answer = runtime
-                    .block_on(client.get(&url).header("apikey", &admin).send())
-                    .expect("machines");
-                assert_eq!(answer.status(), 200);
-                let body = runtime.block_on(answer.bytes()).expect("body");
-                assert!(
-                    body.len() > 1_000_000,
-                    "a thousand machines' newest objects"
+            for (path, smallest) in [
+                ("/api/v1/machines", 1_000_000),
+                ("/api/v1/machines/rig-0500/stats?limit=1440", 1_000_000),
+                ("/api/v1/user/stats/0/180", 100_000),
+            ] {
+                let url = format!("{}{path}", served.base);
+                let mut latencies = Vec::new();
+                for _ in 0..30 {
+                    let started = Instant::now();
+                    let answer = runtime
+                        .block_on(client.get(&url).header("apikey", &admin).send())
+                        .expect("answered");
+                    assert_eq!(answer.status(), 200);
+                    let body = runtime.block_on(answer.bytes()).expect("body");
+                    assert!(body.len() > smallest, "{path}: {} bytes", body.len());
+                    latencies.push(started.elapsed());
+                }
+                latencies.sort();
+                println!(
+                    "{label}: GET {path} (1,000 machines, a day): p50 {:.1} ms, p99 {:.1} ms",
+                    percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+                    percentile(&latencies, 0.99).as_secs_f64() * 1e3
                 );
-                latencies.push(started.elapsed());
             }
-            latencies.sort();
-            println!(
-                "{label}: GET /api/v1/machines (1,000 machines, a day): p50 {:.1} ms, p99 {:.1} ms",
-                percentile(&latencies, 0.5).as_secs_f64() * 1e3,
-                percentile(&latencies, 0.99).as_secs_f64() * 1e3
-            );
             served.stop();
         }
     }

@@ -158,7 +158,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, help_heading = "Timing")]
     pub timeout: std::time::Duration,
     /// Largest scrape body accepted, after decompression.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::config::parse_size, help_heading = "Timing")]
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::settings::parse_size, help_heading = "Timing")]
     pub max_scrape_size: u64,
 }
 

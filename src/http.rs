@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::exposition::negotiate;
+use crate::wire::exposition::negotiate;
 
 /// OpenMetrics when the scraper's `Accept` prefers it (Prometheus), the classic text format 0.0.4
 /// otherwise (curl, promtool).

@@ -1,35 +1,27 @@
-//! nodepulse: a telemetry sidecar for blockchain nodes. It scrapes a node's Prometheus endpoint,
-//! samples the host, maps both into a client-agnostic snapshot and forwards standard payloads.
+//! nodepulse: telemetry for blockchain nodes, in two halves that meet at the wire formats.
 //!
-//! The flow: `scrape` -> `exposition` -> `profiles` -> `snapshot` (+ `host`) -> `formats` -> `sinks`,
-//! scheduled by `agent`.
+//! - `agent` (`run`, `check`): scrape -> profiles -> snapshot (+ host) -> `wire` encoders -> sinks.
+//! - `serve`: ingest -> `wire` decoders -> store -> queries.
+//!
+//! `wire` is pure; the rest of this level is plumbing both halves share.
 
 pub mod agent;
-pub mod check;
 pub mod cli;
-pub mod config;
-pub mod exposition;
-pub mod formats;
-pub mod host;
 pub mod http;
 pub mod logging;
-pub mod nodes;
-pub mod profiles;
-pub mod rpc;
-pub mod scrape;
 pub mod secret;
 pub mod serve;
-pub mod server;
 pub mod service;
-pub mod sinks;
-pub mod snapshot;
-pub mod telemetry;
+pub mod settings;
+pub mod stdout;
+pub mod wire;
 
 use std::process::ExitCode;
 
+use agent::config::Config;
+use agent::sinks::DeliveryError;
 use cli::{Cli, Command};
-use config::{Config, ConfigError};
-use sinks::DeliveryError;
+use settings::ConfigError;
 
 /// Sent with every request, so receivers and node operators can tell who is calling.
 pub const USER_AGENT: &str = concat!("nodepulse/", env!("CARGO_PKG_VERSION"));
@@ -93,7 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             let _ = rustls::crypto::ring::default_provider().install_default();
             runtime()?.block_on(agent::run(config))
         }
-        Command::Check(args) => runtime()?.block_on(check::run(*args)),
+        Command::Check(args) => runtime()?.block_on(agent::check::run(*args)),
         Command::Serve(args) => {
             let config = serve::config::ServeConfig::load(&args)?;
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -108,7 +100,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "nodepulse", &mut script);
-            sinks::stdout::write(&script).map_err(Error::Output)?;
+            stdout::write(&script).map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Profiles { command } => profiles_command(command),
@@ -118,7 +110,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             clap_mangen::Man::new(command)
                 .render(&mut page)
                 .map_err(Error::Output)?;
-            sinks::stdout::write(&page).map_err(Error::Output)?;
+            stdout::write(&page).map_err(Error::Output)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -128,7 +120,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 fn profiles_command(command: cli::ProfilesCommand) -> Result<ExitCode, Error> {
     let text = match command {
         cli::ProfilesCommand::List => {
-            let builtin = profiles::Profiles::builtin();
+            let builtin = agent::profiles::Profiles::builtin();
             let lines: Vec<String> = builtin
                 .iter()
                 .map(|profile| {
@@ -143,15 +135,17 @@ fn profiles_command(command: cli::ProfilesCommand) -> Result<ExitCode, Error> {
                 .collect();
             lines.join("\n")
         }
-        cli::ProfilesCommand::Show { name } => profiles::builtin_text(&name)
+        cli::ProfilesCommand::Show { name } => agent::profiles::builtin_text(&name)
             .ok_or_else(|| ConfigError::UnknownProfile {
-                known: profiles::builtin_names().collect::<Vec<_>>().join(", "),
+                known: agent::profiles::builtin_names()
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 name,
             })?
             .trim_end()
             .to_owned(),
     };
-    sinks::stdout::print(&text).map_err(Error::Output)?;
+    stdout::print(&text).map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{
     Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
 };
-use nodepulse::exposition::Exposition;
+use nodepulse::wire::exposition::Exposition;
 use serde_json::Value;
 
 const API_KEY: &str = "k3y-ShouldNeverBeLogged";

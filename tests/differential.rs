@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use nodepulse::exposition::{Exposition, MetricKind, Syntax};
+use nodepulse::wire::exposition::{Exposition, MetricKind, Syntax};
 
 /// Dumps every family, then every sample, as JSON lines. The classic parser (`text`) has no units
 /// or exemplars; the OpenMetrics one (`openmetrics`) has both.

@@ -3,9 +3,9 @@
 
 mod common;
 
-use nodepulse::exposition::Exposition;
-use nodepulse::formats::client_stats::{self, StatsObject};
-use nodepulse::profiles::{self, ClientChoice, Profiles};
+use nodepulse::agent::profiles::{self, ClientChoice, Profiles};
+use nodepulse::wire::client_stats::{self, StatsObject};
+use nodepulse::wire::exposition::Exposition;
 use serde_json::Value;
 
 use common::CONSENSUS_FIXTURES;

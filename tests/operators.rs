@@ -537,7 +537,8 @@ fn the_readme_example_profile_loads() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("README has the Acme example");
-    let profile = nodepulse::profiles::Profile::from_toml(example).expect("the example loads");
+    let profile =
+        nodepulse::agent::profiles::Profile::from_toml(example).expect("the example loads");
     assert_eq!(profile.client_name, "acme");
     assert!(profile.fields.sync_eth2_fallback_configured.is_some());
 }

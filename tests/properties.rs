@@ -2,9 +2,9 @@
 //! whatever we encode we read back exactly; no mutation of a real scrape makes it panic; a
 //! malformed line costs only itself; and however a body is cut into chunks, it reads the same.
 
-use nodepulse::exposition::{Exposition, Parser, Sample, Syntax};
-use nodepulse::formats::pushgateway::{TargetSeries, encode};
-use nodepulse::sinks::retry::Jitter;
+use nodepulse::agent::sinks::retry::Jitter;
+use nodepulse::wire::exposition::{Exposition, Parser, Sample, Syntax};
+use nodepulse::wire::pushgateway::{TargetSeries, encode};
 
 /// Characters that stress label values: quotes, backslashes, newlines, the label syntax itself,
 /// and non-ASCII.

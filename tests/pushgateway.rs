@@ -10,7 +10,7 @@ use common::{
     CONSENSUS_FIXTURES, Reply, Running, Server, eventually, fixture_path, free_port, http_get,
     nodepulse, run, stderr, temp_dir,
 };
-use nodepulse::exposition::{Exposition, MetricKind, Sample};
+use nodepulse::wire::exposition::{Exposition, MetricKind, Sample};
 
 /// A Pushgateway listening on a free loopback port, stopped when dropped.
 struct Pushgateway {

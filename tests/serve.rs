@@ -889,3 +889,51 @@ fn https_with_a_certificate_and_key() {
     drop(stalled);
     process.stop();
 }
+
+#[test]
+fn a_key_over_its_rate_gets_429_with_retry_after_and_the_access_log_never_shows_a_key() {
+    let body = fixture("reporters/prysm-validator.json");
+    let database = database(Kind::Sqlite, "rate");
+    let key = add_key(&database, "busy", false);
+    let other = add_key(&database, "calm", false);
+    // One request a second, at most three at once.
+    let mut receiver = Receiver::start(&database, &["--key-rate", "1", "--key-burst", "3", "-v"]);
+    // Ten requests take far less than the seven seconds that would refill seven tokens.
+    let statuses: Vec<u16> = (0..10)
+        .map(|n| {
+            let answer = receiver.post(
+                &format!("/api/v1/client/metrics?apikey={key}&machine=m{n}"),
+                &body,
+            );
+            if answer.status == 429 {
+                let wait: u64 = answer
+                    .header("Retry-After")
+                    .and_then(|value| value.parse().ok())
+                    .expect("a Retry-After in seconds");
+                assert!((1..=2).contains(&wait), "{wait}");
+                assert!(answer.error().contains("rate limit"));
+            }
+            answer.status
+        })
+        .collect();
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Another key is not held back by it.
+    assert_eq!(
+        receiver
+            .post(&format!("/api/v1/stats/{other}/calm"), &body)
+            .status,
+        200
+    );
+    assert_eq!(receiver.get("/api/v1/machines", &other).status, 200);
+
+    let log = receiver.process.stderr();
+    assert!(log.contains("route=\"/api/v1/client/metrics\""), "{log}");
+    assert!(
+        log.contains("route=\"/api/v1/stats/{apikey}/{machine}\""),
+        "{log}"
+    );
+    for secret in [&key, &other] {
+        assert!(!log.contains(secret.as_str()), "a key in the log:\n{log}");
+    }
+}

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nodepulse::exposition::{Exposition, LineError, ParseError, Parser, Syntax};
-use nodepulse::formats::pushgateway::{TargetSeries, encode};
+use nodepulse::wire::exposition::{Exposition, LineError, ParseError, Parser, Syntax};
+use nodepulse::wire::pushgateway::{TargetSeries, encode};
 
 /// What a parse came to, comparably: the push body it encodes to and the lines it refused.
 fn outcome(

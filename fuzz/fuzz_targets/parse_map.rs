@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nodepulse::exposition::Exposition;
-use nodepulse::formats::client_stats;
-use nodepulse::profiles::{self, Profiles};
+use nodepulse::wire::exposition::Exposition;
+use nodepulse::wire::client_stats;
+use nodepulse::agent::profiles::{self, Profiles};
 
 fuzz_target!(|body: &[u8]| {
     let Ok(exposition) = Exposition::parse(body) else {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ServeArgs, ServeSettings};
-use crate::config::{ConfigError, duration, invalid, read_file};
 use crate::secret::Secret;
+use crate::settings::{ConfigError, duration, invalid, read_file};
 
 pub const DEFAULT_DATABASE: &str = "sqlite://nodepulse.db";
 

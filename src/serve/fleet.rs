@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::store::MachineSummary;
-use crate::formats::client_stats::decode::{Value, decode};
-use crate::formats::client_stats::fields::{Kind, all_fields};
+use crate::wire::client_stats::decode::{Value, decode};
+use crate::wire::client_stats::fields::{Kind, all_fields};
 
 /// OpenMetrics families (no `# EOF`) for `machines`, `now_ms` deciding `online`.
 pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -> String {

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use super::http::{ApiError, AppState, MAX_BODY_BYTES, authenticate, key_from};
 use super::store::{Store, Submission};
 use super::telemetry::Rejection;
-use crate::formats::client_stats::decode;
 use crate::secret::Secret;
+use crate::wire::client_stats::decode;
 
 /// A body must arrive within this; a client trickling bytes holds a connection no longer.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);

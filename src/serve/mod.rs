@@ -175,7 +175,7 @@ pub async fn keys(command: KeysCommand, database: Option<String>) -> Result<Exit
                 "added key {name:?}{}; it is shown once:",
                 if admin { " (admin)" } else { "" }
             );
-            crate::sinks::stdout::print(key.expose()).map_err(Error::Output)?;
+            crate::stdout::print(key.expose()).map_err(Error::Output)?;
         }
         KeysCommand::List => {
             let mut lines = vec![format!(
@@ -191,7 +191,7 @@ pub async fn keys(command: KeysCommand, database: Option<String>) -> Result<Exit
                     when(key.last_used_ms),
                 ));
             }
-            crate::sinks::stdout::print(&lines.join("\n")).map_err(Error::Output)?;
+            crate::stdout::print(&lines.join("\n")).map_err(Error::Output)?;
         }
         KeysCommand::Remove { name } => {
             if !store

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::http::{ApiError, AppState, Shared, authenticate, key_from, scope_of};
 use super::store::{KeyRecord, Scope, Store, StoredObject, Window};
-use crate::formats::client_stats::fields::Process;
+use crate::wire::client_stats::fields::Process;
 
 /// `limit` when none is given, and the most one answer holds.
 const DEFAULT_LIMIT: u32 = 180;

@@ -11,9 +11,9 @@ use std::future::Future;
 
 use serde_json::{Map, Value};
 
-use crate::formats::client_stats::decode::Received;
-use crate::formats::client_stats::fields::Process;
 use crate::secret::Secret;
+use crate::wire::client_stats::decode::Received;
+use crate::wire::client_stats::fields::Process;
 
 pub use sql::SqlStore;
 

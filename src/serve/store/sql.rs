@@ -16,10 +16,10 @@ use super::{
     KeyListing, KeyRecord, MachineSummary, Newest, Scope, Store, StoreError, StoredObject,
     Submission, Window, answered,
 };
-use crate::formats::client_stats::decode::{Received, Value};
-use crate::formats::client_stats::fields::{Kind, Process, all_fields};
 use crate::secret::Secret;
 use crate::serve::keys;
+use crate::wire::client_stats::decode::{Received, Value};
+use crate::wire::client_stats::fields::{Kind, Process, all_fields};
 
 /// The columns of a stored object, in `stats` order after the key columns.
 static OBJECT_COLUMNS: LazyLock<String> = LazyLock::new(|| {

@@ -22,10 +22,10 @@ use reqwest::header::CONTENT_TYPE;
 use super::retry::{Verdict, classify};
 use super::{Refusal, Sink};
 use crate::agent::Cycle;
-use crate::formats::pushgateway::{REFUSED, TargetSeries, encode, refused_family, without_family};
-use crate::scrape::describe;
+use crate::agent::scrape::describe;
+use crate::agent::telemetry::Telemetry;
 use crate::secret::{Secret, without_credentials};
-use crate::telemetry::Telemetry;
+use crate::wire::pushgateway::{REFUSED, TargetSeries, encode, refused_family, without_family};
 
 /// The classic text format: what the Pushgateway parses.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Value;
 
 use super::source::is_valid_name;
-use crate::exposition::Exposition;
+use crate::wire::exposition::Exposition;
 
 /// A metric that only one client exposes. In a profile file: `"lighthouse_info"` (a family),
 /// `"nbc_*"` (any family with that prefix), `"version{version}"` (a family whose series carry that

@@ -19,10 +19,10 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use crate::agent::scrape::Target;
+use crate::agent::sinks::retry::Verdict;
 use crate::agent::{Role, TargetError};
-use crate::exposition::Exposition;
-use crate::scrape::Target;
-use crate::sinks::retry::Verdict;
+use crate::wire::exposition::Exposition;
 
 /// A sink is healthy while it delivered within this many intervals (or, before its first delivery,
 /// while the agent has run for less than that).
@@ -438,8 +438,9 @@ mod tests {
             Duration::from_millis(12),
             &exposition,
         );
-        let error =
-            TargetError::Scrape(crate::scrape::ScrapeError::Timeout(Duration::from_secs(10)));
+        let error = TargetError::Scrape(crate::agent::scrape::ScrapeError::Timeout(
+            Duration::from_secs(10),
+        ));
         telemetry.scrape_failed(Role::Validator, &target, Duration::from_secs(10), &error);
         telemetry.delivery(
             "client-stats",

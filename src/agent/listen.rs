@@ -11,7 +11,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::telemetry::Telemetry;
+use crate::agent::telemetry::Telemetry;
 
 /// Answers until `stop` changes. Only GET (and HEAD, which axum answers from GET without the
 /// body) is routed; anything else is 405, an unknown path 404.

@@ -7,11 +7,11 @@ pub mod substrate;
 
 use serde_json::Value;
 
-use crate::exposition::Exposition;
-use crate::formats::telemetry::Format;
-use crate::profiles::source::Source;
-use crate::rpc::{RpcClient, RpcError};
-use crate::snapshot::ChainNode;
+use crate::agent::profiles::source::Source;
+use crate::agent::rpc::{RpcClient, RpcError};
+use crate::wire::exposition::Exposition;
+use crate::wire::snapshot::ChainNode;
+use crate::wire::telemetry::Format;
 
 /// What a node's metrics alone tell, for a node without JSON-RPC or while it does not answer.
 pub fn from_metrics(format: Format, metrics: &Exposition) -> ChainNode {

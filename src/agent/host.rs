@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::snapshot::{HostSample, OsFamily};
+use crate::wire::snapshot::{HostSample, OsFamily};
 
 /// Clock ticks per second in `/proc/stat`. The kernel reports USER_HZ, which is 100 on every
 /// architecture Linux supports today (node_exporter and procfs libraries assume the same).

@@ -11,7 +11,7 @@ pub mod fields;
 
 use serde::Serialize;
 
-use crate::snapshot::{
+use crate::wire::snapshot::{
     BeaconSnapshot, HostSample, NodeSnapshot, OsFamily, ProcessSnapshot, ValidatorSnapshot,
 };
 

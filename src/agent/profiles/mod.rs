@@ -17,8 +17,8 @@ use serde::Deserialize;
 pub use detect::{DetectError, Signature};
 use source::{Flag, Source, TextSource};
 
-use crate::exposition::{Exposition, NameFilter};
-use crate::snapshot::{BeaconSnapshot, ProcessSnapshot, ValidatorSnapshot};
+use crate::wire::exposition::{Exposition, NameFilter};
+use crate::wire::snapshot::{BeaconSnapshot, ProcessSnapshot, ValidatorSnapshot};
 
 /// The built-in profiles, in the order detection tries them: Nimbus last, since its signature is the
 /// loosest and a scrape that also has another client's exact marker belongs to that client.
@@ -83,6 +83,13 @@ pub enum ClientChoice {
 pub struct ProfileError {
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// A profile that cannot be used is a setting the user must fix (exit code 2).
+impl From<ProfileError> for crate::settings::ConfigError {
+    fn from(err: ProfileError) -> Self {
+        crate::settings::ConfigError::Profile(err.to_string())
+    }
 }
 
 impl Profile {
@@ -412,7 +419,7 @@ pub fn release_version(raw: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposition::Syntax;
+    use crate::wire::exposition::Syntax;
 
     fn builtin(name: &str) -> Arc<Profile> {
         Arc::clone(Profiles::builtin().get(name).expect("a built-in profile"))

@@ -21,7 +21,7 @@ use std::fmt::Write;
 
 use regex::Regex;
 
-use crate::exposition::{Exposition, Family, MetricKind, Sample, Syntax};
+use crate::wire::exposition::{Exposition, Family, MetricKind, Sample, Syntax};
 
 /// The family the push adds: whether each target's scrape succeeded.
 const UP_FAMILY: &str = "nodepulse_up";

@@ -27,7 +27,7 @@ use std::fmt;
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::exposition::{Exposition, Sample};
+use crate::wire::exposition::{Exposition, Sample};
 
 /// Where one numeric field is read from.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -5,6 +5,17 @@
 //! A target that fails costs only its own object for that cycle, with one warning naming it; the
 //! system object always goes out.
 
+pub mod check;
+pub mod config;
+pub mod host;
+pub mod listen;
+pub mod nodes;
+pub mod profiles;
+pub mod rpc;
+pub mod scrape;
+pub mod sinks;
+pub mod telemetry;
+
 use std::fmt;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,23 +26,21 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::Error;
-use crate::config::{Config, Mode};
-use crate::exposition::{Exposition, NameFilter};
-use crate::formats::client_stats;
-use crate::formats::telemetry::{Format, Rates, Session};
-use crate::host;
-use crate::nodes;
-use crate::profiles::{self, DetectError, Profile};
-use crate::rpc::RpcClient;
-use crate::scrape::{ScrapeError, Scraper, Target};
-use crate::server;
 use crate::service;
-use crate::sinks::pushgateway::PushSink;
-use crate::sinks::stats::StatsSink;
-use crate::sinks::websocket::{self, StreamSettings};
-use crate::sinks::{DeliveryError, Sink, Until, deliver, stdout};
-use crate::snapshot::{ChainNode, NodeSnapshot};
-use crate::telemetry::{self, Telemetry};
+use crate::stdout;
+use crate::wire::client_stats;
+use crate::wire::exposition::{Exposition, NameFilter};
+use crate::wire::snapshot::{ChainNode, NodeSnapshot};
+use crate::wire::telemetry::{Format, Rates, Session};
+use config::{Config, Mode};
+use profiles::{DetectError, Profile};
+use rpc::RpcClient;
+use scrape::{ScrapeError, Scraper, Target};
+use sinks::pushgateway::PushSink;
+use sinks::stats::StatsSink;
+use sinks::websocket::{self, StreamSettings};
+use sinks::{DeliveryError, Sink, Until, deliver};
+use telemetry::Telemetry;
 
 /// How long an in-flight send may finish after SIGTERM: a healthy receiver answers in well under a
 /// second, and systemd's stop timeout (90 s by default) is never approached.
@@ -383,7 +392,7 @@ async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|err| Error::Setup(format!("--listen {addr}: {err}")))?;
-        tokio::spawn(server::serve(
+        tokio::spawn(listen::serve(
             listener,
             Arc::clone(&agent.telemetry),
             sinks.stop.subscribe(),

@@ -9,7 +9,6 @@
 pub mod pushgateway;
 pub mod retry;
 pub mod stats;
-pub mod stdout;
 pub mod websocket;
 
 use std::future::Future;
@@ -20,7 +19,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::agent::Cycle;
-use crate::telemetry::Telemetry;
+use crate::agent::telemetry::Telemetry;
 use retry::{BASE_DELAY, Backoff, Jitter, MAX_DELAY, Verdict};
 
 /// A receiver of cycles.

@@ -12,13 +12,14 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::agent::Role;
+use crate::agent::config;
+use crate::agent::profiles::{self, ClientChoice, Profile, Profiles};
+use crate::agent::scrape::{Scraper, Target};
 use crate::cli::{CheckArgs, ReportFormat};
-use crate::config::{self, ConfigError};
-use crate::exposition::{Exposition, MetricKind};
-use crate::formats::client_stats::{self, StatsObject};
-use crate::profiles::{self, ClientChoice, Profile, Profiles};
-use crate::scrape::{Scraper, Target};
-use crate::sinks::stdout;
+use crate::settings::ConfigError;
+use crate::stdout;
+use crate::wire::client_stats::{self, StatsObject};
+use crate::wire::exposition::{Exposition, MetricKind};
 
 /// The minimal metrics of the beacon-metrics standard, with the type it gives each.
 const BEACON_METRICS: [(&str, MetricKind); 8] = [

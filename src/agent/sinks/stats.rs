@@ -16,9 +16,9 @@ use reqwest::header::CONTENT_TYPE;
 use super::retry::{Verdict, classify};
 use super::{Refusal, Sink};
 use crate::agent::Cycle;
-use crate::formats::client_stats::{self, StatsObject};
-use crate::scrape::describe;
+use crate::agent::scrape::describe;
 use crate::secret::SensitiveUrl;
+use crate::wire::client_stats::{self, StatsObject};
 
 const MINUTE_MS: u64 = 60_000;
 
@@ -272,7 +272,7 @@ mod tests {
     }
 
     fn beacon(timestamp: u64) -> StatsObject {
-        use crate::snapshot::{BeaconSnapshot, ProcessSnapshot};
+        use crate::wire::snapshot::{BeaconSnapshot, ProcessSnapshot};
         let process = ProcessSnapshot {
             client: "teku".to_owned(),
             version: None,

@@ -6,21 +6,22 @@
 //! Every rejection names the flag (and so the env variable and file key) at fault.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
 use reqwest::Url;
 
+use crate::agent::host::HostSource;
+use crate::agent::profiles::{ClientChoice, Profiles};
+use crate::agent::scrape::Target;
+use crate::agent::sinks::pushgateway::PushTarget;
+use crate::agent::sinks::websocket::TelemetryEndpoint;
 use crate::cli::{RunArgs, SettingsArgs};
-use crate::formats::telemetry::Format;
-use crate::host::HostSource;
-use crate::profiles::{ClientChoice, ProfileError, Profiles};
-use crate::scrape::Target;
 use crate::secret::{Secret, SensitiveUrl};
-use crate::sinks::pushgateway::PushTarget;
-use crate::sinks::websocket::TelemetryEndpoint;
+use crate::settings::{ConfigError, duration, invalid, parse_size, read_file};
+use crate::wire::telemetry::Format;
 
 /// beaconcha.in takes one insert per process per wall-clock minute, and free accounts have a
 /// monthly request budget that a 60 s cadence exhausts (Prysm moved to 120 s for that reason).
@@ -70,29 +71,6 @@ pub struct Config {
     pub interval: Duration,
     pub timeout: Duration,
     pub max_scrape_bytes: u64,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ConfigError {
-    #[error("config file {}: {reason}", path.display())]
-    File { path: PathBuf, reason: String },
-    #[error("--{flag}: {reason}")]
-    Invalid { flag: &'static str, reason: String },
-    #[error(transparent)]
-    Profile(#[from] ProfileError),
-    #[error("no built-in profile `{name}`; built in: {known}")]
-    UnknownProfile { name: String, known: String },
-    #[error(
-        "nothing to send to: give --stats-endpoint, --api-key with --machine, or --pushgateway; or use --dry-run"
-    )]
-    NoReceiver,
-}
-
-pub fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        flag,
-        reason: reason.into(),
-    }
 }
 
 impl Config {
@@ -242,16 +220,6 @@ impl SettingsArgs {
             max_scrape_size: self.max_scrape_size.or(lower.max_scrape_size),
         }
     }
-}
-
-/// A TOML settings file, keys as the long flags.
-pub fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let file_error = |reason: String| ConfigError::File {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|err| file_error(err.to_string()))?;
-    toml::from_str(&text).map_err(|err| file_error(err.to_string().trim_end().to_owned()))
 }
 
 /// `--client`: auto, or the name of one of `profiles`.
@@ -415,56 +383,6 @@ fn http_url(flag: &'static str, text: &str) -> Result<SensitiveUrl, ConfigError>
         ));
     }
     Ok(SensitiveUrl::new(url))
-}
-
-pub fn duration(
-    flag: &'static str,
-    text: Option<&str>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let Some(text) = text else {
-        return Ok(default);
-    };
-    let value = humantime::parse_duration(text).map_err(|err| {
-        invalid(
-            flag,
-            format!("`{text}` is not a duration like 90s or 2m: {err}"),
-        )
-    })?;
-    if value.is_zero() {
-        return Err(invalid(flag, "must be longer than zero"));
-    }
-    Ok(value)
-}
-
-/// A byte count: plain bytes, or with a KiB/MiB/GiB suffix.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size like 64MiB or 1048576"))?;
-    let multiplier: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}`: use B, KiB, MiB or GiB"
-            ));
-        }
-    };
-    let bytes = number
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("`{text}` is too large"))?;
-    if bytes == 0 {
-        return Err("must be larger than zero".into());
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

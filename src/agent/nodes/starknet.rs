@@ -10,10 +10,10 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 
 use super::{START_TIME, count, number, optional, string, value};
-use crate::exposition::Exposition;
-use crate::profiles::source::Source;
-use crate::rpc::{RpcClient, RpcError};
-use crate::snapshot::{BlockRef, ChainNode};
+use crate::agent::profiles::source::Source;
+use crate::agent::rpc::{RpcClient, RpcError};
+use crate::wire::exposition::Exposition;
+use crate::wire::snapshot::{BlockRef, ChainNode};
 
 /// Version methods of the clients that have one, and the client each names.
 const VERSION_METHODS: [(&str, &str); 2] = [

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-use crate::snapshot::{BlockRef, ChainNode, HostSample, NodeSnapshot, OsFamily};
+use crate::wire::snapshot::{BlockRef, ChainNode, HostSample, NodeSnapshot, OsFamily};
 
 const MEGABYTE: f64 = 1024.0 * 1024.0;
 

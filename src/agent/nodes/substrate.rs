@@ -7,10 +7,10 @@
 use serde_json::{Value, json};
 
 use super::{START_TIME, count, number, string, value};
-use crate::exposition::Exposition;
-use crate::profiles::source::Source;
-use crate::rpc::{RpcClient, RpcError};
-use crate::snapshot::{BlockRef, ChainNode};
+use crate::agent::profiles::source::Source;
+use crate::agent::rpc::{RpcClient, RpcError};
+use crate::wire::exposition::Exposition;
+use crate::wire::snapshot::{BlockRef, ChainNode};
 
 /// What the metrics alone tell.
 pub fn from_metrics(metrics: &Exposition) -> ChainNode {

@@ -9,7 +9,7 @@ use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
-use crate::scrape::describe;
+use crate::agent::scrape::describe;
 use crate::secret::without_credentials;
 
 /// Node answers to the methods we call are a few kilobytes; a block with its transaction hashes can

@@ -25,9 +25,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use super::retry::{BASE_DELAY, Backoff, Jitter};
 use super::{DeliveryError, Until};
 use crate::agent::Cycle;
-use crate::formats::telemetry::{Format, RateTracker, Rates, Session};
+use crate::agent::telemetry::Telemetry;
 use crate::secret::without_credentials;
-use crate::telemetry::Telemetry;
+use crate::wire::telemetry::{Format, RateTracker, Rates, Session};
 
 /// The level of every message nodepulse sends: Substrate's `system.*`, `block.import` and
 /// `notify.finalized` are level 0, so an endpoint of any verbosity takes them.

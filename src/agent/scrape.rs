@@ -14,8 +14,8 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
-use crate::exposition::{Exposition, NameFilter, ParseError, Parser, Syntax};
 use crate::secret::without_credentials;
+use crate::wire::exposition::{Exposition, NameFilter, ParseError, Parser, Syntax};
 
 /// Prefer the classic text format; OpenMetrics text is read as well, anything else (protobuf) is
 /// not.
