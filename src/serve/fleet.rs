@@ -14,21 +14,26 @@ use crate::wire::client_stats::fields::{Kind, all_fields};
 /// OpenMetrics families (no `# EOF`) for `machines`, `now_ms` deciding `online`.
 pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -> String {
     let mut out = String::new();
+    let labels: Vec<String> = machines
+        .iter()
+        .map(|machine| {
+            format!(
+                "key=\"{}\",machine=\"{}\"",
+                escape(&machine.key),
+                escape(&machine.machine)
+            )
+        })
+        .collect();
     family(
         &mut out,
         "last_seen_timestamp_seconds",
         "When the machine last reported (Unix seconds).",
     );
-    for machine in machines {
-        let labels = format!(
-            "key=\"{}\",machine=\"{}\"",
-            escape(&machine.key),
-            escape(&machine.machine)
-        );
+    for (machine, labels) in machines.iter().zip(&labels) {
+        let seen = machine.last_seen_ms as f64 / 1000.0;
         let _ = writeln!(
             out,
-            "nodepulse_fleet_last_seen_timestamp_seconds{{{labels}}} {}",
-            machine.last_seen_ms as f64 / 1000.0
+            "nodepulse_fleet_last_seen_timestamp_seconds{{{labels}}} {seen}"
         );
     }
     family(
@@ -36,12 +41,7 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
         "online",
         "1 when the machine sent an object within --offline-after.",
     );
-    for machine in machines {
-        let labels = format!(
-            "key=\"{}\",machine=\"{}\"",
-            escape(&machine.key),
-            escape(&machine.machine)
-        );
+    for (machine, labels) in machines.iter().zip(&labels) {
         let online = machine
             .newest
             .iter()
@@ -56,7 +56,7 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
     // Field by field, so that each family's samples stay together.
     let mut numbers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut clients = Vec::new();
-    for machine in machines {
+    for (machine, machine_labels) in machines.iter().zip(&labels) {
         for newest in &machine.newest {
             // Kept as answered; read back by the same rules it was accepted by.
             let Some(object) = decode(newest.json.as_bytes())
@@ -65,12 +65,7 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
             else {
                 continue;
             };
-            let labels = format!(
-                "key=\"{}\",machine=\"{}\",process=\"{}\"",
-                escape(&machine.key),
-                escape(&machine.machine),
-                object.process.as_str()
-            );
+            let labels = format!("{machine_labels},process=\"{}\"", object.process.as_str());
             let mut texts = Vec::new();
             for (field, value) in &object.values {
                 let number = match value {
