@@ -296,7 +296,7 @@ fn main() {
             let served = Served::start(&history);
             for (path, smallest) in [
                 ("/api/v1/machines", 1_000_000),
-                ("/api/v1/machines/rig-0500/stats?limit=1440", 1_000_000),
+                ("/api/v1/machines/rig-0500/stats?limit=1440", 500_000),
                 ("/api/v1/user/stats/0/180", 100_000),
             ] {
                 let url = format!("{}{path}", served.base);
