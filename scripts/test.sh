@@ -35,11 +35,11 @@ python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q p
 # The tests read two paths from the environment; a value left over in a shell must not point them
 # elsewhere by accident. Set NODEPULSE_TEST_KEEP_ENV=1 to keep them deliberately.
 if [ "${NODEPULSE_TEST_KEEP_ENV:-0}" != "1" ]; then
-  unset NODEPULSE_PEER_CASES NODEPULSE_PUSHGATEWAY_BIN NODEPULSE_TEST_POSTGRES NODEPULSE_TEST_POSTGRES_DIR
+  unset NODEPULSE_PEER_CASES NODEPULSE_PUSHGATEWAY_BIN
 fi
 
 # A throwaway PostgreSQL cluster on a free loopback port, gone when the script ends. Each test
-# makes its own database in it.
+# makes its own database in it (the script always sets both variables to this cluster).
 pg_dir=$(mktemp -d /tmp/nodepulse-pg.XXXXXX)
 chmod 755 "$pg_dir"
 export NODEPULSE_TEST_POSTGRES
