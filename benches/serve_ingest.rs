@@ -97,8 +97,11 @@ impl Served {
         }
         Served { child, base }
     }
+}
 
-    fn stop(mut self) {
+/// A bench that fails half-way leaves no server behind.
+impl Drop for Served {
+    fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -254,7 +257,7 @@ fn main() {
             &latencies,
             &statuses,
         );
-        served.stop();
+        drop(served); // SIGTERM, and wait for the exit
         if *label == "SQLite" {
             let grown = file_bytes(&dir.join("ingest.db")).saturating_sub(before);
             println!(
@@ -318,7 +321,7 @@ fn main() {
                     percentile(&latencies, 0.99).as_secs_f64() * 1e3
                 );
             }
-            served.stop();
+            drop(served); // SIGTERM, and wait for the exit
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
