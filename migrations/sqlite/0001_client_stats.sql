@@ -71,6 +71,10 @@ CREATE TABLE stats (
     PRIMARY KEY (machine_id, process, minute)
 ) WITHOUT ROWID;
 
+-- Newest first across machines (beaconcha.in's user/stats) and retention by age walk this index
+-- instead of the whole table.
+CREATE INDEX stats_by_minute ON stats (process, minute);
+
 -- The newest object of each machine and process, as queries answer it (JSON): the machines list
 -- reads this, never the history, so it costs the same with a day of objects or a month.
 CREATE TABLE latest (
