@@ -83,29 +83,46 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// On a free port; another test that took the same port a moment later costs a retry.
     pub fn start(database: &str, extra: &[&str]) -> Receiver {
-        let address = format!("127.0.0.1:{}", free_port());
-        Receiver::start_on(database, &address, extra)
+        for _ in 0..3 {
+            let address = format!("127.0.0.1:{}", free_port());
+            if let Some(receiver) = Receiver::try_start(database, &address, extra) {
+                return receiver;
+            }
+        }
+        panic!("serve did not come up on three free ports");
     }
 
     /// On a given address (a restart keeps its port).
     pub fn start_on(database: &str, address: &str, extra: &[&str]) -> Receiver {
+        Receiver::try_start(database, address, extra)
+            .unwrap_or_else(|| panic!("serve did not come up on {address}"))
+    }
+
+    /// Running and answering /healthz, or `None` when the process exited (its port was taken).
+    fn try_start(database: &str, address: &str, extra: &[&str]) -> Option<Receiver> {
         let mut process = Running::spawn(
             nodepulse()
                 .args(["serve", "--listen", address, "--database", database])
                 .args(extra),
         );
         let url = format!("http://{address}/healthz");
-        let up = eventually(
-            Duration::from_secs(30),
-            || matches!(request("GET", &url, &[], b""), Ok(answer) if answer.status == 200),
-        );
+        let mut exited = false;
+        let up = eventually(Duration::from_secs(30), || {
+            exited = process.0.try_wait().ok().flatten().is_some();
+            exited || matches!(request("GET", &url, &[], b""), Ok(answer) if answer.status == 200)
+        });
+        if exited {
+            eprintln!("serve exited: {}", process.stderr());
+            return None;
+        }
         assert!(up, "serve did not come up:\n{}", process.stderr());
-        Receiver {
+        Some(Receiver {
             process,
             address: address.to_owned(),
             database: database.to_owned(),
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
