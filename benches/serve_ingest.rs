@@ -197,6 +197,7 @@ async fn fill_a_day(database: &str, key_id: i64) -> usize {
                     .await
                     .expect("insert")
                     .iter()
+                    .map(Vec::len)
                     .sum::<usize>();
                 batch.clear();
             }

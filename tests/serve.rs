@@ -352,6 +352,11 @@ fn one_object_per_machine_process_and_minute() {
             metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"same_minute\"} 2"),
             "{metrics}"
         );
+        // Counted under the process that was stored, not the one dropped before it.
+        for process in ["system", "validator"] {
+            let line = format!("nodepulse_serve_objects_stored_total{{process=\"{process}\"}} 1");
+            assert!(metrics.lines().any(|got| got == line), "{line}:\n{metrics}");
+        }
     }
 }
 

@@ -42,10 +42,7 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
         "1 when the machine sent an object within --offline-after.",
     );
     for (machine, labels) in machines.iter().zip(&labels) {
-        let online = machine
-            .newest
-            .iter()
-            .any(|newest| now_ms.saturating_sub(newest.received_ms) < offline_after_ms);
+        let online = machine.online(now_ms, offline_after_ms);
         let _ = writeln!(
             out,
             "nodepulse_fleet_online{{{labels}}} {}",

@@ -32,7 +32,8 @@ pub struct Shared<S> {
     pub writer: Writer,
     pub rate: RateLimit,
     pub telemetry: ServeTelemetry,
-    pub offline_after: Duration,
+    /// `--offline-after`, in the unit the store's times are in.
+    pub offline_after_ms: i64,
     pub fleet_metrics: bool,
 }
 
@@ -229,10 +230,7 @@ async fn metrics<S: Store>(State(shared): State<AppState<S>>, headers: HeaderMap
         shared.telemetry.database("machines", started.elapsed());
         match machines {
             Ok(machines) => {
-                let now = crate::unix_millis(std::time::SystemTime::now()) as i64;
-                let offline_after =
-                    i64::try_from(shared.offline_after.as_millis()).unwrap_or(i64::MAX);
-                let fleet = fleet::encode(&machines, now, offline_after);
+                let fleet = fleet::encode(&machines, super::now_ms(), shared.offline_after_ms);
                 // The registry's text ends in `# EOF`; the fleet's families go before it.
                 let end = text.rfind("# EOF").unwrap_or(text.len());
                 text.insert_str(end, &fleet);

@@ -2,7 +2,7 @@
 //! once the objects are committed, the explorer's error object otherwise.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -82,14 +82,11 @@ async fn store<S: Store>(
         shared.telemetry.rejected(Rejection::Invalid, 1);
         ApiError::new(StatusCode::BAD_REQUEST, err.to_string())
     })?;
-    let processes: Vec<&'static str> = objects
-        .iter()
-        .map(|object| object.process.as_str())
-        .collect();
+    let sent = objects.len();
     let submission = Submission {
         key_id: record.id,
         machine,
-        received_ms: crate::unix_millis(SystemTime::now()) as i64,
+        received_ms: super::now_ms(),
         objects,
     };
     let started = Instant::now();
@@ -98,22 +95,20 @@ async fn store<S: Store>(
     let stored = stored.map_err(|err| {
         shared
             .telemetry
-            .rejected(Rejection::Unavailable, processes.len() as u64);
+            .rejected(Rejection::Unavailable, sent as u64);
         tracing::warn!("{err}");
         ApiError::from(err.as_ref())
     })?;
-    // Objects are stored in order within their request, so a count says which were: every
-    // object of a process stored at most once a minute.
-    for process in processes.iter().take(stored) {
-        shared.telemetry.stored(process);
+    for process in &stored {
+        shared.telemetry.stored(process.as_str());
     }
-    let dropped = processes.len() - stored;
+    let dropped = sent - stored.len();
     if dropped > 0 {
         shared
             .telemetry
             .rejected(Rejection::SameMinute, dropped as u64);
     }
-    if stored == 0 {
+    if stored.is_empty() {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "api rate limit reached, one process per machine per user each minute is allowed.",

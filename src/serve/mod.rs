@@ -34,7 +34,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const PURGE_BATCH: u32 = 5000;
 
-fn now_ms() -> i64 {
+/// The server's clock in Unix ms: it decides minutes, retention and who is online.
+pub(crate) fn now_ms() -> i64 {
     crate::unix_millis(SystemTime::now()) as i64
 }
 
@@ -59,7 +60,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         writer,
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         telemetry: telemetry::ServeTelemetry::default(),
-        offline_after: config.offline_after,
+        offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
         fleet_metrics: config.fleet_metrics,
     });
     let app = http::router(shared);

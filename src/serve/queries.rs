@@ -3,7 +3,7 @@
 //! tools written against its API read ours the same way.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -39,10 +39,6 @@ async fn reader<S: Store>(
     .await
 }
 
-fn now_ms() -> i64 {
-    crate::unix_millis(SystemTime::now()) as i64
-}
-
 /// `GET /api/v1/machines`: each machine, when it was last seen, whether it is online, and its
 /// newest object of each process.
 pub async fn machines<S: Store>(
@@ -54,8 +50,7 @@ pub async fn machines<S: Store>(
     let started = Instant::now();
     let machines = shared.store.machines(scope_of(&record)).await;
     shared.telemetry.database("machines", started.elapsed());
-    let now = now_ms();
-    let offline_after = i64::try_from(shared.offline_after.as_millis()).unwrap_or(i64::MAX);
+    let now = super::now_ms();
     let machines = machines?;
     let mut data = Vec::with_capacity(machines.len());
     for machine in &machines {
@@ -74,10 +69,7 @@ pub async fn machines<S: Store>(
             machine: &machine.machine,
             key: &machine.key,
             last_seen: machine.last_seen_ms,
-            online: machine
-                .newest
-                .iter()
-                .any(|newest| now.saturating_sub(newest.received_ms) < offline_after),
+            online: machine.online(now, shared.offline_after_ms),
             processes,
         });
     }
@@ -153,27 +145,17 @@ pub async fn machine_stats<S: Store>(
     shared
         .telemetry
         .database("machine_stats", started.elapsed());
-    let objects = objects?;
-    if objects.is_empty() && !machine_exists(&shared, &record, &machine).await? {
-        return Err(ApiError::new(
+    let objects = objects?.ok_or_else(|| {
+        ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no machine named {machine:?}"),
-        ));
-    }
+        )
+    })?;
     ok(objects
         .iter()
         .map(StoredObject::to_json)
         .collect::<Vec<_>>()
         .into())
-}
-
-async fn machine_exists<S: Store>(
-    shared: &Shared<S>,
-    record: &KeyRecord,
-    machine: &str,
-) -> Result<bool, ApiError> {
-    let machines = shared.store.machines(scope_of(record)).await?;
-    Ok(machines.iter().any(|known| known.machine == machine))
 }
 
 /// `GET /api/v1/user/stats/{offset}/{limit}`: beaconcha.in's endpoint of that name. Its `data` is

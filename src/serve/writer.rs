@@ -9,13 +9,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::store::{Store, StoreError, Submission};
+use crate::wire::client_stats::fields::Process;
 
 /// Requests waiting for the writer; when full, new requests wait for room (bounded memory).
 const QUEUE: usize = 1024;
 /// At most this many requests share a transaction, so one commit stays short.
 const MAX_BATCH: usize = 256;
 
-type Reply = oneshot::Sender<Result<usize, Arc<StoreError>>>;
+type Reply = oneshot::Sender<Result<Vec<Process>, Arc<StoreError>>>;
 
 #[derive(Clone)]
 pub struct Writer {
@@ -30,9 +31,9 @@ impl Writer {
         (Writer { queue }, task)
     }
 
-    /// Stores the submission; returns how many of its objects were stored once they are
-    /// committed.
-    pub async fn submit(&self, submission: Submission) -> Result<usize, Arc<StoreError>> {
+    /// Stores the submission; returns the processes of the objects that were stored, once they
+    /// are committed.
+    pub async fn submit(&self, submission: Submission) -> Result<Vec<Process>, Arc<StoreError>> {
         let (reply, answer) = oneshot::channel();
         let stopped = || {
             Arc::new(StoreError::Unavailable(

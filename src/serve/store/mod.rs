@@ -93,6 +93,15 @@ pub struct MachineSummary {
     pub newest: Vec<Newest>,
 }
 
+impl MachineSummary {
+    /// Whether any of its newest objects arrived within `offline_after_ms` of `now_ms`.
+    pub fn online(&self, now_ms: i64, offline_after_ms: i64) -> bool {
+        self.newest
+            .iter()
+            .any(|newest| now_ms.saturating_sub(newest.received_ms) < offline_after_ms)
+    }
+}
+
 /// Whose data a query may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -150,24 +159,25 @@ pub trait Store: Send + Sync + 'static {
         key: &Secret,
     ) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
 
-    /// Stores a batch of requests in one transaction. For each submission, how many of its objects
-    /// were stored; the others fell on a (machine, process, minute) already taken.
+    /// Stores a batch of requests in one transaction. For each submission, the processes of the
+    /// objects that were stored; the others fell on a (machine, process, minute) already taken.
     fn insert(
         &self,
         batch: &[Submission],
-    ) -> impl Future<Output = Result<Vec<usize>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Vec<Process>>, StoreError>> + Send;
 
     fn machines(
         &self,
         scope: Scope,
     ) -> impl Future<Output = Result<Vec<MachineSummary>, StoreError>> + Send;
-    /// The newest `window.limit` objects of machines of that name in the scope, oldest first.
+    /// The newest `window.limit` objects of machines of that name in the scope, oldest first;
+    /// `None` when the scope has no machine of that name.
     fn machine_stats(
         &self,
         scope: Scope,
         machine: &str,
         window: Window,
-    ) -> impl Future<Output = Result<Vec<StoredObject>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Vec<StoredObject>>, StoreError>> + Send;
     /// beaconcha.in's `user/stats`: one process's objects of every machine in the scope, newest
     /// first, `offset` rows skipped.
     fn recent(

@@ -259,7 +259,7 @@ impl Store for SqlStore {
         }))
     }
 
-    async fn insert(&self, batch: &[Submission]) -> Result<Vec<usize>, StoreError> {
+    async fn insert(&self, batch: &[Submission]) -> Result<Vec<Vec<Process>>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let mut stored = Vec::with_capacity(batch.len());
         for submission in batch {
@@ -275,7 +275,7 @@ impl Store for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(classify)?;
-            let mut count = 0;
+            let mut kept = Vec::with_capacity(submission.objects.len());
             for object in &submission.objects {
                 let mut query = sqlx::query(INSERT_OBJECT.as_str())
                     .bind(machine_id)
@@ -296,7 +296,7 @@ impl Store for SqlStore {
                 if result.rows_affected() == 0 {
                     continue;
                 }
-                count += 1;
+                kept.push(object.process);
                 let json = answered(object, &submission.machine, submission.received_ms);
                 sqlx::query(
                     "INSERT INTO latest (machine_id, process, received_ms, object) \
@@ -312,7 +312,7 @@ impl Store for SqlStore {
                 .await
                 .map_err(classify)?;
             }
-            stored.push(count);
+            stored.push(kept);
         }
         let mut last_used: Vec<(i64, i64)> = batch
             .iter()
@@ -383,7 +383,7 @@ impl Store for SqlStore {
         scope: Scope,
         machine: &str,
         window: Window,
-    ) -> Result<Vec<StoredObject>, StoreError> {
+    ) -> Result<Option<Vec<StoredObject>>, StoreError> {
         let processes: Vec<Process> = match window.process {
             Some(process) => vec![process],
             None => Process::ALL.to_vec(),
@@ -399,6 +399,9 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
+        if ids.is_empty() {
+            return Ok(None);
+        }
         let sql = format!(
             "{} WHERE s.machine_id = $1 AND s.process = $2 AND s.minute >= $3 AND s.minute <= $4 \
              AND s.received_ms >= $5 AND s.received_ms < $6 ORDER BY s.minute DESC LIMIT $7",
@@ -424,7 +427,7 @@ impl Store for SqlStore {
         objects.sort_by_key(|object| std::cmp::Reverse(object.received_ms));
         objects.truncate(window.limit as usize);
         objects.reverse();
-        Ok(objects)
+        Ok(Some(objects))
     }
 
     async fn recent(
