@@ -942,3 +942,29 @@ fn a_key_over_its_rate_gets_429_with_retry_after_and_the_access_log_never_shows_
         assert!(!log.contains(secret.as_str()), "a key in the log:\n{log}");
     }
 }
+
+#[test]
+fn a_database_that_fails_is_a_500_in_the_explorers_shape_and_nothing_half_stored() {
+    let database = database(Kind::Postgres, "db-fails");
+    let key = add_key(&database, "ops", false);
+    let receiver = Receiver::start(&database, &[]);
+    let psql = |sql: &str| {
+        let status = std::process::Command::new("psql")
+            .args([database.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+            .status()
+            .expect("psql");
+        assert!(status.success(), "{sql}");
+    };
+    // The history table gone from under the server (an operator's mistake, a broken restore).
+    psql("ALTER TABLE stats RENAME TO stats_away");
+    let body = fixture("reporters/lighthouse-beacon-node.json");
+    let answer = receiver.post(&format!("/api/v1/stats/{key}/rig"), &body);
+    assert_eq!(answer.status, 500, "{}", answer.text());
+    assert_eq!(answer.error(), "ERROR: could not store");
+    psql("ALTER TABLE stats_away RENAME TO stats");
+    // Nothing of the failed request was kept (not even its machine), and the next one stores.
+    assert_eq!(receiver.data("/api/v1/machines", &key), json!([]));
+    let answer = receiver.post(&format!("/api/v1/stats/{key}/rig"), &body);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(stored(&receiver, &key, "rig").len(), 2);
+}
