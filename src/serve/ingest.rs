@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 
 use super::http::{ApiError, AppState, MAX_BODY_BYTES, authenticate, key_from};
 use super::store::{Store, Submission};
@@ -26,7 +25,7 @@ pub async fn by_query<S: Store>(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     let key = key_from(&headers, query.get("apikey").map(String::as_str));
     let machine = query.get("machine").cloned().unwrap_or_default();
     accept(&shared, key, machine, body).await
@@ -37,7 +36,7 @@ pub async fn by_path<S: Store>(
     State(shared): State<AppState<S>>,
     Path((key, machine)): Path<(String, String)>,
     body: Body,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     accept(&shared, Some(Secret::new(key)), machine, body).await
 }
 
@@ -46,28 +45,17 @@ pub async fn by_path_default<S: Store>(
     State(shared): State<AppState<S>>,
     Path(key): Path<String>,
     body: Body,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     accept(&shared, Some(Secret::new(key)), String::new(), body).await
 }
 
+/// 200 with an empty body once the objects are committed.
 async fn accept<S: Store>(
     shared: &super::http::Shared<S>,
     key: Option<Secret>,
     machine: String,
     body: Body,
-) -> Response {
-    match store(shared, key, machine, body).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(err) => err.into_response(),
-    }
-}
-
-async fn store<S: Store>(
-    shared: &super::http::Shared<S>,
-    key: Option<Secret>,
-    machine: String,
-    body: Body,
-) -> Result<(), ApiError> {
+) -> Result<StatusCode, ApiError> {
     let record = authenticate(shared, key).await?;
     if let Err(wait) = shared.rate.take(record.id, Instant::now()) {
         shared.telemetry.rejected(Rejection::RateLimited, 1);
@@ -115,7 +103,7 @@ async fn store<S: Store>(
         )
         .retry_after(Duration::from_secs(60)));
     }
-    Ok(())
+    Ok(StatusCode::OK)
 }
 
 /// The machine's name: `default` when none is given.
