@@ -15,7 +15,7 @@ mkdir -p "$release/assets"
 "$release/nodepulse" completions zsh > "$release/assets/_nodepulse"
 "$release/nodepulse" completions fish > "$release/assets/nodepulse.fish"
 rm -f "${CARGO_TARGET_DIR:-target}"/debian/nodepulse_*.deb
-cargo deb --no-build --no-strip
+cargo deb --no-build
 deb=$(ls "${CARGO_TARGET_DIR:-target}"/debian/nodepulse_*.deb)
 
 fail() { echo "package check: $*" >&2; exit 1; }
@@ -37,6 +37,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb --extract "$deb" "$tmp"
 "$tmp/usr/bin/nodepulse" --version | grep -q '^nodepulse ' || fail "the packaged binary does not run"
+# The release build keeps its symbol table; the package must not.
+if readelf -S "$tmp/usr/bin/nodepulse" | grep -q '\.symtab'; then fail "the packaged binary is not stripped"; fi
 # Each completion script is the shell's own and knows the subcommands.
 grep -q '^#compdef nodepulse' "$tmp/usr/share/zsh/vendor-completions/_nodepulse" || fail "zsh completion is not one"
 grep -q "complete -c nodepulse" "$tmp/usr/share/fish/vendor_completions.d/nodepulse.fish" || fail "fish completion is not one"

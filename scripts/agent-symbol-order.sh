@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Records which functions `nodepulse run` executes and writes them to link/agent-symbols.txt,
+# which the release link (build.rs) hands to the linker so that the agent's code sits together at
+# the start of .text.
+#
+# Why: the binary also carries `serve` (sqlx, axum, the store), and with the default layout the
+# agent's functions are spread across twice as many pages; the kernel maps every page of a 64 KiB
+# window around each code page an idle agent touches, so its resident set grew by ~2 MB. Ordering
+# puts what the agent runs into few windows.
+#
+# Run it after large changes to the agent or its dependencies (a stale list only costs memory,
+# never correctness: names that no longer exist are skipped). Needs valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v valgrind >/dev/null || { echo "agent-symbol-order: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+
+# The release build itself: it keeps its symbol table (Cargo.toml), so valgrind names functions
+# exactly as the linker knows them. Any other profile would hash the names differently.
+cargo build --release --bin nodepulse
+binary="${CARGO_TARGET_DIR:-target}/release/nodepulse"
+
+work=$(mktemp -d)
+serve_pid=""
+cleanup() {
+  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A real receiver for the runs that send.
+key=$("$binary" keys add profile --database "sqlite://$work/serve.db")
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$binary" serve --listen "127.0.0.1:$port" --database "sqlite://$work/serve.db" 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  sleep 0.1
+done
+
+profile() {
+  local name=$1
+  shift
+  valgrind --tool=callgrind --demangle=no --compress-strings=no --dump-instr=no \
+    --callgrind-out-file="$work/$name.out" "$binary" "$@" >/dev/null 2>>"$work/valgrind.log" || true
+}
+
+# Every bundled consensus fixture, mapped and sent once.
+for dir in fixtures/{grandine,lighthouse,lodestar,nimbus,prysm,teku}; do
+  client=$(basename "$dir")
+  args=(--beacon-node "$dir/beacon.prom")
+  [ -f "$dir/validator.prom" ] && args+=(--validator "$dir/validator.prom")
+  profile "once-$client" run --once "${args[@]}" \
+    --stats-base-url "http://127.0.0.1:$port" --api-key "$key" --machine "$client"
+  profile "dry-$client" run --dry-run "${args[@]}"
+done
+
+# The long-running shape (an unreachable receiver, so the retry path too, and --listen), stopped
+# by SIGTERM after a few cycles so callgrind writes its profile.
+listen_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+valgrind --tool=callgrind --demangle=no --compress-strings=no --dump-instr=no \
+  --callgrind-out-file="$work/loop.out" "$binary" run \
+  --beacon-node fixtures/lighthouse/beacon.prom --validator fixtures/lighthouse/validator.prom \
+  --stats-endpoint http://127.0.0.1:9/api/v1/stats/key/loop --interval 2s \
+  --listen "127.0.0.1:$listen_port" >/dev/null 2>>"$work/valgrind.log" &
+loop_pid=$!
+for _ in $(seq 300); do
+  curl -sf "http://127.0.0.1:$listen_port/metrics" >/dev/null && break
+  sleep 0.2
+done
+sleep 8
+kill -TERM "$loop_pid"
+wait "$loop_pid" || true
+
+# Functions that ran, in first-seen order, once each.
+mkdir -p link
+cat "$work"/*.out | sed -n 's/^c\?fn=//p' | awk '!seen[$0]++' >link/agent-symbols.txt
+echo "agent-symbol-order: $(wc -l <link/agent-symbols.txt) functions in link/agent-symbols.txt" >&2
