@@ -128,6 +128,73 @@ pub struct ServeSettings {
     #[arg(long, env = "NODEPULSE_FLEET_METRICS")]
     #[serde(default)]
     pub fleet_metrics: bool,
+    /// Reads of stream nodes need no key (a public page); client-stats reads still do.
+    #[arg(long, env = "NODEPULSE_PUBLIC_READS", help_heading = "Streams")]
+    #[serde(default)]
+    pub public_reads: bool,
+    /// Answers carry the addresses stream nodes connect from (hidden by default).
+    #[arg(long, env = "NODEPULSE_EXPOSE_NODE_IP", help_heading = "Streams")]
+    #[serde(default)]
+    pub expose_node_ip: bool,
+    /// Only these addresses may stream to /submit and /audit: CIDR ranges, comma-separated
+    /// [default: any].
+    #[arg(
+        long,
+        env = "NODEPULSE_SUBMIT_ALLOW",
+        value_name = "CIDR,...",
+        value_delimiter = ',',
+        help_heading = "Streams"
+    )]
+    #[serde(default)]
+    pub submit_allow: Vec<String>,
+    /// Largest stream frame; a bigger one closes its connection with 1009 [default: 512KiB].
+    #[arg(
+        long,
+        env = "NODEPULSE_MAX_FRAME_SIZE",
+        value_name = "SIZE",
+        help_heading = "Streams"
+    )]
+    pub max_frame_size: Option<String>,
+    /// Bytes per second one stream connection may send, averaged over 10 s [default: 256KiB].
+    #[arg(
+        long,
+        env = "NODEPULSE_MAX_STREAM_RATE",
+        value_name = "SIZE",
+        help_heading = "Streams"
+    )]
+    pub max_stream_rate: Option<String>,
+    /// Stream connections one address may hold open [default: 64].
+    #[arg(
+        long,
+        env = "NODEPULSE_MAX_CONNECTIONS_PER_IP",
+        value_name = "N",
+        help_heading = "Streams"
+    )]
+    pub max_connections_per_ip: Option<u32>,
+    /// A stream node silent this long is marked disconnected [default: 60s].
+    #[arg(
+        long,
+        env = "NODEPULSE_NODE_SILENCE",
+        value_name = "DURATION",
+        help_heading = "Streams"
+    )]
+    pub node_silence: Option<String>,
+    /// Stream messages written per batch at most (substrate-analytics' DB_BATCH_SIZE) [default: 1024].
+    #[arg(
+        long,
+        env = "NODEPULSE_DB_BATCH_SIZE",
+        value_name = "N",
+        help_heading = "Streams"
+    )]
+    pub db_batch_size: Option<u32>,
+    /// Longest a stream message waits for its batch (DB_SAVE_LATENCY_MS) [default: 100ms].
+    #[arg(
+        long,
+        env = "NODEPULSE_DB_SAVE_LATENCY",
+        value_name = "DURATION",
+        help_heading = "Streams"
+    )]
+    pub db_save_latency: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::streams::limits::{AllowList, Cidr};
+use super::streams::{BatchLimits, StreamSettings};
 use crate::cli::{ServeArgs, ServeSettings};
 use crate::secret::Secret;
-use crate::settings::{ConfigError, duration, invalid, read_file};
+use crate::settings::{ConfigError, duration, invalid, parse_size, read_file};
 
 pub const DEFAULT_DATABASE: &str = "sqlite://nodepulse.db";
 
@@ -22,6 +24,9 @@ pub struct ServeConfig {
     pub fleet_metrics: bool,
     /// Certificate chain and key, for HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub public_reads: bool,
+    pub expose_node_ip: bool,
+    pub streams: StreamSettings,
 }
 
 impl ServeConfig {
@@ -56,6 +61,58 @@ impl ServeConfig {
             Some(0) => Err(invalid(flag, "must be at least 1")),
             other => Ok(other.unwrap_or(default)),
         };
+        let size = |flag: &'static str, value: Option<&str>, default: u64| match value {
+            None => Ok(default),
+            Some(text) => match parse_size(text) {
+                Ok(0) => Err(invalid(flag, "must be at least 1 byte")),
+                Ok(bytes) => Ok(bytes),
+                Err(err) => Err(invalid(flag, err)),
+            },
+        };
+        let allow = settings
+            .submit_allow
+            .iter()
+            .map(|range| {
+                range
+                    .parse::<Cidr>()
+                    .map_err(|err| invalid("submit-allow", err))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let streams = StreamSettings {
+            max_frame_bytes: usize::try_from(size(
+                "max-frame-size",
+                settings.max_frame_size.as_deref(),
+                512 * 1024,
+            )?)
+            .map_err(|_| invalid("max-frame-size", "is too large"))?,
+            bytes_per_second: size(
+                "max-stream-rate",
+                settings.max_stream_rate.as_deref(),
+                256 * 1024,
+            )?,
+            connections_per_address: positive(
+                "max-connections-per-ip",
+                settings.max_connections_per_ip,
+                64,
+            )? as usize,
+            silence: duration(
+                "node-silence",
+                settings.node_silence.as_deref(),
+                Duration::from_secs(60),
+            )?,
+            allow: AllowList(allow),
+            batch: BatchLimits {
+                messages: positive("db-batch-size", settings.db_batch_size, 1024)? as usize,
+                latency: duration(
+                    "db-save-latency",
+                    settings.db_save_latency.as_deref(),
+                    Duration::from_millis(100),
+                )?,
+            },
+        };
+        if streams.silence.is_zero() {
+            return Err(invalid("node-silence", "must be longer than 0s"));
+        }
         Ok(ServeConfig {
             listen,
             database,
@@ -70,6 +127,9 @@ impl ServeConfig {
                 (Some(_), None) => return Err(invalid("tls-cert", "needs --tls-key")),
                 (None, Some(_)) => return Err(invalid("tls-key", "needs --tls-cert")),
             },
+            public_reads: settings.public_reads,
+            expose_node_ip: settings.expose_node_ip,
+            streams,
         })
     }
 }
@@ -100,6 +160,19 @@ impl ServeSettings {
             fleet_metrics: self.fleet_metrics || lower.fleet_metrics,
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
+            public_reads: self.public_reads || lower.public_reads,
+            expose_node_ip: self.expose_node_ip || lower.expose_node_ip,
+            submit_allow: if self.submit_allow.is_empty() {
+                lower.submit_allow
+            } else {
+                self.submit_allow
+            },
+            max_frame_size: self.max_frame_size.or(lower.max_frame_size),
+            max_stream_rate: self.max_stream_rate.or(lower.max_stream_rate),
+            max_connections_per_ip: self.max_connections_per_ip.or(lower.max_connections_per_ip),
+            node_silence: self.node_silence.or(lower.node_silence),
+            db_batch_size: self.db_batch_size.or(lower.db_batch_size),
+            db_save_latency: self.db_save_latency.or(lower.db_save_latency),
         }
     }
 }

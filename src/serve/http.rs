@@ -1,24 +1,31 @@
 //! The HTTP surface: the router, the shared state, the explorer's error shape, key extraction and
 //! the access log. Ingest and queries are in their own modules.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::connect_info::Connected;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::IncomingStream;
 use serde_json::json;
+use tokio::net::TcpListener;
 
 use super::fleet;
 use super::ingest;
 use super::queries;
 use super::rate::RateLimit;
+use super::store::streams::StreamStore;
 use super::store::{KeyRecord, Scope, Store, StoreError};
+use super::streams::{self, Streams};
 use super::telemetry::{Rejection, ServeTelemetry};
+use super::tls::TlsListener;
 use super::writer::Writer;
 use crate::secret::Secret;
 
@@ -31,10 +38,31 @@ pub struct Shared<S> {
     pub store: Arc<S>,
     pub writer: Writer,
     pub rate: RateLimit,
-    pub telemetry: ServeTelemetry,
+    pub telemetry: Arc<ServeTelemetry>,
+    pub streams: Arc<Streams>,
     /// `--offline-after`, in the unit the store's times are in.
     pub offline_after_ms: i64,
     pub fleet_metrics: bool,
+    /// Stream reads need no key.
+    pub public_reads: bool,
+    /// Stream answers carry node addresses.
+    pub expose_node_ip: bool,
+}
+
+/// The address a request came from, for both listeners (plain TCP and TLS).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for PeerAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> PeerAddr {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for PeerAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> PeerAddr {
+        PeerAddr(*stream.remote_addr())
+    }
 }
 
 /// The state every handler gets.
@@ -157,7 +185,8 @@ pub fn scope_of(record: &KeyRecord) -> Scope {
     }
 }
 
-pub fn router<S: Store>(shared: AppState<S>) -> Router {
+pub fn router<S: Store + StreamStore>(shared: AppState<S>) -> Router {
+    use streams::queries as stream_queries;
     Router::new()
         .route("/api/v1/client/metrics", post(ingest::by_query::<S>))
         .route(
@@ -174,6 +203,30 @@ pub fn router<S: Store>(shared: AppState<S>) -> Router {
             "/api/v1/user/stats/{offset}/{limit}",
             get(queries::user_stats::<S>),
         )
+        .route("/submit", get(streams::submit::<S>))
+        .route("/audit", get(streams::audit::<S>))
+        .route("/nodes", get(stream_queries::nodes::<S>))
+        .route("/nodes/logs", get(stream_queries::logs::<S>))
+        .route("/nodes/log_stats", get(stream_queries::log_stats::<S>))
+        .route("/reputation", get(stream_queries::reputation::<S>))
+        .route(
+            "/reputation/logged",
+            get(stream_queries::reputation_logged::<S>),
+        )
+        .route(
+            "/reputation/{peer_id}",
+            get(stream_queries::reputation_of_peer::<S>),
+        )
+        .route("/stats/db", get(stream_queries::db_stats::<S>))
+        .route(
+            "/host_systems",
+            get(stream_queries::host_systems::<S>).post(stream_queries::add_host_system::<S>),
+        )
+        .route(
+            "/benchmarks",
+            get(stream_queries::benchmarks::<S>).post(stream_queries::add_benchmark::<S>),
+        )
+        .route("/api/nodes", get(stream_queries::node_data::<S>))
         .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics::<S>))
         .layer(middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
 //! `nodepulse serve`: the receiving half. Client-stats POSTs come in through `ingest`, are decoded
-//! by the wire format's rules (`formats::client_stats::decode`), handed to the `writer`, which
-//! commits them to the `store` in batches, and are read back through `queries`.
+//! by the wire format's rules (`wire::client_stats::decode`), handed to the `writer`, which
+//! commits them to the `store` in batches, and are read back through `queries`. Telemetry streams
+//! (Substrate, Starknet) come in over WebSocket through `streams`, into the same store.
 
 pub mod config;
 mod fleet;
@@ -10,6 +11,7 @@ pub mod keys;
 mod queries;
 mod rate;
 pub mod store;
+mod streams;
 mod telemetry;
 mod tls;
 mod writer;
@@ -25,6 +27,7 @@ use crate::Error;
 use crate::cli::KeysCommand;
 use crate::service;
 use config::ServeConfig;
+use store::streams::StreamStore;
 use store::{SqlStore, Store, StoreError};
 
 /// In-flight requests get this long after SIGTERM; systemd's stop timeout is far longer.
@@ -55,17 +58,28 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         .await
         .map_err(|err| Error::Setup(format!("cannot listen on {}: {err}", config.listen)))?;
     let (writer, writer_task) = writer::Writer::start(Arc::clone(&store));
+    let telemetry = Arc::new(telemetry::ServeTelemetry::default());
+    let (stop, stopped) = watch::channel(false);
+    let (streams, batcher_task) = streams::Streams::start(
+        Arc::clone(&store),
+        config.streams.clone(),
+        Arc::clone(&telemetry),
+        stopped.clone(),
+    );
     let shared = Arc::new(http::Shared {
         store: Arc::clone(&store),
         writer,
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
-        telemetry: telemetry::ServeTelemetry::default(),
+        telemetry,
+        streams: Arc::new(streams),
         offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
         fleet_metrics: config.fleet_metrics,
+        public_reads: config.public_reads,
+        expose_node_ip: config.expose_node_ip,
     });
-    let app = http::router(shared);
+    // Stream connections are told the peer's address (for limits and `/nodes`).
+    let app = http::router(shared).into_make_service_with_connect_info::<http::PeerAddr>();
     let shutdown = service::shutdown_signal()?;
-    let (stop, stopped) = watch::channel(false);
     let mut stopped_server = stopped.clone();
     let until_stopped = async move {
         let _ = stopped_server.changed().await;
@@ -109,6 +123,14 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
             server_abort.abort();
         }
     }
+    // Stream connections outlive the HTTP server (they were upgraded); on the stop signal they
+    // close and hand over their last messages, and the batcher writes them and ends.
+    if tokio::time::timeout(Duration::from_secs(3), batcher_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the last stream batch was not written within 3s");
+    }
     // The handlers' writer handles are gone with the server: the writer commits what is queued
     // and ends.
     if tokio::time::timeout(Duration::from_secs(1), writer_task)
@@ -122,8 +144,9 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Deletes objects older than `retention`: at start, then every `PURGE_EVERY`.
-async fn purge_forever<S: Store>(
+/// Deletes objects and stream messages (not those from `/audit`) older than `retention`: at start,
+/// then every `PURGE_EVERY`.
+async fn purge_forever<S: Store + StreamStore>(
     store: Arc<S>,
     retention: Duration,
     mut stop: watch::Receiver<bool>,
@@ -131,27 +154,38 @@ async fn purge_forever<S: Store>(
     let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     loop {
         let before = now_ms().saturating_sub(retention_ms);
-        let mut purged = 0;
-        loop {
-            match store.purge(before, PURGE_BATCH).await {
-                Ok(deleted) => {
-                    purged += deleted;
-                    if deleted < u64::from(PURGE_BATCH) || *stop.borrow() {
-                        break;
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!("retention purge failed (tried again in an hour): {err}");
-                    break;
-                }
-            }
-        }
-        if purged > 0 {
-            tracing::info!(purged, "purged objects older than the retention");
+        let objects = purge_in_batches(&stop, |batch| store.purge(before, batch)).await;
+        let messages = purge_in_batches(&stop, |batch| store.purge_logs(before, batch)).await;
+        if objects + messages > 0 {
+            tracing::info!(objects, messages, "purged what is older than the retention");
         }
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(PURGE_EVERY) => {}
+        }
+    }
+}
+
+/// Runs `purge` (deleting up to a batch) until a batch comes back short or the server stops;
+/// returns how many rows went.
+async fn purge_in_batches<F, P>(stop: &watch::Receiver<bool>, purge: P) -> u64
+where
+    P: Fn(u32) -> F,
+    F: Future<Output = Result<u64, StoreError>>,
+{
+    let mut purged = 0;
+    loop {
+        match purge(PURGE_BATCH).await {
+            Ok(deleted) => {
+                purged += deleted;
+                if deleted < u64::from(PURGE_BATCH) || *stop.borrow() {
+                    return purged;
+                }
+            }
+            Err(err) => {
+                tracing::warn!("retention purge failed (tried again in an hour): {err}");
+                return purged;
+            }
         }
     }
 }

@@ -21,9 +21,10 @@ use crate::wire::client_stats::fields::Process;
 const DEFAULT_LIMIT: u32 = 180;
 const MAX_LIMIT: u32 = 10_080;
 
-type Answer = Result<Json<Value>, ApiError>;
+pub(super) type Answer = Result<Json<Value>, ApiError>;
 
-fn ok(data: Value) -> Answer {
+/// A list in the one envelope every list answer uses.
+pub(super) fn ok(data: Value) -> Answer {
     Ok(Json(json!({"status": "OK", "data": data})))
 }
 

@@ -1,11 +1,12 @@
 //! The server's own `/metrics`: requests by route and status, objects stored and rejected by
-//! reason, and how long the database takes.
+//! reason, how long the database takes, and the streams' connections, nodes, frames and batches.
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -60,12 +61,86 @@ impl Rejection {
     }
 }
 
+/// Why stream frames (or connections) were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamRefusal {
+    /// Not JSON, not a frame of either stream, or a `system.connected` without its keys.
+    Malformed,
+    /// A message for a node that has not identified itself (ignored).
+    BeforeConnected,
+    /// A 21st node on one connection (ignored, the connection kept).
+    TooManyNodes,
+    /// Over the frame cap (closed with 1009).
+    TooLarge,
+    /// Over the bytes-per-second limit (closed with 1008).
+    RateLimited,
+    /// Over the connections per address (closed with 1008).
+    TooManyConnections,
+    /// The address is not in `--submit-allow` (403).
+    NotAllowed,
+    /// The database refused the batch for good (counted, logged).
+    Unstorable,
+}
+
+impl StreamRefusal {
+    pub fn label(self) -> &'static str {
+        match self {
+            StreamRefusal::Malformed => "malformed",
+            StreamRefusal::BeforeConnected => "before_connected",
+            StreamRefusal::TooManyNodes => "too_many_nodes",
+            StreamRefusal::TooLarge => "too_large",
+            StreamRefusal::RateLimited => "rate_limited",
+            StreamRefusal::TooManyConnections => "too_many_connections",
+            StreamRefusal::NotAllowed => "not_allowed",
+            StreamRefusal::Unstorable => "unstorable",
+        }
+    }
+}
+
+/// Message kinds counted under their own name; any other is `other`, so that what nodes send
+/// cannot grow the label set without bound.
+const KNOWN_KINDS: &[&str] = &[
+    "system.connected",
+    "system.interval",
+    "system.network_state",
+    "block.import",
+    "notify.finalized",
+    "notify.leaf",
+    "txpool.import",
+    "afg.finalized_blocks_up_to",
+    "afg.received_prevote",
+    "afg.received_precommit",
+    "afg.received_commit",
+    "afg.authority_set",
+    "sysinfo.hwbench_results",
+    "starknet",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 pub struct ServeTelemetry {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     stored: Family<ProcessLabels, Counter>,
     rejected: Family<ReasonLabels, Counter>,
     database: Family<OperationLabels, Histogram>,
+    connections: Gauge,
+    nodes: Gauge,
+    frames: Family<KindLabels, Counter>,
+    refused: Family<ReasonLabels, Counter>,
+    batch_messages: Histogram,
+}
+
+/// Counts an open stream connection until dropped.
+pub struct OpenConnection<'a>(&'a Gauge);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Default for ServeTelemetry {
@@ -97,12 +172,47 @@ impl Default for ServeTelemetry {
             "Time the database took, by operation",
             database.clone(),
         );
+        let connections = Gauge::default();
+        registry.register(
+            "stream_connections",
+            "Telemetry stream connections open",
+            connections.clone(),
+        );
+        let nodes = Gauge::default();
+        registry.register(
+            "stream_nodes",
+            "Stream nodes connected (identified and not silent)",
+            nodes.clone(),
+        );
+        let frames = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "stream_frames",
+            "Stream frames read, by message kind",
+            frames.clone(),
+        );
+        let refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "stream_refused",
+            "Stream frames or connections refused, by reason",
+            refused.clone(),
+        );
+        let batch_messages = Histogram::new(exponential_buckets(1.0, 4.0, 7));
+        registry.register(
+            "stream_batch_messages",
+            "Messages per stream batch written",
+            batch_messages.clone(),
+        );
         ServeTelemetry {
             registry,
             requests,
             stored,
             rejected,
             database,
+            connections,
+            nodes,
+            frames,
+            refused,
+            batch_messages,
         }
     }
 }
@@ -133,6 +243,40 @@ impl ServeTelemetry {
         self.database
             .get_or_create(&OperationLabels { operation })
             .observe(took.as_secs_f64());
+    }
+
+    pub fn stream_connection(&self) -> OpenConnection<'_> {
+        self.connections.inc();
+        OpenConnection(&self.connections)
+    }
+
+    pub fn stream_node_joined(&self) {
+        self.nodes.inc();
+    }
+
+    pub fn stream_node_left(&self) {
+        self.nodes.dec();
+    }
+
+    pub fn stream_frame(&self, kind: &str) {
+        let kind = KNOWN_KINDS
+            .iter()
+            .find(|known| **known == kind)
+            .copied()
+            .unwrap_or("other");
+        self.frames.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    pub fn stream_refused(&self, reason: StreamRefusal, count: u64) {
+        self.refused
+            .get_or_create(&ReasonLabels {
+                reason: reason.label(),
+            })
+            .inc_by(count);
+    }
+
+    pub fn stream_batch(&self, messages: usize) {
+        self.batch_messages.observe(messages as f64);
     }
 
     /// OpenMetrics text, ending in `# EOF`.

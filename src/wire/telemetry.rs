@@ -6,9 +6,13 @@
 //! carry everything known, and later ones carry only what changed (Starknet) or the periodic and
 //! event messages (Substrate). A value nobody provides is left out, never invented.
 
+pub mod decode;
+
 use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
+
+use decode::is_hash;
 
 use crate::wire::snapshot::{BlockRef, ChainNode, HostSample, NodeSnapshot, OsFamily};
 
@@ -364,12 +368,6 @@ fn substrate_interval(snapshot: &NodeSnapshot, rates: &Rates, ts: &str) -> Value
         rates.bytes_received_per_second.map(Value::from),
     );
     Value::Object(message)
-}
-
-/// `0x` and 64 hex digits.
-fn is_hash(text: &str) -> bool {
-    text.strip_prefix("0x")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn operating_system(host: &HostSample) -> Option<String> {

@@ -4,7 +4,9 @@
 
 #![allow(dead_code)] // each test file uses its own subset of the harness
 
+pub mod nodes;
 pub mod receiver;
+pub mod stream;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -6,6 +6,8 @@
 mod postgres;
 mod sql;
 mod sqlite;
+mod stream_sql;
+pub mod streams;
 
 use std::future::Future;
 

@@ -73,6 +73,10 @@ impl SqlStore {
         Ok(SqlStore { pool })
     }
 
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.
     pub async fn close(&self) {
         self.pool.close().await;

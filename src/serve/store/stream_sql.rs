@@ -1,0 +1,400 @@
+//! The stream tables over SQL, one text for both databases as in `sql.rs`. Messages go in as
+//! multi-row INSERTs and last-seen times as one UPDATE ... FROM (VALUES ...) per batch: at
+//! thousands of messages a second, statements per row would be the cost.
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::StoreError;
+use super::sql::{SqlStore, classify};
+use super::streams::{
+    Benchmark, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch, StreamFormat, StreamNode,
+    StreamStore, TableStats,
+};
+use crate::wire::telemetry::decode::Identity;
+
+/// Rows per INSERT or UPDATE statement: 7 parameters each stays far below both databases' limits.
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// `($1, $2, ...), ($k, ...)`: `rows` tuples of `columns` parameters.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let parameters: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", parameters.join(", "))
+        })
+        .collect();
+    tuples.join(", ")
+}
+
+fn insert_logs_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO stream_logs (node_id, created_ms, msg, target, audit, log) VALUES {}",
+        placeholders(rows, 6)
+    )
+}
+
+fn update_seen_sql(rows: usize) -> String {
+    format!(
+        "UPDATE stream_nodes SET last_seen_ms = v.column2, \
+         state = COALESCE(v.column3, stream_nodes.state) \
+         FROM (VALUES {}) AS v WHERE stream_nodes.id = v.column1 \
+         AND v.column2 >= stream_nodes.last_seen_ms",
+        placeholders(rows, 3)
+    )
+}
+
+/// The full-size statements, built once; a batch's last, shorter chunk is built when needed.
+static INSERT_LOGS: LazyLock<String> = LazyLock::new(|| insert_logs_sql(ROWS_PER_STATEMENT));
+static UPDATE_SEEN: LazyLock<String> = LazyLock::new(|| update_seen_sql(ROWS_PER_STATEMENT));
+
+fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> String) -> String {
+    if rows == ROWS_PER_STATEMENT {
+        full.as_str().to_owned()
+    } else {
+        build(rows)
+    }
+}
+
+const UPSERT_NODE: &str = "INSERT INTO stream_nodes (peer_id, genesis_hash, format, name, chain, \
+     implementation, version, authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, \
+     state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, '{}') \
+     ON CONFLICT (peer_id, genesis_hash) DO UPDATE SET format = excluded.format, \
+     name = excluded.name, chain = excluded.chain, implementation = excluded.implementation, \
+     version = excluded.version, authority = excluded.authority, \
+     startup_time_ms = excluded.startup_time_ms, ip = excluded.ip, audit = excluded.audit, \
+     connected_ms = excluded.connected_ms, last_seen_ms = excluded.connected_ms, \
+     disconnected_ms = NULL RETURNING id";
+
+const NODE_COLUMNS: &str = "format, peer_id, genesis_hash, name, chain, implementation, version, \
+     authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, disconnected_ms, state";
+
+fn resolve(node: NodeRef, connected: &[i64]) -> Result<i64, StoreError> {
+    match node {
+        NodeRef::Known(id) => Ok(id),
+        NodeRef::Connecting(index) => connected.get(index).copied().ok_or_else(|| {
+            StoreError::Failed(format!("a message refers to connect {index} of the batch"))
+        }),
+    }
+}
+
+fn node_of(row: &AnyRow) -> Result<StreamNode, sqlx::Error> {
+    let format: String = row.try_get("format")?;
+    let state: String = row.try_get("state")?;
+    Ok(StreamNode {
+        format: if format == StreamFormat::Starknet.name() {
+            StreamFormat::Starknet
+        } else {
+            StreamFormat::Substrate
+        },
+        identity: Identity {
+            peer_id: row.try_get("peer_id")?,
+            genesis_hash: row.try_get("genesis_hash")?,
+            name: row.try_get("name")?,
+            chain: row.try_get("chain")?,
+            implementation: row.try_get("implementation")?,
+            version: row.try_get("version")?,
+            authority: row
+                .try_get::<Option<i64>, _>("authority")?
+                .map(|flag| flag != 0),
+            startup_time: row.try_get("startup_time_ms")?,
+        },
+        ip: row.try_get("ip")?,
+        audit: row.try_get::<i64, _>("audit")? != 0,
+        connected_ms: row.try_get("connected_ms")?,
+        last_seen_ms: row.try_get("last_seen_ms")?,
+        disconnected_ms: row.try_get("disconnected_ms")?,
+        state: match serde_json::from_str(&state) {
+            Ok(Value::Object(state)) => state,
+            _ => Map::new(),
+        },
+    })
+}
+
+fn log_of(row: &AnyRow) -> Result<StoredLog, sqlx::Error> {
+    let log: String = row.try_get("log")?;
+    Ok(StoredLog {
+        peer_id: row.try_get("peer_id")?,
+        msg: row.try_get("msg")?,
+        created_ms: row.try_get("created_ms")?,
+        // Stored from a parsed message; text that no longer parses is shown as text.
+        log: serde_json::from_str(&log).unwrap_or(Value::String(log)),
+    })
+}
+
+fn all_of<T>(
+    rows: Vec<AnyRow>,
+    read: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(read)
+        .collect::<Result<_, _>>()
+        .map_err(classify)
+}
+
+async fn write_logs(
+    tx: &mut Transaction<'static, Any>,
+    batch: &StreamBatch,
+    connected: &[i64],
+) -> Result<(), StoreError> {
+    for chunk in batch.logs.chunks(ROWS_PER_STATEMENT) {
+        let sql = sql_for(chunk.len(), &INSERT_LOGS, insert_logs_sql);
+        let mut query = sqlx::query(&sql);
+        for log in chunk {
+            query = query
+                .bind(resolve(log.node, connected)?)
+                .bind(log.created_ms)
+                .bind(log.msg.clone())
+                .bind(log.target.clone())
+                .bind(i64::from(log.audit))
+                .bind(log.log.clone());
+        }
+        query.execute(&mut **tx).await.map_err(classify)?;
+    }
+    Ok(())
+}
+
+async fn write_seen(
+    tx: &mut Transaction<'static, Any>,
+    batch: &StreamBatch,
+    connected: &[i64],
+) -> Result<(), StoreError> {
+    for chunk in batch.seen.chunks(ROWS_PER_STATEMENT) {
+        let sql = sql_for(chunk.len(), &UPDATE_SEEN, update_seen_sql);
+        let mut query = sqlx::query(&sql);
+        for seen in chunk {
+            query = query
+                .bind(resolve(seen.node, connected)?)
+                .bind(seen.at_ms)
+                .bind(seen.state.clone());
+        }
+        query.execute(&mut **tx).await.map_err(classify)?;
+    }
+    Ok(())
+}
+
+impl StreamStore for SqlStore {
+    async fn write_streams(&self, batch: &StreamBatch) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(classify)?;
+        let mut connected = Vec::with_capacity(batch.connects.len());
+        for connect in &batch.connects {
+            let identity = &connect.identity;
+            let id: i64 = sqlx::query_scalar(UPSERT_NODE)
+                .bind(identity.peer_id.clone())
+                .bind(identity.genesis_hash.clone())
+                .bind(connect.format.name())
+                .bind(identity.name.clone())
+                .bind(identity.chain.clone())
+                .bind(identity.implementation.clone())
+                .bind(identity.version.clone())
+                .bind(identity.authority.map(i64::from))
+                .bind(identity.startup_time)
+                .bind(connect.ip.clone())
+                .bind(i64::from(connect.audit))
+                .bind(connect.at_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+            connected.push(id);
+        }
+        write_logs(&mut tx, batch, &connected).await?;
+        write_seen(&mut tx, batch, &connected).await?;
+        for (node, at_ms) in &batch.disconnects {
+            sqlx::query(
+                "UPDATE stream_nodes SET disconnected_ms = $1 WHERE id = $2 AND last_seen_ms <= $1",
+            )
+            .bind(*at_ms)
+            .bind(resolve(*node, &connected)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(connected)
+    }
+
+    async fn stream_nodes(&self) -> Result<Vec<StreamNode>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {NODE_COLUMNS} FROM stream_nodes ORDER BY id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        all_of(rows, node_of)
+    }
+
+    async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
+             JOIN stream_nodes n ON n.id = l.node_id WHERE n.peer_id = $1 \
+             AND ($2 IS NULL OR l.msg = $2) AND ($3 IS NULL OR l.target = $3) \
+             AND l.created_ms >= $4 AND l.created_ms <= $5 \
+             ORDER BY l.created_ms DESC, l.id DESC LIMIT $6",
+        )
+        .bind(query.peer_id.clone())
+        .bind(query.msg.clone())
+        .bind(query.target.clone())
+        .bind(query.since_ms)
+        .bind(query.until_ms)
+        .bind(i64::from(query.limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        all_of(rows, log_of)
+    }
+
+    async fn log_stats(&self, peer_id: Option<&str>) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT l.msg, COUNT(*) AS qty FROM stream_logs l \
+             JOIN stream_nodes n ON n.id = l.node_id WHERE ($1 IS NULL OR n.peer_id = $1) \
+             GROUP BY l.msg ORDER BY l.msg",
+        )
+        .bind(peer_id.map(str::to_owned))
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        all_of(rows, |row| Ok((row.try_get("msg")?, row.try_get("qty")?)))
+    }
+
+    async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
+             JOIN stream_nodes n ON n.id = l.node_id \
+             WHERE l.msg = 'system.network_state' AND l.created_ms >= $1 \
+             AND l.id = (SELECT MAX(x.id) FROM stream_logs x \
+             WHERE x.node_id = l.node_id AND x.msg = 'system.network_state') \
+             ORDER BY n.peer_id",
+        )
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        all_of(rows, log_of)
+    }
+
+    async fn purge_logs(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM stream_logs WHERE id IN (SELECT id FROM stream_logs \
+             WHERE audit = 0 AND created_ms < $1 LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(self.pool())
+        .await
+        .map_err(classify)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn table_stats(&self) -> Result<Vec<TableStats>, StoreError> {
+        let tables = [
+            "api_keys",
+            "machines",
+            "stats",
+            "stream_nodes",
+            "stream_logs",
+            "host_systems",
+            "benchmarks",
+        ];
+        let counts: Vec<String> = tables
+            .iter()
+            .map(|table| format!("SELECT '{table}' AS table_name, COUNT(*) AS qty FROM {table}"))
+            .collect();
+        let rows = sqlx::query(&counts.join(" UNION ALL "))
+            .fetch_all(self.pool())
+            .await
+            .map_err(classify)?;
+        all_of(rows, |row| {
+            Ok(TableStats {
+                table_name: row.try_get("table_name")?,
+                rows: row.try_get("qty")?,
+            })
+        })
+    }
+
+    async fn host_systems(&self) -> Result<Vec<HostSystem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, description, os, cpu_qty, cpu_clock, ram_mb, disk_info \
+             FROM host_systems ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        all_of(rows, |row| {
+            Ok(HostSystem {
+                id: row.try_get("id")?,
+                description: row.try_get("description")?,
+                os: row.try_get("os")?,
+                cpu_qty: row.try_get("cpu_qty")?,
+                cpu_clock: row.try_get("cpu_clock")?,
+                ram_mb: row.try_get("ram_mb")?,
+                disk_info: row.try_get("disk_info")?,
+            })
+        })
+    }
+
+    async fn add_host_system(&self, host: &HostSystem) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO host_systems (description, os, cpu_qty, cpu_clock, ram_mb, disk_info) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(host.description.clone())
+        .bind(host.os.clone())
+        .bind(host.cpu_qty)
+        .bind(host.cpu_clock)
+        .bind(host.ram_mb)
+        .bind(host.disk_info.clone())
+        .fetch_one(self.pool())
+        .await
+        .map_err(classify)
+    }
+
+    async fn benchmarks(&self) -> Result<Vec<Benchmark>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, host_system_id, description, chain_spec, benchmark_spec, ts_start, ts_end \
+             FROM benchmarks ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        let spec = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
+        all_of(rows, |row| {
+            Ok(Benchmark {
+                id: row.try_get("id")?,
+                host_system_id: row.try_get("host_system_id")?,
+                description: row.try_get("description")?,
+                chain_spec: spec(row.try_get("chain_spec")?),
+                benchmark_spec: spec(row.try_get("benchmark_spec")?),
+                ts_start: row.try_get("ts_start")?,
+                ts_end: row.try_get("ts_end")?,
+            })
+        })
+    }
+
+    async fn add_benchmark(&self, benchmark: &Benchmark, now_ms: i64) -> Result<i64, StoreError> {
+        let spec = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+        let result = sqlx::query_scalar(
+            "INSERT INTO benchmarks (host_system_id, description, chain_spec, benchmark_spec, \
+             ts_start, ts_end, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(benchmark.host_system_id)
+        .bind(benchmark.description.clone())
+        .bind(spec(&benchmark.chain_spec))
+        .bind(spec(&benchmark.benchmark_spec))
+        .bind(benchmark.ts_start.clone())
+        .bind(benchmark.ts_end.clone())
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await;
+        match result {
+            Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => Err(
+                StoreError::Conflict(format!("no host system {}", benchmark.host_system_id)),
+            ),
+            other => other.map_err(classify),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! What the telemetry streams keep: the nodes, every message they sent, and substrate-analytics'
+//! benchmark bookkeeping. A trait of its own, beside `Store`, implemented by the same `SqlStore`.
+
+use std::future::Future;
+
+use serde_json::{Map, Value};
+
+use super::StoreError;
+use crate::wire::telemetry::decode::Identity;
+
+/// Which stream a node speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    Substrate,
+    Starknet,
+}
+
+impl StreamFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamFormat::Substrate => "substrate",
+            StreamFormat::Starknet => "starknet",
+        }
+    }
+}
+
+/// A node announcing itself on a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connect {
+    pub identity: Identity,
+    pub format: StreamFormat,
+    pub ip: String,
+    /// Came in on `/audit`: its messages are never purged.
+    pub audit: bool,
+    pub at_ms: i64,
+}
+
+/// A node in a batch: one the database knows, or one whose `Connect` is in the same batch (its
+/// index there), whose id the write learns first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeRef {
+    Known(i64),
+    Connecting(usize),
+}
+
+/// One message to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    pub node: NodeRef,
+    pub created_ms: i64,
+    pub msg: String,
+    pub target: Option<String>,
+    pub audit: bool,
+    /// The message as JSON text.
+    pub log: String,
+}
+
+/// A node's latest contact and, when it changed, its merged state (JSON text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub node: NodeRef,
+    pub at_ms: i64,
+    pub state: Option<String>,
+}
+
+/// A node as `/nodes` and `/api/nodes` answer it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamNode {
+    pub format: StreamFormat,
+    pub identity: Identity,
+    pub ip: Option<String>,
+    pub audit: bool,
+    pub connected_ms: i64,
+    pub last_seen_ms: i64,
+    pub disconnected_ms: Option<i64>,
+    pub state: Map<String, Value>,
+}
+
+/// Which messages `/nodes/logs` wants: the newest `limit` in the window, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogQuery {
+    pub peer_id: String,
+    pub msg: Option<String>,
+    pub target: Option<String>,
+    pub since_ms: i64,
+    pub until_ms: i64,
+    pub limit: u32,
+}
+
+/// One kept message, as `/nodes/logs` answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLog {
+    pub peer_id: String,
+    pub msg: String,
+    pub created_ms: i64,
+    pub log: Value,
+}
+
+/// A machine benchmarks run on (substrate-analytics' `host_systems`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSystem {
+    #[serde(default, skip_deserializing)]
+    pub id: i64,
+    pub description: String,
+    pub os: String,
+    pub cpu_qty: i64,
+    pub cpu_clock: i64,
+    pub ram_mb: i64,
+    pub disk_info: String,
+}
+
+/// A benchmark run (substrate-analytics' `benchmarks`); times in its `2019-01-01T00:00:00` form.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Benchmark {
+    #[serde(default, skip_deserializing)]
+    pub id: i64,
+    pub host_system_id: i64,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub chain_spec: Option<Value>,
+    #[serde(default)]
+    pub benchmark_spec: Option<Value>,
+    pub ts_start: String,
+    pub ts_end: String,
+}
+
+/// A table and how much it holds, for `/stats/db`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TableStats {
+    pub table_name: String,
+    pub rows: i64,
+}
+
+/// The writes the stream ingest makes and the reads its queries make. Writes are committed
+/// before they return.
+pub trait StreamStore: Send + Sync + 'static {
+    /// Stores one batch in one transaction: the nodes that connected (their ids returned, in
+    /// order), the messages, when each node was last seen, and the nodes that went away.
+    fn write_streams(
+        &self,
+        batch: &StreamBatch,
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+
+    fn stream_nodes(&self) -> impl Future<Output = Result<Vec<StreamNode>, StoreError>> + Send;
+    fn stream_logs(
+        &self,
+        query: &LogQuery,
+    ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
+    /// How many messages of each kind are kept, of one node or of all.
+    fn log_stats(
+        &self,
+        peer_id: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
+    /// The newest `system.network_state` message of each node, received at or after `since_ms`.
+    fn network_states(
+        &self,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
+    /// Deletes up to `batch` messages not from `/audit` received before `before_ms`.
+    fn purge_logs(
+        &self,
+        before_ms: i64,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn table_stats(&self) -> impl Future<Output = Result<Vec<TableStats>, StoreError>> + Send;
+
+    fn host_systems(&self) -> impl Future<Output = Result<Vec<HostSystem>, StoreError>> + Send;
+    fn add_host_system(
+        &self,
+        host: &HostSystem,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn benchmarks(&self) -> impl Future<Output = Result<Vec<Benchmark>, StoreError>> + Send;
+    /// `Conflict` when its host system does not exist.
+    fn add_benchmark(
+        &self,
+        benchmark: &Benchmark,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+}
+
+/// What one stream write holds, applied in this order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamBatch {
+    pub connects: Vec<Connect>,
+    pub logs: Vec<LogRow>,
+    pub seen: Vec<Seen>,
+    /// Nodes that went away, and when.
+    pub disconnects: Vec<(NodeRef, i64)>,
+}

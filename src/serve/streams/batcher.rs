@@ -1,0 +1,297 @@
+//! Stream messages are written in batches, as substrate-analytics writes them: up to
+//! `--db-batch-size` messages or `--db-save-latency` after the first one waits, whichever comes
+//! first. A batch the database refuses for now (unavailable) is retried, with backoff, until it is
+//! stored; the queue in front is bounded, so connections then wait to be read (TCP pushes back on
+//! the nodes, which drop what they cannot send). A batch the database refuses outright is tried
+//! three times, then counted as unstorable and logged: never dropped without a trace.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::serve::store::StoreError;
+use crate::serve::store::streams::{Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore};
+use crate::serve::telemetry::{ServeTelemetry, StreamRefusal};
+
+/// Items waiting for the batcher; when full, connections wait (bounded memory).
+const QUEUE: usize = 64 * 1024;
+const FAILED_ATTEMPTS: u32 = 3;
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// A node as a connection knows it; the batcher fills in its database id once its `Connect` is
+/// committed.
+#[derive(Debug, Default)]
+pub struct NodeHandle {
+    id: AtomicI64,
+}
+
+impl NodeHandle {
+    fn id(&self) -> Option<i64> {
+        Some(self.id.load(Ordering::Acquire)).filter(|id| *id > 0)
+    }
+}
+
+/// A message without its node, which the batcher resolves.
+#[derive(Debug)]
+pub struct Message {
+    pub created_ms: i64,
+    pub msg: String,
+    pub target: Option<String>,
+    pub audit: bool,
+    pub log: String,
+    /// The node's merged state after this message, when it changed (JSON).
+    pub state: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Item {
+    Connect(Arc<NodeHandle>, Connect),
+    Message(Arc<NodeHandle>, Message),
+    Disconnect(Arc<NodeHandle>, i64),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub messages: usize,
+    pub latency: Duration,
+}
+
+#[derive(Clone)]
+pub struct Batcher {
+    queue: mpsc::Sender<Item>,
+}
+
+impl Batcher {
+    /// Starts the batcher task; it ends, after writing what is queued, when every `Batcher` clone
+    /// is dropped.
+    pub fn start<S: StreamStore>(
+        store: Arc<S>,
+        limits: BatchLimits,
+        telemetry: Arc<ServeTelemetry>,
+    ) -> (Batcher, JoinHandle<()>) {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(run(store, limits, telemetry, receiver));
+        (Batcher { queue }, task)
+    }
+
+    /// Hands an item over; waits while the queue is full. False once the batcher has stopped.
+    pub async fn send(&self, item: Item) -> bool {
+        self.queue.send(item).await.is_ok()
+    }
+}
+
+async fn run<S: StreamStore>(
+    store: Arc<S>,
+    limits: BatchLimits,
+    telemetry: Arc<ServeTelemetry>,
+    mut receiver: mpsc::Receiver<Item>,
+) {
+    let mut items = Vec::new();
+    loop {
+        // Wait for the first item, then gather until the batch is full or its first item has
+        // waited `latency`.
+        match receiver.recv().await {
+            Some(item) => items.push(item),
+            None => return,
+        }
+        let deadline = Instant::now() + limits.latency;
+        let mut closed = false;
+        while messages_in(&items) < limits.messages {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => {
+                    closed = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        write(&*store, &telemetry, std::mem::take(&mut items)).await;
+        if closed {
+            return;
+        }
+    }
+}
+
+fn messages_in(items: &[Item]) -> usize {
+    items
+        .iter()
+        .filter(|item| matches!(item, Item::Message(..)))
+        .count()
+}
+
+/// Builds the batch, writes it (retrying as the module says), and tells each handle its id.
+async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec<Item>) {
+    let (batch, connecting, orphans) = assemble(&items);
+    if orphans > 0 {
+        // Their node's connect was in a batch that could not be stored.
+        telemetry.stream_refused(StreamRefusal::Unstorable, orphans);
+    }
+    let mut backoff = BACKOFF_FIRST;
+    let mut failures = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let result = store.write_streams(&batch).await;
+        telemetry.database("write_streams", started.elapsed());
+        match result {
+            Ok(ids) => {
+                for (handle, id) in connecting.into_iter().zip(ids) {
+                    handle.id.store(id, Ordering::Release);
+                }
+                telemetry.stream_batch(batch.logs.len());
+                return;
+            }
+            Err(StoreError::Unavailable(reason)) => {
+                tracing::warn!(
+                    messages = batch.logs.len(),
+                    "the database is unavailable, retrying the batch in {backoff:?}: {reason}"
+                );
+            }
+            Err(err) => {
+                failures += 1;
+                if failures >= FAILED_ATTEMPTS {
+                    tracing::error!(
+                        messages = batch.logs.len(),
+                        "a batch of stream messages could not be stored and is counted as lost: {err}"
+                    );
+                    telemetry.stream_refused(StreamRefusal::Unstorable, batch.logs.len() as u64);
+                    return;
+                }
+                tracing::warn!("storing a batch failed, trying again in {backoff:?}: {err}");
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// The batch in the store's terms: each handle becomes its id, or its place among this batch's
+/// connects; each node's newest contact and state go once. Also the handles of the connects, in
+/// order, and how many items had no resolvable node.
+fn assemble(items: &[Item]) -> (StreamBatch, Vec<Arc<NodeHandle>>, u64) {
+    let mut batch = StreamBatch::default();
+    let mut connecting: Vec<Arc<NodeHandle>> = Vec::new();
+    let mut in_batch: HashMap<*const NodeHandle, usize> = HashMap::new();
+    let mut seen: HashMap<NodeRef, Seen> = HashMap::new();
+    let mut orphans = 0;
+    let resolve = |handle: &Arc<NodeHandle>, in_batch: &HashMap<*const NodeHandle, usize>| {
+        in_batch
+            .get(&Arc::as_ptr(handle))
+            .map(|index| NodeRef::Connecting(*index))
+            .or_else(|| handle.id().map(NodeRef::Known))
+    };
+    for item in items {
+        match item {
+            Item::Connect(handle, connect) => {
+                in_batch.insert(Arc::as_ptr(handle), batch.connects.len());
+                batch.connects.push(connect.clone());
+                connecting.push(Arc::clone(handle));
+            }
+            Item::Message(handle, message) => {
+                let Some(node) = resolve(handle, &in_batch) else {
+                    orphans += 1;
+                    continue;
+                };
+                batch.logs.push(LogRow {
+                    node,
+                    created_ms: message.created_ms,
+                    msg: message.msg.clone(),
+                    target: message.target.clone(),
+                    audit: message.audit,
+                    log: message.log.clone(),
+                });
+                let entry = seen.entry(node).or_insert(Seen {
+                    node,
+                    at_ms: message.created_ms,
+                    state: None,
+                });
+                entry.at_ms = entry.at_ms.max(message.created_ms);
+                if message.state.is_some() {
+                    entry.state.clone_from(&message.state);
+                }
+            }
+            Item::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
+                Some(node) => batch.disconnects.push((node, *at_ms)),
+                None => orphans += 1,
+            },
+        }
+    }
+    batch.seen = seen.into_values().collect();
+    (batch, connecting, orphans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::store::streams::StreamFormat;
+    use crate::wire::telemetry::decode::Identity;
+
+    fn connect(peer_id: &str) -> Connect {
+        Connect {
+            identity: Identity {
+                peer_id: peer_id.into(),
+                ..Identity::default()
+            },
+            format: StreamFormat::Starknet,
+            ip: "127.0.0.1".into(),
+            audit: false,
+            at_ms: 1,
+        }
+    }
+
+    fn message(at: i64, state: Option<&str>) -> Message {
+        Message {
+            created_ms: at,
+            msg: "starknet".into(),
+            target: None,
+            audit: false,
+            log: "{}".into(),
+            state: state.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_batch_refers_to_its_own_connects_and_to_known_nodes() {
+        let known = Arc::new(NodeHandle::default());
+        known.id.store(41, Ordering::Release);
+        let fresh = Arc::new(NodeHandle::default());
+        let lost = Arc::new(NodeHandle::default());
+        let items = vec![
+            Item::Message(Arc::clone(&known), message(5, Some(r#"{"a":1}"#))),
+            Item::Connect(Arc::clone(&fresh), connect("fresh")),
+            Item::Message(Arc::clone(&fresh), message(6, None)),
+            Item::Message(Arc::clone(&known), message(7, None)),
+            Item::Message(Arc::clone(&lost), message(8, None)),
+            Item::Disconnect(Arc::clone(&fresh), 9),
+        ];
+        let (batch, connecting, orphans) = assemble(&items);
+        assert_eq!(orphans, 1);
+        assert_eq!(connecting.len(), 1);
+        assert!(Arc::ptr_eq(&connecting[0], &fresh));
+        let nodes: Vec<NodeRef> = batch.logs.iter().map(|log| log.node).collect();
+        assert_eq!(
+            nodes,
+            [
+                NodeRef::Known(41),
+                NodeRef::Connecting(0),
+                NodeRef::Known(41)
+            ]
+        );
+        assert_eq!(batch.disconnects, [(NodeRef::Connecting(0), 9)]);
+        // One contact per node: the newest time, the newest state sent.
+        let known_seen = batch
+            .seen
+            .iter()
+            .find(|seen| seen.node == NodeRef::Known(41))
+            .expect("seen");
+        assert_eq!(known_seen.at_ms, 7);
+        assert_eq!(known_seen.state.as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(batch.seen.len(), 2);
+    }
+}

@@ -1,0 +1,446 @@
+//! One WebSocket connection: its frames read, decoded, matched to the nodes it carries, and
+//! handed to the batcher; the limits enforced as the connection goes.
+//!
+//! A Substrate connection carries up to `MAX_NODES` nodes, one per `id`, each existing from its
+//! `system.connected`; a Starknet connection carries one node, identified by its first update.
+//! Which of the two a connection speaks is settled by its first frame.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use serde_json::{Map, Value};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::Streams;
+use super::batcher::{self, Item, NodeHandle};
+use super::limits::{ByteRate, Slot};
+use crate::serve::store::streams::{Connect, StreamFormat};
+use crate::serve::telemetry::StreamRefusal;
+use crate::wire::telemetry::decode::{
+    self, Frame, FrameError, Identity, starknet_identity, substrate_identity, substrate_state,
+};
+
+/// Nodes per connection, as substrate-telemetry's shards allow.
+pub const MAX_NODES: usize = 20;
+
+/// WebSocket close codes (RFC 6455, 7.4.1).
+const POLICY_VIOLATION: u16 = 1008;
+const MESSAGE_TOO_BIG: u16 = 1009;
+const GOING_AWAY: u16 = 1001;
+/// How long a stopping server waits for a node to answer its Close.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Why the server closes a connection: a WebSocket close code and reason.
+type Closing = (u16, String);
+
+/// A node on this connection.
+struct Session {
+    handle: Arc<NodeHandle>,
+    state: Map<String, Value>,
+    last_frame: Instant,
+}
+
+struct Connection {
+    peer: SocketAddr,
+    audit: bool,
+    streams: Arc<Streams>,
+    format: Option<StreamFormat>,
+    sessions: HashMap<u64, Session>,
+    rate: ByteRate,
+    last_frame: Instant,
+    /// Refusals already logged on this connection, so a misbehaving node costs one line each.
+    logged: Vec<StreamRefusal>,
+}
+
+/// Serves the connection until the peer closes it, a limit closes it, or the server stops.
+/// `slot` is its place among its address's connections; `None` means there was none.
+pub async fn serve(
+    mut socket: WebSocket,
+    peer: SocketAddr,
+    audit: bool,
+    slot: Option<Slot>,
+    streams: Arc<Streams>,
+) {
+    let telemetry = Arc::clone(&streams.telemetry);
+    let Some(_slot) = slot else {
+        telemetry.stream_refused(StreamRefusal::TooManyConnections, 1);
+        tracing::warn!(%peer, limit = streams.settings.connections_per_address, "stream refused: too many connections from this address");
+        close(
+            &mut socket,
+            POLICY_VIOLATION,
+            "too many connections from this address",
+        )
+        .await;
+        return;
+    };
+    let _open = telemetry.stream_connection();
+    let now = Instant::now();
+    let mut connection = Connection {
+        peer,
+        audit,
+        rate: ByteRate::new(streams.settings.bytes_per_second, now),
+        streams,
+        format: None,
+        sessions: HashMap::new(),
+        last_frame: now,
+        logged: Vec::new(),
+    };
+    let silence = connection.streams.settings.silence;
+    let mut stopping = connection.streams.stopping.clone();
+    let mut tick = tokio::time::interval((silence / 4).max(std::time::Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let closing = loop {
+        tokio::select! {
+            received = socket.recv() => match connection.read(received) {
+                Read::Frame(bytes) => {
+                    if let Err(closing) = connection.frame(&bytes).await {
+                        break Some(closing);
+                    }
+                }
+                Read::Skip => {}
+                Read::End(closing) => break closing,
+            },
+            // Only ever set to true; a dropped sender means the server is gone too.
+            _ = stopping.changed() => {
+                break Some((GOING_AWAY, "the server is shutting down".into()));
+            }
+            _ = tick.tick() => {
+                if let Err(closing) = connection.silent().await {
+                    break Some(closing);
+                }
+            }
+        }
+    };
+    if let Some((code, reason)) = closing {
+        close(&mut socket, code, &reason).await;
+        if code == GOING_AWAY {
+            connection.drain(&mut socket).await;
+        }
+    }
+    connection.end().await;
+}
+
+/// What one read from the socket means.
+enum Read {
+    Frame(Vec<u8>),
+    Skip,
+    /// The connection is over; closed by the server with this code, if `Some`.
+    End(Option<Closing>),
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    // The peer may be gone already; there is nothing more to tell it then.
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+impl Connection {
+    fn refuse(&mut self, refusal: StreamRefusal, detail: &dyn std::fmt::Display) {
+        self.streams.telemetry.stream_refused(refusal, 1);
+        if !self.logged.contains(&refusal) {
+            self.logged.push(refusal);
+            tracing::warn!(peer = %self.peer, "stream frame refused ({}): {detail}; further ones on this connection are only counted", refusal.label());
+        }
+    }
+
+    fn read(&mut self, received: Option<Result<Message, axum::Error>>) -> Read {
+        match received {
+            None | Some(Ok(Message::Close(_))) => Read::End(None),
+            Some(Ok(Message::Text(text))) => Read::Frame(text.as_str().as_bytes().to_vec()),
+            Some(Ok(Message::Binary(bytes))) => Read::Frame(bytes.to_vec()),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Skip,
+            Some(Err(err)) => Read::End(self.read_failed(err)),
+        }
+    }
+
+    /// After the server's Close on stopping: what the node sent before it saw that Close is
+    /// still read and kept, until its own Close answers (RFC 6455's closing handshake) or
+    /// `DRAIN` passes.
+    async fn drain(&mut self, socket: &mut WebSocket) {
+        loop {
+            let Ok(received) = tokio::time::timeout(DRAIN, socket.recv()).await else {
+                return;
+            };
+            match self.read(received) {
+                Read::Frame(bytes) => {
+                    if self.frame(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Read::Skip => {}
+                Read::End(_) => return,
+            }
+        }
+    }
+
+    /// A read error: over the frame cap closes with 1009; anything else ends the connection.
+    fn read_failed(&mut self, err: axum::Error) -> Option<Closing> {
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        let inner = err.into_inner();
+        match inner.downcast_ref::<WsError>() {
+            Some(WsError::Capacity(capacity)) => {
+                let cap = self.streams.settings.max_frame_bytes;
+                self.streams
+                    .telemetry
+                    .stream_refused(StreamRefusal::TooLarge, 1);
+                tracing::warn!(peer = %self.peer, "stream closed: a frame over {cap} bytes ({capacity})");
+                Some((
+                    MESSAGE_TOO_BIG,
+                    format!("frames are limited to {cap} bytes"),
+                ))
+            }
+            _ => {
+                tracing::debug!(peer = %self.peer, "stream ended: {inner}");
+                None
+            }
+        }
+    }
+
+    /// One frame; an error closes the connection.
+    async fn frame(&mut self, bytes: &[u8]) -> Result<(), Closing> {
+        let now = Instant::now();
+        self.last_frame = now;
+        if !self.rate.admit(bytes.len() as u64, now) {
+            let limit = self.streams.settings.bytes_per_second;
+            self.streams
+                .telemetry
+                .stream_refused(StreamRefusal::RateLimited, 1);
+            tracing::warn!(peer = %self.peer, "stream closed: over {limit} bytes/s averaged over 10 s");
+            return Err((
+                POLICY_VIOLATION,
+                format!("over {limit} bytes per second averaged over 10 s"),
+            ));
+        }
+        let frame = match decode::decode(bytes) {
+            Ok(frame) => frame,
+            Err(err) => {
+                self.refuse(StreamRefusal::Malformed, &err);
+                return Ok(());
+            }
+        };
+        let format = match &frame {
+            Frame::Substrate { .. } => StreamFormat::Substrate,
+            Frame::Starknet { .. } => StreamFormat::Starknet,
+        };
+        if *self.format.get_or_insert(format) != format {
+            self.refuse(
+                StreamRefusal::Malformed,
+                &format!(
+                    "a {} frame on a {} connection",
+                    format.name(),
+                    self.format.map_or("", StreamFormat::name)
+                ),
+            );
+            return Ok(());
+        }
+        self.streams.telemetry.stream_frame(frame.kind());
+        let received_ms = crate::serve::now_ms();
+        match frame {
+            Frame::Substrate { id, message } => self.substrate(id, message, received_ms, now).await,
+            Frame::Starknet { update } => self.starknet(update, received_ms, now).await,
+        }
+    }
+
+    async fn substrate(
+        &mut self,
+        id: u64,
+        message: Map<String, Value>,
+        received_ms: i64,
+        now: Instant,
+    ) -> Result<(), Closing> {
+        let msg = message
+            .get("msg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if msg == "system.connected" {
+            let identity = match substrate_identity(&message) {
+                Ok(identity) => identity,
+                Err(err) => {
+                    self.refuse(StreamRefusal::Malformed, &err);
+                    return Ok(());
+                }
+            };
+            if !self.sessions.contains_key(&id) && self.sessions.len() >= MAX_NODES {
+                self.refuse(
+                    StreamRefusal::TooManyNodes,
+                    &format!(
+                        "id {id} would be node {} on one connection (at most {MAX_NODES})",
+                        MAX_NODES + 1
+                    ),
+                );
+                return Ok(());
+            }
+            self.connect(id, identity, StreamFormat::Substrate, received_ms, now)
+                .await?;
+        }
+        let Some(session) = self.sessions.get_mut(&id) else {
+            self.refuse(
+                StreamRefusal::BeforeConnected,
+                &FrameError::Connected("(no system.connected yet for this id)"),
+            );
+            return Ok(());
+        };
+        session.last_frame = now;
+        let update = substrate_state(&message);
+        let state = merge(&mut session.state, update);
+        let handle = Arc::clone(&session.handle);
+        let target = message
+            .get("target")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let log = Value::Object(message).to_string();
+        self.send(Item::Message(
+            handle,
+            batcher::Message {
+                created_ms: received_ms,
+                msg,
+                target,
+                audit: self.audit,
+                log,
+                state,
+            },
+        ))
+        .await
+    }
+
+    async fn starknet(
+        &mut self,
+        update: Map<String, Value>,
+        received_ms: i64,
+        now: Instant,
+    ) -> Result<(), Closing> {
+        if !self.sessions.contains_key(&0) {
+            let Some(identity) = starknet_identity(&update) else {
+                self.refuse(
+                    StreamRefusal::BeforeConnected,
+                    &"the first Starknet frame carries neither `peer_id` nor `name`",
+                );
+                return Ok(());
+            };
+            self.connect(0, identity, StreamFormat::Starknet, received_ms, now)
+                .await?;
+        }
+        let Some(session) = self.sessions.get_mut(&0) else {
+            return Ok(());
+        };
+        session.last_frame = now;
+        let log = Value::Object(update.clone()).to_string();
+        let state = merge(&mut session.state, update);
+        let handle = Arc::clone(&session.handle);
+        self.send(Item::Message(
+            handle,
+            batcher::Message {
+                created_ms: received_ms,
+                msg: "starknet".into(),
+                target: None,
+                audit: self.audit,
+                log,
+                state,
+            },
+        ))
+        .await
+    }
+
+    /// A (new) node on `id`: the one it replaces, if any, went away now.
+    async fn connect(
+        &mut self,
+        id: u64,
+        identity: Identity,
+        format: StreamFormat,
+        received_ms: i64,
+        now: Instant,
+    ) -> Result<(), Closing> {
+        let handle = Arc::new(NodeHandle::default());
+        let replaced = self.sessions.insert(
+            id,
+            Session {
+                handle: Arc::clone(&handle),
+                state: Map::new(),
+                last_frame: now,
+            },
+        );
+        if let Some(replaced) = replaced {
+            self.streams.telemetry.stream_node_left();
+            self.send(Item::Disconnect(replaced.handle, received_ms))
+                .await?;
+        }
+        self.streams.telemetry.stream_node_joined();
+        let connect = Connect {
+            identity,
+            format,
+            ip: self.peer.ip().to_string(),
+            audit: self.audit,
+            at_ms: received_ms,
+        };
+        self.send(Item::Connect(handle, connect)).await
+    }
+
+    /// Marks nodes silent for `silence` as gone; closes a connection on which nothing came for
+    /// that long.
+    async fn silent(&mut self) -> Result<(), Closing> {
+        let silence = self.streams.settings.silence;
+        let now = Instant::now();
+        let gone: Vec<u64> = self
+            .sessions
+            .iter()
+            .filter(|(_, session)| now.duration_since(session.last_frame) >= silence)
+            .map(|(id, _)| *id)
+            .collect();
+        let at_ms = crate::serve::now_ms();
+        for id in gone {
+            if let Some(session) = self.sessions.remove(&id) {
+                self.streams.telemetry.stream_node_left();
+                tracing::info!(peer = %self.peer, id, "stream node silent for {silence:?}: disconnected");
+                self.send(Item::Disconnect(session.handle, at_ms)).await?;
+            }
+        }
+        if now.duration_since(self.last_frame) >= silence {
+            tracing::info!(peer = %self.peer, "stream closed: nothing received for {silence:?}");
+            return Err((
+                POLICY_VIOLATION,
+                format!("nothing received for {}s", silence.as_secs()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The connection is over: its nodes went away now.
+    async fn end(&mut self) {
+        let at_ms = crate::serve::now_ms();
+        for (_, session) in self.sessions.drain() {
+            self.streams.telemetry.stream_node_left();
+            let _ = self
+                .streams
+                .batcher
+                .send(Item::Disconnect(session.handle, at_ms))
+                .await;
+        }
+    }
+
+    /// To the batcher, which refuses only once the server is shutting down (1001, going away).
+    async fn send(&self, item: Item) -> Result<(), Closing> {
+        if self.streams.batcher.send(item).await {
+            Ok(())
+        } else {
+            Err((GOING_AWAY, "the server is shutting down".into()))
+        }
+    }
+}
+
+/// Merges `update` into `state`; the new state as JSON when anything changed.
+fn merge(state: &mut Map<String, Value>, update: Map<String, Value>) -> Option<String> {
+    let mut changed = false;
+    for (key, value) in update {
+        if state.get(&key) != Some(&value) {
+            state.insert(key, value);
+            changed = true;
+        }
+    }
+    changed.then(|| Value::Object(state.clone()).to_string())
+}

@@ -1,0 +1,113 @@
+//! Telemetry streams in: Substrate and Starknet nodes connect over WebSocket to `/submit` (their
+//! messages purged after `--retention`) or `/audit` (kept until deleted). Each connection is read
+//! by `connection`, within the `limits`, and what it carries is written by the `batcher`; the
+//! queries over it are in `queries`.
+
+mod batcher;
+mod connection;
+pub mod limits;
+pub mod queries;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::http::{ApiError, AppState, PeerAddr};
+use super::store::Store;
+use super::store::streams::StreamStore;
+use super::telemetry::{ServeTelemetry, StreamRefusal};
+pub use batcher::BatchLimits;
+use batcher::Batcher;
+use limits::{AllowList, PerAddress};
+
+/// The stream limits and batching, as configured.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    pub max_frame_bytes: usize,
+    pub bytes_per_second: u64,
+    pub connections_per_address: usize,
+    /// A node silent this long is marked disconnected.
+    pub silence: Duration,
+    pub allow: AllowList,
+    pub batch: BatchLimits,
+}
+
+/// What every connection shares.
+pub struct Streams {
+    pub settings: StreamSettings,
+    batcher: Batcher,
+    per_address: PerAddress,
+    pub telemetry: Arc<ServeTelemetry>,
+    /// Becomes true when the server stops: connections close (1001) and hand over what they hold.
+    stopping: watch::Receiver<bool>,
+}
+
+impl Streams {
+    /// Starts the batcher; its task ends once every connection (and this) is gone and the queue is
+    /// written.
+    pub fn start<S: StreamStore>(
+        store: Arc<S>,
+        settings: StreamSettings,
+        telemetry: Arc<ServeTelemetry>,
+        stopping: watch::Receiver<bool>,
+    ) -> (Streams, JoinHandle<()>) {
+        let (batcher, task) = Batcher::start(store, settings.batch, Arc::clone(&telemetry));
+        let streams = Streams {
+            per_address: PerAddress::new(settings.connections_per_address),
+            settings,
+            batcher,
+            telemetry,
+            stopping,
+        };
+        (streams, task)
+    }
+}
+
+/// `/submit`: purged after the retention.
+pub async fn submit<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(shared, peer, upgrade, false)
+}
+
+/// `/audit`: kept until deleted.
+pub async fn audit<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(shared, peer, upgrade, true)
+}
+
+fn accept<S: Store + StreamStore>(
+    shared: AppState<S>,
+    peer: SocketAddr,
+    upgrade: WebSocketUpgrade,
+    audit: bool,
+) -> Response {
+    let streams = Arc::clone(&shared.streams);
+    if !streams.settings.allow.permits(peer.ip()) {
+        streams
+            .telemetry
+            .stream_refused(StreamRefusal::NotAllowed, 1);
+        tracing::warn!(%peer, "stream refused: the address is not in --submit-allow");
+        return ApiError::new(StatusCode::FORBIDDEN, "this address may not submit").into_response();
+    }
+    // Taken before the upgrade so that a burst of connections cannot all slip in; over the limit
+    // the connection is accepted and closed with 1008, which tells a node why.
+    let slot = streams.per_address.take(peer.ip());
+    let cap = streams.settings.max_frame_bytes;
+    upgrade
+        .max_message_size(cap)
+        .max_frame_size(cap)
+        .on_upgrade(move |socket| connection::serve(socket, peer, audit, slot, streams))
+}

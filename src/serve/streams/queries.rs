@@ -1,0 +1,459 @@
+//! Reading the streams back, in the shapes seed 004 (substrate-analytics) and seed 002 (the Node
+//! Data API) give. Stream nodes belong to the server, not to a key: any valid key reads them, and
+//! `--public-reads` opens the reads to everyone. Creating host systems and benchmarks needs an
+//! admin key. Lists answer in the one envelope, `{"status":"OK","data":[...]}`; times are UTC, in
+//! substrate-analytics' `2019-01-01T00:00:00.000000` form, and mean when the server received the
+//! frame.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::serve::http::{ApiError, AppState, Shared, authenticate, key_from};
+use crate::serve::queries::{Answer, ok};
+use crate::serve::store::Store;
+use crate::serve::store::streams::{
+    Benchmark, HostSystem, LogQuery, StoredLog, StreamNode, StreamStore,
+};
+use crate::wire::telemetry::decode::NodeFigures;
+
+/// `/nodes/logs` without `limit`, and the most one answer holds.
+const DEFAULT_LOG_LIMIT: u32 = 100;
+const MAX_LOG_LIMIT: u32 = 10_000;
+/// The reputation routes' defaults.
+const DEFAULT_MAX_AGE_S: u64 = 300;
+const DEFAULT_REPUTATION_LIMIT: usize = 100;
+
+type Params = Query<HashMap<String, String>>;
+
+/// Any valid key, or nobody's with `--public-reads`.
+async fn reader<S: Store>(
+    shared: &Shared<S>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<(), ApiError> {
+    if shared.public_reads {
+        return Ok(());
+    }
+    authenticate(
+        shared,
+        key_from(headers, query.get("apikey").map(String::as_str)),
+    )
+    .await
+    .map(drop)
+}
+
+/// Times as substrate-analytics writes them: UTC, microseconds, no zone.
+pub fn timestamp(ms: i64) -> String {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let text = humantime::format_rfc3339_micros(at).to_string();
+    text.trim_end_matches('Z').to_owned()
+}
+
+/// `2019-01-01T00:00:00`, fractions and a `Z` allowed, read as UTC.
+fn parse_time(name: &str, text: &str) -> Result<i64, ApiError> {
+    humantime::parse_rfc3339_weak(text.trim_end_matches('Z'))
+        .ok()
+        .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .and_then(|since| i64::try_from(since.as_millis()).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{name}` must be a time like 2019-01-01T00:00:00, got {text:?}"),
+            )
+        })
+}
+
+fn number<T: std::str::FromStr>(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: T,
+) -> Result<T, ApiError> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{name}` must be a whole number, got {text:?}"),
+            )
+        }),
+    }
+}
+
+fn database<T>(
+    shared: &Shared<impl Store>,
+    operation: &'static str,
+    started: Instant,
+    result: Result<T, crate::serve::store::StoreError>,
+) -> Result<T, ApiError> {
+    shared.telemetry.database(operation, started.elapsed());
+    Ok(result?)
+}
+
+fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
+    let identity = &node.identity;
+    let mut answer = json!({
+        "peer_id": identity.peer_id,
+        "name": identity.name,
+        "chain": identity.chain,
+        "genesis_hash": (!identity.genesis_hash.is_empty()).then_some(&identity.genesis_hash),
+        "implementation": identity.implementation,
+        "version": identity.version,
+        "authority": identity.authority,
+        "startup_time": identity.startup_time,
+        "format": node.format.name(),
+        "audit": node.audit,
+        "connected_at": timestamp(node.connected_ms),
+        "last_seen": timestamp(node.last_seen_ms),
+        "disconnected_at": node.disconnected_ms.map(timestamp),
+        "connected": node.disconnected_ms.is_none(),
+        "state": node.state,
+    });
+    if expose_ip && let Some(object) = answer.as_object_mut() {
+        object.insert("ip".into(), node.ip.clone().into());
+    }
+    answer
+}
+
+/// `GET /nodes`: every node either stream told of, with its latest state.
+pub async fn nodes<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let nodes = database(
+        &shared,
+        "stream_nodes",
+        Instant::now(),
+        shared.store.stream_nodes().await,
+    )?;
+    ok(nodes
+        .iter()
+        .map(|node| node_json(node, shared.expose_node_ip))
+        .collect())
+}
+
+fn log_json(log: StoredLog) -> Value {
+    json!({"peer_id": log.peer_id, "msg": log.msg, "created_at": timestamp(log.created_ms), "logs": log.log})
+}
+
+/// `GET /nodes/logs?peer_id=&msg=&target=&start_time=&end_time=&limit=`: newest first.
+pub async fn logs<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let peer_id = query
+        .get("peer_id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "`peer_id` is required"))?;
+    let now = crate::serve::now_ms();
+    let since_ms = query
+        .get("start_time")
+        .map(|text| parse_time("start_time", text))
+        .transpose()?
+        .unwrap_or(0);
+    let until_ms = query
+        .get("end_time")
+        .map(|text| parse_time("end_time", text))
+        .transpose()?
+        .unwrap_or(now);
+    let limit = number(&query, "limit", DEFAULT_LOG_LIMIT)?.min(MAX_LOG_LIMIT);
+    let filter = LogQuery {
+        peer_id: peer_id.clone(),
+        msg: query.get("msg").cloned(),
+        target: query.get("target").cloned(),
+        since_ms,
+        until_ms,
+        limit,
+    };
+    let logs = database(
+        &shared,
+        "stream_logs",
+        Instant::now(),
+        shared.store.stream_logs(&filter).await,
+    )?;
+    ok(logs.into_iter().map(log_json).collect())
+}
+
+/// `GET /nodes/log_stats?peer_id=`: how many messages of each kind are kept.
+pub async fn log_stats<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let stats = database(
+        &shared,
+        "log_stats",
+        Instant::now(),
+        shared
+            .store
+            .log_stats(query.get("peer_id").map(String::as_str))
+            .await,
+    )?;
+    ok(stats
+        .into_iter()
+        .map(|(log_type, qty)| json!({"log_type": log_type, "qty": qty}))
+        .collect())
+}
+
+/// One node's view of one peer, from its newest `system.network_state`.
+fn reputations(state: &StoredLog) -> Vec<Value> {
+    // sc-network reports `state.peerset.nodes` as a map of peer id to reputation and connection.
+    let nodes = state
+        .log
+        .pointer("/state/peerset/nodes")
+        .and_then(Value::as_object);
+    nodes
+        .into_iter()
+        .flatten()
+        .map(|(peer_id, seen)| {
+            json!({
+                "peer_id": peer_id,
+                "reporting_peer": state.peer_id,
+                "reputation": seen.get("reputation").cloned().unwrap_or(Value::Null),
+                "connected": seen.get("connected").cloned().unwrap_or(Value::Null),
+                "ts": timestamp(state.created_ms),
+            })
+        })
+        .collect()
+}
+
+/// The reputation routes: what the nodes that sent a network state in the last `max_age_s`
+/// think of their peers; `keep` picks the peers answered.
+async fn reputation_of<S: Store + StreamStore>(
+    shared: &Shared<S>,
+    query: &HashMap<String, String>,
+    keep: impl Fn(&str) -> bool,
+) -> Answer {
+    let max_age_s = number(query, "max_age_s", DEFAULT_MAX_AGE_S)?;
+    let limit = number(query, "limit", DEFAULT_REPUTATION_LIMIT)?;
+    let since = crate::serve::now_ms()
+        .saturating_sub(i64::try_from(max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX));
+    let states = database(
+        shared,
+        "network_states",
+        Instant::now(),
+        shared.store.network_states(since).await,
+    )?;
+    let rows: Vec<Value> = states
+        .iter()
+        .flat_map(reputations)
+        .filter(|row| row["peer_id"].as_str().is_some_and(&keep))
+        .take(limit)
+        .collect();
+    ok(Value::Array(rows))
+}
+
+/// `GET /reputation/{peer_id}`: one peer as the other nodes see it.
+pub async fn reputation_of_peer<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Path(peer_id): Path<String>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    reputation_of(&shared, &query, |peer| peer == peer_id).await
+}
+
+/// `GET /reputation/logged`: only peers that are themselves nodes reporting here.
+pub async fn reputation_logged<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let nodes = database(
+        &shared,
+        "stream_nodes",
+        Instant::now(),
+        shared.store.stream_nodes().await,
+    )?;
+    let logged: std::collections::HashSet<String> = nodes
+        .into_iter()
+        .map(|node| node.identity.peer_id)
+        .collect();
+    reputation_of(&shared, &query, |peer| logged.contains(peer)).await
+}
+
+/// `GET /reputation`: every peer reported, unfiltered.
+pub async fn reputation<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    reputation_of(&shared, &query, |_| true).await
+}
+
+/// `GET /stats/db`: each table and its rows.
+pub async fn db_stats<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let tables = database(
+        &shared,
+        "table_stats",
+        Instant::now(),
+        shared.store.table_stats().await,
+    )?;
+    ok(serde_json::to_value(tables).unwrap_or_default())
+}
+
+/// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
+pub async fn node_data<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let nodes = database(
+        &shared,
+        "stream_nodes",
+        Instant::now(),
+        shared.store.stream_nodes().await,
+    )?;
+    let data = nodes
+        .iter()
+        .map(|node| {
+            let figures = NodeFigures::of(&node.state);
+            let mut answer = Map::new();
+            let mut put = |key: &str, value: Option<Value>| {
+                if let Some(value) = value {
+                    answer.insert(key.to_owned(), value);
+                }
+            };
+            put("nodeId", Some(node.identity.peer_id.clone().into()));
+            put(
+                "nodeIp",
+                node.ip
+                    .clone()
+                    .filter(|_| shared.expose_node_ip)
+                    .map(Value::from),
+            );
+            put("nodeName", node.identity.name.clone().map(Value::from));
+            put(
+                "nodeClientVersion",
+                node.identity.version.clone().map(Value::from),
+            );
+            put(
+                "nodeClientType",
+                node.identity.implementation.clone().map(Value::from),
+            );
+            put("cpuUsage", figures.cpu_usage.map(Value::from));
+            put("memoryUsage", figures.memory_usage.map(Value::from));
+            put("networkTraffic", figures.network_traffic.map(Value::from));
+            put("blockHeight", figures.block_height.map(Value::from));
+            Value::Object(answer)
+        })
+        .collect();
+    ok(data)
+}
+
+async fn admin<S: Store>(
+    shared: &Shared<S>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<(), ApiError> {
+    let record = authenticate(
+        shared,
+        key_from(headers, query.get("apikey").map(String::as_str)),
+    )
+    .await?;
+    if record.admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "creating needs an admin key",
+        ))
+    }
+}
+
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(value)| value)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.body_text()))
+}
+
+/// `GET /host_systems`.
+pub async fn host_systems<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let hosts = database(
+        &shared,
+        "host_systems",
+        Instant::now(),
+        shared.store.host_systems().await,
+    )?;
+    ok(serde_json::to_value(hosts).unwrap_or_default())
+}
+
+/// `POST /host_systems`: answers `{"id": N}`.
+pub async fn add_host_system<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+    host: Result<Json<HostSystem>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&shared, &headers, &query).await?;
+    let host = body(host)?;
+    let id = database(
+        &shared,
+        "add_host_system",
+        Instant::now(),
+        shared.store.add_host_system(&host).await,
+    )?;
+    Ok(Json(json!({"id": id})))
+}
+
+/// `GET /benchmarks`.
+pub async fn benchmarks<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    reader(&shared, &headers, &query).await?;
+    let benchmarks = database(
+        &shared,
+        "benchmarks",
+        Instant::now(),
+        shared.store.benchmarks().await,
+    )?;
+    ok(serde_json::to_value(benchmarks).unwrap_or_default())
+}
+
+/// `POST /benchmarks`: answers `{"id": N}`; the times must read as times.
+pub async fn add_benchmark<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Query(query): Params,
+    headers: HeaderMap,
+    benchmark: Result<Json<Benchmark>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&shared, &headers, &query).await?;
+    let benchmark = body(benchmark)?;
+    parse_time("ts_start", &benchmark.ts_start)?;
+    parse_time("ts_end", &benchmark.ts_end)?;
+    let id = database(
+        &shared,
+        "add_benchmark",
+        Instant::now(),
+        shared
+            .store
+            .add_benchmark(&benchmark, crate::serve::now_ms())
+            .await,
+    )?;
+    Ok(Json(json!({"id": id})))
+}

@@ -1,0 +1,370 @@
+//! Reading telemetry frames as a server receives them: Substrate's flat and wrapped messages and
+//! the Starknet stream (seed 002), told apart by their shape.
+//!
+//! Substrate (sc-telemetry, substrate-telemetry's shard): the flat form `{"msg": ..., "ts": ...}`
+//! is node 0 of its connection; the wrapped form `{"id": N, "ts": ..., "payload": {"msg": ...}}`
+//! is node N. Starknet: `{"payload": {...}, "ts": ...}` with no `msg`; the first identifies the
+//! node, later ones update it. Starknet fields come flat (the seed's example) or grouped under
+//! `Node`, `Network` and `System` (its schema), in either case; they are read flat and lower case.
+
+use serde_json::{Map, Value};
+
+/// Substrate's limit on a node's `network_id`.
+pub const MAX_NETWORK_ID_CHARS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// A Substrate message of node `id` on its connection (0 in the flat form); `message` holds
+    /// `msg` and every field, as the node sent them.
+    Substrate {
+        id: u64,
+        message: Map<String, Value>,
+    },
+    /// A Starknet update: the fields it carries, flat, keys in lower case.
+    Starknet { update: Map<String, Value> },
+}
+
+impl Frame {
+    /// The message kind, as counted and stored: `msg` for Substrate, `starknet` for the other.
+    pub fn kind(&self) -> &str {
+        match self {
+            Frame::Substrate { message, .. } => message
+                .get("msg")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            Frame::Starknet { .. } => "starknet",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrameError {
+    #[error("the frame is not JSON: {0}")]
+    NotJson(String),
+    #[error("the frame is not a JSON object")]
+    NotObject,
+    #[error("the frame has neither `msg` nor a `payload` object")]
+    Unknown,
+    #[error("`msg` must be a non-empty string")]
+    BadMsg,
+    #[error("`id` must be an unsigned integer")]
+    BadId,
+    #[error("system.connected lacks {0}")]
+    Connected(&'static str),
+}
+
+/// Reads one frame (a text or binary WebSocket message).
+pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|err| FrameError::NotJson(err.to_string()))?;
+    let Value::Object(mut frame) = value else {
+        return Err(FrameError::NotObject);
+    };
+    if frame.contains_key("msg") {
+        return substrate(0, frame);
+    }
+    match frame.remove("payload") {
+        Some(Value::Object(payload)) if payload.contains_key("msg") => {
+            let id = match frame.get("id") {
+                None => 0,
+                Some(id) => id.as_u64().ok_or(FrameError::BadId)?,
+            };
+            substrate(id, payload)
+        }
+        Some(Value::Object(payload)) => Ok(Frame::Starknet {
+            update: flatten(payload),
+        }),
+        _ => Err(FrameError::Unknown),
+    }
+}
+
+fn substrate(id: u64, message: Map<String, Value>) -> Result<Frame, FrameError> {
+    match message.get("msg").and_then(Value::as_str) {
+        Some(msg) if !msg.is_empty() => Ok(Frame::Substrate { id, message }),
+        _ => Err(FrameError::BadMsg),
+    }
+}
+
+/// The schema's groups opened up and every key lower-cased, so `CPU_usage` in a `System` group and
+/// the example's flat `cpu_usage` are one field.
+fn flatten(payload: Map<String, Value>) -> Map<String, Value> {
+    let mut flat = Map::new();
+    for (key, value) in payload {
+        let group = ["node", "network", "system"].contains(&key.to_ascii_lowercase().as_str());
+        match value {
+            Value::Object(fields) if group => {
+                for (field, value) in fields {
+                    flat.insert(field.to_ascii_lowercase(), value);
+                }
+            }
+            value => {
+                flat.insert(key.to_ascii_lowercase(), value);
+            }
+        }
+    }
+    flat
+}
+
+/// Who a node is, from Substrate's `system.connected` or a Starknet session's first update.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Identity {
+    /// The key: Substrate's `network_id` (its libp2p peer id), Starknet's `peer_id` or else `name`.
+    pub peer_id: String,
+    /// Substrate's chain `genesis_hash`; empty for Starknet, which has none.
+    pub genesis_hash: String,
+    pub name: Option<String>,
+    pub chain: Option<String>,
+    pub implementation: Option<String>,
+    pub version: Option<String>,
+    pub authority: Option<bool>,
+    /// Unix ms, as the node reports it.
+    pub startup_time: Option<i64>,
+}
+
+/// The node a `system.connected` message announces. Like the servers, it needs a genesis hash
+/// (`0x` and 64 hex digits) and a `network_id` of at most 64 characters.
+pub fn substrate_identity(message: &Map<String, Value>) -> Result<Identity, FrameError> {
+    let genesis_hash = text(message, "genesis_hash")
+        .filter(|hash| is_hash(hash))
+        .ok_or(FrameError::Connected(
+            "a genesis_hash (0x and 64 hex digits)",
+        ))?;
+    let peer_id = text(message, "network_id")
+        .filter(|id| !id.is_empty() && id.chars().count() <= MAX_NETWORK_ID_CHARS)
+        .ok_or(FrameError::Connected("a network_id of 1 to 64 characters"))?;
+    Ok(Identity {
+        peer_id,
+        genesis_hash,
+        name: text(message, "name"),
+        chain: text(message, "chain"),
+        implementation: text(message, "implementation"),
+        version: text(message, "version"),
+        authority: message.get("authority").and_then(Value::as_bool),
+        // A string of Unix ms in sc-telemetry; a number is taken too.
+        startup_time: message
+            .get("startup_time")
+            .and_then(number)
+            .map(|ms| ms as i64),
+    })
+}
+
+/// The node a Starknet session's first update announces, if it carries `peer_id` or `name`.
+pub fn starknet_identity(update: &Map<String, Value>) -> Option<Identity> {
+    let name = text(update, "name");
+    let peer_id = text(update, "peer_id")
+        .or_else(|| name.clone())
+        .filter(|id| !id.is_empty())?;
+    Some(Identity {
+        peer_id,
+        genesis_hash: String::new(),
+        name,
+        chain: text(update, "network"),
+        implementation: text(update, "client"),
+        version: text(update, "version"),
+        authority: None,
+        startup_time: None,
+    })
+}
+
+/// What a Substrate message changes in its node's latest state: heights, hashes, peers and
+/// rates, under one name each whichever message brought them. (`notify.finalized` carries the
+/// finalized block as `best` and `height`, the latter a string.)
+pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
+    let msg = message
+        .get("msg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let renames: &[(&str, &str)] = match msg {
+        "system.interval" => &[
+            ("height", "best_height"),
+            ("best", "best_hash"),
+            ("finalized_height", "finalized_height"),
+            ("finalized_hash", "finalized_hash"),
+            ("peers", "peers"),
+            ("txcount", "txcount"),
+            ("bandwidth_upload", "bandwidth_upload"),
+            ("bandwidth_download", "bandwidth_download"),
+            ("used_state_cache_size", "used_state_cache_size"),
+            // Sent by nodes before 2021.
+            ("cpu", "cpu"),
+            ("memory", "memory"),
+        ],
+        "block.import" => &[("height", "best_height"), ("best", "best_hash")],
+        "notify.finalized" => &[("height", "finalized_height"), ("best", "finalized_hash")],
+        _ => &[],
+    };
+    let mut state = Map::new();
+    for (from, to) in renames {
+        let Some(value) = message.get(*from) else {
+            continue;
+        };
+        let value = if to.ends_with("_height") {
+            match number(value) {
+                Some(height) => Value::from(height as u64),
+                None => continue,
+            }
+        } else {
+            value.clone()
+        };
+        state.insert((*to).to_owned(), value);
+    }
+    state
+}
+
+/// The Node Data API's figures (seed 002) from a node's latest state, for either stream.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NodeFigures {
+    pub cpu_usage: Option<f64>,
+    pub memory_usage: Option<f64>,
+    pub network_traffic: Option<f64>,
+    pub block_height: Option<f64>,
+}
+
+impl NodeFigures {
+    /// Starknet state holds the stream's own fields; Substrate state is `substrate_state`'s.
+    pub fn of(state: &Map<String, Value>) -> NodeFigures {
+        let get = |key: &str| state.get(key).and_then(number);
+        let bandwidth = match (get("bandwidth_upload"), get("bandwidth_download")) {
+            (Some(up), Some(down)) => Some(up + down),
+            (one, other) => one.or(other),
+        };
+        NodeFigures {
+            cpu_usage: get("cpu_usage").or_else(|| get("cpu")),
+            memory_usage: get("memory_usage"),
+            network_traffic: bandwidth,
+            block_height: get("current_block_number_l2").or_else(|| get("best_height")),
+        }
+    }
+}
+
+/// A JSON number, or a string holding one: the Starknet schema and its example disagree, and
+/// Substrate sends some heights as strings.
+pub fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => text.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
+    object.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// `0x` and 64 hex digits: a block or genesis hash.
+pub(super) fn is_hash(text: &str) -> bool {
+    text.strip_prefix("0x")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_three_forms_are_told_apart() {
+        let flat = decode(br#"{"msg":"system.interval","ts":"2024-01-01T00:00:00Z","peers":3}"#);
+        assert!(matches!(flat, Ok(Frame::Substrate { id: 0, .. })));
+        let wrapped = decode(
+            br#"{"id":7,"ts":"2024-01-01T00:00:00Z","payload":{"msg":"block.import","height":5}}"#,
+        )
+        .expect("wrapped");
+        assert_eq!(wrapped.kind(), "block.import");
+        assert!(matches!(wrapped, Frame::Substrate { id: 7, .. }));
+        let starknet = decode(
+            br#"{"payload":{"name":"Starknode","peer_id":"12D3"},"ts":"2024-07-11T11:46:08Z"}"#,
+        )
+        .expect("starknet");
+        assert_eq!(starknet.kind(), "starknet");
+    }
+
+    #[test]
+    fn garbage_is_refused_with_its_reason() {
+        assert!(matches!(decode(b"{not json"), Err(FrameError::NotJson(_))));
+        assert_eq!(decode(b"[1,2]"), Err(FrameError::NotObject));
+        assert_eq!(decode(br#"{"ts":"x"}"#), Err(FrameError::Unknown));
+        assert_eq!(decode(br#"{"payload":"x"}"#), Err(FrameError::Unknown));
+        assert_eq!(decode(br#"{"msg":5}"#), Err(FrameError::BadMsg));
+        assert_eq!(
+            decode(br#"{"id":-1,"payload":{"msg":"system.interval"}}"#),
+            Err(FrameError::BadId)
+        );
+    }
+
+    #[test]
+    fn starknet_groups_and_case_are_read_flat() {
+        let Ok(Frame::Starknet { update }) = decode(
+            br#"{"payload":{"Node":{"name":"n","peer_id":"p"},"System":{"CPU_usage":3},"current_block_number_l2":"12"},"ts":"x"}"#,
+        ) else {
+            panic!("not a Starknet frame");
+        };
+        assert_eq!(update["name"], "n");
+        assert_eq!(update["cpu_usage"], 3);
+        let figures = NodeFigures::of(&update);
+        assert_eq!(figures.cpu_usage, Some(3.0));
+        assert_eq!(figures.block_height, Some(12.0));
+        assert_eq!(
+            starknet_identity(&update).map(|id| id.peer_id),
+            Some("p".into())
+        );
+    }
+
+    #[test]
+    fn a_starknet_node_is_named_by_peer_id_or_else_name() {
+        let named = object(json!({"name": "Starknode", "client": "Madara", "version": "0.1.0"}));
+        let identity = starknet_identity(&named).expect("identified by name");
+        assert_eq!(identity.peer_id, "Starknode");
+        assert_eq!(identity.implementation.as_deref(), Some("Madara"));
+        assert_eq!(starknet_identity(&object(json!({"peer_count": 3}))), None);
+    }
+
+    #[test]
+    fn system_connected_needs_a_genesis_hash_and_a_network_id() {
+        let connected = object(json!({
+            "msg": "system.connected", "ts": "2024-01-01T00:00:00Z", "chain": "Polkadot",
+            "genesis_hash": GENESIS, "name": "alice", "implementation": "Parity Polkadot",
+            "version": "1.15.2-7f6e4a0", "authority": true, "network_id": "12D3KooWabc",
+            "startup_time": "1718000000000",
+        }));
+        let identity = substrate_identity(&connected).expect("valid");
+        assert_eq!(identity.peer_id, "12D3KooWabc");
+        assert_eq!(identity.startup_time, Some(1_718_000_000_000));
+        assert_eq!(identity.authority, Some(true));
+
+        let mut short = connected.clone();
+        short.insert("genesis_hash".into(), "0x1234".into());
+        assert!(substrate_identity(&short).is_err());
+        let mut long = connected;
+        long.insert("network_id".into(), "x".repeat(65).into());
+        assert!(substrate_identity(&long).is_err());
+    }
+
+    #[test]
+    fn substrate_state_names_each_height_once() {
+        let interval = object(
+            json!({"msg": "system.interval", "height": 10, "best": "0xaa",
+            "finalized_height": 8, "peers": 12, "bandwidth_upload": 100.5, "bandwidth_download": 50.0}),
+        );
+        let finalized = object(json!({"msg": "notify.finalized", "height": "9", "best": "0xbb"}));
+        let mut state = substrate_state(&interval);
+        state.extend(substrate_state(&finalized));
+        assert_eq!(state["best_height"], 10);
+        assert_eq!(state["finalized_height"], 9);
+        assert_eq!(state["finalized_hash"], "0xbb");
+        let figures = NodeFigures::of(&state);
+        assert_eq!(figures.block_height, Some(10.0));
+        assert_eq!(figures.network_traffic, Some(150.5));
+        assert_eq!(figures.cpu_usage, None);
+        assert!(substrate_state(&object(json!({"msg": "afg.finalized", "height": 3}))).is_empty());
+    }
+}

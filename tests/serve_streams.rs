@@ -1,0 +1,736 @@
+//! `nodepulse serve` taking telemetry streams over WebSocket: Substrate frames in both forms (as
+//! sc-telemetry and substrate-telemetry's shard know them), the Starknet stream of seed 002, and
+//! nodepulse's own agent in either format; every query; purge against `/audit`; every limit.
+//! Every store test runs against SQLite and the real PostgreSQL.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::nodes::{GENESIS, PEER_ID, starknet_node, substrate_node};
+use common::receiver::{KINDS, Kind, Receiver, add_key, database};
+use common::stream::{
+    StreamClient, block_import, connected, finalized, flat, grandpa, interval, masked_text_frame,
+    network_state, raw_upgrade, txpool, wrapped,
+};
+use common::{eventually, nodepulse, run, stderr};
+use serde_json::{Value, json};
+
+const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
+const BOB: &str = "12D3KooWBobBobBobBobBobBobBobBobBobBobBobBobBobBob22";
+const CAROL: &str = "12D3KooWCarolCarolCarolCarolCarolCarolCarolCarolCa3";
+
+fn ws(receiver: &Receiver, path: &str) -> String {
+    format!("ws://{}{path}", receiver.address)
+}
+
+/// The answer's `data`, once `ready` holds for it (stream writes are batched).
+fn data_when(receiver: &Receiver, path: &str, key: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    let arrived = eventually(Duration::from_secs(60), || {
+        last = receiver.data(path, key);
+        ready(&last)
+    });
+    assert!(arrived, "GET {path} never got there; last answer: {last}");
+    last
+}
+
+fn node<'a>(nodes: &'a Value, peer_id: &str) -> &'a Value {
+    nodes
+        .as_array()
+        .and_then(|nodes| {
+            nodes
+                .iter()
+                .find(|node| node["peer_id"] == peer_id || node["nodeId"] == peer_id)
+        })
+        .unwrap_or_else(|| panic!("no node {peer_id} in {nodes}"))
+}
+
+fn has_node(nodes: &Value, peer_id: &str) -> bool {
+    nodes.as_array().is_some_and(|nodes| {
+        nodes
+            .iter()
+            .any(|node| node["peer_id"] == peer_id || node["nodeId"] == peer_id)
+    })
+}
+
+fn metric(receiver: &Receiver, line_start: &str) -> f64 {
+    let answer = receiver.get("/metrics", "");
+    answer
+        .text()
+        .lines()
+        .find(|line| line.starts_with(line_start))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn substrate_nodes_in_both_forms_are_kept_and_answered() {
+    for kind in KINDS {
+        let database = database(kind, "streams-substrate");
+        let key = add_key(&database, "reader", false);
+        let receiver = Receiver::start(&database, &[]);
+
+        // Two nodes on one connection in the wrapped form, as a shard multiplexes them...
+        let mut shard = StreamClient::connect(&ws(&receiver, "/submit"));
+        // ...where a message for an id that has not connected is ignored and counted.
+        assert!(shard.send(&wrapped(3, interval(100, 1))));
+        assert!(shard.send(&wrapped(1, connected("alice", ALICE))));
+        assert!(shard.send(&wrapped(2, connected("bob", BOB))));
+        for height in 1_000..1_003 {
+            assert!(shard.send(&wrapped(1, block_import(height))));
+            assert!(shard.send(&wrapped(1, interval(height, 12))));
+            assert!(shard.send(&wrapped(2, interval(height - 500, 7))));
+        }
+        assert!(shard.send(&wrapped(1, finalized(1_001))));
+        assert!(shard.send(&wrapped(1, grandpa(1_001))));
+        assert!(shard.send(&wrapped(1, txpool(4))));
+        assert!(shard.send(&wrapped(
+            1,
+            network_state(ALICE, &[(BOB, 50, true), (CAROL, -200, false)])
+        )));
+        assert!(shard.send(&wrapped(2, network_state(BOB, &[(ALICE, 75, true)]))));
+        // ...and one node alone in the flat form, sent as binary frames.
+        let mut alone = StreamClient::connect(&ws(&receiver, "/submit"));
+        assert!(
+            alone.send_message(tokio_tungstenite::tungstenite::Message::binary(
+                flat(connected("carol", CAROL)).to_string().into_bytes()
+            ))
+        );
+        assert!(alone.send(&flat(interval(2_000, 30))));
+        alone.close();
+
+        let nodes = data_when(&receiver, "/nodes", &key, |nodes| {
+            has_node(nodes, ALICE)
+                && has_node(nodes, BOB)
+                && node(nodes, CAROL)["connected"] == false
+        });
+        let alice = node(&nodes, ALICE);
+        assert_eq!(alice["name"], "alice");
+        assert_eq!(alice["chain"], "Polkadot");
+        assert_eq!(alice["genesis_hash"], GENESIS);
+        assert_eq!(alice["implementation"], "Parity Polkadot");
+        assert_eq!(alice["version"], "1.15.2-7c4a5b3a6a0");
+        assert_eq!(alice["authority"], true);
+        assert_eq!(alice["startup_time"], 1_764_410_000_000_i64);
+        assert_eq!(alice["audit"], false);
+        assert!(
+            alice.get("ip").is_none(),
+            "node addresses are hidden by default: {alice}"
+        );
+        let created = alice["connected_at"].as_str().expect("a time");
+        assert_eq!(
+            created.len(),
+            "2026-11-29T10:00:00.123456".len(),
+            "{created}"
+        );
+        assert_eq!(node(&nodes, CAROL)["format"], "substrate");
+
+        let logs = data_when(
+            &receiver,
+            &format!("/nodes/logs?peer_id={ALICE}"),
+            &key,
+            |logs| logs.as_array().is_some_and(|logs| logs.len() == 11),
+        );
+        // Newest first; each as the node sent it.
+        assert_eq!(logs[0]["msg"], "system.network_state");
+        assert_eq!(logs[0]["peer_id"], ALICE);
+        assert_eq!(logs[10]["msg"], "system.connected");
+        assert_eq!(logs[10]["logs"]["sysinfo"]["core_count"], 8);
+        let imports = receiver.data(
+            &format!("/nodes/logs?peer_id={ALICE}&msg=block.import&limit=2"),
+            &key,
+        );
+        assert_eq!(imports.as_array().map(Vec::len), Some(2));
+        assert_eq!(imports[0]["logs"]["height"], 1_002);
+        assert_eq!(imports[1]["logs"]["height"], 1_001);
+        let pool = receiver.data(&format!("/nodes/logs?peer_id={ALICE}&target=txpool"), &key);
+        assert_eq!(pool.as_array().map(Vec::len), Some(1), "{pool}");
+        let future = receiver.data(
+            &format!("/nodes/logs?peer_id={ALICE}&start_time=2999-01-01T00:00:00"),
+            &key,
+        );
+        assert_eq!(future, json!([]));
+        let past = receiver.data(
+            &format!("/nodes/logs?peer_id={ALICE}&end_time=2000-01-01T00:00:00"),
+            &key,
+        );
+        assert_eq!(past, json!([]));
+        let bad = receiver.get(
+            &format!("/nodes/logs?peer_id={ALICE}&start_time=yesterday"),
+            &key,
+        );
+        assert_eq!(bad.status, 400);
+        assert!(bad.error().contains("start_time"), "{}", bad.error());
+        assert_eq!(
+            receiver.get("/nodes/logs", &key).status,
+            400,
+            "peer_id is required"
+        );
+
+        let stats = receiver.data(&format!("/nodes/log_stats?peer_id={ALICE}"), &key);
+        let count = |kind: &str| {
+            stats
+                .as_array()
+                .and_then(|rows| rows.iter().find(|row| row["log_type"] == kind))
+                .map(|row| row["qty"].clone())
+        };
+        assert_eq!(count("block.import"), Some(json!(3)));
+        assert_eq!(count("system.interval"), Some(json!(3)));
+        assert_eq!(count("notify.finalized"), Some(json!(1)));
+        let everyone = receiver.data("/nodes/log_stats", &key);
+        let intervals = everyone
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["log_type"] == "system.interval"))
+            .map(|row| row["qty"].clone());
+        assert_eq!(
+            intervals,
+            Some(json!(7)),
+            "alice 3, bob 3, carol 1; the one before connecting is not kept"
+        );
+
+        // The Node Data API of seed 002 reads the same nodes.
+        let api = receiver.data("/api/nodes", &key);
+        let alice = node(&api, ALICE);
+        assert_eq!(alice["nodeName"], "alice");
+        assert_eq!(alice["nodeClientType"], "Parity Polkadot");
+        assert_eq!(alice["nodeClientVersion"], "1.15.2-7c4a5b3a6a0");
+        assert_eq!(alice["blockHeight"], 1_002.0);
+        assert_eq!(alice["networkTraffic"], 41_235.5 + 52_101.25);
+        assert!(alice.get("nodeIp").is_none());
+
+        // Reputation, from the nodes' network states.
+        let carol = receiver.data(&format!("/reputation/{CAROL}"), &key);
+        assert_eq!(carol.as_array().map(Vec::len), Some(1), "{carol}");
+        assert_eq!(carol[0]["reporting_peer"], ALICE);
+        assert_eq!(carol[0]["reputation"], -200);
+        let all = receiver.data("/reputation", &key);
+        assert_eq!(all.as_array().map(Vec::len), Some(3));
+        let logged = receiver.data("/reputation/logged", &key);
+        assert_eq!(
+            logged.as_array().map(Vec::len),
+            Some(3),
+            "carol is a node here too: {logged}"
+        );
+        let limited = receiver.data("/reputation?limit=1", &key);
+        assert_eq!(limited.as_array().map(Vec::len), Some(1));
+
+        // Counted, not kept: the frame before `system.connected`.
+        assert_eq!(
+            metric(
+                &receiver,
+                "nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"
+            ),
+            1.0
+        );
+        assert!(
+            metric(
+                &receiver,
+                "nodepulse_serve_stream_frames_total{kind=\"system.interval\"}"
+            ) >= 8.0
+        );
+        shard.close();
+    }
+}
+
+#[test]
+fn a_starknet_session_identifies_first_and_later_frames_update_it() {
+    for kind in KINDS {
+        let database = database(kind, "streams-starknet");
+        let key = add_key(&database, "reader", false);
+        let receiver = Receiver::start(&database, &[]);
+        // Seed 002's example feed, frame for frame.
+        let mut session = StreamClient::connect(&ws(&receiver, "/submit"));
+        let feed = [
+            json!({"payload": {"name": "Starknode", "peer_id": "12D3KooWMo65MdEXUembrdnYTdw588mREZmQrebkmJwpPbkGbony",
+                "client": "Madara", "version": "0.1.0-8bf85f6dc0b", "capability": "Full", "network": "Starknet",
+                "starknet_version": "0.13.2", "json_rpc_version": "0.7.1", "operating_system": "MacOs",
+                "memory": 16, "cpu": 8, "storage": 1092}, "ts": "2024-07-11T11:46:08.602688201+00:00"}),
+            json!({"payload": {"current_block_hash_l2": "0x47c3637b57c2b079b93c61539950c17e868a28f46cdef28f88521067f21e943",
+                "current_block_number_l2": 0, "latest_block_time": 320000, "avg_sync_time": 382, "estimate_sync": 4.5,
+                "tx_number": 245, "event_number": 1890, "message_number": 3, "peer_count": 43, "node_uptime": 2.3},
+                "ts": "2024-07-11T11:46:08.996351122+00:00"}),
+            json!({"payload": {"current_block_hash_l2": "0x7aefb91c8e2d3a47abcfb5bda9c127a3ea9b1f94b5a6e761b4182e3f01d2f5d4",
+                "current_block_number_l2": 1, "latest_block_time": 330000, "avg_sync_time": 410, "estimate_sync": 5.2,
+                "tx_number": 300, "event_number": 2025, "message_number": 5, "peer_count": 48},
+                "ts": "2024-07-12T09:23:11.123456789+00:00"}),
+            json!({"payload": {"current_block_hash_l1": "0x1f9090aae28b8a3dceadf281b0f12828e676c326",
+                "current_block_number_l1": 20289357}, "ts": "2024-07-11T11:46:09.035827447+00:00"}),
+            json!({"payload": {"memory_usage": 4.4, "cpu_usage": 3, "storage_usage": 245},
+                "ts": "2024-07-11T11:46:09.035827447+00:00"}),
+        ];
+        for frame in &feed {
+            assert!(session.send(frame));
+        }
+        // A session that never identifies itself is ignored (and counted), frame after frame.
+        let mut anonymous = StreamClient::connect(&ws(&receiver, "/submit"));
+        assert!(
+            anonymous.send(&json!({"payload": {"peer_count": 3}, "ts": "2024-07-11T11:46:09Z"}))
+        );
+        assert!(anonymous.send(
+            &json!({"payload": {"current_block_number_l2": "7"}, "ts": "2024-07-11T11:46:10Z"})
+        ));
+        anonymous.close();
+
+        let peer = "12D3KooWMo65MdEXUembrdnYTdw588mREZmQrebkmJwpPbkGbony";
+        let api = data_when(&receiver, "/api/nodes", &key, |nodes| {
+            has_node(nodes, peer) && node(nodes, peer).get("cpuUsage").is_some()
+        });
+        let starknode = node(&api, peer);
+        assert_eq!(starknode["nodeName"], "Starknode");
+        assert_eq!(starknode["nodeClientType"], "Madara");
+        assert_eq!(starknode["nodeClientVersion"], "0.1.0-8bf85f6dc0b");
+        assert_eq!(starknode["blockHeight"], 1.0);
+        assert_eq!(starknode["cpuUsage"], 3.0);
+        assert_eq!(starknode["memoryUsage"], 4.4);
+        assert_eq!(
+            api.as_array().map(Vec::len),
+            Some(1),
+            "the anonymous session made no node: {api}"
+        );
+        let nodes = receiver.data("/nodes", &key);
+        let state = &node(&nodes, peer)["state"];
+        assert_eq!(state["current_block_number_l1"], 20_289_357);
+        assert_eq!(state["peer_count"], 48);
+        assert_eq!(state["storage"], 1092);
+        let logs = receiver.data(&format!("/nodes/logs?peer_id={peer}"), &key);
+        assert_eq!(logs.as_array().map(Vec::len), Some(5));
+        assert_eq!(logs[0]["msg"], "starknet");
+        assert_eq!(
+            metric(
+                &receiver,
+                "nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"
+            ),
+            2.0
+        );
+        session.close();
+    }
+}
+
+#[test]
+fn the_agent_streams_either_format_into_serve() {
+    for kind in KINDS {
+        let database = database(kind, "streams-agent");
+        let key = add_key(&database, "reader", false);
+        let receiver = Receiver::start(&database, &[]);
+        let starknet = starknet_node();
+        let output = run(nodepulse()
+            .args(["run", "--once", "--node-name", "juno-sepolia"])
+            .args([
+                "--telemetry-url",
+                &format!("{} 0", ws(&receiver, "/submit")),
+            ])
+            .args(["--starknet-rpc", &starknet.url("/")]));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let substrate = substrate_node();
+        let output = run(nodepulse()
+            .args(["run", "--once", "--node-name", "polkadot-validator"])
+            .args(["--telemetry-url", &format!("{} 0", ws(&receiver, "/audit"))])
+            .args(["--substrate-rpc", &substrate.url("/")]));
+        assert!(output.status.success(), "{}", stderr(&output));
+
+        let api = data_when(&receiver, "/api/nodes", &key, |nodes| {
+            has_node(nodes, PEER_ID) && has_node(nodes, "juno-sepolia")
+        });
+        let juno = node(&api, "juno-sepolia");
+        assert_eq!(juno["nodeName"], "juno-sepolia");
+        assert_eq!(juno["nodeClientType"], "Juno");
+        assert!(
+            juno["blockHeight"]
+                .as_f64()
+                .is_some_and(|height| height > 381_000.0),
+            "{juno}"
+        );
+        let polkadot = node(&api, PEER_ID);
+        assert_eq!(polkadot["nodeName"], "polkadot-validator");
+        assert_eq!(polkadot["nodeClientType"], "Parity Polkadot");
+        let nodes = receiver.data("/nodes", &key);
+        assert_eq!(node(&nodes, PEER_ID)["audit"], true);
+        assert_eq!(node(&nodes, PEER_ID)["genesis_hash"], GENESIS);
+        assert_eq!(node(&nodes, "juno-sepolia")["format"], "starknet");
+        let _ = kind;
+    }
+}
+
+#[test]
+fn messages_from_audit_outlive_the_retention_and_those_from_submit_do_not() {
+    for kind in KINDS {
+        let database = database(kind, "streams-purge");
+        let key = add_key(&database, "reader", false);
+        let mut receiver = Receiver::start(&database, &[]);
+        let mut submit = StreamClient::connect(&ws(&receiver, "/submit"));
+        assert!(submit.send(&wrapped(1, connected("alice", ALICE))));
+        assert!(submit.send(&wrapped(1, interval(10, 3))));
+        submit.close();
+        let mut audit = StreamClient::connect(&ws(&receiver, "/audit"));
+        assert!(audit.send(&wrapped(1, connected("bob", BOB))));
+        assert!(audit.send(&wrapped(1, interval(10, 3))));
+        audit.close();
+        data_when(
+            &receiver,
+            &format!("/nodes/logs?peer_id={BOB}"),
+            &key,
+            |logs| logs.as_array().is_some_and(|l| l.len() == 2),
+        );
+        data_when(
+            &receiver,
+            &format!("/nodes/logs?peer_id={ALICE}"),
+            &key,
+            |logs| logs.as_array().is_some_and(|l| l.len() == 2),
+        );
+        receiver.process.terminate(Duration::from_secs(10));
+
+        // Retention runs at start: with 1 ms, everything from /submit is older than that.
+        let address = receiver.address.clone();
+        drop(receiver);
+        receiver = Receiver::start_on(&database, &address, &["--retention", "1ms"]);
+        let alice = data_when(
+            &receiver,
+            &format!("/nodes/logs?peer_id={ALICE}"),
+            &key,
+            |logs| logs == &json!([]),
+        );
+        assert_eq!(alice, json!([]));
+        let bob = receiver.data(&format!("/nodes/logs?peer_id={BOB}"), &key);
+        assert_eq!(bob.as_array().map(Vec::len), Some(2), "kept: {bob}");
+        let _ = kind;
+    }
+}
+
+/// One server with small limits for the limit tests (they do not depend on the database).
+fn limited(extra: &[&str]) -> (Receiver, String) {
+    let database = database(
+        Kind::Sqlite,
+        &format!(
+            "streams-limits-{}",
+            extra.join("").replace(['-', '/', '.'], "")
+        ),
+    );
+    let key = add_key(&database, "reader", false);
+    (Receiver::start(&database, extra), key)
+}
+
+#[test]
+fn a_frame_over_the_cap_closes_its_connection_with_1009_and_no_other() {
+    let (receiver, key) = limited(&["--max-frame-size", "2KiB"]);
+    let mut other = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(other.send(&wrapped(1, connected("bob", BOB))));
+    let mut big = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(big.send(&wrapped(1, connected("alice", ALICE))));
+    let mut huge = interval(10, 1);
+    huge["padding"] = json!("x".repeat(4096));
+    big.send(&wrapped(1, huge));
+    assert_eq!(big.close_code(), Some(1009));
+    assert!(other.send(&wrapped(1, interval(11, 2))));
+    data_when(
+        &receiver,
+        &format!("/nodes/logs?peer_id={BOB}&msg=system.interval"),
+        &key,
+        |logs| logs.as_array().is_some_and(|l| l.len() == 1),
+    );
+    assert_eq!(
+        metric(
+            &receiver,
+            "nodepulse_serve_stream_refused_total{reason=\"too_large\"}"
+        ),
+        1.0
+    );
+    other.close();
+}
+
+#[test]
+fn a_21st_node_on_one_connection_is_ignored_and_the_connection_kept() {
+    let (receiver, key) = limited(&[]);
+    let mut shard = StreamClient::connect(&ws(&receiver, "/submit"));
+    let peer = |id: u64| format!("12D3KooWNode{id:040}");
+    for id in 1..=21 {
+        assert!(shard.send(&wrapped(id, connected(&format!("node-{id}"), &peer(id)))));
+    }
+    assert!(shard.send(&wrapped(1, interval(50, 4))));
+    assert!(shard.send(&wrapped(21, interval(50, 4))));
+    data_when(
+        &receiver,
+        &format!("/nodes/logs?peer_id={}&msg=system.interval", peer(1)),
+        &key,
+        |logs| logs.as_array().is_some_and(|l| l.len() == 1),
+    );
+    let nodes = receiver.data("/nodes", &key);
+    assert_eq!(nodes.as_array().map(Vec::len), Some(20));
+    assert!(!has_node(&nodes, &peer(21)));
+    assert_eq!(
+        metric(
+            &receiver,
+            "nodepulse_serve_stream_refused_total{reason=\"too_many_nodes\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &receiver,
+            "nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"
+        ),
+        1.0
+    );
+    shard.close();
+}
+
+#[test]
+fn a_connection_over_the_byte_rate_is_closed_with_1008() {
+    let (receiver, _key) = limited(&["--max-stream-rate", "1KiB"]);
+    let mut fast = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(fast.send(&wrapped(1, connected("alice", ALICE))));
+    // Ten seconds' worth at 1 KiB/s is 10 KiB; 16 frames of 1 KiB go over it whatever the clock.
+    for height in 0..16 {
+        let mut message = interval(height + 10, 1);
+        message["padding"] = json!("x".repeat(1024));
+        if !fast.send(&wrapped(1, message)) {
+            break;
+        }
+    }
+    assert_eq!(fast.close_code(), Some(1008));
+    assert_eq!(
+        metric(
+            &receiver,
+            "nodepulse_serve_stream_refused_total{reason=\"rate_limited\"}"
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn an_address_may_hold_only_so_many_connections() {
+    let (receiver, key) = limited(&["--max-connections-per-ip", "2"]);
+    let first = StreamClient::connect(&ws(&receiver, "/submit"));
+    let _second = StreamClient::connect(&ws(&receiver, "/submit"));
+    let mut third = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert_eq!(third.close_code(), Some(1008));
+    assert_eq!(
+        metric(
+            &receiver,
+            "nodepulse_serve_stream_refused_total{reason=\"too_many_connections\"}"
+        ),
+        1.0
+    );
+    // A place freed is a place again (once the server has seen the close).
+    first.close();
+    let mut accepted = false;
+    for _ in 0..30 {
+        let mut again = StreamClient::connect(&ws(&receiver, "/submit"));
+        again.send(&wrapped(1, connected("alice", ALICE)));
+        accepted = eventually(Duration::from_secs(2), || {
+            has_node(&receiver.data("/nodes", &key), ALICE)
+        });
+        if accepted {
+            break;
+        }
+    }
+    assert!(accepted, "a connection after one closed is taken");
+}
+
+#[test]
+fn only_allowed_addresses_may_submit() {
+    let (receiver, _key) = limited(&["--submit-allow", "10.0.0.0/8,192.0.2.7"]);
+    assert_eq!(
+        StreamClient::try_connect(&ws(&receiver, "/submit")).err(),
+        Some(403)
+    );
+    assert_eq!(
+        StreamClient::try_connect(&ws(&receiver, "/audit")).err(),
+        Some(403)
+    );
+    let (open, _key) = limited(&["--submit-allow", "127.0.0.0/8"]);
+    assert!(StreamClient::try_connect(&ws(&open, "/submit")).is_ok());
+    let bad = run(nodepulse().args(["serve", "--submit-allow", "10.0.0.0/33"]));
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("submit-allow"), "{}", stderr(&bad));
+}
+
+#[test]
+fn garbage_is_counted_and_the_connection_goes_on() {
+    let (receiver, key) = limited(&[]);
+    let mut client = StreamClient::connect(&ws(&receiver, "/submit"));
+    for garbage in [
+        "not json",
+        "[1,2]",
+        r#"{"hello":"world"}"#,
+        r#"{"msg":5}"#,
+        r#"{"id":-1,"payload":{"msg":"system.interval"}}"#,
+    ] {
+        assert!(client.send_message(tokio_tungstenite::tungstenite::Message::text(garbage)));
+    }
+    // A system.connected without a genesis hash names no node.
+    let mut headless = connected("alice", ALICE);
+    headless
+        .as_object_mut()
+        .map(|message| message.remove("genesis_hash"));
+    assert!(client.send(&wrapped(1, headless)));
+    assert!(client.send(&wrapped(2, connected("bob", BOB))));
+    data_when(&receiver, "/nodes", &key, |nodes| has_node(nodes, BOB));
+    assert!(!has_node(&receiver.data("/nodes", &key), ALICE));
+    assert_eq!(
+        metric(
+            &receiver,
+            "nodepulse_serve_stream_refused_total{reason=\"malformed\"}"
+        ),
+        6.0
+    );
+    client.close();
+}
+
+#[test]
+fn a_stalled_or_silent_node_is_marked_disconnected_and_stalls_nobody() {
+    let (receiver, key) = limited(&["--node-silence", "1s"]);
+    // A node that identifies itself, then stops halfway through its next frame.
+    let mut stalled = raw_upgrade(&receiver.address, "/submit");
+    stalled
+        .write_all(&masked_text_frame(
+            wrapped(1, connected("alice", ALICE)).to_string().as_bytes(),
+        ))
+        .expect("write");
+    let half = masked_text_frame(wrapped(1, interval(10, 3)).to_string().as_bytes());
+    stalled
+        .write_all(&half[..half.len() / 2])
+        .expect("write half");
+    // Meanwhile another node streams on.
+    let mut lively = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(lively.send(&wrapped(1, connected("bob", BOB))));
+    for height in 0..5 {
+        assert!(lively.send(&wrapped(1, interval(height + 10, 3))));
+    }
+    data_when(
+        &receiver,
+        &format!("/nodes/logs?peer_id={BOB}&msg=system.interval"),
+        &key,
+        |logs| logs.as_array().is_some_and(|l| l.len() == 5),
+    );
+    // Once silent for --node-silence, alice is disconnected (and bob, quiet too by then).
+    let nodes = data_when(&receiver, "/nodes", &key, |nodes| {
+        has_node(nodes, ALICE) && node(nodes, ALICE)["connected"] == false
+    });
+    assert!(node(&nodes, ALICE)["disconnected_at"].is_string());
+    assert_eq!(
+        lively.close_code(),
+        Some(1008),
+        "a connection silent that long is closed"
+    );
+}
+
+#[test]
+fn reads_need_a_key_unless_public_and_node_addresses_need_a_flag() {
+    let (receiver, key) = limited(&[]);
+    let mut client = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(client.send(&wrapped(1, connected("alice", ALICE))));
+    client.close();
+    data_when(&receiver, "/nodes", &key, |nodes| has_node(nodes, ALICE));
+    for path in [
+        "/nodes",
+        "/api/nodes",
+        "/nodes/log_stats",
+        "/reputation",
+        "/stats/db",
+        "/host_systems",
+        "/benchmarks",
+    ] {
+        assert_eq!(receiver.get(path, "").status, 401, "{path}");
+        assert_eq!(receiver.get(path, "not-a-key").status, 401, "{path}");
+    }
+    let database = receiver.database.clone();
+    drop(receiver);
+    let open = Receiver::start(&database, &["--public-reads", "--expose-node-ip"]);
+    let nodes = open.data("/nodes", "");
+    assert_eq!(node(&nodes, ALICE)["ip"], "127.0.0.1");
+    assert_eq!(
+        node(&open.data("/api/nodes", ""), ALICE)["nodeIp"],
+        "127.0.0.1"
+    );
+    // Client-stats stay behind keys.
+    assert_eq!(open.get("/api/v1/machines", "").status, 401);
+}
+
+#[test]
+fn host_systems_and_benchmarks_are_created_by_admins_and_listed() {
+    for kind in KINDS {
+        let database = database(kind, "streams-benchmarks");
+        let admin = add_key(&database, "admin", true);
+        let reader = add_key(&database, "reader", false);
+        let receiver = Receiver::start(&database, &[]);
+        let post = |path: &str, key: &str, body: &Value| {
+            common::receiver::request(
+                "POST",
+                &receiver.url(path),
+                &[("apikey", key), ("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+            .expect("answered")
+        };
+        let host = json!({"cpu_clock": 2600, "cpu_qty": 4, "description": "Any notes to go here", "disk_info": "NVME", "os": "freebsd", "ram_mb": 8192});
+        assert_eq!(post("/host_systems", &reader, &host).status, 403);
+        let created = post("/host_systems", &admin, &host);
+        assert_eq!(created.status, 200, "{}", created.text());
+        let host_id = created.json()["id"].as_i64().expect("an id");
+        let benchmark = json!({"benchmark_spec": {"tdb": "tbd"}, "chain_spec": {"name": "Development", "etc": "more chain spec stuff"},
+            "description": "notes", "host_system_id": host_id, "ts_end": "2019-10-28T14:05:27.618903", "ts_start": "1970-01-01T00:00:01"});
+        let created = post("/benchmarks", &admin, &benchmark);
+        assert_eq!(created.status, 200, "{}", created.text());
+        let benchmark_id = created.json()["id"].as_i64().expect("an id");
+
+        let hosts = receiver.data("/host_systems", &reader);
+        assert_eq!(hosts[0]["id"], host_id);
+        assert_eq!(hosts[0]["os"], "freebsd");
+        let benchmarks = receiver.data("/benchmarks", &reader);
+        assert_eq!(benchmarks[0]["id"], benchmark_id);
+        assert_eq!(benchmarks[0]["chain_spec"]["name"], "Development");
+        assert_eq!(benchmarks[0]["ts_end"], "2019-10-28T14:05:27.618903");
+
+        let mut orphan = benchmark.clone();
+        orphan["host_system_id"] = json!(host_id + 100);
+        assert_eq!(post("/benchmarks", &admin, &orphan).status, 409);
+        let mut untimed = benchmark.clone();
+        untimed["ts_start"] = json!("the beginning");
+        assert_eq!(post("/benchmarks", &admin, &untimed).status, 400);
+        let missing = post("/host_systems", &admin, &json!({"os": "linux"}));
+        assert_eq!(missing.status, 400);
+
+        let tables = receiver.data("/stats/db", &reader);
+        let rows = |name: &str| {
+            tables
+                .as_array()
+                .and_then(|t| t.iter().find(|t| t["table_name"] == name))
+                .map(|t| t["rows"].clone())
+        };
+        assert_eq!(rows("host_systems"), Some(json!(1)));
+        assert_eq!(rows("benchmarks"), Some(json!(1)));
+        assert_eq!(rows("stream_logs"), Some(json!(0)));
+        let _ = kind;
+    }
+}
+
+#[test]
+fn sigterm_closes_streams_with_1001_after_writing_what_they_sent() {
+    for kind in KINDS {
+        let database = database(kind, "streams-sigterm");
+        let key = add_key(&database, "reader", false);
+        let mut receiver = Receiver::start(&database, &["--db-save-latency", "10s"]);
+        let mut client = StreamClient::connect(&ws(&receiver, "/submit"));
+        assert!(client.send(&wrapped(1, connected("alice", ALICE))));
+        for height in 0..3 {
+            assert!(client.send(&wrapped(1, interval(height + 10, 3))));
+        }
+        // A long save latency keeps them in the batch until the stop writes it.
+        let (status, _) = receiver
+            .process
+            .terminate(Duration::from_secs(10))
+            .expect("exits on SIGTERM");
+        assert!(status.success(), "{}", receiver.process.stderr());
+        assert_eq!(client.close_code(), Some(1001));
+        let address = receiver.address.clone();
+        drop(receiver);
+        let again = Receiver::start_on(&database, &address, &[]);
+        let logs = again.data(&format!("/nodes/logs?peer_id={ALICE}"), &key);
+        assert_eq!(logs.as_array().map(Vec::len), Some(4), "{logs}");
+        assert_eq!(node(&again.data("/nodes", &key), ALICE)["connected"], false);
+        let _ = kind;
+    }
+}
