@@ -968,3 +968,104 @@ fn a_database_that_fails_is_a_500_in_the_explorers_shape_and_nothing_half_stored
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(stored(&receiver, &key, "rig").len(), 2);
 }
+
+/// A database the first release made (migration 0001 only, with data in it) is upgraded in place
+/// by the next start: its data stays, and what the new migrations add works.
+#[test]
+fn an_older_database_is_upgraded_in_place_with_its_data() {
+    use sqlx::Row;
+    for kind in KINDS {
+        let url = database(kind, "upgrade");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let connect = || async {
+            sqlx::any::install_default_drivers();
+            let url = match kind {
+                Kind::Sqlite => format!("{url}?mode=rwc"),
+                Kind::Postgres => url.clone(),
+            };
+            sqlx::AnyPool::connect(&url).await.expect("connect")
+        };
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match kind {
+            Kind::Sqlite => "migrations/sqlite",
+            Kind::Postgres => "migrations/postgres",
+        });
+        runtime.block_on(async {
+            let pool = connect().await;
+            let mut first = sqlx::migrate::Migrator::new(directory)
+                .await
+                .expect("the migrations");
+            let only_0001: Vec<_> = first.migrations.iter().filter(|m| m.version == 1).cloned().collect();
+            assert_eq!(only_0001.len(), 1);
+            first.migrations = only_0001.into();
+            first.run(&pool).await.expect("migration 0001");
+            sqlx::query("INSERT INTO api_keys (name, key_hash, admin, created_ms) VALUES ('old', $1, 0, 1)")
+                .bind(vec![7u8; 32])
+                .execute(&pool)
+                .await
+                .expect("a key");
+            sqlx::query("INSERT INTO machines (key_id, name, last_seen_ms) SELECT id, 'rig', 60000 FROM api_keys")
+                .execute(&pool)
+                .await
+                .expect("a machine");
+            sqlx::query(
+                "INSERT INTO stats (machine_id, process, minute, received_ms, version, sync_beacon_head_slot) \
+                 SELECT id, 1, 1, 60000, 1, 12345 FROM machines",
+            )
+            .execute(&pool)
+            .await
+            .expect("an object");
+            pool.close().await;
+        });
+
+        let listed = nodepulse()
+            .args(["keys", "list", "--database", &url])
+            .output()
+            .expect("keys list");
+        assert!(
+            listed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&listed.stderr)
+        );
+        assert!(String::from_utf8_lossy(&listed.stdout).contains("old"));
+
+        runtime.block_on(async {
+            let pool = connect().await;
+            let versions: Vec<i64> =
+                sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+                    .fetch_all(&pool)
+                    .await
+                    .expect("migrations table")
+                    .iter()
+                    .map(|row| row.get::<i64, _>("version"))
+                    .collect();
+            assert_eq!(versions, [1, 2]);
+            let slot: i64 = sqlx::query("SELECT sync_beacon_head_slot FROM stats")
+                .fetch_one(&pool)
+                .await
+                .expect("the object")
+                .get(0);
+            assert_eq!(slot, 12345);
+            pool.close().await;
+        });
+
+        // The new tables work on the upgraded database.
+        let key = add_key(&url, "reader", false);
+        let receiver = Receiver::start(&url, &[]);
+        let mut node =
+            common::stream::StreamClient::connect(&format!("ws://{}/submit", receiver.address));
+        assert!(node.send(&common::stream::wrapped(
+            1,
+            common::stream::connected("upgraded", "12D3KooWUpgraded")
+        )));
+        node.close();
+        assert!(eventually(Duration::from_secs(60), || {
+            receiver
+                .data("/nodes", &key)
+                .as_array()
+                .is_some_and(|nodes| nodes.len() == 1)
+        }));
+    }
+}

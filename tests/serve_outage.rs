@@ -1,7 +1,8 @@
-//! PostgreSQL stopped and started under `nodepulse serve` while agents post: the requests during
-//! the outage are answered 503 with a Retry-After, promptly; afterwards it stores again by itself;
-//! and everything it answered 200 is there. (A file of its own: it stops the cluster the other
-//! receiver tests share, and test files run one after another.)
+//! PostgreSQL stopped and started under `nodepulse serve` while agents post and nodes stream: the
+//! requests during the outage are answered 503 with a Retry-After, promptly; afterwards it stores
+//! again by itself; everything it answered 200 is there, and every streamed message too. (A file of
+//! its own: it stops the cluster the other receiver tests share, and test files run one after
+//! another; within it, the tests take turns.)
 
 mod common;
 
@@ -10,7 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::receiver::{Kind, Receiver, add_key, database, request};
+use common::stream::{StreamClient, connected, interval, wrapped};
 use common::{eventually, fixture};
+use serde_json::Value;
+
+/// Each test stops the one cluster; they must not overlap.
+static CLUSTER: Mutex<()> = Mutex::new(());
 
 fn cluster(action: &str) {
     let dir = std::env::var("NODEPULSE_TEST_POSTGRES_DIR")
@@ -29,6 +35,9 @@ type Posted = (String, u16, Option<String>);
 
 #[test]
 fn a_postgresql_outage_is_503_then_recovery_and_nothing_accepted_is_lost() {
+    let _turn = CLUSTER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let database = database(Kind::Postgres, "outage");
     let key = add_key(&database, "fleet", false);
     let receiver = Receiver::start(&database, &[]);
@@ -117,4 +126,47 @@ fn a_postgresql_outage_is_503_then_recovery_and_nothing_accepted_is_lost() {
             .status,
         200
     );
+}
+
+#[test]
+fn a_stream_through_a_postgresql_restart_loses_no_message() {
+    let _turn = CLUSTER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let database = database(Kind::Postgres, "stream_outage");
+    let key = add_key(&database, "reader", false);
+    let receiver = Receiver::start(&database, &[]);
+    let peer = "12D3KooWOutageOutageOutageOutageOutageOutageOutage1";
+    let path = format!("/nodes/logs?peer_id={peer}&msg=system.interval&limit=1000");
+    let heights = || -> Vec<u64> {
+        let answer = request("GET", &receiver.url(&path), &[("apikey", &key)], b"");
+        let Ok(answer) = answer.map(|answer| answer.json()) else {
+            return Vec::new();
+        };
+        let mut heights: Vec<u64> = answer["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|log: &Value| log["logs"]["height"].as_u64())
+            .collect();
+        heights.sort_unstable();
+        heights
+    };
+
+    let mut node = StreamClient::connect(&format!("ws://{}/submit", receiver.address));
+    assert!(node.send(&wrapped(1, connected("outage", peer))));
+    for height in 100..105 {
+        assert!(node.send(&wrapped(1, interval(height, 8))));
+    }
+    assert!(eventually(Duration::from_secs(60), || heights().len() == 5));
+    cluster("stop");
+    // Taken while the database is down: they wait in the batcher, which retries.
+    for height in 105..125 {
+        assert!(node.send(&wrapped(1, interval(height, 8))));
+    }
+    cluster("start");
+    let expected: Vec<u64> = (100..125).collect();
+    let all_there = eventually(Duration::from_secs(60), || heights() == expected);
+    assert!(all_there, "stored after the restart: {:?}", heights());
+    node.close();
 }
