@@ -11,13 +11,17 @@
 //! The load generator runs on the same two cores as the server, so the figures are a floor.
 //! `cargo bench --bench serve_ingest [-- --requests N --concurrency C --skip-history]`
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nodepulse::serve::store::{SqlStore, Store, Submission};
 use nodepulse::wire::client_stats::decode;
 use tokio::sync::Semaphore;
+
+use common::{Served, add_key, databases, percentile};
 
 const BODY: &str = concat!(
     "[",
@@ -47,70 +51,6 @@ fn options() -> Options {
         concurrency: value("--concurrency", 32),
         history: !args.iter().any(|arg| arg == "--skip-history"),
     }
-}
-
-fn nodepulse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nodepulse"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
-
-fn add_key(database: &str, name: &str, admin: bool) -> String {
-    let mut command = nodepulse();
-    command.args(["keys", "add", name, "--database", database]);
-    if admin {
-        command.arg("--admin");
-    }
-    let output = command.output().expect("keys add");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Served {
-    fn start(database: &str) -> Served {
-        let address = format!("127.0.0.1:{}", free_port());
-        let child = nodepulse()
-            .args(["serve", "--listen", &address, "--database", database])
-            .args(["--key-rate", "1000000", "--key-burst", "1000000", "-q"])
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts");
-        let base = format!("http://{address}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(&address).is_err() {
-            assert!(Instant::now() < deadline, "serve did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Served { child, base }
-    }
-}
-
-/// A bench that fails half-way leaves no server behind.
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// `requests` POSTs, `concurrency` at a time; the path of request `n` from `path(n)`.
@@ -215,22 +155,7 @@ fn main() {
         .expect("runtime");
     let dir = std::env::temp_dir().join(format!("nodepulse-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut databases = vec![(
-        "SQLite",
-        format!("sqlite://{}", dir.join("ingest.db").display()),
-    )];
-    if let Ok(server) = std::env::var("NODEPULSE_BENCH_POSTGRES") {
-        let name = format!("bench_{}", std::process::id());
-        let created = Command::new("psql")
-            .args([&server, "-qc", &format!("CREATE DATABASE {name}")])
-            .status();
-        assert!(
-            created.is_ok_and(|status| status.success()),
-            "psql CREATE DATABASE"
-        );
-        let (base, _) = server.rsplit_once('/').expect("a database in the URL");
-        databases.push(("PostgreSQL", format!("{base}/{name}")));
-    }
+    let databases = databases(&dir.join("ingest.db"), "bench");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -238,7 +163,7 @@ fn main() {
 
     for (label, database) in &databases {
         let key = add_key(database, "bench", false);
-        let served = Served::start(database);
+        let served = Served::start(database, &[]);
         let before = file_bytes(&dir.join("ingest.db"));
         let (elapsed, latencies, statuses) =
             runtime.block_on(load(&client, options.requests, options.concurrency, |n| {
@@ -297,7 +222,7 @@ fn main() {
                     bytes / written.max(1) as u64
                 );
             }
-            let served = Served::start(&history);
+            let served = Served::start(&history, &[]);
             for (path, smallest) in [
                 ("/api/v1/machines", 1_000_000),
                 ("/api/v1/machines/rig-0500/stats?limit=1440", 500_000),

@@ -8,10 +8,27 @@
 # window around each code page an idle agent touches, so its resident set grew by ~2 MB. Ordering
 # puts what the agent runs into few windows.
 #
-# Run it after large changes to the agent or its dependencies (a stale list only costs memory,
-# never correctness: names that no longer exist are skipped). Needs valgrind.
+# Run it after changing the agent or any dependency (a dependency's version is part of every
+# symbol's name). A stale list costs memory, never correctness: names no longer in the binary are
+# skipped. `--check` (run by scripts/test.sh) only tells whether the list still names the release
+# build's functions, and fails when most are gone. Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+list=link/agent-symbols.txt
+
+if [ "${1:-}" = "--check" ]; then
+  cargo build --release --locked --bin nodepulse
+  binary="${CARGO_TARGET_DIR:-target}/release/nodepulse"
+  # Rust's own functions (mangled _ZN.../_R...); the C library's are not in the binary anyway.
+  listed=$(grep -cE '^_(ZN|R)' "$list")
+  present=$(comm -12 <(grep -E '^_(ZN|R)' "$list" | sort -u) <(nm --defined-only "$binary" | awk '{print $3}' | sort -u) | wc -l)
+  echo "agent-symbol-order: $present of $listed listed functions are in the release binary"
+  if [ $((present * 100)) -lt $((listed * 90)) ]; then
+    echo "agent-symbol-order: $list is stale; run scripts/agent-symbol-order.sh and commit it" >&2
+    exit 1
+  fi
+  exit 0
+fi
 
 command -v valgrind >/dev/null || { echo "agent-symbol-order: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
@@ -74,5 +91,5 @@ wait "$loop_pid" || true
 
 # Functions that ran, in first-seen order, once each.
 mkdir -p link
-cat "$work"/*.out | sed -n 's/^c\?fn=//p' | awk '!seen[$0]++' >link/agent-symbols.txt
-echo "agent-symbol-order: $(wc -l <link/agent-symbols.txt) functions in link/agent-symbols.txt" >&2
+cat "$work"/*.out | sed -n 's/^c\?fn=//p' | awk '!seen[$0]++' >"$list"
+echo "agent-symbol-order: $(wc -l <"$list") functions in $list" >&2

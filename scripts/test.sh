@@ -69,6 +69,8 @@ if ! totals=$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8; 
 fi
 
 bash scripts/package-deb.sh
+# The release link's function order (what keeps an idle agent small) must name this build's code.
+bash scripts/agent-symbol-order.sh --check
 
 # The closing line counts every test binary.
 echo "$totals"
