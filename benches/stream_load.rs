@@ -97,6 +97,24 @@ fn cpu_ms(pid: &str) -> u64 {
     (ticks(11) + ticks(12)) * 10
 }
 
+/// CPU ms of every PostgreSQL process on this machine (the server's work for PostgreSQL happens
+/// there, not in `serve`).
+fn postgres_cpu_ms() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(|pid| cpu_ms(&pid))
+        .sum()
+}
+
 fn rss_kib(pid: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -232,7 +250,8 @@ fn main() {
         for (step, rate) in options.steps.iter().enumerate() {
             let sent = Arc::new(AtomicU64::new(0));
             let base_before = runtime.block_on(stored(&served.base, &key));
-            let (server_before, loader_before) = (cpu_ms(&pid), cpu_ms(&loader_pid));
+            let (server_before, loader_before, postgres_before) =
+                (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
             let started = Instant::now();
             let streams: Vec<_> = (0..options.connections)
                 .map(|connection| {
@@ -252,17 +271,25 @@ fn main() {
                 key.clone(),
                 options.seconds,
             ));
-            let mut delays = runtime.block_on(delays).unwrap_or_default();
             for task in streams {
                 let _ = runtime.block_on(task);
             }
             let elapsed = started.elapsed();
+            let mut delays = runtime.block_on(delays).unwrap_or_default();
             let rss = rss_kib(&pid);
             let (server_cpu, loader_cpu) = (
                 cpu_ms(&pid) - server_before,
                 cpu_ms(&loader_pid) - loader_before,
             );
+
             let frames = sent.load(Ordering::Relaxed);
+            let postgres = match *label {
+                "PostgreSQL" => format!(
+                    ", PostgreSQL's processes {:.1}",
+                    (postgres_cpu_ms() - postgres_before) as f64 * 1000.0 / frames.max(1) as f64
+                ),
+                _ => String::new(),
+            };
             total_frames += frames;
             // Caught up: everything sent (plus the identifying and probe frames) stored within 2 s.
             let expected = frames + options.connections * NODES_PER_CONNECTION;
@@ -278,7 +305,7 @@ fn main() {
             delays.sort();
             println!(
                 "{label}, {} connections x {NODES_PER_CONNECTION} nodes x {rate}/s: {frames} frames in {:.1} s = {:.0}/s; \
-                 serve {:.1} CPU-ms per 1,000 frames, loader {:.1}; serve RSS {:.1} MB; \
+                 serve {:.1} CPU-ms per 1,000 frames{postgres}, loader {:.1}; serve RSS {:.1} MB; \
                  {} within 2 s of the end ({}); probe to queryable p50 {:.0} ms, p99 {:.0} ms ({} probes)",
                 options.connections,
                 elapsed.as_secs_f64(),

@@ -6,10 +6,11 @@
 //! three times, then counted as unstorable and logged: never dropped without a trace.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -19,21 +20,56 @@ use crate::serve::store::streams::{Connect, LogRow, NodeRef, Seen, StreamBatch, 
 use crate::serve::telemetry::{ServeTelemetry, StreamRefusal};
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
-const QUEUE: usize = 64 * 1024;
+const QUEUE: usize = 16 * 1024;
 const FAILED_ATTEMPTS: u32 = 3;
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
-/// A node as a connection knows it; the batcher fills in its database id once its `Connect` is
-/// committed.
+/// A node as a connection knows it: its database id, filled in by the batcher once its `Connect`
+/// is committed, and its merged state, which the connection updates with every message and the
+/// batcher writes once per batch when it changed (serializing it per message cost more than
+/// storing the message).
 #[derive(Debug, Default)]
 pub struct NodeHandle {
     id: AtomicI64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    fields: Map<String, Value>,
+    changed: bool,
 }
 
 impl NodeHandle {
     fn id(&self) -> Option<i64> {
         Some(self.id.load(Ordering::Acquire)).filter(|id| *id > 0)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Merges a message's `update` into the node's state.
+    pub fn merge(&self, update: Map<String, Value>) {
+        let mut state = self.state();
+        for (key, value) in update {
+            if state.fields.get(&key) != Some(&value) {
+                state.fields.insert(key, value);
+                state.changed = true;
+            }
+        }
+    }
+
+    /// The state as JSON, if it changed since it was last taken.
+    fn take_changed(&self) -> Option<String> {
+        let mut state = self.state();
+        if !std::mem::take(&mut state.changed) {
+            return None;
+        }
+        serde_json::to_string(&state.fields).ok()
     }
 }
 
@@ -45,8 +81,6 @@ pub struct Message {
     pub target: Option<String>,
     pub audit: bool,
     pub log: String,
-    /// The node's merged state after this message, when it changed (JSON).
-    pub state: Option<String>,
 }
 
 #[derive(Debug)]
@@ -178,7 +212,7 @@ fn assemble(items: &[Item]) -> (StreamBatch, Vec<Arc<NodeHandle>>, u64) {
     let mut batch = StreamBatch::default();
     let mut connecting: Vec<Arc<NodeHandle>> = Vec::new();
     let mut in_batch: HashMap<*const NodeHandle, usize> = HashMap::new();
-    let mut seen: HashMap<NodeRef, Seen> = HashMap::new();
+    let mut seen: HashMap<NodeRef, (Seen, &Arc<NodeHandle>)> = HashMap::new();
     let mut orphans = 0;
     let resolve = |handle: &Arc<NodeHandle>, in_batch: &HashMap<*const NodeHandle, usize>| {
         in_batch
@@ -206,15 +240,15 @@ fn assemble(items: &[Item]) -> (StreamBatch, Vec<Arc<NodeHandle>>, u64) {
                     audit: message.audit,
                     log: message.log.clone(),
                 });
-                let entry = seen.entry(node).or_insert(Seen {
-                    node,
-                    at_ms: message.created_ms,
-                    state: None,
-                });
+                let (entry, _) = seen.entry(node).or_insert((
+                    Seen {
+                        node,
+                        at_ms: message.created_ms,
+                        state: None,
+                    },
+                    handle,
+                ));
                 entry.at_ms = entry.at_ms.max(message.created_ms);
-                if message.state.is_some() {
-                    entry.state.clone_from(&message.state);
-                }
             }
             Item::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
                 Some(node) => batch.disconnects.push((node, *at_ms)),
@@ -222,7 +256,13 @@ fn assemble(items: &[Item]) -> (StreamBatch, Vec<Arc<NodeHandle>>, u64) {
             },
         }
     }
-    batch.seen = seen.into_values().collect();
+    batch.seen = seen
+        .into_values()
+        .map(|(mut seen, handle)| {
+            seen.state = handle.take_changed();
+            seen
+        })
+        .collect();
     (batch, connecting, orphans)
 }
 
@@ -245,14 +285,13 @@ mod tests {
         }
     }
 
-    fn message(at: i64, state: Option<&str>) -> Message {
+    fn message(at: i64) -> Message {
         Message {
             created_ms: at,
             msg: "starknet".into(),
             target: None,
             audit: false,
             log: "{}".into(),
-            state: state.map(str::to_owned),
         }
     }
 
@@ -260,14 +299,15 @@ mod tests {
     fn a_batch_refers_to_its_own_connects_and_to_known_nodes() {
         let known = Arc::new(NodeHandle::default());
         known.id.store(41, Ordering::Release);
+        known.merge(serde_json::from_str(r#"{"a":1}"#).expect("a map"));
         let fresh = Arc::new(NodeHandle::default());
         let lost = Arc::new(NodeHandle::default());
         let items = vec![
-            Item::Message(Arc::clone(&known), message(5, Some(r#"{"a":1}"#))),
+            Item::Message(Arc::clone(&known), message(5)),
             Item::Connect(Arc::clone(&fresh), connect("fresh")),
-            Item::Message(Arc::clone(&fresh), message(6, None)),
-            Item::Message(Arc::clone(&known), message(7, None)),
-            Item::Message(Arc::clone(&lost), message(8, None)),
+            Item::Message(Arc::clone(&fresh), message(6)),
+            Item::Message(Arc::clone(&known), message(7)),
+            Item::Message(Arc::clone(&lost), message(8)),
             Item::Disconnect(Arc::clone(&fresh), 9),
         ];
         let (batch, connecting, orphans) = assemble(&items);
@@ -284,7 +324,7 @@ mod tests {
             ]
         );
         assert_eq!(batch.disconnects, [(NodeRef::Connecting(0), 9)]);
-        // One contact per node: the newest time, the newest state sent.
+        // One contact per node: the newest time, and the state when it changed.
         let known_seen = batch
             .seen
             .iter()
@@ -293,5 +333,11 @@ mod tests {
         assert_eq!(known_seen.at_ms, 7);
         assert_eq!(known_seen.state.as_deref(), Some(r#"{"a":1}"#));
         assert_eq!(batch.seen.len(), 2);
+        // Taken once: the next batch writes it only if it changes again.
+        assert_eq!(known.take_changed(), None);
+        known.merge(serde_json::from_str(r#"{"a":1}"#).expect("a map"));
+        assert_eq!(known.take_changed(), None, "the same value is no change");
+        known.merge(serde_json::from_str(r#"{"a":2}"#).expect("a map"));
+        assert_eq!(known.take_changed().as_deref(), Some(r#"{"a":2}"#));
     }
 }

@@ -19,7 +19,7 @@ use super::limits::{ByteRate, Slot};
 use crate::serve::store::streams::{Connect, StreamFormat};
 use crate::serve::telemetry::StreamRefusal;
 use crate::wire::telemetry::decode::{
-    self, Frame, FrameError, Identity, starknet_identity, substrate_identity, substrate_state,
+    self, Frame, Identity, starknet_identity, substrate_identity, substrate_state,
 };
 
 /// Nodes per connection, as substrate-telemetry's shards allow.
@@ -38,7 +38,6 @@ type Closing = (u16, String);
 /// A node on this connection.
 struct Session {
     handle: Arc<NodeHandle>,
-    state: Map<String, Value>,
     last_frame: Instant,
 }
 
@@ -282,13 +281,12 @@ impl Connection {
         let Some(session) = self.sessions.get_mut(&id) else {
             self.refuse(
                 StreamRefusal::BeforeConnected,
-                &FrameError::Connected("(no system.connected yet for this id)"),
+                &format!("a {msg} message for id {id}, which has sent no system.connected"),
             );
             return Ok(());
         };
         session.last_frame = now;
-        let update = substrate_state(&message);
-        let state = merge(&mut session.state, update);
+        session.handle.merge(substrate_state(&message));
         let handle = Arc::clone(&session.handle);
         let target = message
             .get("target")
@@ -303,7 +301,6 @@ impl Connection {
                 target,
                 audit: self.audit,
                 log,
-                state,
             },
         ))
         .await
@@ -330,8 +327,9 @@ impl Connection {
             return Ok(());
         };
         session.last_frame = now;
-        let log = Value::Object(update.clone()).to_string();
-        let state = merge(&mut session.state, update);
+        // A map of JSON values always serializes.
+        let log = serde_json::to_string(&update).unwrap_or_default();
+        session.handle.merge(update);
         let handle = Arc::clone(&session.handle);
         self.send(Item::Message(
             handle,
@@ -341,7 +339,6 @@ impl Connection {
                 target: None,
                 audit: self.audit,
                 log,
-                state,
             },
         ))
         .await
@@ -361,7 +358,6 @@ impl Connection {
             id,
             Session {
                 handle: Arc::clone(&handle),
-                state: Map::new(),
                 last_frame: now,
             },
         );
@@ -431,16 +427,4 @@ impl Connection {
             Err((GOING_AWAY, "the server is shutting down".into()))
         }
     }
-}
-
-/// Merges `update` into `state`; the new state as JSON when anything changed.
-fn merge(state: &mut Map<String, Value>, update: Map<String, Value>) -> Option<String> {
-    let mut changed = false;
-    for (key, value) in update {
-        if state.get(&key) != Some(&value) {
-            state.insert(key, value);
-            changed = true;
-        }
-    }
-    changed.then(|| Value::Object(state.clone()).to_string())
 }
