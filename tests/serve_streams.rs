@@ -191,8 +191,11 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
             "alice 3, bob 3, carol 1; the one before connecting is not kept"
         );
 
-        // The Node Data API of seed 002 reads the same nodes.
-        let api = receiver.data("/api/nodes", &key);
+        // The Node Data API of seed 002 reads the same nodes (a node's figures are written with
+        // its contact, at most every 5 s).
+        let api = data_when(&receiver, "/api/nodes", &key, |nodes| {
+            has_node(nodes, ALICE) && node(nodes, ALICE)["blockHeight"] == 1_002.0
+        });
         let alice = node(&api, ALICE);
         assert_eq!(alice["nodeName"], "alice");
         assert_eq!(alice["nodeClientType"], "Parity Polkadot");
