@@ -81,6 +81,10 @@ pub struct ServeArgs {
     #[arg(long, env = "NODEPULSE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Send a test notification to every alert webhook and exit: 0 when each took it, 1 if not.
+    #[arg(long)]
+    pub test_alert: bool,
+
     #[command(flatten)]
     pub settings: ServeSettings,
 }
@@ -195,6 +199,42 @@ pub struct ServeSettings {
         help_heading = "Streams"
     )]
     pub db_save_latency: Option<String>,
+    /// Alert rules and webhooks: the config file's `[alerts]` table only.
+    #[arg(skip)]
+    #[serde(default)]
+    pub alerts: Option<AlertSettings>,
+}
+
+/// `[alerts]`: how often rules are evaluated, how often a firing alert may be told again, each
+/// rule's settings (`[alerts.rules.NAME]`), and where notifications go (`[[alerts.webhooks]]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AlertSettings {
+    pub evaluate_every: Option<String>,
+    pub repeat_interval: Option<String>,
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, AlertRuleSettings>,
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AlertRuleSettings {
+    pub enabled: Option<bool>,
+    /// Percent for disk-free and memory-used, a count for peers.
+    pub threshold: Option<f64>,
+    /// Silence before offline (machine-offline, stream-node-silent); how long the condition must
+    /// hold (the others).
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub url: String,
+    /// json (the default), ntfy, discord or slack.
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

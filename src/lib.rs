@@ -9,6 +9,7 @@ pub mod agent;
 pub mod cli;
 pub mod http;
 pub mod logging;
+pub mod retry;
 pub mod secret;
 pub mod serve;
 pub mod service;
@@ -88,6 +89,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Check(args) => runtime()?.block_on(agent::check::run(*args)),
         Command::Serve(args) => {
             let config = serve::config::ServeConfig::load(&args)?;
+            if args.test_alert {
+                return runtime()?.block_on(serve::test_alert(config));
+            }
             let _ = rustls::crypto::ring::default_provider().install_default();
             server_runtime()?.block_on(serve::run(config))
         }

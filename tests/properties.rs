@@ -2,7 +2,7 @@
 //! whatever we encode we read back exactly; no mutation of a real scrape makes it panic; a
 //! malformed line costs only itself; and however a body is cut into chunks, it reads the same.
 
-use nodepulse::agent::sinks::retry::Jitter;
+use nodepulse::retry::Jitter;
 use nodepulse::wire::exposition::{Exposition, Parser, Sample, Syntax};
 use nodepulse::wire::pushgateway::{TargetSeries, encode};
 

@@ -20,8 +20,8 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use crate::agent::scrape::Target;
-use crate::agent::sinks::retry::Verdict;
 use crate::agent::{Role, TargetError};
+use crate::retry::Verdict;
 use crate::wire::exposition::Exposition;
 
 /// A sink is healthy while it delivered within this many intervals (or, before its first delivery,

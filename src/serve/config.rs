@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::alerts::AlertConfig;
 use super::streams::limits::{AllowList, Cidr};
 use super::streams::{BatchLimits, StreamSettings};
 use crate::cli::{ServeArgs, ServeSettings};
@@ -27,6 +28,7 @@ pub struct ServeConfig {
     pub public_reads: bool,
     pub expose_node_ip: bool,
     pub streams: StreamSettings,
+    pub alerts: AlertConfig,
 }
 
 impl ServeConfig {
@@ -130,6 +132,7 @@ impl ServeConfig {
             public_reads: settings.public_reads,
             expose_node_ip: settings.expose_node_ip,
             streams,
+            alerts: AlertConfig::from_settings(settings.alerts)?,
         })
     }
 }
@@ -173,6 +176,7 @@ impl ServeSettings {
             node_silence: self.node_silence.or(lower.node_silence),
             db_batch_size: self.db_batch_size.or(lower.db_batch_size),
             db_save_latency: self.db_save_latency.or(lower.db_save_latency),
+            alerts: self.alerts.or(lower.alerts),
         }
     }
 }
@@ -199,6 +203,28 @@ mod tests {
         let config = ServeConfig::from_settings(flags.or(file)).expect("valid");
         assert_eq!(config.retention, Duration::from_secs(7 * 86_400));
         assert_eq!(config.offline_after, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn the_packaged_alerts_example_is_valid_and_a_wrong_rule_is_named() {
+        let packaged = include_str!("../../packaging/serve.toml");
+        let start = packaged.find("# [alerts]").expect("an alerts example");
+        let example: String = packaged[start..]
+            .lines()
+            .map(|line| line.strip_prefix("# ").unwrap_or(line))
+            .map(|line| line.split("  #").next().unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: ServeSettings = toml::from_str(&example).expect("the example parses");
+        let config = ServeConfig::from_settings(file).expect("valid");
+        assert_eq!(config.alerts.evaluate_every, Duration::from_secs(60));
+        assert_eq!(config.alerts.webhooks.len(), 1);
+        assert_eq!(config.alerts.rules[1].threshold, 10.0);
+
+        let wrong: ServeSettings =
+            toml::from_str("[alerts.rules.disk-full]\nthreshold = 5.0").expect("toml");
+        let err = ServeConfig::from_settings(wrong).expect_err("no such rule");
+        assert!(err.to_string().contains("no rule `disk-full`"), "{err}");
     }
 
     #[test]

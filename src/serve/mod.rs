@@ -3,6 +3,7 @@
 //! commits them to the `store` in batches, and are read back through `queries`. Telemetry streams
 //! (Substrate, Starknet) come in over WebSocket through `streams`, into the same store.
 
+mod alerts;
 pub mod config;
 mod fleet;
 mod http;
@@ -59,6 +60,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         .map_err(|err| Error::Setup(format!("cannot listen on {}: {err}", config.listen)))?;
     let (writer, writer_task) = writer::Writer::start(Arc::clone(&store));
     let telemetry = Arc::new(telemetry::ServeTelemetry::default());
+    let shared_telemetry = Arc::clone(&telemetry);
     let (stop, stopped) = watch::channel(false);
     let (streams, batcher_task) = streams::Streams::start(
         Arc::clone(&store),
@@ -101,6 +103,11 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
             )
         }
     };
+    let alerts = Arc::new(
+        alerts::Alerts::new(config.alerts.clone(), Arc::clone(&shared_telemetry))
+            .map_err(Error::Setup)?,
+    );
+    tokio::spawn(alerts::watch(Arc::clone(&store), alerts, stopped.clone()));
     tokio::spawn(purge_forever(Arc::clone(&store), config.retention, stopped));
     tokio::spawn(service::watchdog());
     tracing::info!(listen = %config.listen, tls = config.tls.is_some(), "serving");
@@ -142,6 +149,17 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     // A connection still busy (a hung database) does not hold up the exit.
     let _ = tokio::time::timeout(Duration::from_secs(1), store.close()).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `serve --test-alert`: one test notification to every webhook; exit 0 when each took it.
+pub async fn test_alert(config: ServeConfig) -> Result<ExitCode, Error> {
+    let telemetry = Arc::new(telemetry::ServeTelemetry::default());
+    let alerts = alerts::Alerts::new(config.alerts, telemetry).map_err(Error::Setup)?;
+    Ok(if alerts.test().await {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Deletes objects and stream messages (not those from `/audit`) older than `retention`: at start,

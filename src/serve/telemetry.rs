@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::alerts::rules::Rule;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
@@ -132,6 +134,18 @@ pub struct ServeTelemetry {
     frames: Family<KindLabels, Counter>,
     refused: Family<ReasonLabels, Counter>,
     batch_messages: Histogram,
+    alerts_firing: Family<RuleLabels, Gauge>,
+    notifications: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 /// Counts an open stream connection until dropped.
@@ -202,6 +216,18 @@ impl Default for ServeTelemetry {
             "Messages per stream batch written",
             batch_messages.clone(),
         );
+        let alerts_firing = Family::<RuleLabels, Gauge>::default();
+        registry.register(
+            "alerts_firing",
+            "Alerts firing now, by rule",
+            alerts_firing.clone(),
+        );
+        let notifications = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "alert_notifications",
+            "Alert notifications sent to webhooks, delivered or not",
+            notifications.clone(),
+        );
         ServeTelemetry {
             registry,
             requests,
@@ -213,6 +239,8 @@ impl Default for ServeTelemetry {
             frames,
             refused,
             batch_messages,
+            alerts_firing,
+            notifications,
         }
     }
 }
@@ -277,6 +305,21 @@ impl ServeTelemetry {
 
     pub fn stream_batch(&self, messages: usize) {
         self.batch_messages.observe(messages as f64);
+    }
+
+    pub fn alerts_firing(&self, firing: &std::collections::BTreeMap<Rule, usize>) {
+        for (rule, count) in firing {
+            self.alerts_firing
+                .get_or_create(&RuleLabels { rule: rule.name() })
+                .set(*count as i64);
+        }
+    }
+
+    pub fn alert_notification(&self, delivered: bool) {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.notifications
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// OpenMetrics text, ending in `# EOF`.

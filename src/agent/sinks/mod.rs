@@ -7,7 +7,6 @@
 //! refused for good dropped rather than retried.
 
 pub mod pushgateway;
-pub mod retry;
 pub mod stats;
 pub mod websocket;
 
@@ -20,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::agent::Cycle;
 use crate::agent::telemetry::Telemetry;
-use retry::{BASE_DELAY, Backoff, Jitter, MAX_DELAY, Verdict};
+use crate::retry::{self, BASE_DELAY, Backoff, Jitter, MAX_DELAY, Verdict};
 
 /// A receiver of cycles.
 pub trait Sink: Send + 'static {

@@ -19,11 +19,11 @@ use regex::Regex;
 use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
 
-use super::retry::{Verdict, classify};
 use super::{Refusal, Sink};
 use crate::agent::Cycle;
 use crate::agent::scrape::describe;
 use crate::agent::telemetry::Telemetry;
+use crate::retry::{Verdict, classify};
 use crate::secret::{Secret, without_credentials};
 use crate::wire::pushgateway::{REFUSED, TargetSeries, encode, refused_family, without_family};
 

@@ -13,10 +13,10 @@ use crate::unix_millis;
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::retry::{Verdict, classify};
 use super::{Refusal, Sink};
 use crate::agent::Cycle;
 use crate::agent::scrape::describe;
+use crate::retry::{Verdict, classify};
 use crate::secret::SensitiveUrl;
 use crate::wire::client_stats::{self, StatsObject};
 

@@ -22,10 +22,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::retry::{BASE_DELAY, Backoff, Jitter};
 use super::{DeliveryError, Until};
 use crate::agent::Cycle;
 use crate::agent::telemetry::Telemetry;
+use crate::retry::{BASE_DELAY, Backoff, Jitter};
 use crate::secret::without_credentials;
 use crate::wire::telemetry::{Format, RateTracker, Rates, Session};
 

@@ -1,4 +1,4 @@
-//! Retrying, as small tested pieces: what an answer means (`Verdict`), how long to wait before the
+//! Retrying, as small tested pieces shared by the agent's sinks and `serve`'s alert webhooks: what an answer means (`Verdict`), how long to wait before the
 //! next attempt (`Backoff`: exponential, capped, full jitter), and what `Retry-After` asks for.
 
 use std::time::{Duration, SystemTime};

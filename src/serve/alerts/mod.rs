@@ -1,0 +1,312 @@
+//! Alerts: every `evaluate-every` (a minute) the fleet is observed from the store, the `rules`
+//! say which conditions hold, the `state` which alerts start firing or resolve and who is told,
+//! and `notify` shapes each notification for each webhook, delivered with retries, each webhook
+//! on its own so that one failing holds up no other.
+
+pub mod notify;
+pub mod rules;
+pub mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use super::store::streams::StreamStore;
+use super::store::{Scope, Store, StoreError};
+use super::telemetry::ServeTelemetry;
+use crate::cli::AlertSettings;
+use crate::retry::{self, BASE_DELAY, Backoff, Jitter, Verdict};
+use crate::secret::Secret;
+use crate::settings::{ConfigError, duration, invalid};
+use notify::Kind;
+use rules::{Observation, Rule, RuleSettings};
+use state::{AlertState, Notification};
+
+/// Attempts per notification and webhook: about a minute of retries with the backoff's growth.
+const ATTEMPTS: u32 = 6;
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// Often carries a token: only `notify::redacted` of it is ever logged.
+    pub url: Secret,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertConfig {
+    pub evaluate_every: Duration,
+    pub repeat: Duration,
+    pub rules: [RuleSettings; 7],
+    pub webhooks: Vec<Webhook>,
+}
+
+impl AlertConfig {
+    /// The `[alerts]` table of the config file, checked; the defaults without one.
+    pub fn from_settings(settings: Option<AlertSettings>) -> Result<AlertConfig, ConfigError> {
+        let settings = settings.unwrap_or_default();
+        let mut rules = Rule::ALL.map(Rule::defaults);
+        for (name, given) in &settings.rules {
+            let rule = Rule::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = Rule::ALL.iter().map(|rule| rule.name()).collect();
+                invalid(
+                    "alerts",
+                    format!("no rule `{name}` (rules: {})", known.join(", ")),
+                )
+            })?;
+            let index = Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0);
+            let setting = &mut rules[index];
+            setting.enabled = given.enabled.unwrap_or(setting.enabled);
+            setting.threshold = given.threshold.unwrap_or(setting.threshold);
+            if let Some(after) = &given.after {
+                setting.after = duration("alerts", Some(after), setting.after)?;
+            }
+        }
+        let webhooks = settings
+            .webhooks
+            .into_iter()
+            .enumerate()
+            .map(|(index, webhook)| {
+                if !(webhook.url.starts_with("http://") || webhook.url.starts_with("https://")) {
+                    return Err(invalid(
+                        "alerts",
+                        format!("webhook {} needs an http(s) URL", index + 1),
+                    ));
+                }
+                let kind = match webhook.kind.as_deref().unwrap_or("json") {
+                    "json" => Kind::Json,
+                    "ntfy" => Kind::Ntfy,
+                    "discord" => Kind::Discord,
+                    "slack" => Kind::Slack,
+                    other => {
+                        return Err(invalid(
+                            "alerts",
+                            format!(
+                                "webhook {}: kind `{other}` is not json, ntfy, discord or slack",
+                                index + 1
+                            ),
+                        ));
+                    }
+                };
+                Ok(Webhook {
+                    url: Secret::new(webhook.url),
+                    kind,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let evaluate_every = duration(
+            "alerts",
+            settings.evaluate_every.as_deref(),
+            Duration::from_secs(60),
+        )?;
+        if evaluate_every.is_zero() {
+            return Err(invalid("alerts", "evaluate-every must be longer than 0s"));
+        }
+        Ok(AlertConfig {
+            evaluate_every,
+            repeat: duration(
+                "alerts",
+                settings.repeat_interval.as_deref(),
+                Duration::from_secs(12 * 3600),
+            )?,
+            rules,
+            webhooks,
+        })
+    }
+}
+
+pub struct Alerts {
+    config: AlertConfig,
+    state: Mutex<AlertState>,
+    client: reqwest::Client,
+    telemetry: Arc<ServeTelemetry>,
+}
+
+impl Alerts {
+    pub fn new(config: AlertConfig, telemetry: Arc<ServeTelemetry>) -> Result<Alerts, String> {
+        let client = reqwest::Client::builder()
+            .timeout(WEBHOOK_TIMEOUT)
+            .build()
+            .map_err(|err| format!("cannot make the webhook client: {err}"))?;
+        Ok(Alerts {
+            config,
+            state: Mutex::default(),
+            client,
+            telemetry,
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, AlertState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One round: observe, evaluate, and hand each notification to each webhook's delivery.
+    pub async fn evaluate<S: Store + StreamStore>(
+        self: &Arc<Self>,
+        store: &S,
+    ) -> Result<(), StoreError> {
+        let observations = observe(store).await?;
+        let now_ms = super::now_ms();
+        let held = observations
+            .iter()
+            .flat_map(|observation| rules::conditions(observation, &self.config.rules, now_ms))
+            .collect();
+        let notifications = {
+            let mut state = self.state();
+            let notifications = state.evaluate(
+                held,
+                observations.len(),
+                &self.config.rules,
+                self.config.repeat,
+                now_ms,
+            );
+            self.telemetry.alerts_firing(&state.firing());
+            notifications
+        };
+        for notification in notifications {
+            tracing::info!(?notification, "alert");
+            for webhook in &self.config.webhooks {
+                let alerts = Arc::clone(self);
+                let (webhook, notification) = (webhook.clone(), notification.clone());
+                tokio::spawn(async move {
+                    let delivered = alerts.deliver(&webhook, &notification, now_ms).await;
+                    alerts.telemetry.alert_notification(delivered.is_ok());
+                    if let Err(reason) = delivered {
+                        tracing::warn!(webhook = %notify::redacted(webhook.url.expose()), "an alert was not delivered: {reason}");
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one notification to one webhook, retrying transient failures with backoff.
+    async fn deliver(
+        &self,
+        webhook: &Webhook,
+        notification: &Notification,
+        at_ms: i64,
+    ) -> Result<(), String> {
+        let mut backoff = Backoff::new(BASE_DELAY, Duration::from_secs(30), Jitter::from_entropy());
+        let request = notify::request(webhook.kind, notification, at_ms);
+        for attempt in 1..=ATTEMPTS {
+            let mut post = self
+                .client
+                .post(webhook.url.expose())
+                .header(reqwest::header::CONTENT_TYPE, request.content_type)
+                .body(request.body.clone());
+            for (name, value) in &request.headers {
+                post = post.header(*name, value);
+            }
+            let verdict = match post.send().await {
+                Ok(answer) => {
+                    let retry_after = answer
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(|value| retry::retry_after(value, SystemTime::now()));
+                    let status = answer.status();
+                    retry::classify(status.as_u16(), format!("answered {status}"), retry_after)
+                }
+                // The URL may hold a token: the error is told without it.
+                Err(err) => Verdict::Retry {
+                    reason: err.without_url().to_string(),
+                    after: None,
+                },
+            };
+            match verdict {
+                Verdict::Delivered => return Ok(()),
+                Verdict::Rejected { reason } => return Err(reason),
+                Verdict::Retry { reason, after } => {
+                    if attempt == ATTEMPTS {
+                        return Err(format!("{reason}, after {ATTEMPTS} attempts"));
+                    }
+                    tracing::debug!(webhook = %notify::redacted(webhook.url.expose()), attempt, "retrying an alert: {reason}");
+                    tokio::time::sleep(after.unwrap_or_else(|| backoff.next_delay())).await;
+                }
+            }
+        }
+        Err("no attempt made".into())
+    }
+
+    /// `serve --test-alert`: one test notification to every webhook; true when each took it.
+    pub async fn test(&self) -> bool {
+        if self.config.webhooks.is_empty() {
+            eprintln!("no webhooks: add [[alerts.webhooks]] entries to the config file");
+            return false;
+        }
+        let now_ms = super::now_ms();
+        let mut all = true;
+        for webhook in &self.config.webhooks {
+            let shown = notify::redacted(webhook.url.expose());
+            match self.deliver(webhook, &Notification::Test, now_ms).await {
+                Ok(()) => eprintln!("{shown} ({:?}): delivered", webhook.kind),
+                Err(reason) => {
+                    eprintln!("{shown} ({:?}): not delivered: {reason}", webhook.kind);
+                    all = false;
+                }
+            }
+        }
+        all
+    }
+
+    pub fn every(&self) -> Duration {
+        self.config.evaluate_every
+    }
+}
+
+/// Evaluates every `evaluate-every` until the server stops. A round the store cannot answer is
+/// skipped: a database outage is not the fleet going offline.
+pub async fn watch<S: Store + StreamStore>(
+    store: Arc<S>,
+    alerts: Arc<Alerts>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(err) = alerts.evaluate(&*store).await {
+            tracing::warn!("alerts were not evaluated this round: {err}");
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(alerts.every()) => {}
+        }
+    }
+}
+
+/// The fleet as the rules read it: each client-stats machine's newest objects, each stream node.
+async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, StoreError> {
+    let parse = |json: &str| match serde_json::from_str(json) {
+        Ok(Value::Object(object)) => Some(object),
+        _ => None,
+    };
+    let mut observations = Vec::new();
+    for machine in store.machines(Scope::All).await? {
+        let newest = |process: &str| -> Option<Map<String, Value>> {
+            machine
+                .newest
+                .iter()
+                .find(|newest| newest.process.as_str() == process)
+                .and_then(|newest| parse(&newest.json))
+        };
+        observations.push(Observation::Machine {
+            system: newest("system"),
+            beaconnode: newest("beaconnode"),
+            validator: newest("validator"),
+            key: machine.key.clone(),
+            machine: machine.machine.clone(),
+            last_seen_ms: machine.last_seen_ms,
+        });
+    }
+    for node in store.stream_nodes().await? {
+        observations.push(Observation::StreamNode {
+            peer_id: node.identity.peer_id,
+            name: node.identity.name,
+            last_seen_ms: node.last_seen_ms,
+        });
+    }
+    Ok(observations)
+}
