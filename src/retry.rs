@@ -1,5 +1,6 @@
-//! Retrying, as small tested pieces shared by the agent's sinks and `serve`'s alert webhooks: what an answer means (`Verdict`), how long to wait before the
-//! next attempt (`Backoff`: exponential, capped, full jitter), and what `Retry-After` asks for.
+//! Retrying, as small tested pieces shared by the agent's sinks and `serve`'s alert webhooks: what
+//! an answer means (`Verdict`), how long to wait before the next attempt (`Backoff`: exponential,
+//! capped, full jitter), and what `Retry-After` asks for.
 
 use std::time::{Duration, SystemTime};
 
