@@ -89,7 +89,8 @@ sleep 8
 kill -TERM "$loop_pid"
 wait "$loop_pid" || true
 
-# Functions that ran, in first-seen order, once each.
+# Functions that ran, once each, sorted: they only need to sit together, and a sorted list keeps
+# the next recording's diff to what changed.
 mkdir -p link
-cat "$work"/*.out | sed -n 's/^c\?fn=//p' | awk '!seen[$0]++' >"$list"
+cat "$work"/*.out | sed -n 's/^c\?fn=//p' | LC_ALL=C sort -u >"$list"
 echo "agent-symbol-order: $(wc -l <"$list") functions in $list" >&2
