@@ -128,24 +128,51 @@ fn a_machine_that_goes_quiet_fires_and_resolves_when_it_is_back() {
     assert!(first_firing < first_resolved, "{order:?}");
 }
 
+/// A system object whose disk has `free` of 2 TB free.
+fn system_with_disk_free(free: u64) -> Vec<u8> {
+    json!({"version": 1, "timestamp": 1_764_410_000_000_u64, "process": "system",
+        "cpu_cores": 8, "disk_node_bytes_total": 2_000_000_000_000_u64, "disk_node_bytes_free": free,
+        "memory_node_bytes_total": 67_326_246_912_u64, "memory_node_bytes_free": 2_203_217_920_u64, "misc_os": "lin"})
+    .to_string()
+    .into_bytes()
+}
+
 #[test]
-fn a_disk_running_full_fires_at_once() {
-    let hook = Server::start(|_| Reply::ok(""));
+fn a_disk_running_full_fires_at_once_but_not_for_a_removed_key() {
     let database = database(Kind::Sqlite, "alerts-disk");
     let key = add_key(&database, "ops", false);
+    // A key removed after its machine reported: that machine is no longer watched.
+    let gone = add_key(&database, "gone", false);
+    let before = Receiver::start(&database, &[]);
+    post(
+        &before,
+        &gone,
+        "old",
+        &system_with_disk_free(10_000_000_000),
+    );
+    drop(before);
+    let removed = run(nodepulse().args(["keys", "remove", "gone", "--database", &database]));
+    assert!(removed.status.success(), "{}", stderr(&removed));
+
+    let hook = Server::start(|_| Reply::ok(""));
     let path = config(
         "alerts-disk",
         &only("disk-free", "threshold = 10.0"),
         &[(&hook.url("/hook"), "json")],
     );
     let receiver = Receiver::start(&database, &["--config", &path]);
-    let system = json!({"version": 1, "timestamp": 1_764_410_000_000_u64, "process": "system",
-        "cpu_cores": 8, "disk_node_bytes_total": 2_000_000_000_000_u64, "disk_node_bytes_free": 120_000_000_000_u64,
-        "memory_node_bytes_total": 67_326_246_912_u64, "memory_node_bytes_free": 2_203_217_920_u64, "misc_os": "lin"});
-    post(&receiver, &key, "full", system.to_string().as_bytes());
-    let mut roomy = system.clone();
-    roomy["disk_node_bytes_free"] = json!(1_200_000_000_000_u64);
-    post(&receiver, &key, "roomy", roomy.to_string().as_bytes());
+    post(
+        &receiver,
+        &key,
+        "full",
+        &system_with_disk_free(120_000_000_000),
+    );
+    post(
+        &receiver,
+        &key,
+        "roomy",
+        &system_with_disk_free(1_200_000_000_000),
+    );
     let fired = eventually(Duration::from_secs(60), || {
         statuses(&hook).contains(&"firing ops/full".into())
     });
@@ -156,7 +183,8 @@ fn a_disk_running_full_fires_at_once() {
         .expect("the alert");
     assert_eq!(body["rule"], "disk-free");
     assert_eq!(body["detail"], "disk 6.0 % free");
-    assert!(!statuses(&hook).iter().any(|s| s.ends_with("ops/roomy")));
+    // The same round saw every machine: the roomy one and the removed key's are not told.
+    assert_eq!(statuses(&hook), ["firing ops/full"]);
 }
 
 #[test]

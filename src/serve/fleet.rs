@@ -145,6 +145,7 @@ mod tests {
             })
             .collect();
         let machines = [MachineSummary {
+            key_removed: false,
             key: "ops".into(),
             machine: "rig \"1\"".into(),
             last_seen_ms: 1_000_000,

@@ -284,7 +284,9 @@ async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, 
         _ => None,
     };
     let mut observations = Vec::new();
-    for machine in store.machines(Scope::All).await? {
+    // A removed key's machines no longer report by design: they are not watched.
+    let machines = store.machines(Scope::All).await?;
+    for machine in machines.iter().filter(|machine| !machine.key_removed) {
         let newest = |process: &str| -> Option<Map<String, Value>> {
             machine
                 .newest

@@ -90,6 +90,8 @@ pub struct Newest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineSummary {
     pub key: String,
+    /// Its key was removed: its data stays until retention, but nobody reports as it any more.
+    pub key_removed: bool,
     pub machine: String,
     pub last_seen_ms: i64,
     pub newest: Vec<Newest>,

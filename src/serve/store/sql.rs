@@ -338,7 +338,7 @@ impl Store for SqlStore {
 
     async fn machines(&self, scope: Scope) -> Result<Vec<MachineSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.id, m.name AS machine_name, k.name AS key_name, m.last_seen_ms \
+            "SELECT m.id, m.name AS machine_name, k.name AS key_name, k.removed_ms, m.last_seen_ms \
              FROM machines m JOIN api_keys k ON k.id = m.key_id \
              WHERE ($1 IS NULL OR m.key_id = $1) ORDER BY k.name, m.name",
         )
@@ -352,6 +352,10 @@ impl Store for SqlStore {
             ids.push(row.try_get::<i64, _>("id").map_err(classify)?);
             machines.push(MachineSummary {
                 key: row.try_get("key_name").map_err(classify)?,
+                key_removed: row
+                    .try_get::<Option<i64>, _>("removed_ms")
+                    .map_err(classify)?
+                    .is_some(),
                 machine: row.try_get("machine_name").map_err(classify)?,
                 last_seen_ms: row.try_get("last_seen_ms").map_err(classify)?,
                 newest: Vec::new(),
