@@ -22,6 +22,8 @@ command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
 command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+# The status page is tested in a real headless browser.
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

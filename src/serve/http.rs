@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 use super::fleet;
 use super::ingest;
+use super::page;
 use super::queries;
 use super::rate::RateLimit;
 use super::store::streams::StreamStore;
@@ -47,6 +48,8 @@ pub struct Shared<S> {
     pub public_reads: bool,
     /// Stream answers carry node addresses.
     pub expose_node_ip: bool,
+    /// Served over TLS: the sign-in cookie is `Secure`.
+    pub secure_cookies: bool,
 }
 
 /// The address a request came from, for both listeners (plain TCP and TLS).
@@ -227,6 +230,9 @@ pub fn router<S: Store + StreamStore>(shared: AppState<S>) -> Router {
             get(stream_queries::benchmarks::<S>).post(stream_queries::add_benchmark::<S>),
         )
         .route("/api/nodes", get(stream_queries::node_data::<S>))
+        .route("/", get(page::overview::<S>))
+        .route("/login", post(page::login::<S>))
+        .route("/logout", post(page::logout::<S>))
         .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics::<S>))
         .layer(middleware::from_fn_with_state(

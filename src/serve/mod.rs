@@ -9,6 +9,7 @@ mod fleet;
 mod http;
 mod ingest;
 pub mod keys;
+mod page;
 mod queries;
 mod rate;
 pub mod store;
@@ -78,6 +79,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         fleet_metrics: config.fleet_metrics,
         public_reads: config.public_reads,
         expose_node_ip: config.expose_node_ip,
+        secure_cookies: config.tls.is_some(),
     });
     // Stream connections are told the peer's address (for limits and `/nodes`).
     let app = http::router(shared).into_make_service_with_connect_info::<http::PeerAddr>();

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset of the harness
 
+pub mod browser;
 pub mod nodes;
 pub mod receiver;
 pub mod stream;
