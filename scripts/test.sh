@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the Pushgateway, systemd-analyze,
-# Python's prometheus_client, rustfmt and clippy, cargo-deb), then formatting, lints, every test
-# (unit, fixture, loopback integration tests, the real Pushgateway, the systemd unit), and last the
-# .deb, built and checked with dpkg-deb.
+# PostgreSQL, promtool, Chromium, Python's prometheus_client, rustfmt and clippy, cargo-deb), then
+# formatting, lints, every test (unit, fixture, loopback integration tests, the real Pushgateway,
+# PostgreSQL and browser, the systemd unit), the .deb, built and checked with dpkg-deb, and the
+# release link's function order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
