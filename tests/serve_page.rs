@@ -90,7 +90,15 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
     browser.set_cookie(&receiver.url("/"), "nodepulse_key", &value);
     browser.open(&receiver.url("/"));
     let text = browser.text();
-    for shown in ["rig-1", "online", "lighthouse v5.3.0", "10123456", "15 / 16", "Sign out", HOSTILE] {
+    for shown in [
+        "rig-1",
+        "online",
+        "lighthouse v5.3.0",
+        "10123456",
+        "15 / 16",
+        "Sign out",
+        HOSTILE,
+    ] {
         assert!(text.contains(shown), "{shown:?} is not on screen:\n{text}");
     }
     assert_eq!(
