@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::browser::Browser;
 use common::receiver::{Kind, Receiver, add_key, database, request};
 use common::stream::{StreamClient, connected, interval, wrapped};
-use common::{eventually, fixture_path, nodepulse, run, stderr};
+use common::{eventually, fixture_path, nodepulse, run, stderr, temp_dir};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -17,7 +17,15 @@ const HOSTILE: &str = "<script>alert(1)</script>";
 fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
     let database = database(Kind::Sqlite, "page");
     let key = add_key(&database, "ops", false);
-    let receiver = Receiver::start(&database, &["--public-reads"]);
+    // An alert that fires for the machine below (its disk is 19 % free), to show on the page.
+    let config = temp_dir("page").join("serve.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\nevaluate-every = \"200ms\"\n[alerts.rules.disk-free]\nthreshold = 50.0\n",
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let receiver = Receiver::start(&database, &["--public-reads", "--config", &config]);
     // A machine, sent by the agent itself from Lighthouse's fixtures.
     let output = run(nodepulse()
         .args(["run", "--once", "--machine", "rig-1", "--api-key", &key])
@@ -39,6 +47,13 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
             .data("/nodes", "")
             .as_array()
             .is_some_and(|nodes| nodes.iter().any(|n| n["state"]["best_height"] == 4_242))
+    }));
+
+    assert!(eventually(Duration::from_secs(60), || {
+        receiver
+            .get("/metrics", "")
+            .text()
+            .contains("nodepulse_serve_alerts_firing{rule=\"disk-free\"} 1")
     }));
 
     let page = request("GET", &receiver.url("/"), &[], b"").expect("the page");
@@ -92,7 +107,7 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
     let text = browser.text();
     for shown in [
         "rig-1",
-        "online",
+        "online; firing: disk-free",
         "lighthouse v5.3.0",
         "10123456",
         "15 / 16",

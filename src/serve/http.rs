@@ -17,6 +17,7 @@ use axum::serve::IncomingStream;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use super::alerts::Alerts;
 use super::fleet;
 use super::ingest;
 use super::page;
@@ -41,6 +42,8 @@ pub struct Shared<S> {
     pub rate: RateLimit,
     pub telemetry: Arc<ServeTelemetry>,
     pub streams: Arc<Streams>,
+    /// What fires now, for the page.
+    pub alerts: Arc<Alerts>,
     /// `--offline-after`, in the unit the store's times are in.
     pub offline_after_ms: i64,
     pub fleet_metrics: bool,

@@ -3,7 +3,7 @@
 //! commits them to the `store` in batches, and are read back through `queries`. Telemetry streams
 //! (Substrate, Starknet) come in over WebSocket through `streams`, into the same store.
 
-mod alerts;
+pub(crate) mod alerts;
 pub mod config;
 mod fleet;
 mod http;
@@ -61,7 +61,9 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         .map_err(|err| Error::Setup(format!("cannot listen on {}: {err}", config.listen)))?;
     let (writer, writer_task) = writer::Writer::start(Arc::clone(&store));
     let telemetry = Arc::new(telemetry::ServeTelemetry::default());
-    let shared_telemetry = Arc::clone(&telemetry);
+    let alerts = Arc::new(
+        alerts::Alerts::new(config.alerts.clone(), Arc::clone(&telemetry)).map_err(Error::Setup)?,
+    );
     let (stop, stopped) = watch::channel(false);
     let (streams, batcher_task) = streams::Streams::start(
         Arc::clone(&store),
@@ -75,6 +77,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         telemetry,
         streams: Arc::new(streams),
+        alerts: Arc::clone(&alerts),
         offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
         fleet_metrics: config.fleet_metrics,
         public_reads: config.public_reads,
@@ -105,10 +108,6 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
             )
         }
     };
-    let alerts = Arc::new(
-        alerts::Alerts::new(config.alerts.clone(), Arc::clone(&shared_telemetry))
-            .map_err(Error::Setup)?,
-    );
     tokio::spawn(alerts::watch(Arc::clone(&store), alerts, stopped.clone()));
     tokio::spawn(purge_forever(Arc::clone(&store), config.retention, stopped));
     tokio::spawn(service::watchdog());

@@ -144,6 +144,15 @@ impl Alerts {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The names of the rules firing for `subject` now.
+    pub fn firing_for(&self, subject: &str) -> Vec<&'static str> {
+        self.state()
+            .firing_for(subject)
+            .into_iter()
+            .map(Rule::name)
+            .collect()
+    }
+
     /// One round: observe, evaluate, and hand each notification to each webhook's delivery.
     pub async fn evaluate<S: Store + StreamStore>(
         self: &Arc<Self>,

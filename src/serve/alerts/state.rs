@@ -135,6 +135,15 @@ impl AlertState {
         }
         counts
     }
+
+    /// The rules firing for `subject` now.
+    pub fn firing_for(&self, subject: &str) -> Vec<Rule> {
+        self.alerts
+            .iter()
+            .filter(|((_, of), alert)| of == subject && alert.firing)
+            .map(|((rule, _), _)| *rule)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +193,8 @@ mod tests {
             [Notification::Firing(peers.clone())]
         );
         assert_eq!(state.firing()[&Rule::Peers], 1);
+        assert_eq!(state.firing_for("ops/rig-1"), [Rule::Peers]);
+        assert_eq!(state.firing_for("ops/rig-2"), []);
         assert_eq!(
             evaluate(&mut state, std::slice::from_ref(&peers), 1, 11 * MINUTE),
             [],

@@ -95,7 +95,13 @@ fn client(object: Option<&Map<String, Value>>) -> String {
     }
 }
 
-fn machine_row(machine: &MachineSummary, now_ms: i64, offline_after_ms: i64) -> Row {
+/// A machine's row; `firing` are the alert rules firing for it.
+fn machine_row(
+    machine: &MachineSummary,
+    now_ms: i64,
+    offline_after_ms: i64,
+    firing: &[&str],
+) -> Row {
     let online = machine.online(now_ms, offline_after_ms);
     let (system, beacon, validator) = (
         newest(machine, "system"),
@@ -121,17 +127,21 @@ fn machine_row(machine: &MachineSummary, now_ms: i64, offline_after_ms: i64) -> 
     let validators = number(validator.as_ref(), "validator_active")
         .zip(number(validator.as_ref(), "validator_total"));
     let disk_low = disk_free.is_some_and(|free| free < DISK_LOW_PERCENT);
-    let problem = !online || synced == Some(false) || disk_low;
+    let problem = !online || synced == Some(false) || disk_low || !firing.is_empty();
+    let state = match (online, firing.is_empty()) {
+        (true, true) => Cell::text("online").class("ok"),
+        (true, false) => Cell::text(format!("online; firing: {}", firing.join(", "))).class("bad"),
+        (false, true) => Cell::text("offline").class("bad"),
+        (false, false) => {
+            Cell::text(format!("offline; firing: {}", firing.join(", "))).class("bad")
+        }
+    };
     let percent = |v: f64| format!("{v:.1} %");
     Row {
         problem,
         cells: vec![
             Cell::text(&machine.machine),
-            if online {
-                Cell::text("online").class("ok")
-            } else {
-                Cell::text("offline").class("bad")
-            },
+            state,
             Cell::text(client(beacon.as_ref())),
             Cell::text(client(validator.as_ref())),
             match synced {
@@ -185,7 +195,12 @@ pub async fn overview<S: Store + StreamStore>(
             Ok(machines) => {
                 let rows = machines
                     .iter()
-                    .map(|m| machine_row(m, now_ms, shared.offline_after_ms))
+                    .map(|m| {
+                        let firing = shared
+                            .alerts
+                            .firing_for(&format!("{}/{}", m.key, m.machine));
+                        machine_row(m, now_ms, shared.offline_after_ms, &firing)
+                    })
                     .collect();
                 let headers = [
                     "Machine",
