@@ -25,6 +25,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 # The status page is tested in a real headless browser.
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+# The symbol-order check and the package check read the binary with nm and readelf.
+command -v nm >/dev/null 2>&1 || packages+=(binutils)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

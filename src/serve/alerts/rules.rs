@@ -130,6 +130,23 @@ fn percent(part: f64, whole: f64) -> Option<f64> {
     (whole > 0.0).then(|| part / whole * 100.0)
 }
 
+/// A system object's free disk, in percent of the total.
+pub fn disk_free_percent(system: &Map<String, Value>) -> Option<f64> {
+    let (free, total) =
+        number(system, "disk_node_bytes_free").zip(number(system, "disk_node_bytes_total"))?;
+    percent(free, total)
+}
+
+/// A system object's memory used, in percent, as `free` reports it: what is neither free nor
+/// page cache nor buffers.
+pub fn memory_used_percent(system: &Map<String, Value>) -> Option<f64> {
+    let total = number(system, "memory_node_bytes_total")?;
+    let free = number(system, "memory_node_bytes_free")?;
+    let cached = number(system, "memory_node_bytes_cached").unwrap_or(0.0);
+    let buffers = number(system, "memory_node_bytes_buffers").unwrap_or(0.0);
+    percent(total - free - cached - buffers, total)
+}
+
 /// The conditions that hold for `observation` at `now_ms` under `settings` (indexed like
 /// `Rule::ALL`). A rule whose figures the subject does not report does not hold: missing is not
 /// zero.
@@ -172,19 +189,11 @@ pub fn conditions(
                 );
             }
             if let Some(system) = system {
-                let free = number(system, "disk_node_bytes_free")
-                    .zip(number(system, "disk_node_bytes_total"))
-                    .and_then(|(free, total)| percent(free, total));
+                let free = disk_free_percent(system);
                 if let Some(free) = free.filter(|free| *free < setting(Rule::DiskFree).threshold) {
                     hold(Rule::DiskFree, format!("disk {free:.1} % free"));
                 }
-                // Used as `free` reports it: what is neither free nor page cache nor buffers.
-                let used = number(system, "memory_node_bytes_total").and_then(|total| {
-                    let free = number(system, "memory_node_bytes_free")?;
-                    let cached = number(system, "memory_node_bytes_cached").unwrap_or(0.0);
-                    let buffers = number(system, "memory_node_bytes_buffers").unwrap_or(0.0);
-                    percent(total - free - cached - buffers, total)
-                });
+                let used = memory_used_percent(system);
                 if let Some(used) = used.filter(|used| *used > setting(Rule::MemoryUsed).threshold)
                 {
                     hold(Rule::MemoryUsed, format!("memory {used:.1} % used"));

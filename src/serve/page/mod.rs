@@ -15,6 +15,7 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::alerts::rules::{disk_free_percent, memory_used_percent};
 use super::http::{AppState, Shared, scope_of};
 use super::store::streams::StreamStore;
 use super::store::{KeyRecord, MachineSummary, Store};
@@ -112,18 +113,8 @@ fn machine_row(
         .as_ref()
         .and_then(|b| b.get("sync_eth2_synced"))
         .and_then(Value::as_bool);
-    let disk_free = number(system.as_ref(), "disk_node_bytes_free")
-        .zip(number(system.as_ref(), "disk_node_bytes_total"))
-        .filter(|(_, total)| *total > 0.0)
-        .map(|(free, total)| free / total * 100.0);
-    let memory_used = number(system.as_ref(), "memory_node_bytes_total")
-        .filter(|total| *total > 0.0)
-        .and_then(|total| {
-            let free = number(system.as_ref(), "memory_node_bytes_free")?;
-            let cached = number(system.as_ref(), "memory_node_bytes_cached").unwrap_or(0.0);
-            let buffers = number(system.as_ref(), "memory_node_bytes_buffers").unwrap_or(0.0);
-            Some((total - free - cached - buffers) / total * 100.0)
-        });
+    let disk_free = system.as_ref().and_then(disk_free_percent);
+    let memory_used = system.as_ref().and_then(memory_used_percent);
     let validators = number(validator.as_ref(), "validator_active")
         .zip(number(validator.as_ref(), "validator_total"));
     let disk_low = disk_free.is_some_and(|free| free < DISK_LOW_PERCENT);

@@ -85,12 +85,14 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-fn database<T>(
+/// Runs one store operation, timing it for `/metrics`.
+async fn timed<T>(
     shared: &Shared<impl Store>,
     operation: &'static str,
-    started: Instant,
-    result: Result<T, crate::serve::store::StoreError>,
+    work: impl Future<Output = Result<T, crate::serve::store::StoreError>>,
 ) -> Result<T, ApiError> {
+    let started = Instant::now();
+    let result = work.await;
     shared.telemetry.database(operation, started.elapsed());
     Ok(result?)
 }
@@ -127,12 +129,7 @@ pub async fn nodes<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let nodes = database(
-        &shared,
-        "stream_nodes",
-        Instant::now(),
-        shared.store.stream_nodes().await,
-    )?;
+    let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     ok(nodes
         .iter()
         .map(|node| node_json(node, shared.expose_node_ip))
@@ -174,12 +171,7 @@ pub async fn logs<S: Store + StreamStore>(
         until_ms,
         limit,
     };
-    let logs = database(
-        &shared,
-        "stream_logs",
-        Instant::now(),
-        shared.store.stream_logs(&filter).await,
-    )?;
+    let logs = timed(&shared, "stream_logs", shared.store.stream_logs(&filter)).await?;
     ok(logs.into_iter().map(log_json).collect())
 }
 
@@ -190,15 +182,14 @@ pub async fn log_stats<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let stats = database(
+    let stats = timed(
         &shared,
         "log_stats",
-        Instant::now(),
         shared
             .store
-            .log_stats(query.get("peer_id").map(String::as_str))
-            .await,
-    )?;
+            .log_stats(query.get("peer_id").map(String::as_str)),
+    )
+    .await?;
     ok(stats
         .into_iter()
         .map(|(log_type, qty)| json!({"log_type": log_type, "qty": qty}))
@@ -238,12 +229,7 @@ async fn reputation_of<S: Store + StreamStore>(
     let limit = number(query, "limit", DEFAULT_REPUTATION_LIMIT)?;
     let since = crate::serve::now_ms()
         .saturating_sub(i64::try_from(max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX));
-    let states = database(
-        shared,
-        "network_states",
-        Instant::now(),
-        shared.store.network_states(since).await,
-    )?;
+    let states = timed(shared, "network_states", shared.store.network_states(since)).await?;
     let rows: Vec<Value> = states
         .iter()
         .flat_map(reputations)
@@ -271,12 +257,7 @@ pub async fn reputation_logged<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let nodes = database(
-        &shared,
-        "stream_nodes",
-        Instant::now(),
-        shared.store.stream_nodes().await,
-    )?;
+    let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     let logged: std::collections::HashSet<String> = nodes
         .into_iter()
         .map(|node| node.identity.peer_id)
@@ -301,12 +282,7 @@ pub async fn db_stats<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let tables = database(
-        &shared,
-        "table_stats",
-        Instant::now(),
-        shared.store.table_stats().await,
-    )?;
+    let tables = timed(&shared, "table_stats", shared.store.table_stats()).await?;
     ok(serde_json::to_value(tables).unwrap_or_default())
 }
 
@@ -317,12 +293,7 @@ pub async fn node_data<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let nodes = database(
-        &shared,
-        "stream_nodes",
-        Instant::now(),
-        shared.store.stream_nodes().await,
-    )?;
+    let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     let data = nodes
         .iter()
         .map(|node| {
@@ -392,12 +363,7 @@ pub async fn host_systems<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let hosts = database(
-        &shared,
-        "host_systems",
-        Instant::now(),
-        shared.store.host_systems().await,
-    )?;
+    let hosts = timed(&shared, "host_systems", shared.store.host_systems()).await?;
     ok(serde_json::to_value(hosts).unwrap_or_default())
 }
 
@@ -410,12 +376,12 @@ pub async fn add_host_system<S: Store + StreamStore>(
 ) -> Result<Json<Value>, ApiError> {
     admin(&shared, &headers, &query).await?;
     let host = body(host)?;
-    let id = database(
+    let id = timed(
         &shared,
         "add_host_system",
-        Instant::now(),
-        shared.store.add_host_system(&host).await,
-    )?;
+        shared.store.add_host_system(&host),
+    )
+    .await?;
     Ok(Json(json!({"id": id})))
 }
 
@@ -426,12 +392,7 @@ pub async fn benchmarks<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
-    let benchmarks = database(
-        &shared,
-        "benchmarks",
-        Instant::now(),
-        shared.store.benchmarks().await,
-    )?;
+    let benchmarks = timed(&shared, "benchmarks", shared.store.benchmarks()).await?;
     ok(serde_json::to_value(benchmarks).unwrap_or_default())
 }
 
@@ -446,14 +407,13 @@ pub async fn add_benchmark<S: Store + StreamStore>(
     let benchmark = body(benchmark)?;
     parse_time("ts_start", &benchmark.ts_start)?;
     parse_time("ts_end", &benchmark.ts_end)?;
-    let id = database(
+    let id = timed(
         &shared,
         "add_benchmark",
-        Instant::now(),
         shared
             .store
-            .add_benchmark(&benchmark, crate::serve::now_ms())
-            .await,
-    )?;
+            .add_benchmark(&benchmark, crate::serve::now_ms()),
+    )
+    .await?;
     Ok(Json(json!({"id": id})))
 }
