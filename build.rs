@@ -16,6 +16,8 @@ fn main() {
     println!("cargo:rustc-env=NODEPULSE_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    // sqlx::migrate! embeds the migrations; a new file must rebuild the crate.
+    println!("cargo:rerun-if-changed=migrations");
     order_agent_symbols();
 }
 

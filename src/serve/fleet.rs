@@ -142,9 +142,11 @@ mod tests {
                 received_ms: 1_000_000,
                 json: serde_json::Value::Object(answered(&object, "rig \"1\"", 1_000_000))
                     .to_string(),
+                previous: None,
             })
             .collect();
         let machines = [MachineSummary {
+            id: 1,
             key_removed: false,
             key: "ops".into(),
             machine: "rig \"1\"".into(),

@@ -234,6 +234,8 @@ pub fn router<S: Store + StreamStore>(shared: AppState<S>) -> Router {
         )
         .route("/api/nodes", get(stream_queries::node_data::<S>))
         .route("/", get(page::overview::<S>))
+        .route("/machines/{machine}", get(page::machine::<S>))
+        .route("/stream-nodes/{peer_id}", get(page::stream_node::<S>))
         .route("/login", post(page::login::<S>))
         .route("/logout", post(page::logout::<S>))
         .route("/healthz", get(healthz::<S>))

@@ -5,6 +5,7 @@
 
 pub(crate) mod alerts;
 pub mod config;
+mod figures;
 mod fleet;
 mod http;
 mod ingest;

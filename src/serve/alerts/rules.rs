@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::serve::figures::{disk_free_percent, memory_used_percent, number};
+
 /// The rules, each with a default the config file may change or turn off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
@@ -120,31 +122,6 @@ pub struct Condition {
 /// their threshold and they hold at once.
 pub fn holds_at_once(rule: Rule) -> bool {
     matches!(rule, Rule::MachineOffline | Rule::StreamNodeSilent)
-}
-
-fn number(object: &Map<String, Value>, field: &str) -> Option<f64> {
-    object.get(field).and_then(Value::as_f64)
-}
-
-fn percent(part: f64, whole: f64) -> Option<f64> {
-    (whole > 0.0).then(|| part / whole * 100.0)
-}
-
-/// A system object's free disk, in percent of the total.
-pub fn disk_free_percent(system: &Map<String, Value>) -> Option<f64> {
-    let (free, total) =
-        number(system, "disk_node_bytes_free").zip(number(system, "disk_node_bytes_total"))?;
-    percent(free, total)
-}
-
-/// A system object's memory used, in percent, as `free` reports it: what is neither free nor
-/// page cache nor buffers.
-pub fn memory_used_percent(system: &Map<String, Value>) -> Option<f64> {
-    let total = number(system, "memory_node_bytes_total")?;
-    let free = number(system, "memory_node_bytes_free")?;
-    let cached = number(system, "memory_node_bytes_cached").unwrap_or(0.0);
-    let buffers = number(system, "memory_node_bytes_buffers").unwrap_or(0.0);
-    percent(total - free - cached - buffers, total)
 }
 
 /// The conditions that hold for `observation` at `now_ms` under `settings` (indexed like

@@ -18,6 +18,20 @@ pub fn escape(text: &str) -> String {
     safe
 }
 
+/// Text made safe as one URL path segment or query value: everything but unreserved characters
+/// percent-encoded.
+pub fn url_component(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1f23;background:#f6f8fa}\
 header{background:#24292f;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
 header h1{font-size:1.1rem;margin:0;flex:1}header form{margin:0}\
@@ -26,7 +40,12 @@ table{border-collapse:collapse;background:#fff;font-size:.9rem;min-width:100%}\
 th,td{padding:.35rem .6rem;border-bottom:1px solid #d0d7de;text-align:left;white-space:nowrap}\
 th{background:#eaeef2;cursor:pointer}tr.problem td{background:#fff5f5}\
 .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}.muted{color:#57606a}\
-input,button{font-size:1rem;padding:.3rem .5rem}";
+input,button{font-size:1rem;padding:.3rem .5rem}a{color:#0969da}nav a{margin-right:.8rem}\
+nav a.on{font-weight:700;color:#1b1f23;text-decoration:none}\
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:.6rem}\
+figure.chart{background:#fff;border:1px solid #d0d7de;margin:0;padding:.4rem .6rem}\
+figcaption{font-size:.9rem;font-weight:600}figcaption span{font-weight:400;margin-left:.5rem}\
+svg{width:100%;height:auto}svg text{font-size:11px;fill:#57606a}.grid{stroke:#d0d7de}";
 
 /// Refreshes `main` from the same URL every 30 s without reloading the page, and sorts a table by
 /// the column header clicked.
@@ -62,6 +81,8 @@ pub struct Cell {
     pub text: String,
     pub sort: Option<f64>,
     pub class: Option<&'static str>,
+    /// Where the text links to (a path on this server).
+    pub link: Option<String>,
 }
 
 impl Cell {
@@ -70,6 +91,7 @@ impl Cell {
             text: text.into(),
             sort: None,
             class: None,
+            link: None,
         }
     }
 
@@ -79,6 +101,7 @@ impl Cell {
                 text: shown(value),
                 sort: Some(value),
                 class: None,
+                link: None,
             },
             None => Cell::text("—"),
         }
@@ -86,6 +109,11 @@ impl Cell {
 
     pub fn class(mut self, class: &'static str) -> Cell {
         self.class = Some(class);
+        self
+    }
+
+    pub fn link(mut self, href: String) -> Cell {
+        self.link = Some(href);
         self
     }
 }
@@ -120,7 +148,14 @@ pub fn table(id: &str, headers: &[&str], rows: &[Row], empty: &str) -> String {
             if let Some(class) = cell.class {
                 html.push_str(&format!(" class=\"{class}\""));
             }
-            html.push_str(&format!(">{}</td>", escape(&cell.text)));
+            match &cell.link {
+                Some(href) => html.push_str(&format!(
+                    "><a href=\"{}\">{}</a></td>",
+                    escape(href),
+                    escape(&cell.text)
+                )),
+                None => html.push_str(&format!(">{}</td>", escape(&cell.text))),
+            }
         }
         html.push_str("</tr>");
     }
@@ -141,12 +176,18 @@ mod tests {
         let rows = [Row {
             problem: true,
             cells: vec![
-                Cell::text("<b>rig</b>"),
+                Cell::text("<b>rig</b>").link(format!("/machines/{}", url_component("<b>rig</b>"))),
                 Cell::number(Some(3.5), |v| format!("{v} %")),
             ],
         }];
         let html = table("t", &["Name", "Disk"], &rows, "none");
-        assert!(html.contains("<td>&lt;b&gt;rig&lt;/b&gt;</td>"), "{html}");
+        assert!(
+            html.contains(
+                "<td><a href=\"/machines/%3Cb%3Erig%3C%2Fb%3E\">&lt;b&gt;rig&lt;/b&gt;</a></td>"
+            ),
+            "{html}"
+        );
+        assert_eq!(url_component("rig 1/é?&"), "rig%201%2F%C3%A9%3F%26");
         assert!(html.contains("<td data-v=\"3.5\">3.5 %</td>"), "{html}");
         assert!(html.contains("<tr class=\"problem\">"));
         assert_eq!(

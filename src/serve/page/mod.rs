@@ -4,7 +4,11 @@
 //! it in an HttpOnly, SameSite=Strict cookie. The page is drawn here, on the server; it loads
 //! nothing from another host.
 
+mod chart;
+mod detail;
 mod html;
+
+pub use detail::{machine, stream_node};
 
 use std::time::{Duration, SystemTime};
 
@@ -15,11 +19,12 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::alerts::rules::{disk_free_percent, memory_used_percent};
+use super::figures::{Object, cpu_busy_percent, disk_free_percent, memory_used_percent};
 use super::http::{AppState, Shared, scope_of};
-use super::store::streams::StreamStore;
+use super::store::streams::{StreamNode, StreamStore};
 use super::store::{KeyRecord, MachineSummary, Store};
 use crate::secret::Secret;
+use crate::wire::telemetry::decode::{NodeFigures, number as stream_number};
 use html::{Cell, Row};
 
 const COOKIE: &str = "nodepulse_key";
@@ -67,14 +72,25 @@ fn when(ms: i64, now_ms: i64) -> String {
     format!("{} ago", humantime::format_duration(ago))
 }
 
-fn newest(machine: &MachineSummary, process: &str) -> Option<Map<String, Value>> {
-    let newest = machine
-        .newest
-        .iter()
-        .find(|n| n.process.as_str() == process)?;
-    match serde_json::from_str(&newest.json) {
+fn parse(json: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_str(json) {
         Ok(Value::Object(object)) => Some(object),
         _ => None,
+    }
+}
+
+/// A machine's newest object of `process`, and the one before it.
+fn newest(machine: &MachineSummary, process: &str) -> (Option<Object>, Option<Object>) {
+    match machine
+        .newest
+        .iter()
+        .find(|n| n.process.as_str() == process)
+    {
+        Some(newest) => (
+            parse(&newest.json),
+            newest.previous.as_deref().and_then(parse),
+        ),
+        None => (None, None),
     }
 }
 
@@ -96,6 +112,42 @@ fn client(object: Option<&Map<String, Value>>) -> String {
     }
 }
 
+/// The overview's machine columns; `machine_row` fills them.
+const MACHINE_HEADERS: [&str; 13] = [
+    "Machine",
+    "State",
+    "Beacon node",
+    "Validator",
+    "Synced",
+    "Head slot",
+    "Peers",
+    "Validators",
+    "CPU",
+    "Memory used",
+    "Disk free",
+    "Last seen",
+    "Key",
+];
+
+/// Where a machine's page is.
+fn machine_link(machine: &MachineSummary) -> String {
+    format!(
+        "/machines/{}?key={}",
+        html::url_component(&machine.machine),
+        html::url_component(&machine.key)
+    )
+}
+
+/// A clear state: online or offline, and the alert rules firing.
+fn state_cell(up: bool, up_word: &str, down_word: &str, firing: &[&str]) -> Cell {
+    let word = if up { up_word } else { down_word };
+    if firing.is_empty() {
+        Cell::text(word).class(if up { "ok" } else { "bad" })
+    } else {
+        Cell::text(format!("{word}; firing: {}", firing.join(", "))).class("bad")
+    }
+}
+
 /// A machine's row; `firing` are the alert rules firing for it.
 fn machine_row(
     machine: &MachineSummary,
@@ -104,10 +156,10 @@ fn machine_row(
     firing: &[&str],
 ) -> Row {
     let online = machine.online(now_ms, offline_after_ms);
-    let (system, beacon, validator) = (
-        newest(machine, "system"),
-        newest(machine, "beaconnode"),
-        newest(machine, "validator"),
+    let (system, previous_system) = newest(machine, "system");
+    let (beacon, validator) = (
+        newest(machine, "beaconnode").0,
+        newest(machine, "validator").0,
     );
     let synced = beacon
         .as_ref()
@@ -115,24 +167,20 @@ fn machine_row(
         .and_then(Value::as_bool);
     let disk_free = system.as_ref().and_then(disk_free_percent);
     let memory_used = system.as_ref().and_then(memory_used_percent);
+    let cpu = previous_system
+        .as_ref()
+        .zip(system.as_ref())
+        .and_then(|(earlier, later)| cpu_busy_percent(earlier, later));
     let validators = number(validator.as_ref(), "validator_active")
         .zip(number(validator.as_ref(), "validator_total"));
     let disk_low = disk_free.is_some_and(|free| free < DISK_LOW_PERCENT);
     let problem = !online || synced == Some(false) || disk_low || !firing.is_empty();
-    let state = match (online, firing.is_empty()) {
-        (true, true) => Cell::text("online").class("ok"),
-        (true, false) => Cell::text(format!("online; firing: {}", firing.join(", "))).class("bad"),
-        (false, true) => Cell::text("offline").class("bad"),
-        (false, false) => {
-            Cell::text(format!("offline; firing: {}", firing.join(", "))).class("bad")
-        }
-    };
     let percent = |v: f64| format!("{v:.1} %");
     Row {
         problem,
         cells: vec![
-            Cell::text(&machine.machine),
-            state,
+            Cell::text(&machine.machine).link(machine_link(machine)),
+            state_cell(online, "online", "offline", firing),
             Cell::text(client(beacon.as_ref())),
             Cell::text(client(validator.as_ref())),
             match synced {
@@ -149,6 +197,7 @@ fn machine_row(
             Cell::number(validators.map(|(active, _)| active), |active| {
                 format!("{active} / {}", validators.map_or(0.0, |(_, total)| total))
             }),
+            Cell::number(cpu, percent),
             Cell::number(memory_used, percent),
             if disk_low {
                 Cell::number(disk_free, percent).class("bad")
@@ -163,6 +212,75 @@ fn machine_row(
     }
 }
 
+/// The alert subject of a machine (see `alerts::rules::Observation::subject`).
+fn machine_subject(machine: &MachineSummary) -> String {
+    format!("{}/{}", machine.key, machine.machine)
+}
+
+/// A stream node's figures, from its state (either stream's).
+struct StreamFigures {
+    best: Option<f64>,
+    finalized: Option<f64>,
+    peers: Option<f64>,
+}
+
+impl StreamFigures {
+    fn of(state: &Map<String, Value>) -> StreamFigures {
+        let get = |key: &str| state.get(key).and_then(stream_number);
+        StreamFigures {
+            best: NodeFigures::of(state).block_height,
+            finalized: get("finalized_height"),
+            peers: get("peers").or_else(|| get("peer_count")),
+        }
+    }
+}
+
+const STREAM_HEADERS: [&str; 9] = [
+    "Node",
+    "State",
+    "Chain",
+    "Implementation",
+    "Version",
+    "Best",
+    "Finalized",
+    "Peers",
+    "Last seen",
+];
+
+/// A stream node's row; `firing` are the alert rules firing for it.
+fn stream_row(node: &StreamNode, now_ms: i64, firing: &[&str]) -> Row {
+    let connected = node.disconnected_ms.is_none();
+    let StreamFigures {
+        best,
+        finalized,
+        peers,
+    } = StreamFigures::of(&node.state);
+    let or_dash = |text: &Option<String>| text.clone().unwrap_or_else(|| "—".into());
+    let name = node
+        .identity
+        .name
+        .clone()
+        .unwrap_or_else(|| node.identity.peer_id.clone());
+    let count = |v: f64| format!("{v}");
+    Row {
+        problem: !connected || !firing.is_empty(),
+        cells: vec![
+            Cell::text(name).link(format!(
+                "/stream-nodes/{}",
+                html::url_component(&node.identity.peer_id)
+            )),
+            state_cell(connected, "connected", "disconnected", firing),
+            Cell::text(or_dash(&node.identity.chain)),
+            Cell::text(or_dash(&node.identity.implementation)),
+            Cell::text(or_dash(&node.identity.version)),
+            Cell::number(best, count),
+            Cell::number(finalized, count),
+            Cell::number(peers, count),
+            Cell::number(Some(node.last_seen_ms as f64), |ms| when(ms as i64, now_ms)),
+        ],
+    }
+}
+
 /// Problems first, then by name (the first cell).
 fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
     rows.sort_by(|a, b| {
@@ -172,6 +290,13 @@ fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
     });
     rows
 }
+
+/// A store failure, said on the page.
+fn failure(err: &impl std::fmt::Display) -> String {
+    format!("<p class=\"bad\">{}</p>", html::escape(&err.to_string()))
+}
+
+const SIGN_IN_PROMPT: &str = "<p class=\"muted\">Sign in with an API key to see your machines.</p>";
 
 /// `GET /`.
 pub async fn overview<S: Store + StreamStore>(
@@ -187,42 +312,21 @@ pub async fn overview<S: Store + StreamStore>(
                 let rows = machines
                     .iter()
                     .map(|m| {
-                        let firing = shared
-                            .alerts
-                            .firing_for(&format!("{}/{}", m.key, m.machine));
+                        let firing = shared.alerts.firing_for(&machine_subject(m));
                         machine_row(m, now_ms, shared.offline_after_ms, &firing)
                     })
                     .collect();
-                let headers = [
-                    "Machine",
-                    "State",
-                    "Beacon node",
-                    "Validator",
-                    "Synced",
-                    "Head slot",
-                    "Peers",
-                    "Validators",
-                    "Memory used",
-                    "Disk free",
-                    "Last seen",
-                    "Key",
-                ];
                 main.push_str(&format!("<h2>Machines ({})</h2>", machines.len()));
                 main.push_str(&html::table(
                     "machines",
-                    &headers,
+                    &MACHINE_HEADERS,
                     &sorted(rows),
                     "No machine has reported with this key yet.",
                 ));
             }
-            Err(err) => main.push_str(&format!(
-                "<p class=\"bad\">{}</p>",
-                html::escape(&err.to_string())
-            )),
+            Err(err) => main.push_str(&failure(&err)),
         },
-        None => {
-            main.push_str("<p class=\"muted\">Sign in with an API key to see your machines.</p>")
-        }
+        None => main.push_str(SIGN_IN_PROMPT),
     }
     if record.is_some() || shared.public_reads {
         match shared.store.stream_nodes().await {
@@ -230,83 +334,32 @@ pub async fn overview<S: Store + StreamStore>(
                 let rows = nodes
                     .iter()
                     .map(|node| {
-                        let connected = node.disconnected_ms.is_none();
-                        let state = |key: &str| node.state.get(key).and_then(Value::as_f64);
-                        let name = node
-                            .identity
-                            .name
-                            .clone()
-                            .unwrap_or_else(|| node.identity.peer_id.clone());
-                        Row {
-                            problem: !connected,
-                            cells: vec![
-                                Cell::text(name),
-                                if connected {
-                                    Cell::text("connected").class("ok")
-                                } else {
-                                    Cell::text("disconnected").class("bad")
-                                },
-                                Cell::text(
-                                    node.identity.chain.clone().unwrap_or_else(|| "—".into()),
-                                ),
-                                Cell::text(
-                                    node.identity
-                                        .implementation
-                                        .clone()
-                                        .unwrap_or_else(|| "—".into()),
-                                ),
-                                Cell::text(
-                                    node.identity.version.clone().unwrap_or_else(|| "—".into()),
-                                ),
-                                Cell::number(
-                                    state("best_height")
-                                        .or_else(|| state("current_block_number_l2")),
-                                    |v| format!("{v}"),
-                                ),
-                                Cell::number(state("finalized_height"), |v| format!("{v}")),
-                                Cell::number(state("peers").or_else(|| state("peer_count")), |v| {
-                                    format!("{v}")
-                                }),
-                                Cell::number(Some(node.last_seen_ms as f64), |ms| {
-                                    when(ms as i64, now_ms)
-                                }),
-                            ],
-                        }
+                        let firing = shared.alerts.firing_for(&node.identity.peer_id);
+                        stream_row(node, now_ms, &firing)
                     })
                     .collect();
-                let headers = [
-                    "Node",
-                    "State",
-                    "Chain",
-                    "Implementation",
-                    "Version",
-                    "Best",
-                    "Finalized",
-                    "Peers",
-                    "Last seen",
-                ];
                 main.push_str(&format!("<h2>Stream nodes ({})</h2>", nodes.len()));
                 main.push_str(&html::table(
                     "stream-nodes",
-                    &headers,
+                    &STREAM_HEADERS,
                     &sorted(rows),
                     "No stream node has connected yet.",
                 ));
             }
-            Err(err) => main.push_str(&format!(
-                "<p class=\"bad\">{}</p>",
-                html::escape(&err.to_string())
-            )),
+            Err(err) => main.push_str(&failure(&err)),
         }
     }
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
-    main.push_str(&format!(
-        "<p class=\"muted\">As of {stamp} (refreshes every 30 s).</p>"
-    ));
+    main.push_str(&as_of());
     html_answer(
         StatusCode::OK,
         html::page("nodepulse", record.is_some(), &main),
     )
+}
+
+/// When the page was drawn.
+fn as_of() -> String {
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
+    format!("<p class=\"muted\">As of {stamp} (refreshes every 30 s).</p>")
 }
 
 #[derive(serde::Deserialize)]

@@ -84,11 +84,14 @@ pub struct Newest {
     pub process: Process,
     pub received_ms: i64,
     pub json: String,
+    /// The one it replaced, if any (answered JSON).
+    pub previous: Option<String>,
 }
 
 /// A machine with its newest object of each process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineSummary {
+    pub id: i64,
     pub key: String,
     /// Its key was removed: its data stays until retention, but nobody reports as it any more.
     pub key_removed: bool,
@@ -182,6 +185,16 @@ pub trait Store: Send + Sync + 'static {
         machine: &str,
         window: Window,
     ) -> impl Future<Output = Result<Option<Vec<StoredObject>>, StoreError>> + Send;
+    /// Machine `machine_id`'s objects of `process` received in `[since_ms, until_ms)`, thinned to
+    /// the newest of each `bucket_minutes`, oldest first: a chart's points.
+    fn machine_series(
+        &self,
+        machine_id: i64,
+        process: Process,
+        since_ms: i64,
+        until_ms: i64,
+        bucket_minutes: i64,
+    ) -> impl Future<Output = Result<Vec<StoredObject>, StoreError>> + Send;
     /// beaconcha.in's `user/stats`: one process's objects of every machine in the scope, newest
     /// first, `offset` rows skipped.
     fn recent(

@@ -305,8 +305,8 @@ impl Store for SqlStore {
                 sqlx::query(
                     "INSERT INTO latest (machine_id, process, received_ms, object) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (machine_id, process) DO UPDATE SET \
-                     received_ms = excluded.received_ms, object = excluded.object \
-                     WHERE excluded.received_ms >= latest.received_ms",
+                     received_ms = excluded.received_ms, object = excluded.object, \
+                     previous = latest.object WHERE excluded.received_ms >= latest.received_ms",
                 )
                 .bind(machine_id)
                 .bind(object.process.code())
@@ -351,6 +351,7 @@ impl Store for SqlStore {
         for row in &rows {
             ids.push(row.try_get::<i64, _>("id").map_err(classify)?);
             machines.push(MachineSummary {
+                id: row.try_get("id").map_err(classify)?,
                 key: row.try_get("key_name").map_err(classify)?,
                 key_removed: row
                     .try_get::<Option<i64>, _>("removed_ms")
@@ -362,7 +363,7 @@ impl Store for SqlStore {
             });
         }
         let rows = sqlx::query(
-            "SELECT l.machine_id, l.process, l.received_ms, l.object FROM latest l \
+            "SELECT l.machine_id, l.process, l.received_ms, l.object, l.previous FROM latest l \
              JOIN machines m ON m.id = l.machine_id WHERE ($1 IS NULL OR m.key_id = $1)",
         )
         .bind(key_filter(scope))
@@ -381,6 +382,7 @@ impl Store for SqlStore {
                 process,
                 received_ms: row.try_get("received_ms").map_err(classify)?,
                 json: row.try_get("object").map_err(classify)?,
+                previous: row.try_get("previous").map_err(classify)?,
             });
         }
         Ok(machines)
@@ -436,6 +438,34 @@ impl Store for SqlStore {
         objects.truncate(window.limit as usize);
         objects.reverse();
         Ok(Some(objects))
+    }
+
+    async fn machine_series(
+        &self,
+        machine_id: i64,
+        process: Process,
+        since_ms: i64,
+        until_ms: i64,
+        bucket_minutes: i64,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{} WHERE s.machine_id = $1 AND s.process = $2 AND s.minute IN \
+             (SELECT MAX(minute) FROM stats WHERE machine_id = $1 AND process = $2 \
+             AND minute >= $3 AND minute <= $4 AND received_ms >= $5 AND received_ms < $6 \
+             GROUP BY minute / $7) ORDER BY s.minute",
+            *SELECT_OBJECTS
+        ))
+        .bind(machine_id)
+        .bind(process.code())
+        .bind(since_ms.div_euclid(60_000))
+        .bind(until_ms.div_euclid(60_000))
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(bucket_minutes.max(1))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        objects_of(rows)
     }
 
     async fn recent(

@@ -251,6 +251,31 @@ impl StreamStore for SqlStore {
         all_of(rows, log_of)
     }
 
+    async fn stream_series(
+        &self,
+        peer_id: &str,
+        since_ms: i64,
+        until_ms: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<StoredLog>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
+             JOIN stream_nodes n ON n.id = l.node_id WHERE l.id IN \
+             (SELECT MAX(x.id) FROM stream_logs x JOIN stream_nodes xn ON xn.id = x.node_id \
+             WHERE xn.peer_id = $1 AND x.msg IN ('system.interval', 'starknet') \
+             AND x.created_ms >= $2 AND x.created_ms < $3 \
+             GROUP BY x.node_id, x.created_ms / $4) ORDER BY l.created_ms, l.id",
+        )
+        .bind(peer_id.to_owned())
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(bucket_ms.max(1))
+        .fetch_all(self.pool())
+        .await
+        .map_err(classify)?;
+        all_of(rows, log_of)
+    }
+
     async fn log_stats(&self, peer_id: Option<&str>) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT l.msg, COUNT(*) AS qty FROM stream_logs l \

@@ -149,6 +149,16 @@ pub trait StreamStore: Send + Sync + 'static {
         &self,
         query: &LogQuery,
     ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
+    /// The figure-carrying messages (`system.interval`, Starknet updates) of the nodes with
+    /// `peer_id` created in `[since_ms, until_ms)`, thinned to each node's newest of each
+    /// `bucket_ms`, oldest first: a chart's points.
+    fn stream_series(
+        &self,
+        peer_id: &str,
+        since_ms: i64,
+        until_ms: i64,
+        bucket_ms: i64,
+    ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
     /// How many messages of each kind are kept, of one node or of all.
     fn log_stats(
         &self,

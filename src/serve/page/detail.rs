@@ -1,0 +1,539 @@
+//! `GET /machines/{machine}` and `GET /stream-nodes/{peer_id}`: one machine's or node's row as the
+//! overview shows it, then its charts over a chosen window (1 h, 24 h or 7 d), drawn here as SVG.
+//! The store thins the history to one point per bucket (the newest), so a week costs as much to
+//! draw as an hour.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use super::chart::{Chart, Series, Unit};
+use super::html::{self, escape, url_component};
+use super::{
+    MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, StreamFigures, as_of, failure, html_answer,
+    machine_row, machine_subject, stream_row, viewer,
+};
+use crate::serve::figures::{
+    Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number, per_second,
+};
+use crate::serve::http::{AppState, scope_of};
+use crate::serve::store::Store;
+use crate::serve::store::streams::StreamStore;
+use crate::wire::client_stats::fields::Process;
+use crate::wire::telemetry::decode::substrate_state;
+
+const BLUE: &str = "#0969da";
+const GREEN: &str = "#1a7f37";
+const PURPLE: &str = "#8250df";
+
+/// The windows a chart can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    Hour,
+    Day,
+    Week,
+}
+
+impl Span {
+    const ALL: [Span; 3] = [Span::Hour, Span::Day, Span::Week];
+
+    /// As `?window=` names it; none is the hour.
+    fn parse(name: Option<&String>) -> Result<Span, String> {
+        match name.map(String::as_str) {
+            None => Ok(Span::Hour),
+            Some(name) => Span::ALL
+                .into_iter()
+                .find(|span| span.name() == name)
+                .ok_or_else(|| format!("unknown window {name:?}: 1h, 24h or 7d")),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Span::Hour => "1h",
+            Span::Day => "24h",
+            Span::Week => "7d",
+        }
+    }
+
+    fn length_ms(self) -> i64 {
+        match self {
+            Span::Hour => 3_600_000,
+            Span::Day => 86_400_000,
+            Span::Week => 7 * 86_400_000,
+        }
+    }
+
+    /// One point per bucket: 60, 288 and 336 points at most.
+    fn bucket_minutes(self) -> i64 {
+        match self {
+            Span::Hour => 1,
+            Span::Day => 5,
+            Span::Week => 30,
+        }
+    }
+
+    fn time_labels(self) -> [&'static str; 3] {
+        match self {
+            Span::Hour => ["1 h ago", "30 min ago", "now"],
+            Span::Day => ["24 h ago", "12 h ago", "now"],
+            Span::Week => ["7 d ago", "3.5 d ago", "now"],
+        }
+    }
+}
+
+/// The window a page draws: its span, ending now.
+#[derive(Clone, Copy)]
+struct Window {
+    span: Span,
+    since_ms: i64,
+    until_ms: i64,
+}
+
+impl Window {
+    fn ending_now(span: Span) -> Window {
+        let until_ms = crate::serve::now_ms();
+        Window {
+            span,
+            since_ms: until_ms - span.length_ms(),
+            until_ms,
+        }
+    }
+
+    fn bucket_ms(self) -> i64 {
+        self.span.bucket_minutes() * 60_000
+    }
+
+    /// Points further apart than two and a half buckets are not joined: something was missing.
+    fn gap_ms(self) -> i64 {
+        self.bucket_ms() * 5 / 2
+    }
+
+    fn chart(
+        self,
+        id: &'static str,
+        title: &'static str,
+        unit: Unit,
+        series: Vec<Series>,
+    ) -> Chart {
+        Chart {
+            id,
+            title,
+            unit,
+            series,
+            since_ms: self.since_ms,
+            until_ms: self.until_ms,
+            gap_ms: self.gap_ms(),
+            time_labels: self.span.time_labels(),
+        }
+    }
+
+    /// Links to the same page over each window; `base` is the page's path and query without
+    /// `window`.
+    fn nav(self, base: &str) -> String {
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        let mut nav = String::from("<nav>Window: ");
+        for span in Span::ALL {
+            let class = if span == self.span {
+                " class=\"on\""
+            } else {
+                ""
+            };
+            nav.push_str(&format!(
+                "<a href=\"{}\"{class}>{}</a>",
+                escape(&format!("{base}{joiner}window={}", span.name())),
+                span.name()
+            ));
+        }
+        nav.push_str("</nav>");
+        nav
+    }
+}
+
+fn line(name: &'static str, color: &'static str, points: Vec<(i64, Option<f64>)>) -> Series {
+    Series {
+        name,
+        color,
+        points,
+    }
+}
+
+/// A figure of each object.
+fn each(
+    objects: &[(i64, Object)],
+    figure: impl Fn(&Object) -> Option<f64>,
+) -> Vec<(i64, Option<f64>)> {
+    objects
+        .iter()
+        .map(|(ms, object)| (*ms, figure(object)))
+        .collect()
+}
+
+/// A figure between each object and the one before it, when they are near enough to be
+/// neighbours (a counter's rate over a gap would smear it).
+fn between(
+    objects: &[(i64, Object)],
+    gap_ms: i64,
+    figure: impl Fn(&Object, &Object) -> Option<f64>,
+) -> Vec<(i64, Option<f64>)> {
+    objects
+        .windows(2)
+        .map(|pair| {
+            let ((earlier_ms, earlier), (later_ms, later)) = (&pair[0], &pair[1]);
+            let near = later_ms - earlier_ms <= gap_ms;
+            (*later_ms, near.then(|| figure(earlier, later)).flatten())
+        })
+        .collect()
+}
+
+fn page(status: StatusCode, title: &str, signed_in: bool, main: &str) -> Response {
+    html_answer(status, html::page(title, signed_in, main))
+}
+
+fn not_found(what: &str) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "nodepulse",
+        true,
+        &format!(
+            "<p class=\"bad\">{}</p><p><a href=\"/\">Back to the fleet</a></p>",
+            escape(what)
+        ),
+    )
+}
+
+/// `GET /machines/{machine}?key=K&window=W`: a machine the signed-in key may see (`key` tells
+/// apart an admin's machines of one name).
+pub async fn machine<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(record) = viewer(&shared, &headers).await else {
+        return page(StatusCode::UNAUTHORIZED, "nodepulse", false, SIGN_IN_PROMPT);
+    };
+    let span = match Span::parse(query.get("window")) {
+        Ok(span) => span,
+        Err(err) => return page(StatusCode::BAD_REQUEST, "nodepulse", true, &failure(&err)),
+    };
+    let machines = match shared.store.machines(scope_of(&record)).await {
+        Ok(machines) => machines,
+        Err(err) => {
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "nodepulse",
+                true,
+                &failure(&err),
+            );
+        }
+    };
+    let key = query.get("key");
+    let Some(machine) = machines
+        .iter()
+        .find(|m| m.machine == name && key.is_none_or(|key| *key == m.key))
+    else {
+        return not_found(&format!("No machine named {name:?} here."));
+    };
+    let window = Window::ending_now(span);
+    let mut series = Vec::new();
+    for process in [Process::System, Process::BeaconNode] {
+        let objects = shared
+            .store
+            .machine_series(
+                machine.id,
+                process,
+                window.since_ms,
+                window.until_ms + 1,
+                span.bucket_minutes(),
+            )
+            .await;
+        match objects {
+            Ok(objects) => series.push(
+                objects
+                    .iter()
+                    .map(|object| (object.received_ms, object.to_json()))
+                    .collect::<Vec<_>>(),
+            ),
+            Err(err) => {
+                return page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "nodepulse",
+                    true,
+                    &failure(&err),
+                );
+            }
+        }
+    }
+    let (system, beacon) = (&series[0], &series[1]);
+    let gap_ms = window.gap_ms();
+    let count = |field: &'static str| move |object: &Object| number(object, field);
+    let rate = |field: &'static str| move |a: &Object, b: &Object| per_second(a, b, field);
+    let charts = [
+        window.chart(
+            "cpu",
+            "CPU busy",
+            Unit::Percent,
+            vec![line("cpu", BLUE, between(system, gap_ms, cpu_busy_percent))],
+        ),
+        window.chart(
+            "memory",
+            "Memory used",
+            Unit::Percent,
+            vec![line("used", BLUE, each(system, memory_used_percent))],
+        ),
+        window.chart(
+            "disk",
+            "Disk free",
+            Unit::Percent,
+            vec![line("free", BLUE, each(system, disk_free_percent))],
+        ),
+        window.chart(
+            "network",
+            "Network",
+            Unit::BytesPerSecond,
+            vec![
+                line(
+                    "in",
+                    GREEN,
+                    between(system, gap_ms, rate("network_node_bytes_total_receive")),
+                ),
+                line(
+                    "out",
+                    PURPLE,
+                    between(system, gap_ms, rate("network_node_bytes_total_transmit")),
+                ),
+            ],
+        ),
+        window.chart(
+            "peers",
+            "Peers",
+            Unit::Count,
+            vec![line(
+                "peers",
+                BLUE,
+                each(beacon, count("network_peers_connected")),
+            )],
+        ),
+        window.chart(
+            "head-slot",
+            "Head slot",
+            Unit::Count,
+            vec![line(
+                "slot",
+                BLUE,
+                each(beacon, count("sync_beacon_head_slot")),
+            )],
+        ),
+        window.chart(
+            "synced",
+            "Synced",
+            Unit::YesNo,
+            vec![line(
+                "synced",
+                GREEN,
+                each(beacon, |object| {
+                    object
+                        .get("sync_eth2_synced")
+                        .and_then(Value::as_bool)
+                        .map(|synced| if synced { 1.0 } else { 0.0 })
+                }),
+            )],
+        ),
+    ];
+    let now_ms = window.until_ms;
+    let firing = shared.alerts.firing_for(&machine_subject(machine));
+    let row = machine_row(machine, now_ms, shared.offline_after_ms, &firing);
+    let base = format!(
+        "/machines/{}?key={}",
+        url_component(&machine.machine),
+        url_component(&machine.key)
+    );
+    let main = detail_main(
+        &html::table("machine", &MACHINE_HEADERS, &[row], ""),
+        &window.nav(&base),
+        &charts,
+    );
+    page(
+        StatusCode::OK,
+        &format!("nodepulse: {}", machine.machine),
+        true,
+        &main,
+    )
+}
+
+/// `GET /stream-nodes/{peer_id}?window=W`: for any signed-in key, or anyone with `--public-reads`.
+pub async fn stream_node<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    Path(peer_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let signed_in = viewer(&shared, &headers).await.is_some();
+    if !signed_in && !shared.public_reads {
+        return page(StatusCode::UNAUTHORIZED, "nodepulse", false, SIGN_IN_PROMPT);
+    }
+    let span = match Span::parse(query.get("window")) {
+        Ok(span) => span,
+        Err(err) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "nodepulse",
+                signed_in,
+                &failure(&err),
+            );
+        }
+    };
+    let window = Window::ending_now(span);
+    let found = match shared.store.stream_nodes().await {
+        Ok(nodes) => nodes
+            .into_iter()
+            .find(|node| node.identity.peer_id == peer_id),
+        Err(err) => {
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "nodepulse",
+                signed_in,
+                &failure(&err),
+            );
+        }
+    };
+    let Some(node) = found else {
+        return not_found(&format!("No stream node with peer id {peer_id:?} here."));
+    };
+    let logs = match shared
+        .store
+        .stream_series(
+            &peer_id,
+            window.since_ms,
+            window.until_ms + 1,
+            window.bucket_ms(),
+        )
+        .await
+    {
+        Ok(logs) => logs,
+        Err(err) => {
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "nodepulse",
+                signed_in,
+                &failure(&err),
+            );
+        }
+    };
+    let figures: Vec<(i64, StreamFigures)> = logs
+        .iter()
+        .map(|log| {
+            let message = log.log.as_object().cloned().unwrap_or_default();
+            // Starknet updates are kept as their flat fields; Substrate messages need reading.
+            let state: Map<String, Value> = if log.msg == "starknet" {
+                message
+            } else {
+                substrate_state(&message)
+            };
+            (log.created_ms, StreamFigures::of(&state))
+        })
+        .collect();
+    let points = |pick: fn(&StreamFigures) -> Option<f64>| {
+        figures
+            .iter()
+            .map(|(ms, figures)| (*ms, pick(figures)))
+            .collect::<Vec<_>>()
+    };
+    let charts = [
+        window.chart(
+            "height",
+            "Block height",
+            Unit::Count,
+            vec![
+                line("best", BLUE, points(|f| f.best)),
+                line("finalized", GREEN, points(|f| f.finalized)),
+            ],
+        ),
+        window.chart(
+            "peers",
+            "Peers",
+            Unit::Count,
+            vec![line("peers", BLUE, points(|f| f.peers))],
+        ),
+    ];
+    let firing = shared.alerts.firing_for(&node.identity.peer_id);
+    let row = stream_row(&node, window.until_ms, &firing);
+    let base = format!("/stream-nodes/{}", url_component(&peer_id));
+    let main = detail_main(
+        &html::table("stream-node", &STREAM_HEADERS, &[row], ""),
+        &window.nav(&base),
+        &charts,
+    );
+    let name = node.identity.name.as_deref().unwrap_or(&peer_id);
+    page(
+        StatusCode::OK,
+        &format!("nodepulse: {name}"),
+        signed_in,
+        &main,
+    )
+}
+
+/// A detail page's `main`: back to the fleet, the subject's row, the window links, the charts.
+fn detail_main(row: &str, nav: &str, charts: &[Chart]) -> String {
+    let mut main = format!("<p><a href=\"/\">← Fleet</a></p>{row}{nav}<div class=\"charts\">");
+    for chart in charts {
+        main.push_str(&chart.render());
+    }
+    main.push_str("</div>");
+    main.push_str(&as_of());
+    main
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_named_as_in_the_url() {
+        assert_eq!(Span::parse(None), Ok(Span::Hour));
+        assert_eq!(Span::parse(Some(&"7d".to_owned())), Ok(Span::Week));
+        assert!(Span::parse(Some(&"2h".to_owned())).is_err());
+        let window = Window {
+            span: Span::Day,
+            since_ms: 0,
+            until_ms: 86_400_000,
+        };
+        let nav = window.nav("/machines/rig?key=ops");
+        assert!(
+            nav.contains("href=\"/machines/rig?key=ops&amp;window=7d\""),
+            "{nav}"
+        );
+        assert!(nav.contains("class=\"on\">24h<"), "{nav}");
+        assert_eq!(window.gap_ms(), 750_000);
+    }
+
+    #[test]
+    fn figures_between_objects_skip_gaps() {
+        let object = |idle: i64, busy: i64| {
+            let mut object = Object::new();
+            for (field, value) in [
+                ("cpu_node_idle_seconds_total", idle),
+                ("cpu_node_user_seconds_total", busy),
+                ("cpu_node_system_seconds_total", 0),
+                ("cpu_node_iowait_seconds_total", 0),
+            ] {
+                object.insert(field.into(), value.into());
+            }
+            object
+        };
+        let objects = vec![
+            (0, object(100, 100)),
+            (60_000, object(190, 130)),
+            // Ten minutes later: not a neighbour.
+            (660_000, object(300, 200)),
+        ];
+        assert_eq!(
+            between(&objects, 150_000, cpu_busy_percent),
+            vec![(60_000, Some(25.0)), (660_000, None)]
+        );
+    }
+}
