@@ -4,12 +4,20 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::browser::Browser;
-use common::receiver::{Kind, Receiver, add_key, database, request};
+use common::receiver::{KINDS, Kind, Receiver, add_key, database, request};
 use common::stream::{StreamClient, connected, interval, wrapped};
-use common::{eventually, fixture_path, nodepulse, run, stderr, temp_dir};
+use common::{eventually, fixture_path, nodepulse, payload, run, stderr, temp_dir};
+use nodepulse::secret::Secret;
+use nodepulse::serve::store::streams::{
+    Connect, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
+};
+use nodepulse::serve::store::{SqlStore, Store, Submission};
+use nodepulse::wire::client_stats::decode::decode;
+use nodepulse::wire::telemetry::decode::{starknet_identity, substrate_identity};
+use serde_json::{Value, json};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -150,4 +158,352 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
             .is_some_and(|c| c.contains("Max-Age=0"))
     );
     node.close();
+}
+
+const PEER_ID: &str = "12D3KooWChartsChartsCharts1";
+const STARKNET_PEER_ID: &str = "12D3KooWMo65MdEXUembrdnYTdw588mREZmQrebkmJwpPbkGbony";
+const MINUTES: i64 = 60;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
+}
+
+/// The agent's own objects for Lighthouse's fixtures and this host, as `--dry-run` prints them.
+fn agent_objects() -> Vec<Value> {
+    let output = run(nodepulse()
+        .args(["run", "--dry-run"])
+        .arg("--beacon-node")
+        .arg(fixture_path("lighthouse/beacon.prom"))
+        .arg("--validator")
+        .arg(fixture_path("lighthouse/validator.prom")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    payload(&output)
+}
+
+/// `objects` as they were `minutes` ago: counters lower by what a 2-core host with a beacon node
+/// adds (scaled down where this host's own counters are too low for an hour of that), the disk
+/// fuller now than then, a few minutes out of sync.
+fn earlier(objects: &[Value], minutes: i64) -> Vec<Value> {
+    // Seconds of user time per minute, in three loads: 20, 35 and 50 of the 120 core-seconds.
+    let user = |m: i64| (0..m).map(|j| 20 + 15 * ((j / 10) % 3)).sum::<i64>();
+    let idle = |m: i64| 105 * m - user(m);
+    let mut objects = objects.to_vec();
+    for object in &mut objects {
+        let total_disk = object["disk_node_bytes_total"].as_i64();
+        let mut shift = |field: &str, back: &dyn Fn(i64) -> i64| {
+            let Some(value) = object[field].as_i64() else {
+                return;
+            };
+            let room = match (field, total_disk) {
+                ("disk_node_bytes_free", Some(total)) => total - value,
+                _ => value,
+            };
+            let hour = back(MINUTES + 1).abs().max(1);
+            let scale = (room as f64 / hour as f64).min(1.0);
+            object[field] = (value - (back(minutes) as f64 * scale) as i64).into();
+        };
+        shift("timestamp", &|m| m * 60_000);
+        shift("cpu_node_idle_seconds_total", &idle);
+        shift("cpu_node_user_seconds_total", &user);
+        shift("cpu_node_system_seconds_total", &|m| 10 * m);
+        shift("cpu_node_iowait_seconds_total", &|m| 5 * m);
+        shift("network_node_bytes_total_receive", &|m| 9_000_000 * m);
+        shift("network_node_bytes_total_transmit", &|m| 3_000_000 * m);
+        shift("disk_node_bytes_free", &|m| -50_000_000 * m);
+        shift("sync_beacon_head_slot", &|m| 5 * m);
+        if object["process"] == "beaconnode" {
+            object["network_peers_connected"] = (40 + minutes % 9).into();
+            object["sync_eth2_synced"] = Value::Bool(!(20..25).contains(&minutes));
+        }
+    }
+    objects
+}
+
+/// An hour of history, through the store itself: the agent's objects each minute, and a Polkadot
+/// node's `system.interval` messages. `serve` is not running yet.
+fn history(database: &str, key: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let objects = agent_objects();
+    runtime.block_on(async {
+        let store = SqlStore::open(database).await.expect("open the store");
+        let key = store
+            .find_key(&Secret::new(key.to_owned()))
+            .await
+            .expect("find the key")
+            .expect("the key");
+        let now = now_ms();
+        for minutes in (1..=MINUTES).rev() {
+            let body = serde_json::to_vec(&earlier(&objects, minutes)).expect("json");
+            let submission = Submission {
+                key_id: key.id,
+                machine: "rig-1".into(),
+                received_ms: now - minutes * 60_000,
+                objects: decode(&body).expect("the agent's objects decode"),
+            };
+            store.insert(&[submission]).await.expect("stored");
+        }
+        let starknet_hello = json!({
+            "name": "Starknode", "peer_id": STARKNET_PEER_ID, "client": "Madara",
+            "version": "0.1.0-8bf85f6dc0b", "capability": "Full", "network": "Starknet",
+            "starknet_version": "0.13.2", "json_rpc_version": "0.7.1",
+            "operating_system": "Linux", "memory": 16, "cpu": 8, "storage": 1092
+        });
+        let starknet =
+            starknet_identity(starknet_hello.as_object().expect("an object")).expect("an identity");
+        let connected = connected("charted", PEER_ID);
+        let identity =
+            substrate_identity(connected.as_object().expect("an object")).expect("an identity");
+        let batch = StreamBatch {
+            connects: vec![
+                Connect {
+                    identity,
+                    format: StreamFormat::Substrate,
+                    ip: "127.0.0.1".into(),
+                    audit: false,
+                    at_ms: now - MINUTES * 60_000,
+                },
+                Connect {
+                    identity: starknet,
+                    format: StreamFormat::Starknet,
+                    ip: "127.0.0.1".into(),
+                    audit: false,
+                    at_ms: now - MINUTES * 60_000,
+                },
+            ],
+            logs: (1..=MINUTES)
+                .rev()
+                .map(|minutes| LogRow {
+                    node: NodeRef::Connecting(0),
+                    created_ms: now - minutes * 60_000,
+                    msg: "system.interval".into(),
+                    target: None,
+                    audit: false,
+                    log: interval(4_242 - 10 * minutes as u64, 10 + minutes as u64 % 7).to_string(),
+                })
+                .chain((1..=MINUTES).rev().flat_map(|minutes| {
+                    // Seed 002's updates: the block one, then one with resource figures only,
+                    // which has no place on the charts.
+                    let block = json!({
+                        "current_block_hash_l2": format!("0x{minutes:063x}"),
+                        "current_block_number_l2": 700_000 - minutes,
+                        "latest_block_time": 330_000, "avg_sync_time": 410,
+                        "estimate_sync": 5.2, "tx_number": 300, "event_number": 2025,
+                        "message_number": 5, "peer_count": 40 + minutes % 5
+                    });
+                    let resources =
+                        json!({"memory_usage": 4.4, "cpu_usage": 3, "storage_usage": 245});
+                    [(block, 10_000), (resources, 20_000)].map(|(update, after_ms)| LogRow {
+                        node: NodeRef::Connecting(1),
+                        created_ms: now - minutes * 60_000 + after_ms,
+                        msg: "starknet".into(),
+                        target: None,
+                        audit: false,
+                        log: update.to_string(),
+                    })
+                }))
+                .collect(),
+            seen: [0, 1]
+                .map(|at| Seen {
+                    node: NodeRef::Connecting(at),
+                    at_ms: now - 40_000,
+                    state: None,
+                })
+                .to_vec(),
+            disconnects: Vec::new(),
+        };
+        store.write_streams(&batch).await.expect("stored");
+        store.close().await;
+    });
+}
+
+/// The text of each cell of each body row of the table with `id`, crudely but enough for pages
+/// this server draws.
+fn cells(html: &str, id: &str) -> Vec<Vec<String>> {
+    let table = html
+        .split(&format!("<table id=\"{id}\">"))
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .unwrap_or_else(|| panic!("no table {id} in {html}"));
+    table
+        .split("<tr")
+        .skip(2)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let text = cell.split_once('>').map_or("", |(_, rest)| rest);
+                    let mut plain = String::new();
+                    let mut in_tag = false;
+                    for c in text.split("</td>").next().unwrap_or_default().chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => plain.push(c),
+                            _ => {}
+                        }
+                    }
+                    plain
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The `points` of the chart's first line: how many points it joins.
+fn line_points(html: &str, chart: &str) -> usize {
+    html.split(&format!("id=\"chart-{chart}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("</figure>").next())
+        .and_then(|figure| figure.split("<polyline points=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .map_or(0, |points| points.split(' ').count())
+}
+
+#[test]
+fn machine_and_stream_node_pages_chart_an_hour_of_history() {
+    for kind in KINDS {
+        let database = database(kind, "charts");
+        let key = add_key(&database, "ops", false);
+        history(&database, &key);
+        let receiver = Receiver::start(&database, &["--public-reads"]);
+        // Now the agent itself reports, and the node streams on.
+        let output = run(nodepulse()
+            .args(["run", "--once", "--machine", "rig-1", "--api-key", &key])
+            .args(["--stats-base-url", &receiver.url("")])
+            .arg("--beacon-node")
+            .arg(fixture_path("lighthouse/beacon.prom"))
+            .arg("--validator")
+            .arg(fixture_path("lighthouse/validator.prom")));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let mut node = StreamClient::connect(&format!("ws://{}/submit", receiver.address));
+        assert!(node.send(&wrapped(1, connected("charted", PEER_ID))));
+        assert!(node.send(&wrapped(1, interval(4_242, 17))));
+        assert!(eventually(Duration::from_secs(60), || {
+            receiver
+                .data("/nodes", "")
+                .as_array()
+                .is_some_and(|nodes| nodes.iter().any(|n| n["state"]["best_height"] == 4_242))
+        }));
+        let cookie = format!("nodepulse_key={key}");
+        let get = |path: &str| {
+            request("GET", &receiver.url(path), &[("Cookie", &cookie)], b"")
+                .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+        };
+
+        // The overview: CPU from the agent's object and the one before it, and links.
+        let overview = get("/").text();
+        let row = &cells(&overview, "machines")[0];
+        assert_eq!(row[0], "rig-1");
+        assert!(row[8].ends_with(" %"), "{kind:?}: CPU {row:?}");
+        assert!(
+            overview.contains("href=\"/machines/rig-1?key=ops\""),
+            "{overview}"
+        );
+        assert!(overview.contains(&format!("href=\"/stream-nodes/{PEER_ID}\"")));
+
+        let page = get("/machines/rig-1?key=ops");
+        assert_eq!(page.status, 200, "{}", page.text());
+        let html = page.text();
+        assert!(html.len() < 200 * 1024, "{} bytes", html.len());
+        // An hour at one point a minute: 61 objects, 60 between neighbours.
+        for (chart, least) in [
+            ("cpu", 55),
+            ("memory", 55),
+            ("disk", 55),
+            ("network", 55),
+            ("peers", 55),
+            ("head-slot", 55),
+            ("synced", 55),
+        ] {
+            let points = line_points(&html, chart);
+            assert!(points >= least, "{kind:?} {chart}: {points} points\n{html}");
+        }
+        assert!(html.contains("class=\"on\">1h<"), "{html}");
+        // Longer windows thin the same hour to one point per 5 and per 30 minutes.
+        let day = get("/machines/rig-1?key=ops&window=24h").text();
+        let points = line_points(&day, "disk");
+        assert!(
+            (12..=14).contains(&points),
+            "{kind:?}: {points} points a day\n{day}"
+        );
+        let week = get("/machines/rig-1?window=7d").text();
+        let points = line_points(&week, "head-slot");
+        assert!(
+            (2..=4).contains(&points),
+            "{kind:?}: {points} points a week\n{week}"
+        );
+
+        let stream = get(&format!("/stream-nodes/{PEER_ID}"));
+        assert_eq!(stream.status, 200);
+        let html = stream.text();
+        assert!(line_points(&html, "height") >= 55, "{html}");
+        assert!(line_points(&html, "peers") >= 55, "{html}");
+        assert!(
+            html.contains("best: 4242") && html.contains("finalized: 4240"),
+            "{html}"
+        );
+        assert!(html.contains("<td class=\"ok\">connected</td>"), "{html}");
+        // A Starknet node's block number and peer count, whichever updates carried them.
+        let html = get(&format!("/stream-nodes/{STARKNET_PEER_ID}")).text();
+        assert_eq!(line_points(&html, "height"), 60, "{html}");
+        assert_eq!(line_points(&html, "peers"), 60, "{html}");
+        assert!(html.contains("best: 699999"), "{html}");
+
+        // What a page cannot show.
+        assert_eq!(get("/machines/rig-2").status, 404);
+        assert_eq!(get("/machines/rig-1?window=2h").status, 400);
+        assert_eq!(get("/stream-nodes/12D3KooWNobody").status, 404);
+        let anonymous = request("GET", &receiver.url("/machines/rig-1"), &[], b"").expect("answer");
+        assert_eq!(anonymous.status, 401);
+        assert!(anonymous.text().contains("Sign in"));
+
+        if kind == Kind::Sqlite {
+            // In a real browser: the charts are drawn, at a size, on a desktop and on a phone.
+            let mut browser = Browser::start("charts");
+            browser.set_cookie(&receiver.url("/"), "nodepulse_key", &key);
+            browser.open(&receiver.url("/machines/rig-1?key=ops"));
+            let text = browser.text();
+            for shown in [
+                "rig-1",
+                "CPU busy",
+                "Disk free",
+                "Head slot",
+                "Synced",
+                "← Fleet",
+            ] {
+                assert!(text.contains(shown), "{shown:?} is not on screen:\n{text}");
+            }
+            assert_eq!(
+                browser.eval("document.querySelectorAll('figure.chart svg polyline').length >= 8"),
+                true
+            );
+            assert_eq!(
+                browser.eval(
+                    "[...document.querySelectorAll('figure.chart svg')]\
+                     .every(svg => svg.getBoundingClientRect().width > 250)"
+                ),
+                true,
+                "every chart is drawn at a readable size"
+            );
+            browser.screenshot("machine-page", 1280, 1000);
+            browser.screenshot("machine-page-phone", 390, 844);
+            assert_eq!(
+                browser.eval("document.documentElement.scrollWidth <= 390"),
+                true
+            );
+            browser.open(&receiver.url(&format!("/stream-nodes/{PEER_ID}?window=1h")));
+            assert_eq!(
+                browser
+                    .eval("document.querySelector('#chart-height polyline').getBBox().width > 100"),
+                true
+            );
+            browser.screenshot("stream-node-page", 1280, 700);
+        }
+        node.close();
+    }
 }

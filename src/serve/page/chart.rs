@@ -5,11 +5,11 @@
 use super::html::escape;
 
 const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 150.0;
+const HEIGHT: f64 = 170.0;
 /// Room for the value labels on the left and the time labels below.
-const LEFT: f64 = 64.0;
-const BOTTOM: f64 = 18.0;
-const TOP: f64 = 6.0;
+const LEFT: f64 = 84.0;
+const BOTTOM: f64 = 22.0;
+const TOP: f64 = 8.0;
 
 /// One line: its points as (Unix ms, value); `None` is a point the data does not have.
 pub struct Series {
@@ -103,7 +103,11 @@ impl Chart {
             );
         }
         let (low, high) = self.unit.range().unwrap_or_else(|| {
-            let low = values().fold(f64::INFINITY, f64::min);
+            let low = match self.unit {
+                // A rate's axis starts at nothing, so that a small one looks small.
+                Unit::BytesPerSecond => 0.0,
+                _ => values().fold(f64::INFINITY, f64::min),
+            };
             let high = values().fold(f64::NEG_INFINITY, f64::max);
             if high > low {
                 (low, high)
@@ -126,7 +130,7 @@ impl Chart {
              <text x=\"{}\" y=\"{bottom}\" text-anchor=\"end\">{}</text>",
             escape(self.title),
             LEFT - 4.0,
-            TOP + 8.0,
+            TOP + 10.0,
             escape(&self.unit.show(high)),
             LEFT - 4.0,
             escape(&self.unit.show(low)),
@@ -137,7 +141,8 @@ impl Chart {
             (self.time_labels[2], WIDTH, "end"),
         ] {
             svg.push_str(&format!(
-                "<text x=\"{at}\" y=\"{HEIGHT}\" text-anchor=\"{anchor}\">{}</text>",
+                "<text x=\"{at}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+                HEIGHT - 4.0,
                 escape(label)
             ));
         }
@@ -243,7 +248,7 @@ mod tests {
         assert!(svg.contains("Peers &lt;all&gt;"), "{svg}");
         assert!(svg.contains("peers: 10</span>"), "the newest value: {svg}");
         // The first point sits at the left edge and the top of the axis is the highest value.
-        assert!(svg.contains("points=\"64.0,132.0 117.6,69.0\""), "{svg}");
+        assert!(svg.contains("points=\"84.0,148.0 135.6,78.0\""), "{svg}");
     }
 
     #[test]

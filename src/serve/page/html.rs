@@ -35,17 +35,17 @@ pub fn url_component(text: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1f23;background:#f6f8fa}\
 header{background:#24292f;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
 header h1{font-size:1.1rem;margin:0;flex:1}header form{margin:0}\
-main{padding:1rem;overflow-x:auto}h2{font-size:1rem;margin:1.2rem 0 .4rem}\
+main{padding:1rem}.scroll{overflow-x:auto}h2{font-size:1rem;margin:1.2rem 0 .4rem}\
 table{border-collapse:collapse;background:#fff;font-size:.9rem;min-width:100%}\
 th,td{padding:.35rem .6rem;border-bottom:1px solid #d0d7de;text-align:left;white-space:nowrap}\
 th{background:#eaeef2;cursor:pointer}tr.problem td{background:#fff5f5}\
 .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}.muted{color:#57606a}\
-input,button{font-size:1rem;padding:.3rem .5rem}a{color:#0969da}nav a{margin-right:.8rem}\
+input,button{font-size:1rem;padding:.3rem .5rem}a{color:#0969da}nav{margin:.8rem 0}nav a{margin-left:.8rem}\
 nav a.on{font-weight:700;color:#1b1f23;text-decoration:none}\
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:.6rem}\
 figure.chart{background:#fff;border:1px solid #d0d7de;margin:0;padding:.4rem .6rem}\
 figcaption{font-size:.9rem;font-weight:600}figcaption span{font-weight:400;margin-left:.5rem}\
-svg{width:100%;height:auto}svg text{font-size:11px;fill:#57606a}.grid{stroke:#d0d7de}";
+svg{width:100%;height:auto}svg text{font-size:14px;fill:#57606a}.grid{stroke:#d0d7de}";
 
 /// Refreshes `main` from the same URL every 30 s without reloading the page, and sorts a table by
 /// the column header clicked.
@@ -129,7 +129,7 @@ pub fn table(id: &str, headers: &[&str], rows: &[Row], empty: &str) -> String {
     if rows.is_empty() {
         return format!("<p class=\"muted\" id=\"{id}\">{}</p>", escape(empty));
     }
-    let mut html = format!("<table id=\"{id}\"><thead><tr>");
+    let mut html = format!("<div class=\"scroll\"><table id=\"{id}\"><thead><tr>");
     for header in headers {
         html.push_str(&format!("<th>{}</th>", escape(header)));
     }
@@ -159,7 +159,7 @@ pub fn table(id: &str, headers: &[&str], rows: &[Row], empty: &str) -> String {
         }
         html.push_str("</tr>");
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     html
 }
 

@@ -262,7 +262,8 @@ impl StreamStore for SqlStore {
             "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id WHERE l.id IN \
              (SELECT MAX(x.id) FROM stream_logs x JOIN stream_nodes xn ON xn.id = x.node_id \
-             WHERE xn.peer_id = $1 AND x.msg IN ('system.interval', 'starknet') \
+             WHERE xn.peer_id = $1 AND (x.msg = 'system.interval' OR (x.msg = 'starknet' \
+             AND (x.log LIKE '%\"current_block_number_l2\"%' OR x.log LIKE '%\"peer_count\"%'))) \
              AND x.created_ms >= $2 AND x.created_ms < $3 \
              GROUP BY x.node_id, x.created_ms / $4) ORDER BY l.created_ms, l.id",
         )

@@ -149,7 +149,8 @@ pub trait StreamStore: Send + Sync + 'static {
         &self,
         query: &LogQuery,
     ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
-    /// The figure-carrying messages (`system.interval`, Starknet updates) of the nodes with
+    /// The figure-carrying messages (`system.interval`, Starknet updates with a block number
+    /// or a peer count, not those with only resource figures) of the nodes with
     /// `peer_id` created in `[since_ms, until_ms)`, thinned to each node's newest of each
     /// `bucket_ms`, oldest first: a chart's points.
     fn stream_series(
