@@ -75,20 +75,15 @@ impl AlertConfig {
                         format!("webhook {} needs an http(s) URL", index + 1),
                     ));
                 }
-                let kind = match webhook.kind.as_deref().unwrap_or("json") {
-                    "json" => Kind::Json,
-                    "ntfy" => Kind::Ntfy,
-                    "discord" => Kind::Discord,
-                    "slack" => Kind::Slack,
-                    other => {
-                        return Err(invalid(
-                            "alerts",
-                            format!(
-                                "webhook {}: kind `{other}` is not json, ntfy, discord or slack",
-                                index + 1
-                            ),
-                        ));
-                    }
+                let name = webhook.kind.as_deref().unwrap_or("json");
+                let Some(kind) = Kind::from_name(name) else {
+                    return Err(invalid(
+                        "alerts",
+                        format!(
+                            "webhook {}: kind `{name}` is not json, ntfy, discord or slack",
+                            index + 1
+                        ),
+                    ));
                 };
                 Ok(Webhook {
                     url: Secret::new(webhook.url),
@@ -253,9 +248,9 @@ impl Alerts {
         for webhook in &self.config.webhooks {
             let shown = notify::redacted(webhook.url.expose());
             match self.deliver(webhook, &Notification::Test, now_ms).await {
-                Ok(()) => eprintln!("{shown} ({:?}): delivered", webhook.kind),
+                Ok(()) => eprintln!("{shown} ({}): delivered", webhook.kind.name()),
                 Err(reason) => {
-                    eprintln!("{shown} ({:?}): not delivered: {reason}", webhook.kind);
+                    eprintln!("{shown} ({}): not delivered: {reason}", webhook.kind.name());
                     all = false;
                 }
             }

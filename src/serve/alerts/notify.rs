@@ -17,6 +17,24 @@ pub enum Kind {
     Slack,
 }
 
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Json, Kind::Ntfy, Kind::Discord, Kind::Slack];
+
+    /// As the config file names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Json => "json",
+            Kind::Ntfy => "ntfy",
+            Kind::Discord => "discord",
+            Kind::Slack => "slack",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
 /// One request to a webhook: body, content type and extra headers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
