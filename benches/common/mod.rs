@@ -5,6 +5,15 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// One client-stats request as Lighthouse's BN and VC and the agent's host sampler send it.
+pub const BODY: &str = concat!(
+    "[",
+    r#"{"version":1,"timestamp":1732870860123,"process":"beaconnode","cpu_process_seconds_total":93511,"memory_process_bytes":7341211648,"client_name":"lighthouse","client_version":"5.3.0","client_build":0,"sync_eth1_fallback_configured":false,"sync_eth1_fallback_connected":false,"sync_eth1_connected":true,"disk_beaconchain_bytes_total":197170053120,"network_peers_connected":88,"network_libp2p_bytes_total_transmit":738120000512,"network_libp2p_bytes_total_receive":963990001024,"sync_beacon_head_slot":10123456,"sync_eth2_synced":true},"#,
+    r#"{"version":1,"timestamp":1732870861007,"process":"validator","cpu_process_seconds_total":4410,"memory_process_bytes":214802432,"client_name":"lighthouse","client_version":"5.3.0","client_build":0,"validator_active":12,"validator_total":12,"sync_eth2_fallback_configured":true,"sync_eth2_fallback_connected":true},"#,
+    r#"{"version":1,"timestamp":1732870860124,"process":"system","cpu_cores":8,"cpu_threads":16,"cpu_node_system_seconds_total":2093811,"cpu_node_user_seconds_total":1630456,"cpu_node_iowait_seconds_total":40213,"cpu_node_idle_seconds_total":11835177,"memory_node_bytes_total":67326246912,"memory_node_bytes_free":2203217920,"memory_node_bytes_cached":38912606208,"memory_node_bytes_buffers":1409032192,"disk_node_bytes_total":3936558743552,"disk_node_bytes_free":1404223733760,"disk_node_io_seconds":0,"disk_node_reads_total":283447510,"disk_node_writes_total":391843977,"network_node_bytes_total_receive":9123847562010,"network_node_bytes_total_transmit":7716254388143,"misc_node_boot_ts_seconds":1731012345,"misc_os":"lin"}"#,
+    "]"
+);
+
 pub fn nodepulse() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nodepulse"))
 }
