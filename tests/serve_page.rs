@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::browser::Browser;
@@ -410,6 +411,25 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
         assert_eq!(page.status, 200, "{}", page.text());
         let html = page.text();
         assert!(html.len() < 200 * 1024, "{} bytes", html.len());
+        // Sent compressed to a browser that takes it.
+        let gzipped = request(
+            "GET",
+            &receiver.url("/machines/rig-1?key=ops"),
+            &[("Cookie", &cookie), ("Accept-Encoding", "gzip")],
+            b"",
+        )
+        .expect("answered");
+        assert_eq!(gzipped.header("Content-Encoding"), Some("gzip"));
+        let mut unpacked = String::new();
+        flate2::read::GzDecoder::new(&gzipped.body[..])
+            .read_to_string(&mut unpacked)
+            .expect("gzip");
+        assert!(unpacked.contains("id=\"chart-cpu\""), "{unpacked}");
+        assert!(
+            gzipped.body.len() * 3 < unpacked.len(),
+            "{} bytes",
+            gzipped.body.len()
+        );
         // An hour at one point a minute: 61 objects, 60 between neighbours.
         for (chart, least) in [
             ("cpu", 55),

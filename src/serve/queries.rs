@@ -49,7 +49,7 @@ pub async fn machines<S: Store>(
 ) -> Result<Response, ApiError> {
     let record = reader(&shared, &headers, &query).await?;
     let started = Instant::now();
-    let machines = shared.store.machines(scope_of(&record)).await;
+    let machines = shared.store.machines(scope_of(&record), None).await;
     shared.telemetry.database("machines", started.elapsed());
     let now = super::now_ms();
     let machines = machines?;

@@ -289,7 +289,7 @@ async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, 
     };
     let mut observations = Vec::new();
     // A removed key's machines no longer report by design: they are not watched.
-    let machines = store.machines(Scope::All).await?;
+    let machines = store.machines(Scope::All, None).await?;
     for machine in machines.iter().filter(|machine| !machine.key_removed) {
         let newest = |process: &str| -> Option<Map<String, Value>> {
             machine

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::chart::{Chart, Series, Unit};
@@ -20,8 +20,8 @@ use crate::serve::figures::{
     Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number, per_second,
 };
 use crate::serve::http::{AppState, scope_of};
-use crate::serve::store::Store;
 use crate::serve::store::streams::StreamStore;
+use crate::serve::store::{Store, StoreError};
 use crate::wire::client_stats::fields::Process;
 use crate::wire::telemetry::decode::substrate_state;
 
@@ -193,16 +193,48 @@ fn page(status: StatusCode, title: &str, signed_in: bool, main: &str) -> Respons
     html_answer(status, html::page(title, signed_in, main))
 }
 
-fn not_found(what: &str) -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        "nodepulse",
-        true,
-        &format!(
-            "<p class=\"bad\">{}</p><p><a href=\"/\">Back to the fleet</a></p>",
-            escape(what)
-        ),
-    )
+/// Why a page cannot be drawn: said on a page of its own, with its status.
+pub struct Refusal {
+    status: StatusCode,
+    signed_in: bool,
+    main: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, signed_in: bool, why: &impl std::fmt::Display) -> Refusal {
+        Refusal {
+            status,
+            signed_in,
+            main: failure(why),
+        }
+    }
+
+    fn sign_in() -> Refusal {
+        Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            signed_in: false,
+            main: SIGN_IN_PROMPT.to_owned(),
+        }
+    }
+
+    fn not_found(what: String, signed_in: bool) -> Refusal {
+        let mut refusal = Refusal::new(StatusCode::NOT_FOUND, signed_in, &what);
+        refusal
+            .main
+            .push_str("<p><a href=\"/\">Back to the fleet</a></p>");
+        refusal
+    }
+
+    /// For `map_err`: the database did not answer.
+    fn unavailable(signed_in: bool) -> impl Fn(StoreError) -> Refusal {
+        move |err| Refusal::new(StatusCode::SERVICE_UNAVAILABLE, signed_in, &err)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        page(self.status, "nodepulse", self.signed_in, &self.main)
+    }
 }
 
 /// `GET /machines/{machine}?key=K&window=W`: a machine the signed-in key may see (`key` tells
@@ -212,32 +244,22 @@ pub async fn machine<S: Store + StreamStore>(
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Response {
-    let Some(record) = viewer(&shared, &headers).await else {
-        return page(StatusCode::UNAUTHORIZED, "nodepulse", false, SIGN_IN_PROMPT);
-    };
-    let span = match Span::parse(query.get("window")) {
-        Ok(span) => span,
-        Err(err) => return page(StatusCode::BAD_REQUEST, "nodepulse", true, &failure(&err)),
-    };
-    let machines = match shared.store.machines(scope_of(&record)).await {
-        Ok(machines) => machines,
-        Err(err) => {
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "nodepulse",
-                true,
-                &failure(&err),
-            );
-        }
-    };
+) -> Result<Response, Refusal> {
+    let record = viewer(&shared, &headers)
+        .await
+        .ok_or_else(Refusal::sign_in)?;
+    let span = Span::parse(query.get("window"))
+        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, true, &err))?;
+    let machines = shared
+        .store
+        .machines(scope_of(&record), Some(&name))
+        .await
+        .map_err(Refusal::unavailable(true))?;
     let key = query.get("key");
-    let Some(machine) = machines
+    let machine = machines
         .iter()
         .find(|m| m.machine == name && key.is_none_or(|key| *key == m.key))
-    else {
-        return not_found(&format!("No machine named {name:?} here."));
-    };
+        .ok_or_else(|| Refusal::not_found(format!("No machine named {name:?} here."), true))?;
     let window = Window::ending_now(span);
     let mut series = Vec::new();
     for process in [Process::System, Process::BeaconNode] {
@@ -250,23 +272,14 @@ pub async fn machine<S: Store + StreamStore>(
                 window.until_ms + 1,
                 span.bucket_minutes(),
             )
-            .await;
-        match objects {
-            Ok(objects) => series.push(
-                objects
-                    .iter()
-                    .map(|object| (object.received_ms, object.to_json()))
-                    .collect::<Vec<_>>(),
-            ),
-            Err(err) => {
-                return page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "nodepulse",
-                    true,
-                    &failure(&err),
-                );
-            }
-        }
+            .await
+            .map_err(Refusal::unavailable(true))?;
+        series.push(
+            objects
+                .iter()
+                .map(|object| (object.received_ms, object.to_json()))
+                .collect::<Vec<_>>(),
+        );
     }
     let (system, beacon) = (&series[0], &series[1]);
     let gap_ms = window.gap_ms();
@@ -357,12 +370,12 @@ pub async fn machine<S: Store + StreamStore>(
         &window.nav(&base),
         &charts,
     );
-    page(
+    Ok(page(
         StatusCode::OK,
         &format!("nodepulse: {}", machine.machine),
         true,
         &main,
-    )
+    ))
 }
 
 /// `GET /stream-nodes/{peer_id}?window=W`: for any signed-in key, or anyone with `--public-reads`.
@@ -371,40 +384,28 @@ pub async fn stream_node<S: Store + StreamStore>(
     Path(peer_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let signed_in = viewer(&shared, &headers).await.is_some();
     if !signed_in && !shared.public_reads {
-        return page(StatusCode::UNAUTHORIZED, "nodepulse", false, SIGN_IN_PROMPT);
+        return Err(Refusal::sign_in());
     }
-    let span = match Span::parse(query.get("window")) {
-        Ok(span) => span,
-        Err(err) => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                "nodepulse",
-                signed_in,
-                &failure(&err),
-            );
-        }
-    };
+    let span = Span::parse(query.get("window"))
+        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
     let window = Window::ending_now(span);
-    let found = match shared.store.stream_nodes().await {
-        Ok(nodes) => nodes
-            .into_iter()
-            .find(|node| node.identity.peer_id == peer_id),
-        Err(err) => {
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "nodepulse",
+    let node = shared
+        .store
+        .stream_nodes()
+        .await
+        .map_err(Refusal::unavailable(signed_in))?
+        .into_iter()
+        .find(|node| node.identity.peer_id == peer_id)
+        .ok_or_else(|| {
+            Refusal::not_found(
+                format!("No stream node with peer id {peer_id:?} here."),
                 signed_in,
-                &failure(&err),
-            );
-        }
-    };
-    let Some(node) = found else {
-        return not_found(&format!("No stream node with peer id {peer_id:?} here."));
-    };
-    let logs = match shared
+            )
+        })?;
+    let logs = shared
         .store
         .stream_series(
             &peer_id,
@@ -413,17 +414,7 @@ pub async fn stream_node<S: Store + StreamStore>(
             window.bucket_ms(),
         )
         .await
-    {
-        Ok(logs) => logs,
-        Err(err) => {
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "nodepulse",
-                signed_in,
-                &failure(&err),
-            );
-        }
-    };
+        .map_err(Refusal::unavailable(signed_in))?;
     let figures: Vec<(i64, StreamFigures)> = logs
         .iter()
         .map(|log| {
@@ -469,12 +460,12 @@ pub async fn stream_node<S: Store + StreamStore>(
         &charts,
     );
     let name = node.identity.name.as_deref().unwrap_or(&peer_id);
-    page(
+    Ok(page(
         StatusCode::OK,
         &format!("nodepulse: {name}"),
         signed_in,
         &main,
-    )
+    ))
 }
 
 /// A detail page's `main`: back to the fleet, the subject's row, the window links, the charts.

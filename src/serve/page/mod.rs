@@ -307,7 +307,7 @@ pub async fn overview<S: Store + StreamStore>(
     let now_ms = super::now_ms();
     let mut main = String::new();
     match &record {
-        Some(record) => match shared.store.machines(scope_of(record)).await {
+        Some(record) => match shared.store.machines(scope_of(record), None).await {
             Ok(machines) => {
                 let rows = machines
                     .iter()

@@ -173,9 +173,11 @@ pub trait Store: Send + Sync + 'static {
         batch: &[Submission],
     ) -> impl Future<Output = Result<Vec<Vec<Process>>, StoreError>> + Send;
 
+    /// The machines in the scope, or only those named `name`.
     fn machines(
         &self,
         scope: Scope,
+        name: Option<&str>,
     ) -> impl Future<Output = Result<Vec<MachineSummary>, StoreError>> + Send;
     /// The newest `window.limit` objects of machines of that name in the scope, oldest first;
     /// `None` when the scope has no machine of that name.

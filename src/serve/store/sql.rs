@@ -336,13 +336,19 @@ impl Store for SqlStore {
         Ok(stored)
     }
 
-    async fn machines(&self, scope: Scope) -> Result<Vec<MachineSummary>, StoreError> {
+    async fn machines(
+        &self,
+        scope: Scope,
+        name: Option<&str>,
+    ) -> Result<Vec<MachineSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT m.id, m.name AS machine_name, k.name AS key_name, k.removed_ms, m.last_seen_ms \
              FROM machines m JOIN api_keys k ON k.id = m.key_id \
-             WHERE ($1 IS NULL OR m.key_id = $1) ORDER BY k.name, m.name",
+             WHERE ($1 IS NULL OR m.key_id = $1) AND ($2 IS NULL OR m.name = $2) \
+             ORDER BY k.name, m.name",
         )
         .bind(key_filter(scope))
+        .bind(name.map(str::to_owned))
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
@@ -364,9 +370,11 @@ impl Store for SqlStore {
         }
         let rows = sqlx::query(
             "SELECT l.machine_id, l.process, l.received_ms, l.object, l.previous FROM latest l \
-             JOIN machines m ON m.id = l.machine_id WHERE ($1 IS NULL OR m.key_id = $1)",
+             JOIN machines m ON m.id = l.machine_id \
+             WHERE ($1 IS NULL OR m.key_id = $1) AND ($2 IS NULL OR m.name = $2)",
         )
         .bind(key_filter(scope))
+        .bind(name.map(str::to_owned))
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
@@ -448,11 +456,13 @@ impl Store for SqlStore {
         until_ms: i64,
         bucket_minutes: i64,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        // A join, not `minute IN (...)`: PostgreSQL's generic plan for the latter compared every
+        // row of the machine with every bucket (300 ms for a week; 13 ms so).
         let rows = sqlx::query(&format!(
-            "{} WHERE s.machine_id = $1 AND s.process = $2 AND s.minute IN \
-             (SELECT MAX(minute) FROM stats WHERE machine_id = $1 AND process = $2 \
-             AND minute >= $3 AND minute <= $4 AND received_ms >= $5 AND received_ms < $6 \
-             GROUP BY minute / $7) ORDER BY s.minute",
+            "{} JOIN (SELECT MAX(minute) AS newest FROM stats WHERE machine_id = $1 \
+             AND process = $2 AND minute >= $3 AND minute <= $4 AND received_ms >= $5 \
+             AND received_ms < $6 GROUP BY minute / $7) picked ON s.minute = picked.newest \
+             WHERE s.machine_id = $1 AND s.process = $2 ORDER BY s.minute",
             *SELECT_OBJECTS
         ))
         .bind(machine_id)
