@@ -129,6 +129,19 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
         browser.eval("document.querySelectorAll('#machines tbody tr').length"),
         1
     );
+    // Each alert rule's state among what the page shows.
+    let rules = browser.eval(
+        "[...document.querySelectorAll('#alert-rules tbody tr')]\
+         .map(r => r.cells[0].textContent + '=' + r.cells[2].textContent).join(';')",
+    );
+    let rules = rules.as_str().unwrap_or_default();
+    for state in [
+        "disk-free=firing: rig-1",
+        "machine-offline=quiet",
+        "stream-node-silent=quiet",
+    ] {
+        assert!(rules.contains(state), "{state:?} not in {rules}");
+    }
     assert_eq!(
         browser.eval("document.cookie"),
         "",

@@ -139,6 +139,11 @@ impl Alerts {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Each rule with its settings.
+    pub fn rules(&self) -> impl Iterator<Item = (Rule, RuleSettings)> + '_ {
+        Rule::ALL.into_iter().zip(self.config.rules)
+    }
+
     /// The names of the rules firing for `subject` now.
     pub fn firing_for(&self, subject: &str) -> Vec<&'static str> {
         self.state()

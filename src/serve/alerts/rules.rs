@@ -48,6 +48,23 @@ impl Rule {
     }
 }
 
+impl RuleSettings {
+    /// When `rule` fires under these settings, in words.
+    pub fn describe(&self, rule: Rule) -> String {
+        let after = humantime::format_duration(self.after);
+        let threshold = self.threshold;
+        match rule {
+            Rule::MachineOffline => format!("a machine sends nothing for {after}"),
+            Rule::DiskFree => format!("disk free under {threshold} %"),
+            Rule::MemoryUsed => format!("memory used over {threshold} % for {after}"),
+            Rule::NotSynced => format!("a beacon node not synced for {after}"),
+            Rule::Peers => format!("fewer than {threshold} peers for {after}"),
+            Rule::ValidatorsInactive => "fewer validators active than in total".into(),
+            Rule::StreamNodeSilent => format!("a stream node silent for {after}"),
+        }
+    }
+}
+
 /// One rule's settings: on or off, its threshold, and how long its condition must hold.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RuleSettings {
@@ -297,6 +314,17 @@ mod tests {
             rules(&held),
             [Rule::MemoryUsed, Rule::NotSynced, Rule::ValidatorsInactive]
         );
+    }
+
+    #[test]
+    fn rules_say_when_they_fire() {
+        let said: Vec<String> = Rule::ALL
+            .iter()
+            .map(|rule| rule.defaults().describe(*rule))
+            .collect();
+        assert_eq!(said[0], "a machine sends nothing for 10m");
+        assert_eq!(said[2], "memory used over 95 % for 10m");
+        assert_eq!(said[4], "fewer than 5 peers for 10m");
     }
 
     #[test]

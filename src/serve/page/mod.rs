@@ -19,6 +19,7 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::alerts::Alerts;
 use super::figures::{Object, cpu_busy_percent, disk_free_percent, memory_used_percent};
 use super::http::{AppState, Shared, scope_of};
 use super::store::streams::{StreamNode, StreamStore};
@@ -306,6 +307,8 @@ pub async fn overview<S: Store + StreamStore>(
     let record = viewer(&shared, &headers).await;
     let now_ms = super::now_ms();
     let mut main = String::new();
+    // What fires for the machines and nodes this page shows, by name.
+    let mut shown_firing: Vec<(String, Vec<&'static str>)> = Vec::new();
     match &record {
         Some(record) => match shared.store.machines(scope_of(record), None).await {
             Ok(machines) => {
@@ -313,7 +316,9 @@ pub async fn overview<S: Store + StreamStore>(
                     .iter()
                     .map(|m| {
                         let firing = shared.alerts.firing_for(&machine_subject(m));
-                        machine_row(m, now_ms, shared.offline_after_ms, &firing)
+                        let row = machine_row(m, now_ms, shared.offline_after_ms, &firing);
+                        shown_firing.push((m.machine.clone(), firing));
+                        row
                     })
                     .collect();
                 main.push_str(&format!("<h2>Machines ({})</h2>", machines.len()));
@@ -335,7 +340,9 @@ pub async fn overview<S: Store + StreamStore>(
                     .iter()
                     .map(|node| {
                         let firing = shared.alerts.firing_for(&node.identity.peer_id);
-                        stream_row(node, now_ms, &firing)
+                        let row = stream_row(node, now_ms, &firing);
+                        shown_firing.push((row.cells[0].text.clone(), firing));
+                        row
                     })
                     .collect();
                 main.push_str(&format!("<h2>Stream nodes ({})</h2>", nodes.len()));
@@ -349,10 +356,54 @@ pub async fn overview<S: Store + StreamStore>(
             Err(err) => main.push_str(&failure(&err)),
         }
     }
+    main.push_str(&rules_table(&shared.alerts, &shown_firing));
     main.push_str(&as_of());
     html_answer(
         StatusCode::OK,
         html::page("nodepulse", record.is_some(), &main),
+    )
+}
+
+/// Names shown for a rule's firing before "and N more".
+const FIRING_NAMES_SHOWN: usize = 5;
+
+/// Each alert rule, when it fires, and its state among what the page shows.
+fn rules_table(alerts: &Alerts, shown_firing: &[(String, Vec<&'static str>)]) -> String {
+    let rows: Vec<Row> = alerts
+        .rules()
+        .map(|(rule, settings)| {
+            let names: Vec<&str> = shown_firing
+                .iter()
+                .filter(|(_, firing)| firing.contains(&rule.name()))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let state = if !settings.enabled {
+                Cell::text("off").class("muted")
+            } else if names.is_empty() {
+                Cell::text("quiet").class("ok")
+            } else {
+                let mut text = format!(
+                    "firing: {}",
+                    names[..names.len().min(FIRING_NAMES_SHOWN)].join(", ")
+                );
+                if names.len() > FIRING_NAMES_SHOWN {
+                    text.push_str(&format!(" and {} more", names.len() - FIRING_NAMES_SHOWN));
+                }
+                Cell::text(text).class("bad")
+            };
+            Row {
+                problem: !names.is_empty(),
+                cells: vec![
+                    Cell::text(rule.name()),
+                    Cell::text(settings.describe(rule)),
+                    state,
+                ],
+            }
+        })
+        .collect();
+    format!(
+        "<h2>Alert rules</h2>{}",
+        html::table("alert-rules", &["Rule", "Fires when", "State"], &rows, "")
     )
 }
 
