@@ -6,6 +6,14 @@ use serde_json::{Map, Value};
 /// A client-stats object as answered: its fields, `machine` and `received`.
 pub type Object = Map<String, Value>;
 
+/// A stored object's JSON text as an object; `None` for anything else.
+pub fn parse_object(json: &str) -> Option<Object> {
+    match serde_json::from_str(json) {
+        Ok(Value::Object(object)) => Some(object),
+        _ => None,
+    }
+}
+
 pub fn number(object: &Object, field: &str) -> Option<f64> {
     object.get(field).and_then(Value::as_f64)
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
+use super::figures::parse_object;
 use super::store::streams::StreamStore;
 use super::store::{Scope, Store, StoreError};
 use super::telemetry::ServeTelemetry;
@@ -288,10 +289,6 @@ pub async fn watch<S: Store + StreamStore>(
 
 /// The fleet as the rules read it: each client-stats machine's newest objects, each stream node.
 async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, StoreError> {
-    let parse = |json: &str| match serde_json::from_str(json) {
-        Ok(Value::Object(object)) => Some(object),
-        _ => None,
-    };
     let mut observations = Vec::new();
     // A removed key's machines no longer report by design: they are not watched.
     let machines = store.machines(Scope::All, None).await?;
@@ -301,7 +298,7 @@ async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, 
                 .newest
                 .iter()
                 .find(|newest| newest.process.as_str() == process)
-                .and_then(|newest| parse(&newest.json))
+                .and_then(|newest| parse_object(&newest.json))
         };
         observations.push(Observation::Machine {
             system: newest("system"),

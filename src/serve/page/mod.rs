@@ -20,7 +20,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::alerts::Alerts;
-use super::figures::{Object, cpu_busy_percent, disk_free_percent, memory_used_percent};
+use super::figures::{
+    Object, cpu_busy_percent, disk_free_percent, memory_used_percent, parse_object,
+};
 use super::http::{AppState, Shared, scope_of};
 use super::store::streams::{StreamNode, StreamStore};
 use super::store::{KeyRecord, MachineSummary, Store};
@@ -73,13 +75,6 @@ fn when(ms: i64, now_ms: i64) -> String {
     format!("{} ago", humantime::format_duration(ago))
 }
 
-fn parse(json: &str) -> Option<Map<String, Value>> {
-    match serde_json::from_str(json) {
-        Ok(Value::Object(object)) => Some(object),
-        _ => None,
-    }
-}
-
 /// A machine's newest object of `process`, and the one before it.
 fn newest(machine: &MachineSummary, process: &str) -> (Option<Object>, Option<Object>) {
     match machine
@@ -88,8 +83,8 @@ fn newest(machine: &MachineSummary, process: &str) -> (Option<Object>, Option<Ob
         .find(|n| n.process.as_str() == process)
     {
         Some(newest) => (
-            parse(&newest.json),
-            newest.previous.as_deref().and_then(parse),
+            parse_object(&newest.json),
+            newest.previous.as_deref().and_then(parse_object),
         ),
         None => (None, None),
     }
