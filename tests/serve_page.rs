@@ -383,6 +383,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
     for kind in KINDS {
         let database = database(kind, "charts");
         let key = add_key(&database, "ops", false);
+        let other = add_key(&database, "other", false);
         history(&database, &key);
         let receiver = Receiver::start(&database, &["--public-reads"]);
         // Now the agent itself reports, and the node streams on.
@@ -489,6 +490,15 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
 
         // What a page cannot show.
         assert_eq!(get("/machines/rig-2").status, 404);
+        // Another key's machine is not there for this one.
+        let others = request(
+            "GET",
+            &receiver.url("/machines/rig-1"),
+            &[("Cookie", &format!("nodepulse_key={other}"))],
+            b"",
+        )
+        .expect("answered");
+        assert_eq!(others.status, 404);
         assert_eq!(get("/machines/rig-1?window=2h").status, 400);
         assert_eq!(get("/stream-nodes/12D3KooWNobody").status, 404);
         let anonymous = request("GET", &receiver.url("/machines/rig-1"), &[], b"").expect("answer");
