@@ -27,6 +27,10 @@ command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 # The symbol-order check and the package check read the binary with nm and readelf.
 command -v nm >/dev/null 2>&1 || packages+=(binutils)
+# The differential test compares our parser with the reference one, Python's prometheus_client:
+# Debian's package for Debian's python3 (whose pip refuses to install system-wide).
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
+python3 -c 'import prometheus_client' 2>/dev/null || packages+=(python3-prometheus-client)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -34,7 +38,7 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
 fi
 
-# The differential test compares our parser with the reference one, Python's prometheus_client.
+# A python3 that is not Debian's (pyenv, a venv) does not see that package: pip, then.
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 
 # The tests read two paths from the environment; a value left over in a shell must not point them
