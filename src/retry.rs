@@ -19,6 +19,14 @@ pub enum Verdict {
     Rejected { reason: String },
 }
 
+/// What an answer's `Retry-After` header asks for, if it has a readable one.
+pub fn asked_wait(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| retry_after(value, now))
+}
+
 /// Classifies an HTTP status: 2xx delivered, 429 and 5xx transient, other statuses permanent.
 pub fn classify(status: u16, reason: String, retry_after: Option<Duration>) -> Verdict {
     match status {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::receiver::{Kind, Receiver, add_key, database};
-use common::{Reply, Server, eventually, fixture, nodepulse, run, stderr, temp_dir};
+use common::{Reply, Server, dead_url, eventually, fixture, nodepulse, run, stderr, temp_dir};
 use serde_json::{Value, json};
 
 /// A config file: rules evaluated every 200 ms, `rules` (TOML) and one webhook per `hooks` entry.
@@ -333,6 +333,17 @@ fn test_alert_exits_0_when_every_webhook_took_it_and_1_otherwise() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("not delivered"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A webhook nobody listens at: retried, then said to have failed, its path not shown.
+    let down = dead_url().replace("/metrics", "/token-down");
+    let path = config("alerts-test-down", "", &[(&down, "json")]);
+    let output = run(nodepulse().args(["serve", "--test-alert", "--config", &path]));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("after 6 attempts") && !stderr(&output).contains("token-down"),
         "{}",
         stderr(&output)
     );

@@ -36,14 +36,7 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
     let config = config.display().to_string();
     let receiver = Receiver::start(&database, &["--public-reads", "--config", &config]);
     // A machine, sent by the agent itself from Lighthouse's fixtures.
-    let output = run(nodepulse()
-        .args(["run", "--once", "--machine", "rig-1", "--api-key", &key])
-        .args(["--stats-base-url", &receiver.url("")])
-        .arg("--beacon-node")
-        .arg(fixture_path("lighthouse/beacon.prom"))
-        .arg("--validator")
-        .arg(fixture_path("lighthouse/validator.prom")));
-    assert!(output.status.success(), "{}", stderr(&output));
+    report_once(&receiver, &key);
     // A stream node whose name is markup.
     let mut node = StreamClient::connect(&format!("ws://{}/submit", receiver.address));
     assert!(node.send(&wrapped(
@@ -186,14 +179,34 @@ fn now_ms() -> i64 {
 
 /// The agent's own objects for Lighthouse's fixtures and this host, as `--dry-run` prints them.
 fn agent_objects() -> Vec<Value> {
+    payload(&lighthouse_agent(&["--dry-run"]))
+}
+
+/// `nodepulse run` with `args` on Lighthouse's fixtures; it must succeed.
+fn lighthouse_agent(args: &[&str]) -> std::process::Output {
     let output = run(nodepulse()
-        .args(["run", "--dry-run"])
+        .arg("run")
+        .args(args)
         .arg("--beacon-node")
         .arg(fixture_path("lighthouse/beacon.prom"))
         .arg("--validator")
         .arg(fixture_path("lighthouse/validator.prom")));
     assert!(output.status.success(), "{}", stderr(&output));
-    payload(&output)
+    output
+}
+
+/// One cycle of the agent, as machine `rig-1`, posted to `receiver`.
+fn report_once(receiver: &Receiver, key: &str) {
+    let url = receiver.url("");
+    lighthouse_agent(&[
+        "--once",
+        "--machine",
+        "rig-1",
+        "--api-key",
+        key,
+        "--stats-base-url",
+        &url,
+    ]);
 }
 
 /// `objects` as they were `minutes` ago: counters lower by what a 2-core host with a beacon node
@@ -387,14 +400,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
         history(&database, &key);
         let receiver = Receiver::start(&database, &["--public-reads"]);
         // Now the agent itself reports, and the node streams on.
-        let output = run(nodepulse()
-            .args(["run", "--once", "--machine", "rig-1", "--api-key", &key])
-            .args(["--stats-base-url", &receiver.url("")])
-            .arg("--beacon-node")
-            .arg(fixture_path("lighthouse/beacon.prom"))
-            .arg("--validator")
-            .arg(fixture_path("lighthouse/validator.prom")));
-        assert!(output.status.success(), "{}", stderr(&output));
+        report_once(&receiver, &key);
         let mut node = StreamClient::connect(&format!("ws://{}/submit", receiver.address));
         assert!(node.send(&wrapped(1, connected("charted", PEER_ID))));
         assert!(node.send(&wrapped(1, interval(4_242, 17))));

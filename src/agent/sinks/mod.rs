@@ -50,11 +50,7 @@ impl Refusal {
     const MAX_BODY_BYTES: usize = 64 * 1024;
 
     pub async fn read(mut response: reqwest::Response, now: SystemTime) -> Refusal {
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| retry::retry_after(value, now));
+        let retry_after = retry::asked_wait(response.headers(), now);
         let mut body = Vec::new();
         while let Ok(Some(chunk)) = response.chunk().await {
             body.extend_from_slice(&chunk);

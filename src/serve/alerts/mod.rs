@@ -57,8 +57,7 @@ impl AlertConfig {
                     format!("no rule `{name}` (rules: {})", known.join(", ")),
                 )
             })?;
-            let index = Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0);
-            let setting = &mut rules[index];
+            let setting = &mut rules[rule.index()];
             setting.enabled = given.enabled.unwrap_or(setting.enabled);
             setting.threshold = given.threshold.unwrap_or(setting.threshold);
             if let Some(after) = &given.after {
@@ -145,6 +144,10 @@ impl Alerts {
         Rule::ALL.into_iter().zip(self.config.rules)
     }
 
+    pub fn settings(&self, rule: Rule) -> RuleSettings {
+        self.config.rules[rule.index()]
+    }
+
     /// The names of the rules firing for `subject` now.
     pub fn firing_for(&self, subject: &str) -> Vec<&'static str> {
         self.state()
@@ -203,7 +206,8 @@ impl Alerts {
     ) -> Result<(), String> {
         let mut backoff = Backoff::new(BASE_DELAY, Duration::from_secs(30), Jitter::from_entropy());
         let request = notify::request(webhook.kind, notification, at_ms);
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let mut post = self
                 .client
                 .post(webhook.url.expose())
@@ -214,11 +218,7 @@ impl Alerts {
             }
             let verdict = match post.send().await {
                 Ok(answer) => {
-                    let retry_after = answer
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|value| value.to_str().ok())
-                        .and_then(|value| retry::retry_after(value, SystemTime::now()));
+                    let retry_after = retry::asked_wait(answer.headers(), SystemTime::now());
                     let status = answer.status();
                     retry::classify(status.as_u16(), format!("answered {status}"), retry_after)
                 }
@@ -237,10 +237,10 @@ impl Alerts {
                     }
                     tracing::debug!(webhook = %notify::redacted(webhook.url.expose()), attempt, "retrying an alert: {reason}");
                     tokio::time::sleep(after.unwrap_or_else(|| backoff.next_delay())).await;
+                    attempt += 1;
                 }
             }
         }
-        Err("no attempt made".into())
     }
 
     /// `serve --test-alert`: one test notification to every webhook; true when each took it.

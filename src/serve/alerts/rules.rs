@@ -46,6 +46,11 @@ impl Rule {
     pub fn from_name(name: &str) -> Option<Rule> {
         Rule::ALL.into_iter().find(|rule| rule.name() == name)
     }
+
+    /// Where the rule's settings are in an array ordered like `Rule::ALL` (declaration order).
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl RuleSettings {
@@ -149,7 +154,7 @@ pub fn conditions(
     settings: &[RuleSettings; 7],
     now_ms: i64,
 ) -> Vec<Condition> {
-    let setting = |rule: Rule| settings[Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0)];
+    let setting = |rule: Rule| settings[rule.index()];
     let subject = observation.subject();
     let mut held = Vec::new();
     let mut hold = |rule: Rule, detail: String| {
@@ -314,6 +319,13 @@ mod tests {
             rules(&held),
             [Rule::MemoryUsed, Rule::NotSynced, Rule::ValidatorsInactive]
         );
+    }
+
+    #[test]
+    fn rules_index_their_settings_in_declaration_order() {
+        for (at, rule) in Rule::ALL.into_iter().enumerate() {
+            assert_eq!(rule.index(), at);
+        }
     }
 
     #[test]

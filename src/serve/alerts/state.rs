@@ -58,7 +58,7 @@ impl AlertState {
             if holds_at_once(rule) {
                 return 0;
             }
-            let setting = settings[Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0)];
+            let setting = settings[rule.index()];
             i64::try_from(setting.after.as_millis()).unwrap_or(i64::MAX)
         };
         let mut notifications = Vec::new();

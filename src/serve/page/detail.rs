@@ -359,7 +359,7 @@ pub async fn machine<S: Store + StreamStore>(
     ];
     let now_ms = window.until_ms;
     let firing = shared.alerts.firing_for(&machine_subject(machine));
-    let row = machine_row(machine, now_ms, shared.offline_after_ms, &firing);
+    let row = machine_row(&shared, machine, now_ms, &firing);
     let base = format!(
         "/machines/{}?key={}",
         url_component(&machine.machine),

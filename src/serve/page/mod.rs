@@ -20,8 +20,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::alerts::Alerts;
+use super::alerts::rules::Rule;
 use super::figures::{
-    Object, cpu_busy_percent, disk_free_percent, memory_used_percent, parse_object,
+    self, Object, cpu_busy_percent, disk_free_percent, memory_used_percent, parse_object,
 };
 use super::http::{AppState, Shared, scope_of};
 use super::store::streams::{StreamNode, StreamStore};
@@ -33,8 +34,6 @@ use html::{Cell, Row};
 const COOKIE: &str = "nodepulse_key";
 /// A sign-in lasts 30 days.
 const COOKIE_MAX_AGE_S: u64 = 30 * 86_400;
-/// Disk free under this is shown as a problem (the disk-free alert's default).
-const DISK_LOW_PERCENT: f64 = 10.0;
 
 /// The key in the request's cookie, if any.
 fn cookie_key(headers: &HeaderMap) -> Option<Secret> {
@@ -90,8 +89,8 @@ fn newest(machine: &MachineSummary, process: &str) -> (Option<Object>, Option<Ob
     }
 }
 
-fn number(object: Option<&Map<String, Value>>, field: &str) -> Option<f64> {
-    object?.get(field)?.as_f64()
+fn number(object: Option<&Object>, field: &str) -> Option<f64> {
+    object.and_then(|object| figures::number(object, field))
 }
 
 fn client(object: Option<&Map<String, Value>>) -> String {
@@ -144,14 +143,16 @@ fn state_cell(up: bool, up_word: &str, down_word: &str, firing: &[&str]) -> Cell
     }
 }
 
-/// A machine's row; `firing` are the alert rules firing for it.
-fn machine_row(
+/// A machine's row; `firing` are the alert rules firing for it. Offline and disk low are judged
+/// as the server's settings and the disk-free rule judge them.
+fn machine_row<S: Store>(
+    shared: &Shared<S>,
     machine: &MachineSummary,
     now_ms: i64,
-    offline_after_ms: i64,
     firing: &[&str],
 ) -> Row {
-    let online = machine.online(now_ms, offline_after_ms);
+    let online = machine.online(now_ms, shared.offline_after_ms);
+    let disk_low_percent = shared.alerts.settings(Rule::DiskFree).threshold;
     let (system, previous_system) = newest(machine, "system");
     let (beacon, validator) = (
         newest(machine, "beaconnode").0,
@@ -169,7 +170,7 @@ fn machine_row(
         .and_then(|(earlier, later)| cpu_busy_percent(earlier, later));
     let validators = number(validator.as_ref(), "validator_active")
         .zip(number(validator.as_ref(), "validator_total"));
-    let disk_low = disk_free.is_some_and(|free| free < DISK_LOW_PERCENT);
+    let disk_low = disk_free.is_some_and(|free| free < disk_low_percent);
     let problem = !online || synced == Some(false) || disk_low || !firing.is_empty();
     let percent = |v: f64| format!("{v:.1} %");
     Row {
@@ -287,6 +288,15 @@ fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
     rows
 }
 
+/// A titled table of `rows`, problems first.
+fn section(title: &str, id: &str, headers: &[&str], rows: Vec<Row>, empty: &str) -> String {
+    format!(
+        "<h2>{title} ({})</h2>{}",
+        rows.len(),
+        html::table(id, headers, &sorted(rows), empty)
+    )
+}
+
 /// A store failure, said on the page.
 fn failure(err: &impl std::fmt::Display) -> String {
     format!("<p class=\"bad\">{}</p>", html::escape(&err.to_string()))
@@ -311,16 +321,16 @@ pub async fn overview<S: Store + StreamStore>(
                     .iter()
                     .map(|m| {
                         let firing = shared.alerts.firing_for(&machine_subject(m));
-                        let row = machine_row(m, now_ms, shared.offline_after_ms, &firing);
+                        let row = machine_row(&shared, m, now_ms, &firing);
                         shown_firing.push((m.machine.clone(), firing));
                         row
                     })
                     .collect();
-                main.push_str(&format!("<h2>Machines ({})</h2>", machines.len()));
-                main.push_str(&html::table(
+                main.push_str(&section(
+                    "Machines",
                     "machines",
                     &MACHINE_HEADERS,
-                    &sorted(rows),
+                    rows,
                     "No machine has reported with this key yet.",
                 ));
             }
@@ -340,11 +350,11 @@ pub async fn overview<S: Store + StreamStore>(
                         row
                     })
                     .collect();
-                main.push_str(&format!("<h2>Stream nodes ({})</h2>", nodes.len()));
-                main.push_str(&html::table(
+                main.push_str(&section(
+                    "Stream nodes",
                     "stream-nodes",
                     &STREAM_HEADERS,
-                    &sorted(rows),
+                    rows,
                     "No stream node has connected yet.",
                 ));
             }
