@@ -257,6 +257,12 @@ fn bad_input_is_refused_as_the_explorer_refuses_it() {
             400,
             "`misc_os` must be a string",
         ),
+        (
+            "a string PostgreSQL's text cannot hold",
+            br#"{"version":1,"process":"system","misc_os":"lin\u0000ux"}"#.to_vec(),
+            400,
+            "object 0: `misc_os` must be a string of at most 256 bytes without NUL characters",
+        ),
     ];
     for kind in KINDS {
         let database = database(kind, "bad-input");

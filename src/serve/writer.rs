@@ -1,13 +1,15 @@
 //! Group commit: requests hand their objects to one writer task, which stores whatever has queued
 //! up in one transaction and answers each request when that transaction is committed. A durable
 //! commit costs a disk flush; sharing it is what lets one instance take thousands of requests per
-//! second without answering before the data is on disk.
+//! second without answering before the data is on disk. A request the database refuses for good
+//! fails alone: the batch is halved until it stands apart (`store::halving`).
 
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::store::halving::Halving;
 use super::store::{Store, StoreError, Submission};
 use crate::wire::client_stats::fields::Process;
 
@@ -51,18 +53,25 @@ impl Writer {
 async fn write_batches<S: Store>(store: Arc<S>, mut receiver: mpsc::Receiver<(Submission, Reply)>) {
     let mut pending = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut pending, MAX_BATCH).await > 0 {
-        let (batch, replies): (Vec<Submission>, Vec<Reply>) = pending.drain(..).unzip();
-        match store.insert(&batch).await {
-            Ok(stored) => {
-                for (reply, count) in replies.into_iter().zip(stored) {
-                    // A request whose client went away no longer waits for its answer.
-                    let _ = reply.send(Ok(count));
+        let (batch, mut replies): (Vec<Submission>, Vec<Option<Reply>>) = pending
+            .drain(..)
+            .map(|(submission, reply)| (submission, Some(reply)))
+            .unzip();
+        // A request the database refuses for good fails alone; the others are stored.
+        let mut groups = Halving::new(batch.len());
+        while let Some(group) = groups.next_group() {
+            let answers: Vec<_> = match store.insert(&batch[group.clone()]).await {
+                Err(StoreError::Failed(_)) if groups.halve(&group) => continue,
+                Ok(stored) => stored.into_iter().map(Ok).collect(),
+                Err(err) => {
+                    let err = Arc::new(err);
+                    group.clone().map(|_| Err(Arc::clone(&err))).collect()
                 }
-            }
-            Err(err) => {
-                let err = Arc::new(err);
-                for reply in replies {
-                    let _ = reply.send(Err(Arc::clone(&err)));
+            };
+            for (reply, answer) in replies[group].iter_mut().zip(answers) {
+                // A request whose client went away no longer waits for its answer.
+                if let Some(reply) = reply.take() {
+                    let _ = reply.send(answer);
                 }
             }
         }

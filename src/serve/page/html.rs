@@ -12,6 +12,8 @@ pub fn escape(text: &str) -> String {
             '>' => safe.push_str("&gt;"),
             '"' => safe.push_str("&quot;"),
             '\'' => safe.push_str("&#39;"),
+            // HTML forbids NUL; browsers show U+FFFD for it, so the page says so itself.
+            '\0' => safe.push('\u{FFFD}'),
             c => safe.push(c),
         }
     }

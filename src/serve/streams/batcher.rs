@@ -2,8 +2,9 @@
 //! `--db-batch-size` messages or `--db-save-latency` after the first one waits, whichever comes
 //! first. A batch the database refuses for now (unavailable) is retried, with backoff, until it is
 //! stored; the queue in front is bounded, so connections then wait to be read (TCP pushes back on
-//! the nodes, which drop what they cannot send). A batch the database refuses outright is tried
-//! three times, then counted as unstorable and logged: never dropped without a trace.
+//! the nodes, which drop what they cannot send). A batch the database refuses outright is halved
+//! until the refused messages stand alone; each of those is tried three times, then counted as
+//! unstorable and logged: never dropped without a trace, and never costing another node its own.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -16,8 +17,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::serve::store::StoreError;
+use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore};
 use crate::serve::telemetry::{ServeTelemetry, StreamRefusal};
+use crate::wire::telemetry::decode::MAX_STATE_FIELDS;
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
 const QUEUE: usize = 16 * 1024;
@@ -62,10 +65,15 @@ impl NodeHandle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Merges a message's `update` into the node's state.
+    /// Merges a message's `update` into the node's state, which holds at most
+    /// `MAX_STATE_FIELDS` fields: new ones past that are not kept.
     pub fn merge(&self, update: Map<String, Value>) {
         let mut state = self.state();
         for (key, value) in update {
+            let known = state.fields.contains_key(&key);
+            if !known && state.fields.len() >= MAX_STATE_FIELDS {
+                continue;
+            }
             if state.fields.get(&key) != Some(&value) {
                 state.fields.insert(key, value);
                 state.changed = true;
@@ -99,6 +107,14 @@ impl NodeHandle {
             at_ms: state.seen_ms,
             state: fields,
         })
+    }
+
+    /// `seen` was not written after all: it is due again, with the state if it carried it.
+    fn rewind(&self, seen: &Seen) {
+        let mut state = self.state();
+        state.written_at_ms = None;
+        state.written_seen_ms = state.written_seen_ms.min(seen.at_ms - 1);
+        state.changed |= seen.state.is_some();
     }
 }
 
@@ -189,26 +205,53 @@ fn messages_in(items: &[Item]) -> usize {
         .count()
 }
 
-/// Builds the batch, writes it (retrying as the module says), and tells each handle its id.
+/// Writes the items, halving a group the database refuses for good until the refused items stand
+/// alone (`store::halving`): only they are lost, and counted.
 async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec<Item>) {
-    let (batch, connecting, orphans) = assemble(&items, crate::serve::now_ms());
-    if orphans > 0 {
-        // Their node's connect was in a batch that could not be stored.
-        telemetry.stream_refused(StreamRefusal::Unstorable, orphans);
+    let mut groups = Halving::new(items.len());
+    while let Some(group) = groups.next_group() {
+        match write_group(store, telemetry, &items[group.clone()]).await {
+            Err(StoreError::Failed(_)) if groups.halve(&group) => {}
+            Ok(()) => {}
+            Err(err) => {
+                let messages = messages_in(&items[group]);
+                tracing::error!(
+                    messages,
+                    "stream messages could not be stored and are counted as lost: {err}"
+                );
+                telemetry.stream_refused(StreamRefusal::Unstorable, messages as u64);
+            }
+        }
     }
+}
+
+/// Builds one group's batch and writes it, retrying while the database is unavailable and, for a
+/// lone item, a few times when it refuses; tells each handle its id. Its items are counted here
+/// once written; a refused group's are counted by the caller.
+async fn write_group<S: StreamStore>(
+    store: &S,
+    telemetry: &ServeTelemetry,
+    items: &[Item],
+) -> Result<(), StoreError> {
+    let assembled = assemble(items, crate::serve::now_ms());
+    let batch = &assembled.batch;
     let mut backoff = BACKOFF_FIRST;
     let mut failures = 0;
     loop {
         let started = std::time::Instant::now();
-        let result = store.write_streams(&batch).await;
+        let result = store.write_streams(batch).await;
         telemetry.database("write_streams", started.elapsed());
         match result {
             Ok(ids) => {
-                for (handle, id) in connecting.into_iter().zip(ids) {
+                for (handle, id) in assembled.connecting.iter().zip(ids) {
                     handle.id.store(id, Ordering::Release);
                 }
+                if assembled.orphans > 0 {
+                    // Their node's connect was in a batch that could not be stored.
+                    telemetry.stream_refused(StreamRefusal::Unstorable, assembled.orphans);
+                }
                 telemetry.stream_batch(batch.logs.len());
-                return;
+                return Ok(());
             }
             Err(StoreError::Unavailable(reason)) => {
                 tracing::warn!(
@@ -218,15 +261,16 @@ async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec
             }
             Err(err) => {
                 failures += 1;
-                if failures >= FAILED_ATTEMPTS {
-                    tracing::error!(
-                        messages = batch.logs.len(),
-                        "a batch of stream messages could not be stored and is counted as lost: {err}"
-                    );
-                    telemetry.stream_refused(StreamRefusal::Unstorable, batch.logs.len() as u64);
-                    return;
+                if items.len() > 1 || failures >= FAILED_ATTEMPTS {
+                    // The contacts taken for this batch are written with a later one.
+                    for (handle, seen) in assembled.contacts.iter().zip(&batch.seen) {
+                        handle.rewind(seen);
+                    }
+                    return Err(err);
                 }
-                tracing::warn!("storing a batch failed, trying again in {backoff:?}: {err}");
+                tracing::warn!(
+                    "storing a stream message failed, trying again in {backoff:?}: {err}"
+                );
             }
         }
         tokio::time::sleep(backoff).await;
@@ -234,12 +278,23 @@ async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec
     }
 }
 
+/// A batch in the store's terms, with what the batcher needs back from it.
+struct Assembled {
+    batch: StreamBatch,
+    /// The handles of `batch.connects`, in order.
+    connecting: Vec<Arc<NodeHandle>>,
+    /// The handles of `batch.seen`, in order.
+    contacts: Vec<Arc<NodeHandle>>,
+    /// Items whose node could not be resolved.
+    orphans: u64,
+}
+
 /// The batch in the store's terms: each handle becomes its id, or its place among this batch's
-/// connects; the contacts due (at `now_ms`) go once per node. Also the handles of the connects,
-/// in order, and how many items had no resolvable node.
-fn assemble(items: &[Item], now_ms: i64) -> (StreamBatch, Vec<Arc<NodeHandle>>, u64) {
+/// connects; the contacts due (at `now_ms`) go once per node.
+fn assemble(items: &[Item], now_ms: i64) -> Assembled {
     let mut batch = StreamBatch::default();
     let mut connecting: Vec<Arc<NodeHandle>> = Vec::new();
+    let mut contacts: Vec<Arc<NodeHandle>> = Vec::new();
     let mut in_batch: HashMap<*const NodeHandle, usize> = HashMap::new();
     let mut touched: HashMap<NodeRef, &Arc<NodeHandle>> = HashMap::new();
     let mut orphans = 0;
@@ -275,7 +330,10 @@ fn assemble(items: &[Item], now_ms: i64) -> (StreamBatch, Vec<Arc<NodeHandle>>, 
             Item::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
                 Some(node) => {
                     // Its last contact and state are written before it is marked gone.
-                    batch.seen.extend(handle.contact(node, now_ms, true));
+                    if let Some(seen) = handle.contact(node, now_ms, true) {
+                        batch.seen.push(seen);
+                        contacts.push(Arc::clone(handle));
+                    }
                     batch.disconnects.push((node, *at_ms));
                 }
                 None => orphans += 1,
@@ -283,9 +341,17 @@ fn assemble(items: &[Item], now_ms: i64) -> (StreamBatch, Vec<Arc<NodeHandle>>, 
         }
     }
     for (node, handle) in touched {
-        batch.seen.extend(handle.contact(node, now_ms, false));
+        if let Some(seen) = handle.contact(node, now_ms, false) {
+            batch.seen.push(seen);
+            contacts.push(Arc::clone(handle));
+        }
     }
-    (batch, connecting, orphans)
+    Assembled {
+        batch,
+        connecting,
+        contacts,
+        orphans,
+    }
 }
 
 #[cfg(test)]
@@ -332,7 +398,13 @@ mod tests {
             Item::Message(Arc::clone(&lost), message(8)),
             Item::Disconnect(Arc::clone(&fresh), 9),
         ];
-        let (batch, connecting, orphans) = assemble(&items, 10);
+        let Assembled {
+            batch,
+            connecting,
+            contacts,
+            orphans,
+        } = assemble(&items, 10);
+        assert_eq!(contacts.len(), batch.seen.len());
         assert_eq!(orphans, 1);
         assert_eq!(connecting.len(), 1);
         assert!(Arc::ptr_eq(&connecting[0], &fresh));
@@ -373,10 +445,20 @@ mod tests {
         handle.saw(2_000);
         handle.merge(serde_json::from_str(r#"{"best_height":2}"#).expect("a map"));
         assert_eq!(handle.contact(node, 2_000, false), None, "not yet due");
-        let later = handle.contact(node, 6_000, false).expect("due after 5 s");
+        // A batch the database refused: its contact is due again, state and all.
+        handle.rewind(&first);
+        let again = handle.contact(node, 2_000, false).expect("due again");
+        assert_eq!(
+            (again.at_ms, again.state.as_deref()),
+            (2_000, Some(r#"{"best_height":2}"#))
+        );
+        handle.saw(3_000);
+        handle.merge(serde_json::from_str(r#"{"best_height":3}"#).expect("a map"));
+        assert_eq!(handle.contact(node, 3_000, false), None, "not yet due");
+        let later = handle.contact(node, 8_000, false).expect("due after 5 s");
         assert_eq!(
             (later.at_ms, later.state.as_deref()),
-            (2_000, Some(r#"{"best_height":2}"#))
+            (3_000, Some(r#"{"best_height":3}"#))
         );
         assert_eq!(
             handle.contact(node, 20_000, false),

@@ -288,10 +288,7 @@ impl Connection {
         session.last_frame = now;
         session.handle.merge(substrate_state(&message));
         let handle = Arc::clone(&session.handle);
-        let target = message
-            .get("target")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let target = decode::target(&message);
         let log = Value::Object(message).to_string();
         self.send(Item::Message(
             handle,
@@ -329,7 +326,7 @@ impl Connection {
         session.last_frame = now;
         // A map of JSON values always serializes.
         let log = serde_json::to_string(&update).unwrap_or_default();
-        session.handle.merge(update);
+        session.handle.merge(decode::bounded_state(update));
         let handle = Arc::clone(&session.handle);
         self.send(Item::Message(
             handle,

@@ -10,7 +10,7 @@ use super::fields::{Field, Kind, Process};
 
 /// A request with this many objects or more is refused whole.
 pub const MAX_OBJECTS: usize = 10;
-/// Longer strings are refused: no client name or version comes near it.
+/// Longer strings are refused: no client name or version comes near it. (`field_error` says it.)
 pub const MAX_TEXT_BYTES: usize = 256;
 
 /// One accepted object: its envelope and the known fields it carried, unknown keys dropped.
@@ -136,10 +136,14 @@ fn decode_object(index: usize, map: &Map<String, Json>) -> Result<Received, Deco
                 other => Err(describe(other)),
             },
             Kind::Text => match json {
-                Json::String(text) if text.len() <= MAX_TEXT_BYTES => {
-                    Ok(Some(Value::Text(text.clone())))
+                Json::String(text) if text.len() > MAX_TEXT_BYTES => {
+                    Err(format!("a string of {} bytes", text.len()))
                 }
-                Json::String(text) => Err(format!("a string of {} bytes", text.len())),
+                // PostgreSQL's text cannot hold NUL; both databases refuse it alike, here.
+                Json::String(text) if text.contains('\0') => {
+                    Err("a string with a NUL character (\\u0000)".into())
+                }
+                Json::String(text) => Ok(Some(Value::Text(text.clone()))),
                 Json::Null => Ok(None),
                 other => Err(describe(other)),
             },
@@ -216,7 +220,7 @@ fn field_error(index: usize, field: &'static str, kind: Kind, got: String) -> De
     let expected = match kind {
         Kind::Integer => "an unsigned integer",
         Kind::Flag => "true or false",
-        Kind::Text => "a string",
+        Kind::Text => "a string of at most 256 bytes without NUL characters",
     };
     DecodeError::Field {
         index,
@@ -339,6 +343,18 @@ mod tests {
                 ..
             })
         ));
+        let refused = decoded(json!([
+            {"version": 1, "process": "system"},
+            {"version": 1, "process": "validator", "client_name": "lodestar\u{0}x"}
+        ]));
+        assert_eq!(
+            refused.map_err(|err| err.to_string()),
+            Err(
+                "object 1: `client_name` must be a string of at most 256 bytes without NUL \
+                 characters, got a string with a NUL character (\\u0000)"
+                    .into()
+            )
+        );
         let long = "v".repeat(MAX_TEXT_BYTES + 1);
         let refused =
             decoded(json!({"version": 1, "process": "validator", "client_version": long}));

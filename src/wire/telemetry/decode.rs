@@ -11,6 +11,16 @@ use serde_json::{Map, Value};
 
 /// Substrate's limit on a node's `network_id`.
 pub const MAX_NETWORK_ID_CHARS: usize = 64;
+/// A node's name, chain, implementation and version are cut to this many bytes: nothing real
+/// comes near it, and every page and answer that shows them stays bounded.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// A message's `msg` longer than this is refused; its `target` is cut to it.
+pub const MAX_MSG_BYTES: usize = 128;
+/// A value kept in a node's latest state (a height, a hash, a rate) is at most this long as JSON;
+/// longer ones are not kept (the message itself still is).
+pub const MAX_STATE_VALUE_BYTES: usize = 256;
+/// A node's latest state keeps at most this many fields.
+pub const MAX_STATE_FIELDS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
@@ -45,7 +55,7 @@ pub enum FrameError {
     NotObject,
     #[error("the frame has neither `msg` nor a `payload` object")]
     Unknown,
-    #[error("`msg` must be a non-empty string")]
+    #[error("`msg` must be a non-empty string of at most {MAX_MSG_BYTES} bytes without NUL")]
     BadMsg,
     #[error("`id` must be an unsigned integer")]
     BadId,
@@ -80,7 +90,9 @@ pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
 
 fn substrate(id: u64, message: Map<String, Value>) -> Result<Frame, FrameError> {
     match message.get("msg").and_then(Value::as_str) {
-        Some(msg) if !msg.is_empty() => Ok(Frame::Substrate { id, message }),
+        Some(msg) if !msg.is_empty() && msg.len() <= MAX_MSG_BYTES && !msg.contains('\0') => {
+            Ok(Frame::Substrate { id, message })
+        }
         _ => Err(FrameError::BadMsg),
     }
 }
@@ -129,8 +141,11 @@ pub fn substrate_identity(message: &Map<String, Value>) -> Result<Identity, Fram
         .ok_or(FrameError::Connected(
             "a genesis_hash (0x and 64 hex digits)",
         ))?;
-    let peer_id = text(message, "network_id")
+    let peer_id = message
+        .get("network_id")
+        .and_then(Value::as_str)
         .filter(|id| !id.is_empty() && id.chars().count() <= MAX_NETWORK_ID_CHARS)
+        .map(storable)
         .ok_or(FrameError::Connected("a network_id of 1 to 64 characters"))?;
     Ok(Identity {
         peer_id,
@@ -208,7 +223,7 @@ pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
         };
         state.insert((*to).to_owned(), value);
     }
-    state
+    bounded_state(state)
 }
 
 /// The Node Data API's figures (seed 002) from a node's latest state, for either stream.
@@ -247,8 +262,56 @@ pub fn number(value: &Value) -> Option<f64> {
     }
 }
 
+/// A string field a node names itself by, cut to `MAX_NAME_BYTES` and made storable.
 fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
-    object.get(key).and_then(Value::as_str).map(str::to_owned)
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .map(|text| storable(cut(text, MAX_NAME_BYTES)))
+}
+
+/// A Substrate message's log `target`, cut to `MAX_MSG_BYTES` and made storable.
+pub fn target(message: &Map<String, Value>) -> Option<String> {
+    message
+        .get("target")
+        .and_then(Value::as_str)
+        .map(|target| storable(cut(target, MAX_MSG_BYTES)))
+}
+
+/// Text as every database can hold it: PostgreSQL's `text` cannot hold NUL, which becomes U+FFFD
+/// (the replacement character), as in any text that could not be read.
+pub fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// At most `max` bytes of `text`, ending on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The fields of an update that a node's latest state keeps: field names and values of bounded
+/// size (a node sending a megabyte as its "height" costs only its own message).
+pub fn bounded_state(update: Map<String, Value>) -> Map<String, Value> {
+    update
+        .into_iter()
+        .filter(|(key, value)| {
+            key.len() <= MAX_MSG_BYTES
+                && !key.contains('\0')
+                && match value {
+                    Value::String(text) => text.len() <= MAX_STATE_VALUE_BYTES,
+                    Value::Array(_) | Value::Object(_) => serde_json::to_string(value)
+                        .is_ok_and(|json| json.len() <= MAX_STATE_VALUE_BYTES),
+                    Value::Null | Value::Bool(_) | Value::Number(_) => true,
+                }
+        })
+        .collect()
 }
 
 /// `0x` and 64 hex digits: a block or genesis hash.
@@ -366,5 +429,34 @@ mod tests {
         assert_eq!(figures.network_traffic, Some(150.5));
         assert_eq!(figures.cpu_usage, None);
         assert!(substrate_state(&object(json!({"msg": "afg.finalized", "height": 3}))).is_empty());
+    }
+
+    #[test]
+    fn what_a_node_names_is_bounded_and_storable() {
+        assert_eq!(decode(br#"{"msg":"a\u0000b"}"#), Err(FrameError::BadMsg));
+        let long_msg = format!(r#"{{"msg":"{}"}}"#, "m".repeat(MAX_MSG_BYTES + 1));
+        assert_eq!(decode(long_msg.as_bytes()), Err(FrameError::BadMsg));
+
+        let mut connected = object(json!({
+            "msg": "system.connected", "genesis_hash": GENESIS, "network_id": "12D3\u{0}x",
+            "name": format!("{}\u{0}", "é".repeat(MAX_NAME_BYTES)), "chain": "Pol\u{0}kadot",
+        }));
+        let identity = substrate_identity(&connected).expect("valid");
+        assert_eq!(identity.peer_id, "12D3\u{FFFD}x");
+        assert_eq!(identity.chain.as_deref(), Some("Pol\u{FFFD}kadot"));
+        let name = identity.name.expect("a name");
+        assert_eq!(name.len(), MAX_NAME_BYTES, "cut on a character boundary");
+        assert!(name.chars().all(|c| c == 'é'));
+        connected.insert("target".into(), json!(format!("{}\u{0}", "t".repeat(200))));
+        assert_eq!(target(&connected), Some("t".repeat(MAX_MSG_BYTES)));
+
+        let update = object(json!({
+            "peers": 3, "best": "0xab", "huge": "x".repeat(MAX_STATE_VALUE_BYTES + 1),
+            "nested": {"a": [1, 2]}, "deep": {"a": "y".repeat(MAX_STATE_VALUE_BYTES)},
+        }));
+        let kept = bounded_state(update);
+        let mut keys: Vec<&str> = kept.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["best", "nested", "peers"]);
     }
 }
