@@ -140,6 +140,14 @@ pub struct ServeSettings {
     #[arg(long, env = "NODEPULSE_EXPOSE_NODE_IP", help_heading = "Streams")]
     #[serde(default)]
     pub expose_node_ip: bool,
+    /// Connections one address may hold open, of every kind (requests and streams); past it a new
+    /// one is closed at once [default: 256].
+    #[arg(long, env = "NODEPULSE_MAX_HTTP_CONNECTIONS_PER_IP", value_name = "N")]
+    pub max_http_connections_per_ip: Option<u32>,
+    /// A request's headers must arrive within this, and an idle kept-alive connection is closed
+    /// after it [default: 20s].
+    #[arg(long, env = "NODEPULSE_HEADER_TIMEOUT", value_name = "DURATION")]
+    pub header_timeout: Option<String>,
     /// Only these addresses may stream to /submit and /audit: CIDR ranges, comma-separated
     /// [default: any].
     #[arg(

@@ -47,3 +47,31 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, crate::Error> {
         }
     })
 }
+
+/// Raises the soft limit on open descriptors to the hard one, as a server that holds a
+/// connection per node needs: systemd and most shells start processes at a soft 1,024, which a
+/// few hundred nodes and their streams exhaust. Returns the limit now in force.
+pub fn raise_open_files_limit() -> std::io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given, which lives through the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let soft = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit reads the struct it is given, which lives through the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        tracing::debug!(
+            from = soft,
+            to = limit.rlim_max,
+            "raised the open files limit"
+        );
+    }
+    Ok(limit.rlim_cur)
+}

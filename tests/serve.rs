@@ -305,7 +305,7 @@ fn bad_input_is_refused_as_the_explorer_refuses_it() {
             .expect("metrics")
             .text();
         assert!(
-            metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"invalid\"} 10"),
+            metrics.contains("nodepulse_serve_objects_rejected_total{reason=\"invalid\"} 11"),
             "{metrics}"
         );
         assert!(

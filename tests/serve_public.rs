@@ -170,3 +170,144 @@ fn a_poisoning_stream_beside_a_good_node_costs_the_good_node_nothing() {
         );
     }
 }
+
+/// Opens `count` connections to `server` spread over the loopback addresses 127.0.0.2 and up,
+/// `per_address` from each, and writes half a request head on each.
+fn half_requests(
+    runtime: &tokio::runtime::Runtime,
+    server: &str,
+    count: usize,
+    per_address: usize,
+) -> Vec<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let server: std::net::SocketAddr = server.parse().expect("the server's address");
+    runtime.block_on(async {
+        let mut open = Vec::with_capacity(count);
+        for index in 0..count {
+            let from: std::net::SocketAddr = format!("127.0.0.{}:0", 2 + index / per_address)
+                .parse()
+                .expect("a loopback address");
+            let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+            socket.bind(from).expect("bind a loopback address");
+            let mut stream = socket.connect(server).await.expect("connect");
+            stream
+                .write_all(b"POST /api/v1/client/metrics HTTP/1.1\r\nHost: x\r\nContent-Le")
+                .await
+                .expect("write half a head");
+            open.push(stream);
+        }
+        open
+    })
+}
+
+/// Whether the server has closed `stream` (end of file or reset), waiting at most a minute.
+fn closed_by_server(runtime: &tokio::runtime::Runtime, stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    runtime.block_on(async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(60), stream.read(&mut buffer)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    })
+}
+
+#[test]
+fn a_slow_loris_from_many_addresses_costs_other_clients_nothing() {
+    // This test holds over a thousand descriptors itself.
+    nodepulse::service::raise_open_files_limit().expect("raise the test's own limit");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let database = database(common::receiver::Kind::Sqlite, "public-slow-loris");
+    // Started as systemd starts a service without LimitNOFILE: a soft limit of 1,024.
+    let receiver =
+        Receiver::start_with_soft_open_files(&database, 1024, &["--header-timeout", "5s"]);
+    let mut loris = half_requests(&runtime, &receiver.address, 1_100, 50);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let answer = common::receiver::request("GET", &receiver.url("/healthz"), &[], b"")
+            .expect("a probe is answered beside 1,100 unfinished requests");
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        slowest = slowest.max(started.elapsed());
+    }
+    eprintln!("slowest of 20 probes beside 1,100 unfinished requests: {slowest:?}");
+    // Each unfinished request is closed once its head is late.
+    for (index, stream) in loris.iter_mut().enumerate() {
+        assert!(
+            closed_by_server(&runtime, stream),
+            "connection {index} still open"
+        );
+    }
+}
+
+#[test]
+fn a_head_too_large_is_431_and_one_address_holds_only_its_share() {
+    use std::io::{Read, Write};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let database = database(common::receiver::Kind::Sqlite, "public-head-and-share");
+    let receiver = Receiver::start(&database, &["--max-http-connections-per-ip", "4"]);
+
+    // A 350 KB header line: refused once past 16 KiB, not read to its end.
+    let mut huge = std::net::TcpStream::connect(&receiver.address).expect("connect");
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: {}\r\n\r\n",
+        "a".repeat(350_000)
+    );
+    let _ = huge.write_all(head.as_bytes());
+    let mut answer = Vec::new();
+    let _ = huge.read_to_end(&mut answer);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // Four unfinished requests from 127.0.0.2 are its share; a fifth is closed at once...
+    let mut held = half_requests(&runtime, &receiver.address, 5, 5);
+    let mut fifth = held.pop().expect("five connections");
+    assert!(closed_by_server(&runtime, &mut fifth));
+    // ...while another address is answered.
+    let answer = common::receiver::request("GET", &receiver.url("/healthz"), &[], b"")
+        .expect("another address is answered");
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        metric(&receiver, "nodepulse_serve_http_connections_refused_total"),
+        1.0
+    );
+    // One of the four gone, the address is answered again.
+    drop(held.pop());
+    let answered = eventually(Duration::from_secs(30), || {
+        healthz_from(&runtime, "127.0.0.2", &receiver.address) == Some(200)
+    });
+    assert!(answered, "the freed place was never given again");
+}
+
+/// `GET /healthz` from the loopback address `from`: the status, or `None` when the server closed
+/// the connection without an answer.
+fn healthz_from(runtime: &tokio::runtime::Runtime, from: &str, server: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().ok()?;
+        socket.bind(format!("{from}:0").parse().ok()?).ok()?;
+        let mut stream = socket.connect(server.parse().ok()?).await.ok()?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+            .await
+            .ok()?;
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer))
+            .await
+            .ok()?
+            .ok()?;
+        std::str::from_utf8(answer.get(9..12)?).ok()?.parse().ok()
+    })
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::alerts::AlertConfig;
+use super::connections::ConnectionLimits;
 use super::streams::limits::{AllowList, Cidr};
 use super::streams::{BatchLimits, StreamSettings};
 use crate::cli::{ServeArgs, ServeSettings};
@@ -27,6 +28,7 @@ pub struct ServeConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub public_reads: bool,
     pub expose_node_ip: bool,
+    pub connections: ConnectionLimits,
     pub streams: StreamSettings,
     pub alerts: AlertConfig,
 }
@@ -112,6 +114,21 @@ impl ServeConfig {
                 )?,
             },
         };
+        let connections = ConnectionLimits {
+            per_address: positive(
+                "max-http-connections-per-ip",
+                settings.max_http_connections_per_ip,
+                256,
+            )? as usize,
+            header_timeout: duration(
+                "header-timeout",
+                settings.header_timeout.as_deref(),
+                Duration::from_secs(20),
+            )?,
+        };
+        if connections.header_timeout.is_zero() {
+            return Err(invalid("header-timeout", "must be longer than 0s"));
+        }
         if streams.silence.is_zero() {
             return Err(invalid("node-silence", "must be longer than 0s"));
         }
@@ -131,6 +148,7 @@ impl ServeConfig {
             },
             public_reads: settings.public_reads,
             expose_node_ip: settings.expose_node_ip,
+            connections,
             streams,
             alerts: AlertConfig::from_settings(settings.alerts)?,
         })
@@ -165,6 +183,10 @@ impl ServeSettings {
             tls_key: self.tls_key.or(lower.tls_key),
             public_reads: self.public_reads || lower.public_reads,
             expose_node_ip: self.expose_node_ip || lower.expose_node_ip,
+            max_http_connections_per_ip: self
+                .max_http_connections_per_ip
+                .or(lower.max_http_connections_per_ip),
+            header_timeout: self.header_timeout.or(lower.header_timeout),
             submit_allow: if self.submit_allow.is_empty() {
                 lower.submit_allow
             } else {

@@ -5,6 +5,7 @@
 
 pub(crate) mod alerts;
 pub mod config;
+mod connections;
 mod figures;
 mod fleet;
 mod http;
@@ -52,6 +53,10 @@ fn store_error(err: StoreError) -> Error {
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish and commits what they
 /// handed over.
 pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
+    match service::raise_open_files_limit() {
+        Ok(open_files) => tracing::info!(open_files, "descriptor limit"),
+        Err(err) => tracing::warn!("cannot raise the open files limit: {err}"),
+    }
     let store = Arc::new(
         SqlStore::open(config.database.expose())
             .await
@@ -76,7 +81,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         store: Arc::clone(&store),
         writer,
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
-        telemetry,
+        telemetry: Arc::clone(&telemetry),
         streams: Arc::new(streams),
         alerts: Arc::clone(&alerts),
         offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
@@ -85,28 +90,20 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         expose_node_ip: config.expose_node_ip,
         secure_cookies: config.tls.is_some(),
     });
-    // Stream connections are told the peer's address (for limits and `/nodes`).
-    let app = http::router(shared).into_make_service_with_connect_info::<http::PeerAddr>();
-    let shutdown = service::shutdown_signal()?;
-    let mut stopped_server = stopped.clone();
-    let until_stopped = async move {
-        let _ = stopped_server.changed().await;
+    let serving = connections::Serving {
+        router: http::router(shared),
+        limits: config.connections,
+        telemetry: Arc::clone(&telemetry),
+        stop: stopped.clone(),
     };
+    let shutdown = service::shutdown_signal()?;
     let server = match &config.tls {
-        None => tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(until_stopped)
-                .into_future(),
-        ),
+        None => tokio::spawn(connections::serve(listener, serving)),
         Some((cert, key)) => {
             let acceptor = tls::acceptor(cert, key).map_err(Error::Setup)?;
             let listener = tls::TlsListener::new(listener, acceptor)
                 .map_err(|err| Error::Setup(format!("cannot listen: {err}")))?;
-            tokio::spawn(
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(until_stopped)
-                    .into_future(),
-            )
+            tokio::spawn(connections::serve(listener, serving))
         }
     };
     tokio::spawn(alerts::watch(Arc::clone(&store), alerts, stopped.clone()));
@@ -121,8 +118,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     let _ = stop.send(true);
     let server_abort = server.abort_handle();
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(err))) => tracing::warn!("the server stopped with an error: {err}"),
+        Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!("the server task failed: {err}"),
         Err(_) => {
             tracing::warn!(

@@ -130,6 +130,8 @@ pub struct ServeTelemetry {
     rejected: Family<ReasonLabels, Counter>,
     database: Family<OperationLabels, Histogram>,
     connections: Gauge,
+    http_connections: Gauge,
+    http_refused: Counter,
     nodes: Gauge,
     frames: Family<KindLabels, Counter>,
     refused: Family<ReasonLabels, Counter>,
@@ -148,7 +150,7 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
-/// Counts an open stream connection until dropped.
+/// Counts an open connection until dropped.
 pub struct OpenConnection<'a>(&'a Gauge);
 
 impl Drop for OpenConnection<'_> {
@@ -191,6 +193,18 @@ impl Default for ServeTelemetry {
             "stream_connections",
             "Telemetry stream connections open",
             connections.clone(),
+        );
+        let http_connections = Gauge::default();
+        registry.register(
+            "http_connections",
+            "HTTP connections open (a stream's counts until it is upgraded)",
+            http_connections.clone(),
+        );
+        let http_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "Connections closed at once: their address held --max-http-connections-per-ip",
+            http_refused.clone(),
         );
         let nodes = Gauge::default();
         registry.register(
@@ -235,6 +249,8 @@ impl Default for ServeTelemetry {
             rejected,
             database,
             connections,
+            http_connections,
+            http_refused,
             nodes,
             frames,
             refused,
@@ -276,6 +292,15 @@ impl ServeTelemetry {
     pub fn stream_connection(&self) -> OpenConnection<'_> {
         self.connections.inc();
         OpenConnection(&self.connections)
+    }
+
+    pub fn http_connection(&self) -> OpenConnection<'_> {
+        self.http_connections.inc();
+        OpenConnection(&self.http_connections)
+    }
+
+    pub fn http_connection_refused(&self) {
+        self.http_refused.inc();
     }
 
     pub fn stream_node_joined(&self) {

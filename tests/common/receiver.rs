@@ -100,13 +100,39 @@ impl Receiver {
             .unwrap_or_else(|| panic!("serve did not come up on {address}"))
     }
 
+    /// On a free port, started with at most `open_files` descriptors (its soft limit), as systemd
+    /// and most shells start a service.
+    pub fn start_with_soft_open_files(database: &str, open_files: u32, extra: &[&str]) -> Receiver {
+        let address = format!("127.0.0.1:{}", free_port());
+        let serve = nodepulse();
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -Sn {open_files} && exec \"$0\" \"$@\""))
+            .arg(serve.get_program())
+            .args(["serve", "--listen", &address, "--database", database])
+            .args(extra);
+        // The same environment as `nodepulse()` leaves the binary.
+        for (name, value) in serve.get_envs() {
+            if value.is_none() {
+                command.env_remove(name);
+            }
+        }
+        Receiver::try_start_command(command, database, &address)
+            .unwrap_or_else(|| panic!("serve did not come up on {address}"))
+    }
+
     /// Running and answering /healthz, or `None` when the process exited (its port was taken).
     fn try_start(database: &str, address: &str, extra: &[&str]) -> Option<Receiver> {
-        let mut process = Running::spawn(
-            nodepulse()
-                .args(["serve", "--listen", address, "--database", database])
-                .args(extra),
-        );
+        let mut command = nodepulse();
+        command
+            .args(["serve", "--listen", address, "--database", database])
+            .args(extra);
+        Receiver::try_start_command(command, database, address)
+    }
+
+    fn try_start_command(mut command: Command, database: &str, address: &str) -> Option<Receiver> {
+        let mut process = Running::spawn(&mut command);
         let url = format!("http://{address}/healthz");
         let mut exited = false;
         let up = eventually(Duration::from_secs(30), || {
