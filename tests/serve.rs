@@ -1073,7 +1073,7 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
         node.close();
         assert!(eventually(Duration::from_secs(60), || {
             receiver
-                .data("/nodes", &key)
+                .rows("/nodes", &key)
                 .as_array()
                 .is_some_and(|nodes| nodes.len() == 1)
         }));

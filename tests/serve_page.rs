@@ -46,7 +46,7 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
     assert!(node.send(&wrapped(1, interval(4_242, 17))));
     assert!(eventually(Duration::from_secs(60), || {
         receiver
-            .data("/nodes", "")
+            .rows("/nodes", "")
             .as_array()
             .is_some_and(|nodes| nodes.iter().any(|n| n["state"]["best_height"] == 4_242))
     }));
@@ -406,7 +406,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
         assert!(node.send(&wrapped(1, interval(4_242, 17))));
         assert!(eventually(Duration::from_secs(60), || {
             receiver
-                .data("/nodes", "")
+                .rows("/nodes", "")
                 .as_array()
                 .is_some_and(|nodes| nodes.iter().any(|n| n["state"]["best_height"] == 4_242))
         }));

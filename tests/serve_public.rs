@@ -40,7 +40,7 @@ fn stored_messages(
 ) -> u64 {
     let mut count = 0;
     let arrived = eventually(Duration::from_secs(60), || {
-        let stats = receiver.data(&format!("/nodes/log_stats?peer_id={peer_id}"), key);
+        let stats = receiver.rows(&format!("/nodes/log_stats?peer_id={peer_id}"), key);
         count = stats
             .as_array()
             .map(|rows| rows.iter().filter_map(|row| row["qty"].as_u64()).sum())
@@ -145,7 +145,7 @@ fn a_poisoning_stream_beside_a_good_node_costs_the_good_node_nothing() {
             201,
             "{kind:?}"
         );
-        let nodes = receiver.data("/nodes", &key);
+        let nodes = receiver.rows("/nodes", &key);
         let evil_node = nodes
             .as_array()
             .and_then(|nodes| nodes.iter().find(|node| node["peer_id"] == EVIL))
@@ -310,4 +310,37 @@ fn healthz_from(runtime: &tokio::runtime::Runtime, from: &str, server: &str) -> 
             .ok()?;
         std::str::from_utf8(answer.get(9..12)?).ok()?.parse().ok()
     })
+}
+
+#[test]
+fn a_node_pointed_at_the_root_as_seed_004_says_is_heard_and_the_answers_are_bare() {
+    let database = database(common::receiver::Kind::Sqlite, "public-root-upgrade");
+    let key = add_key(&database, "reader", false);
+    let receiver = Receiver::start(&database, &[]);
+    // `--telemetry-url 'ws://127.0.0.1:8080 5'`: the root, no path.
+    let mut node = StreamClient::connect(&format!("ws://{}", receiver.address));
+    assert!(node.send(&wrapped(1, connected("rooted", GOOD))));
+    assert!(node.send(&wrapped(1, interval(42, 3))));
+    node.close();
+    assert_eq!(
+        stored_messages(&receiver, &key, GOOD, |count| count >= 2),
+        2
+    );
+    // Seed 004's and seed 002's answers are bare arrays, as their servers answer.
+    for path in [
+        "/nodes",
+        "/api/nodes",
+        "/nodes/log_stats?peer_id=x",
+        "/stats/db",
+    ] {
+        assert!(receiver.rows(path, &key).is_array(), "{path}");
+    }
+    // A plain GET of the root is still the page.
+    let page = receiver.get("/", "");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().starts_with("<!doctype html>"),
+        "{}",
+        page.text()
+    );
 }

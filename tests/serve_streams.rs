@@ -29,7 +29,7 @@ fn ws(receiver: &Receiver, path: &str) -> String {
 fn data_when(receiver: &Receiver, path: &str, key: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
     let arrived = eventually(Duration::from_secs(60), || {
-        last = receiver.data(path, key);
+        last = receiver.rows(path, key);
         ready(&last)
     });
     assert!(arrived, "GET {path} never got there; last answer: {last}");
@@ -139,21 +139,21 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
         assert_eq!(logs[0]["peer_id"], ALICE);
         assert_eq!(logs[10]["msg"], "system.connected");
         assert_eq!(logs[10]["logs"]["sysinfo"]["core_count"], 8);
-        let imports = receiver.data(
+        let imports = receiver.rows(
             &format!("/nodes/logs?peer_id={ALICE}&msg=block.import&limit=2"),
             &key,
         );
         assert_eq!(imports.as_array().map(Vec::len), Some(2));
         assert_eq!(imports[0]["logs"]["height"], 1_002);
         assert_eq!(imports[1]["logs"]["height"], 1_001);
-        let pool = receiver.data(&format!("/nodes/logs?peer_id={ALICE}&target=txpool"), &key);
+        let pool = receiver.rows(&format!("/nodes/logs?peer_id={ALICE}&target=txpool"), &key);
         assert_eq!(pool.as_array().map(Vec::len), Some(1), "{pool}");
-        let future = receiver.data(
+        let future = receiver.rows(
             &format!("/nodes/logs?peer_id={ALICE}&start_time=2999-01-01T00:00:00"),
             &key,
         );
         assert_eq!(future, json!([]));
-        let past = receiver.data(
+        let past = receiver.rows(
             &format!("/nodes/logs?peer_id={ALICE}&end_time=2000-01-01T00:00:00"),
             &key,
         );
@@ -170,7 +170,7 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
             "peer_id is required"
         );
 
-        let stats = receiver.data(&format!("/nodes/log_stats?peer_id={ALICE}"), &key);
+        let stats = receiver.rows(&format!("/nodes/log_stats?peer_id={ALICE}"), &key);
         let count = |kind: &str| {
             stats
                 .as_array()
@@ -180,7 +180,7 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
         assert_eq!(count("block.import"), Some(json!(3)));
         assert_eq!(count("system.interval"), Some(json!(3)));
         assert_eq!(count("notify.finalized"), Some(json!(1)));
-        let everyone = receiver.data("/nodes/log_stats", &key);
+        let everyone = receiver.rows("/nodes/log_stats", &key);
         let intervals = everyone
             .as_array()
             .and_then(|rows| rows.iter().find(|row| row["log_type"] == "system.interval"))
@@ -205,19 +205,19 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
         assert!(alice.get("nodeIp").is_none());
 
         // Reputation, from the nodes' network states.
-        let carol = receiver.data(&format!("/reputation/{CAROL}"), &key);
+        let carol = receiver.rows(&format!("/reputation/{CAROL}"), &key);
         assert_eq!(carol.as_array().map(Vec::len), Some(1), "{carol}");
         assert_eq!(carol[0]["reporting_peer"], ALICE);
         assert_eq!(carol[0]["reputation"], -200);
-        let all = receiver.data("/reputation", &key);
+        let all = receiver.rows("/reputation", &key);
         assert_eq!(all.as_array().map(Vec::len), Some(3));
-        let logged = receiver.data("/reputation/logged", &key);
+        let logged = receiver.rows("/reputation/logged", &key);
         assert_eq!(
             logged.as_array().map(Vec::len),
             Some(3),
             "carol is a node here too: {logged}"
         );
-        let limited = receiver.data("/reputation?limit=1", &key);
+        let limited = receiver.rows("/reputation?limit=1", &key);
         assert_eq!(limited.as_array().map(Vec::len), Some(1));
 
         // Counted, not kept: the frame before `system.connected`.
@@ -293,12 +293,12 @@ fn a_starknet_session_identifies_first_and_later_frames_update_it() {
             Some(1),
             "the anonymous session made no node: {api}"
         );
-        let nodes = receiver.data("/nodes", &key);
+        let nodes = receiver.rows("/nodes", &key);
         let state = &node(&nodes, peer)["state"];
         assert_eq!(state["current_block_number_l1"], 20_289_357);
         assert_eq!(state["peer_count"], 48);
         assert_eq!(state["storage"], 1092);
-        let logs = receiver.data(&format!("/nodes/logs?peer_id={peer}"), &key);
+        let logs = receiver.rows(&format!("/nodes/logs?peer_id={peer}"), &key);
         assert_eq!(logs.as_array().map(Vec::len), Some(5));
         assert_eq!(logs[0]["msg"], "starknet");
         assert_eq!(
@@ -349,7 +349,7 @@ fn the_agent_streams_either_format_into_serve() {
         let polkadot = node(&api, PEER_ID);
         assert_eq!(polkadot["nodeName"], "polkadot-validator");
         assert_eq!(polkadot["nodeClientType"], "Parity Polkadot");
-        let nodes = receiver.data("/nodes", &key);
+        let nodes = receiver.rows("/nodes", &key);
         assert_eq!(node(&nodes, PEER_ID)["audit"], true);
         assert_eq!(node(&nodes, PEER_ID)["genesis_hash"], GENESIS);
         assert_eq!(node(&nodes, "juno-sepolia")["format"], "starknet");
@@ -396,7 +396,7 @@ fn messages_from_audit_outlive_the_retention_and_those_from_submit_do_not() {
             |logs| logs == &json!([]),
         );
         assert_eq!(alice, json!([]));
-        let bob = receiver.data(&format!("/nodes/logs?peer_id={BOB}"), &key);
+        let bob = receiver.rows(&format!("/nodes/logs?peer_id={BOB}"), &key);
         assert_eq!(bob.as_array().map(Vec::len), Some(2), "kept: {bob}");
         let _ = kind;
     }
@@ -459,7 +459,7 @@ fn a_21st_node_on_one_connection_is_ignored_and_the_connection_kept() {
         &key,
         |logs| logs.as_array().is_some_and(|l| l.len() == 1),
     );
-    let nodes = receiver.data("/nodes", &key);
+    let nodes = receiver.rows("/nodes", &key);
     assert_eq!(nodes.as_array().map(Vec::len), Some(20));
     assert!(!has_node(&nodes, &peer(21)));
     assert_eq!(
@@ -523,7 +523,7 @@ fn an_address_may_hold_only_so_many_connections() {
         let mut again = StreamClient::connect(&ws(&receiver, "/submit"));
         again.send(&wrapped(1, connected("alice", ALICE)));
         accepted = eventually(Duration::from_secs(2), || {
-            has_node(&receiver.data("/nodes", &key), ALICE)
+            has_node(&receiver.rows("/nodes", &key), ALICE)
         });
         if accepted {
             break;
@@ -571,7 +571,7 @@ fn garbage_is_counted_and_the_connection_goes_on() {
     assert!(client.send(&wrapped(1, headless)));
     assert!(client.send(&wrapped(2, connected("bob", BOB))));
     data_when(&receiver, "/nodes", &key, |nodes| has_node(nodes, BOB));
-    assert!(!has_node(&receiver.data("/nodes", &key), ALICE));
+    assert!(!has_node(&receiver.rows("/nodes", &key), ALICE));
     assert_eq!(
         metric(
             &receiver,
@@ -642,10 +642,10 @@ fn reads_need_a_key_unless_public_and_node_addresses_need_a_flag() {
     let database = receiver.database.clone();
     drop(receiver);
     let open = Receiver::start(&database, &["--public-reads", "--expose-node-ip"]);
-    let nodes = open.data("/nodes", "");
+    let nodes = open.rows("/nodes", "");
     assert_eq!(node(&nodes, ALICE)["ip"], "127.0.0.1");
     assert_eq!(
-        node(&open.data("/api/nodes", ""), ALICE)["nodeIp"],
+        node(&open.rows("/api/nodes", ""), ALICE)["nodeIp"],
         "127.0.0.1"
     );
     // Client-stats stay behind keys.
@@ -679,10 +679,10 @@ fn host_systems_and_benchmarks_are_created_by_admins_and_listed() {
         assert_eq!(created.status, 200, "{}", created.text());
         let benchmark_id = created.json()["id"].as_i64().expect("an id");
 
-        let hosts = receiver.data("/host_systems", &reader);
+        let hosts = receiver.rows("/host_systems", &reader);
         assert_eq!(hosts[0]["id"], host_id);
         assert_eq!(hosts[0]["os"], "freebsd");
-        let benchmarks = receiver.data("/benchmarks", &reader);
+        let benchmarks = receiver.rows("/benchmarks", &reader);
         assert_eq!(benchmarks[0]["id"], benchmark_id);
         assert_eq!(benchmarks[0]["chain_spec"]["name"], "Development");
         assert_eq!(benchmarks[0]["ts_end"], "2019-10-28T14:05:27.618903");
@@ -696,7 +696,7 @@ fn host_systems_and_benchmarks_are_created_by_admins_and_listed() {
         let missing = post("/host_systems", &admin, &json!({"os": "linux"}));
         assert_eq!(missing.status, 400);
 
-        let tables = receiver.data("/stats/db", &reader);
+        let tables = receiver.rows("/stats/db", &reader);
         let rows = |name: &str| {
             tables
                 .as_array()
@@ -731,9 +731,9 @@ fn sigterm_closes_streams_with_1001_after_writing_what_they_sent() {
         let address = receiver.address.clone();
         drop(receiver);
         let again = Receiver::start_on(&database, &address, &[]);
-        let logs = again.data(&format!("/nodes/logs?peer_id={ALICE}"), &key);
+        let logs = again.rows(&format!("/nodes/logs?peer_id={ALICE}"), &key);
         assert_eq!(logs.as_array().map(Vec::len), Some(4), "{logs}");
-        assert_eq!(node(&again.data("/nodes", &key), ALICE)["connected"], false);
+        assert_eq!(node(&again.rows("/nodes", &key), ALICE)["connected"], false);
         let _ = kind;
     }
 }

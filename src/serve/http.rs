@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::connect_info::Connected;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
@@ -250,10 +251,25 @@ fn reads<S: Store + StreamStore>() -> Router<AppState<S>> {
             get(stream_queries::benchmarks::<S>).post(stream_queries::add_benchmark::<S>),
         )
         .route("/api/nodes", get(stream_queries::node_data::<S>))
-        .route("/", get(page::overview::<S>))
+        .route("/", get(root::<S>))
         .route("/machines/{machine}", get(page::machine::<S>))
         .route("/stream-nodes/{peer_id}", get(page::stream_node::<S>))
         .layer(CompressionLayer::new())
+}
+
+/// `/`: the page, or, for a WebSocket upgrade, the purging stream ingest (`/submit`): seed 004
+/// points nodes at the server's root (`--telemetry-url 'ws://127.0.0.1:8080 5'`), as
+/// substrate-analytics took them there.
+async fn root<S: Store + StreamStore>(
+    state: State<AppState<S>>,
+    peer: ConnectInfo<PeerAddr>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    headers: HeaderMap,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => streams::submit(state, peer, upgrade).await,
+        Err(_) => page::overview(state, headers).await,
+    }
 }
 
 /// Counts and logs each request by its route pattern, never its path: paths and query strings

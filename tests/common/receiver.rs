@@ -169,7 +169,17 @@ impl Receiver {
         request("GET", &self.url(path), &[("apikey", key)], b"").expect("GET answered")
     }
 
-    /// The `data` of a successful JSON answer.
+    /// A successful answer of the stream routes (seed 004's and seed 002's), bare JSON as those
+    /// servers answer: no envelope.
+    pub fn rows(&self, path: &str, key: &str) -> serde_json::Value {
+        let answer = self.get(path, key);
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.text());
+        let json = answer.json();
+        assert!(json.is_array(), "GET {path}: not a bare array: {json}");
+        json
+    }
+
+    /// The `data` of a successful JSON answer in beaconcha.in's envelope (the `/api/v1` routes).
     pub fn data(&self, path: &str, key: &str) -> serde_json::Value {
         let answer = self.get(path, key);
         assert_eq!(answer.status, 200, "GET {path}: {}", answer.text());

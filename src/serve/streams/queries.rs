@@ -1,9 +1,10 @@
 //! Reading the streams back, in the shapes seed 004 (substrate-analytics) and seed 002 (the Node
 //! Data API) give. Stream nodes belong to the server, not to a key: any valid key reads them, and
 //! `--public-reads` opens the reads to everyone. Creating host systems and benchmarks needs an
-//! admin key. Lists answer in the one envelope, `{"status":"OK","data":[...]}`; times are UTC, in
-//! substrate-analytics' `2019-01-01T00:00:00.000000` form, and mean when the server received the
-//! frame.
+//! admin key. Lists answer bare JSON arrays, as substrate-analytics answers them (its handlers
+//! answer `HttpResponse::Ok().json(rows)`) and as seed 002's schema gives `/api/nodes`: no
+//! envelope; refusals keep the server's one error shape. Times are UTC, in substrate-analytics'
+//! `2019-01-01T00:00:00.000000` form, and mean when the server received the frame.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -15,12 +16,17 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::serve::http::{ApiError, AppState, Shared, authenticate, key_from};
-use crate::serve::queries::{Answer, ok};
+use crate::serve::queries::Answer;
 use crate::serve::store::Store;
 use crate::serve::store::streams::{
     Benchmark, HostSystem, LogQuery, StoredLog, StreamNode, StreamStore,
 };
 use crate::wire::telemetry::decode::NodeFigures;
+
+/// A list answered as it is, without an envelope.
+fn bare(rows: Value) -> Answer {
+    Ok(Json(rows))
+}
 
 /// `/nodes/logs` without `limit`, and the most one answer holds.
 const DEFAULT_LOG_LIMIT: u32 = 100;
@@ -130,10 +136,12 @@ pub async fn nodes<S: Store + StreamStore>(
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
-    ok(nodes
-        .iter()
-        .map(|node| node_json(node, shared.expose_node_ip))
-        .collect())
+    bare(
+        nodes
+            .iter()
+            .map(|node| node_json(node, shared.expose_node_ip))
+            .collect(),
+    )
 }
 
 fn log_json(log: StoredLog) -> Value {
@@ -172,7 +180,7 @@ pub async fn logs<S: Store + StreamStore>(
         limit,
     };
     let logs = timed(&shared, "stream_logs", shared.store.stream_logs(&filter)).await?;
-    ok(logs.into_iter().map(log_json).collect())
+    bare(logs.into_iter().map(log_json).collect())
 }
 
 /// `GET /nodes/log_stats?peer_id=`: how many messages of each kind are kept.
@@ -190,10 +198,12 @@ pub async fn log_stats<S: Store + StreamStore>(
             .log_stats(query.get("peer_id").map(String::as_str)),
     )
     .await?;
-    ok(stats
-        .into_iter()
-        .map(|(log_type, qty)| json!({"log_type": log_type, "qty": qty}))
-        .collect())
+    bare(
+        stats
+            .into_iter()
+            .map(|(log_type, qty)| json!({"log_type": log_type, "qty": qty}))
+            .collect(),
+    )
 }
 
 /// One node's view of one peer, from its newest `system.network_state`.
@@ -236,7 +246,7 @@ async fn reputation_of<S: Store + StreamStore>(
         .filter(|row| row["peer_id"].as_str().is_some_and(&keep))
         .take(limit)
         .collect();
-    ok(Value::Array(rows))
+    bare(Value::Array(rows))
 }
 
 /// `GET /reputation/{peer_id}`: one peer as the other nodes see it.
@@ -283,7 +293,7 @@ pub async fn db_stats<S: Store + StreamStore>(
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
     let tables = timed(&shared, "table_stats", shared.store.table_stats()).await?;
-    ok(serde_json::to_value(tables).unwrap_or_default())
+    bare(serde_json::to_value(tables).unwrap_or_default())
 }
 
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
@@ -328,7 +338,7 @@ pub async fn node_data<S: Store + StreamStore>(
             Value::Object(answer)
         })
         .collect();
-    ok(data)
+    bare(data)
 }
 
 async fn admin<S: Store>(
@@ -364,7 +374,7 @@ pub async fn host_systems<S: Store + StreamStore>(
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
     let hosts = timed(&shared, "host_systems", shared.store.host_systems()).await?;
-    ok(serde_json::to_value(hosts).unwrap_or_default())
+    bare(serde_json::to_value(hosts).unwrap_or_default())
 }
 
 /// `POST /host_systems`: answers `{"id": N}`.
@@ -393,7 +403,7 @@ pub async fn benchmarks<S: Store + StreamStore>(
 ) -> Answer {
     reader(&shared, &headers, &query).await?;
     let benchmarks = timed(&shared, "benchmarks", shared.store.benchmarks()).await?;
-    ok(serde_json::to_value(benchmarks).unwrap_or_default())
+    bare(serde_json::to_value(benchmarks).unwrap_or_default())
 }
 
 /// `POST /benchmarks`: answers `{"id": N}`; the times must read as times.
