@@ -129,7 +129,13 @@ fn every_bundled_fixture_sent_by_the_agent_is_stored_as_mapped() {
 }
 
 /// Each client's own reporter, by the route it uses.
-const REPORTERS: [(&str, &str); 6] = [
+/// Bodies written from the reporters' sources, and (in folders) recorded from the real reporter
+/// (Lodestar 1.44.0's, `scripts/lodestar-reporter`) or copied from its own test (Grandine's).
+const REPORTERS: [(&str, &str); 10] = [
+    ("lodestar/post-1.json", "path"),
+    ("lodestar/post-3.json", "query"),
+    ("lodestar/post-5.json", "header"),
+    ("grandine/beaconchain-rs-test.json", "path"),
     ("lighthouse-beacon-node.json", "query"),
     ("lighthouse-validator.json", "header"),
     ("teku.json", "path"),
@@ -146,7 +152,8 @@ fn the_clients_own_reporters_are_taken_on_every_route() {
         let receiver = Receiver::start(&database, &[]);
         for (file, route) in REPORTERS {
             let body = fixture(&format!("reporters/{file}"));
-            let machine = file.trim_end_matches(".json");
+            let machine = file.trim_end_matches(".json").replace('/', "-");
+            let machine = machine.as_str();
             let answer = match route {
                 "query" => receiver.post(
                     &format!("/api/v1/client/metrics?apikey={key}&machine={machine}"),
@@ -1051,7 +1058,7 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
                     .iter()
                     .map(|row| row.get::<i64, _>("version"))
                     .collect();
-            assert_eq!(versions, [1, 2, 3]);
+            assert_eq!(versions, [1, 2, 3, 4]);
             let slot: i64 = sqlx::query("SELECT sync_beacon_head_slot FROM stats")
                 .fetch_one(&pool)
                 .await

@@ -344,3 +344,91 @@ fn a_node_pointed_at_the_root_as_seed_004_says_is_heard_and_the_answers_are_bare
         page.text()
     );
 }
+
+/// The rows of seed 000's field table: name, type, and the processes that carry it.
+fn seed_000_table() -> Vec<(String, String, Vec<String>)> {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds");
+    let seed = std::fs::read_dir(&seeds)
+        .unwrap_or_else(|err| {
+            panic!(
+                "the seeds at {} ({err}): shared/ must lie beside the repository",
+                seeds.display()
+            )
+        })
+        .filter_map(Result::ok)
+        .find(|entry| entry.file_name().to_string_lossy().starts_with("000_"))
+        .expect("seed 000");
+    let text = std::fs::read_to_string(seed.path()).expect("seed 000 is text");
+    text.lines()
+        .skip_while(|line| !line.starts_with("|Property"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let processes = cells[3]
+                .split(',')
+                .map(|process| match process.trim() {
+                    // The table's word for the beacon node; the process enum's is `beaconnode`.
+                    "beaconchain" => "beaconnode".to_owned(),
+                    other => other.to_owned(),
+                })
+                .collect();
+            (cells[1].to_owned(), cells[2].to_owned(), processes)
+        })
+        .collect()
+}
+
+#[test]
+fn seed_000s_whole_table_goes_through_serve_and_back() {
+    let table = seed_000_table();
+    assert_eq!(table.len(), 41, "seed 000's table has 41 rows");
+    for kind in KINDS {
+        let database = database(kind, "public-seed-table");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        let mut sent: Vec<(String, Vec<(String, Value)>)> = Vec::new();
+        for process in ["beaconnode", "validator", "system"] {
+            let mut object =
+                json!({"version": 1, "timestamp": 1_764_410_000_000_u64, "process": process});
+            let mut fields = Vec::new();
+            for (index, (name, kind, processes)) in table.iter().enumerate() {
+                if !processes.iter().any(|p| p == process) {
+                    continue;
+                }
+                let value = match kind.as_str() {
+                    "int" | "long" => json!(1_000 * index as u64 + 7),
+                    "bool" => json!(true),
+                    _ => json!(format!("{process}-{name}")),
+                };
+                object[name.as_str()] = value.clone();
+                fields.push((name.clone(), value));
+            }
+            sent.push((process.to_owned(), fields));
+            let answer = receiver.post(
+                &format!("/api/v1/stats/{key}/seed-table"),
+                object.to_string().as_bytes(),
+            );
+            assert_eq!(answer.status, 200, "{kind:?} {process}: {}", answer.text());
+        }
+        let stored = receiver.data("/api/v1/machines/seed-table/stats?limit=10", &key);
+        for (process, fields) in sent {
+            let object = stored
+                .as_array()
+                .and_then(|objects| objects.iter().find(|object| object["process"] == process))
+                .unwrap_or_else(|| panic!("{kind:?}: no {process} object in {stored}"));
+            for (name, value) in fields {
+                // The table's two typos are answered in the spelling of its example and of every
+                // reporter.
+                let answered = match name.as_str() {
+                    "memory_node_bytes_bufferd" => "memory_node_bytes_buffers",
+                    "misc_node_boot_ts_system" => "misc_node_boot_ts_seconds",
+                    other => other,
+                };
+                assert_eq!(
+                    object[answered], value,
+                    "{kind:?} {process}.{name}: {object}"
+                );
+            }
+        }
+    }
+}

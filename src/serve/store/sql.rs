@@ -25,17 +25,18 @@ use crate::wire::client_stats::fields::{Kind, Process, all_fields};
 static OBJECT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let fields: Vec<&str> = all_fields().map(|field| field.name).collect();
     format!(
-        "s.process, s.received_ms, s.version, s.timestamp_ms, s.{}",
+        "s.process, s.received_ms, s.version, s.timestamp_ms, s.extensions, s.{}",
         fields.join(", s.")
     )
 });
 
 static INSERT_OBJECT: LazyLock<String> = LazyLock::new(|| {
     let fields: Vec<&str> = all_fields().map(|field| field.name).collect();
-    let columns = 6 + fields.len();
+    let columns = 7 + fields.len();
     let parameters: Vec<String> = (1..=columns).map(|n| format!("${n}")).collect();
     format!(
-        "INSERT INTO stats (machine_id, process, minute, received_ms, version, timestamp_ms, {}) \
+        "INSERT INTO stats (machine_id, process, minute, received_ms, version, timestamp_ms, \
+         extensions, {}) \
          VALUES ({}) ON CONFLICT DO NOTHING",
         fields.join(", "),
         parameters.join(", ")
@@ -164,6 +165,14 @@ fn object_of(row: &AnyRow) -> Result<StoredObject, sqlx::Error> {
     }
     let version: i64 = row.try_get("version")?;
     let timestamp: Option<i64> = row.try_get("timestamp_ms")?;
+    // Written from a JSON object; anything else reads as none.
+    let extensions = match row.try_get::<Option<String>, _>("extensions")? {
+        Some(json) => match serde_json::from_str(&json) {
+            Ok(serde_json::Value::Object(extensions)) => extensions,
+            _ => serde_json::Map::new(),
+        },
+        None => serde_json::Map::new(),
+    };
     Ok(StoredObject {
         key: row.try_get("key_name")?,
         machine: row.try_get("machine_name")?,
@@ -173,6 +182,7 @@ fn object_of(row: &AnyRow) -> Result<StoredObject, sqlx::Error> {
             timestamp: timestamp.map(|ms| ms.max(0) as u64),
             process,
             values,
+            extensions,
         },
     })
 }
@@ -300,13 +310,17 @@ impl Store for SqlStore {
             .map_err(classify)?;
             let mut kept = Vec::with_capacity(submission.objects.len());
             for object in &submission.objects {
-                let mut query = sqlx::query(INSERT_OBJECT.as_str())
-                    .bind(machine_id)
-                    .bind(object.process.code())
-                    .bind(submission.minute())
-                    .bind(submission.received_ms)
-                    .bind(object.version as i64)
-                    .bind(object.timestamp.map(|ms| ms as i64));
+                let mut query =
+                    sqlx::query(INSERT_OBJECT.as_str())
+                        .bind(machine_id)
+                        .bind(object.process.code())
+                        .bind(submission.minute())
+                        .bind(submission.received_ms)
+                        .bind(object.version as i64)
+                        .bind(object.timestamp.map(|ms| ms as i64))
+                        .bind((!object.extensions.is_empty()).then(|| {
+                            serde_json::Value::Object(object.extensions.clone()).to_string()
+                        }));
                 for field in all_fields() {
                     let value = object
                         .values

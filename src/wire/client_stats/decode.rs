@@ -13,7 +13,15 @@ pub const MAX_OBJECTS: usize = 10;
 /// Longer strings are refused: no client name or version comes near it. (`field_error` says it.)
 pub const MAX_TEXT_BYTES: usize = 256;
 
-/// One accepted object: its envelope and the known fields it carried, unknown keys dropped.
+/// A reporter's own fields beyond the table (the exporter's `exporter_version`) are kept, up to
+/// this many per object...
+pub const MAX_EXTENSIONS: usize = 8;
+/// ...each named in at most this many bytes of `a-z`, `0-9` and `_`, its value a number, a boolean
+/// or a string of at most `MAX_TEXT_BYTES` without NUL. Others are not kept.
+pub const MAX_EXTENSION_NAME_BYTES: usize = 64;
+
+/// One accepted object: its envelope, the known fields it carried, and the reporter's own fields
+/// within the bounds above.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Received {
     pub version: u64,
@@ -21,6 +29,7 @@ pub struct Received {
     pub timestamp: Option<u64>,
     pub process: Process,
     pub values: Vec<(&'static Field, Value)>,
+    pub extensions: Map<String, Json>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +80,35 @@ impl Received {
             };
             object.insert(field.name.into(), value);
         }
+        for (name, value) in &self.extensions {
+            object.entry(name.clone()).or_insert_with(|| value.clone());
+        }
         object
     }
+}
+
+/// The reporter's own fields of `map`, within the bounds: not the envelope, not a field of any
+/// process, not a name an answer uses itself.
+pub fn extensions(map: &Map<String, Json>) -> Map<String, Json> {
+    const ANSWER_NAMES: [&str; 5] = ["version", "timestamp", "process", "machine", "received"];
+    map.iter()
+        .filter(|(name, value)| {
+            !ANSWER_NAMES.contains(&name.as_str())
+                && !super::fields::is_known(name)
+                && !name.is_empty()
+                && name.len() <= MAX_EXTENSION_NAME_BYTES
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && match value {
+                    Json::String(text) => text.len() <= MAX_TEXT_BYTES && !text.contains('\0'),
+                    Json::Number(_) | Json::Bool(_) => true,
+                    Json::Null | Json::Array(_) | Json::Object(_) => false,
+                }
+        })
+        .take(MAX_EXTENSIONS)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// A body of one object or an array of up to nine.
@@ -123,7 +159,7 @@ fn decode_object(index: usize, map: &Map<String, Json>) -> Result<Received, Deco
     let mut values = Vec::new();
     for field in process.fields() {
         let Some((name, json)) = std::iter::once(field.name)
-            .chain(field.alias)
+            .chain(field.aliases.iter().copied())
             .find_map(|name| map.get(name).map(|json| (name, json)))
         else {
             continue;
@@ -158,16 +194,18 @@ fn decode_object(index: usize, map: &Map<String, Json>) -> Result<Received, Deco
         timestamp,
         process,
         values,
+        extensions: extensions(map),
     })
 }
 
 /// The name as the sender spelled it, for the error message.
 fn name_of(field: &'static Field, sent: &str) -> &'static str {
-    if field.alias == Some(sent) {
-        field.alias.unwrap_or(field.name)
-    } else {
-        field.name
-    }
+    field
+        .aliases
+        .iter()
+        .find(|alias| **alias == sent)
+        .copied()
+        .unwrap_or(field.name)
 }
 
 /// The largest number taken: the explorer's database columns are signed 64-bit, so it fails to
@@ -368,13 +406,30 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_and_other_processes_fields_are_dropped_and_missing_stays_missing() {
+    fn other_processes_fields_are_dropped_a_reporters_own_kept_bounded_and_missing_stays_missing() {
         let object = one(json!({
-            "version": 1, "timestamp": 1_700_000_000_000u64, "process": "validator",
-            "validator_total": 3, "exporter_version": "x", "cpu_cores": 4
+            "version": 2, "timestamp": 1_700_000_000_000u64, "process": "validator",
+            "validator_total": 3, "exporter_version": "beaconcha.in@v0.4.1", "cpu_cores": 4,
+            "machine": "spoofed", "Bad-Name": 1, "nested": {"a": 1}, "nul": "a\u{0}b",
+            "long": "x".repeat(MAX_TEXT_BYTES + 1), "client_build": null
         }));
         let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["process", "timestamp", "validator_total", "version"]);
+        assert_eq!(
+            keys,
+            [
+                "exporter_version",
+                "process",
+                "timestamp",
+                "validator_total",
+                "version"
+            ]
+        );
+        let many: Map<String, Json> = (0..20)
+            .map(|n| (format!("extra_{n:02}"), Json::from(n)))
+            .collect();
+        let mut body = json!({"version": 1, "process": "system"});
+        body.as_object_mut().expect("an object").extend(many);
+        assert_eq!(one(body).len(), 2 + MAX_EXTENSIONS);
     }
 
     #[test]
@@ -384,6 +439,8 @@ mod tests {
             "misc_node_boot_ts_system": 1_700_000_000
         }));
         assert_eq!(object["memory_node_bytes_buffers"], json!(5));
+        let table = one(json!({"version": 1, "process": "system", "memory_node_bytes_bufferd": 6}));
+        assert_eq!(table["memory_node_bytes_buffers"], json!(6));
         assert_eq!(object["misc_node_boot_ts_seconds"], json!(1_700_000_000));
         let refused =
             decoded(json!({"version": 1, "process": "system", "memory_node_bytes_buffered": -5}));

@@ -18,15 +18,15 @@ pub struct Field {
     /// The spelling stored and answered.
     pub name: &'static str,
     pub kind: Kind,
-    /// Another spelling real reporters send for the same value.
-    pub alias: Option<&'static str>,
+    /// Other spellings real reporters or the specification use for the same value.
+    pub aliases: &'static [&'static str],
 }
 
 const fn field(name: &'static str, kind: Kind) -> Field {
     Field {
         name,
         kind,
-        alias: None,
+        aliases: &[],
     }
 }
 
@@ -86,6 +86,11 @@ impl Process {
     }
 }
 
+/// Whether `name` is a field of any process, in any spelling.
+pub fn is_known(name: &str) -> bool {
+    all_fields().any(|field| field.name == name || field.aliases.contains(&name))
+}
+
 /// Every field of every process, each once: the store's columns.
 pub fn all_fields() -> impl Iterator<Item = &'static Field> {
     PROCESS_FIELDS
@@ -109,7 +114,7 @@ const PROCESS_FIELDS: [Field; 9] = [
     field("sync_eth2_fallback_connected", Flag),
 ];
 
-const BEACON_NODE_FIELDS: [Field; 7] = [
+const BEACON_NODE_FIELDS: [Field; 8] = [
     field("disk_beaconchain_bytes_total", Integer),
     field("network_libp2p_bytes_total_receive", Integer),
     field("network_libp2p_bytes_total_transmit", Integer),
@@ -117,6 +122,8 @@ const BEACON_NODE_FIELDS: [Field; 7] = [
     field("sync_eth1_connected", Flag),
     field("sync_eth2_synced", Flag),
     field("sync_beacon_head_slot", Integer),
+    // In the specification's table; Lodestar, Teku, Prysm and Grandine send it.
+    field("slasher_active", Flag),
 ];
 
 const VALIDATOR_FIELDS: [Field; 2] = [
@@ -134,11 +141,12 @@ const SYSTEM_FIELDS: [Field; 19] = [
     field("memory_node_bytes_total", Integer),
     field("memory_node_bytes_free", Integer),
     field("memory_node_bytes_cached", Integer),
-    // Lighthouse spells it `_buffers`, the specification's README `_buffered`.
+    // Every reporter spells it `_buffers`; the specification's table `_bufferd`, the exporter's
+    // README `_buffered`.
     Field {
         name: "memory_node_bytes_buffers",
         kind: Integer,
-        alias: Some("memory_node_bytes_buffered"),
+        aliases: &["memory_node_bytes_bufferd", "memory_node_bytes_buffered"],
     },
     field("disk_node_bytes_total", Integer),
     field("disk_node_bytes_free", Integer),
@@ -150,7 +158,7 @@ const SYSTEM_FIELDS: [Field; 19] = [
     Field {
         name: "misc_node_boot_ts_seconds",
         kind: Integer,
-        alias: Some("misc_node_boot_ts_system"),
+        aliases: &["misc_node_boot_ts_system"],
     },
     field("misc_os", Text),
 ];
@@ -162,7 +170,7 @@ mod tests {
     #[test]
     fn every_field_name_is_unique_and_a_plain_identifier() {
         let names: Vec<&str> = all_fields()
-            .flat_map(|field| std::iter::once(field.name).chain(field.alias))
+            .flat_map(|field| std::iter::once(field.name).chain(field.aliases.iter().copied()))
             .collect();
         let mut unique = names.clone();
         unique.sort();

@@ -1,0 +1,3 @@
+// Stub for @chainsafe/snappy-wasm: never imported by @lodestar/beacon-node/lib/monitoring or the metric
+// definition files record.mjs loads. Importing it anyway is a mistake, so say so loudly.
+throw new Error("stub package @chainsafe/snappy-wasm was imported; record.mjs must only load lib/monitoring and lib/metrics files");
