@@ -187,7 +187,7 @@ async fn probe(served_base: String, ws: String, key: String, seconds: u64) -> Ve
                 let answer = client.get(&url).header("apikey", &key).send().await.ok()?;
                 let body: serde_json::Value =
                     serde_json::from_slice(&answer.bytes().await.ok()?).ok()?;
-                body["data"][0]["logs"]["height"].as_u64()
+                body[0]["logs"]["height"].as_u64()
             }
             .await;
             if seen == Some(height) {
@@ -215,8 +215,7 @@ async fn stored(base: &str, key: &str) -> u64 {
     let Ok(answer) = answer else { return 0 };
     let bytes = answer.bytes().await.unwrap_or_default();
     let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    body["data"]
-        .as_array()
+    body.as_array()
         .and_then(|tables| tables.iter().find(|t| t["table_name"] == "stream_logs"))
         .and_then(|t| t["rows"].as_u64())
         .unwrap_or(0)
