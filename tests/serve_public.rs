@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::receiver::{KINDS, Receiver, add_key, database};
+use common::receiver::{KINDS, Kind, Receiver, add_key, database};
 use common::stream::{StreamClient, connected, interval, wrapped};
 use common::{eventually, fixture};
 use serde_json::{Value, json};
@@ -17,18 +17,6 @@ const EVIL: &str = "12D3KooWEvilEvilEvilEvilEvilEvilEvilEvilEvilEvilEv2";
 
 fn ws(receiver: &Receiver, path: &str) -> String {
     format!("ws://{}{path}", receiver.address)
-}
-
-/// The value of the first `/metrics` line that starts with `line_start`.
-fn metric(receiver: &Receiver, line_start: &str) -> f64 {
-    receiver
-        .get("/metrics", "")
-        .text()
-        .lines()
-        .find(|line| line.starts_with(line_start))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// How many messages of `peer_id` are stored, once `ready` holds for that count.
@@ -153,18 +141,12 @@ fn a_poisoning_stream_beside_a_good_node_costs_the_good_node_nothing() {
         assert_eq!(evil_node["name"], "evil\u{FFFD}node", "{kind:?}");
         assert_eq!(evil_node["chain"], "Pol\u{FFFD}kadot", "{kind:?}");
         assert_eq!(
-            metric(
-                &receiver,
-                "nodepulse_serve_stream_refused_total{reason=\"malformed\"}"
-            ),
+            receiver.metric("nodepulse_serve_stream_refused_total{reason=\"malformed\"}"),
             100.0,
             "{kind:?}"
         );
         assert_eq!(
-            metric(
-                &receiver,
-                "nodepulse_serve_stream_refused_total{reason=\"unstorable\"}"
-            ),
+            receiver.metric("nodepulse_serve_stream_refused_total{reason=\"unstorable\"}"),
             0.0,
             "{kind:?}"
         );
@@ -223,7 +205,7 @@ fn a_slow_loris_from_many_addresses_costs_other_clients_nothing() {
         .enable_all()
         .build()
         .expect("runtime");
-    let database = database(common::receiver::Kind::Sqlite, "public-slow-loris");
+    let database = database(Kind::Sqlite, "public-slow-loris");
     // Started as systemd starts a service without LimitNOFILE: a soft limit of 1,024.
     let receiver =
         Receiver::start_with_soft_open_files(&database, 1024, &["--header-timeout", "5s"]);
@@ -253,7 +235,7 @@ fn a_head_too_large_is_431_and_one_address_holds_only_its_share() {
         .enable_all()
         .build()
         .expect("runtime");
-    let database = database(common::receiver::Kind::Sqlite, "public-head-and-share");
+    let database = database(Kind::Sqlite, "public-head-and-share");
     let receiver = Receiver::start(&database, &["--max-http-connections-per-ip", "4"]);
 
     // A 350 KB header line: refused once past 16 KiB, not read to its end.
@@ -280,7 +262,7 @@ fn a_head_too_large_is_431_and_one_address_holds_only_its_share() {
         .expect("another address is answered");
     assert_eq!(answer.status, 200);
     assert_eq!(
-        metric(&receiver, "nodepulse_serve_http_connections_refused_total"),
+        receiver.metric("nodepulse_serve_http_connections_refused_total"),
         1.0
     );
     // One of the four gone, the address is answered again.
@@ -314,7 +296,7 @@ fn healthz_from(runtime: &tokio::runtime::Runtime, from: &str, server: &str) -> 
 
 #[test]
 fn a_node_pointed_at_the_root_as_seed_004_says_is_heard_and_the_answers_are_bare() {
-    let database = database(common::receiver::Kind::Sqlite, "public-root-upgrade");
+    let database = database(Kind::Sqlite, "public-root-upgrade");
     let key = add_key(&database, "reader", false);
     let receiver = Receiver::start(&database, &[]);
     // `--telemetry-url 'ws://127.0.0.1:8080 5'`: the root, no path.
@@ -410,25 +392,51 @@ fn seed_000s_whole_table_goes_through_serve_and_back() {
             );
             assert_eq!(answer.status, 200, "{kind:?} {process}: {}", answer.text());
         }
-        let stored = receiver.data("/api/v1/machines/seed-table/stats?limit=10", &key);
-        for (process, fields) in sent {
-            let object = stored
-                .as_array()
-                .and_then(|objects| objects.iter().find(|object| object["process"] == process))
-                .unwrap_or_else(|| panic!("{kind:?}: no {process} object in {stored}"));
-            for (name, value) in fields {
-                // The table's two typos are answered in the spelling of its example and of every
-                // reporter.
-                let answered = match name.as_str() {
-                    "memory_node_bytes_bufferd" => "memory_node_bytes_buffers",
-                    "misc_node_boot_ts_system" => "misc_node_boot_ts_seconds",
-                    other => other,
-                };
-                assert_eq!(
-                    object[answered], value,
-                    "{kind:?} {process}.{name}: {object}"
-                );
+        // A reporter's own field too, as gobitfly's exporter sends it.
+        let exporter = json!({"version": 2, "process": "validator", "validator_total": 1,
+            "exporter_version": "beaconcha.in@v0.4.1"});
+        let answer = receiver.post(
+            &format!("/api/v1/stats/{key}/exporter"),
+            exporter.to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text());
+        let all_answered = |receiver: &Receiver, when: &str| {
+            let stored = receiver.data("/api/v1/machines/seed-table/stats?limit=10", &key);
+            for (process, fields) in &sent {
+                let object = stored
+                    .as_array()
+                    .and_then(|objects| objects.iter().find(|object| object["process"] == *process))
+                    .unwrap_or_else(|| panic!("{kind:?} {when}: no {process} object in {stored}"));
+                for (name, value) in fields {
+                    // The table's two typos are answered in the spelling of its example and of
+                    // every reporter.
+                    let answered = match name.as_str() {
+                        "memory_node_bytes_bufferd" => "memory_node_bytes_buffers",
+                        "misc_node_boot_ts_system" => "misc_node_boot_ts_seconds",
+                        other => other,
+                    };
+                    assert_eq!(object[answered], *value, "{kind:?} {when} {process}.{name}");
+                }
             }
+            let exported = receiver.data("/api/v1/machines/exporter/stats", &key);
+            assert_eq!(
+                exported[0]["exporter_version"], "beaconcha.in@v0.4.1",
+                "{kind:?} {when}: {exported}"
+            );
+        };
+        all_answered(&receiver, "as stored");
+        // A second instance on the same PostgreSQL answers the same.
+        if kind == Kind::Postgres {
+            all_answered(&Receiver::start(&database, &[]), "from a second instance");
         }
+        // What was answered 200 is there after kill -9 and a restart.
+        let address = receiver.address.clone();
+        let mut receiver = receiver;
+        receiver.process.0.kill().expect("kill -9");
+        let _ = receiver.process.0.wait();
+        all_answered(
+            &Receiver::start_on(&database, &address, &[]),
+            "after kill -9",
+        );
     }
 }

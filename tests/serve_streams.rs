@@ -55,17 +55,6 @@ fn has_node(nodes: &Value, peer_id: &str) -> bool {
     })
 }
 
-fn metric(receiver: &Receiver, line_start: &str) -> f64 {
-    let answer = receiver.get("/metrics", "");
-    answer
-        .text()
-        .lines()
-        .find(|line| line.starts_with(line_start))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[test]
 fn substrate_nodes_in_both_forms_are_kept_and_answered() {
     for kind in KINDS {
@@ -222,17 +211,11 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
 
         // Counted, not kept: the frame before `system.connected`.
         assert_eq!(
-            metric(
-                &receiver,
-                "nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"
-            ),
+            receiver.metric("nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"),
             1.0
         );
         assert!(
-            metric(
-                &receiver,
-                "nodepulse_serve_stream_frames_total{kind=\"system.interval\"}"
-            ) >= 8.0
+            receiver.metric("nodepulse_serve_stream_frames_total{kind=\"system.interval\"}") >= 8.0
         );
         shard.close();
     }
@@ -302,10 +285,7 @@ fn a_starknet_session_identifies_first_and_later_frames_update_it() {
         assert_eq!(logs.as_array().map(Vec::len), Some(5));
         assert_eq!(logs[0]["msg"], "starknet");
         assert_eq!(
-            metric(
-                &receiver,
-                "nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"
-            ),
+            receiver.metric("nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"),
             2.0
         );
         session.close();
@@ -434,10 +414,7 @@ fn a_frame_over_the_cap_closes_its_connection_with_1009_and_no_other() {
         |logs| logs.as_array().is_some_and(|l| l.len() == 1),
     );
     assert_eq!(
-        metric(
-            &receiver,
-            "nodepulse_serve_stream_refused_total{reason=\"too_large\"}"
-        ),
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"too_large\"}"),
         1.0
     );
     other.close();
@@ -463,17 +440,11 @@ fn a_21st_node_on_one_connection_is_ignored_and_the_connection_kept() {
     assert_eq!(nodes.as_array().map(Vec::len), Some(20));
     assert!(!has_node(&nodes, &peer(21)));
     assert_eq!(
-        metric(
-            &receiver,
-            "nodepulse_serve_stream_refused_total{reason=\"too_many_nodes\"}"
-        ),
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"too_many_nodes\"}"),
         1.0
     );
     assert_eq!(
-        metric(
-            &receiver,
-            "nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"
-        ),
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"before_connected\"}"),
         1.0
     );
     shard.close();
@@ -494,10 +465,7 @@ fn a_connection_over_the_byte_rate_is_closed_with_1008() {
     }
     assert_eq!(fast.close_code(), Some(1008));
     assert_eq!(
-        metric(
-            &receiver,
-            "nodepulse_serve_stream_refused_total{reason=\"rate_limited\"}"
-        ),
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"rate_limited\"}"),
         1.0
     );
 }
@@ -510,10 +478,7 @@ fn an_address_may_hold_only_so_many_connections() {
     let mut third = StreamClient::connect(&ws(&receiver, "/submit"));
     assert_eq!(third.close_code(), Some(1008));
     assert_eq!(
-        metric(
-            &receiver,
-            "nodepulse_serve_stream_refused_total{reason=\"too_many_connections\"}"
-        ),
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"too_many_connections\"}"),
         1.0
     );
     // A place freed is a place again (once the server has seen the close).
@@ -573,10 +538,7 @@ fn garbage_is_counted_and_the_connection_goes_on() {
     data_when(&receiver, "/nodes", &key, |nodes| has_node(nodes, BOB));
     assert!(!has_node(&receiver.rows("/nodes", &key), ALICE));
     assert_eq!(
-        metric(
-            &receiver,
-            "nodepulse_serve_stream_refused_total{reason=\"malformed\"}"
-        ),
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"malformed\"}"),
         6.0
     );
     client.close();

@@ -136,18 +136,25 @@ function burnCpu(ms) {
   return sink;
 }
 
-const recorded = [];
-
-// ---- 1. beacon node as `lodestar beacon` 1.44.0 builds it (network in its own registry) ----
-{
+// A synced beacon node's registry as Lodestar builds it: its beacon and lodestar metrics, the
+// Node.js collectors, and `executionUrls` configured execution clients.
+function syncedBeaconNode(executionUrls) {
   const register = new RegistryMetricCreator();
   const beacon = createBeaconMetrics(register);
   const lodestar = createLodestarMetrics(register, gitData, MAINNET_GENESIS_TIME);
   const closeNodeJs = collectNodeJSMetrics(register);
   beacon.headSlot.addCollect(() => beacon.headSlot.set(clockSlot()));
   lodestar.syncStatus.set(syncStateMetric[SyncState.Synced]);
-  lodestar.executionEnginerHttpClient.configUrlsCount.set(1); // one --execution.urls
+  lodestar.executionEnginerHttpClient.configUrlsCount.set(executionUrls);
   lodestar.db.dbSizeTotal.set(183_106_521_088);
+  return {register, closeNodeJs};
+}
+
+const recorded = [];
+
+// ---- 1. beacon node as `lodestar beacon` 1.44.0 builds it (network in its own registry) ----
+{
+  const {register, closeNodeJs} = syncedBeaconNode(1); // one --execution.urls
 
   // The network's registry (the network worker's, or `new RegistryMetricCreator()` in
   // lib/network/network.js without the worker) holds libp2p_peers and the libp2p
@@ -177,14 +184,7 @@ const recorded = [];
 
 // ---- 3. beacon node with libp2p metrics in the main registry (Lodestar before v1.9.0) ----
 {
-  const register = new RegistryMetricCreator();
-  const beacon = createBeaconMetrics(register);
-  const lodestar = createLodestarMetrics(register, gitData, MAINNET_GENESIS_TIME);
-  const closeNodeJs = collectNodeJSMetrics(register);
-  beacon.headSlot.addCollect(() => beacon.headSlot.set(clockSlot()));
-  lodestar.syncStatus.set(syncStateMetric[SyncState.Synced]);
-  lodestar.executionEnginerHttpClient.configUrlsCount.set(2); // a fallback EL URL too
-  lodestar.db.dbSizeTotal.set(183_106_521_088);
+  const {register, closeNodeJs} = syncedBeaconNode(2); // a fallback EL URL too
   createNetworkCoreMetrics(register).peers.set(87);
   // @libp2p/prometheus-metrics as lib/network/libp2p/index.js configures it; its
   // _track(connection, "global") adds every byte under "global received"/"global sent".

@@ -65,6 +65,13 @@ impl ServeConfig {
             Some(0) => Err(invalid(flag, "must be at least 1")),
             other => Ok(other.unwrap_or(default)),
         };
+        let longer_than_zero =
+            |flag: &'static str, value: Option<&str>, default: Duration| match duration(
+                flag, value, default,
+            )? {
+                zero if zero.is_zero() => Err(invalid(flag, "must be longer than 0s")),
+                positive => Ok(positive),
+            };
         let size = |flag: &'static str, value: Option<&str>, default: u64| match value {
             None => Ok(default),
             Some(text) => match parse_size(text) {
@@ -99,7 +106,7 @@ impl ServeConfig {
                 settings.max_connections_per_ip,
                 64,
             )? as usize,
-            silence: duration(
+            silence: longer_than_zero(
                 "node-silence",
                 settings.node_silence.as_deref(),
                 Duration::from_secs(60),
@@ -120,18 +127,12 @@ impl ServeConfig {
                 settings.max_http_connections_per_ip,
                 256,
             )? as usize,
-            header_timeout: duration(
+            header_timeout: longer_than_zero(
                 "header-timeout",
                 settings.header_timeout.as_deref(),
                 Duration::from_secs(20),
             )?,
         };
-        if connections.header_timeout.is_zero() {
-            return Err(invalid("header-timeout", "must be longer than 0s"));
-        }
-        if streams.silence.is_zero() {
-            return Err(invalid("node-silence", "must be longer than 0s"));
-        }
         Ok(ServeConfig {
             listen,
             database,
@@ -215,6 +216,8 @@ mod tests {
         assert_eq!(config.retention, Duration::from_secs(31 * 86_400));
         assert_eq!(config.offline_after, Duration::from_secs(600));
         assert_eq!((config.key_rate, config.key_burst), (20, 100));
+        assert_eq!(config.connections.header_timeout, Duration::from_secs(20));
+        assert_eq!(config.connections.per_address, 256);
 
         let flags = ServeSettings {
             retention: Some("7d".into()),
@@ -283,5 +286,18 @@ mod tests {
             ..ServeSettings::default()
         });
         assert!(message.starts_with("--key-rate:"), "{message}");
+        let message = with(ServeSettings {
+            header_timeout: Some("0s".into()),
+            ..ServeSettings::default()
+        });
+        assert!(message.starts_with("--header-timeout:"), "{message}");
+        let message = with(ServeSettings {
+            max_http_connections_per_ip: Some(0),
+            ..ServeSettings::default()
+        });
+        assert!(
+            message.starts_with("--max-http-connections-per-ip:"),
+            "{message}"
+        );
     }
 }

@@ -169,6 +169,18 @@ impl Receiver {
         request("GET", &self.url(path), &[("apikey", key)], b"").expect("GET answered")
     }
 
+    /// The value of the first line of its `/metrics` that starts with `line_start`; 0 when none
+    /// does (a counter not yet counted).
+    pub fn metric(&self, line_start: &str) -> f64 {
+        self.get("/metrics", "")
+            .text()
+            .lines()
+            .find(|line| line.starts_with(line_start))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// A successful answer of the stream routes (seed 004's and seed 002's), bare JSON as those
     /// servers answer: no envelope.
     pub fn rows(&self, path: &str, key: &str) -> serde_json::Value {

@@ -310,17 +310,18 @@ impl Store for SqlStore {
             .map_err(classify)?;
             let mut kept = Vec::with_capacity(submission.objects.len());
             for object in &submission.objects {
-                let mut query =
-                    sqlx::query(INSERT_OBJECT.as_str())
-                        .bind(machine_id)
-                        .bind(object.process.code())
-                        .bind(submission.minute())
-                        .bind(submission.received_ms)
-                        .bind(object.version as i64)
-                        .bind(object.timestamp.map(|ms| ms as i64))
-                        .bind((!object.extensions.is_empty()).then(|| {
-                            serde_json::Value::Object(object.extensions.clone()).to_string()
-                        }));
+                let mut query = sqlx::query(INSERT_OBJECT.as_str())
+                    .bind(machine_id)
+                    .bind(object.process.code())
+                    .bind(submission.minute())
+                    .bind(submission.received_ms)
+                    .bind(object.version as i64)
+                    .bind(object.timestamp.map(|ms| ms as i64))
+                    .bind(
+                        (!object.extensions.is_empty())
+                            .then(|| serde_json::to_string(&object.extensions).ok())
+                            .flatten(),
+                    );
                 for field in all_fields() {
                     let value = object
                         .values

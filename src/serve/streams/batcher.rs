@@ -20,7 +20,7 @@ use crate::serve::store::StoreError;
 use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore};
 use crate::serve::telemetry::{ServeTelemetry, StreamRefusal};
-use crate::wire::telemetry::decode::MAX_STATE_FIELDS;
+use crate::wire::telemetry::decode::{MAX_STATE_FIELDS, bounded_state};
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
 const QUEUE: usize = 16 * 1024;
@@ -65,11 +65,12 @@ impl NodeHandle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Merges a message's `update` into the node's state, which holds at most
-    /// `MAX_STATE_FIELDS` fields: new ones past that are not kept.
+    /// Merges a message's `update` into the node's state, within the state's bounds: values of
+    /// bounded size (`bounded_state`) and at most `MAX_STATE_FIELDS` fields, new ones past that
+    /// not kept.
     pub fn merge(&self, update: Map<String, Value>) {
         let mut state = self.state();
-        for (key, value) in update {
+        for (key, value) in bounded_state(update) {
             let known = state.fields.contains_key(&key);
             if !known && state.fields.len() >= MAX_STATE_FIELDS {
                 continue;
@@ -474,5 +475,23 @@ mod tests {
             (20_500, None),
             "the state did not change"
         );
+    }
+
+    #[test]
+    fn a_nodes_state_stays_bounded_whatever_it_sends() {
+        let handle = NodeHandle::default();
+        let fields: Map<String, Value> = (0..100)
+            .map(|n| (format!("field_{n:03}"), Value::from(n)))
+            .collect();
+        handle.merge(fields);
+        handle.merge(serde_json::from_str(r#"{"field_000": 7, "field_099": 1}"#).expect("a map"));
+        let huge = "x".repeat(1_000_000);
+        handle
+            .merge(serde_json::from_str(&format!(r#"{{"field_001": "{huge}"}}"#)).expect("a map"));
+        let state = handle.state();
+        assert_eq!(state.fields.len(), MAX_STATE_FIELDS);
+        assert_eq!(state.fields["field_000"], 7, "a known field is updated");
+        assert!(!state.fields.contains_key("field_099"), "past the cap");
+        assert_eq!(state.fields["field_001"], 1, "a huge value is not kept");
     }
 }

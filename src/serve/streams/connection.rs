@@ -326,7 +326,7 @@ impl Connection {
         session.last_frame = now;
         // A map of JSON values always serializes.
         let log = serde_json::to_string(&update).unwrap_or_default();
-        session.handle.merge(decode::bounded_state(update));
+        session.handle.merge(update);
         let handle = Arc::clone(&session.handle);
         self.send(Item::Message(
             handle,

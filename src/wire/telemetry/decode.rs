@@ -223,7 +223,7 @@ pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
         };
         state.insert((*to).to_owned(), value);
     }
-    bounded_state(state)
+    state
 }
 
 /// The Node Data API's figures (seed 002) from a node's latest state, for either stream.
@@ -296,8 +296,9 @@ fn cut(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-/// The fields of an update that a node's latest state keeps: field names and values of bounded
-/// size (a node sending a megabyte as its "height" costs only its own message).
+/// The fields of an update that a node's latest state keeps (every update goes through it): field
+/// names and values of bounded size (a node sending a megabyte as its "height" costs only its own
+/// message).
 pub fn bounded_state(update: Map<String, Value>) -> Map<String, Value> {
     update
         .into_iter()
