@@ -159,6 +159,17 @@ pub struct ServeSettings {
     )]
     #[serde(default)]
     pub submit_allow: Vec<String>,
+    /// Browser pages (origins, e.g. https://example.org) that may stream to /submit and /audit;
+    /// nodes send no Origin, and an upgrade that carries another is refused [default: none].
+    #[arg(
+        long,
+        env = "NODEPULSE_SUBMIT_ORIGINS",
+        value_name = "ORIGIN,...",
+        value_delimiter = ',',
+        help_heading = "Streams"
+    )]
+    #[serde(default)]
+    pub submit_origins: Vec<String>,
     /// Largest stream frame; a bigger one closes its connection with 1009 [default: 512KiB].
     #[arg(
         long,

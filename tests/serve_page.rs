@@ -140,6 +140,20 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
         "",
         "the key is not readable by scripts"
     );
+    // The Content-Security-Policy lets the page's own style and script run: the header is
+    // styled, and a click on a column header sorts the rules table.
+    assert_eq!(
+        browser.eval("getComputedStyle(document.querySelector('header')).backgroundColor"),
+        "rgb(36, 41, 47)"
+    );
+    let sorted = browser.eval(
+        "document.querySelector('#alert-rules th').click();\
+         const names = [...document.querySelectorAll('#alert-rules tbody tr')]\
+         .map(r => r.cells[0].textContent);\
+         const up = [...names].sort((a, b) => a.localeCompare(b));\
+         JSON.stringify(names) === JSON.stringify(up) || JSON.stringify(names) === JSON.stringify([...up].reverse())",
+    );
+    assert_eq!(sorted, true, "the page's script ran");
     let desktop = browser.screenshot("page-signed-in", 1280, 800);
     let phone = browser.screenshot("page-phone", 390, 844);
     assert!(std::fs::metadata(&desktop).is_ok_and(|m| m.len() > 1000));
@@ -533,7 +547,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
             );
             assert_eq!(
                 browser.eval(
-                    "[...document.querySelectorAll('figure.chart svg')]\
+                    "[...document.querySelectorAll('figure.chart > svg')]\
                      .every(svg => svg.getBoundingClientRect().width > 250)"
                 ),
                 true,

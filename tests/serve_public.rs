@@ -440,3 +440,95 @@ fn seed_000s_whole_table_goes_through_serve_and_back() {
         );
     }
 }
+
+#[test]
+fn other_sites_can_neither_sign_a_browser_in_or_out_nor_frame_the_page_nor_inject_nodes() {
+    let database = database(Kind::Sqlite, "public-cross-site");
+    let key = add_key(&database, "operator", false);
+    let receiver = Receiver::start(
+        &database,
+        &["--submit-origins", "https://status.example.org"],
+    );
+    let sign_in = |path: &str, headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        common::receiver::request(
+            "POST",
+            &receiver.url(path),
+            &all,
+            format!("key={key}").as_bytes(),
+        )
+        .expect("answered")
+    };
+    let host = receiver.address.clone();
+    let own_origin = format!("http://{host}");
+    for (what, headers) in [
+        ("a cross-site form", vec![("Sec-Fetch-Site", "cross-site")]),
+        (
+            "a sibling site's form",
+            vec![("Sec-Fetch-Site", "same-site")],
+        ),
+        (
+            "an old browser's form from elsewhere",
+            vec![("Origin", "http://evil.example")],
+        ),
+        ("a sandboxed page", vec![("Origin", "null")]),
+    ] {
+        for path in ["/login", "/logout"] {
+            let answer = sign_in(path, &headers);
+            assert_eq!(answer.status, 403, "{what} to {path}: {}", answer.text());
+            assert!(answer.header("Set-Cookie").is_none(), "{what} to {path}");
+        }
+    }
+    // The page's own form, a browser that says so, and a script that says nothing are taken.
+    for headers in [
+        vec![
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Origin", own_origin.as_str()),
+        ],
+        vec![("Origin", own_origin.as_str())],
+        vec![],
+    ] {
+        let answer = sign_in("/login", &headers);
+        assert_eq!(answer.status, 303, "{headers:?}: {}", answer.text());
+        assert!(answer.header("Set-Cookie").is_some());
+    }
+
+    // No other site may frame the page, and it runs only its own script and style.
+    let page = receiver.get("/", "");
+    assert_eq!(page.header("X-Frame-Options"), Some("DENY"));
+    let policy = page
+        .header("Content-Security-Policy")
+        .unwrap_or_default()
+        .to_owned();
+    for part in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "style-src 'sha256-",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(part), "{part:?} not in {policy}");
+    }
+
+    // A browser page elsewhere cannot stream nodes in through a visitor's browser.
+    let submit = format!("ws://{host}/submit");
+    assert_eq!(
+        StreamClient::try_connect_with(&submit, &[("Origin", "http://evil.example")]).err(),
+        Some(403)
+    );
+    assert_eq!(
+        StreamClient::try_connect_with(&format!("ws://{host}/audit"), &[("Origin", "null")]).err(),
+        Some(403)
+    );
+    let allowed =
+        StreamClient::try_connect_with(&submit, &[("Origin", "https://status.example.org")]);
+    assert!(allowed.is_ok(), "--submit-origins names it");
+    assert!(
+        StreamClient::try_connect(&submit).is_ok(),
+        "a node sends no Origin"
+    );
+    assert_eq!(
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"not_allowed\"}"),
+        2.0
+    );
+}

@@ -112,6 +112,11 @@ impl ServeConfig {
                 Duration::from_secs(60),
             )?,
             allow: AllowList(allow),
+            origins: settings
+                .submit_origins
+                .iter()
+                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+                .collect(),
             batch: BatchLimits {
                 messages: positive("db-batch-size", settings.db_batch_size, 1024)? as usize,
                 latency: duration(
@@ -192,6 +197,11 @@ impl ServeSettings {
                 lower.submit_allow
             } else {
                 self.submit_allow
+            },
+            submit_origins: if self.submit_origins.is_empty() {
+                lower.submit_origins
+            } else {
+                self.submit_origins
             },
             max_frame_size: self.max_frame_size.or(lower.max_frame_size),
             max_stream_rate: self.max_stream_rate.or(lower.max_stream_rate),

@@ -267,7 +267,7 @@ async fn root<S: Store + StreamStore>(
     headers: HeaderMap,
 ) -> Response {
     match upgrade {
-        Ok(upgrade) => streams::submit(state, peer, upgrade).await,
+        Ok(upgrade) => streams::submit(state, peer, headers, upgrade).await,
         Err(_) => page::overview(state, headers).await,
     }
 }

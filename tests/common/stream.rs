@@ -22,11 +22,25 @@ pub struct StreamClient {
 impl StreamClient {
     /// Connects to `url` (`ws://HOST:PORT/submit`); the handshake's refusal as `Err(status)`.
     pub fn try_connect(url: &str) -> Result<StreamClient, u16> {
+        StreamClient::try_connect_with(url, &[])
+    }
+
+    /// The same, the upgrade request carrying `headers` (a browser's `Origin`, say).
+    pub fn try_connect_with(url: &str, headers: &[(&str, &str)]) -> Result<StreamClient, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        match runtime.block_on(tokio_tungstenite::connect_async(url)) {
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        match runtime.block_on(tokio_tungstenite::connect_async(request)) {
             Ok((socket, _)) => Ok(StreamClient { runtime, socket }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())

@@ -88,7 +88,9 @@ impl Chart {
         for series in &self.series {
             if let Some(value) = series.points.iter().rev().find_map(|(_, value)| *value) {
                 caption.push_str(&format!(
-                    " <span style=\"color:{}\">{}: {}</span>",
+                    // A swatch, not a style attribute: the page's CSP allows no inline styles.
+                    " <span><svg class=\"swatch\" viewBox=\"0 0 10 10\" aria-hidden=\"true\">\
+                     <rect width=\"10\" height=\"10\" fill=\"{}\"/></svg>{}: {}</span>",
                     series.color,
                     escape(series.name),
                     escape(&self.unit.show(value))

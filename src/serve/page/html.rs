@@ -2,6 +2,8 @@
 //! the layout (inline CSS, readable on a phone, and a small script that refreshes the page's
 //! `main` in place every 30 s), and the fleet overview's tables.
 
+use std::sync::LazyLock;
+
 /// Text made safe for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
     let mut safe = String::with_capacity(text.len());
@@ -47,7 +49,8 @@ nav a.on{font-weight:700;color:#1b1f23;text-decoration:none}\
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:.6rem}\
 figure.chart{background:#fff;border:1px solid #d0d7de;margin:0;padding:.4rem .6rem}\
 figcaption{font-size:.9rem;font-weight:600}figcaption span{font-weight:400;margin-left:.5rem}\
-svg{width:100%;height:auto}svg text{font-size:14px;fill:#57606a}.grid{stroke:#d0d7de}";
+svg{width:100%;height:auto}svg text{font-size:14px;fill:#57606a}.grid{stroke:#d0d7de}\
+svg.swatch{width:.7em;height:.7em;margin-right:.25em}";
 
 /// Refreshes `main` from the same URL every 30 s without reloading the page, and sorts a table by
 /// the column header clicked.
@@ -59,6 +62,28 @@ const t=th.closest('table'),i=[...th.parentNode.children].indexOf(th),b=t.tBodie
 const rows=[...b.rows],up=th.dataset.up!=='1';th.dataset.up=up?'1':'0';\
 rows.sort((x,y)=>{const a=x.cells[i].dataset.v??x.cells[i].textContent,c=y.cells[i].dataset.v??y.cells[i].textContent;\
 const n=parseFloat(a)-parseFloat(c);return (isNaN(n)?a.localeCompare(c):n)*(up?1:-1)});rows.forEach(r=>b.appendChild(r));});";
+
+/// The page's Content-Security-Policy: its one inline style and one inline script, by their
+/// hashes, and nothing else (no other script, style, frame, plugin or form target; the script
+/// fetches only this server). With `frame-ancestors 'none'` no other site may frame it.
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "default-src 'none'; script-src '{}'; style-src '{}'; connect-src 'self'; \
+         img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        hash_source(SCRIPT),
+        hash_source(STYLE)
+    )
+});
+
+/// A CSP hash source: `sha256-` and the base64 of the text's SHA-256.
+fn hash_source(text: &str) -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
 
 /// A whole page: `title` (escaped here), the header's sign-in or sign-out form, and `main`.
 pub fn page(title: &str, signed_in: bool, main: &str) -> String {

@@ -54,12 +54,22 @@ async fn viewer<S: Store>(shared: &Shared<S>, headers: &HeaderMap) -> Option<Key
     shared.store.find_key(&key).await.ok().flatten()
 }
 
+/// A page, with the headers that keep other sites from framing it and the browser from running
+/// anything the page did not bring itself.
 fn html_answer(status: StatusCode, body: String) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // Machine pages' links carry `?key=` names; other sites need not see them.
+            (header::REFERRER_POLICY, "no-referrer"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                html::CONTENT_SECURITY_POLICY.as_str(),
+            ),
         ],
         body,
     )
@@ -439,11 +449,49 @@ fn to_overview(set_cookie: Option<HeaderValue>) -> Response {
     response
 }
 
+/// Whether a form was posted from this server's own page. Browsers say where a request comes
+/// from: `Sec-Fetch-Site` (every current one), else `Origin`, compared with the `Host` asked for.
+/// A request that says neither is no browser's (curl, a script) and so not cross-site.
+fn from_own_page(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|origin| origin.split_once("://"))
+        .map(|(_, host)| host);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    origin_host.is_some() && origin_host == host
+}
+
+/// A sign-in or sign-out posted by a page of another site: refused, so that no other site can
+/// sign a visitor's browser in as its own key or out.
+fn cross_site() -> Response {
+    html_answer(
+        StatusCode::FORBIDDEN,
+        html::page(
+            "nodepulse",
+            false,
+            "<p class=\"bad\">Signing in or out from another site's page is refused.</p>",
+        ),
+    )
+}
+
 /// `POST /login` (a form with `key`): a known key is kept in the cookie.
 pub async fn login<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
+    headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
+    if !from_own_page(&headers) {
+        return cross_site();
+    }
     let key = Secret::new(form.key.trim().to_owned());
     match shared.store.find_key(&key).await {
         Ok(Some(_)) => to_overview(cookie(
@@ -471,6 +519,12 @@ pub async fn login<S: Store + StreamStore>(
 }
 
 /// `POST /logout`: the cookie is dropped.
-pub async fn logout<S: Store + StreamStore>(State(shared): State<AppState<S>>) -> Response {
+pub async fn logout<S: Store + StreamStore>(
+    State(shared): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Response {
+    if !from_own_page(&headers) {
+        return cross_site();
+    }
     to_overview(cookie("", 0, shared.secure_cookies))
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -39,6 +39,8 @@ pub struct StreamSettings {
     /// A node silent this long is marked disconnected.
     pub silence: Duration,
     pub allow: AllowList,
+    /// `--submit-origins`: the browser pages that may stream.
+    pub origins: Vec<String>,
     pub batch: BatchLimits,
 }
 
@@ -77,23 +79,26 @@ impl Streams {
 pub async fn submit<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    accept(shared, peer, upgrade, false)
+    accept(shared, peer, &headers, upgrade, false)
 }
 
 /// `/audit`: kept until deleted.
 pub async fn audit<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    accept(shared, peer, upgrade, true)
+    accept(shared, peer, &headers, upgrade, true)
 }
 
 fn accept<S: Store + StreamStore>(
     shared: AppState<S>,
     peer: SocketAddr,
+    headers: &HeaderMap,
     upgrade: WebSocketUpgrade,
     audit: bool,
 ) -> Response {
@@ -104,6 +109,24 @@ fn accept<S: Store + StreamStore>(
             .stream_refused(StreamRefusal::NotAllowed, 1);
         tracing::warn!(%peer, "stream refused: the address is not in --submit-allow");
         return ApiError::new(StatusCode::FORBIDDEN, "this address may not submit").into_response();
+    }
+    // Nodes send no Origin; a browser always does, and a page elsewhere must not inject nodes
+    // through a visitor's browser (inside --submit-allow's network, say).
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|origin| streams.settings.origins.iter().any(|o| o == origin));
+        if !allowed {
+            streams
+                .telemetry
+                .stream_refused(StreamRefusal::NotAllowed, 1);
+            tracing::warn!(%peer, ?origin, "stream refused: a browser page not in --submit-origins");
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "a browser page may not submit unless --submit-origins names it",
+            )
+            .into_response();
+        }
     }
     // Taken before the upgrade so that a burst of connections cannot all slip in; over the limit
     // the connection is accepted and closed with 1008, which tells a node why.
