@@ -532,3 +532,75 @@ fn other_sites_can_neither_sign_a_browser_in_or_out_nor_frame_the_page_nor_injec
         2.0
     );
 }
+
+/// Whether `/nodes` shows `peer_id` connected (`None`: not there).
+fn connected_now(receiver: &Receiver, key: &str, peer_id: &str) -> Option<bool> {
+    receiver
+        .rows("/nodes", key)
+        .as_array()?
+        .iter()
+        .find(|node| node["peer_id"] == peer_id)
+        .and_then(|node| node["connected"].as_bool())
+}
+
+#[test]
+fn a_node_left_connected_by_a_killed_instance_is_disconnected_and_one_live_elsewhere_is_not() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const SILENCE: [&str; 2] = ["--node-silence", "1s"];
+    for kind in KINDS {
+        let database = database(kind, "public-stale-nodes");
+        let key = add_key(&database, "reader", false);
+        let mut first = Receiver::start(&database, &SILENCE);
+        let mut orphan = StreamClient::connect(&ws(&first, "/submit"));
+        assert!(orphan.send(&wrapped(1, connected("orphan", EVIL))));
+        assert!(orphan.send(&wrapped(1, interval(10, 3))));
+        assert!(eventually(Duration::from_secs(60), || {
+            connected_now(&first, &key, EVIL) == Some(true)
+        }));
+        // A node streaming steadily to a second instance on the same PostgreSQL.
+        let second = (kind == Kind::Postgres).then(|| Receiver::start(&database, &SILENCE));
+        let streaming = Arc::new(AtomicBool::new(true));
+        let live = second.as_ref().map(|second| {
+            let mut node = StreamClient::connect(&ws(second, "/submit"));
+            assert!(node.send(&wrapped(1, connected("live", GOOD))));
+            let streaming = Arc::clone(&streaming);
+            thread::spawn(move || {
+                let mut height = 100;
+                while streaming.load(Ordering::Relaxed)
+                    && node.send(&wrapped(1, interval(height, 5)))
+                {
+                    height += 1;
+                    thread::sleep(Duration::from_millis(200));
+                }
+                node.close();
+            })
+        });
+        if let Some(second) = &second {
+            assert!(eventually(Duration::from_secs(60), || {
+                connected_now(second, &key, GOOD) == Some(true)
+            }));
+        }
+
+        // kill -9: nobody tells the database that the orphan's connection died.
+        let address = first.address.clone();
+        first.process.0.kill().expect("kill -9");
+        let _ = first.process.0.wait();
+        drop(orphan);
+        let restarted = Receiver::start_on(&database, &address, &SILENCE);
+        let gone = eventually(Duration::from_secs(90), || {
+            connected_now(&restarted, &key, EVIL) == Some(false)
+        });
+        assert!(gone, "{kind:?}: the orphan still shows connected");
+        if second.is_some() {
+            assert_eq!(
+                connected_now(&restarted, &key, GOOD),
+                Some(true),
+                "{kind:?}: a node live on the other instance was marked gone"
+            );
+        }
+        streaming.store(false, Ordering::Relaxed);
+        if let Some(live) = live {
+            live.join().expect("the live node's thread");
+        }
+    }
+}

@@ -42,10 +42,15 @@ fn insert_logs_sql(rows: usize) -> String {
     )
 }
 
+/// A contact newer than the node's disconnection undoes it: the node was marked gone for want
+/// of contact (`disconnect_stale`, say after a database outage held its contacts back), yet it
+/// is heard.
 fn update_seen_sql(rows: usize) -> String {
     format!(
         "UPDATE stream_nodes SET last_seen_ms = v.column2, \
-         state = COALESCE(v.column3, stream_nodes.state) \
+         state = COALESCE(v.column3, stream_nodes.state), \
+         disconnected_ms = CASE WHEN v.column2 > stream_nodes.disconnected_ms THEN NULL \
+         ELSE stream_nodes.disconnected_ms END \
          FROM (VALUES {}) AS v WHERE stream_nodes.id = v.column1 \
          AND v.column2 >= stream_nodes.last_seen_ms",
         placeholders(rows, 3)
@@ -313,6 +318,18 @@ impl StreamStore for SqlStore {
         )
         .bind(before_ms)
         .bind(i64::from(batch))
+        .execute(self.pool())
+        .await
+        .map_err(classify)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn disconnect_stale(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE stream_nodes SET disconnected_ms = last_seen_ms \
+             WHERE disconnected_ms IS NULL AND last_seen_ms < $1",
+        )
+        .bind(before_ms)
         .execute(self.pool())
         .await
         .map_err(classify)?;

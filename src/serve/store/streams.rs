@@ -176,6 +176,12 @@ pub trait StreamStore: Send + Sync + 'static {
         before_ms: i64,
         batch: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Marks the nodes still connected but heard from last before `before_ms` as disconnected
+    /// then (their connection died with a killed instance); returns how many.
+    fn disconnect_stale(
+        &self,
+        before_ms: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn table_stats(&self) -> impl Future<Output = Result<Vec<TableStats>, StoreError>> + Send;
 
     fn host_systems(&self) -> impl Future<Output = Result<Vec<HostSystem>, StoreError>> + Send;

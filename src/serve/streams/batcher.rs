@@ -31,7 +31,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How often a node's last contact and state are written at most (and when it goes away).
 /// Rewriting every node's row in every batch cost a sixth of the server's CPU at 10,000 frames/s;
 /// its messages themselves are written at once.
-const CONTACT_EVERY_MS: i64 = 5_000;
+pub(super) const CONTACT_EVERY_MS: i64 = 5_000;
 
 /// A node as a connection knows it: its database id, filled in by the batcher once its `Connect`
 /// is committed, and its merged state, which the connection updates with every message and the

@@ -63,6 +63,11 @@ impl Streams {
         telemetry: Arc<ServeTelemetry>,
         stopping: watch::Receiver<bool>,
     ) -> (Streams, JoinHandle<()>) {
+        tokio::spawn(disconnect_stale_forever(
+            Arc::clone(&store),
+            settings.silence,
+            stopping.clone(),
+        ));
         let (batcher, task) = Batcher::start(store, settings.batch, Arc::clone(&telemetry));
         let streams = Streams {
             per_address: PerAddress::new(settings.connections_per_address),
@@ -72,6 +77,38 @@ impl Streams {
             stopping,
         };
         (streams, task)
+    }
+}
+
+/// Marks nodes disconnected whose connection died without telling (an instance killed with
+/// `kill -9`, a crash): at start, then every `--node-silence`. A node on a live connection, of
+/// this instance or another sharing the database, has its contact written every few seconds while
+/// it sends, and is marked gone by its own connection after `silence` without a frame; one not
+/// heard from for `silence` and two contact periods more has no live connection anywhere.
+/// (Instances sharing a database are meant to share `--node-silence`.)
+async fn disconnect_stale_forever<S: StreamStore>(
+    store: Arc<S>,
+    silence: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let stale_after_ms =
+        i64::try_from(silence.as_millis()).unwrap_or(i64::MAX) + 2 * batcher::CONTACT_EVERY_MS;
+    loop {
+        let before = crate::serve::now_ms().saturating_sub(stale_after_ms);
+        match store.disconnect_stale(before).await {
+            Ok(0) => {}
+            Ok(nodes) => tracing::info!(
+                nodes,
+                "stream nodes left connected by a connection that died are disconnected"
+            ),
+            Err(err) => tracing::warn!(
+                "stale stream nodes were not marked disconnected (tried again later): {err}"
+            ),
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(silence) => {}
+        }
     }
 }
 
