@@ -357,3 +357,74 @@ fn test_alert_exits_0_when_every_webhook_took_it_and_1_otherwise() {
         stderr(&output)
     );
 }
+
+/// How many notifications a webhook was sent that read `status subject`.
+fn told(hook: &Server, notification: &str) -> usize {
+    statuses(hook)
+        .iter()
+        .filter(|status| *status == notification)
+        .count()
+}
+
+#[test]
+fn alert_state_outlives_kill_9_and_two_instances_on_one_postgresql_notify_once() {
+    for kind in [Kind::Sqlite, Kind::Postgres] {
+        let hook = Server::start(|_| Reply::ok(""));
+        let name = format!("alerts-restart-{kind:?}").to_lowercase();
+        let database = database(kind, &name);
+        let staying = add_key(&database, "staying", false);
+        let leaving = add_key(&database, "leaving", false);
+        let path = config(
+            &name,
+            &only("machine-offline", "after = \"2s\""),
+            &[(&hook.url("/hook"), "json")],
+        );
+        let mut first = Receiver::start(&database, &["--config", &path]);
+        // On PostgreSQL, a second instance beside it, with the same rules and webhook.
+        let mut second =
+            (kind == Kind::Postgres).then(|| Receiver::start(&database, &["--config", &path]));
+        let body = fixture("reporters/lighthouse-beacon-node.json");
+        post(&first, &staying, "rig-1", &body);
+        post(&first, &leaving, "rig-2", &body);
+        let both = eventually(Duration::from_secs(60), || {
+            told(&hook, "firing staying/rig-1") == 1 && told(&hook, "firing leaving/rig-2") == 1
+        });
+        assert!(both, "{kind:?}: {:?}", statuses(&hook));
+
+        // Every instance gone, one by kill -9; meanwhile rig-2's condition ends (its key is
+        // removed: nobody reports as it any more).
+        first.process.0.kill().expect("kill -9");
+        let _ = first.process.0.wait();
+        if let Some(second) = &mut second {
+            second.process.stop();
+        }
+        let removed = run(nodepulse().args(["keys", "remove", "leaving", "--database", &database]));
+        assert!(removed.status.success(), "{}", stderr(&removed));
+
+        // Restarted: rig-2 is told resolved; rig-1, still offline, is not told again within the
+        // repeat interval.
+        let restarted = Receiver::start_on(&database, &first.address, &["--config", &path]);
+        let resolved = eventually(Duration::from_secs(60), || {
+            told(&hook, "resolved leaving/rig-2") == 1
+        });
+        assert!(resolved, "{kind:?}: {:?}", statuses(&hook));
+        let shown = eventually(Duration::from_secs(60), || {
+            restarted
+                .get("/metrics", "")
+                .text()
+                .contains("nodepulse_serve_alerts_firing{rule=\"machine-offline\"} 1")
+        });
+        assert!(shown, "{kind:?}: the restarted instance shows rig-1 firing");
+        let mut all = statuses(&hook);
+        all.sort();
+        assert_eq!(
+            all,
+            [
+                "firing leaving/rig-2",
+                "firing staying/rig-1",
+                "resolved leaving/rig-2"
+            ],
+            "{kind:?}: each told once"
+        );
+    }
+}

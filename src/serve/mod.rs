@@ -67,8 +67,11 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         .map_err(|err| Error::Setup(format!("cannot listen on {}: {err}", config.listen)))?;
     let (writer, writer_task) = writer::Writer::start(Arc::clone(&store));
     let telemetry = Arc::new(telemetry::ServeTelemetry::default());
+    // Two live instances never share a host and a listen address; a restarted one does.
+    let instance = format!("{}:{}", host_name(), config.listen);
     let alerts = Arc::new(
-        alerts::Alerts::new(config.alerts.clone(), Arc::clone(&telemetry)).map_err(Error::Setup)?,
+        alerts::Alerts::new(config.alerts.clone(), instance, Arc::clone(&telemetry))
+            .map_err(Error::Setup)?,
     );
     let (stop, stopped) = watch::channel(false);
     let (streams, batcher_task) = streams::Streams::start(
@@ -152,12 +155,20 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
 /// `serve --test-alert`: one test notification to every webhook; exit 0 when each took it.
 pub async fn test_alert(config: ServeConfig) -> Result<ExitCode, Error> {
     let telemetry = Arc::new(telemetry::ServeTelemetry::default());
-    let alerts = alerts::Alerts::new(config.alerts, telemetry).map_err(Error::Setup)?;
+    let alerts =
+        alerts::Alerts::new(config.alerts, "test-alert".into(), telemetry).map_err(Error::Setup)?;
     Ok(if alerts.test().await {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The kernel's name for this host.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// Deletes objects and stream messages (not those from `/audit`) older than `retention`: at start,

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use super::figures::parse_object;
+use super::store::alerts::AlertStore;
 use super::store::streams::StreamStore;
 use super::store::{Scope, Store, StoreError};
 use super::telemetry::ServeTelemetry;
@@ -114,13 +115,21 @@ impl AlertConfig {
 
 pub struct Alerts {
     config: AlertConfig,
+    /// The newest state, as this instance evaluated it or read it from the store.
     state: Mutex<AlertState>,
+    /// This instance's name on the lease of the alert rounds: the same after a restart, so that
+    /// a restarted instance goes on at once; no two live instances share one.
+    holder: String,
     client: reqwest::Client,
     telemetry: Arc<ServeTelemetry>,
 }
 
 impl Alerts {
-    pub fn new(config: AlertConfig, telemetry: Arc<ServeTelemetry>) -> Result<Alerts, String> {
+    pub fn new(
+        config: AlertConfig,
+        holder: String,
+        telemetry: Arc<ServeTelemetry>,
+    ) -> Result<Alerts, String> {
         let client = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .build()
@@ -128,6 +137,7 @@ impl Alerts {
         Ok(Alerts {
             config,
             state: Mutex::default(),
+            holder,
             client,
             telemetry,
         })
@@ -157,29 +167,55 @@ impl Alerts {
             .collect()
     }
 
-    /// One round: observe, evaluate, and hand each notification to each webhook's delivery.
-    pub async fn evaluate<S: Store + StreamStore>(
+    /// One round. With webhooks, the instance holding the lease on the rounds (one at a time
+    /// among those sharing the database) observes, evaluates from the stored state, stores the
+    /// new state and only then hands each notification to each webhook's delivery; every other
+    /// instance reads the state, for its page and `/metrics`. So a restart neither repeats nor
+    /// forgets a notification, and several instances send each once. Without webhooks there is
+    /// nobody to tell: the instance evaluates for its own page and takes no part in the lease.
+    pub async fn evaluate<S: Store + StreamStore + AlertStore>(
         self: &Arc<Self>,
         store: &S,
     ) -> Result<(), StoreError> {
-        let observations = observe(store).await?;
         let now_ms = super::now_ms();
-        let held = observations
-            .iter()
-            .flat_map(|observation| rules::conditions(observation, &self.config.rules, now_ms))
-            .collect();
-        let notifications = {
-            let mut state = self.state();
-            let notifications = state.evaluate(
+        if self.config.webhooks.is_empty() {
+            let (held, watched) = self.observe(store, now_ms).await?;
+            let mut state = std::mem::take(&mut *self.state());
+            state.evaluate(
                 held,
-                observations.len(),
+                watched,
                 &self.config.rules,
                 self.config.repeat,
                 now_ms,
             );
-            self.telemetry.alerts_firing(&state.firing());
-            notifications
-        };
+            self.show(state);
+            return Ok(());
+        }
+        let every_ms = i64::try_from(self.config.evaluate_every.as_millis()).unwrap_or(i64::MAX);
+        let leading = store
+            .lease_alert_rounds(&self.holder, now_ms, now_ms.saturating_add(2 * every_ms))
+            .await?;
+        let mut state = AlertState::from_stored(store.alert_state().await?);
+        if !leading {
+            self.show(state);
+            return Ok(());
+        }
+        let (held, watched) = self.observe(store, now_ms).await?;
+        let notifications = state.evaluate(
+            held,
+            watched,
+            &self.config.rules,
+            self.config.repeat,
+            now_ms,
+        );
+        if !store
+            .save_alert_state(&self.holder, &state.to_stored())
+            .await?
+        {
+            // Another instance took the rounds meanwhile: it tells what there is to tell.
+            return Ok(());
+        }
+        self.show(state);
         for notification in notifications {
             tracing::info!(?notification, "alert");
             for webhook in &self.config.webhooks {
@@ -195,6 +231,26 @@ impl Alerts {
             }
         }
         Ok(())
+    }
+
+    /// The conditions that hold now, and how many subjects were watched.
+    async fn observe<S: Store + StreamStore>(
+        &self,
+        store: &S,
+        now_ms: i64,
+    ) -> Result<(Vec<rules::Condition>, usize), StoreError> {
+        let observations = observe(store).await?;
+        let held = observations
+            .iter()
+            .flat_map(|observation| rules::conditions(observation, &self.config.rules, now_ms))
+            .collect();
+        Ok((held, observations.len()))
+    }
+
+    /// `state` is what fires now, for the page and `/metrics`.
+    fn show(&self, state: AlertState) {
+        self.telemetry.alerts_firing(&state.firing());
+        *self.state() = state;
     }
 
     /// Sends one notification to one webhook, retrying transient failures with backoff.
@@ -269,9 +325,9 @@ impl Alerts {
     }
 }
 
-/// Evaluates every `evaluate-every` until the server stops. A round the store cannot answer is
-/// skipped: a database outage is not the fleet going offline.
-pub async fn watch<S: Store + StreamStore>(
+/// Evaluates every `evaluate-every` until the server stops, then gives up the lease on the rounds.
+/// A round the store cannot answer is skipped: a database outage is not the fleet going offline.
+pub async fn watch<S: Store + StreamStore + AlertStore>(
     store: Arc<S>,
     alerts: Arc<Alerts>,
     mut stop: watch::Receiver<bool>,
@@ -281,9 +337,12 @@ pub async fn watch<S: Store + StreamStore>(
             tracing::warn!("alerts were not evaluated this round: {err}");
         }
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
             _ = tokio::time::sleep(alerts.every()) => {}
         }
+    }
+    if let Err(err) = store.release_alert_rounds(&alerts.holder).await {
+        tracing::debug!("the alert rounds' lease was not given up (it runs out): {err}");
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::rules::{Condition, Rule, RuleSettings, Subject, holds_at_once};
+use crate::serve::store::alerts::StoredAlert;
 
 /// A fleet this small is never called an outage.
 const OUTAGE_MIN_SUBJECTS: usize = 10;
@@ -44,6 +45,58 @@ pub struct AlertState {
 }
 
 impl AlertState {
+    /// The state as stored: a row per rule and subject held now or told within the repeat
+    /// interval.
+    pub fn to_stored(&self) -> Vec<StoredAlert> {
+        let keys: BTreeSet<&(Rule, Subject)> =
+            self.alerts.keys().chain(self.last_told.keys()).collect();
+        keys.into_iter()
+            .map(|key| {
+                let alert = self.alerts.get(key);
+                StoredAlert {
+                    rule: key.0.name().to_owned(),
+                    subject: key.1.clone(),
+                    held_since_ms: alert.map(|alert| alert.since_ms),
+                    firing: alert.is_some_and(|alert| alert.firing),
+                    told: alert.is_some_and(|alert| alert.told),
+                    detail: alert.map_or_else(String::new, |alert| alert.condition.detail.clone()),
+                    last_told_ms: self.last_told.get(key).copied(),
+                }
+            })
+            .collect()
+    }
+
+    /// The state as stored; rows of a rule this version does not know are left out.
+    pub fn from_stored(stored: Vec<StoredAlert>) -> AlertState {
+        let mut state = AlertState::default();
+        for row in stored {
+            let Some(rule) = Rule::from_name(&row.rule) else {
+                continue;
+            };
+            let key = (rule, row.subject);
+            if let Some(since_ms) = row.held_since_ms {
+                let condition = Condition {
+                    rule,
+                    subject: key.1.clone(),
+                    detail: row.detail,
+                };
+                state.alerts.insert(
+                    key.clone(),
+                    Alert {
+                        since_ms,
+                        condition,
+                        firing: row.firing,
+                        told: row.told,
+                    },
+                );
+            }
+            if let Some(told_ms) = row.last_told_ms {
+                state.last_told.insert(key, told_ms);
+            }
+        }
+        state
+    }
+
     /// Takes this round's conditions (every one that holds now, for `watched` subjects) and
     /// returns what to tell.
     pub fn evaluate(
@@ -96,6 +149,10 @@ impl AlertState {
             }
         }
         let repeat_ms = i64::try_from(repeat.as_millis()).unwrap_or(i64::MAX);
+        // Told longer ago than the repeat interval is as good as never told: kept no longer, so
+        // the state stays as large as what fires.
+        self.last_told
+            .retain(|_, told| now_ms.saturating_sub(*told) < repeat_ms);
         let starting_subjects: BTreeSet<&Subject> = starting.iter().map(|(_, s)| s).collect();
         let outage = watched >= OUTAGE_MIN_SUBJECTS
             && starting_subjects.len() as f64 >= OUTAGE_SHARE * watched as f64;
@@ -254,5 +311,51 @@ mod tests {
             evaluate(&mut state, &held[..8], 10, 20 * 60 * MINUTE).len(),
             8
         );
+    }
+
+    #[test]
+    fn the_state_read_back_from_the_store_goes_on_where_it_was() {
+        let mut state = AlertState::default();
+        let offline = condition(Rule::MachineOffline, "ops/rig-1");
+        let peers = condition(Rule::Peers, "ops/rig-2");
+        evaluate(&mut state, &[offline.clone(), peers.clone()], 2, 0);
+        evaluate(&mut state, std::slice::from_ref(&peers), 2, MINUTE);
+        // rig-1 fired, was told, resolved; rig-2's peers have held for a minute of ten.
+        let mut restored = AlertState::from_stored(state.to_stored());
+        assert_eq!(restored.to_stored(), state.to_stored());
+        // Offline again within the repeat interval: not told again, after a restart too.
+        assert_eq!(
+            evaluate(
+                &mut restored,
+                &[offline.clone(), peers.clone()],
+                2,
+                2 * MINUTE
+            ),
+            []
+        );
+        // The peers condition keeps its start: it fires ten minutes after it began, not after
+        // the restart.
+        assert_eq!(
+            evaluate(&mut restored, &[offline, peers.clone()], 2, 10 * MINUTE),
+            [Notification::Firing(peers)]
+        );
+        // A rule this version does not know is left out.
+        let mut unknown = restored.to_stored();
+        unknown[0].rule = "gone-rule".into();
+        assert_eq!(
+            AlertState::from_stored(unknown).to_stored().len(),
+            restored.to_stored().len() - 1
+        );
+    }
+
+    #[test]
+    fn what_was_told_is_forgotten_after_the_repeat_interval() {
+        let mut state = AlertState::default();
+        let offline = condition(Rule::MachineOffline, "ops/rig-1");
+        evaluate(&mut state, std::slice::from_ref(&offline), 1, 0);
+        evaluate(&mut state, &[], 1, MINUTE);
+        assert_eq!(state.to_stored().len(), 1, "told within the interval");
+        evaluate(&mut state, &[], 1, 12 * 60 * MINUTE + 1);
+        assert_eq!(state.to_stored(), [], "nothing left to remember");
     }
 }

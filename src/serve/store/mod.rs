@@ -3,6 +3,7 @@
 //! fleets and several `serve` instances); `sqlite.rs` and `postgres.rs` hold what differs between
 //! the two: how to connect and their migrations.
 
+pub mod alerts;
 pub mod halving;
 mod postgres;
 mod sql;
