@@ -104,7 +104,7 @@ fn the_page_shows_the_fleet_in_a_real_browser_and_what_nodes_send_as_text() {
         .and_then(|pair| pair.split_once('='))
         .map(|(_, value)| value.to_owned())
         .expect("a value");
-    browser.set_cookie(&receiver.url("/"), "nodepulse_key", &value);
+    browser.set_cookie(&receiver.url("/"), "nodepulse_session", &value);
     browser.open(&receiver.url("/"));
     let text = browser.text();
     for shown in [
@@ -424,7 +424,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
                 .as_array()
                 .is_some_and(|nodes| nodes.iter().any(|n| n["state"]["best_height"] == 4_242))
         }));
-        let cookie = format!("nodepulse_key={key}");
+        let cookie = receiver.sign_in(&key);
         let get = |path: &str| {
             request("GET", &receiver.url(path), &[("Cookie", &cookie)], b"")
                 .unwrap_or_else(|err| panic!("GET {path}: {err}"))
@@ -514,7 +514,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
         let others = request(
             "GET",
             &receiver.url("/machines/rig-1"),
-            &[("Cookie", &format!("nodepulse_key={other}"))],
+            &[("Cookie", &receiver.sign_in(&other))],
             b"",
         )
         .expect("answered");
@@ -528,7 +528,8 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
         if kind == Kind::Sqlite {
             // In a real browser: the charts are drawn, at a size, on a desktop and on a phone.
             let mut browser = Browser::start("charts");
-            browser.set_cookie(&receiver.url("/"), "nodepulse_key", &key);
+            let session = cookie.split_once('=').map(|(_, id)| id).unwrap_or_default();
+            browser.set_cookie(&receiver.url("/"), "nodepulse_session", session);
             browser.open(&receiver.url("/machines/rig-1?key=ops"));
             let text = browser.text();
             for shown in [

@@ -604,3 +604,122 @@ fn a_node_left_connected_by_a_killed_instance_is_disconnected_and_one_live_elsew
         }
     }
 }
+
+/// Whether the page, asked with `cookie`, shows someone signed in.
+fn signed_in(receiver: &Receiver, cookie: &str) -> bool {
+    let page = common::receiver::request("GET", &receiver.url("/"), &[("Cookie", cookie)], b"")
+        .expect("the page");
+    assert_eq!(page.status, 200, "{}", page.text());
+    page.text().contains("Sign out")
+}
+
+#[test]
+fn a_sign_in_is_a_session_that_ends_at_sign_out_and_with_its_key_and_outlives_a_restart() {
+    for kind in KINDS {
+        let database = database(kind, "public-sessions");
+        let key = add_key(&database, "operator", false);
+        let mut receiver = Receiver::start(&database, &[]);
+        let cookie = receiver.sign_in(&key);
+        assert!(
+            !cookie.contains(&key),
+            "{kind:?}: the cookie holds the key: {cookie}"
+        );
+        assert!(signed_in(&receiver, &cookie), "{kind:?}");
+        // The key itself is no session.
+        assert!(
+            !signed_in(&receiver, &format!("nodepulse_session={key}")),
+            "{kind:?}"
+        );
+
+        // A session is kept in the database: after kill -9 and a restart, and on a second
+        // instance sharing PostgreSQL, it is still signed in.
+        let address = receiver.address.clone();
+        receiver.process.0.kill().expect("kill -9");
+        let _ = receiver.process.0.wait();
+        let receiver = Receiver::start_on(&database, &address, &[]);
+        assert!(signed_in(&receiver, &cookie), "{kind:?} after kill -9");
+        if kind == Kind::Postgres {
+            let second = Receiver::start(&database, &[]);
+            assert!(signed_in(&second, &cookie), "{kind:?} on a second instance");
+        }
+
+        // Signing out ends the session on the server, not only in the browser.
+        let out = common::receiver::request(
+            "POST",
+            &receiver.url("/logout"),
+            &[("Cookie", &cookie)],
+            b"",
+        )
+        .expect("sign-out answered");
+        assert_eq!(out.status, 303, "{kind:?}");
+        assert!(
+            !signed_in(&receiver, &cookie),
+            "{kind:?}: a signed-out session still works"
+        );
+
+        // Removing the key ends its sessions at once.
+        let cookie = receiver.sign_in(&key);
+        assert!(signed_in(&receiver, &cookie), "{kind:?}");
+        let removed = common::run(common::nodepulse().args([
+            "keys",
+            "remove",
+            "operator",
+            "--database",
+            &database,
+        ]));
+        assert!(removed.status.success(), "{}", common::stderr(&removed));
+        assert!(
+            !signed_in(&receiver, &cookie),
+            "{kind:?}: a removed key's session still works"
+        );
+    }
+}
+
+#[test]
+fn reads_are_held_to_the_keys_rate_and_count_as_its_use() {
+    let database = database(Kind::Sqlite, "public-read-rate");
+    let key = add_key(&database, "reader", false);
+    // A refill of one a second: however slowly this machine runs 300 requests, most of them
+    // find the burst spent.
+    let receiver = Receiver::start(&database, &["--key-rate", "1"]);
+    let listed = || {
+        common::stdout(&common::run(common::nodepulse().args([
+            "keys",
+            "list",
+            "--database",
+            &database,
+        ])))
+    };
+    assert!(listed().contains("never"), "{}", listed());
+    let cookie = receiver.sign_in(&key);
+    // 300 reads in a burst, API, stream and page alike: the key's burst (100) is spent, then
+    // each kind meets 429 with Retry-After.
+    let mut refused = std::collections::BTreeMap::new();
+    for round in 0..300 {
+        let (what, answer) = match round % 3 {
+            0 => ("api", receiver.get("/api/v1/machines", &key)),
+            1 => ("streams", receiver.get("/nodes", &key)),
+            _ => (
+                "page",
+                common::receiver::request("GET", &receiver.url("/"), &[("Cookie", &cookie)], b"")
+                    .expect("the page"),
+            ),
+        };
+        match answer.status {
+            200 => {}
+            429 => {
+                assert!(answer.header("Retry-After").is_some(), "{what}");
+                *refused.entry(what).or_insert(0) += 1;
+            }
+            other => panic!("{what}: {other}: {}", answer.text()),
+        }
+    }
+    assert_eq!(refused.len(), 3, "each kind of read met 429: {refused:?}");
+    let total: u32 = refused.values().sum();
+    assert_eq!(
+        receiver.metric("nodepulse_serve_objects_rejected_total{reason=\"rate_limited\"}"),
+        f64::from(total)
+    );
+    // Reads are its use.
+    assert!(!listed().contains("never"), "{}", listed());
+}

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::connect_info::Connected;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State, WebSocketUpgrade};
 use axum::http::StatusCode;
@@ -14,12 +13,11 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::IncomingStream;
 use serde_json::json;
-use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 use super::alerts::Alerts;
+use super::auth::{LastUsed, Viewer};
 use super::fleet;
 use super::ingest;
 use super::page;
@@ -28,10 +26,8 @@ use super::rate::RateLimit;
 use super::store::streams::StreamStore;
 use super::store::{KeyRecord, Scope, Store, StoreError};
 use super::streams::{self, Streams};
-use super::telemetry::{Rejection, ServeTelemetry};
-use super::tls::TlsListener;
+use super::telemetry::ServeTelemetry;
 use super::writer::Writer;
-use crate::secret::Secret;
 
 /// Largest request body read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -42,6 +38,8 @@ pub struct Shared<S> {
     pub store: Arc<S>,
     pub writer: Writer,
     pub rate: RateLimit,
+    /// When each key's last use was written.
+    pub last_used: LastUsed,
     pub telemetry: Arc<ServeTelemetry>,
     pub streams: Arc<Streams>,
     /// What fires now, for the page.
@@ -57,21 +55,9 @@ pub struct Shared<S> {
     pub secure_cookies: bool,
 }
 
-/// The address a request came from, for both listeners (plain TCP and TLS).
+/// The address a request came from (`serve/connections.rs` hands it to every request).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
 
 /// The state every handler gets.
 pub type AppState<S> = Arc<Shared<S>>;
@@ -141,46 +127,6 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
-    }
-}
-
-/// The key a request carries: `apikey` header, `apikey` query parameter, or `Authorization:
-/// Bearer`. (The POST routes may also carry it in the path; they pass that one in.)
-pub fn key_from(headers: &HeaderMap, query_key: Option<&str>) -> Option<Secret> {
-    let header_key = headers
-        .get("apikey")
-        .and_then(|value| value.to_str().ok())
-        .filter(|key| !key.is_empty());
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    query_key
-        .filter(|key| !key.is_empty())
-        .or(header_key)
-        .or(bearer)
-        .map(|key| Secret::new(key.to_owned()))
-}
-
-/// The key's record, or 401; counts the refusal.
-pub async fn authenticate<S: Store>(
-    shared: &Shared<S>,
-    key: Option<Secret>,
-) -> Result<KeyRecord, ApiError> {
-    let Some(key) = key else {
-        shared.telemetry.rejected(Rejection::Unauthorized, 1);
-        return Err(ApiError::unauthorized());
-    };
-    let started = Instant::now();
-    let found = shared.store.find_key(&key).await;
-    shared.telemetry.database("find_key", started.elapsed());
-    match found? {
-        Some(record) => Ok(record),
-        None => {
-            shared.telemetry.rejected(Rejection::Unauthorized, 1);
-            Err(ApiError::unauthorized())
-        }
     }
 }
 
@@ -263,12 +209,13 @@ fn reads<S: Store + StreamStore>() -> Router<AppState<S>> {
 async fn root<S: Store + StreamStore>(
     state: State<AppState<S>>,
     peer: ConnectInfo<PeerAddr>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    viewer: Viewer,
     headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match upgrade {
         Ok(upgrade) => streams::submit(state, peer, headers, upgrade).await,
-        Err(_) => page::overview(state, headers).await,
+        Err(_) => page::overview(state, viewer).await,
     }
 }
 

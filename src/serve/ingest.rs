@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 
-use super::http::{ApiError, AppState, MAX_BODY_BYTES, authenticate, key_from};
-use super::store::{Store, Submission};
+use super::auth::Caller;
+use super::http::{ApiError, AppState, MAX_BODY_BYTES};
+use super::store::{KeyRecord, Store, Submission};
 use super::telemetry::Rejection;
-use crate::secret::Secret;
 use crate::wire::client_stats::decode;
 
 /// A body must arrive within this; a client trickling bytes holds a connection no longer.
@@ -22,48 +22,40 @@ const MAX_MACHINE_BYTES: usize = 128;
 /// `POST /api/v1/client/metrics?apikey=KEY&machine=NAME` (the key also in an `apikey` header).
 pub async fn by_query<S: Store>(
     State(shared): State<AppState<S>>,
+    Caller(record): Caller,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let key = key_from(&headers, query.get("apikey").map(String::as_str));
     let machine = query.get("machine").cloned().unwrap_or_default();
-    accept(&shared, key, machine, body).await
+    accept(&shared, record, machine, body).await
 }
 
-/// `POST /api/v1/stats/KEY/MACHINE`.
+/// `POST /api/v1/stats/KEY/MACHINE` (`Caller` reads the key from the path).
 pub async fn by_path<S: Store>(
     State(shared): State<AppState<S>>,
-    Path((key, machine)): Path<(String, String)>,
+    Caller(record): Caller,
+    Path((_, machine)): Path<(String, String)>,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    accept(&shared, Some(Secret::new(key)), machine, body).await
+    accept(&shared, record, machine, body).await
 }
 
 /// `POST /api/v1/stats/KEY`: the machine `default`.
 pub async fn by_path_default<S: Store>(
     State(shared): State<AppState<S>>,
-    Path(key): Path<String>,
+    Caller(record): Caller,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    accept(&shared, Some(Secret::new(key)), String::new(), body).await
+    accept(&shared, record, String::new(), body).await
 }
 
 /// 200 with an empty body once the objects are committed.
 async fn accept<S: Store>(
     shared: &super::http::Shared<S>,
-    key: Option<Secret>,
+    record: KeyRecord,
     machine: String,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let record = authenticate(shared, key).await?;
-    if let Err(wait) = shared.rate.take(record.id, Instant::now()) {
-        shared.telemetry.rejected(Rejection::RateLimited, 1);
-        return Err(
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "api rate limit reached")
-                .retry_after(wait),
-        );
-    }
     let machine = machine_name(machine)?;
     let body = read_body(shared, body).await?;
     let objects = decode::decode(&body).map_err(|err| {

@@ -4,6 +4,7 @@
 //! (Substrate, Starknet) come in over WebSocket through `streams`, into the same store.
 
 pub(crate) mod alerts;
+mod auth;
 pub mod config;
 mod connections;
 mod figures;
@@ -84,6 +85,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         store: Arc::clone(&store),
         writer,
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
+        last_used: auth::LastUsed::default(),
         telemetry: Arc::clone(&telemetry),
         streams: Arc::new(streams),
         alerts: Arc::clone(&alerts),
@@ -183,6 +185,11 @@ async fn purge_forever<S: Store + StreamStore>(
         let before = now_ms().saturating_sub(retention_ms);
         let objects = purge_in_batches(&stop, |batch| store.purge(before, batch)).await;
         let messages = purge_in_batches(&stop, |batch| store.purge_logs(before, batch)).await;
+        match store.purge_sessions(now_ms()).await {
+            Ok(0) => {}
+            Ok(sessions) => tracing::debug!(sessions, "purged expired and revoked sign-ins"),
+            Err(err) => tracing::warn!("sign-ins were not purged (tried again in an hour): {err}"),
+        }
         if objects + messages > 0 {
             tracing::info!(objects, messages, "purged what is older than the retention");
         }

@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::http::{ApiError, AppState, Shared, authenticate, key_from, scope_of};
-use super::store::{KeyRecord, Scope, Store, StoredObject, Window};
+use super::auth::Caller;
+use super::http::{ApiError, AppState, scope_of};
+use super::store::{Scope, Store, StoredObject, Window};
 use crate::wire::client_stats::fields::Process;
 
 /// `limit` when none is given, and the most one answer holds.
@@ -28,26 +29,12 @@ pub(super) fn ok(data: Value) -> Answer {
     Ok(Json(json!({"status": "OK", "data": data})))
 }
 
-async fn reader<S: Store>(
-    shared: &Shared<S>,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-) -> Result<KeyRecord, ApiError> {
-    authenticate(
-        shared,
-        key_from(headers, query.get("apikey").map(String::as_str)),
-    )
-    .await
-}
-
 /// `GET /api/v1/machines`: each machine, when it was last seen, whether it is online, and its
 /// newest object of each process.
 pub async fn machines<S: Store>(
     State(shared): State<AppState<S>>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Caller(record): Caller,
 ) -> Result<Response, ApiError> {
-    let record = reader(&shared, &headers, &query).await?;
     let started = Instant::now();
     let machines = shared.store.machines(scope_of(&record), None).await;
     shared.telemetry.database("machines", started.elapsed());
@@ -96,11 +83,10 @@ struct MachineAnswer<'a> {
 /// objects in the window, oldest first.
 pub async fn machine_stats<S: Store>(
     State(shared): State<AppState<S>>,
+    Caller(record): Caller,
     Path(machine): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Answer {
-    let record = reader(&shared, &headers, &query).await?;
     let number = |name: &str| -> Result<Option<i64>, ApiError> {
         query
             .get(name)
@@ -165,11 +151,9 @@ pub async fn machine_stats<S: Store>(
 /// offset + limit over the cap starts again from 0, as there.
 pub async fn user_stats<S: Store>(
     State(shared): State<AppState<S>>,
+    Caller(record): Caller,
     Path((offset, limit)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Answer {
-    let record = reader(&shared, &headers, &query).await?;
     let mut offset = offset.parse::<u32>().unwrap_or(0);
     let mut limit = limit.parse::<u32>().unwrap_or(DEFAULT_LIMIT);
     if offset.saturating_add(limit) > MAX_LIMIT {

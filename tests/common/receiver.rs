@@ -169,6 +169,23 @@ impl Receiver {
         request("GET", &self.url(path), &[("apikey", key)], b"").expect("GET answered")
     }
 
+    /// Signs in with `key` through the page's form; the session cookie it sets (`name=value`).
+    pub fn sign_in(&self, key: &str) -> String {
+        let answer = request(
+            "POST",
+            &self.url("/login"),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            format!("key={key}").as_bytes(),
+        )
+        .expect("sign-in answered");
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        answer
+            .header("Set-Cookie")
+            .and_then(|cookie| cookie.split(';').next())
+            .expect("a session cookie")
+            .to_owned()
+    }
+
     /// The value of the first line of its `/metrics` that starts with `line_start`; 0 when none
     /// does (a counter not yet counted).
     pub fn metric(&self, line_start: &str) -> f64 {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
@@ -14,8 +14,9 @@ use super::chart::{Chart, Series, Unit};
 use super::html::{self, escape, url_component};
 use super::{
     MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, StreamFigures, as_of, failure, html_answer,
-    machine_row, machine_subject, stream_row, viewer,
+    machine_row, machine_subject, stream_row,
 };
+use crate::serve::auth::Viewer;
 use crate::serve::figures::{
     Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number, per_second,
 };
@@ -243,11 +244,9 @@ pub async fn machine<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Viewer(record): Viewer,
 ) -> Result<Response, Refusal> {
-    let record = viewer(&shared, &headers)
-        .await
-        .ok_or_else(Refusal::sign_in)?;
+    let record = record.ok_or_else(Refusal::sign_in)?;
     let span = Span::parse(query.get("window"))
         .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, true, &err))?;
     let machines = shared
@@ -383,9 +382,9 @@ pub async fn stream_node<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     Path(peer_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Viewer(record): Viewer,
 ) -> Result<Response, Refusal> {
-    let signed_in = viewer(&shared, &headers).await.is_some();
+    let signed_in = record.is_some();
     if !signed_in && !shared.public_reads {
         return Err(Refusal::sign_in());
     }

@@ -1,7 +1,7 @@
 //! `GET /`: the fleet at a glance, for people. Client-stats machines (a signed-in key's own, an
 //! admin key's all) and stream nodes (any signed-in key, or everyone with `--public-reads`), the
-//! problems first: offline, firing alerts, not synced, disk low. Sign-in takes an API key and keeps
-//! it in an HttpOnly, SameSite=Strict cookie. The page is drawn here, on the server; it loads
+//! problems first: offline, firing alerts, not synced, disk low. Sign-in takes an API key and opens
+//! a session kept on the server, whose random id an HttpOnly, SameSite=Strict cookie holds. The page is drawn here, on the server; it loads
 //! nothing from another host.
 
 mod chart;
@@ -21,38 +21,17 @@ use serde_json::{Map, Value};
 
 use super::alerts::Alerts;
 use super::alerts::rules::Rule;
+use super::auth::{self, SESSION_COOKIE, SESSION_LIFETIME, Viewer};
 use super::figures::{
     self, Object, cpu_busy_percent, disk_free_percent, memory_used_percent, parse_object,
 };
 use super::http::{AppState, Shared, scope_of};
+use super::keys;
 use super::store::streams::{StreamNode, StreamStore};
-use super::store::{KeyRecord, MachineSummary, Store};
+use super::store::{MachineSummary, Store, StoreError};
 use crate::secret::Secret;
 use crate::wire::telemetry::decode::{NodeFigures, number as stream_number};
 use html::{Cell, Row};
-
-const COOKIE: &str = "nodepulse_key";
-/// A sign-in lasts 30 days.
-const COOKIE_MAX_AGE_S: u64 = 30 * 86_400;
-
-/// The key in the request's cookie, if any.
-fn cookie_key(headers: &HeaderMap) -> Option<Secret> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, key)| Secret::new(key.to_owned()))
-        .filter(|key| !key.expose().is_empty())
-}
-
-/// Who is looking: the cookie's key when it is a valid one. A stale cookie is nobody.
-async fn viewer<S: Store>(shared: &Shared<S>, headers: &HeaderMap) -> Option<KeyRecord> {
-    let key = cookie_key(headers)?;
-    shared.store.find_key(&key).await.ok().flatten()
-}
 
 /// A page, with the headers that keep other sites from framing it and the browser from running
 /// anything the page did not bring itself.
@@ -317,9 +296,8 @@ const SIGN_IN_PROMPT: &str = "<p class=\"muted\">Sign in with an API key to see 
 /// `GET /`.
 pub async fn overview<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    headers: HeaderMap,
+    Viewer(record): Viewer,
 ) -> Response {
-    let record = viewer(&shared, &headers).await;
     let now_ms = super::now_ms();
     let mut main = String::new();
     // What fires for the machines and nodes this page shows, by name.
@@ -433,10 +411,11 @@ pub struct SignIn {
     key: String,
 }
 
+/// The sign-in cookie: the session's id, for the session's lifetime (0 signs out).
 fn cookie(value: &str, max_age_s: u64, secure: bool) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
     ))
     .ok()
 }
@@ -483,7 +462,20 @@ fn cross_site() -> Response {
     )
 }
 
-/// `POST /login` (a form with `key`): a known key is kept in the cookie.
+fn unavailable(err: &StoreError) -> Response {
+    html_answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        html::page(
+            "nodepulse",
+            false,
+            &format!("<p class=\"bad\">{}</p>", html::escape(&err.to_string())),
+        ),
+    )
+}
+
+/// `POST /login` (a form with `key`): a known key opens a session, whose random id (never the
+/// key) the cookie holds; it ends after `SESSION_LIFETIME`, at sign-out, or when the key is
+/// removed.
 pub async fn login<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     headers: HeaderMap,
@@ -493,38 +485,66 @@ pub async fn login<S: Store + StreamStore>(
         return cross_site();
     }
     let key = Secret::new(form.key.trim().to_owned());
-    match shared.store.find_key(&key).await {
-        Ok(Some(_)) => to_overview(cookie(
-            key.expose(),
-            COOKIE_MAX_AGE_S,
+    let record = match auth::find_key(&shared, Some(key)).await {
+        Ok(record) => record,
+        Err(refused) if refused.status == StatusCode::UNAUTHORIZED => {
+            return html_answer(
+                StatusCode::UNAUTHORIZED,
+                html::page(
+                    "nodepulse",
+                    false,
+                    "<p class=\"bad\">That key is not known here.</p>",
+                ),
+            );
+        }
+        Err(refused) => {
+            return html_answer(
+                refused.status,
+                html::page(
+                    "nodepulse",
+                    false,
+                    &format!("<p class=\"bad\">{}</p>", html::escape(&refused.message)),
+                ),
+            );
+        }
+    };
+    let session = match keys::generate() {
+        Ok(session) => session,
+        Err(err) => return unavailable(&StoreError::Failed(err)),
+    };
+    let now_ms = super::now_ms();
+    let lifetime_ms = i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX);
+    match shared
+        .store
+        .add_session(
+            &session,
+            record.id,
+            now_ms,
+            now_ms.saturating_add(lifetime_ms),
+        )
+        .await
+    {
+        Ok(()) => to_overview(cookie(
+            session.expose(),
+            SESSION_LIFETIME.as_secs(),
             shared.secure_cookies,
         )),
-        Ok(None) => html_answer(
-            StatusCode::UNAUTHORIZED,
-            html::page(
-                "nodepulse",
-                false,
-                "<p class=\"bad\">That key is not known here.</p>",
-            ),
-        ),
-        Err(err) => html_answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            html::page(
-                "nodepulse",
-                false,
-                &format!("<p class=\"bad\">{}</p>", html::escape(&err.to_string())),
-            ),
-        ),
+        Err(err) => unavailable(&err),
     }
 }
 
-/// `POST /logout`: the cookie is dropped.
+/// `POST /logout`: the session ends, and the cookie is dropped.
 pub async fn logout<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     headers: HeaderMap,
 ) -> Response {
     if !from_own_page(&headers) {
         return cross_site();
+    }
+    if let Some(session) = auth::session_id(&headers)
+        && let Err(err) = shared.store.remove_session(&session).await
+    {
+        return unavailable(&err);
     }
     to_overview(cookie("", 0, shared.secure_cookies))
 }

@@ -168,6 +168,31 @@ pub trait Store: Send + Sync + 'static {
         key: &Secret,
     ) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
 
+    /// Notes that key `key_id` was used at `at_ms` (a read; writes note it with their objects).
+    fn touch_key(
+        &self,
+        key_id: i64,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A page sign-in: session `id` stands for key `key_id` until `expires_ms`.
+    fn add_session(
+        &self,
+        id: &Secret,
+        key_id: i64,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The key session `id` stands for, unless it expired by `now_ms`, was signed out, or its key
+    /// was removed.
+    fn find_session(
+        &self,
+        id: &Secret,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
+    /// Signs session `id` out.
+    fn remove_session(&self, id: &Secret) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Stores a batch of requests in one transaction. For each submission, the processes of the
     /// objects that were stored; the others fell on a (machine, process, minute) already taken.
     fn insert(
@@ -208,6 +233,9 @@ pub trait Store: Send + Sync + 'static {
         offset: u32,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredObject>, StoreError>> + Send;
+
+    /// Deletes the sessions expired by `now_ms` and those of removed keys; returns how many.
+    fn purge_sessions(&self, now_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes up to `batch` objects received before `before_ms`; returns how many.
     fn purge(

@@ -142,6 +142,14 @@ fn bind_value<'q>(
     }
 }
 
+fn key_record(row: &AnyRow) -> Result<KeyRecord, sqlx::Error> {
+    Ok(KeyRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        admin: row.try_get::<i64, _>("admin")? != 0,
+    })
+}
+
 fn object_of(row: &AnyRow) -> Result<StoredObject, sqlx::Error> {
     let code: i64 = row.try_get("process")?;
     let process = Process::from_code(code)
@@ -285,11 +293,80 @@ impl Store for SqlStore {
         if !keys::matches(&stored, key) {
             return Ok(None);
         }
-        Ok(Some(KeyRecord {
-            id: row.try_get("id").map_err(classify)?,
-            name: row.try_get("name").map_err(classify)?,
-            admin: row.try_get::<i64, _>("admin").map_err(classify)? != 0,
-        }))
+        key_record(&row).map(Some).map_err(classify)
+    }
+
+    async fn touch_key(&self, key_id: i64, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_ms = $1 WHERE id = $2 \
+             AND (last_used_ms IS NULL OR last_used_ms < $1)",
+        )
+        .bind(at_ms)
+        .bind(key_id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn add_session(
+        &self,
+        id: &Secret,
+        key_id: i64,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, key_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(keys::hash(id))
+        .bind(key_id)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        id: &Secret,
+        now_ms: i64,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.id, k.name, k.admin FROM sessions s JOIN api_keys k ON k.id = s.key_id \
+             WHERE s.id_hash = $1 AND s.expires_ms > $2 AND k.removed_ms IS NULL",
+        )
+        .bind(keys::hash(id))
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.map(|row| key_record(&row))
+            .transpose()
+            .map_err(classify)
+    }
+
+    async fn remove_session(&self, id: &Secret) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(keys::hash(id))
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn purge_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM sessions WHERE expires_ms <= $1 OR key_id IN \
+             (SELECT id FROM api_keys WHERE removed_ms IS NOT NULL)",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(result.rows_affected())
     }
 
     async fn insert(&self, batch: &[Submission]) -> Result<Vec<Vec<Process>>, StoreError> {

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::serve::http::{ApiError, AppState, Shared, authenticate, key_from};
+use crate::serve::auth::{Admin, Reader};
+use crate::serve::http::{ApiError, AppState, Shared};
 use crate::serve::queries::Answer;
 use crate::serve::store::Store;
 use crate::serve::store::streams::{
@@ -36,23 +37,6 @@ const DEFAULT_MAX_AGE_S: u64 = 300;
 const DEFAULT_REPUTATION_LIMIT: usize = 100;
 
 type Params = Query<HashMap<String, String>>;
-
-/// Any valid key, or nobody's with `--public-reads`.
-async fn reader<S: Store>(
-    shared: &Shared<S>,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-) -> Result<(), ApiError> {
-    if shared.public_reads {
-        return Ok(());
-    }
-    authenticate(
-        shared,
-        key_from(headers, query.get("apikey").map(String::as_str)),
-    )
-    .await
-    .map(drop)
-}
 
 /// Times as substrate-analytics writes them: UTC, microseconds, no zone.
 pub fn timestamp(ms: i64) -> String {
@@ -129,12 +113,7 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
 }
 
 /// `GET /nodes`: every node either stream told of, with its latest state.
-pub async fn nodes<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
-) -> Answer {
-    reader(&shared, &headers, &query).await?;
+pub async fn nodes<S: Store + StreamStore>(State(shared): State<AppState<S>>, _: Reader) -> Answer {
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     bare(
         nodes
@@ -151,10 +130,9 @@ fn log_json(log: StoredLog) -> Value {
 /// `GET /nodes/logs?peer_id=&msg=&target=&start_time=&end_time=&limit=`: newest first.
 pub async fn logs<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
+    _: Reader,
     Query(query): Params,
-    headers: HeaderMap,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let peer_id = query
         .get("peer_id")
         .filter(|id| !id.is_empty())
@@ -186,10 +164,9 @@ pub async fn logs<S: Store + StreamStore>(
 /// `GET /nodes/log_stats?peer_id=`: how many messages of each kind are kept.
 pub async fn log_stats<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
+    _: Reader,
     Query(query): Params,
-    headers: HeaderMap,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let stats = timed(
         &shared,
         "log_stats",
@@ -253,20 +230,18 @@ async fn reputation_of<S: Store + StreamStore>(
 pub async fn reputation_of_peer<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
     Path(peer_id): Path<String>,
+    _: Reader,
     Query(query): Params,
-    headers: HeaderMap,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     reputation_of(&shared, &query, |peer| peer == peer_id).await
 }
 
 /// `GET /reputation/logged`: only peers that are themselves nodes reporting here.
 pub async fn reputation_logged<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
+    _: Reader,
     Query(query): Params,
-    headers: HeaderMap,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     let logged: std::collections::HashSet<String> = nodes
         .into_iter()
@@ -278,20 +253,17 @@ pub async fn reputation_logged<S: Store + StreamStore>(
 /// `GET /reputation`: every peer reported, unfiltered.
 pub async fn reputation<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
+    _: Reader,
     Query(query): Params,
-    headers: HeaderMap,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     reputation_of(&shared, &query, |_| true).await
 }
 
 /// `GET /stats/db`: each table and its rows.
 pub async fn db_stats<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
+    _: Reader,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let tables = timed(&shared, "table_stats", shared.store.table_stats()).await?;
     bare(serde_json::to_value(tables).unwrap_or_default())
 }
@@ -299,10 +271,8 @@ pub async fn db_stats<S: Store + StreamStore>(
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
 pub async fn node_data<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
+    _: Reader,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     let data = nodes
         .iter()
@@ -341,26 +311,6 @@ pub async fn node_data<S: Store + StreamStore>(
     bare(data)
 }
 
-async fn admin<S: Store>(
-    shared: &Shared<S>,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-) -> Result<(), ApiError> {
-    let record = authenticate(
-        shared,
-        key_from(headers, query.get("apikey").map(String::as_str)),
-    )
-    .await?;
-    if record.admin {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "creating needs an admin key",
-        ))
-    }
-}
-
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(value)| value)
         .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.body_text()))
@@ -369,10 +319,8 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 /// `GET /host_systems`.
 pub async fn host_systems<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
+    _: Reader,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let hosts = timed(&shared, "host_systems", shared.store.host_systems()).await?;
     bare(serde_json::to_value(hosts).unwrap_or_default())
 }
@@ -380,11 +328,9 @@ pub async fn host_systems<S: Store + StreamStore>(
 /// `POST /host_systems`: answers `{"id": N}`.
 pub async fn add_host_system<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
+    _: Admin,
     host: Result<Json<HostSystem>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&shared, &headers, &query).await?;
     let host = body(host)?;
     let id = timed(
         &shared,
@@ -398,10 +344,8 @@ pub async fn add_host_system<S: Store + StreamStore>(
 /// `GET /benchmarks`.
 pub async fn benchmarks<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
+    _: Reader,
 ) -> Answer {
-    reader(&shared, &headers, &query).await?;
     let benchmarks = timed(&shared, "benchmarks", shared.store.benchmarks()).await?;
     bare(serde_json::to_value(benchmarks).unwrap_or_default())
 }
@@ -409,11 +353,9 @@ pub async fn benchmarks<S: Store + StreamStore>(
 /// `POST /benchmarks`: answers `{"id": N}`; the times must read as times.
 pub async fn add_benchmark<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
-    Query(query): Params,
-    headers: HeaderMap,
+    _: Admin,
     benchmark: Result<Json<Benchmark>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&shared, &headers, &query).await?;
     let benchmark = body(benchmark)?;
     parse_time("ts_start", &benchmark.ts_start)?;
     parse_time("ts_end", &benchmark.ts_end)?;
