@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the Pushgateway, systemd-analyze,
-# PostgreSQL, promtool, Chromium, Python's prometheus_client, rustfmt and clippy, cargo-deb), then
+# PostgreSQL, promtool, nginx, Chromium, Python's prometheus_client, rustfmt and clippy, cargo-deb), then
 # formatting, lints, every test (unit, fixture, loopback integration tests, the real Pushgateway,
 # PostgreSQL and browser, the systemd unit), the .deb, built and checked with dpkg-deb, and the
 # release link's function order.
@@ -23,6 +23,8 @@ command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
 command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+# serve is tested behind Debian's nginx, as operators run it for TLS.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 # The status page is tested in a real headless browser.
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 # The symbol-order check and the package check read the binary with nm and readelf.

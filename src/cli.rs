@@ -148,6 +148,17 @@ pub struct ServeSettings {
     /// after it [default: 20s].
     #[arg(long, env = "NODEPULSE_HEADER_TIMEOUT", value_name = "DURATION")]
     pub header_timeout: Option<String>,
+    /// Reverse proxies (CIDR ranges, comma-separated) whose X-Forwarded-For or Forwarded header
+    /// names the client: from them, every limit, allow list and log sees the client's address
+    /// [default: none; the headers are ignored].
+    #[arg(
+        long,
+        env = "NODEPULSE_TRUSTED_PROXIES",
+        value_name = "CIDR,...",
+        value_delimiter = ','
+    )]
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// Only these addresses may stream to /submit and /audit: CIDR ranges, comma-separated
     /// [default: any].
     #[arg(
@@ -170,6 +181,15 @@ pub struct ServeSettings {
     )]
     #[serde(default)]
     pub submit_origins: Vec<String>,
+    /// An address whose stream broke a limit (bytes per second, frame size) is refused this long
+    /// [default: 10m; 0s: never].
+    #[arg(
+        long,
+        env = "NODEPULSE_BLOCK_FOR",
+        value_name = "DURATION",
+        help_heading = "Streams"
+    )]
+    pub block_for: Option<String>,
     /// Largest stream frame; a bigger one closes its connection with 1009 [default: 512KiB].
     #[arg(
         long,

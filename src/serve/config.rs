@@ -80,15 +80,13 @@ impl ServeConfig {
                 Err(err) => Err(invalid(flag, err)),
             },
         };
-        let allow = settings
-            .submit_allow
-            .iter()
-            .map(|range| {
-                range
-                    .parse::<Cidr>()
-                    .map_err(|err| invalid("submit-allow", err))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let ranges = |flag: &'static str, ranges: &[String]| {
+            ranges
+                .iter()
+                .map(|range| range.parse::<Cidr>().map_err(|err| invalid(flag, err)))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let allow = ranges("submit-allow", &settings.submit_allow)?;
         let streams = StreamSettings {
             max_frame_bytes: usize::try_from(size(
                 "max-frame-size",
@@ -117,6 +115,11 @@ impl ServeConfig {
                 .iter()
                 .map(|origin| origin.trim().trim_end_matches('/').to_owned())
                 .collect(),
+            block_for: duration(
+                "block-for",
+                settings.block_for.as_deref(),
+                Duration::from_secs(600),
+            )?,
             batch: BatchLimits {
                 messages: positive("db-batch-size", settings.db_batch_size, 1024)? as usize,
                 latency: duration(
@@ -137,6 +140,7 @@ impl ServeConfig {
                 settings.header_timeout.as_deref(),
                 Duration::from_secs(20),
             )?,
+            trusted_proxies: ranges("trusted-proxies", &settings.trusted_proxies)?,
         };
         Ok(ServeConfig {
             listen,
@@ -202,6 +206,12 @@ impl ServeSettings {
                 lower.submit_origins
             } else {
                 self.submit_origins
+            },
+            block_for: self.block_for.or(lower.block_for),
+            trusted_proxies: if self.trusted_proxies.is_empty() {
+                lower.trusted_proxies
+            } else {
+                self.trusted_proxies
             },
             max_frame_size: self.max_frame_size.or(lower.max_frame_size),
             max_stream_rate: self.max_stream_rate.or(lower.max_stream_rate),

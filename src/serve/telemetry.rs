@@ -78,8 +78,10 @@ pub enum StreamRefusal {
     RateLimited,
     /// Over the connections per address (closed with 1008).
     TooManyConnections,
-    /// The address is not in `--submit-allow` (403).
+    /// The address is not in `--submit-allow`, or a browser page not in `--submit-origins` (403).
     NotAllowed,
+    /// The address broke a limit lately and is refused for `--block-for` (403).
+    Blocked,
     /// The database refused the batch for good (counted, logged).
     Unstorable,
 }
@@ -94,6 +96,7 @@ impl StreamRefusal {
             StreamRefusal::RateLimited => "rate_limited",
             StreamRefusal::TooManyConnections => "too_many_connections",
             StreamRefusal::NotAllowed => "not_allowed",
+            StreamRefusal::Blocked => "blocked",
             StreamRefusal::Unstorable => "unstorable",
         }
     }

@@ -27,20 +27,61 @@ impl StreamClient {
 
     /// The same, the upgrade request carrying `headers` (a browser's `Origin`, say).
     pub fn try_connect_with(url: &str, headers: &[(&str, &str)]) -> Result<StreamClient, u16> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let mut request = url.into_client_request().expect("a WebSocket URL");
-        for (name, value) in headers {
-            request.headers_mut().insert(
-                HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
-                HeaderValue::from_str(value).expect("a header value"),
-            );
-        }
-        match runtime.block_on(tokio_tungstenite::connect_async(request)) {
+        let connected = runtime.block_on(tokio_tungstenite::connect_async(upgrade_request(
+            url, headers,
+        )));
+        StreamClient::handshaken(runtime, url, connected)
+    }
+
+    /// Connects to `url` from the loopback address `from` (`127.0.0.5`), as another host would,
+    /// the upgrade request carrying `headers`.
+    pub fn try_connect_from(
+        url: &str,
+        from: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<StreamClient, u16> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let host = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split('/').next())
+            .expect("a ws:// URL");
+        let connected = runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+            socket
+                .bind(format!("{from}:0").parse().expect("a loopback address"))
+                .expect("bind a loopback address");
+            let stream = socket
+                .connect(host.parse().expect("HOST:PORT"))
+                .await
+                .expect("connect");
+            tokio_tungstenite::client_async(
+                upgrade_request(url, headers),
+                MaybeTlsStream::Plain(stream),
+            )
+            .await
+        });
+        StreamClient::handshaken(runtime, url, connected)
+    }
+
+    fn handshaken(
+        runtime: Runtime,
+        url: &str,
+        connected: Result<
+            (
+                WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+                tokio_tungstenite::tungstenite::handshake::client::Response,
+            ),
+            tokio_tungstenite::tungstenite::Error,
+        >,
+    ) -> Result<StreamClient, u16> {
+        match connected {
             Ok((socket, _)) => Ok(StreamClient { runtime, socket }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())
@@ -89,6 +130,23 @@ impl StreamClient {
         // Wait for the server's answering Close, so everything sent before was read.
         let _ = self.close_code();
     }
+}
+
+/// The upgrade request for `url`, carrying `headers`.
+fn upgrade_request(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+    let mut request = url.into_client_request().expect("a WebSocket URL");
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            HeaderValue::from_str(value).expect("a header value"),
+        );
+    }
+    request
 }
 
 /// A WebSocket upgrade done by hand on a raw socket, for a frame cut off midway.

@@ -177,6 +177,15 @@ impl Connection {
         }
     }
 
+    /// The connection broke a limit: counted, logged, closed with `code`, and its address refused
+    /// for `--block-for`, so that it cannot reconnect and break it again at once.
+    fn broke_limit(&self, refusal: StreamRefusal, code: u16, reason: String) -> Closing {
+        self.streams.telemetry.stream_refused(refusal, 1);
+        self.streams.blocked.block(self.peer.ip(), Instant::now());
+        tracing::warn!(peer = %self.peer, "stream closed, the address refused for a while: {reason}");
+        (code, reason)
+    }
+
     /// A read error: over the frame cap closes with 1009; anything else ends the connection.
     fn read_failed(&mut self, err: axum::Error) -> Option<Closing> {
         use tokio_tungstenite::tungstenite::Error as WsError;
@@ -184,13 +193,10 @@ impl Connection {
         match inner.downcast_ref::<WsError>() {
             Some(WsError::Capacity(capacity)) => {
                 let cap = self.streams.settings.max_frame_bytes;
-                self.streams
-                    .telemetry
-                    .stream_refused(StreamRefusal::TooLarge, 1);
-                tracing::warn!(peer = %self.peer, "stream closed: a frame over {cap} bytes ({capacity})");
-                Some((
+                Some(self.broke_limit(
+                    StreamRefusal::TooLarge,
                     MESSAGE_TOO_BIG,
-                    format!("frames are limited to {cap} bytes"),
+                    format!("frames are limited to {cap} bytes ({capacity})"),
                 ))
             }
             _ => {
@@ -206,11 +212,8 @@ impl Connection {
         self.last_frame = now;
         if !self.rate.admit(bytes.len() as u64, now) {
             let limit = self.streams.settings.bytes_per_second;
-            self.streams
-                .telemetry
-                .stream_refused(StreamRefusal::RateLimited, 1);
-            tracing::warn!(peer = %self.peer, "stream closed: over {limit} bytes/s averaged over 10 s");
-            return Err((
+            return Err(self.broke_limit(
+                StreamRefusal::RateLimited,
                 POLICY_VIOLATION,
                 format!("over {limit} bytes per second averaged over 10 s"),
             ));

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -129,6 +130,61 @@ impl Drop for Slot {
     }
 }
 
+/// Addresses refused for a while after one of their connections broke a limit (too many bytes, a
+/// frame too large), as substrate-telemetry's shard refuses them for 10 minutes: a node closed
+/// for flooding cannot reconnect and flood again at once.
+#[derive(Debug)]
+pub struct Blocked {
+    /// How long; zero blocks nobody.
+    duration: Duration,
+    until: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+impl Blocked {
+    /// More addresses than this blocked at once are not remembered (the map stays bounded when a
+    /// botnet floods); those past it are refused only by the limits themselves.
+    const MAX_ADDRESSES: usize = 65_536;
+
+    pub fn new(duration: Duration) -> Blocked {
+        Blocked {
+            duration,
+            until: Mutex::default(),
+        }
+    }
+
+    pub fn block(&self, address: IpAddr, now: Instant) {
+        if self.duration.is_zero() {
+            return;
+        }
+        let mut until = self
+            .until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if until.len() >= Blocked::MAX_ADDRESSES {
+            until.retain(|_, end| *end > now);
+        }
+        if until.len() < Blocked::MAX_ADDRESSES {
+            until.insert(address, now + self.duration);
+        }
+    }
+
+    /// Until when `address` is refused, if it is at `now`.
+    pub fn until(&self, address: IpAddr, now: Instant) -> Option<Instant> {
+        let mut until = self
+            .until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match until.get(&address) {
+            Some(end) if *end > now => Some(*end),
+            Some(_) => {
+                until.remove(&address);
+                None
+            }
+            None => None,
+        }
+    }
+}
+
 /// Bytes received over the last `WINDOW_SECONDS` one-second buckets.
 #[derive(Debug)]
 pub struct ByteRate {
@@ -176,7 +232,32 @@ impl ByteRate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    #[test]
+    fn a_blocked_address_is_refused_for_a_while_and_others_not_at_all() {
+        let start = Instant::now();
+        let blocked = Blocked::new(Duration::from_secs(600));
+        let flooder: IpAddr = "192.0.2.1".parse().expect("ip");
+        blocked.block(flooder, start);
+        assert!(
+            blocked
+                .until(flooder, start + Duration::from_secs(599))
+                .is_some()
+        );
+        assert!(
+            blocked
+                .until("192.0.2.2".parse().expect("ip"), start)
+                .is_none()
+        );
+        assert!(
+            blocked
+                .until(flooder, start + Duration::from_secs(600))
+                .is_none()
+        );
+        let nobody = Blocked::new(Duration::ZERO);
+        nobody.block(flooder, start);
+        assert!(nobody.until(flooder, start).is_none());
+    }
 
     #[test]
     fn ranges_match_their_addresses_only() {

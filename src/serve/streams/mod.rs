@@ -25,7 +25,7 @@ use super::store::streams::StreamStore;
 use super::telemetry::{ServeTelemetry, StreamRefusal};
 pub use batcher::BatchLimits;
 use batcher::Batcher;
-use limits::{AllowList, PerAddress};
+use limits::{AllowList, Blocked, PerAddress};
 
 /// Bytes read from a connection at a time; a telemetry frame is a few hundred.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
@@ -41,6 +41,8 @@ pub struct StreamSettings {
     pub allow: AllowList,
     /// `--submit-origins`: the browser pages that may stream.
     pub origins: Vec<String>,
+    /// `--block-for`: how long an address that broke a limit is refused.
+    pub block_for: Duration,
     pub batch: BatchLimits,
 }
 
@@ -49,6 +51,8 @@ pub struct Streams {
     pub settings: StreamSettings,
     batcher: Batcher,
     per_address: PerAddress,
+    /// Addresses refused for a while: they broke a limit.
+    pub blocked: Blocked,
     pub telemetry: Arc<ServeTelemetry>,
     /// Becomes true when the server stops: connections close (1001) and hand over what they hold.
     stopping: watch::Receiver<bool>,
@@ -71,6 +75,7 @@ impl Streams {
         let (batcher, task) = Batcher::start(store, settings.batch, Arc::clone(&telemetry));
         let streams = Streams {
             per_address: PerAddress::new(settings.connections_per_address),
+            blocked: Blocked::new(settings.block_for),
             settings,
             batcher,
             telemetry,
@@ -146,6 +151,18 @@ fn accept<S: Store + StreamStore>(
             .stream_refused(StreamRefusal::NotAllowed, 1);
         tracing::warn!(%peer, "stream refused: the address is not in --submit-allow");
         return ApiError::new(StatusCode::FORBIDDEN, "this address may not submit").into_response();
+    }
+    let now = tokio::time::Instant::now();
+    if let Some(until) = streams.blocked.until(peer.ip(), now) {
+        streams.telemetry.stream_refused(StreamRefusal::Blocked, 1);
+        let left = until.saturating_duration_since(now);
+        tracing::debug!(%peer, "stream refused: the address broke a limit lately");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this address broke a stream limit and is refused for a while",
+        )
+        .retry_after(left)
+        .into_response();
     }
     // Nodes send no Origin; a browser always does, and a page elsewhere must not inject nodes
     // through a visitor's browser (inside --submit-allow's network, say).
