@@ -248,7 +248,10 @@ fn earlier(objects: &[Value], minutes: i64) -> Vec<Value> {
         shift("timestamp", &|m| m * 60_000);
         shift("cpu_node_idle_seconds_total", &idle);
         shift("cpu_node_user_seconds_total", &user);
-        shift("cpu_node_system_seconds_total", &|m| 10 * m);
+        // The total of every mode: idle, user, iowait and 10 s a minute of kernel time.
+        shift("cpu_node_system_seconds_total", &|m| {
+            idle(m) + user(m) + 5 * m + 10 * m
+        });
         shift("cpu_node_iowait_seconds_total", &|m| 5 * m);
         shift("network_node_bytes_total_receive", &|m| 9_000_000 * m);
         shift("network_node_bytes_total_transmit", &|m| 3_000_000 * m);

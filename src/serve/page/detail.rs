@@ -14,11 +14,12 @@ use super::chart::{Chart, Series, Unit};
 use super::html::{self, escape, url_component};
 use super::{
     MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, StreamFigures, as_of, failure, html_answer,
-    machine_row, machine_subject, stream_row,
+    machine_row, machine_subject, newest, stream_row,
 };
 use crate::serve::auth::Viewer;
 use crate::serve::figures::{
-    Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number, per_second,
+    CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number,
+    per_second,
 };
 use crate::serve::http::{AppState, scope_of};
 use crate::serve::store::streams::StreamStore;
@@ -281,6 +282,13 @@ pub async fn machine<S: Store + StreamStore>(
         );
     }
     let (system, beacon) = (&series[0], &series[1]);
+    // The machine's reporter tells how its system objects count the CPU.
+    let client = newest(machine, "beaconnode")
+        .0
+        .or_else(|| newest(machine, "validator").0);
+    let cpu = |earlier: &Object, later: &Object| {
+        cpu_busy_percent(CpuCounting::of(client.as_ref(), later), earlier, later)
+    };
     let gap_ms = window.gap_ms();
     let count = |field: &'static str| move |object: &Object| number(object, field);
     let rate = |field: &'static str| move |a: &Object, b: &Object| per_second(a, b, field);
@@ -289,7 +297,7 @@ pub async fn machine<S: Store + StreamStore>(
             "cpu",
             "CPU busy",
             Unit::Percent,
-            vec![line("cpu", BLUE, between(system, gap_ms, cpu_busy_percent))],
+            vec![line("cpu", BLUE, between(system, gap_ms, cpu))],
         ),
         window.chart(
             "memory",
@@ -508,7 +516,8 @@ mod tests {
             for (field, value) in [
                 ("cpu_node_idle_seconds_total", idle),
                 ("cpu_node_user_seconds_total", busy),
-                ("cpu_node_system_seconds_total", 0),
+                // The specification's total of every mode.
+                ("cpu_node_system_seconds_total", idle + busy),
                 ("cpu_node_iowait_seconds_total", 0),
             ] {
                 object.insert(field.into(), value.into());
@@ -521,8 +530,9 @@ mod tests {
             // Ten minutes later: not a neighbour.
             (660_000, object(300, 200)),
         ];
+        let cpu = |a: &Object, b: &Object| cpu_busy_percent(CpuCounting::Total, a, b);
         assert_eq!(
-            between(&objects, 150_000, cpu_busy_percent),
+            between(&objects, 150_000, cpu),
             vec![(60_000, Some(25.0)), (660_000, None)]
         );
     }

@@ -23,7 +23,8 @@ use super::alerts::Alerts;
 use super::alerts::rules::Rule;
 use super::auth::{self, SESSION_COOKIE, SESSION_LIFETIME, Viewer};
 use super::figures::{
-    self, Object, cpu_busy_percent, disk_free_percent, memory_used_percent, parse_object,
+    self, CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent,
+    parse_object,
 };
 use super::http::{AppState, Shared, scope_of};
 use super::keys;
@@ -156,7 +157,10 @@ fn machine_row<S: Store>(
     let cpu = previous_system
         .as_ref()
         .zip(system.as_ref())
-        .and_then(|(earlier, later)| cpu_busy_percent(earlier, later));
+        .and_then(|(earlier, later)| {
+            let counting = CpuCounting::of(beacon.as_ref().or(validator.as_ref()), later);
+            cpu_busy_percent(counting, earlier, later)
+        });
     let validators = number(validator.as_ref(), "validator_active")
         .zip(number(validator.as_ref(), "validator_total"));
     let disk_low = disk_free.is_some_and(|free| free < disk_low_percent);
