@@ -2,9 +2,12 @@
 //! whatever we encode we read back exactly; no mutation of a real scrape makes it panic; a
 //! malformed line costs only itself; and however a body is cut into chunks, it reads the same.
 
+mod common;
+
 use nodepulse::retry::Jitter;
 use nodepulse::wire::exposition::{Exposition, Parser, Sample, Syntax};
 use nodepulse::wire::pushgateway::{TargetSeries, encode};
+use serde_json::json;
 
 /// Characters that stress label values: quotes, backslashes, newlines, the label syntax itself,
 /// and non-ASCII.
@@ -284,6 +287,44 @@ fn any_cut_into_chunks_reads_as_the_whole_body() {
             }
             let chunked = everything(&parser.finish().expect("parses"));
             assert_eq!(chunked, whole, "chunks {cuts:?}");
+        }
+    }
+}
+
+/// Strings that test what may be stored: NUL, which PostgreSQL's text cannot hold, escapes,
+/// multi-byte characters cut anywhere, and lengths past every bound.
+fn hostile_text(generate: &mut Generator) -> String {
+    const PIECES: [&str; 8] = ["\0", "a", "é", "→", "\\", "\"", "\u{1F600}", "x\0y"];
+    let pieces = match generate.below(4) {
+        0 => generate.below(4),
+        1 => 20 + generate.below(40),
+        2 => 200 + generate.below(200),
+        _ => 900 + generate.below(400),
+    };
+    (0..pieces)
+        .map(|_| PIECES[generate.below(PIECES.len())])
+        .collect()
+}
+
+#[test]
+fn every_row_the_decoders_accept_is_storable_on_postgresql() {
+    let mut generate = Generator(Jitter::seeded(0x5702));
+    let genesis = format!("0x{}", "ab".repeat(32));
+    for _ in 0..1_000 {
+        let mut text = || hostile_text(&mut generate);
+        let bodies = [
+            json!({"version": 1, "process": "beaconnode", "client_name": text(),
+                   "client_version": text(), text(): text(), "exporter_version": text()}),
+            json!({"version": 1, "process": "system", "misc_os": text()}),
+            json!({"id": 1, "ts": "x", "payload": {"msg": text(), "target": text(), "x": 1}}),
+            json!({"msg": "system.connected", "genesis_hash": genesis, "network_id": text(),
+                   "name": text(), "chain": text(), "implementation": text(), "version": text()}),
+            json!({"msg": "system.interval", "height": 5, "best": text(), "peers": text()}),
+            json!({"payload": {"Node": {"name": text(), "peer_id": text(), "client": text()},
+                   "System": {text(): text(), "cpu_usage": 3}}, "ts": "x"}),
+        ];
+        for body in bodies {
+            common::storable::check(body.to_string().as_bytes());
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod nodes;
 pub mod receiver;
+pub mod storable;
 pub mod stream;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -262,12 +262,13 @@ pub fn number(value: &Value) -> Option<f64> {
     }
 }
 
-/// A string field a node names itself by, cut to `MAX_NAME_BYTES` and made storable.
+/// A string field a node names itself by, made storable, then cut to `MAX_NAME_BYTES` (in that
+/// order: the replacement character is longer than the NUL it replaces).
 fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
     object
         .get(key)
         .and_then(Value::as_str)
-        .map(|text| storable(cut(text, MAX_NAME_BYTES)))
+        .map(|text| cut(&storable(text), MAX_NAME_BYTES).to_owned())
 }
 
 /// A Substrate message's log `target`, cut to `MAX_MSG_BYTES` and made storable.
@@ -275,7 +276,7 @@ pub fn target(message: &Map<String, Value>) -> Option<String> {
     message
         .get("target")
         .and_then(Value::as_str)
-        .map(|target| storable(cut(target, MAX_MSG_BYTES)))
+        .map(|target| cut(&storable(target), MAX_MSG_BYTES).to_owned())
 }
 
 /// Text as every database can hold it: PostgreSQL's `text` cannot hold NUL, which becomes U+FFFD
