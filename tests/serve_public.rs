@@ -268,21 +268,26 @@ fn a_head_too_large_is_431_and_one_address_holds_only_its_share() {
     // One of the four gone, the address is answered again.
     drop(held.pop());
     let answered = eventually(Duration::from_secs(30), || {
-        healthz_from(&runtime, "127.0.0.2", &receiver.address) == Some(200)
+        get_from(&runtime, "127.0.0.2", &receiver.address, "/healthz") == Some(200)
     });
     assert!(answered, "the freed place was never given again");
 }
 
-/// `GET /healthz` from the loopback address `from`: the status, or `None` when the server closed
+/// `GET path` from the loopback address `from`: the status, or `None` when the server closed
 /// the connection without an answer.
-fn healthz_from(runtime: &tokio::runtime::Runtime, from: &str, server: &str) -> Option<u16> {
+fn get_from(
+    runtime: &tokio::runtime::Runtime,
+    from: &str,
+    server: &str,
+    path: &str,
+) -> Option<u16> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     runtime.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4().ok()?;
         socket.bind(format!("{from}:0").parse().ok()?).ok()?;
         let mut stream = socket.connect(server.parse().ok()?).await.ok()?;
         stream
-            .write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+            .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
             .await
             .ok()?;
         let mut answer = Vec::new();
@@ -722,4 +727,38 @@ fn reads_are_held_to_the_keys_rate_and_count_as_its_use() {
     );
     // Reads are its use.
     assert!(!listed().contains("never"), "{}", listed());
+}
+
+#[test]
+fn keyless_reads_and_wrong_keys_are_held_to_the_addresss_rate() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let database = database(Kind::Sqlite, "public-address-rate");
+    let receiver = Receiver::start(&database, &["--public-reads", "--key-rate", "1"]);
+    // 300 public reads from one address: the burst (100) is spent, then 429s.
+    let statuses: Vec<Option<u16>> = (0..300)
+        .map(|_| get_from(&runtime, "127.0.0.3", &receiver.address, "/nodes"))
+        .collect();
+    assert!(statuses.contains(&Some(200)));
+    assert!(statuses.contains(&Some(429)), "{statuses:?}");
+    // Another address reads on.
+    assert_eq!(
+        get_from(&runtime, "127.0.0.4", &receiver.address, "/nodes"),
+        Some(200)
+    );
+    // Guessed keys from one address: 401s, then 429s without a lookup.
+    let guesses: Vec<Option<u16>> = (0..300)
+        .map(|n| {
+            get_from(
+                &runtime,
+                "127.0.0.5",
+                &receiver.address,
+                &format!("/api/v1/machines?apikey=guess{n}"),
+            )
+        })
+        .collect();
+    assert!(guesses.contains(&Some(401)));
+    assert!(guesses.contains(&Some(429)), "{guesses:?}");
 }

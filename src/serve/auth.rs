@@ -2,18 +2,20 @@
 //! caller it needs (`Caller`, `Admin`, `Reader` or `Viewer`) and the request never reaches it
 //! otherwise. Each looks its key up timed (`database_seconds{operation="find_key"}`), counts a
 //! refusal, holds the key to its rate (`--key-rate`/`--key-burst`, writes and reads alike) and
-//! notes when the key was last used.
+//! notes when the key was last used. What comes without a valid key (public reads, wrong keys)
+//! is held to the same rate by address.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Query, RawPathParams};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, RawPathParams};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
 
-use super::http::{ApiError, AppState, Shared};
+use super::http::{ApiError, AppState, PeerAddr, Shared};
 use super::store::{KeyRecord, Store};
 use super::telemetry::Rejection;
 use crate::secret::Secret;
@@ -65,7 +67,15 @@ impl<S: Store> FromRequestParts<AppState<S>> for Caller {
         shared: &AppState<S>,
     ) -> Result<Caller, ApiError> {
         let key = request_key(parts).await;
-        let record = find_key(shared, key).await?;
+        let record = match find_key(shared, key).await {
+            Ok(record) => record,
+            // Guessing keys costs a lookup each: held to the address's rate.
+            Err(refused) if refused.status == StatusCode::UNAUTHORIZED => {
+                admit_address(shared, parts)?;
+                return Err(refused);
+            }
+            Err(refused) => return Err(refused),
+        };
         admit(shared, &record).await?;
         Ok(Caller(record))
     }
@@ -98,6 +108,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for Reader {
         shared: &AppState<S>,
     ) -> Result<Reader, ApiError> {
         if shared.public_reads && request_key(parts).await.is_none() {
+            admit_address(shared, parts)?;
             return Ok(Reader);
         }
         Caller::from_request_parts(parts, shared).await?;
@@ -191,6 +202,29 @@ pub async fn find_key<S: Store>(
             Err(ApiError::unauthorized())
         }
     }
+}
+
+/// Holds a request without a key to its address's rate (429 with `Retry-After` past it).
+fn admit_address<S: Store>(shared: &Shared<S>, parts: &Parts) -> Result<(), ApiError> {
+    match parts.extensions.get::<ConnectInfo<PeerAddr>>() {
+        Some(ConnectInfo(PeerAddr(client))) => admit_client(shared, client.ip()),
+        None => Ok(()),
+    }
+}
+
+/// Holds `client`, which has no valid key, to its address's rate.
+pub fn admit_client<S: Store>(shared: &Shared<S>, client: IpAddr) -> Result<(), ApiError> {
+    shared
+        .address_rate
+        .take(client, Instant::now())
+        .map_err(|wait| {
+            shared.telemetry.rejected(Rejection::RateLimited, 1);
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate limit reached for this address",
+            )
+            .retry_after(wait)
+        })
 }
 
 /// Holds the key to its rate (429 with `Retry-After` past it) and notes its use.

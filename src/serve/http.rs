@@ -1,7 +1,7 @@
 //! The HTTP surface: the router, the shared state, the explorer's error shape, key extraction and
 //! the access log. Ingest and queries are in their own modules.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ pub struct Shared<S> {
     pub store: Arc<S>,
     pub writer: Writer,
     pub rate: RateLimit,
+    /// The same rate for what comes without a key (public reads, failed sign-ins), by address.
+    pub address_rate: RateLimit<IpAddr>,
     /// When each key's last use was written.
     pub last_used: LastUsed,
     pub telemetry: Arc<ServeTelemetry>,

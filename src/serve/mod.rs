@@ -85,6 +85,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         store: Arc::clone(&store),
         writer,
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
+        address_rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         last_used: auth::LastUsed::default(),
         telemetry: Arc::clone(&telemetry),
         streams: Arc::new(streams),

@@ -1,7 +1,9 @@
-//! A token bucket per API key: `rate` requests a second on average, bursts of up to `burst`. Many
-//! agents may share a key, so the burst is generous; what it stops is one runaway sender.
+//! A token bucket per API key (or, for requests without one, per address): `rate` requests a
+//! second on average, bursts of up to `burst`. Many agents may share a key, so the burst is
+//! generous; what it stops is one runaway sender.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -11,14 +13,18 @@ struct Bucket {
     at: Instant,
 }
 
-pub struct RateLimit {
+pub struct RateLimit<K = i64> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
-impl RateLimit {
-    pub fn new(rate: u32, burst: u32) -> RateLimit {
+impl<K: Hash + Eq> RateLimit<K> {
+    /// Past this many buckets the full ones are forgotten (a full bucket is as good as none), so
+    /// that senders from ever new addresses cannot grow the map without bound.
+    const PRUNE_AT: usize = 65_536;
+
+    pub fn new(rate: u32, burst: u32) -> RateLimit<K> {
         RateLimit {
             rate: f64::from(rate.max(1)),
             burst: f64::from(burst.max(1)),
@@ -27,10 +33,17 @@ impl RateLimit {
     }
 
     /// Takes a token for `key` at `now`; when there is none, how long until there is.
-    pub fn take(&self, key: i64, now: Instant) -> Result<(), Duration> {
+    pub fn take(&self, key: K, now: Instant) -> Result<(), Duration> {
         // A poisoned lock only means another request panicked mid-update; the counts are still
         // numbers.
         let mut buckets = self.buckets.lock().unwrap_or_else(|err| err.into_inner());
+        if buckets.len() >= Self::PRUNE_AT {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, bucket| {
+                bucket.tokens + now.saturating_duration_since(bucket.at).as_secs_f64() * rate
+                    < burst
+            });
+        }
         let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: self.burst,
             at: now,

@@ -13,7 +13,7 @@ pub use detail::{machine, stream_node};
 use std::time::{Duration, SystemTime};
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +26,7 @@ use super::figures::{
     self, CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent,
     parse_object,
 };
-use super::http::{AppState, Shared, scope_of};
+use super::http::{AppState, PeerAddr, Shared, scope_of};
 use super::keys;
 use super::store::streams::{StreamNode, StreamStore};
 use super::store::{MachineSummary, Store, StoreError};
@@ -482,6 +482,7 @@ fn unavailable(err: &StoreError) -> Response {
 /// removed.
 pub async fn login<S: Store + StreamStore>(
     State(shared): State<AppState<S>>,
+    ConnectInfo(PeerAddr(client)): ConnectInfo<PeerAddr>,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
@@ -491,7 +492,11 @@ pub async fn login<S: Store + StreamStore>(
     let key = Secret::new(form.key.trim().to_owned());
     let record = match auth::find_key(&shared, Some(key)).await {
         Ok(record) => record,
+        // Guessing keys costs a lookup each: held to the address's rate.
         Err(refused) if refused.status == StatusCode::UNAUTHORIZED => {
+            if let Err(limited) = auth::admit_client(&shared, client.ip()) {
+                return limited.into_response();
+            }
             return html_answer(
                 StatusCode::UNAUTHORIZED,
                 html::page(
