@@ -322,3 +322,33 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         }
     }
 }
+
+/// The fixture scrapes were taken without a slasher; the same scrapes with one running carry
+/// `slasher_active`, from the client's own metrics.
+#[test]
+fn a_running_slasher_is_in_the_payload() {
+    let with = |name: &str, lines: &str| {
+        let mut body = common::fixture(&format!("{name}/beacon.prom"));
+        body.extend_from_slice(lines.as_bytes());
+        mapped(&body, "beacon", ClientChoice::Auto)
+    };
+    let prysm = with(
+        "prysm",
+        "# HELP slasher_blocks_received_total Blocks received by the slasher\n\
+         # TYPE slasher_blocks_received_total counter\nslasher_blocks_received_total 412\n",
+    );
+    assert_eq!(prysm["slasher_active"], true, "{prysm}");
+    let idle = with("prysm", "slasher_blocks_received_total 0\n");
+    assert_eq!(idle["slasher_active"], false, "{idle}");
+    let lighthouse = with(
+        "lighthouse",
+        "blocking_tasks_count{blocking_task_count=\"slasher_server_processor\"} 1\n",
+    );
+    assert_eq!(lighthouse["slasher_active"], true, "{lighthouse}");
+    // Without: left out, as every fixture's payload shows.
+    assert!(
+        expected("prysm/beacon.json")
+            .get("slasher_active")
+            .is_none()
+    );
+}

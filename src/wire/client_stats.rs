@@ -65,6 +65,8 @@ pub struct BeaconNodeStats {
     pub sync_eth1_fallback_configured: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_eth1_fallback_connected: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slasher_active: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -205,6 +207,7 @@ pub fn beacon_node(beacon: &BeaconSnapshot, timestamp_ms: u64) -> BeaconNodeStat
         sync_beacon_head_slot: whole(beacon.head_slot),
         sync_eth1_fallback_configured: beacon.execution_fallback_configured,
         sync_eth1_fallback_connected: beacon.execution_fallback_connected,
+        slasher_active: beacon.slasher_active,
     }
 }
 
@@ -292,6 +295,7 @@ mod tests {
             database_bytes: Some(f64::NAN),
             p2p_bytes_received: Some(1e3),
             p2p_bytes_sent: None,
+            slasher_active: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct BeaconSnapshot {
     pub database_bytes: Option<f64>,
     pub p2p_bytes_received: Option<f64>,
     pub p2p_bytes_sent: Option<f64>,
+    /// Whether its slasher runs.
+    pub slasher_active: Option<bool>,
 }
 
 /// A validator client: its process plus the keys it runs.

@@ -62,6 +62,7 @@ pub struct Fields {
     pub disk_beaconchain_bytes_total: Option<Source>,
     pub network_libp2p_bytes_total_receive: Option<Source>,
     pub network_libp2p_bytes_total_transmit: Option<Source>,
+    pub slasher_active: Option<Flag>,
     // The validator client.
     pub validator_total: Option<Source>,
     pub validator_active: Option<Source>,
@@ -131,6 +132,7 @@ impl Profile {
             &fields.sync_eth1_fallback_connected,
             &fields.sync_eth2_fallback_configured,
             &fields.sync_eth2_fallback_connected,
+            &fields.slasher_active,
         ];
         let texts = [&fields.client_version, &fields.client_build];
         let mut names: Vec<&str> = sources
@@ -202,6 +204,7 @@ impl Profile {
                     "sync_eth1_fallback_connected",
                     flag(&fields.sync_eth1_fallback_connected),
                 ),
+                ("slasher_active", flag(&fields.slasher_active)),
                 (
                     "disk_beaconchain_bytes_total",
                     text(&fields.disk_beaconchain_bytes_total),
@@ -370,6 +373,7 @@ pub fn map_beacon_node(profile: &Profile, exposition: &Exposition) -> BeaconSnap
         database_bytes: read(&fields.disk_beaconchain_bytes_total),
         p2p_bytes_received: read(&fields.network_libp2p_bytes_total_receive),
         p2p_bytes_sent: read(&fields.network_libp2p_bytes_total_transmit),
+        slasher_active: flag(&fields.slasher_active),
     }
 }
 
@@ -582,6 +586,32 @@ mod tests {
         let snapshot = map_beacon_node(&builtin("lighthouse"), &exposition);
         assert_eq!(snapshot.execution_connected, None);
         assert_eq!(snapshot.synced, None, "no clock slot, no signal: unknown");
+    }
+
+    #[test]
+    fn a_running_slasher_is_read_where_the_client_shows_it() {
+        let slasher = |client: &str, text: &str| {
+            let exposition = Exposition::parse(text.as_bytes()).expect("valid");
+            map_beacon_node(&builtin(client), &exposition).slasher_active
+        };
+        // Prysm registers its slasher's counters with or without `--slasher`.
+        let prysm = "# TYPE slasher_blocks_received_total counter\nslasher_blocks_received_total";
+        assert_eq!(slasher("prysm", &format!("{prysm} 0\n")), Some(false));
+        assert_eq!(slasher("prysm", &format!("{prysm} 1234\n")), Some(true));
+        assert_eq!(
+            slasher("prysm", "beacon_head_slot 5\n"),
+            None,
+            "an older Prysm"
+        );
+        // Lighthouse counts its slasher's task while it runs.
+        let lighthouse = "# TYPE blocking_tasks_count gauge\n\
+            blocking_tasks_count{blocking_task_count=\"slasher_server_processor\"} 1\n\
+            blocking_tasks_count{blocking_task_count=\"beacon_processor\"} 4\n";
+        assert_eq!(slasher("lighthouse", lighthouse), Some(true));
+        let without = "blocking_tasks_count{blocking_task_count=\"beacon_processor\"} 4\n";
+        assert_eq!(slasher("lighthouse", without), None);
+        // A client with no slasher says nothing of one.
+        assert_eq!(slasher("teku", "beacon_head_slot 5\n"), None);
     }
 
     #[test]

@@ -291,6 +291,7 @@ mod tests {
             database_bytes: None,
             p2p_bytes_received: None,
             p2p_bytes_sent: None,
+            slasher_active: None,
         };
         StatsObject::BeaconNode(client_stats::beacon_node(&snapshot, timestamp))
     }
