@@ -32,8 +32,10 @@ for family in parser.text_string_to_metric_families(open(sys.argv[2], encoding="
 type Labels = Vec<(String, String)>;
 /// Labels, value (as comparable bits) and timestamp.
 type Exemplar = (Labels, u64, Option<i64>);
-/// Family type, value (as bits), timestamp, exemplar; keyed by sample name and labels.
-type Samples = BTreeMap<(String, Labels), (String, u64, Option<i64>, Option<Exemplar>)>;
+/// Family type, value (as bits), timestamp, exemplar.
+type Sample = (String, u64, Option<i64>, Option<Exemplar>);
+/// Every sample, keyed by sample name and labels.
+type Samples = BTreeMap<(String, Labels), Sample>;
 /// Type, help, unit; keyed by family name.
 type Families = BTreeMap<String, (String, String, String)>;
 
@@ -96,8 +98,10 @@ fn reference(syntax: Syntax, path: &str) -> (Families, Samples) {
 
 fn ours(syntax: Syntax, path: &str) -> (Families, Samples) {
     let body = std::fs::read(path).expect("corpus file");
-    let exposition = Exposition::parse(&body).expect("ours parses it");
-    assert_eq!(exposition.syntax(), syntax, "{path}");
+    // Parsed as the reference is told to: a client's text answer may carry an OpenMetrics registry
+    // with its `# EOF` inside (Lighthouse and Grandine append libp2p's), yet it is served, and
+    // read, as the classic format.
+    let exposition = Exposition::parse_wanted(&body, syntax, None).expect("ours parses it");
     assert_eq!(
         exposition.malformed_lines(),
         0,
@@ -169,12 +173,40 @@ fn corpus(extension: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a classic sample the reference read as untyped belongs to a family that carries
+/// `_created` samples. nim-metrics (Nimbus before 2025) writes them inside its classic gauges and
+/// histograms, which that format does not know: Python's parser ends the family at the first one
+/// and reads the rest as untyped, ours keeps them in their family, as Prometheus types a series by
+/// its family's TYPE line. Only there may the types differ.
+fn typed_past_created(
+    syntax: Syntax,
+    mine: &Sample,
+    want: &Sample,
+    theirs: &Samples,
+    name: &str,
+) -> bool {
+    let family = ["_bucket", "_sum", "_count", "_created"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name);
+    syntax == Syntax::Classic
+        && want.0 == "untyped"
+        && mine.0 != "untyped"
+        && (&mine.1, &mine.2, &mine.3) == (&want.1, &want.2, &want.3)
+        && theirs
+            .keys()
+            .any(|(other, _)| *other == format!("{family}_created"))
+}
+
 fn agree_on_samples(syntax: Syntax, paths: &[String]) {
     for path in paths {
         let ((_, theirs), (_, mine)) = (reference(syntax, path), ours(syntax, path));
         assert_eq!(mine.len(), theirs.len(), "{path}: sample counts differ");
         for (key, want) in &theirs {
-            assert_eq!(mine.get(key), Some(want), "{path}: {key:?}");
+            match mine.get(key) {
+                Some(got) if typed_past_created(syntax, got, want, &theirs, &key.0) => {}
+                got => assert_eq!(got, Some(want), "{path}: {key:?}"),
+            }
         }
     }
 }
@@ -190,6 +222,10 @@ fn ours_and_the_reference_parser_agree_on_every_classic_sample() {
 fn ours_and_the_reference_parser_agree_on_every_openmetrics_family_and_sample() {
     let paths = corpus(".om");
     assert!(!paths.is_empty());
+    for path in &paths {
+        let body = std::fs::read(path).expect("corpus file");
+        assert_eq!(Syntax::from_tail(&body), Syntax::OpenMetrics, "{path}");
+    }
     agree_on_samples(Syntax::OpenMetrics, &paths);
     for path in &paths {
         let ((theirs, _), (mine, _)) = (

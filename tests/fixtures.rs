@@ -8,7 +8,7 @@ use nodepulse::wire::client_stats::{self, StatsObject};
 use nodepulse::wire::exposition::Exposition;
 use serde_json::Value;
 
-use common::CONSENSUS_FIXTURES;
+use common::{CONSENSUS_FIXTURES, NEWEST_FIXTURES};
 
 /// The client-stats object one scrape maps to with the built-in profiles, as JSON without its
 /// timestamp.
@@ -41,48 +41,81 @@ fn expected(path: &str) -> Value {
     serde_json::from_slice(&common::fixture(path)).expect("expected payload is JSON")
 }
 
-#[test]
-fn every_fixture_maps_to_its_expected_payload() {
-    let mut checked = 0;
-    for (name, has_validator) in CONSENSUS_FIXTURES {
+/// A fixture scrape, the process it is read as, the client it comes from, and its expected payload.
+struct Case {
+    scrape: String,
+    process: &'static str,
+    client: &'static str,
+    expected: String,
+}
+
+/// Every fixture case: the older shapes (`{client}/{process}.prom`) and the newest releases'
+/// (`{client}/{process}-{release}.prom`, where Nimbus and Grandine read their validator object
+/// from the beacon node's scrape).
+fn every_case() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (client, has_validator) in CONSENSUS_FIXTURES {
         for process in ["beacon", "validator"] {
-            let scrape = format!("{name}/{process}.prom");
             if process == "validator" && !has_validator {
                 continue;
             }
-            let got = mapped(&common::fixture(&scrape), process, ClientChoice::Auto);
-            let want = expected(&format!("{name}/{process}.json"));
-            assert_eq!(
-                got,
-                want,
-                "{scrape}:\n got: {}\nwant: {}",
-                serde_json::to_string_pretty(&got).unwrap_or_default(),
-                serde_json::to_string_pretty(&want).unwrap_or_default()
-            );
-            checked += 1;
+            cases.push(Case {
+                scrape: format!("{client}/{process}.prom"),
+                process,
+                client,
+                expected: format!("{client}/{process}.json"),
+            });
         }
     }
-    assert_eq!(checked, 10);
+    for (client, release, validator_scrape) in NEWEST_FIXTURES {
+        for (process, scrape) in [("beacon", "beacon"), ("validator", validator_scrape)] {
+            cases.push(Case {
+                scrape: format!("{client}/{scrape}-{release}.prom"),
+                process,
+                client,
+                expected: format!("{client}/{process}-{release}.json"),
+            });
+        }
+    }
+    cases
+}
+
+#[test]
+fn every_fixture_maps_to_its_expected_payload() {
+    let cases = every_case();
+    for case in &cases {
+        let got = mapped(
+            &common::fixture(&case.scrape),
+            case.process,
+            ClientChoice::Auto,
+        );
+        let want = expected(&case.expected);
+        assert_eq!(
+            got,
+            want,
+            "{} as {}:\n got: {}\nwant: {}",
+            case.scrape,
+            case.process,
+            serde_json::to_string_pretty(&got).unwrap_or_default(),
+            serde_json::to_string_pretty(&want).unwrap_or_default()
+        );
+    }
+    assert_eq!(cases.len(), 10 + 2 * NEWEST_FIXTURES.len());
 }
 
 #[test]
 fn detection_picks_each_fixtures_client() {
     let profiles = Profiles::builtin();
-    let mut checked = 0;
-    for (name, has_validator) in CONSENSUS_FIXTURES {
-        for process in ["beacon", "validator"] {
-            let path = format!("{name}/{process}.prom");
-            if process == "validator" && !has_validator {
-                continue;
-            }
-            let body = common::fixture(&path);
-            let exposition = Exposition::parse(&body).expect("parses");
-            let (detected, signature) = profiles.detect(&exposition).expect("detected");
-            assert_eq!(detected.client_name, name, "{path} (matched {signature})");
-            checked += 1;
-        }
+    for case in every_case() {
+        let body = common::fixture(&case.scrape);
+        let exposition = Exposition::parse(&body).expect("parses");
+        let (detected, signature) = profiles.detect(&exposition).expect("detected");
+        assert_eq!(
+            detected.client_name, case.client,
+            "{} (matched {signature})",
+            case.scrape
+        );
     }
-    assert_eq!(checked, 10);
 }
 
 /// Removes every line of a family from a scrape.
@@ -188,7 +221,7 @@ fn prysm_peer_cases_conform() {
     }
 }
 
-/// A client, a process, and fields with the values worked out by hand.
+/// A scrape, the process it is read as, and fields with the values worked out by hand.
 type HandWorked = (&'static str, &'static str, &'static [(&'static str, u64)]);
 
 /// The stored expected payloads guard against change; these guard against being wrong. Each value
@@ -196,11 +229,11 @@ type HandWorked = (&'static str, &'static str, &'static [(&'static str, u64)]);
 /// code, so a wrong mapping fails here even if `--update` rewrote the JSON files.
 #[test]
 fn key_fields_match_values_read_from_the_scrapes_by_hand() {
-    let cases: [HandWorked; 11] = [
+    let cases: [HandWorked; 22] = [
         // beacon_head_slot 1.0123456e+07; p2p_peer_count{state="Connected"} 72 (not Bad/Connecting);
         // bcnode_disk_beaconchain_bytes_total 1.58421317632e+11; process_cpu_seconds_total 48213.57
         (
-            "prysm",
+            "prysm/beacon.prom",
             "beacon",
             &[
                 ("sync_beacon_head_slot", 10_123_456),
@@ -212,14 +245,14 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         ),
         // four validator_statuses series, three of them 3 (ACTIVE), one 2 (PENDING)
         (
-            "prysm",
+            "prysm/validator.prom",
             "validator",
             &[("validator_total", 4), ("validator_active", 3)],
         ),
         // store_disk_db_size 131938172928 + store_freezer_db_size 65231880192; Inbound over three
         // protocol sets 841110000000 + 122880000000 + 1024; Outbound 639120000000 + 99000000000 + 512
         (
-            "lighthouse",
+            "lighthouse/beacon.prom",
             "beacon",
             &[
                 ("sync_beacon_head_slot", 10_123_456),
@@ -232,13 +265,13 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         ),
         // vc_validators_total_count 16, vc_validators_enabled_count 15
         (
-            "lighthouse",
+            "lighthouse/validator.prom",
             "validator",
             &[("validator_total", 16), ("validator_active", 15)],
         ),
         // beacon_head_slot 1.0123455E7, libp2p_peers 95.0, process_resident_memory_bytes 8.925544448E9
         (
-            "teku",
+            "teku/beacon.prom",
             "beacon",
             &[
                 ("sync_beacon_head_slot", 10_123_455),
@@ -248,13 +281,13 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         ),
         // validator_local_validator_counts: 2 pending_queued + 30 active_ongoing + 1 exited_unslashed
         (
-            "teku",
+            "teku/validator.prom",
             "validator",
             &[("validator_total", 33), ("validator_active", 30)],
         ),
         // nbc_peers 160.0; libp2p_network_bytes_total{direction="in"} 9.8711224e10, "out" 7.2251011e10
         (
-            "nimbus",
+            "nimbus/beacon.prom",
             "beacon",
             &[
                 ("sync_beacon_head_slot", 10_123_456),
@@ -267,7 +300,7 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         // libp2p_data_transfer_bytes_total{protocol="global received"} 412398331904 and
         // "global sent" 300112912384 (not the per-protocol series); lodestar_db_size_bytes_total
         (
-            "lodestar",
+            "lodestar/beacon.prom",
             "beacon",
             &[
                 ("sync_beacon_head_slot", 10_123_440),
@@ -279,7 +312,7 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         ),
         // vc_signers_count 10 (keys loaded), vc_indices_count 8 (keys with an index)
         (
-            "lodestar",
+            "lodestar/validator.prom",
             "validator",
             &[
                 ("validator_total", 10),
@@ -290,7 +323,7 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         // GRANDINE_TOTAL_CPU_SECONDS 38422, GRANDINE_USED_MEMORY 6013792256,
         // GRANDINE_DISK_USAGE 248771930112, libp2p_peers 74
         (
-            "grandine",
+            "grandine/beacon.prom",
             "beacon",
             &[
                 ("cpu_process_seconds_total", 38_422),
@@ -302,23 +335,139 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         ),
         // process_resident_memory_bytes 389111808 of the validator client
         (
-            "lodestar",
+            "lodestar/validator.prom",
             "validator",
             &[("memory_process_bytes", 389_111_808)],
         ),
+        // ---- The newest releases' shapes ----
+        // prysm 7.1.8: p2p_peer_count{state="Connected"} 68 (agents 2+2+23+4+5+20+8+4 = 68 too);
+        // bcnode_disk_beaconchain_bytes_total 1.8765432832e+11 + blob_disk_bytes 0;
+        // prysm_version{buildDate="1785170513",...}; beacon_head_slot 1.4881569e+07
+        (
+            "prysm/beacon-7.1.8.prom",
+            "beacon",
+            &[
+                ("network_peers_connected", 68),
+                ("disk_beaconchain_bytes_total", 187_654_328_320),
+                ("client_build", 1_785_170_513),
+                ("sync_beacon_head_slot", 14_881_569),
+                ("cpu_process_seconds_total", 230_276),
+            ],
+        ),
+        // six validator_statuses series: 3, 2, 3, 3, 3, 0
+        (
+            "prysm/validator-7.1.8.prom",
+            "validator",
+            &[("validator_total", 6), ("validator_active", 4)],
+        ),
+        // store_disk_db_size 176839213056 + store_freezer_db_size 24410861568; Inbound over four
+        // protocol sets 311882011204 + 204117300882 + 48211930551 + 31004118337; Outbound
+        // 241009881390 + 159660204117 + 37118004220 + 26551390018
+        (
+            "lighthouse/beacon-5.3.0.prom",
+            "beacon",
+            &[
+                ("disk_beaconchain_bytes_total", 201_250_074_624),
+                ("network_libp2p_bytes_total_receive", 595_215_360_974),
+                ("network_libp2p_bytes_total_transmit", 464_339_479_745),
+                ("network_peers_connected", 98),
+                ("sync_beacon_head_slot", 13_374_211),
+            ],
+        ),
+        // vc_validators_total_count 16; vc_beacon_attester_count{task="current_epoch"} 14 (not
+        // vc_validators_enabled_count 15)
+        (
+            "lighthouse/validator-5.3.0.prom",
+            "validator",
+            &[("validator_total", 16), ("validator_active", 14)],
+        ),
+        // beacon_head_slot 1.3000127E7; libp2p_peers 100.0; process_resident_memory_bytes 7.301234688E9
+        (
+            "teku/beacon-26.8.0.prom",
+            "beacon",
+            &[
+                ("sync_beacon_head_slot", 13_000_127),
+                ("network_peers_connected", 100),
+                ("memory_process_bytes", 7_301_234_688),
+            ],
+        ),
+        // validator_local_validator_counts: active_ongoing 7 + active_exiting 1 + active_slashed 0
+        // active, plus pending_queued 1 and unknown 1: 10 in all
+        (
+            "teku/validator-26.8.0.prom",
+            "validator",
+            &[("validator_total", 10), ("validator_active", 8)],
+        ),
+        // nbc_peers 158.0; libp2p_network_bytes_total{direction="in"} 1948736512345.0, "out"
+        // 1461552384123.0; process_cpu_seconds_total 612345.67
+        (
+            "nimbus/beacon-24.9.0.prom",
+            "beacon",
+            &[
+                ("network_peers_connected", 158),
+                ("network_libp2p_bytes_total_receive", 1_948_736_512_345),
+                ("network_libp2p_bytes_total_transmit", 1_461_552_384_123),
+                ("cpu_process_seconds_total", 612_345),
+            ],
+        ),
+        // validators 8.0; validator_monitor_active{validator="total"} 7.0
+        (
+            "nimbus/beacon-24.9.0.prom",
+            "validator",
+            &[("validator_total", 8), ("validator_active", 7)],
+        ),
+        // libp2p_data_transfer_bytes_total{protocol="global received"} 1684739254277, "global sent"
+        // 1213551616493; lodestar_db_size_bytes_total 231458709504; libp2p_peers 198
+        (
+            "lodestar/beacon-1.44.0.prom",
+            "beacon",
+            &[
+                ("network_libp2p_bytes_total_receive", 1_684_739_254_277),
+                ("network_libp2p_bytes_total_transmit", 1_213_551_616_493),
+                ("disk_beaconchain_bytes_total", 231_458_709_504),
+                ("network_peers_connected", 198),
+            ],
+        ),
+        // vc_signers_count 16, vc_indices_count 15
+        (
+            "lodestar/validator-1.44.0.prom",
+            "validator",
+            &[("validator_total", 16), ("validator_active", 15)],
+        ),
+        // libp2p_bandwidth_bytes_total Inbound 318774512903 + 452118004117 + 97552318440 +
+        // 214660903512, Outbound 287091774306 + 336502118947 + 81307662115 + 158993420772;
+        // GRANDINE_DISK_USAGE 171842906112; libp2p_peers 94
+        (
+            "grandine/beacon-2.0.0.prom",
+            "beacon",
+            &[
+                ("network_libp2p_bytes_total_receive", 1_083_105_738_972),
+                ("network_libp2p_bytes_total_transmit", 863_894_976_140),
+                ("disk_beaconchain_bytes_total", 171_842_906_112),
+                ("network_peers_connected", 94),
+                ("sync_beacon_head_slot", 13_377_597),
+            ],
+        ),
     ];
-    let mut clients: Vec<&str> = cases.iter().map(|(client, _, _)| *client).collect();
+
+    let mut clients: Vec<&str> = cases
+        .iter()
+        .filter_map(|(scrape, _, _)| scrape.split('/').next())
+        .collect();
+    clients.sort_unstable();
     clients.dedup();
     assert_eq!(
         clients.len(),
-        CONSENSUS_FIXTURES.len() + 1,
+        CONSENSUS_FIXTURES.len(),
         "every client has a case"
     );
-    for (client, process, fields) in cases {
-        let scrape = common::fixture(&format!("{client}/{process}.prom"));
-        let got = mapped(&scrape, process, ClientChoice::Auto);
+    for (scrape, process, fields) in cases {
+        let got = mapped(&common::fixture(scrape), process, ClientChoice::Auto);
         for (field, want) in fields {
-            assert_eq!(got[*field], *want, "{client}/{process}: {field} in {got}");
+            assert_eq!(
+                got[*field], *want,
+                "{scrape} as {process}: {field} in {got}"
+            );
         }
     }
 }
@@ -351,4 +500,176 @@ fn a_running_slasher_is_in_the_payload() {
             .get("slasher_active")
             .is_none()
     );
+}
+
+/// The newest release's scrape of `client`'s `process`, with `replace` applied to its text.
+fn newest_edited(client: &str, scrape: &str, replace: &[(&str, &str)]) -> Vec<u8> {
+    let (_, release, _) = NEWEST_FIXTURES
+        .iter()
+        .find(|(name, _, _)| *name == client)
+        .expect("a newest fixture");
+    let mut text = String::from_utf8(common::fixture(&format!(
+        "{client}/{scrape}-{release}.prom"
+    )))
+    .expect("fixture is UTF-8");
+    for (from, to) in replace {
+        assert!(text.contains(from), "{client}: {from:?} is in the fixture");
+        text = text.replace(from, to);
+    }
+    text.into_bytes()
+}
+
+/// A Teku validator client counts its requests per endpoint with one beacon node as with several:
+/// a fallback is a second endpoint, not the family's presence.
+#[test]
+fn teku_reports_a_fallback_only_for_a_second_endpoint() {
+    let one = mapped(
+        &newest_edited("teku", "validator", &[]),
+        "validator",
+        ClientChoice::Auto,
+    );
+    assert_eq!(one["sync_eth2_fallback_configured"], false, "{one}");
+    // A request relayed to a ready failover adds its endpoint.
+    let failover = "validator_remote_beacon_nodes_requests_total{endpoint=\"http://10.0.0.6:5051/\",\
+        method=\"publish_attestation\",outcome=\"success\"} 12.0\n# HELP validator_teku_version_total";
+    let two = mapped(
+        &newest_edited(
+            "teku",
+            "validator",
+            &[("# HELP validator_teku_version_total", failover)],
+        ),
+        "validator",
+        ClientChoice::Auto,
+    );
+    assert_eq!(two["sync_eth2_fallback_configured"], true, "{two}");
+    assert!(two.get("sync_eth2_fallback_connected").is_none(), "{two}");
+}
+
+/// Teku's version label is the bare release now; the long form some tools show reads as before.
+#[test]
+fn teku_version_reads_in_both_shapes() {
+    let bare = mapped(
+        &newest_edited("teku", "beacon", &[]),
+        "beacon",
+        ClientChoice::Auto,
+    );
+    assert_eq!(bare["client_version"], "26.8.0");
+    let long = mapped(
+        &newest_edited(
+            "teku",
+            "beacon",
+            &[(
+                "{version=\"26.8.0\"}",
+                "{version=\"teku/v26.8.0/linux-x86_64/-eclipseadoptium-openjdk64bitservervm-java-21\"}",
+            )],
+        ),
+        "beacon",
+        ClientChoice::Auto,
+    );
+    assert_eq!(long["client_version"], "v26.8.0");
+}
+
+/// Nimbus counts its attached validators and, per validator or in total, the active ones; two
+/// execution URLs in its engine API responses are a fallback.
+#[test]
+fn nimbus_fills_validator_counts_and_its_execution_fallback() {
+    // `--validator-monitor-details`: one 0/1 series per validator instead of the total.
+    let details = newest_edited(
+        "nimbus",
+        "beacon",
+        &[(
+            "validator_monitor_active{validator=\"total\"} 7.0",
+            "validator_monitor_active{validator=\"8f2c1a03\"} 1.0\n\
+             validator_monitor_active{validator=\"a1b2c3d4\"} 1.0\n\
+             validator_monitor_active{validator=\"c0ffee12\"} 0.0",
+        )],
+    );
+    let got = mapped(&details, "validator", ClientChoice::Auto);
+    assert_eq!(got["validator_active"], 2, "{got}");
+    assert_eq!(got["validator_total"], 8, "{got}");
+    // One `--el` URL: every response carries the same url.
+    let one_url = newest_edited(
+        "nimbus",
+        "beacon",
+        &[(
+            "url=\"http://10.0.4.12:8551\"",
+            "url=\"http://127.0.0.1:8551\"",
+        )],
+    );
+    let got = mapped(&one_url, "beacon", ClientChoice::Auto);
+    assert_eq!(got["sync_eth1_fallback_configured"], false, "{got}");
+    assert!(got.get("sync_eth1_connected").is_none(), "{got}");
+}
+
+/// Current Prysm has no `libp2p_peers`: peers come from its peer states, or else its count by
+/// agent; blobs on disk are part of the beacon chain's disk use; its eth1 fallback gauges are gone.
+#[test]
+fn prysm_reads_peers_and_disk_where_current_releases_put_them() {
+    let body = newest_edited("prysm", "beacon", &[]);
+    assert!(
+        !String::from_utf8_lossy(&body).contains("\nlibp2p_peers"),
+        "the fixture has no libp2p_peers, as current releases"
+    );
+    let by_agent = without(&body, "p2p_peer_count");
+    let got = mapped(&by_agent, "beacon", ClientChoice::Auto);
+    // connected_libp2p_peers by agent: 2 + 2 + 23 + 4 + 5 + 20 + 8 + 4
+    assert_eq!(got["network_peers_connected"], 68, "{got}");
+    // Before Fulu a node keeps its blobs as such: 131072 bytes each, 3 per block over 18 days.
+    let with_blobs = newest_edited(
+        "prysm",
+        "beacon",
+        &[("blob_disk_bytes 0", "blob_disk_bytes 5.0960793600e+10")],
+    );
+    let got = mapped(&with_blobs, "beacon", ClientChoice::Auto);
+    assert_eq!(
+        got["disk_beaconchain_bytes_total"],
+        187_654_328_320u64 + 50_960_793_600,
+        "{got}"
+    );
+    // A release without blob storage: the database alone.
+    let got = mapped(
+        &without(&body, "blob_disk_bytes"),
+        "beacon",
+        ClientChoice::Auto,
+    );
+    assert_eq!(got["disk_beaconchain_bytes_total"], 187_654_328_320u64);
+    for key in [
+        "sync_eth1_fallback_configured",
+        "sync_eth1_fallback_connected",
+    ] {
+        assert!(got.get(key).is_none(), "{key}: {got}");
+    }
+}
+
+/// Lighthouse has no eth1 fallback metrics (only its own reporter names them); its validator client
+/// says whether a synced fallback is there by how many of its beacon nodes are synced.
+#[test]
+fn lighthouse_reads_no_eth1_fallback_and_counts_synced_beacon_nodes() {
+    let beacon = mapped(
+        &newest_edited("lighthouse", "beacon", &[]),
+        "beacon",
+        ClientChoice::Auto,
+    );
+    for key in [
+        "sync_eth1_fallback_configured",
+        "sync_eth1_fallback_connected",
+    ] {
+        assert!(beacon.get(key).is_none(), "{key}: {beacon}");
+    }
+    // A release without its own fallback gauges: the counts say it.
+    let body = newest_edited("lighthouse", "validator", &[]);
+    let body = without(
+        &without(&body, "sync_eth2_fallback_configured"),
+        "sync_eth2_fallback_connected",
+    );
+    let synced = mapped(&body, "validator", ClientChoice::Auto);
+    assert_eq!(synced["sync_eth2_fallback_configured"], true, "{synced}");
+    assert_eq!(synced["sync_eth2_fallback_connected"], true, "{synced}");
+    let text = String::from_utf8(body).expect("UTF-8");
+    let one_synced = text.replace(
+        "vc_beacon_nodes_synced_count 2",
+        "vc_beacon_nodes_synced_count 1",
+    );
+    let got = mapped(one_synced.as_bytes(), "validator", ClientChoice::Auto);
+    assert_eq!(got["sync_eth2_fallback_connected"], false, "{got}");
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{fixture, fixture_path, nodepulse, run, stderr, stdout, temp_dir};
+use common::{NEWEST_FIXTURES, fixture, fixture_path, nodepulse, run, stderr, stdout, temp_dir};
 use serde_json::Value;
 
 use common::CONSENSUS_FIXTURES as FIXTURES;
@@ -176,7 +176,7 @@ fn check_reports_sources_and_conformance_for_people_and_machines() {
     assert_eq!(field(beacon, "network_peers_connected")["value"], 72);
     assert_eq!(
         field(beacon, "network_peers_connected")["source"],
-        "first of: p2p_peer_count{state=\"Connected\"}, libp2p_peers"
+        "first of: p2p_peer_count{state=\"Connected\"}, sum(connected_libp2p_peers)"
     );
     assert_eq!(
         field(beacon, "network_libp2p_bytes_total_receive")["source"],
@@ -344,61 +344,83 @@ fn every_builtin_profile_round_trips_through_a_profile_file() {
             "nimbus"
         ]
     );
+    // Every bundled scrape, the older shapes and the newest releases', with the flag it is given by.
+    let mut scrapes = Vec::new();
+    for (client, has_validator) in FIXTURES {
+        scrapes.push((format!("{client}/beacon.prom"), "--beacon-node"));
+        if has_validator {
+            scrapes.push((format!("{client}/validator.prom"), "--validator"));
+        }
+    }
+    for (client, release, validator_scrape) in NEWEST_FIXTURES {
+        scrapes.push((format!("{client}/beacon-{release}.prom"), "--beacon-node"));
+        scrapes.push((
+            format!("{client}/{validator_scrape}-{release}.prom"),
+            "--validator",
+        ));
+    }
     let mut compared = 0;
     for name in &names {
         let shown = run(nodepulse().args(["profiles", "show", name]));
         assert!(shown.status.success(), "{}", stderr(&shown));
+        let text = stdout(&shown);
+        let (rule, gone) = match name.as_str() {
+            "teku" => (
+                "distinct = \"validator_remote_beacon_nodes_requests_total\", label = \"endpoint\"",
+                "count = \"validator_remote_beacon_nodes_requests_total\"",
+            ),
+            "nimbus" => ("validator_total = \"validators\"", "no local count"),
+            "grandine" => ("libp2p_bandwidth_bytes_total", "GRANDINE_VERSION"),
+            "prysm" => ("blob_disk_bytes", "powchain_sync_eth1_fallback"),
+            "lighthouse" => (
+                "vc_beacon_nodes_synced_count",
+                "sync_eth1_fallback_configured =",
+            ),
+            _ => ("vc_rest_api_client_urls_score", "sync_eth1_connected ="),
+        };
+        assert!(text.contains(rule), "{name} shows {rule}:\n{text}");
+        assert!(
+            !text.contains(gone),
+            "{name} no longer shows {gone}:\n{text}"
+        );
         let file = dir.join(format!("{name}.toml"));
         std::fs::write(&file, &shown.stdout).expect("write");
-        for (client, _) in FIXTURES {
-            for process in ["beacon", "validator"] {
-                let scrape = fixture_path(&format!("{client}/{process}.prom"));
-                if !scrape.exists() {
-                    continue;
+        for (scrape, flag) in &scrapes {
+            let scrape = fixture_path(scrape);
+            let payload = |profile: Option<&std::path::Path>| {
+                let mut command = nodepulse();
+                command
+                    .args(["run", "--dry-run", "--client", name, flag])
+                    .arg(&scrape);
+                if let Some(profile) = profile {
+                    command.arg("--profile").arg(profile);
                 }
-                let flag = if process == "beacon" {
-                    "--beacon-node"
-                } else {
-                    "--validator"
-                };
-                let payload = |profile: Option<&std::path::Path>| {
-                    let mut command = nodepulse();
-                    command
-                        .args(["run", "--dry-run", "--client", name, flag])
-                        .arg(&scrape);
-                    if let Some(profile) = profile {
-                        command.arg("--profile").arg(profile);
-                    }
-                    let output = run(&mut command);
-                    assert!(output.status.success(), "{}", stderr(&output));
-                    let objects: Vec<Value> =
-                        serde_json::from_slice(&output.stdout).expect("a JSON array");
-                    objects
-                        .into_iter()
-                        .filter(|object| object["process"] != "system")
-                        .map(|mut object| {
-                            object
-                                .as_object_mut()
-                                .expect("an object")
-                                .remove("timestamp");
-                            object
-                        })
-                        .collect::<Vec<Value>>()
-                };
-                assert_eq!(
-                    payload(Some(&file)),
-                    payload(None),
-                    "{name} on {client}/{process}"
-                );
-                compared += 1;
-            }
+                let output = run(&mut command);
+                assert!(output.status.success(), "{}", stderr(&output));
+                let objects: Vec<Value> =
+                    serde_json::from_slice(&output.stdout).expect("a JSON array");
+                objects
+                    .into_iter()
+                    .filter(|object| object["process"] != "system")
+                    .map(|mut object| {
+                        object
+                            .as_object_mut()
+                            .expect("an object")
+                            .remove("timestamp");
+                        object
+                    })
+                    .collect::<Vec<Value>>()
+            };
+            assert_eq!(
+                payload(Some(&file)),
+                payload(None),
+                "{name} on {}",
+                scrape.display()
+            );
+            compared += 1;
         }
     }
-    let scrapes: usize = FIXTURES
-        .iter()
-        .map(|(_, validator)| 1 + usize::from(*validator))
-        .sum();
-    assert_eq!(compared, names.len() * scrapes);
+    assert_eq!(compared, names.len() * scrapes.len());
 }
 
 /// A renamed metric fixed in minutes: a user's file replaces the built-in Lighthouse profile, a new

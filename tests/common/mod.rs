@@ -200,6 +200,19 @@ pub const CONSENSUS_FIXTURES: [(&str, bool); 6] = [
     ("grandine", false),
 ];
 
+/// The scrapes in the shape of the newest release each built-in profile was checked against,
+/// written from the client's source (`fixtures/{client}/{process}-{release}.prom`, the expected
+/// payload beside each as `.json`): the client, the release, and the scrape its validator object is
+/// read from (Nimbus and Grandine count their validators in the beacon node's own scrape).
+pub const NEWEST_FIXTURES: [(&str, &str, &str); 6] = [
+    ("prysm", "7.1.8", "validator"),
+    ("lighthouse", "5.3.0", "validator"),
+    ("teku", "26.8.0", "validator"),
+    ("nimbus", "24.9.0", "beacon"),
+    ("lodestar", "1.44.0", "validator"),
+    ("grandine", "2.0.0", "beacon"),
+];
+
 /// A fresh directory for this test process's files, named after the test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nodepulse-{name}-{}", std::process::id()));

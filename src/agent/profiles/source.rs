@@ -10,6 +10,8 @@
 //!   matching series (all of them without `labels`);
 //! - `{ count = "validator_statuses" }`, `{ count = "validator_statuses", value = 3 }`: how many
 //!   matching series there are (that carry this value);
+//! - `{ distinct = "engine_api_responses_total", label = "url" }`: how many different values the
+//!   label takes among the matching series (one series per URL and status: how many URLs);
 //! - `{ add = [rule, rule] }`: the sum of several rules, absent unless every part is present;
 //! - `{ difference = [rule, rule] }`: the first minus the second;
 //! - `{ first_of = [rule, rule] }`: the first rule that is present (names drift between releases).
@@ -22,6 +24,7 @@
 //!
 //! A family that is absent, or a value that is not a number, is "not exposed": never a 0 or false.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize;
@@ -42,6 +45,12 @@ pub enum Source {
         name: String,
         labels: Labels,
         value: Option<f64>,
+    },
+    /// How many different values `label` takes among the series whose labels include `labels`.
+    Distinct {
+        name: String,
+        label: String,
+        labels: Labels,
     },
     /// The sum of several sources; absent unless every part is present.
     Add(Vec<Source>),
@@ -109,9 +118,10 @@ impl Source {
     /// Every series name this rule reads.
     pub fn names(&self) -> Vec<&str> {
         match self {
-            Source::Metric { name, .. } | Source::Sum { name, .. } | Source::Count { name, .. } => {
-                vec![name]
-            }
+            Source::Metric { name, .. }
+            | Source::Sum { name, .. }
+            | Source::Count { name, .. }
+            | Source::Distinct { name, .. } => vec![name],
             Source::Difference(first, second) => {
                 let mut names = first.names();
                 names.extend(second.names());
@@ -147,6 +157,20 @@ impl Source {
                     .filter(|sample| value.is_none_or(|wanted| sample.value() == wanted))
                     .count();
                 exposition.contains(name).then_some(count as f64)
+            }
+            Source::Distinct {
+                name,
+                label,
+                labels,
+            } => {
+                let values: HashSet<&str> = exposition
+                    .samples(name)
+                    .filter(|sample| carries(*sample, labels))
+                    .filter_map(|sample| sample.label(label))
+                    // An empty label value is no value, as in Prometheus.
+                    .filter(|value| !value.is_empty())
+                    .collect();
+                exposition.contains(name).then_some(values.len() as f64)
             }
             Source::Add(parts) => parts.iter().map(|part| part.read(exposition)).sum(),
             Source::Difference(first, second) => {
@@ -264,6 +288,15 @@ impl fmt::Display for Source {
                 labels,
                 value: Some(value),
             } => write!(f, "count({} == {value})", with_labels(name, labels)),
+            Source::Distinct {
+                name,
+                label,
+                labels,
+            } => write!(
+                f,
+                "count(count by ({label}) ({}))",
+                with_labels(name, labels)
+            ),
             Source::Add(parts) => f.write_str(&join(parts, " + ")),
             Source::Difference(first, second) => {
                 let part = |source: &Source| {
@@ -306,8 +339,8 @@ impl fmt::Display for TextSource {
 // ---- Read from a profile file ----
 
 /// What a number rule may be, for error messages.
-const SOURCE_FORMS: &str = "a metric name, or a table with one of `metric`, `sum`, `count` (each \
-     with optional `labels`), `add`, `difference`, `first_of`";
+const SOURCE_FORMS: &str = "a metric name, or a table with one of `metric`, `sum`, `count`, \
+     `distinct` (each with optional `labels`), `add`, `difference`, `first_of`";
 
 /// Whether `name` can be a Prometheus metric or label name (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
 pub fn is_valid_name(name: &str) -> bool {
@@ -401,7 +434,15 @@ fn only_keys(table: &Table, allowed: &[&str]) -> Result<(), String> {
 const TESTS: [&str; 3] = ["equals", "at_least", "at_most"];
 
 fn source_from_table(table: &Table, extra: &[&str]) -> Result<Source, String> {
-    const KINDS: [&str; 6] = ["metric", "sum", "count", "add", "difference", "first_of"];
+    const KINDS: [&str; 7] = [
+        "metric",
+        "sum",
+        "count",
+        "distinct",
+        "add",
+        "difference",
+        "first_of",
+    ];
     let kinds: Vec<&str> = KINDS
         .into_iter()
         .filter(|kind| table.contains_key(*kind))
@@ -422,6 +463,7 @@ fn source_from_table(table: &Table, extra: &[&str]) -> Result<Source, String> {
     match *kind {
         "metric" | "sum" => allowed.push("labels"),
         "count" => allowed.extend(["labels", "value"]),
+        "distinct" => allowed.extend(["labels", "label"]),
         _ => {}
     }
     only_keys(table, &allowed)?;
@@ -441,6 +483,16 @@ fn source_from_table(table: &Table, extra: &[&str]) -> Result<Source, String> {
                 .get("value")
                 .map(|value| number_in(value, "value"))
                 .transpose()?,
+        },
+        "distinct" => Source::Distinct {
+            name: name_in(value, "metric")?,
+            label: match table.get("label") {
+                Some(label) => name_in(label, "label")?,
+                None => {
+                    return Err("`distinct` needs `label`: the label whose values it counts".into());
+                }
+            },
+            labels: labels_in(table)?,
         },
         "add" => Source::Add(list_in(value, "add", 2, Source::try_from)?),
         "first_of" => Source::FirstOf(list_in(value, "first_of", 1, Source::try_from)?),
@@ -570,6 +622,53 @@ mod tests {
         assert_eq!(active.read(&exposition), Some(2.0));
         assert_eq!(all.read(&exposition), Some(3.0));
         assert_eq!(active.to_string(), "count(validator_statuses == 3)");
+    }
+
+    #[test]
+    fn distinct_counts_label_values_not_series() {
+        // Teku's failover handler counts its requests per endpoint, method and outcome.
+        let requests = "validator_remote_beacon_nodes_requests_total";
+        let endpoints: Source = rule(&format!(
+            "{{ distinct = \"{requests}\", label = \"endpoint\" }}"
+        ))
+        .expect("rule");
+        let one = scrape(&format!(
+            "{requests}{{endpoint=\"http://bn:5051/\",method=\"get_duties\",outcome=\"success\"}} 40\n\
+             {requests}{{endpoint=\"http://bn:5051/\",method=\"publish_block\",outcome=\"success\"}} 2\n\
+             {requests}{{endpoint=\"http://bn:5051/\",method=\"get_duties\",outcome=\"error\"}} 1\n"
+        ));
+        assert_eq!(
+            endpoints.read(&one),
+            Some(1.0),
+            "three series, one endpoint"
+        );
+        let two = scrape(&format!(
+            "{requests}{{endpoint=\"http://bn:5051/\",method=\"get_duties\"}} 40\n\
+             {requests}{{endpoint=\"http://bn2:5051/\",method=\"get_duties\"}} 3\n\
+             {requests}{{endpoint=\"\",method=\"get_duties\"}} 3\n"
+        ));
+        assert_eq!(endpoints.read(&two), Some(2.0), "an empty value is none");
+        assert_eq!(endpoints.read(&scrape("up 1\n")), None);
+        let empty = scrape(&format!("# TYPE {requests} counter\n"));
+        assert_eq!(
+            endpoints.read(&empty),
+            None,
+            "a labelled family with no series yet (no request made) says nothing"
+        );
+        assert_eq!(
+            endpoints.to_string(),
+            format!("count(count by (endpoint) ({requests}))")
+        );
+        let successes: Source = rule(&format!(
+            "{{ distinct = \"{requests}\", label = \"endpoint\", labels = {{ outcome = \"success\" }} }}"
+        ))
+        .expect("rule");
+        assert_eq!(successes.read(&one), Some(1.0));
+        assert!(
+            rule::<Source>(&format!("{{ distinct = \"{requests}\" }}"))
+                .expect_err("no label")
+                .contains("needs `label`")
+        );
     }
 
     #[test]
