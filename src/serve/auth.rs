@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query, RawPathParams};
@@ -15,15 +15,14 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
 
-use super::http::{ApiError, AppState, PeerAddr, Shared};
-use super::store::{KeyRecord, Store};
+use super::error::ApiError;
+use super::state::{AppState, PeerAddr};
+use super::store::{KeyRecord, Scope, Store};
 use super::telemetry::Rejection;
 use crate::secret::Secret;
 
 /// The page's sign-in cookie: a session id, never the key.
 pub const SESSION_COOKIE: &str = "nodepulse_session";
-/// A key's last use is written at most this often (reads would otherwise write on every request).
-const LAST_USED_EVERY_MS: i64 = 60_000;
 
 /// A request made with a valid API key.
 pub struct Caller(pub KeyRecord);
@@ -38,33 +37,12 @@ pub struct Reader;
 /// Who looks at a page: the key its session cookie stands for, if any (a stale cookie is nobody).
 pub struct Viewer(pub Option<KeyRecord>);
 
-/// When each key's last use was written.
-#[derive(Default)]
-pub struct LastUsed(Mutex<HashMap<i64, i64>>);
-
-impl LastUsed {
-    /// Whether key `key_id`'s use at `now_ms` is to be written.
-    fn due(&self, key_id: i64, now_ms: i64) -> bool {
-        let mut written = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let due = written
-            .get(&key_id)
-            .is_none_or(|at| now_ms.saturating_sub(*at) >= LAST_USED_EVERY_MS);
-        if due {
-            written.insert(key_id, now_ms);
-        }
-        due
-    }
-}
-
-impl<S: Store> FromRequestParts<AppState<S>> for Caller {
+impl<S: Store> FromRequestParts<Arc<AppState<S>>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        shared: &AppState<S>,
+        shared: &Arc<AppState<S>>,
     ) -> Result<Caller, ApiError> {
         let key = request_key(parts).await;
         let record = match find_key(shared, key).await {
@@ -81,12 +59,12 @@ impl<S: Store> FromRequestParts<AppState<S>> for Caller {
     }
 }
 
-impl<S: Store> FromRequestParts<AppState<S>> for Admin {
+impl<S: Store> FromRequestParts<Arc<AppState<S>>> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        shared: &AppState<S>,
+        shared: &Arc<AppState<S>>,
     ) -> Result<Admin, ApiError> {
         let Caller(record) = Caller::from_request_parts(parts, shared).await?;
         if record.admin {
@@ -100,12 +78,12 @@ impl<S: Store> FromRequestParts<AppState<S>> for Admin {
     }
 }
 
-impl<S: Store> FromRequestParts<AppState<S>> for Reader {
+impl<S: Store> FromRequestParts<Arc<AppState<S>>> for Reader {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        shared: &AppState<S>,
+        shared: &Arc<AppState<S>>,
     ) -> Result<Reader, ApiError> {
         if shared.public_reads && request_key(parts).await.is_none() {
             admit_address(shared, parts)?;
@@ -116,12 +94,12 @@ impl<S: Store> FromRequestParts<AppState<S>> for Reader {
     }
 }
 
-impl<S: Store> FromRequestParts<AppState<S>> for Viewer {
+impl<S: Store> FromRequestParts<Arc<AppState<S>>> for Viewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        shared: &AppState<S>,
+        shared: &Arc<AppState<S>>,
     ) -> Result<Viewer, ApiError> {
         let Some(session) = session_id(&parts.headers) else {
             return Ok(Viewer(None));
@@ -185,7 +163,7 @@ pub fn session_id(headers: &HeaderMap) -> Option<Secret> {
 
 /// The key's record, or 401; timed, and the refusal counted.
 pub async fn find_key<S: Store>(
-    shared: &Shared<S>,
+    shared: &AppState<S>,
     key: Option<Secret>,
 ) -> Result<KeyRecord, ApiError> {
     let Some(key) = key else {
@@ -205,7 +183,7 @@ pub async fn find_key<S: Store>(
 }
 
 /// Holds a request without a key to its address's rate (429 with `Retry-After` past it).
-fn admit_address<S: Store>(shared: &Shared<S>, parts: &Parts) -> Result<(), ApiError> {
+fn admit_address<S: Store>(shared: &AppState<S>, parts: &Parts) -> Result<(), ApiError> {
     match parts.extensions.get::<ConnectInfo<PeerAddr>>() {
         Some(ConnectInfo(PeerAddr(client))) => admit_client(shared, client.ip()),
         None => Ok(()),
@@ -213,7 +191,7 @@ fn admit_address<S: Store>(shared: &Shared<S>, parts: &Parts) -> Result<(), ApiE
 }
 
 /// Holds `client`, which has no valid key, to its address's rate.
-pub fn admit_client<S: Store>(shared: &Shared<S>, client: IpAddr) -> Result<(), ApiError> {
+pub fn admit_client<S: Store>(shared: &AppState<S>, client: IpAddr) -> Result<(), ApiError> {
     shared
         .address_rate
         .take(client, Instant::now())
@@ -228,7 +206,7 @@ pub fn admit_client<S: Store>(shared: &Shared<S>, client: IpAddr) -> Result<(), 
 }
 
 /// Holds the key to its rate (429 with `Retry-After` past it) and notes its use.
-async fn admit<S: Store>(shared: &Shared<S>, record: &KeyRecord) -> Result<(), ApiError> {
+async fn admit<S: Store>(shared: &AppState<S>, record: &KeyRecord) -> Result<(), ApiError> {
     if let Err(wait) = shared.rate.take(record.id, Instant::now()) {
         shared.telemetry.rejected(Rejection::RateLimited, 1);
         return Err(
@@ -251,3 +229,12 @@ async fn admit<S: Store>(shared: &Shared<S>, record: &KeyRecord) -> Result<(), A
 
 /// How long a sign-in lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
+/// What a key may read.
+pub fn scope_of(record: &KeyRecord) -> Scope {
+    if record.admin {
+        Scope::All
+    } else {
+        Scope::Key(record.id)
+    }
+}

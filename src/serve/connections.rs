@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower_service::Service;
 
-use super::http::PeerAddr;
+use super::state::PeerAddr;
 use super::streams::limits::{Cidr, PerAddress};
 use super::telemetry::ServeTelemetry;
 

@@ -2,6 +2,7 @@
 //! once the objects are committed, the explorer's error object otherwise.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -9,19 +10,22 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use super::auth::Caller;
-use super::http::{ApiError, AppState, MAX_BODY_BYTES};
+use super::error::ApiError;
+use super::state::AppState;
 use super::store::{KeyRecord, Store, Submission};
 use super::telemetry::Rejection;
 use crate::wire::client_stats::decode;
 
 /// A body must arrive within this; a client trickling bytes holds a connection no longer.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request body read.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Machine names longer than this are refused.
 const MAX_MACHINE_BYTES: usize = 128;
 
 /// `POST /api/v1/client/metrics?apikey=KEY&machine=NAME` (the key also in an `apikey` header).
 pub async fn by_query<S: Store>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
@@ -32,7 +36,7 @@ pub async fn by_query<S: Store>(
 
 /// `POST /api/v1/stats/KEY/MACHINE` (`Caller` reads the key from the path).
 pub async fn by_path<S: Store>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
     Path((_, machine)): Path<(String, String)>,
     body: Body,
@@ -42,7 +46,7 @@ pub async fn by_path<S: Store>(
 
 /// `POST /api/v1/stats/KEY`: the machine `default`.
 pub async fn by_path_default<S: Store>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
@@ -51,7 +55,7 @@ pub async fn by_path_default<S: Store>(
 
 /// 200 with an empty body once the objects are committed.
 async fn accept<S: Store>(
-    shared: &super::http::Shared<S>,
+    shared: &AppState<S>,
     record: KeyRecord,
     machine: String,
     body: Body,
@@ -115,7 +119,7 @@ fn machine_name(machine: String) -> Result<String, ApiError> {
 }
 
 async fn read_body<S: Store>(
-    shared: &super::http::Shared<S>,
+    shared: &AppState<S>,
     body: Body,
 ) -> Result<axum::body::Bytes, ApiError> {
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {

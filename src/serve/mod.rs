@@ -7,14 +7,18 @@ pub(crate) mod alerts;
 mod auth;
 pub mod config;
 mod connections;
+mod error;
 mod figures;
 mod fleet;
-mod http;
+mod health;
 mod ingest;
 pub mod keys;
 mod page;
 mod queries;
 mod rate;
+mod reply;
+mod router;
+mod state;
 pub mod store;
 mod streams;
 mod telemetry;
@@ -81,12 +85,12 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         Arc::clone(&telemetry),
         stopped.clone(),
     );
-    let shared = Arc::new(http::Shared {
+    let shared = Arc::new(state::AppState {
         store: Arc::clone(&store),
         writer,
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         address_rate: rate::RateLimit::new(config.key_rate, config.key_burst),
-        last_used: auth::LastUsed::default(),
+        last_used: state::LastUsed::default(),
         telemetry: Arc::clone(&telemetry),
         streams: Arc::new(streams),
         alerts: Arc::clone(&alerts),
@@ -97,7 +101,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         secure_cookies: config.tls.is_some(),
     });
     let serving = connections::Serving {
-        router: http::router(shared),
+        router: router::router(shared),
         limits: config.connections,
         telemetry: Arc::clone(&telemetry),
         stop: stopped.clone(),

@@ -3,18 +3,19 @@
 //! tools written against its API read ours the same way.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::auth::Caller;
-use super::http::{ApiError, AppState, scope_of};
+use super::auth::{Caller, scope_of};
+use super::error::ApiError;
+use super::reply::{Answer, enveloped};
+use super::state::AppState;
 use super::store::{Scope, Store, StoredObject, Window};
 use crate::wire::client_stats::fields::Process;
 
@@ -22,19 +23,12 @@ use crate::wire::client_stats::fields::Process;
 const DEFAULT_LIMIT: u32 = 180;
 const MAX_LIMIT: u32 = 10_080;
 
-pub(super) type Answer = Result<Json<Value>, ApiError>;
-
-/// A list in the one envelope every list answer uses.
-pub(super) fn ok(data: Value) -> Answer {
-    Ok(Json(json!({"status": "OK", "data": data})))
-}
-
 /// `GET /api/v1/machines`: each machine, when it was last seen, whether it is online, and its
 /// newest object of each process.
 pub async fn machines<S: Store>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
-) -> Result<Response, ApiError> {
+) -> Answer {
     let started = Instant::now();
     let machines = shared.store.machines(scope_of(&record), None).await;
     shared.telemetry.database("machines", started.elapsed());
@@ -61,13 +55,7 @@ pub async fn machines<S: Store>(
             processes,
         });
     }
-    Ok(Json(Envelope { status: "OK", data }).into_response())
-}
-
-#[derive(Serialize)]
-struct Envelope<T> {
-    status: &'static str,
-    data: T,
+    enveloped(data)
 }
 
 #[derive(Serialize)]
@@ -82,7 +70,7 @@ struct MachineAnswer<'a> {
 /// `GET /api/v1/machines/{machine}/stats?process=P&since=MS&until=MS&limit=N`: the newest N
 /// objects in the window, oldest first.
 pub async fn machine_stats<S: Store>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
     Path(machine): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -138,11 +126,12 @@ pub async fn machine_stats<S: Store>(
             format!("no machine named {machine:?}"),
         )
     })?;
-    ok(objects
-        .iter()
-        .map(StoredObject::to_json)
-        .collect::<Vec<_>>()
-        .into())
+    enveloped(
+        objects
+            .iter()
+            .map(StoredObject::to_json)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `GET /api/v1/user/stats/{offset}/{limit}`: beaconcha.in's endpoint of that name. Its `data` is
@@ -150,7 +139,7 @@ pub async fn machine_stats<S: Store>(
 /// row carrying its `machine`. Unparsable numbers fall back to its defaults (0 and 180), and
 /// offset + limit over the cap starts again from 0, as there.
 pub async fn user_stats<S: Store>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
     Path((offset, limit)): Path<(String, String)>,
 ) -> Answer {
@@ -176,5 +165,5 @@ pub async fn user_stats<S: Store>(
             .collect();
         data.insert(name.into(), rows.into());
     }
-    ok(data.into())
+    enveloped(data)
 }

@@ -4,6 +4,7 @@
 //! draw as an hour.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,11 +18,12 @@ use super::{
     machine_row, machine_subject, newest, stream_row,
 };
 use crate::serve::auth::Viewer;
+use crate::serve::auth::scope_of;
 use crate::serve::figures::{
     CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number,
     per_second,
 };
-use crate::serve::http::{AppState, scope_of};
+use crate::serve::state::AppState;
 use crate::serve::store::streams::StreamStore;
 use crate::serve::store::{Store, StoreError};
 use crate::wire::client_stats::fields::Process;
@@ -242,7 +244,7 @@ impl IntoResponse for Refusal {
 /// `GET /machines/{machine}?key=K&window=W`: a machine the signed-in key may see (`key` tells
 /// apart an admin's machines of one name).
 pub async fn machine<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     Viewer(record): Viewer,
@@ -387,7 +389,7 @@ pub async fn machine<S: Store + StreamStore>(
 
 /// `GET /stream-nodes/{peer_id}?window=W`: for any signed-in key, or anyone with `--public-reads`.
 pub async fn stream_node<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Path(peer_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     Viewer(record): Viewer,

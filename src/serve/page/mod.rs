@@ -10,6 +10,7 @@ mod html;
 
 pub use detail::{machine, stream_node};
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Form;
@@ -21,15 +22,20 @@ use serde_json::{Map, Value};
 
 use super::alerts::Alerts;
 use super::alerts::rules::Rule;
+use axum::extract::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+
+use super::auth::scope_of;
 use super::auth::{self, SESSION_COOKIE, SESSION_LIFETIME, Viewer};
 use super::figures::{
     self, CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent,
     parse_object,
 };
-use super::http::{AppState, PeerAddr, Shared, scope_of};
 use super::keys;
+use super::state::{AppState, PeerAddr};
 use super::store::streams::{StreamNode, StreamStore};
 use super::store::{MachineSummary, Store, StoreError};
+use super::streams;
 use crate::secret::Secret;
 use crate::wire::telemetry::decode::{NodeFigures, number as stream_number};
 use html::{Cell, Row};
@@ -136,7 +142,7 @@ fn state_cell(up: bool, up_word: &str, down_word: &str, firing: &[&str]) -> Cell
 /// A machine's row; `firing` are the alert rules firing for it. Offline and disk low are judged
 /// as the server's settings and the disk-free rule judge them.
 fn machine_row<S: Store>(
-    shared: &Shared<S>,
+    shared: &AppState<S>,
     machine: &MachineSummary,
     now_ms: i64,
     firing: &[&str],
@@ -299,7 +305,7 @@ const SIGN_IN_PROMPT: &str = "<p class=\"muted\">Sign in with an API key to see 
 
 /// `GET /`.
 pub async fn overview<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Viewer(record): Viewer,
 ) -> Response {
     let now_ms = super::now_ms();
@@ -481,7 +487,7 @@ fn unavailable(err: &StoreError) -> Response {
 /// key) the cookie holds; it ends after `SESSION_LIFETIME`, at sign-out, or when the key is
 /// removed.
 pub async fn login<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     ConnectInfo(PeerAddr(client)): ConnectInfo<PeerAddr>,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
@@ -544,7 +550,7 @@ pub async fn login<S: Store + StreamStore>(
 
 /// `POST /logout`: the session ends, and the cookie is dropped.
 pub async fn logout<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     headers: HeaderMap,
 ) -> Response {
     if !from_own_page(&headers) {
@@ -556,4 +562,20 @@ pub async fn logout<S: Store + StreamStore>(
         return unavailable(&err);
     }
     to_overview(cookie("", 0, shared.secure_cookies))
+}
+
+/// `/`: the page, or, for a WebSocket upgrade, the purging stream ingest (`/submit`): seed 004
+/// points nodes at the server's root (`--telemetry-url 'ws://127.0.0.1:8080 5'`), as
+/// substrate-analytics took them there.
+pub async fn root<S: Store + StreamStore>(
+    state: State<Arc<AppState<S>>>,
+    peer: ConnectInfo<PeerAddr>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => streams::upgrade::submit(state, peer, headers, upgrade).await,
+        Err(_) => overview(state, viewer).await,
+    }
 }

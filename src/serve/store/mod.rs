@@ -12,6 +12,7 @@ mod stream_sql;
 pub mod streams;
 
 use std::future::Future;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -20,6 +21,9 @@ use crate::wire::client_stats::decode::Received;
 use crate::wire::client_stats::fields::Process;
 
 pub use sql::SqlStore;
+
+/// How long a request waits for a database connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// An API key's record, as authentication needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
-use super::StoreError;
-use super::sql::SqlStore;
+use super::{ACQUIRE_TIMEOUT, StoreError};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -16,7 +15,7 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
     // The URL carries the password: errors name the database's host, never the URL.
     let pool = AnyPoolOptions::new()
         .max_connections(CONNECTIONS)
-        .acquire_timeout(SqlStore::ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect(url)
         .await
         .map_err(|err| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -101,9 +100,6 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    /// How long a request waits for a connection before it is answered 503.
-    pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 }
 
 /// What went wrong, split by whether trying again later can help.

@@ -7,8 +7,7 @@ use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
-use super::StoreError;
-use super::sql::SqlStore;
+use super::{ACQUIRE_TIMEOUT, StoreError};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -25,7 +24,7 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
     };
     let pool = AnyPoolOptions::new()
         .max_connections(CONNECTIONS)
-        .acquire_timeout(SqlStore::ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(|connection, _| {
             Box::pin(async move {
                 connection

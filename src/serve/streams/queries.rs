@@ -7,6 +7,7 @@
 //! `2019-01-01T00:00:00.000000` form, and mean when the server received the frame.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Json;
@@ -16,18 +17,14 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::serve::auth::{Admin, Reader};
-use crate::serve::http::{ApiError, AppState, Shared};
-use crate::serve::queries::Answer;
+use crate::serve::error::ApiError;
+use crate::serve::reply::{Answer, bare};
+use crate::serve::state::AppState;
 use crate::serve::store::Store;
 use crate::serve::store::streams::{
     Benchmark, HostSystem, LogQuery, StoredLog, StreamNode, StreamStore,
 };
 use crate::wire::telemetry::decode::NodeFigures;
-
-/// A list answered as it is, without an envelope.
-fn bare(rows: Value) -> Answer {
-    Ok(Json(rows))
-}
 
 /// `/nodes/logs` without `limit`, and the most one answer holds.
 const DEFAULT_LOG_LIMIT: u32 = 100;
@@ -77,7 +74,7 @@ fn number<T: std::str::FromStr>(
 
 /// Runs one store operation, timing it for `/metrics`.
 async fn timed<T>(
-    shared: &Shared<impl Store>,
+    shared: &AppState<impl Store>,
     operation: &'static str,
     work: impl Future<Output = Result<T, crate::serve::store::StoreError>>,
 ) -> Result<T, ApiError> {
@@ -113,7 +110,10 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
 }
 
 /// `GET /nodes`: every node either stream told of, with its latest state.
-pub async fn nodes<S: Store + StreamStore>(State(shared): State<AppState<S>>, _: Reader) -> Answer {
+pub async fn nodes<S: Store + StreamStore>(
+    State(shared): State<Arc<AppState<S>>>,
+    _: Reader,
+) -> Answer {
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     bare(
         nodes
@@ -129,7 +129,7 @@ fn log_json(log: StoredLog) -> Value {
 
 /// `GET /nodes/logs?peer_id=&msg=&target=&start_time=&end_time=&limit=`: newest first.
 pub async fn logs<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
 ) -> Answer {
@@ -163,7 +163,7 @@ pub async fn logs<S: Store + StreamStore>(
 
 /// `GET /nodes/log_stats?peer_id=`: how many messages of each kind are kept.
 pub async fn log_stats<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
 ) -> Answer {
@@ -208,7 +208,7 @@ fn reputations(state: &StoredLog) -> Vec<Value> {
 /// The reputation routes: what the nodes that sent a network state in the last `max_age_s`
 /// think of their peers; `keep` picks the peers answered.
 async fn reputation_of<S: Store + StreamStore>(
-    shared: &Shared<S>,
+    shared: &AppState<S>,
     query: &HashMap<String, String>,
     keep: impl Fn(&str) -> bool,
 ) -> Answer {
@@ -228,7 +228,7 @@ async fn reputation_of<S: Store + StreamStore>(
 
 /// `GET /reputation/{peer_id}`: one peer as the other nodes see it.
 pub async fn reputation_of_peer<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     Path(peer_id): Path<String>,
     _: Reader,
     Query(query): Params,
@@ -238,7 +238,7 @@ pub async fn reputation_of_peer<S: Store + StreamStore>(
 
 /// `GET /reputation/logged`: only peers that are themselves nodes reporting here.
 pub async fn reputation_logged<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
 ) -> Answer {
@@ -252,7 +252,7 @@ pub async fn reputation_logged<S: Store + StreamStore>(
 
 /// `GET /reputation`: every peer reported, unfiltered.
 pub async fn reputation<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
 ) -> Answer {
@@ -261,7 +261,7 @@ pub async fn reputation<S: Store + StreamStore>(
 
 /// `GET /stats/db`: each table and its rows.
 pub async fn db_stats<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
 ) -> Answer {
     let tables = timed(&shared, "table_stats", shared.store.table_stats()).await?;
@@ -270,7 +270,7 @@ pub async fn db_stats<S: Store + StreamStore>(
 
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
 pub async fn node_data<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
 ) -> Answer {
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
@@ -318,7 +318,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 
 /// `GET /host_systems`.
 pub async fn host_systems<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
 ) -> Answer {
     let hosts = timed(&shared, "host_systems", shared.store.host_systems()).await?;
@@ -327,10 +327,10 @@ pub async fn host_systems<S: Store + StreamStore>(
 
 /// `POST /host_systems`: answers `{"id": N}`.
 pub async fn add_host_system<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Admin,
     host: Result<Json<HostSystem>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Answer {
     let host = body(host)?;
     let id = timed(
         &shared,
@@ -338,12 +338,12 @@ pub async fn add_host_system<S: Store + StreamStore>(
         shared.store.add_host_system(&host),
     )
     .await?;
-    Ok(Json(json!({"id": id})))
+    bare(json!({"id": id}))
 }
 
 /// `GET /benchmarks`.
 pub async fn benchmarks<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Reader,
 ) -> Answer {
     let benchmarks = timed(&shared, "benchmarks", shared.store.benchmarks()).await?;
@@ -352,10 +352,10 @@ pub async fn benchmarks<S: Store + StreamStore>(
 
 /// `POST /benchmarks`: answers `{"id": N}`; the times must read as times.
 pub async fn add_benchmark<S: Store + StreamStore>(
-    State(shared): State<AppState<S>>,
+    State(shared): State<Arc<AppState<S>>>,
     _: Admin,
     benchmark: Result<Json<Benchmark>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Answer {
     let benchmark = body(benchmark)?;
     parse_time("ts_start", &benchmark.ts_start)?;
     parse_time("ts_end", &benchmark.ts_end)?;
@@ -367,5 +367,5 @@ pub async fn add_benchmark<S: Store + StreamStore>(
             .add_benchmark(&benchmark, crate::serve::now_ms()),
     )
     .await?;
-    Ok(Json(json!({"id": id})))
+    bare(json!({"id": id}))
 }

@@ -1,0 +1,53 @@
+//! What watches the server reads: `/healthz` (whether the database answers) and `/metrics` (the
+//! server's own metrics, and with `--fleet-metrics` the machines').
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::fleet;
+use super::state::AppState;
+use super::store::{Scope, Store};
+
+pub async fn healthz<S: Store>(State(shared): State<Arc<AppState<S>>>) -> Response {
+    let started = Instant::now();
+    let reachable = shared.store.ping().await;
+    shared.telemetry.database("ping", started.elapsed());
+    match reachable {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "reason": err.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn metrics<S: Store>(
+    State(shared): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut text = shared.telemetry.encode();
+    if shared.fleet_metrics {
+        let started = Instant::now();
+        let machines = shared.store.machines(Scope::All, None).await;
+        shared.telemetry.database("machines", started.elapsed());
+        match machines {
+            Ok(machines) => {
+                let fleet = fleet::encode(&machines, super::now_ms(), shared.offline_after_ms);
+                // The registry's text ends in `# EOF`; the fleet's families go before it.
+                let end = text.rfind("# EOF").unwrap_or(text.len());
+                text.insert_str(end, &fleet);
+            }
+            // Better the server's own metrics without the fleet than no answer: a scrape that
+            // fails would hide them too.
+            Err(err) => tracing::warn!("--fleet-metrics: {err}"),
+        }
+    }
+    crate::http::metrics_answer(text, &headers)
+}
