@@ -571,3 +571,39 @@ fn dry_run_of(beacon: &Server, validator: &Server) -> Vec<serde_json::Value> {
     assert!(output.status.success(), "{}", stderr(&output));
     payload(&output)
 }
+
+/// Lighthouse and Grandine answer `text/plain` with libp2p's OpenMetrics registry inside, its
+/// `# EOF` at the end (Lighthouse) or in the middle (Grandine): read over HTTP as the classic text
+/// it is served as, the scrape maps to the payload its file maps to.
+#[test]
+fn a_text_answer_with_an_openmetrics_registry_inside_maps_as_its_file() {
+    for (client, release, content_type) in [
+        ("lighthouse", "5.3.0", "text/plain"),
+        ("grandine", "2.0.0", "text/plain; charset=utf-8"),
+    ] {
+        let scrape = format!("{client}/beacon-{release}.prom");
+        let server = Server::serving_as(fixture(&scrape), content_type);
+        let beacon = |target: &str| {
+            let output = run(nodepulse().args(["run", "--dry-run", "--beacon-node", target]));
+            assert!(output.status.success(), "{}", stderr(&output));
+            let mut beacon = object(&payload(&output), "beaconnode")
+                .cloned()
+                .expect("a beacon node object");
+            beacon
+                .as_object_mut()
+                .expect("an object")
+                .remove("timestamp");
+            beacon
+        };
+        let over_http = beacon(&server.url("/metrics"));
+        assert_eq!(
+            over_http,
+            beacon(&fixture_path(&scrape).display().to_string()),
+            "{scrape}"
+        );
+        let expected: serde_json::Value =
+            serde_json::from_slice(&fixture(&format!("{client}/beacon-{release}.json")))
+                .expect("JSON");
+        assert_eq!(over_http, expected, "{scrape}");
+    }
+}

@@ -182,18 +182,24 @@ fn typed_past_created(
     syntax: Syntax,
     mine: &Sample,
     want: &Sample,
-    theirs: &Samples,
+    (text, samples): (&str, &Samples),
     name: &str,
 ) -> bool {
     let family = ["_bucket", "_sum", "_count", "_created"]
         .iter()
         .find_map(|suffix| name.strip_suffix(suffix))
         .unwrap_or(name);
+    // Ours must give the type the family's own TYPE line declares.
+    let type_line = format!("# TYPE {family} ");
+    let declared = text
+        .lines()
+        .find_map(|line| line.strip_prefix(type_line.as_str()))
+        .map(str::trim);
     syntax == Syntax::Classic
         && want.0 == "untyped"
-        && mine.0 != "untyped"
+        && declared == Some(mine.0.as_str())
         && (&mine.1, &mine.2, &mine.3) == (&want.1, &want.2, &want.3)
-        && theirs
+        && samples
             .keys()
             .any(|(other, _)| *other == format!("{family}_created"))
 }
@@ -201,10 +207,11 @@ fn typed_past_created(
 fn agree_on_samples(syntax: Syntax, paths: &[String]) {
     for path in paths {
         let ((_, theirs), (_, mine)) = (reference(syntax, path), ours(syntax, path));
+        let text = std::fs::read_to_string(path).expect("corpus file");
         assert_eq!(mine.len(), theirs.len(), "{path}: sample counts differ");
         for (key, want) in &theirs {
             match mine.get(key) {
-                Some(got) if typed_past_created(syntax, got, want, &theirs, &key.0) => {}
+                Some(got) if typed_past_created(syntax, got, want, (&text, &theirs), &key.0) => {}
                 got => assert_eq!(got, Some(want), "{path}: {key:?}"),
             }
         }
