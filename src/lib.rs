@@ -97,7 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Keys { command, database } => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            runtime()?.block_on(serve::keys(command, database))
+            runtime()?.block_on(serve::manage_keys(command, database))
         }
         Command::Completions { shell } => {
             // Generated whole, then written: `nodepulse completions fish | head` is not an error.

@@ -230,7 +230,10 @@ where
 }
 
 /// `nodepulse keys add|list|remove`.
-pub async fn keys(command: KeysCommand, database: Option<String>) -> Result<ExitCode, Error> {
+pub async fn manage_keys(
+    command: KeysCommand,
+    database: Option<String>,
+) -> Result<ExitCode, Error> {
     let url = config::database_url(database)?;
     let store = SqlStore::open(url.expose()).await.map_err(store_error)?;
     match command {

@@ -16,7 +16,7 @@ use super::auth::{Caller, scope_of};
 use super::error::ApiError;
 use super::reply::{Answer, enveloped};
 use super::state::AppState;
-use super::store::{Scope, Store, StoredObject, Window};
+use super::store::{Scope, StatsQuery, Store, StoredObject};
 use crate::wire::client_stats::fields::Process;
 
 /// `limit` when none is given, and the most one answer holds.
@@ -106,7 +106,7 @@ pub async fn machine_stats<S: Store>(
             format!("`limit` must be from 1 to {MAX_LIMIT}"),
         ));
     }
-    let window = Window {
+    let wanted = StatsQuery {
         process,
         since_ms: number("since")?.unwrap_or(0),
         until_ms: number("until")?.unwrap_or(i64::MAX),
@@ -115,7 +115,7 @@ pub async fn machine_stats<S: Store>(
     let started = Instant::now();
     let objects = shared
         .store
-        .machine_stats(scope_of(&record), &machine, window)
+        .machine_stats(scope_of(&record), &machine, wanted)
         .await;
     shared
         .telemetry

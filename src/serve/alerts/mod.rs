@@ -22,6 +22,7 @@ use crate::cli::AlertSettings;
 use crate::retry::{self, BASE_DELAY, Backoff, Jitter, Verdict};
 use crate::secret::Secret;
 use crate::settings::{ConfigError, duration, invalid};
+use crate::wire::client_stats::fields::Process;
 use notify::Kind;
 use rules::{Observation, Rule, RuleSettings};
 use state::{AlertState, Notification};
@@ -352,17 +353,15 @@ async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, 
     // A removed key's machines no longer report by design: they are not watched.
     let machines = store.machines(Scope::All, None).await?;
     for machine in machines.iter().filter(|machine| !machine.key_removed) {
-        let newest = |process: &str| -> Option<Map<String, Value>> {
+        let newest = |process: Process| -> Option<Map<String, Value>> {
             machine
-                .newest
-                .iter()
-                .find(|newest| newest.process.as_str() == process)
+                .newest_of(process)
                 .and_then(|newest| parse_object(&newest.json))
         };
         observations.push(Observation::Machine {
-            system: newest("system"),
-            beaconnode: newest("beaconnode"),
-            validator: newest("validator"),
+            system: newest(Process::System),
+            beaconnode: newest(Process::BeaconNode),
+            validator: newest(Process::Validator),
             key: machine.key.clone(),
             machine: machine.machine.clone(),
             last_seen_ms: machine.last_seen_ms,

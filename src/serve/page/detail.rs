@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::chart::{Chart, Series, Unit};
 use super::html::{self, escape, url_component};
-use super::{
+use super::rows::{
     MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, StreamFigures, as_of, failure, html_answer,
     machine_row, machine_subject, newest, stream_row,
 };
@@ -198,31 +198,31 @@ fn page(status: StatusCode, title: &str, signed_in: bool, main: &str) -> Respons
 }
 
 /// Why a page cannot be drawn: said on a page of its own, with its status.
-pub struct Refusal {
+pub struct PageError {
     status: StatusCode,
     signed_in: bool,
     main: String,
 }
 
-impl Refusal {
-    fn new(status: StatusCode, signed_in: bool, why: &impl std::fmt::Display) -> Refusal {
-        Refusal {
+impl PageError {
+    fn new(status: StatusCode, signed_in: bool, why: &impl std::fmt::Display) -> PageError {
+        PageError {
             status,
             signed_in,
             main: failure(why),
         }
     }
 
-    fn sign_in() -> Refusal {
-        Refusal {
+    fn sign_in() -> PageError {
+        PageError {
             status: StatusCode::UNAUTHORIZED,
             signed_in: false,
             main: SIGN_IN_PROMPT.to_owned(),
         }
     }
 
-    fn not_found(what: String, signed_in: bool) -> Refusal {
-        let mut refusal = Refusal::new(StatusCode::NOT_FOUND, signed_in, &what);
+    fn not_found(what: String, signed_in: bool) -> PageError {
+        let mut refusal = PageError::new(StatusCode::NOT_FOUND, signed_in, &what);
         refusal
             .main
             .push_str("<p><a href=\"/\">Back to the fleet</a></p>");
@@ -230,12 +230,12 @@ impl Refusal {
     }
 
     /// For `map_err`: the database did not answer.
-    fn unavailable(signed_in: bool) -> impl Fn(StoreError) -> Refusal {
-        move |err| Refusal::new(StatusCode::SERVICE_UNAVAILABLE, signed_in, &err)
+    fn unavailable(signed_in: bool) -> impl Fn(StoreError) -> PageError {
+        move |err| PageError::new(StatusCode::SERVICE_UNAVAILABLE, signed_in, &err)
     }
 }
 
-impl IntoResponse for Refusal {
+impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         page(self.status, "nodepulse", self.signed_in, &self.main)
     }
@@ -248,20 +248,20 @@ pub async fn machine<S: Store + StreamStore>(
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     Viewer(record): Viewer,
-) -> Result<Response, Refusal> {
-    let record = record.ok_or_else(Refusal::sign_in)?;
+) -> Result<Response, PageError> {
+    let record = record.ok_or_else(PageError::sign_in)?;
     let span = Span::parse(query.get("window"))
-        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, true, &err))?;
+        .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, true, &err))?;
     let machines = shared
         .store
         .machines(scope_of(&record), Some(&name))
         .await
-        .map_err(Refusal::unavailable(true))?;
+        .map_err(PageError::unavailable(true))?;
     let key = query.get("key");
     let machine = machines
         .iter()
         .find(|m| m.machine == name && key.is_none_or(|key| *key == m.key))
-        .ok_or_else(|| Refusal::not_found(format!("No machine named {name:?} here."), true))?;
+        .ok_or_else(|| PageError::not_found(format!("No machine named {name:?} here."), true))?;
     let window = Window::ending_now(span);
     let mut series = Vec::new();
     for process in [Process::System, Process::BeaconNode] {
@@ -275,7 +275,7 @@ pub async fn machine<S: Store + StreamStore>(
                 span.bucket_minutes(),
             )
             .await
-            .map_err(Refusal::unavailable(true))?;
+            .map_err(PageError::unavailable(true))?;
         series.push(
             objects
                 .iter()
@@ -285,9 +285,9 @@ pub async fn machine<S: Store + StreamStore>(
     }
     let (system, beacon) = (&series[0], &series[1]);
     // The machine's reporter tells how its system objects count the CPU.
-    let client = newest(machine, "beaconnode")
+    let client = newest(machine, Process::BeaconNode)
         .0
-        .or_else(|| newest(machine, "validator").0);
+        .or_else(|| newest(machine, Process::Validator).0);
     let cpu = |earlier: &Object, later: &Object| {
         cpu_busy_percent(CpuCounting::of(client.as_ref(), later), earlier, later)
     };
@@ -393,23 +393,23 @@ pub async fn stream_node<S: Store + StreamStore>(
     Path(peer_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     Viewer(record): Viewer,
-) -> Result<Response, Refusal> {
+) -> Result<Response, PageError> {
     let signed_in = record.is_some();
     if !signed_in && !shared.public_reads {
-        return Err(Refusal::sign_in());
+        return Err(PageError::sign_in());
     }
     let span = Span::parse(query.get("window"))
-        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
+        .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
     let window = Window::ending_now(span);
     let node = shared
         .store
         .stream_nodes()
         .await
-        .map_err(Refusal::unavailable(signed_in))?
+        .map_err(PageError::unavailable(signed_in))?
         .into_iter()
         .find(|node| node.identity.peer_id == peer_id)
         .ok_or_else(|| {
-            Refusal::not_found(
+            PageError::not_found(
                 format!("No stream node with peer id {peer_id:?} here."),
                 signed_in,
             )
@@ -423,7 +423,7 @@ pub async fn stream_node<S: Store + StreamStore>(
             window.bucket_ms(),
         )
         .await
-        .map_err(Refusal::unavailable(signed_in))?;
+        .map_err(PageError::unavailable(signed_in))?;
     let figures: Vec<(i64, StreamFigures)> = logs
         .iter()
         .map(|log| {

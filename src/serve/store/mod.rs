@@ -107,6 +107,11 @@ pub struct MachineSummary {
 }
 
 impl MachineSummary {
+    /// Its newest object of `process`, if it sent one.
+    pub fn newest_of(&self, process: Process) -> Option<&Newest> {
+        self.newest.iter().find(|newest| newest.process == process)
+    }
+
     /// Whether any of its newest objects arrived within `offline_after_ms` of `now_ms`.
     pub fn online(&self, now_ms: i64, offline_after_ms: i64) -> bool {
         self.newest
@@ -126,7 +131,7 @@ pub enum Scope {
 
 /// Which stored objects of a machine a query wants: the newest `limit` in the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub struct StatsQuery {
     pub process: Option<Process>,
     /// Received at or after (Unix ms).
     pub since_ms: i64,
@@ -216,7 +221,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         scope: Scope,
         machine: &str,
-        window: Window,
+        query: StatsQuery,
     ) -> impl Future<Output = Result<Option<Vec<StoredObject>>, StoreError>> + Send;
     /// Machine `machine_id`'s objects of `process` received in `[since_ms, until_ms)`, thinned to
     /// the newest of each `bucket_minutes`, oldest first: a chart's points.

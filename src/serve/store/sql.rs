@@ -12,8 +12,8 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::{
-    KeyListing, KeyRecord, MachineSummary, Newest, Scope, Store, StoreError, StoredObject,
-    Submission, Window, answered,
+    KeyListing, KeyRecord, MachineSummary, Newest, Scope, StatsQuery, Store, StoreError,
+    StoredObject, Submission, answered,
 };
 use crate::secret::Secret;
 use crate::serve::keys;
@@ -507,9 +507,9 @@ impl Store for SqlStore {
         &self,
         scope: Scope,
         machine: &str,
-        window: Window,
+        query: StatsQuery,
     ) -> Result<Option<Vec<StoredObject>>, StoreError> {
-        let processes: Vec<Process> = match window.process {
+        let processes: Vec<Process> = match query.process {
             Some(process) => vec![process],
             None => Process::ALL.to_vec(),
         };
@@ -538,11 +538,11 @@ impl Store for SqlStore {
                 let rows = sqlx::query(&sql)
                     .bind(id)
                     .bind(process.code())
-                    .bind(window.since_ms.div_euclid(60_000))
-                    .bind(window.until_ms.div_euclid(60_000))
-                    .bind(window.since_ms)
-                    .bind(window.until_ms)
-                    .bind(i64::from(window.limit))
+                    .bind(query.since_ms.div_euclid(60_000))
+                    .bind(query.until_ms.div_euclid(60_000))
+                    .bind(query.since_ms)
+                    .bind(query.until_ms)
+                    .bind(i64::from(query.limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(classify)?;
@@ -550,7 +550,7 @@ impl Store for SqlStore {
             }
         }
         objects.sort_by_key(|object| std::cmp::Reverse(object.received_ms));
-        objects.truncate(window.limit as usize);
+        objects.truncate(query.limit as usize);
         objects.reverse();
         Ok(Some(objects))
     }

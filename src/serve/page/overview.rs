@@ -1,0 +1,165 @@
+//! `GET /`: the fleet at a glance, for people. Client-stats machines (a signed-in key's own, an
+//! admin key's all) and stream nodes (any signed-in key, or everyone with `--public-reads`), the
+//! problems first: offline, firing alerts, not synced, disk low.
+
+use std::sync::Arc;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::http::header::HeaderMap;
+use axum::response::Response;
+
+use super::html::{self, Cell, Row};
+use super::rows::{
+    MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, as_of, failure, html_answer, machine_row,
+    machine_subject, stream_row,
+};
+use crate::serve::alerts::Alerts;
+use crate::serve::auth::{Viewer, scope_of};
+use crate::serve::state::{AppState, PeerAddr};
+use crate::serve::store::Store;
+use crate::serve::store::streams::StreamStore;
+use crate::serve::streams;
+
+/// Problems first, then by name (the first cell).
+fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| {
+        b.problem
+            .cmp(&a.problem)
+            .then_with(|| a.cells[0].text.cmp(&b.cells[0].text))
+    });
+    rows
+}
+
+/// A titled table of `rows`, problems first.
+fn section(title: &str, id: &str, headers: &[&str], rows: Vec<Row>, empty: &str) -> String {
+    format!(
+        "<h2>{title} ({})</h2>{}",
+        rows.len(),
+        html::table(id, headers, &sorted(rows), empty)
+    )
+}
+
+/// `GET /`.
+pub async fn overview<S: Store + StreamStore>(
+    State(shared): State<Arc<AppState<S>>>,
+    Viewer(record): Viewer,
+) -> Response {
+    let now_ms = crate::serve::now_ms();
+    let mut main = String::new();
+    // What fires for the machines and nodes this page shows, by name.
+    let mut shown_firing: Vec<(String, Vec<&'static str>)> = Vec::new();
+    match &record {
+        Some(record) => match shared.store.machines(scope_of(record), None).await {
+            Ok(machines) => {
+                let rows = machines
+                    .iter()
+                    .map(|m| {
+                        let firing = shared.alerts.firing_for(&machine_subject(m));
+                        let row = machine_row(&shared, m, now_ms, &firing);
+                        shown_firing.push((m.machine.clone(), firing));
+                        row
+                    })
+                    .collect();
+                main.push_str(&section(
+                    "Machines",
+                    "machines",
+                    &MACHINE_HEADERS,
+                    rows,
+                    "No machine has reported with this key yet.",
+                ));
+            }
+            Err(err) => main.push_str(&failure(&err)),
+        },
+        None => main.push_str(SIGN_IN_PROMPT),
+    }
+    if record.is_some() || shared.public_reads {
+        match shared.store.stream_nodes().await {
+            Ok(nodes) => {
+                let rows = nodes
+                    .iter()
+                    .map(|node| {
+                        let firing = shared.alerts.firing_for(&node.identity.peer_id);
+                        let row = stream_row(node, now_ms, &firing);
+                        shown_firing.push((row.cells[0].text.clone(), firing));
+                        row
+                    })
+                    .collect();
+                main.push_str(&section(
+                    "Stream nodes",
+                    "stream-nodes",
+                    &STREAM_HEADERS,
+                    rows,
+                    "No stream node has connected yet.",
+                ));
+            }
+            Err(err) => main.push_str(&failure(&err)),
+        }
+    }
+    main.push_str(&rules_table(&shared.alerts, &shown_firing));
+    main.push_str(&as_of());
+    html_answer(
+        StatusCode::OK,
+        html::page("nodepulse", record.is_some(), &main),
+    )
+}
+
+/// Names shown for a rule's firing before "and N more".
+const FIRING_NAMES_SHOWN: usize = 5;
+
+/// Each alert rule, when it fires, and its state among what the page shows.
+fn rules_table(alerts: &Alerts, shown_firing: &[(String, Vec<&'static str>)]) -> String {
+    let rows: Vec<Row> = alerts
+        .rules()
+        .map(|(rule, settings)| {
+            let names: Vec<&str> = shown_firing
+                .iter()
+                .filter(|(_, firing)| firing.contains(&rule.name()))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let state = if !settings.enabled {
+                Cell::text("off").class("muted")
+            } else if names.is_empty() {
+                Cell::text("quiet").class("ok")
+            } else {
+                let mut text = format!(
+                    "firing: {}",
+                    names[..names.len().min(FIRING_NAMES_SHOWN)].join(", ")
+                );
+                if names.len() > FIRING_NAMES_SHOWN {
+                    text.push_str(&format!(" and {} more", names.len() - FIRING_NAMES_SHOWN));
+                }
+                Cell::text(text).class("bad")
+            };
+            Row {
+                problem: !names.is_empty(),
+                cells: vec![
+                    Cell::text(rule.name()),
+                    Cell::text(settings.describe(rule)),
+                    state,
+                ],
+            }
+        })
+        .collect();
+    format!(
+        "<h2>Alert rules</h2>{}",
+        html::table("alert-rules", &["Rule", "Fires when", "State"], &rows, "")
+    )
+}
+
+/// `/`: the page, or, for a WebSocket upgrade, the purging stream ingest (`/submit`): seed 004
+/// points nodes at the server's root (`--telemetry-url 'ws://127.0.0.1:8080 5'`), as
+/// substrate-analytics took them there.
+pub async fn root<S: Store + StreamStore>(
+    state: State<Arc<AppState<S>>>,
+    peer: ConnectInfo<PeerAddr>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => streams::upgrade::submit(state, peer, headers, upgrade).await,
+        Err(_) => overview(state, viewer).await,
+    }
+}
