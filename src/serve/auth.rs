@@ -16,9 +16,9 @@ use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use super::metrics::Rejection;
 use super::state::{AppState, PeerAddr};
 use super::store::{KeyRecord, Scope, Store};
-use super::telemetry::Rejection;
 use crate::secret::Secret;
 
 /// The page's sign-in cookie: a session id, never the key.
@@ -106,7 +106,7 @@ impl<S: Store> FromRequestParts<Arc<AppState<S>>> for Viewer {
         };
         let started = Instant::now();
         let found = shared.store.find_session(&session, super::now_ms()).await;
-        shared.telemetry.database("find_session", started.elapsed());
+        shared.metrics.database("find_session", started.elapsed());
         // The page says so when the database is down; here that is nobody signed in.
         let Some(record) = found.ok().flatten() else {
             return Ok(Viewer(None));
@@ -167,16 +167,16 @@ pub async fn find_key<S: Store>(
     key: Option<Secret>,
 ) -> Result<KeyRecord, ApiError> {
     let Some(key) = key else {
-        shared.telemetry.rejected(Rejection::Unauthorized, 1);
+        shared.metrics.rejected(Rejection::Unauthorized, 1);
         return Err(ApiError::unauthorized());
     };
     let started = Instant::now();
     let found = shared.store.find_key(&key).await;
-    shared.telemetry.database("find_key", started.elapsed());
+    shared.metrics.database("find_key", started.elapsed());
     match found? {
         Some(record) => Ok(record),
         None => {
-            shared.telemetry.rejected(Rejection::Unauthorized, 1);
+            shared.metrics.rejected(Rejection::Unauthorized, 1);
             Err(ApiError::unauthorized())
         }
     }
@@ -196,7 +196,7 @@ pub fn admit_client<S: Store>(shared: &AppState<S>, client: IpAddr) -> Result<()
         .address_rate
         .take(client, Instant::now())
         .map_err(|wait| {
-            shared.telemetry.rejected(Rejection::RateLimited, 1);
+            shared.metrics.rejected(Rejection::RateLimited, 1);
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate limit reached for this address",
@@ -208,7 +208,7 @@ pub fn admit_client<S: Store>(shared: &AppState<S>, client: IpAddr) -> Result<()
 /// Holds the key to its rate (429 with `Retry-After` past it) and notes its use.
 async fn admit<S: Store>(shared: &AppState<S>, record: &KeyRecord) -> Result<(), ApiError> {
     if let Err(wait) = shared.rate.take(record.id, Instant::now()) {
-        shared.telemetry.rejected(Rejection::RateLimited, 1);
+        shared.metrics.rejected(Rejection::RateLimited, 1);
         return Err(
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "api rate limit reached")
                 .retry_after(wait),
@@ -218,7 +218,7 @@ async fn admit<S: Store>(shared: &AppState<S>, record: &KeyRecord) -> Result<(),
     if shared.last_used.due(record.id, now_ms) {
         let started = Instant::now();
         let touched = shared.store.touch_key(record.id, now_ms).await;
-        shared.telemetry.database("touch_key", started.elapsed());
+        shared.metrics.database("touch_key", started.elapsed());
         if let Err(err) = touched {
             // The request is answered all the same: a key's last use is for `keys list`.
             tracing::debug!("a key's last use was not written: {err}");

@@ -19,9 +19,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower_service::Service;
 
+use super::metrics::ServeMetrics;
 use super::state::PeerAddr;
 use super::streams::limits::{Cidr, PerAddress};
-use super::telemetry::ServeTelemetry;
 
 /// Largest request head (request line and headers) read; a longer one is answered 431 and the
 /// connection closed. Keys, cookies and paths come nowhere near it.
@@ -104,7 +104,7 @@ fn forwarded_for_address(element: &str) -> Option<IpAddr> {
 pub struct Serving {
     pub router: Router,
     pub limits: ConnectionLimits,
-    pub telemetry: Arc<ServeTelemetry>,
+    pub metrics: Arc<ServeMetrics>,
     /// Becomes true when the server stops.
     pub stop: watch::Receiver<bool>,
 }
@@ -118,7 +118,7 @@ where
     let Serving {
         router,
         limits,
-        telemetry,
+        metrics,
         mut stop,
     } = serving;
     let per_address = PerAddress::new(limits.per_address);
@@ -139,7 +139,7 @@ where
             match per_address.take(peer.ip()) {
                 Some(slot) => Some(slot),
                 None => {
-                    telemetry.http_connection_refused();
+                    metrics.http_connection_refused();
                     tracing::debug!(%peer, "connection closed at once: its address holds {} already", limits.per_address);
                     continue;
                 }
@@ -156,10 +156,10 @@ where
             let mut router = router.clone();
             async move { router.call(request.map(Body::new)).await }
         });
-        let (telemetry, mut stop) = (Arc::clone(&telemetry), stop.clone());
+        let (metrics, mut stop) = (Arc::clone(&metrics), stop.clone());
         connections.spawn(async move {
             let _slot = slot;
-            let _open = telemetry.http_connection();
+            let _open = metrics.http_connection();
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())

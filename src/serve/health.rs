@@ -17,7 +17,7 @@ use super::store::{Scope, Store};
 pub async fn healthz<S: Store>(State(shared): State<Arc<AppState<S>>>) -> Response {
     let started = Instant::now();
     let reachable = shared.store.ping().await;
-    shared.telemetry.database("ping", started.elapsed());
+    shared.metrics.database("ping", started.elapsed());
     match reachable {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
         Err(err) => (
@@ -32,11 +32,11 @@ pub async fn metrics<S: Store>(
     State(shared): State<Arc<AppState<S>>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut text = shared.telemetry.encode();
+    let mut text = shared.metrics.encode();
     if shared.fleet_metrics {
         let started = Instant::now();
         let machines = shared.store.machines(Scope::All, None).await;
-        shared.telemetry.database("machines", started.elapsed());
+        shared.metrics.database("machines", started.elapsed());
         match machines {
             Ok(machines) => {
                 let fleet = fleet::encode(&machines, super::now_ms(), shared.offline_after_ms);

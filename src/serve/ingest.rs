@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::metrics::Rejection;
 use super::state::AppState;
 use super::store::{KeyRecord, Store, Submission};
-use super::telemetry::Rejection;
 use crate::wire::client_stats::decode;
 
 /// A body must arrive within this; a client trickling bytes holds a connection no longer.
@@ -63,7 +63,7 @@ async fn accept<S: Store>(
     let machine = machine_name(machine)?;
     let body = read_body(shared, body).await?;
     let objects = decode::decode(&body).map_err(|err| {
-        shared.telemetry.rejected(Rejection::Invalid, 1);
+        shared.metrics.rejected(Rejection::Invalid, 1);
         ApiError::new(StatusCode::BAD_REQUEST, err.to_string())
     })?;
     let sent = objects.len();
@@ -75,21 +75,19 @@ async fn accept<S: Store>(
     };
     let started = Instant::now();
     let stored = shared.writer.submit(submission).await;
-    shared.telemetry.database("insert", started.elapsed());
+    shared.metrics.database("insert", started.elapsed());
     let stored = stored.map_err(|err| {
-        shared
-            .telemetry
-            .rejected(Rejection::Unavailable, sent as u64);
+        shared.metrics.rejected(Rejection::Unavailable, sent as u64);
         tracing::warn!("{err}");
         ApiError::from(err.as_ref())
     })?;
     for process in &stored {
-        shared.telemetry.stored(process.as_str());
+        shared.metrics.stored(process.as_str());
     }
     let dropped = sent - stored.len();
     if dropped > 0 {
         shared
-            .telemetry
+            .metrics
             .rejected(Rejection::SameMinute, dropped as u64);
     }
     if stored.is_empty() {
@@ -130,7 +128,7 @@ async fn read_body<S: Store>(
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             if too_large {
-                shared.telemetry.rejected(Rejection::TooLarge, 1);
+                shared.metrics.rejected(Rejection::TooLarge, 1);
                 Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("the body is larger than {MAX_BODY_BYTES} bytes"),

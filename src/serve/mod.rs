@@ -13,6 +13,7 @@ mod fleet;
 mod health;
 mod ingest;
 pub mod keys;
+mod metrics;
 mod page;
 mod queries;
 mod rate;
@@ -21,7 +22,6 @@ mod router;
 mod state;
 pub mod store;
 mod streams;
-mod telemetry;
 mod tls;
 mod writer;
 
@@ -71,18 +71,18 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         .await
         .map_err(|err| Error::Setup(format!("cannot listen on {}: {err}", config.listen)))?;
     let (writer, writer_task) = writer::Writer::start(Arc::clone(&store));
-    let telemetry = Arc::new(telemetry::ServeTelemetry::default());
+    let metrics = Arc::new(metrics::ServeMetrics::default());
     // Two live instances never share a host and a listen address; a restarted one does.
     let instance = format!("{}:{}", host_name(), config.listen);
     let alerts = Arc::new(
-        alerts::Alerts::new(config.alerts.clone(), instance, Arc::clone(&telemetry))
+        alerts::Alerts::new(config.alerts.clone(), instance, Arc::clone(&metrics))
             .map_err(Error::Setup)?,
     );
     let (stop, stopped) = watch::channel(false);
     let (streams, batcher_task) = streams::Streams::start(
         Arc::clone(&store),
         config.streams.clone(),
-        Arc::clone(&telemetry),
+        Arc::clone(&metrics),
         stopped.clone(),
     );
     let shared = Arc::new(state::AppState {
@@ -91,7 +91,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         address_rate: rate::RateLimit::new(config.key_rate, config.key_burst),
         last_used: state::LastUsed::default(),
-        telemetry: Arc::clone(&telemetry),
+        metrics: Arc::clone(&metrics),
         streams: Arc::new(streams),
         alerts: Arc::clone(&alerts),
         offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
@@ -103,7 +103,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     let serving = connections::Serving {
         router: router::router(shared),
         limits: config.connections,
-        telemetry: Arc::clone(&telemetry),
+        metrics: Arc::clone(&metrics),
         stop: stopped.clone(),
     };
     let shutdown = service::shutdown_signal()?;
@@ -161,9 +161,9 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
 
 /// `serve --test-alert`: one test notification to every webhook; exit 0 when each took it.
 pub async fn test_alert(config: ServeConfig) -> Result<ExitCode, Error> {
-    let telemetry = Arc::new(telemetry::ServeTelemetry::default());
+    let metrics = Arc::new(metrics::ServeMetrics::default());
     let alerts =
-        alerts::Alerts::new(config.alerts, "test-alert".into(), telemetry).map_err(Error::Setup)?;
+        alerts::Alerts::new(config.alerts, "test-alert".into(), metrics).map_err(Error::Setup)?;
     Ok(if alerts.test().await {
         ExitCode::SUCCESS
     } else {

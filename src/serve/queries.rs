@@ -31,7 +31,7 @@ pub async fn machines<S: Store>(
 ) -> Answer {
     let started = Instant::now();
     let machines = shared.store.machines(scope_of(&record), None).await;
-    shared.telemetry.database("machines", started.elapsed());
+    shared.metrics.database("machines", started.elapsed());
     let now = super::now_ms();
     let machines = machines?;
     let mut data = Vec::with_capacity(machines.len());
@@ -117,9 +117,7 @@ pub async fn machine_stats<S: Store>(
         .store
         .machine_stats(scope_of(&record), &machine, wanted)
         .await;
-    shared
-        .telemetry
-        .database("machine_stats", started.elapsed());
+    shared.metrics.database("machine_stats", started.elapsed());
     let objects = objects?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -158,7 +156,7 @@ pub async fn user_stats<S: Store>(
     ] {
         let started = Instant::now();
         let objects = shared.store.recent(scope, process, offset, limit).await;
-        shared.telemetry.database("recent", started.elapsed());
+        shared.metrics.database("recent", started.elapsed());
         let rows: Vec<Value> = objects?
             .iter()
             .map(|object| object.to_json().into())

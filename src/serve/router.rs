@@ -101,7 +101,7 @@ async fn access_log<S: Store>(
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status();
-    shared.telemetry.request(&route, status.as_u16());
+    shared.metrics.request(&route, status.as_u16());
     if status.is_server_error() {
         tracing::warn!(%method, route, status = status.as_u16(), took = ?started.elapsed(), "request failed");
     } else {

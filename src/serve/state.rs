@@ -7,9 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use super::alerts::Alerts;
+use super::metrics::ServeMetrics;
 use super::rate::RateLimit;
 use super::streams::Streams;
-use super::telemetry::ServeTelemetry;
 use super::writer::Writer;
 
 /// A key's last use is written at most this often (reads would otherwise write on every request).
@@ -24,7 +24,7 @@ pub struct AppState<S> {
     pub address_rate: RateLimit<IpAddr>,
     /// When each key's last use was written.
     pub last_used: LastUsed,
-    pub telemetry: Arc<ServeTelemetry>,
+    pub metrics: Arc<ServeMetrics>,
     pub streams: Arc<Streams>,
     /// What fires now, for the page.
     pub alerts: Arc<Alerts>,

@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use super::figures::parse_object;
+use super::metrics::ServeMetrics;
 use super::store::alerts::AlertStore;
 use super::store::streams::StreamStore;
 use super::store::{Scope, Store, StoreError};
-use super::telemetry::ServeTelemetry;
 use crate::cli::AlertSettings;
 use crate::retry::{self, BASE_DELAY, Backoff, Jitter, Verdict};
 use crate::secret::Secret;
@@ -122,14 +122,14 @@ pub struct Alerts {
     /// a restarted instance goes on at once; no two live instances share one.
     holder: String,
     client: reqwest::Client,
-    telemetry: Arc<ServeTelemetry>,
+    metrics: Arc<ServeMetrics>,
 }
 
 impl Alerts {
     pub fn new(
         config: AlertConfig,
         holder: String,
-        telemetry: Arc<ServeTelemetry>,
+        metrics: Arc<ServeMetrics>,
     ) -> Result<Alerts, String> {
         let client = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
@@ -140,7 +140,7 @@ impl Alerts {
             state: Mutex::default(),
             holder,
             client,
-            telemetry,
+            metrics,
         })
     }
 
@@ -224,7 +224,7 @@ impl Alerts {
                 let (webhook, notification) = (webhook.clone(), notification.clone());
                 tokio::spawn(async move {
                     let delivered = alerts.deliver(&webhook, &notification, now_ms).await;
-                    alerts.telemetry.alert_notification(delivered.is_ok());
+                    alerts.metrics.alert_notification(delivered.is_ok());
                     if let Err(reason) = delivered {
                         tracing::warn!(webhook = %notify::redacted(webhook.url.expose()), "an alert was not delivered: {reason}");
                     }
@@ -250,7 +250,7 @@ impl Alerts {
 
     /// `state` is what fires now, for the page and `/metrics`.
     fn show(&self, state: AlertState) {
-        self.telemetry.alerts_firing(&state.firing());
+        self.metrics.alerts_firing(&state.firing());
         *self.state() = state;
     }
 

@@ -16,10 +16,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::serve::metrics::{ServeMetrics, StreamRefusal};
 use crate::serve::store::StoreError;
 use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore};
-use crate::serve::telemetry::{ServeTelemetry, StreamRefusal};
 use crate::wire::telemetry::decode::{MAX_STATE_FIELDS, bounded_state};
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
@@ -121,7 +121,7 @@ impl NodeHandle {
 
 /// A message without its node, which the batcher resolves.
 #[derive(Debug)]
-pub struct Message {
+pub struct NodeMessage {
     pub created_ms: i64,
     pub msg: String,
     pub target: Option<String>,
@@ -129,10 +129,11 @@ pub struct Message {
     pub log: String,
 }
 
+/// What a connection hands the batcher, in the order its node did it.
 #[derive(Debug)]
-pub enum Item {
+pub enum ToBatcher {
     Connect(Arc<NodeHandle>, Connect),
-    Message(Arc<NodeHandle>, Message),
+    Message(Arc<NodeHandle>, NodeMessage),
     Disconnect(Arc<NodeHandle>, i64),
 }
 
@@ -144,7 +145,7 @@ pub struct BatchLimits {
 
 #[derive(Clone)]
 pub struct Batcher {
-    queue: mpsc::Sender<Item>,
+    queue: mpsc::Sender<ToBatcher>,
 }
 
 impl Batcher {
@@ -153,15 +154,15 @@ impl Batcher {
     pub fn start<S: StreamStore>(
         store: Arc<S>,
         limits: BatchLimits,
-        telemetry: Arc<ServeTelemetry>,
+        metrics: Arc<ServeMetrics>,
     ) -> (Batcher, JoinHandle<()>) {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(store, limits, telemetry, receiver));
+        let task = tokio::spawn(run(store, limits, metrics, receiver));
         (Batcher { queue }, task)
     }
 
     /// Hands an item over; waits while the queue is full. False once the batcher has stopped.
-    pub async fn send(&self, item: Item) -> bool {
+    pub async fn send(&self, item: ToBatcher) -> bool {
         self.queue.send(item).await.is_ok()
     }
 }
@@ -169,8 +170,8 @@ impl Batcher {
 async fn run<S: StreamStore>(
     store: Arc<S>,
     limits: BatchLimits,
-    telemetry: Arc<ServeTelemetry>,
-    mut receiver: mpsc::Receiver<Item>,
+    metrics: Arc<ServeMetrics>,
+    mut receiver: mpsc::Receiver<ToBatcher>,
 ) {
     let mut items = Vec::new();
     loop {
@@ -192,26 +193,26 @@ async fn run<S: StreamStore>(
                 Err(_) => break,
             }
         }
-        write(&*store, &telemetry, std::mem::take(&mut items)).await;
+        write(&*store, &metrics, std::mem::take(&mut items)).await;
         if closed {
             return;
         }
     }
 }
 
-fn messages_in(items: &[Item]) -> usize {
+fn messages_in(items: &[ToBatcher]) -> usize {
     items
         .iter()
-        .filter(|item| matches!(item, Item::Message(..)))
+        .filter(|item| matches!(item, ToBatcher::Message(..)))
         .count()
 }
 
 /// Writes the items, halving a group the database refuses for good until the refused items stand
 /// alone (`store::halving`): only they are lost, and counted.
-async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec<Item>) {
+async fn write<S: StreamStore>(store: &S, metrics: &ServeMetrics, items: Vec<ToBatcher>) {
     let mut groups = Halving::new(items.len());
     while let Some(group) = groups.next_group() {
-        match write_group(store, telemetry, &items[group.clone()]).await {
+        match write_group(store, metrics, &items[group.clone()]).await {
             Err(StoreError::Failed(_)) if groups.halve(&group) => {}
             Ok(()) => {}
             Err(err) => {
@@ -220,7 +221,7 @@ async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec
                     messages,
                     "stream messages could not be stored and are counted as lost: {err}"
                 );
-                telemetry.stream_refused(StreamRefusal::Unstorable, messages as u64);
+                metrics.stream_refused(StreamRefusal::Unstorable, messages as u64);
             }
         }
     }
@@ -231,8 +232,8 @@ async fn write<S: StreamStore>(store: &S, telemetry: &ServeTelemetry, items: Vec
 /// once written; a refused group's are counted by the caller.
 async fn write_group<S: StreamStore>(
     store: &S,
-    telemetry: &ServeTelemetry,
-    items: &[Item],
+    metrics: &ServeMetrics,
+    items: &[ToBatcher],
 ) -> Result<(), StoreError> {
     let assembled = assemble(items, crate::serve::now_ms());
     let batch = &assembled.batch;
@@ -241,7 +242,7 @@ async fn write_group<S: StreamStore>(
     loop {
         let started = std::time::Instant::now();
         let result = store.write_streams(batch).await;
-        telemetry.database("write_streams", started.elapsed());
+        metrics.database("write_streams", started.elapsed());
         match result {
             Ok(ids) => {
                 for (handle, id) in assembled.connecting.iter().zip(ids) {
@@ -249,9 +250,9 @@ async fn write_group<S: StreamStore>(
                 }
                 if assembled.orphans > 0 {
                     // Their node's connect was in a batch that could not be stored.
-                    telemetry.stream_refused(StreamRefusal::Unstorable, assembled.orphans);
+                    metrics.stream_refused(StreamRefusal::Unstorable, assembled.orphans);
                 }
-                telemetry.stream_batch(batch.logs.len());
+                metrics.stream_batch(batch.logs.len());
                 return Ok(());
             }
             Err(StoreError::Unavailable(reason)) => {
@@ -292,7 +293,7 @@ struct Assembled {
 
 /// The batch in the store's terms: each handle becomes its id, or its place among this batch's
 /// connects; the contacts due (at `now_ms`) go once per node.
-fn assemble(items: &[Item], now_ms: i64) -> Assembled {
+fn assemble(items: &[ToBatcher], now_ms: i64) -> Assembled {
     let mut batch = StreamBatch::default();
     let mut connecting: Vec<Arc<NodeHandle>> = Vec::new();
     let mut contacts: Vec<Arc<NodeHandle>> = Vec::new();
@@ -307,12 +308,12 @@ fn assemble(items: &[Item], now_ms: i64) -> Assembled {
     };
     for item in items {
         match item {
-            Item::Connect(handle, connect) => {
+            ToBatcher::Connect(handle, connect) => {
                 in_batch.insert(Arc::as_ptr(handle), batch.connects.len());
                 batch.connects.push(connect.clone());
                 connecting.push(Arc::clone(handle));
             }
-            Item::Message(handle, message) => {
+            ToBatcher::Message(handle, message) => {
                 let Some(node) = resolve(handle, &in_batch) else {
                     orphans += 1;
                     continue;
@@ -328,7 +329,7 @@ fn assemble(items: &[Item], now_ms: i64) -> Assembled {
                 handle.saw(message.created_ms);
                 touched.insert(node, handle);
             }
-            Item::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
+            ToBatcher::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
                 Some(node) => {
                     // Its last contact and state are written before it is marked gone.
                     if let Some(seen) = handle.contact(node, now_ms, true) {
@@ -374,8 +375,8 @@ mod tests {
         }
     }
 
-    fn message(at: i64) -> Message {
-        Message {
+    fn message(at: i64) -> NodeMessage {
+        NodeMessage {
             created_ms: at,
             msg: "starknet".into(),
             target: None,
@@ -392,12 +393,12 @@ mod tests {
         let fresh = Arc::new(NodeHandle::default());
         let lost = Arc::new(NodeHandle::default());
         let items = vec![
-            Item::Message(Arc::clone(&known), message(5)),
-            Item::Connect(Arc::clone(&fresh), connect("fresh")),
-            Item::Message(Arc::clone(&fresh), message(6)),
-            Item::Message(Arc::clone(&known), message(7)),
-            Item::Message(Arc::clone(&lost), message(8)),
-            Item::Disconnect(Arc::clone(&fresh), 9),
+            ToBatcher::Message(Arc::clone(&known), message(5)),
+            ToBatcher::Connect(Arc::clone(&fresh), connect("fresh")),
+            ToBatcher::Message(Arc::clone(&fresh), message(6)),
+            ToBatcher::Message(Arc::clone(&known), message(7)),
+            ToBatcher::Message(Arc::clone(&lost), message(8)),
+            ToBatcher::Disconnect(Arc::clone(&fresh), 9),
         ];
         let Assembled {
             batch,

@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Streams;
-use super::batcher::{self, Item, NodeHandle};
+use super::batcher::{self, NodeHandle, ToBatcher};
 use super::limits::{ByteRate, Slot};
+use crate::serve::metrics::StreamRefusal;
 use crate::serve::store::streams::{Connect, StreamFormat};
-use crate::serve::telemetry::StreamRefusal;
 use crate::wire::telemetry::decode::{
     self, Frame, Identity, starknet_identity, substrate_identity, substrate_state,
 };
@@ -62,9 +62,9 @@ pub async fn serve(
     slot: Option<Slot>,
     streams: Arc<Streams>,
 ) {
-    let telemetry = Arc::clone(&streams.telemetry);
+    let metrics = Arc::clone(&streams.metrics);
     let Some(_slot) = slot else {
-        telemetry.stream_refused(StreamRefusal::TooManyConnections, 1);
+        metrics.stream_refused(StreamRefusal::TooManyConnections, 1);
         tracing::warn!(%peer, limit = streams.settings.connections_per_address, "stream refused: too many connections from this address");
         close(
             &mut socket,
@@ -74,7 +74,7 @@ pub async fn serve(
         .await;
         return;
     };
-    let _open = telemetry.stream_connection();
+    let _open = metrics.stream_connection();
     let now = Instant::now();
     let mut connection = Connection {
         peer,
@@ -140,7 +140,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 
 impl Connection {
     fn refuse(&mut self, refusal: StreamRefusal, detail: &dyn std::fmt::Display) {
-        self.streams.telemetry.stream_refused(refusal, 1);
+        self.streams.metrics.stream_refused(refusal, 1);
         if !self.logged.contains(&refusal) {
             self.logged.push(refusal);
             tracing::warn!(peer = %self.peer, "stream frame refused ({}): {detail}; further ones on this connection are only counted", refusal.label());
@@ -180,7 +180,7 @@ impl Connection {
     /// The connection broke a limit: counted, logged, closed with `code`, and its address refused
     /// for `--block-for`, so that it cannot reconnect and break it again at once.
     fn broke_limit(&self, refusal: StreamRefusal, code: u16, reason: String) -> Closing {
-        self.streams.telemetry.stream_refused(refusal, 1);
+        self.streams.metrics.stream_refused(refusal, 1);
         self.streams.blocked.block(self.peer.ip(), Instant::now());
         tracing::warn!(peer = %self.peer, "stream closed, the address refused for a while: {reason}");
         (code, reason)
@@ -240,7 +240,7 @@ impl Connection {
             );
             return Ok(());
         }
-        self.streams.telemetry.stream_frame(frame.kind());
+        self.streams.metrics.stream_frame(frame.kind());
         let received_ms = crate::serve::now_ms();
         match frame {
             Frame::Substrate { id, message } => self.substrate(id, message, received_ms, now).await,
@@ -293,9 +293,9 @@ impl Connection {
         let handle = Arc::clone(&session.handle);
         let target = decode::target(&message);
         let log = Value::Object(message).to_string();
-        self.send(Item::Message(
+        self.send(ToBatcher::Message(
             handle,
-            batcher::Message {
+            batcher::NodeMessage {
                 created_ms: received_ms,
                 msg,
                 target,
@@ -331,9 +331,9 @@ impl Connection {
         let log = serde_json::to_string(&update).unwrap_or_default();
         session.handle.merge(update);
         let handle = Arc::clone(&session.handle);
-        self.send(Item::Message(
+        self.send(ToBatcher::Message(
             handle,
-            batcher::Message {
+            batcher::NodeMessage {
                 created_ms: received_ms,
                 msg: "starknet".into(),
                 target: None,
@@ -362,11 +362,11 @@ impl Connection {
             },
         );
         if let Some(replaced) = replaced {
-            self.streams.telemetry.stream_node_left();
-            self.send(Item::Disconnect(replaced.handle, received_ms))
+            self.streams.metrics.stream_node_left();
+            self.send(ToBatcher::Disconnect(replaced.handle, received_ms))
                 .await?;
         }
-        self.streams.telemetry.stream_node_joined();
+        self.streams.metrics.stream_node_joined();
         let connect = Connect {
             identity,
             format,
@@ -374,7 +374,7 @@ impl Connection {
             audit: self.audit,
             at_ms: received_ms,
         };
-        self.send(Item::Connect(handle, connect)).await
+        self.send(ToBatcher::Connect(handle, connect)).await
     }
 
     /// Marks nodes silent for `silence` as gone; closes a connection on which nothing came for
@@ -391,9 +391,10 @@ impl Connection {
         let at_ms = crate::serve::now_ms();
         for id in gone {
             if let Some(session) = self.sessions.remove(&id) {
-                self.streams.telemetry.stream_node_left();
+                self.streams.metrics.stream_node_left();
                 tracing::info!(peer = %self.peer, id, "stream node silent for {silence:?}: disconnected");
-                self.send(Item::Disconnect(session.handle, at_ms)).await?;
+                self.send(ToBatcher::Disconnect(session.handle, at_ms))
+                    .await?;
             }
         }
         if now.duration_since(self.last_frame) >= silence {
@@ -410,17 +411,17 @@ impl Connection {
     async fn end(&mut self) {
         let at_ms = crate::serve::now_ms();
         for (_, session) in self.sessions.drain() {
-            self.streams.telemetry.stream_node_left();
+            self.streams.metrics.stream_node_left();
             let _ = self
                 .streams
                 .batcher
-                .send(Item::Disconnect(session.handle, at_ms))
+                .send(ToBatcher::Disconnect(session.handle, at_ms))
                 .await;
         }
     }
 
     /// To the batcher, which refuses only once the server is shutting down (1001, going away).
-    async fn send(&self, item: Item) -> Result<(), Closing> {
+    async fn send(&self, item: ToBatcher) -> Result<(), Closing> {
         if self.streams.batcher.send(item).await {
             Ok(())
         } else {

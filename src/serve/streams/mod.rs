@@ -16,8 +16,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::metrics::ServeMetrics;
 use super::store::streams::StreamStore;
-use super::telemetry::ServeTelemetry;
 pub use batcher::BatchLimits;
 use batcher::Batcher;
 use limits::{AllowList, Blocked, PerAddress};
@@ -45,7 +45,7 @@ pub struct Streams {
     per_address: PerAddress,
     /// Addresses refused for a while: they broke a limit.
     pub blocked: Blocked,
-    pub telemetry: Arc<ServeTelemetry>,
+    pub metrics: Arc<ServeMetrics>,
     /// Becomes true when the server stops: connections close (1001) and hand over what they hold.
     stopping: watch::Receiver<bool>,
 }
@@ -56,7 +56,7 @@ impl Streams {
     pub fn start<S: StreamStore>(
         store: Arc<S>,
         settings: StreamSettings,
-        telemetry: Arc<ServeTelemetry>,
+        metrics: Arc<ServeMetrics>,
         stopping: watch::Receiver<bool>,
     ) -> (Streams, JoinHandle<()>) {
         tokio::spawn(disconnect_stale_forever(
@@ -64,13 +64,13 @@ impl Streams {
             settings.silence,
             stopping.clone(),
         ));
-        let (batcher, task) = Batcher::start(store, settings.batch, Arc::clone(&telemetry));
+        let (batcher, task) = Batcher::start(store, settings.batch, Arc::clone(&metrics));
         let streams = Streams {
             per_address: PerAddress::new(settings.connections_per_address),
             blocked: Blocked::new(settings.block_for),
             settings,
             batcher,
-            telemetry,
+            metrics,
             stopping,
         };
         (streams, task)

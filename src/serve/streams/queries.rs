@@ -80,7 +80,7 @@ async fn timed<T>(
 ) -> Result<T, ApiError> {
     let started = Instant::now();
     let result = work.await;
-    shared.telemetry.database(operation, started.elapsed());
+    shared.metrics.database(operation, started.elapsed());
     Ok(result?)
 }
 

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::connection;
 use crate::serve::error::ApiError;
+use crate::serve::metrics::StreamRefusal;
 use crate::serve::state::{AppState, PeerAddr};
 use crate::serve::store::Store;
 use crate::serve::store::streams::StreamStore;
-use crate::serve::telemetry::StreamRefusal;
 
 /// Bytes read from a connection at a time; a telemetry frame is a few hundred.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
@@ -48,15 +48,13 @@ fn accept<S: Store + StreamStore>(
 ) -> Response {
     let streams = Arc::clone(&shared.streams);
     if !streams.settings.allow.permits(peer.ip()) {
-        streams
-            .telemetry
-            .stream_refused(StreamRefusal::NotAllowed, 1);
+        streams.metrics.stream_refused(StreamRefusal::NotAllowed, 1);
         tracing::warn!(%peer, "stream refused: the address is not in --submit-allow");
         return ApiError::new(StatusCode::FORBIDDEN, "this address may not submit").into_response();
     }
     let now = tokio::time::Instant::now();
     if let Some(until) = streams.blocked.until(peer.ip(), now) {
-        streams.telemetry.stream_refused(StreamRefusal::Blocked, 1);
+        streams.metrics.stream_refused(StreamRefusal::Blocked, 1);
         let left = until.saturating_duration_since(now);
         tracing::debug!(%peer, "stream refused: the address broke a limit lately");
         return ApiError::new(
@@ -73,9 +71,7 @@ fn accept<S: Store + StreamStore>(
             .to_str()
             .is_ok_and(|origin| streams.settings.origins.iter().any(|o| o == origin));
         if !allowed {
-            streams
-                .telemetry
-                .stream_refused(StreamRefusal::NotAllowed, 1);
+            streams.metrics.stream_refused(StreamRefusal::NotAllowed, 1);
             tracing::warn!(%peer, ?origin, "stream refused: a browser page not in --submit-origins");
             return ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -126,7 +126,7 @@ struct KindLabels {
     kind: &'static str,
 }
 
-pub struct ServeTelemetry {
+pub struct ServeMetrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     stored: Family<ProcessLabels, Counter>,
@@ -162,7 +162,7 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-impl Default for ServeTelemetry {
+impl Default for ServeMetrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("nodepulse_serve");
         let requests = Family::<RequestLabels, Counter>::default();
@@ -245,7 +245,7 @@ impl Default for ServeTelemetry {
             "Alert notifications sent to webhooks, delivered or not",
             notifications.clone(),
         );
-        ServeTelemetry {
+        ServeMetrics {
             registry,
             requests,
             stored,
@@ -264,7 +264,7 @@ impl Default for ServeTelemetry {
     }
 }
 
-impl ServeTelemetry {
+impl ServeMetrics {
     pub fn request(&self, route: &str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels {
