@@ -36,8 +36,7 @@ use crate::Error;
 use crate::cli::KeysCommand;
 use crate::service;
 use config::ServeConfig;
-use store::streams::StreamStore;
-use store::{SqlStore, Store, StoreError};
+use store::{Database, SqlStore, Store, StoreError};
 
 /// In-flight requests get this long after SIGTERM; systemd's stop timeout is far longer.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -180,7 +179,7 @@ fn host_name() -> String {
 
 /// Deletes objects and stream messages (not those from `/audit`) older than `retention`: at start,
 /// then every `PURGE_EVERY`.
-async fn purge_forever<S: Store + StreamStore>(
+async fn purge_forever<S: Database>(
     store: Arc<S>,
     retention: Duration,
     mut stop: watch::Receiver<bool>,

@@ -17,11 +17,10 @@ use super::ingest;
 use super::page;
 use super::queries;
 use super::state::AppState;
-use super::store::Store;
-use super::store::streams::StreamStore;
+use super::store::{Database, Store};
 use super::streams;
 
-pub fn router<S: Store + StreamStore>(shared: Arc<AppState<S>>) -> Router {
+pub fn router<S: Database>(shared: Arc<AppState<S>>) -> Router {
     Router::new()
         .route("/api/v1/client/metrics", post(ingest::by_query::<S>))
         .route(
@@ -45,7 +44,7 @@ pub fn router<S: Store + StreamStore>(shared: Arc<AppState<S>>) -> Router {
 
 /// What people and tools read: gzip-compressed when the client takes it (the page of a
 /// 1,000-machine fleet is 400 KB of HTML, 10 times less so).
-fn reads<S: Store + StreamStore>() -> Router<Arc<AppState<S>>> {
+fn reads<S: Database>() -> Router<Arc<AppState<S>>> {
     use streams::queries as stream_queries;
     Router::new()
         .route("/api/v1/machines", get(queries::machines::<S>))

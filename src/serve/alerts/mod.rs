@@ -16,8 +16,7 @@ use tokio::sync::watch;
 use super::figures::parse_object;
 use super::metrics::ServeMetrics;
 use super::store::alerts::AlertStore;
-use super::store::streams::StreamStore;
-use super::store::{Scope, Store, StoreError};
+use super::store::{Database, Scope, StoreError};
 use crate::cli::AlertSettings;
 use crate::retry::{self, BASE_DELAY, Backoff, Jitter, Verdict};
 use crate::secret::Secret;
@@ -174,7 +173,7 @@ impl Alerts {
     /// instance reads the state, for its page and `/metrics`. So a restart neither repeats nor
     /// forgets a notification, and several instances send each once. Without webhooks there is
     /// nobody to tell: the instance evaluates for its own page and takes no part in the lease.
-    pub async fn evaluate<S: Store + StreamStore + AlertStore>(
+    pub async fn evaluate<S: Database + AlertStore>(
         self: &Arc<Self>,
         store: &S,
     ) -> Result<(), StoreError> {
@@ -235,7 +234,7 @@ impl Alerts {
     }
 
     /// The conditions that hold now, and how many subjects were watched.
-    async fn observe<S: Store + StreamStore>(
+    async fn observe<S: Database>(
         &self,
         store: &S,
         now_ms: i64,
@@ -328,7 +327,7 @@ impl Alerts {
 
 /// Evaluates every `evaluate-every` until the server stops, then gives up the lease on the rounds.
 /// A round the store cannot answer is skipped: a database outage is not the fleet going offline.
-pub async fn watch<S: Store + StreamStore + AlertStore>(
+pub async fn watch<S: Database + AlertStore>(
     store: Arc<S>,
     alerts: Arc<Alerts>,
     mut stop: watch::Receiver<bool>,
@@ -348,7 +347,7 @@ pub async fn watch<S: Store + StreamStore + AlertStore>(
 }
 
 /// The fleet as the rules read it: each client-stats machine's newest objects, each stream node.
-async fn observe<S: Store + StreamStore>(store: &S) -> Result<Vec<Observation>, StoreError> {
+async fn observe<S: Database>(store: &S) -> Result<Vec<Observation>, StoreError> {
     let mut observations = Vec::new();
     // A removed key's machines no longer report by design: they are not watched.
     let machines = store.machines(Scope::All, None).await?;

@@ -24,8 +24,8 @@ use crate::serve::figures::{
     per_second,
 };
 use crate::serve::state::AppState;
-use crate::serve::store::streams::StreamStore;
-use crate::serve::store::{Store, StoreError};
+use crate::serve::store::Database;
+use crate::serve::store::StoreError;
 use crate::wire::client_stats::fields::Process;
 use crate::wire::telemetry::decode::substrate_state;
 
@@ -243,7 +243,7 @@ impl IntoResponse for PageError {
 
 /// `GET /machines/{machine}?key=K&window=W`: a machine the signed-in key may see (`key` tells
 /// apart an admin's machines of one name).
-pub async fn machine<S: Store + StreamStore>(
+pub async fn machine<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -388,7 +388,7 @@ pub async fn machine<S: Store + StreamStore>(
 }
 
 /// `GET /stream-nodes/{peer_id}?window=W`: for any signed-in key, or anyone with `--public-reads`.
-pub async fn stream_node<S: Store + StreamStore>(
+pub async fn stream_node<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     Path(peer_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,

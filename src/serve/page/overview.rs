@@ -18,8 +18,7 @@ use super::rows::{
 use crate::serve::alerts::Alerts;
 use crate::serve::auth::{Viewer, scope_of};
 use crate::serve::state::{AppState, PeerAddr};
-use crate::serve::store::Store;
-use crate::serve::store::streams::StreamStore;
+use crate::serve::store::Database;
 use crate::serve::streams;
 
 /// Problems first, then by name (the first cell).
@@ -42,7 +41,7 @@ fn section(title: &str, id: &str, headers: &[&str], rows: Vec<Row>, empty: &str)
 }
 
 /// `GET /`.
-pub async fn overview<S: Store + StreamStore>(
+pub async fn overview<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     Viewer(record): Viewer,
 ) -> Response {
@@ -151,7 +150,7 @@ fn rules_table(alerts: &Alerts, shown_firing: &[(String, Vec<&'static str>)]) ->
 /// `/`: the page, or, for a WebSocket upgrade, the purging stream ingest (`/submit`): seed 004
 /// points nodes at the server's root (`--telemetry-url 'ws://127.0.0.1:8080 5'`), as
 /// substrate-analytics took them there.
-pub async fn root<S: Store + StreamStore>(
+pub async fn root<S: Database>(
     state: State<Arc<AppState<S>>>,
     peer: ConnectInfo<PeerAddr>,
     viewer: Viewer,

@@ -16,8 +16,7 @@ use crate::secret::Secret;
 use crate::serve::auth::{self, SESSION_COOKIE, SESSION_LIFETIME};
 use crate::serve::keys;
 use crate::serve::state::{AppState, PeerAddr};
-use crate::serve::store::streams::StreamStore;
-use crate::serve::store::{Store, StoreError};
+use crate::serve::store::{Database, StoreError};
 
 #[derive(serde::Deserialize)]
 pub struct SignIn {
@@ -89,7 +88,7 @@ fn unavailable(err: &StoreError) -> Response {
 /// `POST /login` (a form with `key`): a known key opens a session, whose random id (never the
 /// key) the cookie holds; it ends after `SESSION_LIFETIME`, at sign-out, or when the key is
 /// removed.
-pub async fn login<S: Store + StreamStore>(
+pub async fn login<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     ConnectInfo(PeerAddr(client)): ConnectInfo<PeerAddr>,
     headers: HeaderMap,
@@ -152,7 +151,7 @@ pub async fn login<S: Store + StreamStore>(
 }
 
 /// `POST /logout`: the session ends, and the cookie is dropped.
-pub async fn logout<S: Store + StreamStore>(
+pub async fn logout<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     headers: HeaderMap,
 ) -> Response {

@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use super::StoreError;
-use super::sql::{SqlStore, classify};
+use super::sql::SqlStore;
 
 /// One rule and subject's alert as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,8 +63,7 @@ impl AlertStore for SqlStore {
             .bind(until_ms)
             .bind(now_ms)
             .execute(self.pool())
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -72,8 +71,7 @@ impl AlertStore for SqlStore {
         sqlx::query("UPDATE alert_rounds SET until_ms = 0 WHERE id = 1 AND holder = $1")
             .bind(holder.to_owned())
             .execute(self.pool())
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 
@@ -84,8 +82,7 @@ impl AlertStore for SqlStore {
              FROM alert_state",
         )
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(StoredAlert {
@@ -99,7 +96,7 @@ impl AlertStore for SqlStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(classify)
+            .map_err(StoreError::from)
     }
 
     async fn save_alert_state(
@@ -107,22 +104,20 @@ impl AlertStore for SqlStore {
         holder: &str,
         alerts: &[StoredAlert],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(classify)?;
+        let mut tx = self.pool().begin().await?;
         // Held still? (The row stays locked to this transaction on PostgreSQL, so no other
         // instance takes the lease before this state is in.)
         let held =
             sqlx::query("UPDATE alert_rounds SET holder = holder WHERE id = 1 AND holder = $1")
                 .bind(holder.to_owned())
                 .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+                .await?;
         if held.rows_affected() != 1 {
             return Ok(false);
         }
         sqlx::query("DELETE FROM alert_state")
             .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+            .await?;
         for alert in alerts {
             sqlx::query(
                 "INSERT INTO alert_state (rule, subject, held_since_ms, firing, told, detail, \
@@ -136,10 +131,9 @@ impl AlertStore for SqlStore {
             .bind(alert.detail.clone())
             .bind(alert.last_told_ms)
             .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+            .await?;
         }
-        tx.commit().await.map_err(classify)?;
+        tx.commit().await?;
         Ok(true)
     }
 }

@@ -120,6 +120,12 @@ impl MachineSummary {
     }
 }
 
+/// The database serve keeps everything in: client-stats objects and keys ([`Store`]) and the
+/// streams ([`StreamStore`]). `SqlStore` is the one implementation, over SQLite or PostgreSQL.
+pub trait Database: Store + streams::StreamStore {}
+
+impl<T: Store + streams::StreamStore> Database for T {}
+
 /// Whose data a query may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

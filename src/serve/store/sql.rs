@@ -103,18 +103,20 @@ impl SqlStore {
 }
 
 /// What went wrong, split by whether trying again later can help.
-pub(super) fn classify(err: sqlx::Error) -> StoreError {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
-        sqlx::Error::Database(db) if is_busy_or_shutting_down(db.code().as_deref()) => {
-            StoreError::Unavailable(db.to_string())
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> StoreError {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
+            sqlx::Error::Database(db) if is_busy_or_shutting_down(db.code().as_deref()) => {
+                StoreError::Unavailable(db.to_string())
+            }
+            other => StoreError::Failed(other.to_string()),
         }
-        other => StoreError::Failed(other.to_string()),
     }
 }
 
@@ -195,7 +197,7 @@ fn objects_of(rows: Vec<AnyRow>) -> Result<Vec<StoredObject>, StoreError> {
     rows.iter()
         .map(object_of)
         .collect::<Result<_, _>>()
-        .map_err(classify)
+        .map_err(StoreError::from)
 }
 
 /// `Scope::All` binds NULL: `($n IS NULL OR m.key_id = $n)` then holds for every key.
@@ -212,7 +214,7 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(classify)
+            .map_err(StoreError::from)
     }
 
     async fn add_key(
@@ -236,7 +238,7 @@ impl Store for SqlStore {
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(
                 StoreError::Conflict(format!("a key named {name:?} exists already")),
             ),
-            Err(err) => Err(classify(err)),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -246,8 +248,7 @@ impl Store for SqlStore {
              WHERE removed_ms IS NULL ORDER BY name",
         )
         .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(KeyListing {
@@ -258,7 +259,7 @@ impl Store for SqlStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(classify)
+            .map_err(StoreError::from)
     }
 
     async fn remove_key(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
@@ -268,8 +269,7 @@ impl Store for SqlStore {
         .bind(now_ms)
         .bind(name.to_owned())
         .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -280,16 +280,15 @@ impl Store for SqlStore {
         )
         .bind(keys::hash(key))
         .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let stored: Vec<u8> = row.try_get("key_hash").map_err(classify)?;
+        let stored: Vec<u8> = row.try_get("key_hash")?;
         // The lookup found the hash; comparing it again in constant time keeps the answer's timing
         // from depending on how much of a guess was right, whatever the database's index does.
         if !keys::matches(&stored, key) {
             return Ok(None);
         }
-        key_record(&row).map(Some).map_err(classify)
+        key_record(&row).map(Some).map_err(StoreError::from)
     }
 
     async fn touch_key(&self, key_id: i64, at_ms: i64) -> Result<(), StoreError> {
@@ -300,8 +299,7 @@ impl Store for SqlStore {
         .bind(at_ms)
         .bind(key_id)
         .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(())
     }
 
@@ -321,7 +319,7 @@ impl Store for SqlStore {
         .bind(expires_ms)
         .execute(&self.pool)
         .await
-        .map_err(classify)?;
+        ?;
         Ok(())
     }
 
@@ -337,19 +335,17 @@ impl Store for SqlStore {
         .bind(keys::hash(id))
         .bind(now_ms)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         row.map(|row| key_record(&row))
             .transpose()
-            .map_err(classify)
+            .map_err(StoreError::from)
     }
 
     async fn remove_session(&self, id: &Secret) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(keys::hash(id))
             .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(())
     }
 
@@ -360,13 +356,12 @@ impl Store for SqlStore {
         )
         .bind(now_ms)
         .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(result.rows_affected())
     }
 
     async fn insert(&self, batch: &[Submission]) -> Result<Vec<Vec<Process>>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = self.pool.begin().await?;
         let mut stored = Vec::with_capacity(batch.len());
         for submission in batch {
             let machine_id: i64 = sqlx::query_scalar(
@@ -379,8 +374,7 @@ impl Store for SqlStore {
             .bind(submission.machine.clone())
             .bind(submission.received_ms)
             .fetch_one(&mut *tx)
-            .await
-            .map_err(classify)?;
+            .await?;
             let mut kept = Vec::with_capacity(submission.objects.len());
             for object in &submission.objects {
                 let mut query = sqlx::query(INSERT_OBJECT.as_str())
@@ -403,7 +397,7 @@ impl Store for SqlStore {
                         .map(|(_, value)| value);
                     query = bind_value(query, field.kind, value);
                 }
-                let result = query.execute(&mut *tx).await.map_err(classify)?;
+                let result = query.execute(&mut *tx).await?;
                 if result.rows_affected() == 0 {
                     continue;
                 }
@@ -420,8 +414,7 @@ impl Store for SqlStore {
                 .bind(submission.received_ms)
                 .bind(serde_json::Value::Object(json).to_string())
                 .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+                .await?;
             }
             stored.push(kept);
         }
@@ -436,10 +429,9 @@ impl Store for SqlStore {
                 .bind(at)
                 .bind(key_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+                .await?;
         }
-        tx.commit().await.map_err(classify)?;
+        tx.commit().await?;
         Ok(stored)
     }
 
@@ -457,21 +449,17 @@ impl Store for SqlStore {
         .bind(key_filter(scope))
         .bind(name.map(str::to_owned))
         .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         let mut machines = Vec::with_capacity(rows.len());
         let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
-            ids.push(row.try_get::<i64, _>("id").map_err(classify)?);
+            ids.push(row.try_get::<i64, _>("id")?);
             machines.push(MachineSummary {
-                id: row.try_get("id").map_err(classify)?,
-                key: row.try_get("key_name").map_err(classify)?,
-                key_removed: row
-                    .try_get::<Option<i64>, _>("removed_ms")
-                    .map_err(classify)?
-                    .is_some(),
-                machine: row.try_get("machine_name").map_err(classify)?,
-                last_seen_ms: row.try_get("last_seen_ms").map_err(classify)?,
+                id: row.try_get("id")?,
+                key: row.try_get("key_name")?,
+                key_removed: row.try_get::<Option<i64>, _>("removed_ms")?.is_some(),
+                machine: row.try_get("machine_name")?,
+                last_seen_ms: row.try_get("last_seen_ms")?,
                 newest: Vec::new(),
             });
         }
@@ -483,21 +471,20 @@ impl Store for SqlStore {
         .bind(key_filter(scope))
         .bind(name.map(str::to_owned))
         .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
         for row in &rows {
-            let machine_id: i64 = row.try_get("machine_id").map_err(classify)?;
-            let code: i64 = row.try_get("process").map_err(classify)?;
+            let machine_id: i64 = row.try_get("machine_id")?;
+            let code: i64 = row.try_get("process")?;
             let (Some(at), Some(process)) = (index.get(&machine_id), Process::from_code(code))
             else {
                 continue;
             };
             machines[*at].newest.push(Newest {
                 process,
-                received_ms: row.try_get("received_ms").map_err(classify)?,
-                json: row.try_get("object").map_err(classify)?,
-                previous: row.try_get("previous").map_err(classify)?,
+                received_ms: row.try_get("received_ms")?,
+                json: row.try_get("object")?,
+                previous: row.try_get("previous")?,
             });
         }
         Ok(machines)
@@ -522,8 +509,7 @@ impl Store for SqlStore {
         .bind(machine.to_owned())
         .bind(key_filter(scope))
         .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         if ids.is_empty() {
             return Ok(None);
         }
@@ -544,8 +530,7 @@ impl Store for SqlStore {
                     .bind(query.until_ms)
                     .bind(i64::from(query.limit))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err(classify)?;
+                    .await?;
                 objects.extend(objects_of(rows)?);
             }
         }
@@ -572,8 +557,7 @@ impl Store for SqlStore {
             .bind(until_ms)
             .bind(bucket_minutes.max(1))
             .fetch_all(&self.pool)
-            .await
-            .map_err(classify)?;
+            .await?;
         objects_of(rows)
     }
 
@@ -594,8 +578,7 @@ impl Store for SqlStore {
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         objects_of(rows)
     }
 
@@ -609,34 +592,30 @@ impl Store for SqlStore {
         .bind(before_ms)
         .bind(i64::from(batch))
         .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         let deleted = result.rows_affected();
         if deleted < u64::from(batch) {
             // Nothing old is left: machines silent since, and removed keys with no machines left,
             // go too.
-            let mut tx = self.pool.begin().await.map_err(classify)?;
+            let mut tx = self.pool.begin().await?;
             sqlx::query("DELETE FROM latest WHERE received_ms < $1")
                 .bind(before_ms)
                 .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+                .await?;
             sqlx::query(
                 "DELETE FROM machines WHERE last_seen_ms < $1 \
                  AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.machine_id = machines.id)",
             )
             .bind(before_ms)
             .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+            .await?;
             sqlx::query(
                 "DELETE FROM api_keys WHERE removed_ms IS NOT NULL \
                  AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.key_id = api_keys.id)",
             )
             .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-            tx.commit().await.map_err(classify)?;
+            .await?;
+            tx.commit().await?;
         }
         Ok(deleted)
     }

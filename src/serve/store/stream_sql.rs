@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::StoreError;
-use super::sql::{SqlStore, classify};
+use super::sql::SqlStore;
 use super::streams::{
     Benchmark, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch, StreamFormat, StreamNode,
     StreamStore, TableStats,
@@ -142,7 +142,7 @@ fn all_of<T>(
     rows.iter()
         .map(read)
         .collect::<Result<_, _>>()
-        .map_err(classify)
+        .map_err(StoreError::from)
 }
 
 async fn write_logs(
@@ -162,7 +162,7 @@ async fn write_logs(
                 .bind(i64::from(log.audit))
                 .bind(log.log.clone());
         }
-        query.execute(&mut **tx).await.map_err(classify)?;
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -181,14 +181,14 @@ async fn write_seen(
                 .bind(seen.at_ms)
                 .bind(seen.state.clone());
         }
-        query.execute(&mut **tx).await.map_err(classify)?;
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
 impl StreamStore for SqlStore {
     async fn write_streams(&self, batch: &StreamBatch) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(classify)?;
+        let mut tx = self.pool().begin().await?;
         let mut connected = Vec::with_capacity(batch.connects.len());
         for connect in &batch.connects {
             let identity = &connect.identity;
@@ -206,8 +206,7 @@ impl StreamStore for SqlStore {
                 .bind(i64::from(connect.audit))
                 .bind(connect.at_ms)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(classify)?;
+                .await?;
             connected.push(id);
         }
         write_logs(&mut tx, batch, &connected).await?;
@@ -219,10 +218,9 @@ impl StreamStore for SqlStore {
             .bind(*at_ms)
             .bind(resolve(*node, &connected)?)
             .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+            .await?;
         }
-        tx.commit().await.map_err(classify)?;
+        tx.commit().await?;
         Ok(connected)
     }
 
@@ -231,8 +229,7 @@ impl StreamStore for SqlStore {
             "SELECT {NODE_COLUMNS} FROM stream_nodes ORDER BY id"
         ))
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         all_of(rows, node_of)
     }
 
@@ -251,8 +248,7 @@ impl StreamStore for SqlStore {
         .bind(query.until_ms)
         .bind(i64::from(query.limit))
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         all_of(rows, log_of)
     }
 
@@ -277,8 +273,7 @@ impl StreamStore for SqlStore {
         .bind(until_ms)
         .bind(bucket_ms.max(1))
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         all_of(rows, log_of)
     }
 
@@ -290,8 +285,7 @@ impl StreamStore for SqlStore {
         )
         .bind(peer_id.map(str::to_owned))
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         all_of(rows, |row| Ok((row.try_get("msg")?, row.try_get("qty")?)))
     }
 
@@ -306,8 +300,7 @@ impl StreamStore for SqlStore {
         )
         .bind(since_ms)
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         all_of(rows, log_of)
     }
 
@@ -319,8 +312,7 @@ impl StreamStore for SqlStore {
         .bind(before_ms)
         .bind(i64::from(batch))
         .execute(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(result.rows_affected())
     }
 
@@ -331,8 +323,7 @@ impl StreamStore for SqlStore {
         )
         .bind(before_ms)
         .execute(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(result.rows_affected())
     }
 
@@ -352,8 +343,7 @@ impl StreamStore for SqlStore {
             .collect();
         let rows = sqlx::query(&counts.join(" UNION ALL "))
             .fetch_all(self.pool())
-            .await
-            .map_err(classify)?;
+            .await?;
         all_of(rows, |row| {
             Ok(TableStats {
                 table_name: row.try_get("table_name")?,
@@ -368,8 +358,7 @@ impl StreamStore for SqlStore {
              FROM host_systems ORDER BY id",
         )
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         all_of(rows, |row| {
             Ok(HostSystem {
                 id: row.try_get("id")?,
@@ -396,7 +385,7 @@ impl StreamStore for SqlStore {
         .bind(host.disk_info.clone())
         .fetch_one(self.pool())
         .await
-        .map_err(classify)
+        .map_err(StoreError::from)
     }
 
     async fn benchmarks(&self) -> Result<Vec<Benchmark>, StoreError> {
@@ -405,8 +394,7 @@ impl StreamStore for SqlStore {
              FROM benchmarks ORDER BY id",
         )
         .fetch_all(self.pool())
-        .await
-        .map_err(classify)?;
+        .await?;
         let spec = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
         all_of(rows, |row| {
             Ok(Benchmark {
@@ -440,7 +428,7 @@ impl StreamStore for SqlStore {
             Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => Err(
                 StoreError::Conflict(format!("no host system {}", benchmark.host_system_id)),
             ),
-            other => other.map_err(classify),
+            other => other.map_err(StoreError::from),
         }
     }
 }

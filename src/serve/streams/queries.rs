@@ -20,10 +20,8 @@ use crate::serve::auth::{Admin, Reader};
 use crate::serve::error::ApiError;
 use crate::serve::reply::{Answer, bare};
 use crate::serve::state::AppState;
-use crate::serve::store::Store;
-use crate::serve::store::streams::{
-    Benchmark, HostSystem, LogQuery, StoredLog, StreamNode, StreamStore,
-};
+use crate::serve::store::Database;
+use crate::serve::store::streams::{Benchmark, HostSystem, LogQuery, StoredLog, StreamNode};
 use crate::wire::telemetry::decode::NodeFigures;
 
 /// `/nodes/logs` without `limit`, and the most one answer holds.
@@ -74,7 +72,7 @@ fn number<T: std::str::FromStr>(
 
 /// Runs one store operation, timing it for `/metrics`.
 async fn timed<T>(
-    shared: &AppState<impl Store>,
+    shared: &AppState<impl Database>,
     operation: &'static str,
     work: impl Future<Output = Result<T, crate::serve::store::StoreError>>,
 ) -> Result<T, ApiError> {
@@ -110,10 +108,7 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
 }
 
 /// `GET /nodes`: every node either stream told of, with its latest state.
-pub async fn nodes<S: Store + StreamStore>(
-    State(shared): State<Arc<AppState<S>>>,
-    _: Reader,
-) -> Answer {
+pub async fn nodes<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     bare(
         nodes
@@ -128,7 +123,7 @@ fn log_json(log: StoredLog) -> Value {
 }
 
 /// `GET /nodes/logs?peer_id=&msg=&target=&start_time=&end_time=&limit=`: newest first.
-pub async fn logs<S: Store + StreamStore>(
+pub async fn logs<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
@@ -162,7 +157,7 @@ pub async fn logs<S: Store + StreamStore>(
 }
 
 /// `GET /nodes/log_stats?peer_id=`: how many messages of each kind are kept.
-pub async fn log_stats<S: Store + StreamStore>(
+pub async fn log_stats<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
@@ -207,7 +202,7 @@ fn reputations(state: &StoredLog) -> Vec<Value> {
 
 /// The reputation routes: what the nodes that sent a network state in the last `max_age_s`
 /// think of their peers; `keep` picks the peers answered.
-async fn reputation_of<S: Store + StreamStore>(
+async fn reputation_of<S: Database>(
     shared: &AppState<S>,
     query: &HashMap<String, String>,
     keep: impl Fn(&str) -> bool,
@@ -227,7 +222,7 @@ async fn reputation_of<S: Store + StreamStore>(
 }
 
 /// `GET /reputation/{peer_id}`: one peer as the other nodes see it.
-pub async fn reputation_of_peer<S: Store + StreamStore>(
+pub async fn reputation_of_peer<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     Path(peer_id): Path<String>,
     _: Reader,
@@ -237,7 +232,7 @@ pub async fn reputation_of_peer<S: Store + StreamStore>(
 }
 
 /// `GET /reputation/logged`: only peers that are themselves nodes reporting here.
-pub async fn reputation_logged<S: Store + StreamStore>(
+pub async fn reputation_logged<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
@@ -251,7 +246,7 @@ pub async fn reputation_logged<S: Store + StreamStore>(
 }
 
 /// `GET /reputation`: every peer reported, unfiltered.
-pub async fn reputation<S: Store + StreamStore>(
+pub async fn reputation<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
     Query(query): Params,
@@ -260,19 +255,13 @@ pub async fn reputation<S: Store + StreamStore>(
 }
 
 /// `GET /stats/db`: each table and its rows.
-pub async fn db_stats<S: Store + StreamStore>(
-    State(shared): State<Arc<AppState<S>>>,
-    _: Reader,
-) -> Answer {
+pub async fn db_stats<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let tables = timed(&shared, "table_stats", shared.store.table_stats()).await?;
     bare(serde_json::to_value(tables).unwrap_or_default())
 }
 
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
-pub async fn node_data<S: Store + StreamStore>(
-    State(shared): State<Arc<AppState<S>>>,
-    _: Reader,
-) -> Answer {
+pub async fn node_data<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
     let data = nodes
         .iter()
@@ -317,7 +306,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 }
 
 /// `GET /host_systems`.
-pub async fn host_systems<S: Store + StreamStore>(
+pub async fn host_systems<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
 ) -> Answer {
@@ -326,7 +315,7 @@ pub async fn host_systems<S: Store + StreamStore>(
 }
 
 /// `POST /host_systems`: answers `{"id": N}`.
-pub async fn add_host_system<S: Store + StreamStore>(
+pub async fn add_host_system<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Admin,
     host: Result<Json<HostSystem>, JsonRejection>,
@@ -342,16 +331,13 @@ pub async fn add_host_system<S: Store + StreamStore>(
 }
 
 /// `GET /benchmarks`.
-pub async fn benchmarks<S: Store + StreamStore>(
-    State(shared): State<Arc<AppState<S>>>,
-    _: Reader,
-) -> Answer {
+pub async fn benchmarks<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let benchmarks = timed(&shared, "benchmarks", shared.store.benchmarks()).await?;
     bare(serde_json::to_value(benchmarks).unwrap_or_default())
 }
 
 /// `POST /benchmarks`: answers `{"id": N}`; the times must read as times.
-pub async fn add_benchmark<S: Store + StreamStore>(
+pub async fn add_benchmark<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Admin,
     benchmark: Result<Json<Benchmark>, JsonRejection>,

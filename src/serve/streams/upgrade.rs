@@ -13,14 +13,13 @@ use super::connection;
 use crate::serve::error::ApiError;
 use crate::serve::metrics::StreamRefusal;
 use crate::serve::state::{AppState, PeerAddr};
-use crate::serve::store::Store;
-use crate::serve::store::streams::StreamStore;
+use crate::serve::store::Database;
 
 /// Bytes read from a connection at a time; a telemetry frame is a few hundred.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// `/submit`: purged after the retention.
-pub async fn submit<S: Store + StreamStore>(
+pub async fn submit<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     headers: HeaderMap,
@@ -30,7 +29,7 @@ pub async fn submit<S: Store + StreamStore>(
 }
 
 /// `/audit`: kept until deleted.
-pub async fn audit<S: Store + StreamStore>(
+pub async fn audit<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     headers: HeaderMap,
@@ -39,7 +38,7 @@ pub async fn audit<S: Store + StreamStore>(
     accept(shared, peer, &headers, upgrade, true)
 }
 
-fn accept<S: Store + StreamStore>(
+fn accept<S: Database>(
     shared: Arc<AppState<S>>,
     peer: SocketAddr,
     headers: &HeaderMap,
