@@ -104,9 +104,13 @@ impl<S: Store> FromRequestParts<Arc<AppState<S>>> for Viewer {
         let Some(session) = session_id(&parts.headers) else {
             return Ok(Viewer(None));
         };
-        let started = Instant::now();
-        let found = shared.store.find_session(&session, super::now_ms()).await;
-        shared.metrics.database("find_session", started.elapsed());
+        let found = shared
+            .metrics
+            .timed(
+                "find_session",
+                shared.store.find_session(&session, super::now_ms()),
+            )
+            .await;
         // The page says so when the database is down; here that is nobody signed in.
         let Some(record) = found.ok().flatten() else {
             return Ok(Viewer(None));
@@ -170,9 +174,10 @@ pub async fn find_key<S: Store>(
         shared.metrics.rejected(Rejection::Unauthorized, 1);
         return Err(ApiError::unauthorized());
     };
-    let started = Instant::now();
-    let found = shared.store.find_key(&key).await;
-    shared.metrics.database("find_key", started.elapsed());
+    let found = shared
+        .metrics
+        .timed("find_key", shared.store.find_key(&key))
+        .await;
     match found? {
         Some(record) => Ok(record),
         None => {
@@ -216,9 +221,10 @@ async fn admit<S: Store>(shared: &AppState<S>, record: &KeyRecord) -> Result<(),
     }
     let now_ms = super::now_ms();
     if shared.last_used.due(record.id, now_ms) {
-        let started = Instant::now();
-        let touched = shared.store.touch_key(record.id, now_ms).await;
-        shared.metrics.database("touch_key", started.elapsed());
+        let touched = shared
+            .metrics
+            .timed("touch_key", shared.store.touch_key(record.id, now_ms))
+            .await;
         if let Err(err) = touched {
             // The request is answered all the same: a key's last use is for `keys list`.
             tracing::debug!("a key's last use was not written: {err}");

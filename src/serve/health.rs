@@ -2,7 +2,6 @@
 //! server's own metrics, and with `--fleet-metrics` the machines').
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,9 +14,7 @@ use super::state::AppState;
 use super::store::{Scope, Store};
 
 pub async fn healthz<S: Store>(State(shared): State<Arc<AppState<S>>>) -> Response {
-    let started = Instant::now();
-    let reachable = shared.store.ping().await;
-    shared.metrics.database("ping", started.elapsed());
+    let reachable = shared.metrics.timed("ping", shared.store.ping()).await;
     match reachable {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
         Err(err) => (
@@ -34,9 +31,10 @@ pub async fn metrics<S: Store>(
 ) -> Response {
     let mut text = shared.metrics.encode();
     if shared.fleet_metrics {
-        let started = Instant::now();
-        let machines = shared.store.machines(Scope::All, None).await;
-        shared.metrics.database("machines", started.elapsed());
+        let machines = shared
+            .metrics
+            .timed("machines", shared.store.machines(Scope::All, None))
+            .await;
         match machines {
             Ok(machines) => {
                 let fleet = fleet::encode(&machines, super::now_ms(), shared.offline_after_ms);

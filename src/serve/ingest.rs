@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -73,9 +73,10 @@ async fn accept<S: Store>(
         received_ms: super::now_ms(),
         objects,
     };
-    let started = Instant::now();
-    let stored = shared.writer.submit(submission).await;
-    shared.metrics.database("insert", started.elapsed());
+    let stored = shared
+        .metrics
+        .timed("insert", shared.writer.submit(submission))
+        .await;
     let stored = stored.map_err(|err| {
         shared.metrics.rejected(Rejection::Unavailable, sent as u64);
         tracing::warn!("{err}");

@@ -1,7 +1,8 @@
 //! The server's own `/metrics`: requests by route and status, objects stored and rejected by
 //! reason, how long the database takes, and the streams' connections, nodes, frames and batches.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -290,6 +291,15 @@ impl ServeMetrics {
         self.database
             .get_or_create(&OperationLabels { operation })
             .observe(took.as_secs_f64());
+    }
+
+    /// Runs one database operation, its time counted under `operation`: the one way every
+    /// handler and task times what it asks of the store.
+    pub async fn timed<T>(&self, operation: &'static str, work: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let result = work.await;
+        self.database(operation, started.elapsed());
+        result
     }
 
     pub fn stream_connection(&self) -> OpenConnection<'_> {

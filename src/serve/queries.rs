@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -29,9 +28,10 @@ pub async fn machines<S: Store>(
     State(shared): State<Arc<AppState<S>>>,
     Caller(record): Caller,
 ) -> Answer {
-    let started = Instant::now();
-    let machines = shared.store.machines(scope_of(&record), None).await;
-    shared.metrics.database("machines", started.elapsed());
+    let machines = shared
+        .metrics
+        .timed("machines", shared.store.machines(scope_of(&record), None))
+        .await;
     let now = super::now_ms();
     let machines = machines?;
     let mut data = Vec::with_capacity(machines.len());
@@ -112,12 +112,15 @@ pub async fn machine_stats<S: Store>(
         until_ms: number("until")?.unwrap_or(i64::MAX),
         limit: limit as u32,
     };
-    let started = Instant::now();
     let objects = shared
-        .store
-        .machine_stats(scope_of(&record), &machine, wanted)
+        .metrics
+        .timed(
+            "machine_stats",
+            shared
+                .store
+                .machine_stats(scope_of(&record), &machine, wanted),
+        )
         .await;
-    shared.metrics.database("machine_stats", started.elapsed());
     let objects = objects?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -154,9 +157,10 @@ pub async fn user_stats<S: Store>(
         ("node", Process::BeaconNode),
         ("system", Process::System),
     ] {
-        let started = Instant::now();
-        let objects = shared.store.recent(scope, process, offset, limit).await;
-        shared.metrics.database("recent", started.elapsed());
+        let objects = shared
+            .metrics
+            .timed("recent", shared.store.recent(scope, process, offset, limit))
+            .await;
         let rows: Vec<Value> = objects?
             .iter()
             .map(|object| object.to_json().into())

@@ -253,8 +253,11 @@ pub async fn machine<S: Database>(
     let span = Span::parse(query.get("window"))
         .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, true, &err))?;
     let machines = shared
-        .store
-        .machines(scope_of(&record), Some(&name))
+        .metrics
+        .timed(
+            "machines",
+            shared.store.machines(scope_of(&record), Some(&name)),
+        )
         .await
         .map_err(PageError::unavailable(true))?;
     let key = query.get("key");
@@ -266,13 +269,16 @@ pub async fn machine<S: Database>(
     let mut series = Vec::new();
     for process in [Process::System, Process::BeaconNode] {
         let objects = shared
-            .store
-            .machine_series(
-                machine.id,
-                process,
-                window.since_ms,
-                window.until_ms + 1,
-                span.bucket_minutes(),
+            .metrics
+            .timed(
+                "machine_series",
+                shared.store.machine_series(
+                    machine.id,
+                    process,
+                    window.since_ms,
+                    window.until_ms + 1,
+                    span.bucket_minutes(),
+                ),
             )
             .await
             .map_err(PageError::unavailable(true))?;
@@ -402,8 +408,8 @@ pub async fn stream_node<S: Database>(
         .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
     let window = Window::ending_now(span);
     let node = shared
-        .store
-        .stream_nodes()
+        .metrics
+        .timed("stream_nodes", shared.store.stream_nodes())
         .await
         .map_err(PageError::unavailable(signed_in))?
         .into_iter()
@@ -415,12 +421,15 @@ pub async fn stream_node<S: Database>(
             )
         })?;
     let logs = shared
-        .store
-        .stream_series(
-            &peer_id,
-            window.since_ms,
-            window.until_ms + 1,
-            window.bucket_ms(),
+        .metrics
+        .timed(
+            "stream_series",
+            shared.store.stream_series(
+                &peer_id,
+                window.since_ms,
+                window.until_ms + 1,
+                window.bucket_ms(),
+            ),
         )
         .await
         .map_err(PageError::unavailable(signed_in))?;

@@ -50,7 +50,11 @@ pub async fn overview<S: Database>(
     // What fires for the machines and nodes this page shows, by name.
     let mut shown_firing: Vec<(String, Vec<&'static str>)> = Vec::new();
     match &record {
-        Some(record) => match shared.store.machines(scope_of(record), None).await {
+        Some(record) => match shared
+            .metrics
+            .timed("machines", shared.store.machines(scope_of(record), None))
+            .await
+        {
             Ok(machines) => {
                 let rows = machines
                     .iter()
@@ -74,7 +78,11 @@ pub async fn overview<S: Database>(
         None => main.push_str(SIGN_IN_PROMPT),
     }
     if record.is_some() || shared.public_reads {
-        match shared.store.stream_nodes().await {
+        match shared
+            .metrics
+            .timed("stream_nodes", shared.store.stream_nodes())
+            .await
+        {
             Ok(nodes) => {
                 let rows = nodes
                     .iter()

@@ -132,12 +132,15 @@ pub async fn login<S: Database>(
     let now_ms = crate::serve::now_ms();
     let lifetime_ms = i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX);
     match shared
-        .store
-        .add_session(
-            &session,
-            record.id,
-            now_ms,
-            now_ms.saturating_add(lifetime_ms),
+        .metrics
+        .timed(
+            "add_session",
+            shared.store.add_session(
+                &session,
+                record.id,
+                now_ms,
+                now_ms.saturating_add(lifetime_ms),
+            ),
         )
         .await
     {
@@ -159,7 +162,10 @@ pub async fn logout<S: Database>(
         return cross_site();
     }
     if let Some(session) = auth::session_id(&headers)
-        && let Err(err) = shared.store.remove_session(&session).await
+        && let Err(err) = shared
+            .metrics
+            .timed("remove_session", shared.store.remove_session(&session))
+            .await
     {
         return unavailable(&err);
     }

@@ -240,9 +240,9 @@ async fn write_group<S: StreamStore>(
     let mut backoff = BACKOFF_FIRST;
     let mut failures = 0;
     loop {
-        let started = std::time::Instant::now();
-        let result = store.write_streams(batch).await;
-        metrics.database("write_streams", started.elapsed());
+        let result = metrics
+            .timed("write_streams", store.write_streams(batch))
+            .await;
         match result {
             Ok(ids) => {
                 for (handle, id) in assembled.connecting.iter().zip(ids) {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -70,18 +70,6 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-/// Runs one store operation, timing it for `/metrics`.
-async fn timed<T>(
-    shared: &AppState<impl Database>,
-    operation: &'static str,
-    work: impl Future<Output = Result<T, crate::serve::store::StoreError>>,
-) -> Result<T, ApiError> {
-    let started = Instant::now();
-    let result = work.await;
-    shared.metrics.database(operation, started.elapsed());
-    Ok(result?)
-}
-
 fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
     let identity = &node.identity;
     let mut answer = json!({
@@ -109,7 +97,10 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
 
 /// `GET /nodes`: every node either stream told of, with its latest state.
 pub async fn nodes<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
+    let nodes = shared
+        .metrics
+        .timed("stream_nodes", shared.store.stream_nodes())
+        .await?;
     bare(
         nodes
             .iter()
@@ -152,7 +143,10 @@ pub async fn logs<S: Database>(
         until_ms,
         limit,
     };
-    let logs = timed(&shared, "stream_logs", shared.store.stream_logs(&filter)).await?;
+    let logs = shared
+        .metrics
+        .timed("stream_logs", shared.store.stream_logs(&filter))
+        .await?;
     bare(logs.into_iter().map(log_json).collect())
 }
 
@@ -162,14 +156,15 @@ pub async fn log_stats<S: Database>(
     _: Reader,
     Query(query): Params,
 ) -> Answer {
-    let stats = timed(
-        &shared,
-        "log_stats",
-        shared
-            .store
-            .log_stats(query.get("peer_id").map(String::as_str)),
-    )
-    .await?;
+    let stats = shared
+        .metrics
+        .timed(
+            "log_stats",
+            shared
+                .store
+                .log_stats(query.get("peer_id").map(String::as_str)),
+        )
+        .await?;
     bare(
         stats
             .into_iter()
@@ -211,7 +206,10 @@ async fn reputation_of<S: Database>(
     let limit = number(query, "limit", DEFAULT_REPUTATION_LIMIT)?;
     let since = crate::serve::now_ms()
         .saturating_sub(i64::try_from(max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX));
-    let states = timed(shared, "network_states", shared.store.network_states(since)).await?;
+    let states = shared
+        .metrics
+        .timed("network_states", shared.store.network_states(since))
+        .await?;
     let rows: Vec<Value> = states
         .iter()
         .flat_map(reputations)
@@ -237,7 +235,10 @@ pub async fn reputation_logged<S: Database>(
     _: Reader,
     Query(query): Params,
 ) -> Answer {
-    let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
+    let nodes = shared
+        .metrics
+        .timed("stream_nodes", shared.store.stream_nodes())
+        .await?;
     let logged: std::collections::HashSet<String> = nodes
         .into_iter()
         .map(|node| node.identity.peer_id)
@@ -256,13 +257,19 @@ pub async fn reputation<S: Database>(
 
 /// `GET /stats/db`: each table and its rows.
 pub async fn db_stats<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let tables = timed(&shared, "table_stats", shared.store.table_stats()).await?;
+    let tables = shared
+        .metrics
+        .timed("table_stats", shared.store.table_stats())
+        .await?;
     bare(serde_json::to_value(tables).unwrap_or_default())
 }
 
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
 pub async fn node_data<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let nodes = timed(&shared, "stream_nodes", shared.store.stream_nodes()).await?;
+    let nodes = shared
+        .metrics
+        .timed("stream_nodes", shared.store.stream_nodes())
+        .await?;
     let data = nodes
         .iter()
         .map(|node| {
@@ -310,7 +317,10 @@ pub async fn host_systems<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
 ) -> Answer {
-    let hosts = timed(&shared, "host_systems", shared.store.host_systems()).await?;
+    let hosts = shared
+        .metrics
+        .timed("host_systems", shared.store.host_systems())
+        .await?;
     bare(serde_json::to_value(hosts).unwrap_or_default())
 }
 
@@ -321,18 +331,19 @@ pub async fn add_host_system<S: Database>(
     host: Result<Json<HostSystem>, JsonRejection>,
 ) -> Answer {
     let host = body(host)?;
-    let id = timed(
-        &shared,
-        "add_host_system",
-        shared.store.add_host_system(&host),
-    )
-    .await?;
+    let id = shared
+        .metrics
+        .timed("add_host_system", shared.store.add_host_system(&host))
+        .await?;
     bare(json!({"id": id}))
 }
 
 /// `GET /benchmarks`.
 pub async fn benchmarks<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let benchmarks = timed(&shared, "benchmarks", shared.store.benchmarks()).await?;
+    let benchmarks = shared
+        .metrics
+        .timed("benchmarks", shared.store.benchmarks())
+        .await?;
     bare(serde_json::to_value(benchmarks).unwrap_or_default())
 }
 
@@ -345,13 +356,14 @@ pub async fn add_benchmark<S: Database>(
     let benchmark = body(benchmark)?;
     parse_time("ts_start", &benchmark.ts_start)?;
     parse_time("ts_end", &benchmark.ts_end)?;
-    let id = timed(
-        &shared,
-        "add_benchmark",
-        shared
-            .store
-            .add_benchmark(&benchmark, crate::serve::now_ms()),
-    )
-    .await?;
+    let id = shared
+        .metrics
+        .timed(
+            "add_benchmark",
+            shared
+                .store
+                .add_benchmark(&benchmark, crate::serve::now_ms()),
+        )
+        .await?;
     bare(json!({"id": id}))
 }
