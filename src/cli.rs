@@ -1,5 +1,6 @@
 //! The command line as the user wrote it. Every setting can also come from an environment variable
-//! (`NODEPULSE_*`, read by clap) or from the `--config` file; `config.rs` merges and validates them.
+//! (`NODEPULSE_*`, read by clap) or from the `--config` file; `agent/config.rs` and
+//! `serve/config.rs` merge and validate them.
 //! Nothing here is validated beyond its shape, so that the rules live in one place.
 
 use std::path::PathBuf;

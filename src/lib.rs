@@ -78,12 +78,13 @@ pub(crate) fn unix_millis(at: std::time::SystemTime) -> u64 {
 
 /// Runs a parsed command line to its end.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    // One TLS crypto provider for every command and every client (reqwest, the WebSocket stream,
+    // serve's listener and webhooks, PostgreSQL): rustls panics at the first connection if
+    // several are linked and none is the default. Installed once, before anything connects.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Run(args) => {
             let config = Config::load(&args)?;
-            // One TLS crypto provider for every client (reqwest, the WebSocket stream): rustls
-            // panics at the first connection if several are linked and none is the default.
-            let _ = rustls::crypto::ring::default_provider().install_default();
             runtime()?.block_on(agent::run(config))
         }
         Command::Check(args) => runtime()?.block_on(agent::check::run(*args)),
@@ -92,11 +93,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             if args.test_alert {
                 return runtime()?.block_on(serve::test_alert(config));
             }
-            let _ = rustls::crypto::ring::default_provider().install_default();
             server_runtime()?.block_on(serve::run(config))
         }
         Command::Keys { command, database } => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
             runtime()?.block_on(serve::manage_keys(command, database))
         }
         Command::Completions { shell } => {

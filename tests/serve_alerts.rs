@@ -313,6 +313,13 @@ fn test_alert_exits_0_when_every_webhook_took_it_and_1_otherwise() {
         sent.header("Content-Type"),
         Some("text/plain; charset=utf-8")
     );
+    // Webhooks go out like every other request of ours.
+    assert!(
+        sent.header("User-Agent")
+            .is_some_and(|agent| agent.starts_with("nodepulse/")),
+        "{:?}",
+        sent.header("User-Agent")
+    );
     assert_eq!(bodies(&json_hook)[0]["status"], "test");
     assert!(
         !stderr(&output).contains("secret-topic"),

@@ -41,7 +41,7 @@ pub struct Webhook {
 pub struct AlertConfig {
     pub evaluate_every: Duration,
     pub repeat: Duration,
-    pub rules: [RuleSettings; 7],
+    pub rules: [RuleSettings; Rule::COUNT],
     pub webhooks: Vec<Webhook>,
 }
 
@@ -130,10 +130,8 @@ impl Alerts {
         holder: String,
         metrics: Arc<ServeMetrics>,
     ) -> Result<Alerts, String> {
-        let client = reqwest::Client::builder()
-            .timeout(WEBHOOK_TIMEOUT)
-            .build()
-            .map_err(|err| format!("cannot make the webhook client: {err}"))?;
+        // The client every outgoing request uses, with our User-Agent.
+        let client = crate::http_client(WEBHOOK_TIMEOUT).map_err(|err| err.to_string())?;
         Ok(Alerts {
             config,
             state: Mutex::default(),

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::rules::Rule;
+use super::rules::{Condition, Rule};
 use super::state::Notification;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -132,8 +132,6 @@ pub fn request(kind: Kind, notification: &Notification, at_ms: i64) -> Request {
         }
     }
 }
-
-use super::rules::Condition;
 
 /// The URL as a log line may show it: scheme, host and port; the path and query, which carry
 /// tokens and topics, replaced.

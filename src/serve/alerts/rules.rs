@@ -20,7 +20,10 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 7] = [
+    /// How many rules there are: every per-rule array is this long.
+    pub const COUNT: usize = Rule::StreamNodeSilent as usize + 1;
+
+    pub const ALL: [Rule; Rule::COUNT] = [
         Rule::MachineOffline,
         Rule::DiskFree,
         Rule::MemoryUsed,
@@ -53,6 +56,16 @@ impl Rule {
     }
 }
 
+/// One rule's settings: on or off, its threshold, and how long its condition must hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RuleSettings {
+    pub enabled: bool,
+    /// Percent (disk, memory) or a count (peers); unused by the others.
+    pub threshold: f64,
+    /// Silence before offline (machine, stream node); how long the condition must hold (others).
+    pub after: Duration,
+}
+
 impl RuleSettings {
     /// When `rule` fires under these settings, in words.
     pub fn describe(&self, rule: Rule) -> String {
@@ -68,16 +81,6 @@ impl RuleSettings {
             Rule::StreamNodeSilent => format!("a stream node silent for {after}"),
         }
     }
-}
-
-/// One rule's settings: on or off, its threshold, and how long its condition must hold.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RuleSettings {
-    pub enabled: bool,
-    /// Percent (disk, memory) or a count (peers); unused by the others.
-    pub threshold: f64,
-    /// Silence before offline (machine, stream node); how long the condition must hold (others).
-    pub after: Duration,
 }
 
 impl Rule {
@@ -151,7 +154,7 @@ pub fn holds_at_once(rule: Rule) -> bool {
 /// zero.
 pub fn conditions(
     observation: &Observation,
-    settings: &[RuleSettings; 7],
+    settings: &[RuleSettings; Rule::COUNT],
     now_ms: i64,
 ) -> Vec<Condition> {
     let setting = |rule: Rule| settings[rule.index()];
@@ -254,7 +257,7 @@ mod tests {
         }
     }
 
-    fn defaults() -> [RuleSettings; 7] {
+    fn defaults() -> [RuleSettings; Rule::COUNT] {
         Rule::ALL.map(Rule::defaults)
     }
 

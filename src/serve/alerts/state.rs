@@ -103,7 +103,7 @@ impl AlertState {
         &mut self,
         held: Vec<Condition>,
         watched: usize,
-        settings: &[RuleSettings; 7],
+        settings: &[RuleSettings; Rule::COUNT],
         repeat: Duration,
         now_ms: i64,
     ) -> Vec<Notification> {
@@ -209,7 +209,7 @@ mod tests {
 
     const MINUTE: i64 = 60_000;
 
-    fn settings() -> [RuleSettings; 7] {
+    fn settings() -> [RuleSettings; Rule::COUNT] {
         Rule::ALL.map(Rule::defaults)
     }
 
