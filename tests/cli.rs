@@ -1,12 +1,12 @@
 //! The binary as an operator runs it, up to the payload: targets served by a real loopback HTTP
 //! server, every way a target can fail, `--dry-run` output, secrets, and configuration precedence.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::{Reply, Server, fixture, fixture_path, nodepulse, object, payload, run, stderr};
+use crate::common::{
+    Reply, Server, fixture, fixture_path, nodepulse, object, payload, run, stderr,
+};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
@@ -14,7 +14,7 @@ const API_KEY: &str = "k3y-ShouldNeverBeLogged";
 
 #[test]
 fn dry_run_prints_all_three_objects_for_every_client() {
-    for (client, has_validator) in common::CONSENSUS_FIXTURES {
+    for (client, has_validator) in crate::common::CONSENSUS_FIXTURES {
         let mut command = nodepulse();
         command
             .args(["run", "--dry-run", "--beacon-node"])
@@ -147,7 +147,7 @@ fn dry_run_with_failing_beacon(target: &str, extra: &[&str]) -> (Vec<serde_json:
 
 #[test]
 fn a_dead_target_costs_only_its_own_object() {
-    let dead = common::dead_url();
+    let dead = crate::common::dead_url();
     let (_, log) = dry_run_with_failing_beacon(&dead, &[]);
     assert!(log.contains(&dead), "the warning names the target: {log}");
     assert!(log.contains("beacon node"), "{log}");
@@ -218,7 +218,7 @@ fn the_key_never_appears_in_dry_run_output() {
         .arg("--beacon-node")
         .arg(fixture_path("prysm/beacon.prom")));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(!common::stdout(&output).contains(API_KEY));
+    assert!(!crate::common::stdout(&output).contains(API_KEY));
     assert!(!stderr(&output).contains(API_KEY));
 }
 
@@ -334,7 +334,7 @@ fn a_missing_config_file_and_a_busy_listen_port_are_named() {
 /// `-q` leaves only warnings and errors.
 #[test]
 fn log_format_json_and_verbosity() {
-    let dead = common::dead_url();
+    let dead = crate::common::dead_url();
     let levels = |extra: &[&str]| {
         let output = run(nodepulse()
             .env_remove("RUST_LOG")
@@ -443,7 +443,7 @@ fn openmetrics_maps_alike_whatever_the_content_type_says() {
 
 /// A procfs tree for `--procfs`: this machine's own files, with a `meminfo` whose numbers are known.
 fn procfs_copy(name: &str) -> std::path::PathBuf {
-    let root = common::temp_dir(name).join("proc");
+    let root = crate::common::temp_dir(name).join("proc");
     for file in [
         "stat",
         "cpuinfo",
@@ -538,7 +538,7 @@ fn targets_are_scraped_concurrently() {
         let (arrived, together) = (Arc::clone(&arrived), Arc::clone(&together));
         Server::start(move |_| {
             arrived.fetch_add(1, Ordering::SeqCst);
-            let both = common::eventually(Duration::from_secs(30), || {
+            let both = crate::common::eventually(Duration::from_secs(30), || {
                 arrived.load(Ordering::SeqCst) >= 2
             });
             if both {

@@ -2,13 +2,11 @@
 //! rate-limit or hang; `--once` and the `run` loop; the agent's own /metrics and /healthz; shutdown.
 //! The API key must never show in a log line under any of these faults.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
 };
 use nodepulse::wire::exposition::Exposition;
@@ -49,7 +47,7 @@ fn assert_key_hidden(log: &str) {
     assert!(!log.contains(API_KEY), "the key reached a log line:\n{log}");
 }
 
-fn body_of(request: &common::Request) -> Vec<Value> {
+fn body_of(request: &crate::common::Request) -> Vec<Value> {
     serde_json::from_slice(&request.body).expect("the body is a JSON array")
 }
 
@@ -170,7 +168,7 @@ fn too_many_requests_waits_as_long_as_retry_after_says() {
 
 #[test]
 fn once_gives_up_after_one_interval() {
-    let dead = common::dead_url();
+    let dead = crate::common::dead_url();
     let base = dead.trim_end_matches("/metrics");
     let started = Instant::now();
     let output = run(nodepulse().args([
@@ -239,7 +237,7 @@ fn after_an_outage_only_the_newest_sample_per_process_is_sent() {
         })
     };
     let mut agent = run_against(&receiver, &["--stats-minute-limit", "false"]);
-    let stamp = |request: &common::Request| body_of(request)[0]["timestamp"].as_u64();
+    let stamp = |request: &crate::common::Request| body_of(request)[0]["timestamp"].as_u64();
     // Wait until the failed attempts carried two different cycles: a backlog would then send the
     // oldest first, newest-wins the latest.
     let retried_newer = || {

@@ -1,14 +1,12 @@
 //! Every bundled fixture scrape maps to the payload stored beside it, is detected as its client, and
 //! Prysm's own client-stats test cases (in ../shared/peer-cases) give the answers Prysm asserts.
 
-mod common;
-
 use nodepulse::agent::profiles::{self, ClientChoice, Profiles};
 use nodepulse::wire::client_stats::{self, StatsObject};
 use nodepulse::wire::exposition::Exposition;
 use serde_json::Value;
 
-use common::{CONSENSUS_FIXTURES, NEWEST_FIXTURES};
+use crate::common::{CONSENSUS_FIXTURES, NEWEST_FIXTURES};
 
 /// The client-stats object one scrape maps to with the built-in profiles, as JSON without its
 /// timestamp.
@@ -38,7 +36,7 @@ fn mapped_with(profiles: &Profiles, body: &[u8], process: &str, choice: ClientCh
 }
 
 fn expected(path: &str) -> Value {
-    serde_json::from_slice(&common::fixture(path)).expect("expected payload is JSON")
+    serde_json::from_slice(&crate::common::fixture(path)).expect("expected payload is JSON")
 }
 
 /// A fixture scrape, the process it is read as, the client it comes from, and its expected payload.
@@ -85,7 +83,7 @@ fn every_fixture_maps_to_its_expected_payload() {
     let cases = every_case();
     for case in &cases {
         let got = mapped(
-            &common::fixture(&case.scrape),
+            &crate::common::fixture(&case.scrape),
             case.process,
             ClientChoice::Auto,
         );
@@ -107,7 +105,7 @@ fn every_fixture_maps_to_its_expected_payload() {
 fn detection_picks_each_fixtures_client() {
     let profiles = Profiles::builtin();
     for case in every_case() {
-        let body = common::fixture(&case.scrape);
+        let body = crate::common::fixture(&case.scrape);
         let exposition = Exposition::parse(&body).expect("parses");
         let (detected, signature) = profiles.detect(&exposition).expect("detected");
         assert_eq!(
@@ -135,7 +133,7 @@ fn without(body: &[u8], family: &str) -> Vec<u8> {
 
 #[test]
 fn missing_metrics_are_left_out_not_zero() {
-    let body = common::fixture("lighthouse/beacon.prom");
+    let body = crate::common::fixture("lighthouse/beacon.prom");
     let body = without(&body, "libp2p_peers");
     let body = without(&body, "store_freezer_db_size");
     let body = without(&body, "sync_eth2_synced");
@@ -154,7 +152,7 @@ fn missing_metrics_are_left_out_not_zero() {
     );
 
     let body = without(
-        &common::fixture("prysm/validator.prom"),
+        &crate::common::fixture("prysm/validator.prom"),
         "validator_statuses",
     );
     let got = mapped(&body, "validator", ClientChoice::Auto);
@@ -165,7 +163,7 @@ fn missing_metrics_are_left_out_not_zero() {
 #[test]
 fn a_forced_client_maps_with_its_own_profile() {
     let got = mapped(
-        &common::fixture("lighthouse/beacon.prom"),
+        &crate::common::fixture("lighthouse/beacon.prom"),
         "beacon",
         ClientChoice::Fixed(Profiles::builtin().get("teku").expect("built in").clone()),
     );
@@ -462,7 +460,7 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
         "every client has a case"
     );
     for (scrape, process, fields) in cases {
-        let got = mapped(&common::fixture(scrape), process, ClientChoice::Auto);
+        let got = mapped(&crate::common::fixture(scrape), process, ClientChoice::Auto);
         for (field, want) in fields {
             assert_eq!(
                 got[*field], *want,
@@ -477,7 +475,7 @@ fn key_fields_match_values_read_from_the_scrapes_by_hand() {
 #[test]
 fn a_running_slasher_is_in_the_payload() {
     let with = |name: &str, lines: &str| {
-        let mut body = common::fixture(&format!("{name}/beacon.prom"));
+        let mut body = crate::common::fixture(&format!("{name}/beacon.prom"));
         body.extend_from_slice(lines.as_bytes());
         mapped(&body, "beacon", ClientChoice::Auto)
     };
@@ -508,7 +506,7 @@ fn newest_edited(client: &str, scrape: &str, replace: &[(&str, &str)]) -> Vec<u8
         .iter()
         .find(|(name, _, _)| *name == client)
         .expect("a newest fixture");
-    let mut text = String::from_utf8(common::fixture(&format!(
+    let mut text = String::from_utf8(crate::common::fixture(&format!(
         "{client}/{scrape}-{release}.prom"
     )))
     .expect("fixture is UTF-8");

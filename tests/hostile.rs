@@ -2,15 +2,13 @@
 //! must log one clear line, leave that target's object out of that cycle, keep memory bounded, not
 //! panic, and deliver the target's object again on the next cycle.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Reply, Running, Server, eventually, fixture, nodepulse};
+use crate::common::{Reply, Running, Server, eventually, fixture, nodepulse};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::Value;

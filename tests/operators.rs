@@ -2,14 +2,14 @@
 //! diff and `--update`, the report for people and for machines, completions, the man page, and the
 //! systemd unit's validity and hardening score.
 
-mod common;
-
 use std::process::Command;
 
-use common::{NEWEST_FIXTURES, fixture, fixture_path, nodepulse, run, stderr, stdout, temp_dir};
+use crate::common::{
+    NEWEST_FIXTURES, fixture, fixture_path, nodepulse, run, stderr, stdout, temp_dir,
+};
 use serde_json::Value;
 
-use common::CONSENSUS_FIXTURES as FIXTURES;
+use crate::common::CONSENSUS_FIXTURES as FIXTURES;
 
 #[test]
 fn check_passes_on_every_fixture() {
@@ -592,8 +592,8 @@ fn systemd_hears_ready_watchdog_and_stopping() {
     socket
         .set_read_timeout(Some(std::time::Duration::from_secs(60)))
         .expect("timeout");
-    let receiver = common::Server::start(|_| common::Reply::ok(""));
-    let mut agent = common::Running::spawn(
+    let receiver = crate::common::Server::start(|_| crate::common::Reply::ok(""));
+    let mut agent = crate::common::Running::spawn(
         nodepulse()
             .env("NOTIFY_SOCKET", &socket_path)
             .env("WATCHDOG_USEC", "400000")

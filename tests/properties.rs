@@ -2,8 +2,6 @@
 //! whatever we encode we read back exactly; no mutation of a real scrape makes it panic; a
 //! malformed line costs only itself; and however a body is cut into chunks, it reads the same.
 
-mod common;
-
 use nodepulse::retry::Jitter;
 use nodepulse::wire::exposition::{Exposition, Parser, Sample, Syntax};
 use nodepulse::wire::pushgateway::{TargetSeries, encode};
@@ -324,7 +322,7 @@ fn every_row_the_decoders_accept_is_storable_on_postgresql() {
                    "System": {text(): text(), "cpu_usage": 3}}, "ts": "x"}),
         ];
         for body in bodies {
-            common::storable::check(body.to_string().as_bytes());
+            crate::common::storable::check(body.to_string().as_bytes());
         }
     }
 }

@@ -1,12 +1,10 @@
 //! The Pushgateway sink against the real Pushgateway (Debian's `prometheus-pushgateway`, which
 //! `scripts/test.sh` installs), started on a free loopback port for each test.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     CONSENSUS_FIXTURES, Reply, Running, Server, eventually, fixture_path, free_port, http_get,
     nodepulse, run, stderr, temp_dir,
 };
@@ -190,7 +188,7 @@ fn a_failed_target_is_pushed_as_down_and_the_group_replaced() {
         "--push-include filters families"
     );
 
-    push(&common::dead_url());
+    push(&crate::common::dead_url());
     let metrics = gateway.metrics();
     assert_eq!(
         value(&metrics, "nodepulse_up", &[("target", "validator")]),

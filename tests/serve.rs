@@ -2,16 +2,15 @@
 //! SQLite and a real PostgreSQL alike: what it stores, how it answers bad input the way
 //! beaconcha.in does, who may read what, and that nothing it accepted is lost to a crash or a stop.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use common::receiver::{self, KINDS, Kind, Receiver, add_key, database, request};
-use common::{CONSENSUS_FIXTURES, eventually, fixture, fixture_path, nodepulse};
+use crate::common::add_key;
+use crate::common::receiver::{self, KINDS, Kind, Receiver, database, request};
+use crate::common::{CONSENSUS_FIXTURES, eventually, fixture, fixture_path, nodepulse};
 
 /// A stored object as it was sent: without what the server adds (`machine`, `received`) and, for
 /// comparison with fixtures, without the sender's timestamp.
@@ -649,7 +648,7 @@ fn the_database_password_never_reaches_the_output() {
     assert!(stderr.contains("--database"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
     // A PostgreSQL that is not there: the error names the problem, not the URL.
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let output = nodepulse()
         .args(["keys", "list", "--database"])
         .arg(format!("postgres://admin:hunter2@127.0.0.1:{port}/fleet"))
@@ -725,8 +724,8 @@ fn both_metrics_endpoints_answer_promtool_in_the_classic_format_and_prometheus_i
     let database = database(Kind::Sqlite, "metrics-formats");
     let key = add_key(&database, "operator", false);
     let receiver = Receiver::start(&database, &[]);
-    let listen = format!("127.0.0.1:{}", common::free_port());
-    let mut agent = common::Running::spawn(
+    let listen = format!("127.0.0.1:{}", crate::common::free_port());
+    let mut agent = crate::common::Running::spawn(
         nodepulse()
             .args([
                 "run",
@@ -841,7 +840,7 @@ fn fleet_metrics_carry_each_machines_newest_numbers_for_prometheus() {
 #[test]
 fn https_with_a_certificate_and_key() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = common::temp_dir("tls");
+    let dir = crate::common::temp_dir("tls");
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -850,8 +849,8 @@ fn https_with_a_certificate_and_key() {
 
     let database = database(Kind::Sqlite, "tls");
     let api_key = add_key(&database, "operator", false);
-    let port = common::free_port();
-    let mut process = common::Running::spawn(
+    let port = crate::common::free_port();
+    let mut process = crate::common::Running::spawn(
         nodepulse()
             .args([
                 "serve",
@@ -1071,11 +1070,13 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
         // The new tables work on the upgraded database.
         let key = add_key(&url, "reader", false);
         let receiver = Receiver::start(&url, &[]);
-        let mut node =
-            common::stream::StreamClient::connect(&format!("ws://{}/submit", receiver.address));
-        assert!(node.send(&common::stream::wrapped(
+        let mut node = crate::common::stream::StreamClient::connect(&format!(
+            "ws://{}/submit",
+            receiver.address
+        ));
+        assert!(node.send(&crate::common::stream::wrapped(
             1,
-            common::stream::connected("upgraded", "12D3KooWUpgraded")
+            crate::common::stream::connected("upgraded", "12D3KooWUpgraded")
         )));
         node.close();
         assert!(eventually(Duration::from_secs(60), || {

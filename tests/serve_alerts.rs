@@ -3,14 +3,15 @@
 //! fails (retried, and the others not held up), each webhook kind's shape, and `--test-alert`.
 //! Thresholds are shortened by the config file; nothing waits a fixed time.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::receiver::{Kind, Receiver, add_key, database};
-use common::{Reply, Server, dead_url, eventually, fixture, nodepulse, run, stderr, temp_dir};
+use crate::common::add_key;
+use crate::common::receiver::{Kind, Receiver, database};
+use crate::common::{
+    Reply, Server, dead_url, eventually, fixture, nodepulse, run, stderr, temp_dir,
+};
 use serde_json::{Value, json};
 
 /// A config file: rules evaluated every 200 ms, `rules` (TOML) and one webhook per `hooks` entry.

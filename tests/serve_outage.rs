@@ -1,44 +1,25 @@
 //! PostgreSQL stopped and started under `nodepulse serve` while agents post and nodes stream: the
 //! requests during the outage are answered 503 with a Retry-After, promptly; afterwards it stores
-//! again by itself; everything it answered 200 is there, and every streamed message too. (A file of
-//! its own: it stops the cluster the other receiver tests share, and test files run one after
-//! another; within it, the tests take turns.)
+//! again by itself; everything it answered 200 is there, and every streamed message too. Each test
+//! stops and starts a cluster of its own, so the one every other test shares stays up.
 
-mod common;
-
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::receiver::{Kind, Receiver, add_key, database, request};
-use common::stream::{StreamClient, connected, interval, wrapped};
-use common::{eventually, fixture};
+use crate::common::add_key;
+use crate::common::receiver::{OwnCluster, Receiver, request};
+use crate::common::stream::{StreamClient, connected, interval, wrapped};
+use crate::common::{eventually, fixture};
 use serde_json::Value;
-
-/// Each test stops the one cluster; they must not overlap.
-static CLUSTER: Mutex<()> = Mutex::new(());
-
-fn cluster(action: &str) {
-    let dir = std::env::var("NODEPULSE_TEST_POSTGRES_DIR")
-        .expect("NODEPULSE_TEST_POSTGRES_DIR: run scripts/test.sh, which starts the cluster");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
-    let status = std::process::Command::new("bash")
-        .args([script, action, &dir])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run scripts/postgres.sh");
-    assert!(status.success(), "postgres.sh {action}");
-}
 
 /// A machine's request: its name, the status, and the Retry-After.
 type Posted = (String, u16, Option<String>);
 
 #[test]
 fn a_postgresql_outage_is_503_then_recovery_and_nothing_accepted_is_lost() {
-    let _turn = CLUSTER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let database = database(Kind::Postgres, "outage");
+    let cluster = OwnCluster::start("outage");
+    let database = cluster.database("outage");
     let key = add_key(&database, "fleet", false);
     let receiver = Receiver::start(&database, &[]);
     let body = fixture("reporters/lighthouse-beacon-node.json");
@@ -79,12 +60,12 @@ fn a_postgresql_outage_is_503_then_recovery_and_nothing_accepted_is_lost() {
         eventually(Duration::from_secs(60), || count(200) >= 5),
         "no 200s before the outage"
     );
-    cluster("stop");
+    cluster.stop();
     let during = eventually(Duration::from_secs(60), || count(503) >= 3);
     let health = request("GET", &receiver.url("/healthz"), &[], b"")
         .expect("healthz")
         .status;
-    cluster("start");
+    cluster.restart();
     assert!(during, "no 503s while PostgreSQL was down");
     assert_eq!(health, 503, "/healthz during the outage");
     let before = count(200);
@@ -130,10 +111,8 @@ fn a_postgresql_outage_is_503_then_recovery_and_nothing_accepted_is_lost() {
 
 #[test]
 fn a_stream_through_a_postgresql_restart_loses_no_message() {
-    let _turn = CLUSTER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let database = database(Kind::Postgres, "stream_outage");
+    let cluster = OwnCluster::start("stream-outage");
+    let database = cluster.database("stream_outage");
     let key = add_key(&database, "reader", false);
     let receiver = Receiver::start(&database, &[]);
     let peer = "12D3KooWOutageOutageOutageOutageOutageOutageOutage1";
@@ -160,12 +139,12 @@ fn a_stream_through_a_postgresql_restart_loses_no_message() {
         assert!(node.send(&wrapped(1, interval(height, 8))));
     }
     assert!(eventually(Duration::from_secs(60), || heights().len() == 5));
-    cluster("stop");
+    cluster.stop();
     // Taken while the database is down: they wait in the batcher, which retries.
     for height in 105..125 {
         assert!(node.send(&wrapped(1, interval(height, 8))));
     }
-    cluster("start");
+    cluster.restart();
     let expected: Vec<u64> = (100..125).collect();
     let all_there = eventually(Duration::from_secs(60), || heights() == expected);
     assert!(all_there, "stored after the restart: {:?}", heights());

@@ -2,15 +2,14 @@
 //! a stream node, signed out (public reads) and signed in (the cookie the sign-in form sets), and
 //! the suite reads what is on screen. Screenshots go to target/test-artifacts/.
 
-mod common;
-
 use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::browser::Browser;
-use common::receiver::{KINDS, Kind, Receiver, add_key, database, request};
-use common::stream::{StreamClient, connected, interval, wrapped};
-use common::{eventually, fixture_path, nodepulse, payload, run, stderr, temp_dir};
+use crate::common::add_key;
+use crate::common::browser::Browser;
+use crate::common::receiver::{KINDS, Kind, Receiver, database, request};
+use crate::common::stream::{StreamClient, connected, interval, wrapped};
+use crate::common::{eventually, fixture_path, nodepulse, payload, run, stderr, temp_dir};
 use nodepulse::secret::Secret;
 use nodepulse::serve::store::streams::{
     Connect, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,

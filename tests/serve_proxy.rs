@@ -2,15 +2,14 @@
 //! WebSocket streams through the proxy, and every per-address limit seeing the real clients
 //! (loopback addresses 127.0.0.x play the hosts), not the proxy.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::receiver::{Kind, Receiver, add_key, database, request};
-use common::stream::{StreamClient, connected, interval, wrapped};
-use common::{Running, eventually, fixture, free_port, temp_dir};
+use crate::common::add_key;
+use crate::common::receiver::{Kind, Receiver, database, request};
+use crate::common::stream::{StreamClient, connected, interval, wrapped};
+use crate::common::{Running, eventually, fixture, free_port, temp_dir};
 use serde_json::{Value, json};
 
 const NODE_A: &str = "12D3KooWProxyAProxyAProxyAProxyAProxyAProxyAProxyA1";

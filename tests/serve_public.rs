@@ -1,15 +1,14 @@
 //! `nodepulse serve` as a public endpoint: what one sender, without a key, can cost another.
 //! Every store test runs against SQLite and the real PostgreSQL.
 
-mod common;
-
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::receiver::{KINDS, Kind, Receiver, add_key, database};
-use common::stream::{StreamClient, connected, interval, wrapped};
-use common::{eventually, fixture};
+use crate::common::add_key;
+use crate::common::receiver::{KINDS, Kind, Receiver, database};
+use crate::common::stream::{StreamClient, connected, interval, wrapped};
+use crate::common::{eventually, fixture};
 use serde_json::{Value, json};
 
 const GOOD: &str = "12D3KooWGoodGoodGoodGoodGoodGoodGoodGoodGoodGoodGo1";
@@ -213,7 +212,7 @@ fn a_slow_loris_from_many_addresses_costs_other_clients_nothing() {
     let mut slowest = Duration::ZERO;
     for _ in 0..20 {
         let started = std::time::Instant::now();
-        let answer = common::receiver::request("GET", &receiver.url("/healthz"), &[], b"")
+        let answer = crate::common::receiver::request("GET", &receiver.url("/healthz"), &[], b"")
             .expect("a probe is answered beside 1,100 unfinished requests");
         assert_eq!(answer.status, 200, "{}", answer.text());
         slowest = slowest.max(started.elapsed());
@@ -258,7 +257,7 @@ fn a_head_too_large_is_431_and_one_address_holds_only_its_share() {
     let mut fifth = held.pop().expect("five connections");
     assert!(closed_by_server(&runtime, &mut fifth));
     // ...while another address is answered.
-    let answer = common::receiver::request("GET", &receiver.url("/healthz"), &[], b"")
+    let answer = crate::common::receiver::request("GET", &receiver.url("/healthz"), &[], b"")
         .expect("another address is answered");
     assert_eq!(answer.status, 200);
     assert_eq!(
@@ -457,7 +456,7 @@ fn other_sites_can_neither_sign_a_browser_in_or_out_nor_frame_the_page_nor_injec
     let sign_in = |path: &str, headers: &[(&str, &str)]| {
         let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
         all.extend_from_slice(headers);
-        common::receiver::request(
+        crate::common::receiver::request(
             "POST",
             &receiver.url(path),
             &all,
@@ -612,8 +611,9 @@ fn a_node_left_connected_by_a_killed_instance_is_disconnected_and_one_live_elsew
 
 /// Whether the page, asked with `cookie`, shows someone signed in.
 fn signed_in(receiver: &Receiver, cookie: &str) -> bool {
-    let page = common::receiver::request("GET", &receiver.url("/"), &[("Cookie", cookie)], b"")
-        .expect("the page");
+    let page =
+        crate::common::receiver::request("GET", &receiver.url("/"), &[("Cookie", cookie)], b"")
+            .expect("the page");
     assert_eq!(page.status, 200, "{}", page.text());
     page.text().contains("Sign out")
 }
@@ -649,7 +649,7 @@ fn a_sign_in_is_a_session_that_ends_at_sign_out_and_with_its_key_and_outlives_a_
         }
 
         // Signing out ends the session on the server, not only in the browser.
-        let out = common::receiver::request(
+        let out = crate::common::receiver::request(
             "POST",
             &receiver.url("/logout"),
             &[("Cookie", &cookie)],
@@ -665,14 +665,18 @@ fn a_sign_in_is_a_session_that_ends_at_sign_out_and_with_its_key_and_outlives_a_
         // Removing the key ends its sessions at once.
         let cookie = receiver.sign_in(&key);
         assert!(signed_in(&receiver, &cookie), "{kind:?}");
-        let removed = common::run(common::nodepulse().args([
+        let removed = crate::common::run(crate::common::nodepulse().args([
             "keys",
             "remove",
             "operator",
             "--database",
             &database,
         ]));
-        assert!(removed.status.success(), "{}", common::stderr(&removed));
+        assert!(
+            removed.status.success(),
+            "{}",
+            crate::common::stderr(&removed)
+        );
         assert!(
             !signed_in(&receiver, &cookie),
             "{kind:?}: a removed key's session still works"
@@ -688,7 +692,7 @@ fn reads_are_held_to_the_keys_rate_and_count_as_its_use() {
     // find the burst spent.
     let receiver = Receiver::start(&database, &["--key-rate", "1"]);
     let listed = || {
-        common::stdout(&common::run(common::nodepulse().args([
+        crate::common::stdout(&crate::common::run(crate::common::nodepulse().args([
             "keys",
             "list",
             "--database",
@@ -706,8 +710,13 @@ fn reads_are_held_to_the_keys_rate_and_count_as_its_use() {
             1 => ("streams", receiver.get("/nodes", &key)),
             _ => (
                 "page",
-                common::receiver::request("GET", &receiver.url("/"), &[("Cookie", &cookie)], b"")
-                    .expect("the page"),
+                crate::common::receiver::request(
+                    "GET",
+                    &receiver.url("/"),
+                    &[("Cookie", &cookie)],
+                    b"",
+                )
+                .expect("the page"),
             ),
         };
         match answer.status {

@@ -3,18 +3,17 @@
 //! nodepulse's own agent in either format; every query; purge against `/audit`; every limit.
 //! Every store test runs against SQLite and the real PostgreSQL.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::nodes::{GENESIS, PEER_ID, starknet_node, substrate_node};
-use common::receiver::{KINDS, Kind, Receiver, add_key, database};
-use common::stream::{
+use crate::common::add_key;
+use crate::common::nodes::{GENESIS, PEER_ID, starknet_node, substrate_node};
+use crate::common::receiver::{KINDS, Kind, Receiver, database};
+use crate::common::stream::{
     StreamClient, block_import, connected, finalized, flat, grandpa, interval, masked_text_frame,
     network_state, raw_upgrade, txpool, wrapped,
 };
-use common::{eventually, nodepulse, run, stderr};
+use crate::common::{eventually, nodepulse, run, stderr};
 use serde_json::{Value, json};
 
 const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
@@ -622,7 +621,7 @@ fn host_systems_and_benchmarks_are_created_by_admins_and_listed() {
         let reader = add_key(&database, "reader", false);
         let receiver = Receiver::start(&database, &[]);
         let post = |path: &str, key: &str, body: &Value| {
-            common::receiver::request(
+            crate::common::receiver::request(
                 "POST",
                 &receiver.url(path),
                 &[("apikey", key), ("Content-Type", "application/json")],

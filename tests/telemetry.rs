@@ -2,17 +2,15 @@
 //! every frame per connection, fed by loopback JSON-RPC servers standing in for a Starknet and a
 //! Substrate node with realistic answers.
 
-mod common;
-
 use std::net::TcpListener as StdListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::nodes::{
+use crate::common::nodes::{
     GENESIS, PEER_ID, starknet_block_facts, starknet_node, starknet_node_of, substrate_node,
 };
-use common::{
+use crate::common::{
     Reply, Running, Server, eventually, fixture_path, free_port, http_get, nodepulse, run, stderr,
 };
 use futures_util::StreamExt;
@@ -497,8 +495,9 @@ fn a_telemetry_url_without_verbosity_is_refused() {
 /// (`fixtures/starknet/devnet-answers.json`): each `starknet_getBlockWithTxHashes` gets the next
 /// recorded block, the last one repeated.
 fn recorded_devnet() -> (Server, Value) {
-    let recorded: Value = serde_json::from_slice(&common::fixture("starknet/devnet-answers.json"))
-        .expect("recorded answers are JSON");
+    let recorded: Value =
+        serde_json::from_slice(&crate::common::fixture("starknet/devnet-answers.json"))
+            .expect("recorded answers are JSON");
     let answers = recorded["answers"].clone();
     let blocks_asked = AtomicU64::new(0);
     let served = answers.clone();

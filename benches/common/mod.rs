@@ -1,6 +1,12 @@
-//! What the benches share: the built binary, a free port, keys, and a running `serve`.
+//! What the benches share: a request body, a running `serve`, percentiles and the databases; the
+//! built binary, a free port and keys as the tests have them (their `binary.rs`, by path).
 
 #![allow(dead_code)] // each bench uses its own subset
+
+#[path = "../../tests/common/binary.rs"]
+mod binary;
+
+pub use binary::{add_key, free_port, nodepulse};
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,32 +19,6 @@ pub const BODY: &str = concat!(
     r#"{"version":1,"timestamp":1732870860124,"process":"system","cpu_cores":8,"cpu_threads":16,"cpu_node_system_seconds_total":2093811,"cpu_node_user_seconds_total":1630456,"cpu_node_iowait_seconds_total":40213,"cpu_node_idle_seconds_total":11835177,"memory_node_bytes_total":67326246912,"memory_node_bytes_free":2203217920,"memory_node_bytes_cached":38912606208,"memory_node_bytes_buffers":1409032192,"disk_node_bytes_total":3936558743552,"disk_node_bytes_free":1404223733760,"disk_node_io_seconds":0,"disk_node_reads_total":283447510,"disk_node_writes_total":391843977,"network_node_bytes_total_receive":9123847562010,"network_node_bytes_total_transmit":7716254388143,"misc_node_boot_ts_seconds":1731012345,"misc_os":"lin"}"#,
     "]"
 );
-
-pub fn nodepulse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nodepulse"))
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
-
-pub fn add_key(database: &str, name: &str, admin: bool) -> String {
-    let mut command = nodepulse();
-    command.args(["keys", "add", name, "--database", database]);
-    if admin {
-        command.arg("--admin");
-    }
-    let output = command.output().expect("keys add");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 pub struct Served {
     pub child: Child,

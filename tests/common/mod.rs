@@ -2,13 +2,14 @@
 //! client-stats receiver, records what it was sent, and answers as each test tells it to; plus
 //! helpers to run the built binary.
 
-#![allow(dead_code)] // each test file uses its own subset of the harness
-
+pub mod binary;
 pub mod browser;
 pub mod nodes;
 pub mod receiver;
 pub mod storable;
 pub mod stream;
+
+pub use binary::{add_key, free_port, nodepulse};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -230,17 +231,6 @@ pub fn fixture(relative: &str) -> Vec<u8> {
     std::fs::read(fixture_path(relative)).expect("fixture exists")
 }
 
-/// The built binary, with no NODEPULSE_* or RUST_LOG variables from the caller's environment.
-pub fn nodepulse() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nodepulse"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("NODEPULSE_") || name == "RUST_LOG" {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
 pub fn run(command: &mut Command) -> Output {
     command.output().expect("run nodepulse")
 }
@@ -270,14 +260,6 @@ pub fn object<'a>(
     process: &str,
 ) -> Option<&'a serde_json::Value> {
     payload.iter().find(|object| object["process"] == process)
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// A GET over HTTP/1.0 (so the answer is never chunked): status and body.

@@ -26,25 +26,90 @@ pub fn database(kind: Kind, name: &str) -> String {
             let _ = std::fs::remove_file(&path);
             format!("sqlite://{}", path.display())
         }
-        Kind::Postgres => {
-            let server = postgres_url();
-            let database = format!("t_{}_{}", name.replace('-', "_"), std::process::id());
-            let psql = |sql: &str| {
-                let output = Command::new("psql")
-                    .args([&server, "-v", "ON_ERROR_STOP=1", "-qc", sql])
-                    .output()
-                    .expect("run psql");
-                assert!(
-                    output.status.success(),
-                    "psql {sql}: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            };
-            psql(&format!("DROP DATABASE IF EXISTS {database}"));
-            psql(&format!("CREATE DATABASE {database}"));
-            let (base, _) = server.rsplit_once('/').expect("a database in the URL");
-            format!("{base}/{database}")
-        }
+        Kind::Postgres => create_database(&postgres_url(), name),
+    }
+}
+
+/// A new, empty database `name` (with this process's id) on the PostgreSQL `server`: its URL.
+fn create_database(server: &str, name: &str) -> String {
+    let database = format!("t_{}_{}", name.replace('-', "_"), std::process::id());
+    let psql = |sql: &str| {
+        let output = Command::new("psql")
+            .args([server, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+            .output()
+            .expect("run psql");
+        assert!(
+            output.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {database}"));
+    psql(&format!("CREATE DATABASE {database}"));
+    let (base, _) = server.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{database}")
+}
+
+/// A PostgreSQL cluster of one test's own (scripts/postgres.sh), for a test that stops and starts
+/// its server: the shared cluster stays up for every test running beside it. Stopped and removed
+/// when dropped.
+pub struct OwnCluster {
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl OwnCluster {
+    pub fn start(name: &str) -> OwnCluster {
+        let dir = temp_dir(&format!("pg-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut cluster = OwnCluster {
+            dir,
+            url: String::new(),
+        };
+        cluster.url = cluster.run("start");
+        cluster
+    }
+
+    /// A new, empty database in this cluster: its URL.
+    pub fn database(&self, name: &str) -> String {
+        create_database(&self.url, name)
+    }
+
+    pub fn stop(&self) {
+        self.run("stop");
+    }
+
+    pub fn restart(&self) {
+        self.run("start");
+    }
+
+    /// Runs scripts/postgres.sh `action` on this cluster; what it printed.
+    fn run(&self, action: &str) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
+        let output = Command::new("bash")
+            .args([script, action])
+            .arg(&self.dir)
+            .output()
+            .expect("run scripts/postgres.sh");
+        assert!(
+            output.status.success(),
+            "postgres.sh {action}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .args([
+                concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh"),
+                "stop",
+            ])
+            .arg(&self.dir)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -56,23 +121,6 @@ pub fn postgres_url() -> String {
              PostgreSQL cluster and sets it"
         )
     })
-}
-
-/// A key made with `nodepulse keys add`.
-pub fn add_key(database: &str, name: &str, admin: bool) -> String {
-    let mut command = nodepulse();
-    command.args(["keys", "add", name, "--database", database]);
-    if admin {
-        command.arg("--admin");
-    }
-    let output = command.output().expect("run keys add");
-    assert!(
-        output.status.success(),
-        "keys add: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let key = String::from_utf8(output.stdout).expect("utf-8");
-    key.trim_end().to_owned()
 }
 
 /// A running `nodepulse serve`.
