@@ -3,8 +3,8 @@
 //! again by itself; everything it answered 200 is there, and every streamed message too. Each test
 //! stops and starts a cluster of its own, so the one every other test shares stays up.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::add_key;
