@@ -14,7 +14,8 @@ pub fn parse_object(json: &str) -> Option<Object> {
     }
 }
 
-pub fn number(object: &Object, field: &str) -> Option<f64> {
+/// The number in a client-stats object's field, if it holds one.
+pub fn field_number(object: &Object, field: &str) -> Option<f64> {
     object.get(field).and_then(Value::as_f64)
 }
 
@@ -24,30 +25,30 @@ fn percent(part: f64, whole: f64) -> Option<f64> {
 
 /// A system object's free disk, in percent of the total.
 pub fn disk_free_percent(system: &Object) -> Option<f64> {
-    let (free, total) =
-        number(system, "disk_node_bytes_free").zip(number(system, "disk_node_bytes_total"))?;
+    let (free, total) = field_number(system, "disk_node_bytes_free")
+        .zip(field_number(system, "disk_node_bytes_total"))?;
     percent(free, total)
 }
 
 /// A system object's memory used, in percent, as `free` reports it: what is neither free nor
 /// page cache nor buffers.
 pub fn memory_used_percent(system: &Object) -> Option<f64> {
-    let total = number(system, "memory_node_bytes_total")?;
-    let free = number(system, "memory_node_bytes_free")?;
-    let cached = number(system, "memory_node_bytes_cached").unwrap_or(0.0);
-    let buffers = number(system, "memory_node_bytes_buffers").unwrap_or(0.0);
+    let total = field_number(system, "memory_node_bytes_total")?;
+    let free = field_number(system, "memory_node_bytes_free")?;
+    let cached = field_number(system, "memory_node_bytes_cached").unwrap_or(0.0);
+    let buffers = field_number(system, "memory_node_bytes_buffers").unwrap_or(0.0);
     percent(total - free - cached - buffers, total)
 }
 
 /// When the object was taken (Unix ms): the sender's `timestamp`, else when it was received.
 fn taken_ms(object: &Object) -> Option<f64> {
-    number(object, "timestamp").or_else(|| number(object, "received"))
+    field_number(object, "timestamp").or_else(|| field_number(object, "received"))
 }
 
 /// How far a counter went from `earlier` to `later`; `None` when it went back (a reboot or a
 /// restarted client resets it).
 fn counter_delta(earlier: &Object, later: &Object, field: &str) -> Option<f64> {
-    let delta = number(later, field)? - number(earlier, field)?;
+    let delta = field_number(later, field)? - field_number(earlier, field)?;
     (delta >= 0.0).then_some(delta)
 }
 
@@ -199,7 +200,7 @@ mod tests {
         let counting = CpuCounting::of(client.as_ref(), &earlier);
         let mut later = earlier.clone();
         let add = |later: &mut Object, field: &str, seconds: f64| {
-            let value = number(&earlier, field).unwrap_or(0.0) + seconds;
+            let value = field_number(&earlier, field).unwrap_or(0.0) + seconds;
             later.insert(field.into(), json!(value));
         };
         let (idle, iowait, kernel, user) = match counting {

@@ -47,7 +47,7 @@ fn value(metrics: Option<&Exposition>, source: &Source) -> Option<f64> {
 const START_TIME: &str = "process_start_time_seconds";
 
 /// A hex quantity (`0x1a2b`) or a plain JSON number.
-fn number(value: &Value) -> Option<u64> {
+fn quantity(value: &Value) -> Option<u64> {
     match value {
         Value::Number(number) => number.as_u64(),
         Value::String(text) => u64::from_str_radix(text.strip_prefix("0x")?, 16).ok(),

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use super::{START_TIME, count, number, optional, string, value};
+use super::{START_TIME, count, optional, quantity, string, value};
 use crate::agent::profiles::source::Source;
 use crate::agent::rpc::{RpcClient, RpcError};
 use crate::wire::exposition::Exposition;
@@ -93,11 +93,11 @@ async fn observe(
         rpc_version: string(&rpc_version),
         chain: chain_id.as_str().map(chain_name),
         best: block_ref(&block["block_hash"], &block["block_number"]),
-        latest_block_time: number(&block["timestamp"]),
+        latest_block_time: quantity(&block["timestamp"]),
         latest_block_transactions: block["transactions"]
             .as_array()
             .map(|transactions| transactions.len() as u64),
-        latest_block_events: number(&block["event_count"]),
+        latest_block_events: quantity(&block["event_count"]),
         protocol_version: string(&block["starknet_version"]),
         ..metrics.map(from_metrics).unwrap_or_default()
     };
@@ -119,7 +119,7 @@ async fn identify(rpc: &RpcClient) -> Result<Identity, RpcError> {
 
 fn block_ref(hash: &Value, height: &Value) -> Option<BlockRef> {
     Some(BlockRef {
-        number: number(height)?,
+        number: quantity(height)?,
         hash: string(hash),
     })
 }

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{START_TIME, count, number, string, value};
+use super::{START_TIME, count, quantity, string, value};
 use crate::agent::profiles::source::Source;
 use crate::agent::rpc::{RpcClient, RpcError};
 use crate::wire::exposition::Exposition;
@@ -68,7 +68,7 @@ pub async fn observe(rpc: &RpcClient, metrics: Option<&Exposition>) -> Result<Ch
     let finalized_hash = rpc.call("chain_getFinalizedHead", json!([])).await?;
     node.finalized = header_of(rpc, &finalized_hash).await?;
     let health = rpc.call("system_health", json!([])).await?;
-    if let Some(peers) = health.get("peers").and_then(number) {
+    if let Some(peers) = health.get("peers").and_then(quantity) {
         node.peers = Some(peers);
     }
     Ok(node)
@@ -80,7 +80,7 @@ async fn header_of(rpc: &RpcClient, hash: &Value) -> Result<Option<BlockRef>, Rp
         return Ok(None);
     };
     let header = rpc.call("chain_getHeader", json!([hash])).await?;
-    Ok(number(&header["number"]).map(|number| BlockRef {
+    Ok(quantity(&header["number"]).map(|number| BlockRef {
         number,
         hash: Some(hash),
     }))

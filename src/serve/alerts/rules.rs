@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::serve::figures::{disk_free_percent, memory_used_percent, number};
+use crate::serve::figures::{disk_free_percent, field_number, memory_used_percent};
 
 /// The rules, each with a default the config file may change or turn off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -205,15 +205,15 @@ pub fn conditions(
                 if beaconnode.get("sync_eth2_synced") == Some(&Value::Bool(false)) {
                     hold(Rule::NotSynced, "the beacon node is not synced".into());
                 }
-                if let Some(peers) = number(beaconnode, "network_peers_connected")
+                if let Some(peers) = field_number(beaconnode, "network_peers_connected")
                     .filter(|peers| *peers < setting(Rule::Peers).threshold)
                 {
                     hold(Rule::Peers, format!("{peers} peers"));
                 }
             }
             if let Some(validator) = validator {
-                let active = number(validator, "validator_active");
-                let total = number(validator, "validator_total");
+                let active = field_number(validator, "validator_active");
+                let total = field_number(validator, "validator_total");
                 if let Some((active, total)) = active.zip(total).filter(|(a, t)| a < t) {
                     hold(
                         Rule::ValidatorsInactive,

@@ -20,7 +20,7 @@ use super::rows::{
 use crate::serve::auth::Viewer;
 use crate::serve::auth::scope_of;
 use crate::serve::figures::{
-    CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent, number,
+    CpuCounting, Object, cpu_busy_percent, disk_free_percent, field_number, memory_used_percent,
     per_second,
 };
 use crate::serve::state::AppState;
@@ -298,7 +298,7 @@ pub async fn machine<S: Database>(
         cpu_busy_percent(CpuCounting::of(client.as_ref(), later), earlier, later)
     };
     let gap_ms = window.gap_ms();
-    let count = |field: &'static str| move |object: &Object| number(object, field);
+    let count = |field: &'static str| move |object: &Object| field_number(object, field);
     let rate = |field: &'static str| move |a: &Object, b: &Object| per_second(a, b, field);
     let charts = [
         window.chart(

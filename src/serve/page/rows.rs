@@ -11,14 +11,14 @@ use serde_json::{Map, Value};
 use super::html::{self, Cell, Row};
 use crate::serve::alerts::rules::Rule;
 use crate::serve::figures::{
-    self, CpuCounting, Object, cpu_busy_percent, disk_free_percent, memory_used_percent,
+    CpuCounting, Object, cpu_busy_percent, disk_free_percent, field_number, memory_used_percent,
     parse_object,
 };
 use crate::serve::state::AppState;
 use crate::serve::store::streams::StreamNode;
 use crate::serve::store::{MachineSummary, Store};
 use crate::wire::client_stats::fields::Process;
-use crate::wire::telemetry::decode::{NodeFigures, number as stream_number};
+use crate::wire::telemetry::decode::{NodeFigures, lenient_number};
 
 /// A page, with the headers that keep other sites from framing it and the browser from running
 /// anything the page did not bring itself.
@@ -65,8 +65,9 @@ pub(super) fn newest(
     }
 }
 
-pub(super) fn number(object: Option<&Object>, field: &str) -> Option<f64> {
-    object.and_then(|object| figures::number(object, field))
+/// The number in `field` of an object that may be missing.
+fn number_in(object: Option<&Object>, field: &str) -> Option<f64> {
+    object.and_then(|object| field_number(object, field))
 }
 
 pub(super) fn client(object: Option<&Map<String, Value>>) -> String {
@@ -147,8 +148,8 @@ pub(super) fn machine_row<S: Store>(
             let counting = CpuCounting::of(beacon.as_ref().or(validator.as_ref()), later);
             cpu_busy_percent(counting, earlier, later)
         });
-    let validators = number(validator.as_ref(), "validator_active")
-        .zip(number(validator.as_ref(), "validator_total"));
+    let validators = number_in(validator.as_ref(), "validator_active")
+        .zip(number_in(validator.as_ref(), "validator_total"));
     let disk_low = disk_free.is_some_and(|free| free < disk_low_percent);
     let problem = !online || synced == Some(false) || disk_low || !firing.is_empty();
     let percent = |v: f64| format!("{v:.1} %");
@@ -164,10 +165,10 @@ pub(super) fn machine_row<S: Store>(
                 Some(false) => Cell::text("no").class("bad"),
                 None => Cell::text("—"),
             },
-            Cell::number(number(beacon.as_ref(), "sync_beacon_head_slot"), |v| {
+            Cell::number(number_in(beacon.as_ref(), "sync_beacon_head_slot"), |v| {
                 format!("{v}")
             }),
-            Cell::number(number(beacon.as_ref(), "network_peers_connected"), |v| {
+            Cell::number(number_in(beacon.as_ref(), "network_peers_connected"), |v| {
                 format!("{v}")
             }),
             Cell::number(validators.map(|(active, _)| active), |active| {
@@ -202,7 +203,7 @@ pub(super) struct StreamFigures {
 
 impl StreamFigures {
     pub(super) fn of(state: &Map<String, Value>) -> StreamFigures {
-        let get = |key: &str| state.get(key).and_then(stream_number);
+        let get = |key: &str| state.get(key).and_then(lenient_number);
         StreamFigures {
             best: NodeFigures::of(state).block_height,
             finalized: get("finalized_height"),

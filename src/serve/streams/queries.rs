@@ -54,7 +54,7 @@ fn parse_time(name: &str, text: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn number<T: std::str::FromStr>(
+fn query_number<T: std::str::FromStr>(
     query: &HashMap<String, String>,
     name: &str,
     default: T,
@@ -134,7 +134,7 @@ pub async fn logs<S: Database>(
         .map(|text| parse_time("end_time", text))
         .transpose()?
         .unwrap_or(now);
-    let limit = number(&query, "limit", DEFAULT_LOG_LIMIT)?.min(MAX_LOG_LIMIT);
+    let limit = query_number(&query, "limit", DEFAULT_LOG_LIMIT)?.min(MAX_LOG_LIMIT);
     let filter = LogQuery {
         peer_id: peer_id.clone(),
         msg: query.get("msg").cloned(),
@@ -202,8 +202,8 @@ async fn reputation_of<S: Database>(
     query: &HashMap<String, String>,
     keep: impl Fn(&str) -> bool,
 ) -> Answer {
-    let max_age_s = number(query, "max_age_s", DEFAULT_MAX_AGE_S)?;
-    let limit = number(query, "limit", DEFAULT_REPUTATION_LIMIT)?;
+    let max_age_s = query_number(query, "max_age_s", DEFAULT_MAX_AGE_S)?;
+    let limit = query_number(query, "limit", DEFAULT_REPUTATION_LIMIT)?;
     let since = crate::serve::now_ms()
         .saturating_sub(i64::try_from(max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX));
     let states = shared

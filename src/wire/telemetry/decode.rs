@@ -158,7 +158,7 @@ pub fn substrate_identity(message: &Map<String, Value>) -> Result<Identity, Fram
         // A string of Unix ms in sc-telemetry; a number is taken too.
         startup_time: message
             .get("startup_time")
-            .and_then(number)
+            .and_then(lenient_number)
             .map(|ms| ms as i64),
     })
 }
@@ -214,7 +214,7 @@ pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
             continue;
         };
         let value = if to.ends_with("_height") {
-            match number(value) {
+            match lenient_number(value) {
                 Some(height) => Value::from(height as u64),
                 None => continue,
             }
@@ -238,7 +238,7 @@ pub struct NodeFigures {
 impl NodeFigures {
     /// Starknet state holds the stream's own fields; Substrate state is `substrate_state`'s.
     pub fn of(state: &Map<String, Value>) -> NodeFigures {
-        let get = |key: &str| state.get(key).and_then(number);
+        let get = |key: &str| state.get(key).and_then(lenient_number);
         let bandwidth = match (get("bandwidth_upload"), get("bandwidth_download")) {
             (Some(up), Some(down)) => Some(up + down),
             (one, other) => one.or(other),
@@ -254,7 +254,7 @@ impl NodeFigures {
 
 /// A JSON number, or a string holding one: the Starknet schema and its example disagree, and
 /// Substrate sends some heights as strings.
-pub fn number(value: &Value) -> Option<f64> {
+pub fn lenient_number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(number) => number.as_f64(),
         Value::String(text) => text.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
