@@ -263,8 +263,8 @@ pub async fn manage_keys(
                     "{:<24} {:<5} {:<20} {}",
                     key.name,
                     if key.admin { "yes" } else { "no" },
-                    when(Some(key.created_ms)),
-                    when(key.last_used_ms),
+                    utc_or_never(Some(key.created_ms)),
+                    utc_or_never(key.last_used_ms),
                 ));
             }
             crate::stdout::print(&lines.join("\n")).map_err(Error::Output)?;
@@ -283,7 +283,8 @@ pub async fn manage_keys(
     Ok(ExitCode::SUCCESS)
 }
 
-fn when(ms: Option<i64>) -> String {
+/// A time in Unix milliseconds as an RFC 3339 UTC time, for `keys list`; none is "never".
+fn utc_or_never(ms: Option<i64>) -> String {
     match ms.and_then(|ms| u64::try_from(ms).ok()) {
         Some(ms) => {
             humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
