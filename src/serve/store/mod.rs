@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod halving;
 mod postgres;
+mod rows;
 mod sql;
 mod sqlite;
 mod stream_sql;

@@ -9,8 +9,9 @@ use std::sync::LazyLock;
 use sqlx::AnyPool;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::{Any, FromRow, Row};
 
+use super::rows::{KeyListingRow, KeyRow, LatestRow, MachineRow, read_all};
 use super::{
     KeyListing, KeyRecord, MachineSummary, Newest, Scope, StatsQuery, Store, StoreError,
     StoredObject, Submission, answered,
@@ -140,14 +141,6 @@ fn bind_value<'q>(
     }
 }
 
-fn key_record(row: &AnyRow) -> Result<KeyRecord, sqlx::Error> {
-    Ok(KeyRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        admin: row.try_get::<i64, _>("admin")? != 0,
-    })
-}
-
 fn object_of(row: &AnyRow) -> Result<StoredObject, sqlx::Error> {
     let code: i64 = row.try_get("process")?;
     let process = Process::from_code(code)
@@ -249,17 +242,7 @@ impl Store for SqlStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(KeyListing {
-                    name: row.try_get("name")?,
-                    admin: row.try_get::<i64, _>("admin")? != 0,
-                    created_ms: row.try_get("created_ms")?,
-                    last_used_ms: row.try_get("last_used_ms")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        read_all::<KeyListingRow, KeyListing>(&rows)
     }
 
     async fn remove_key(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
@@ -288,7 +271,7 @@ impl Store for SqlStore {
         if !keys::matches(&stored, key) {
             return Ok(None);
         }
-        key_record(&row).map(Some).map_err(StoreError::from)
+        Ok(Some(KeyRow::from_row(&row)?.into()))
     }
 
     async fn touch_key(&self, key_id: i64, at_ms: i64) -> Result<(), StoreError> {
@@ -336,9 +319,10 @@ impl Store for SqlStore {
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| key_record(&row))
-            .transpose()
-            .map_err(StoreError::from)
+        Ok(row
+            .map(|row| KeyRow::from_row(&row))
+            .transpose()?
+            .map(KeyRecord::from))
     }
 
     async fn remove_session(&self, id: &Secret) -> Result<(), StoreError> {
@@ -450,19 +434,7 @@ impl Store for SqlStore {
         .bind(name.map(str::to_owned))
         .fetch_all(&self.pool)
         .await?;
-        let mut machines = Vec::with_capacity(rows.len());
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in &rows {
-            ids.push(row.try_get::<i64, _>("id")?);
-            machines.push(MachineSummary {
-                id: row.try_get("id")?,
-                key: row.try_get("key_name")?,
-                key_removed: row.try_get::<Option<i64>, _>("removed_ms")?.is_some(),
-                machine: row.try_get("machine_name")?,
-                last_seen_ms: row.try_get("last_seen_ms")?,
-                newest: Vec::new(),
-            });
-        }
+        let mut machines = read_all::<MachineRow, MachineSummary>(&rows)?;
         let rows = sqlx::query(
             "SELECT l.machine_id, l.process, l.received_ms, l.object, l.previous FROM latest l \
              JOIN machines m ON m.id = l.machine_id \
@@ -472,19 +444,22 @@ impl Store for SqlStore {
         .bind(name.map(str::to_owned))
         .fetch_all(&self.pool)
         .await?;
-        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
-        for row in &rows {
-            let machine_id: i64 = row.try_get("machine_id")?;
-            let code: i64 = row.try_get("process")?;
-            let (Some(at), Some(process)) = (index.get(&machine_id), Process::from_code(code))
+        let index: HashMap<i64, usize> = machines
+            .iter()
+            .enumerate()
+            .map(|(at, machine)| (machine.id, at))
+            .collect();
+        for row in read_all::<LatestRow, LatestRow>(&rows)? {
+            let (Some(at), Some(process)) =
+                (index.get(&row.machine_id), Process::from_code(row.process))
             else {
                 continue;
             };
             machines[*at].newest.push(Newest {
                 process,
-                received_ms: row.try_get("received_ms")?,
-                json: row.try_get("object")?,
-                previous: row.try_get("previous")?,
+                received_ms: row.received_ms,
+                json: row.object,
+                previous: row.previous,
             });
         }
         Ok(machines)

@@ -4,17 +4,17 @@
 
 use std::sync::LazyLock;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::StoreError;
+use super::rows::{BenchmarkRow, LogRow, NodeRow, read_all};
 use super::sql::SqlStore;
 use super::streams::{
-    Benchmark, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch, StreamFormat, StreamNode,
-    StreamStore, TableStats,
+    Benchmark, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch, StreamNode, StreamStore,
+    TableStats,
 };
-use crate::wire::telemetry::decode::Identity;
 
 /// Rows per INSERT or UPDATE statement. Fewer statements cost less, but SQLite looks a `$n`
 /// parameter's name up by walking the statement's list, so binding costs grow with the square of
@@ -89,50 +89,6 @@ fn resolve(node: NodeRef, connected: &[i64]) -> Result<i64, StoreError> {
             StoreError::Failed(format!("a message refers to connect {index} of the batch"))
         }),
     }
-}
-
-fn node_of(row: &AnyRow) -> Result<StreamNode, sqlx::Error> {
-    let format: String = row.try_get("format")?;
-    let state: String = row.try_get("state")?;
-    Ok(StreamNode {
-        format: if format == StreamFormat::Starknet.name() {
-            StreamFormat::Starknet
-        } else {
-            StreamFormat::Substrate
-        },
-        identity: Identity {
-            peer_id: row.try_get("peer_id")?,
-            genesis_hash: row.try_get("genesis_hash")?,
-            name: row.try_get("name")?,
-            chain: row.try_get("chain")?,
-            implementation: row.try_get("implementation")?,
-            version: row.try_get("version")?,
-            authority: row
-                .try_get::<Option<i64>, _>("authority")?
-                .map(|flag| flag != 0),
-            startup_time: row.try_get("startup_time_ms")?,
-        },
-        ip: row.try_get("ip")?,
-        audit: row.try_get::<i64, _>("audit")? != 0,
-        connected_ms: row.try_get("connected_ms")?,
-        last_seen_ms: row.try_get("last_seen_ms")?,
-        disconnected_ms: row.try_get("disconnected_ms")?,
-        state: match serde_json::from_str(&state) {
-            Ok(Value::Object(state)) => state,
-            _ => Map::new(),
-        },
-    })
-}
-
-fn log_of(row: &AnyRow) -> Result<StoredLog, sqlx::Error> {
-    let log: String = row.try_get("log")?;
-    Ok(StoredLog {
-        peer_id: row.try_get("peer_id")?,
-        msg: row.try_get("msg")?,
-        created_ms: row.try_get("created_ms")?,
-        // Stored from a parsed message; text that no longer parses is shown as text.
-        log: serde_json::from_str(&log).unwrap_or(Value::String(log)),
-    })
 }
 
 fn all_of<T>(
@@ -230,7 +186,7 @@ impl StreamStore for SqlStore {
         ))
         .fetch_all(self.pool())
         .await?;
-        all_of(rows, node_of)
+        read_all::<NodeRow, StreamNode>(&rows)
     }
 
     async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
@@ -249,7 +205,7 @@ impl StreamStore for SqlStore {
         .bind(i64::from(query.limit))
         .fetch_all(self.pool())
         .await?;
-        all_of(rows, log_of)
+        read_all::<LogRow, StoredLog>(&rows)
     }
 
     async fn stream_series(
@@ -274,7 +230,7 @@ impl StreamStore for SqlStore {
         .bind(bucket_ms.max(1))
         .fetch_all(self.pool())
         .await?;
-        all_of(rows, log_of)
+        read_all::<LogRow, StoredLog>(&rows)
     }
 
     async fn log_stats(&self, peer_id: Option<&str>) -> Result<Vec<(String, i64)>, StoreError> {
@@ -301,7 +257,7 @@ impl StreamStore for SqlStore {
         .bind(since_ms)
         .fetch_all(self.pool())
         .await?;
-        all_of(rows, log_of)
+        read_all::<LogRow, StoredLog>(&rows)
     }
 
     async fn purge_logs(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
@@ -344,12 +300,7 @@ impl StreamStore for SqlStore {
         let rows = sqlx::query(&counts.join(" UNION ALL "))
             .fetch_all(self.pool())
             .await?;
-        all_of(rows, |row| {
-            Ok(TableStats {
-                table_name: row.try_get("table_name")?,
-                rows: row.try_get("qty")?,
-            })
-        })
+        read_all::<TableStats, TableStats>(&rows)
     }
 
     async fn host_systems(&self) -> Result<Vec<HostSystem>, StoreError> {
@@ -359,17 +310,7 @@ impl StreamStore for SqlStore {
         )
         .fetch_all(self.pool())
         .await?;
-        all_of(rows, |row| {
-            Ok(HostSystem {
-                id: row.try_get("id")?,
-                description: row.try_get("description")?,
-                os: row.try_get("os")?,
-                cpu_qty: row.try_get("cpu_qty")?,
-                cpu_clock: row.try_get("cpu_clock")?,
-                ram_mb: row.try_get("ram_mb")?,
-                disk_info: row.try_get("disk_info")?,
-            })
-        })
+        read_all::<HostSystem, HostSystem>(&rows)
     }
 
     async fn add_host_system(&self, host: &HostSystem) -> Result<i64, StoreError> {
@@ -395,18 +336,7 @@ impl StreamStore for SqlStore {
         )
         .fetch_all(self.pool())
         .await?;
-        let spec = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
-        all_of(rows, |row| {
-            Ok(Benchmark {
-                id: row.try_get("id")?,
-                host_system_id: row.try_get("host_system_id")?,
-                description: row.try_get("description")?,
-                chain_spec: spec(row.try_get("chain_spec")?),
-                benchmark_spec: spec(row.try_get("benchmark_spec")?),
-                ts_start: row.try_get("ts_start")?,
-                ts_end: row.try_get("ts_end")?,
-            })
-        })
+        read_all::<BenchmarkRow, Benchmark>(&rows)
     }
 
     async fn add_benchmark(&self, benchmark: &Benchmark, now_ms: i64) -> Result<i64, StoreError> {

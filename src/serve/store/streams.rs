@@ -97,7 +97,7 @@ pub struct StoredLog {
 }
 
 /// A machine benchmarks run on (substrate-analytics' `host_systems`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 #[serde(deny_unknown_fields)]
 pub struct HostSystem {
     #[serde(default, skip_deserializing)]
@@ -128,9 +128,10 @@ pub struct Benchmark {
 }
 
 /// A table and how much it holds, for `/stats/db`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct TableStats {
     pub table_name: String,
+    #[sqlx(rename = "qty")]
     pub rows: i64,
 }
 

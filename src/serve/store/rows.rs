@@ -1,0 +1,196 @@
+//! Rows as the database gives them, one type per query shape, read by name (`sqlx::FromRow`); each
+//! becomes the store's own type through `From`, where flags stored as integers become booleans and
+//! JSON text becomes values. A client-stats object's row is read by `sql.rs` itself: its columns
+//! are the field table's.
+
+use serde_json::{Map, Value};
+use sqlx::FromRow;
+use sqlx::any::AnyRow;
+
+use super::streams::{Benchmark, StoredLog, StreamFormat, StreamNode};
+use super::{KeyListing, KeyRecord, MachineSummary, StoreError};
+use crate::wire::telemetry::decode::Identity;
+
+/// Every row read as `R`, then made the store's own `T`.
+pub(super) fn read_all<R, T>(rows: &[AnyRow]) -> Result<Vec<T>, StoreError>
+where
+    R: for<'r> FromRow<'r, AnyRow>,
+    T: From<R>,
+{
+    Ok(rows
+        .iter()
+        .map(|row| R::from_row(row).map(T::from))
+        .collect::<Result<_, _>>()?)
+}
+
+/// `api_keys`, as authentication reads it.
+#[derive(FromRow)]
+pub(super) struct KeyRow {
+    id: i64,
+    name: String,
+    admin: i64,
+}
+
+impl From<KeyRow> for KeyRecord {
+    fn from(row: KeyRow) -> KeyRecord {
+        KeyRecord {
+            id: row.id,
+            name: row.name,
+            admin: row.admin != 0,
+        }
+    }
+}
+
+/// `api_keys`, as `keys list` shows it.
+#[derive(FromRow)]
+pub(super) struct KeyListingRow {
+    name: String,
+    admin: i64,
+    created_ms: i64,
+    last_used_ms: Option<i64>,
+}
+
+impl From<KeyListingRow> for KeyListing {
+    fn from(row: KeyListingRow) -> KeyListing {
+        KeyListing {
+            name: row.name,
+            admin: row.admin != 0,
+            created_ms: row.created_ms,
+            last_used_ms: row.last_used_ms,
+        }
+    }
+}
+
+/// A machine with its key, before its newest objects are added.
+#[derive(FromRow)]
+pub(super) struct MachineRow {
+    pub(super) id: i64,
+    machine_name: String,
+    key_name: String,
+    removed_ms: Option<i64>,
+    last_seen_ms: i64,
+}
+
+impl From<MachineRow> for MachineSummary {
+    fn from(row: MachineRow) -> MachineSummary {
+        MachineSummary {
+            id: row.id,
+            key: row.key_name,
+            key_removed: row.removed_ms.is_some(),
+            machine: row.machine_name,
+            last_seen_ms: row.last_seen_ms,
+            newest: Vec::new(),
+        }
+    }
+}
+
+/// One row of `latest`: a machine's newest object of a process, and the one before it.
+#[derive(FromRow)]
+pub(super) struct LatestRow {
+    pub(super) machine_id: i64,
+    pub(super) process: i64,
+    pub(super) received_ms: i64,
+    pub(super) object: String,
+    pub(super) previous: Option<String>,
+}
+
+/// `stream_nodes`.
+#[derive(FromRow)]
+pub(super) struct NodeRow {
+    format: String,
+    peer_id: String,
+    genesis_hash: String,
+    name: Option<String>,
+    chain: Option<String>,
+    implementation: Option<String>,
+    version: Option<String>,
+    authority: Option<i64>,
+    startup_time_ms: Option<i64>,
+    ip: Option<String>,
+    audit: i64,
+    connected_ms: i64,
+    last_seen_ms: i64,
+    disconnected_ms: Option<i64>,
+    state: String,
+}
+
+impl From<NodeRow> for StreamNode {
+    fn from(row: NodeRow) -> StreamNode {
+        StreamNode {
+            format: if row.format == StreamFormat::Starknet.name() {
+                StreamFormat::Starknet
+            } else {
+                StreamFormat::Substrate
+            },
+            identity: Identity {
+                peer_id: row.peer_id,
+                genesis_hash: row.genesis_hash,
+                name: row.name,
+                chain: row.chain,
+                implementation: row.implementation,
+                version: row.version,
+                authority: row.authority.map(|flag| flag != 0),
+                startup_time: row.startup_time_ms,
+            },
+            ip: row.ip,
+            audit: row.audit != 0,
+            connected_ms: row.connected_ms,
+            last_seen_ms: row.last_seen_ms,
+            disconnected_ms: row.disconnected_ms,
+            // Written from a JSON object; anything else reads as none.
+            state: match serde_json::from_str(&row.state) {
+                Ok(Value::Object(state)) => state,
+                _ => Map::new(),
+            },
+        }
+    }
+}
+
+/// One stored stream message.
+#[derive(FromRow)]
+pub(super) struct LogRow {
+    peer_id: String,
+    msg: String,
+    created_ms: i64,
+    log: String,
+}
+
+impl From<LogRow> for StoredLog {
+    fn from(row: LogRow) -> StoredLog {
+        StoredLog {
+            peer_id: row.peer_id,
+            msg: row.msg,
+            created_ms: row.created_ms,
+            // Stored from a parsed message; text that no longer parses is shown as text.
+            log: serde_json::from_str(&row.log).unwrap_or(Value::String(row.log)),
+        }
+    }
+}
+
+/// One benchmark run, its specs stored as JSON text.
+#[derive(FromRow)]
+pub(super) struct BenchmarkRow {
+    id: i64,
+    host_system_id: i64,
+    description: Option<String>,
+    chain_spec: Option<String>,
+    benchmark_spec: Option<String>,
+    ts_start: String,
+    ts_end: String,
+}
+
+impl From<BenchmarkRow> for Benchmark {
+    fn from(row: BenchmarkRow) -> Benchmark {
+        // Written from JSON values; text that no longer parses reads as none.
+        let spec = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
+        Benchmark {
+            id: row.id,
+            host_system_id: row.host_system_id,
+            description: row.description,
+            chain_spec: spec(row.chain_spec),
+            benchmark_spec: spec(row.benchmark_spec),
+            ts_start: row.ts_start,
+            ts_end: row.ts_end,
+        }
+    }
+}
