@@ -5,8 +5,7 @@
 use std::sync::LazyLock;
 
 use serde_json::Value;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::StoreError;
 use super::rows::{BenchmarkRow, LogRow, NodeRow, read_all};
@@ -89,16 +88,6 @@ fn resolve(node: NodeRef, connected: &[i64]) -> Result<i64, StoreError> {
             StoreError::Failed(format!("a message refers to connect {index} of the batch"))
         }),
     }
-}
-
-fn all_of<T>(
-    rows: Vec<AnyRow>,
-    read: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
-) -> Result<Vec<T>, StoreError> {
-    rows.iter()
-        .map(read)
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::from)
 }
 
 async fn write_logs(
@@ -242,7 +231,8 @@ impl StreamStore for SqlStore {
         .bind(peer_id.map(str::to_owned))
         .fetch_all(self.pool())
         .await?;
-        all_of(rows, |row| Ok((row.try_get("msg")?, row.try_get("qty")?)))
+        // A tuple is read by position: the message name, then its count.
+        read_all::<(String, i64), (String, i64)>(&rows)
     }
 
     async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
