@@ -392,6 +392,31 @@ pub struct SettingsArgs {
     )]
     #[serde(default)]
     pub profile: Vec<PathBuf>,
+    /// The beacon node's standard REST API, for the validators' duties (e.g. http://127.0.0.1:5052).
+    #[arg(
+        long,
+        env = "NODEPULSE_BEACON_API",
+        value_name = "URL",
+        help_heading = "Validators"
+    )]
+    pub beacon_api: Option<String>,
+    /// The validators to watch: indices or 0x public keys, comma-separated, or a file with one per
+    /// line.
+    #[arg(
+        long,
+        env = "NODEPULSE_WATCH_VALIDATORS",
+        value_name = "LIST|FILE",
+        help_heading = "Validators"
+    )]
+    pub watch_validators: Option<String>,
+    /// The execution client's JSON-RPC, for its sync state, head and peers (e.g. http://127.0.0.1:8545).
+    #[arg(
+        long,
+        env = "NODEPULSE_EXECUTION_RPC",
+        value_name = "URL",
+        help_heading = "Validators"
+    )]
+    pub execution_rpc: Option<String>,
     /// A Starknet node's JSON-RPC endpoint (Juno, Pathfinder, Madara, Papyrus).
     #[arg(
         long,

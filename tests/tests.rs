@@ -21,3 +21,4 @@ mod serve_proxy;
 mod serve_public;
 mod serve_streams;
 mod telemetry;
+mod validators;

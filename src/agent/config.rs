@@ -13,6 +13,7 @@ use std::time::Duration;
 use regex::Regex;
 use reqwest::Url;
 
+use crate::agent::duties::ValidatorId;
 use crate::agent::host::HostSource;
 use crate::agent::profiles::{ClientChoice, Profiles};
 use crate::agent::scrape::Target;
@@ -65,6 +66,10 @@ pub struct Config {
     pub telemetry: Vec<TelemetryEndpoint>,
     pub telemetry_format: Format,
     pub chain_rpc: Option<Url>,
+    /// The beacon API and the validators watched through it.
+    pub validators: Option<ValidatorWatch>,
+    /// The execution client's JSON-RPC.
+    pub execution_rpc: Option<Url>,
     /// A Starknet or Substrate node's metrics.
     pub node: Option<Target>,
     pub node_name: String,
@@ -121,14 +126,13 @@ impl Config {
                 TelemetryEndpoint::parse(text).map_err(|reason| invalid("telemetry-url", reason))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if stats_endpoint.is_none()
-            && pushgateway.is_none()
-            && telemetry.is_empty()
-            && mode != Mode::DryRun
-        {
-            return Err(ConfigError::NoReceiver);
-        }
         let (telemetry_format, chain_rpc) = chain_source(&settings)?;
+        let validators = validator_watch(&settings)?;
+        let execution_rpc = settings
+            .execution_rpc
+            .as_deref()
+            .map(|url| http_url("execution-rpc", url).map(|url| url.expose().clone()))
+            .transpose()?;
         let listen = settings
             .listen
             .as_deref()
@@ -141,8 +145,21 @@ impl Config {
                 })
             })
             .transpose()?;
+        // The validator view has a receiver of its own: the operator's Prometheus, at --listen.
+        let watched_at_listen =
+            (validators.is_some() || execution_rpc.is_some()) && listen.is_some();
+        if stats_endpoint.is_none()
+            && pushgateway.is_none()
+            && telemetry.is_empty()
+            && !watched_at_listen
+            && mode != Mode::DryRun
+        {
+            return Err(ConfigError::NoReceiver);
+        }
         Ok(Config {
             mode,
+            validators,
+            execution_rpc,
             beacon_node: target("beacon-node", settings.beacon_node)?,
             validator: target("validator", settings.validator)?,
             client: client_choice(settings.client.as_deref(), &profiles)?,
@@ -211,6 +228,9 @@ impl SettingsArgs {
                 self.telemetry_url
             },
             telemetry_format: self.telemetry_format.or(lower.telemetry_format),
+            beacon_api: self.beacon_api.or(lower.beacon_api),
+            watch_validators: self.watch_validators.or(lower.watch_validators),
+            execution_rpc: self.execution_rpc.or(lower.execution_rpc),
             starknet_rpc: self.starknet_rpc.or(lower.starknet_rpc),
             substrate_rpc: self.substrate_rpc.or(lower.substrate_rpc),
             node: self.node.or(lower.node),
@@ -263,6 +283,68 @@ fn stats_endpoint(settings: &SettingsArgs) -> Result<Option<SensitiveUrl>, Confi
         (None, (None, Some(_))) => Err(invalid("api-key", "--machine needs --api-key")),
         (None, (None, None)) => Ok(None),
     }
+}
+
+/// `--beacon-api` and `--watch-validators`: the URL and what to watch through it.
+#[derive(Debug, Clone)]
+pub struct ValidatorWatch {
+    pub beacon_api: Url,
+    pub watched: Vec<ValidatorId>,
+}
+
+/// Both flags or neither; the list inline or, when it names a file, in it (one per line, `#`
+/// comments), each entry an index or a public key.
+fn validator_watch(settings: &SettingsArgs) -> Result<Option<ValidatorWatch>, ConfigError> {
+    let (api, list) = match (
+        settings.beacon_api.as_deref(),
+        settings.watch_validators.as_deref(),
+    ) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(invalid(
+                "watch-validators",
+                "--beacon-api needs the validators to watch",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "beacon-api",
+                "--watch-validators needs the beacon node's REST API",
+            ));
+        }
+        (Some(api), Some(list)) => (api, list),
+    };
+    let beacon_api = http_url("beacon-api", api)?.expose().clone();
+    let path = std::path::Path::new(list);
+    let (text, place): (String, Box<dyn Fn(usize) -> String>) = if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| invalid("watch-validators", format!("{list}: {err}")))?;
+        (text, Box::new(move |n| format!("{list}, line {}", n + 1)))
+    } else {
+        (
+            list.replace(',', "\n"),
+            Box::new(|n| format!("entry {}", n + 1)),
+        )
+    };
+    let mut watched = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or_default().trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let id = ValidatorId::parse(entry)
+            .map_err(|reason| invalid("watch-validators", format!("{}: {reason}", place(n))))?;
+        if !watched.contains(&id) {
+            watched.push(id);
+        }
+    }
+    if watched.is_empty() {
+        return Err(invalid("watch-validators", "names no validator"));
+    }
+    Ok(Some(ValidatorWatch {
+        beacon_api,
+        watched,
+    }))
 }
 
 /// The telemetry format and the node's JSON-RPC endpoint, which must agree.

@@ -5,8 +5,11 @@
 //! A target that fails costs only its own object for that cycle, with one warning naming it; the
 //! system object always goes out.
 
+pub mod beacon;
 pub mod check;
 pub mod config;
+pub mod duties;
+pub mod execution;
 pub mod host;
 pub mod listen;
 pub mod nodes;
@@ -29,10 +32,14 @@ use crate::Error;
 use crate::service;
 use crate::stdout;
 use crate::wire::client_stats;
+use crate::wire::execution::ExecutionReport;
 use crate::wire::exposition::{Exposition, NameFilter};
 use crate::wire::snapshot::{ChainNode, NodeSnapshot};
 use crate::wire::telemetry::{Format, Rates, Session};
+use crate::wire::validators::EpochReport;
+use beacon::BeaconApi;
 use config::{Config, Mode};
+use duties::{DutyWatcher, When};
 use profiles::{DetectError, Profile};
 use rpc::RpcClient;
 use scrape::{ScrapeError, Scraper, Target};
@@ -92,6 +99,9 @@ pub struct Cycle {
     pub snapshot: NodeSnapshot,
     /// The configured targets' scrapes; empty unless a sink forwards raw series.
     pub scrapes: Vec<TargetScrape>,
+    /// The epoch the watched validators' report became due in this cycle, if one did.
+    pub validators: Option<EpochReport>,
+    pub execution: Option<ExecutionReport>,
 }
 
 /// Why one target gave nothing this cycle.
@@ -111,15 +121,19 @@ struct Agent {
     chain_rpc: Option<RpcClient>,
     /// Remembers which client the Starknet node is.
     starknet: nodes::starknet::Observer,
+    duties: Option<DutyWatcher>,
+    execution_rpc: Option<RpcClient>,
     telemetry: Arc<Telemetry>,
 }
 
 impl Agent {
     async fn cycle(&self) -> Cycle {
-        let (beacon_node, validator, (chain_node, node_metrics)) = tokio::join!(
+        let (beacon_node, validator, (chain_node, node_metrics), validators, execution) = tokio::join!(
             self.scrape(Role::BeaconNode, self.config.beacon_node.as_ref()),
             self.scrape(Role::Validator, self.config.validator.as_ref()),
             self.chain_node(),
+            self.validators(),
+            self.execution(),
         );
         let snapshot = NodeSnapshot {
             beacon_node: beacon_node
@@ -157,6 +171,37 @@ impl Agent {
             timestamp_ms: crate::unix_millis(SystemTime::now()),
             snapshot,
             scrapes,
+            validators,
+            execution,
+        }
+    }
+
+    async fn execution(&self) -> Option<ExecutionReport> {
+        let rpc = self.execution_rpc.as_ref()?;
+        let observed = execution::observe(rpc, SystemTime::now()).await;
+        self.telemetry
+            .execution_observed(&rpc.to_string(), &observed);
+        observed.ok()
+    }
+
+    /// The watched validators' report, when an epoch became due.
+    async fn validators(&self) -> Option<EpochReport> {
+        let watcher = self.duties.as_ref()?;
+        let when = match self.config.mode {
+            Mode::DryRun => When::Now,
+            Mode::Once | Mode::Continuous => When::Due,
+        };
+        match watcher.observe(SystemTime::now(), when).await {
+            Ok(Some(report)) => {
+                self.telemetry.epoch_reported(&report);
+                Some(report)
+            }
+            Ok(None) => None,
+            Err(err) => {
+                self.telemetry
+                    .beacon_api_failed(&watcher.api().to_string(), &err);
+                None
+            }
         }
     }
 
@@ -244,6 +289,18 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
         .clone()
         .map(|url| RpcClient::new(url, config.timeout))
         .transpose()?;
+    let duties = match &config.validators {
+        Some(watch) => Some(DutyWatcher::new(
+            BeaconApi::new(watch.beacon_api.clone(), config.timeout)?,
+            watch.watched.clone(),
+        )),
+        None => None,
+    };
+    let execution_rpc = config
+        .execution_rpc
+        .clone()
+        .map(|url| RpcClient::new(url, config.timeout))
+        .transpose()?;
     let telemetry = Arc::new(Telemetry::new(config.interval));
     let wanted = config
         .pushgateway
@@ -255,6 +312,8 @@ pub async fn run(config: Config) -> Result<ExitCode, Error> {
         wanted,
         chain_rpc,
         starknet: nodes::starknet::Observer::default(),
+        duties,
+        execution_rpc,
         telemetry,
     };
     match agent.config.mode {
@@ -436,10 +495,25 @@ async fn run_continuously(agent: &Agent) -> Result<ExitCode, Error> {
 }
 
 /// What `--dry-run` prints: the telemetry frames a new connection would get when a telemetry
-/// stream or a Starknet/Substrate node is configured, the client-stats array otherwise.
+/// stream or a Starknet/Substrate node is configured; with `--beacon-api` or `--execution-rpc`, an
+/// object of the client-stats array and the validator and execution reports; the client-stats
+/// array otherwise.
 fn dry_run_output(config: &Config, cycle: &Cycle) -> String {
     let streams =
         !config.telemetry.is_empty() || config.chain_rpc.is_some() || config.node.is_some();
+    if config.validators.is_some() || config.execution_rpc.is_some() {
+        if config.validators.is_some() && cycle.validators.is_none() {
+            tracing::warn!(
+                "no validator report: the beacon API did not answer for a finished epoch"
+            );
+        }
+        let bodies = serde_json::json!({
+            "client_stats": client_stats::encode(&cycle.snapshot, cycle.timestamp_ms),
+            "validators": cycle.validators,
+            "execution": cycle.execution,
+        });
+        return serde_json::to_string_pretty(&bodies).unwrap_or_default();
+    }
     if !streams {
         let objects = client_stats::encode(&cycle.snapshot, cycle.timestamp_ms);
         return client_stats::to_pretty(&objects);

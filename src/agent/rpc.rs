@@ -9,14 +9,14 @@ use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
-use crate::agent::scrape::describe;
+use crate::agent::scrape::{describe, read_capped};
 use crate::secret::without_credentials;
 
 /// Node answers to the methods we call are a few kilobytes; a block with its transaction hashes can
 /// reach a few hundred.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum RpcError {
     #[error("{method}: {reason}")]
     Transport { method: String, reason: String },
@@ -72,7 +72,7 @@ impl RpcClient {
         };
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let exchange = async {
-            let mut response = self
+            let response = self
                 .client
                 .post(self.url.clone())
                 .header(CONTENT_TYPE, "application/json")
@@ -83,20 +83,9 @@ impl RpcClient {
             if !response.status().is_success() {
                 return Err(transport(format!("answered HTTP {}", response.status())));
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
+            read_capped(response, MAX_ANSWER_BYTES)
                 .await
-                .map_err(|err| transport(describe(err)))?
-            {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(transport(format!(
-                        "answer larger than {MAX_ANSWER_BYTES} bytes"
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
+                .map_err(transport)
         };
         let body = tokio::time::timeout(self.timeout, exchange)
             .await

@@ -232,6 +232,19 @@ fn file_syntax(file: &mut File) -> std::io::Result<Syntax> {
     Ok(Syntax::from_tail(&tail))
 }
 
+/// A node API's whole answer, refused past `limit` bytes: a broken or hostile node cannot make us
+/// hold more.
+pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("answer larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A reqwest error with its causes, and without the URL it carries (which may hold a secret).
 pub fn describe(err: reqwest::Error) -> String {
     let err = err.without_url();

@@ -19,10 +19,14 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use crate::agent::beacon::BeaconError;
+use crate::agent::rpc::RpcError;
 use crate::agent::scrape::Target;
 use crate::agent::{Role, TargetError};
 use crate::retry::Verdict;
+use crate::wire::execution::ExecutionReport;
 use crate::wire::exposition::Exposition;
+use crate::wire::validators::{EpochReport, Status};
 
 /// A sink is healthy while it delivered within this many intervals (or, before its first delivery,
 /// while the agent has run for less than that).
@@ -47,6 +51,21 @@ struct SendLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct UrlLabels {
     url: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FigureLabels {
+    figure: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -88,6 +107,12 @@ pub struct Telemetry {
     push_dropped: Family<ReasonLabels, Counter>,
     stream_connected: Family<UrlLabels, Gauge>,
     stream_frames: Family<UrlLabels, Counter>,
+    validators: Family<StatusLabels, Gauge>,
+    attestations: Family<OutcomeLabels, Counter>,
+    proposals: Family<OutcomeLabels, Counter>,
+    reported_epoch: Gauge,
+    beacon_api_failures: Counter,
+    execution: Family<FigureLabels, Gauge>,
     started: Instant,
     interval: Duration,
     sinks: Mutex<HashMap<String, SinkState>>,
@@ -174,8 +199,50 @@ impl Telemetry {
             "Frames sent on the WebSocket telemetry stream to a URL",
             stream_frames.clone(),
         );
+        let validators = Family::<StatusLabels, Gauge>::default();
+        let attestations = Family::<OutcomeLabels, Counter>::default();
+        let proposals = Family::<OutcomeLabels, Counter>::default();
+        let reported_epoch = Gauge::default();
+        let beacon_api_failures = Counter::default();
+        registry.register(
+            "validators",
+            "Watched validators by status, as of the last reported epoch",
+            validators.clone(),
+        );
+        registry.register(
+            "validator_attestations",
+            "Watched validators' attestations of reported epochs, attested or missed",
+            attestations.clone(),
+        );
+        registry.register(
+            "validator_proposals",
+            "Watched validators' block proposals of reported epochs, proposed or missed",
+            proposals.clone(),
+        );
+        registry.register(
+            "validator_reported_epoch",
+            "The last epoch the validator view reported",
+            reported_epoch.clone(),
+        );
+        registry.register(
+            "beacon_api_failures",
+            "Cycles in which the beacon API gave no validator report for a failure",
+            beacon_api_failures.clone(),
+        );
+        let execution = Family::<FigureLabels, Gauge>::default();
+        registry.register(
+            "execution",
+            "The execution client's figures (synced, head_block, head_age_seconds, peers, chain_id), each as it last answered",
+            execution.clone(),
+        );
         Telemetry {
             registry,
+            execution,
+            validators,
+            attestations,
+            proposals,
+            reported_epoch,
+            beacon_api_failures,
             stream_connected,
             stream_frames,
             scrape_duration,
@@ -246,6 +313,90 @@ impl Telemetry {
             .observe(took.as_secs_f64());
         self.scrape_failures.get_or_create(&labels).inc();
         tracing::warn!(%target, "{role} scrape failed, its object is left out this cycle: {error}");
+    }
+
+    /// A finished epoch's validator report: counts by status, attestations and proposals.
+    pub fn epoch_reported(&self, report: &EpochReport) {
+        for status in Status::ALL {
+            let count = report
+                .validators
+                .iter()
+                .filter(|v| v.status == status)
+                .count();
+            self.validators
+                .get_or_create(&StatusLabels {
+                    status: status.as_str(),
+                })
+                .set(count as i64);
+        }
+        let outcome = |done: bool| if done { "attested" } else { "missed" };
+        let mut missed = 0;
+        for attested in report.validators.iter().filter_map(|v| v.attested) {
+            missed += u64::from(!attested);
+            self.attestations
+                .get_or_create(&OutcomeLabels {
+                    outcome: outcome(attested),
+                })
+                .inc();
+        }
+        for proposal in report.validators.iter().flat_map(|v| &v.proposals) {
+            let outcome = if proposal.missed() {
+                "missed"
+            } else {
+                "proposed"
+            };
+            self.proposals
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc();
+        }
+        self.reported_epoch
+            .set(i64::try_from(report.epoch).unwrap_or(i64::MAX));
+        tracing::info!(
+            epoch = report.epoch,
+            validators = report.validators.len(),
+            missed_attestations = missed,
+            "validator report"
+        );
+    }
+
+    /// The execution client's figures; one it did not answer is removed, not set to 0.
+    pub fn execution_observed(&self, rpc: &str, observed: &Result<ExecutionReport, RpcError>) {
+        let report = match observed {
+            Ok(report) => Some(report),
+            Err(err) => {
+                tracing::warn!(
+                    rpc,
+                    "the execution client answered nothing this cycle: {err}"
+                );
+                None
+            }
+        };
+        let figures = [
+            ("synced", report.and_then(|r| r.synced).map(u64::from)),
+            ("head_block", report.and_then(|r| r.head_block)),
+            ("head_age_seconds", report.and_then(|r| r.head_age_seconds)),
+            ("peers", report.and_then(|r| r.peers)),
+            ("chain_id", report.and_then(|r| r.chain_id)),
+        ];
+        for (figure, value) in figures {
+            let labels = FigureLabels { figure };
+            match value {
+                Some(value) => {
+                    self.execution
+                        .get_or_create(&labels)
+                        .set(i64::try_from(value).unwrap_or(i64::MAX));
+                }
+                None => {
+                    self.execution.remove(&labels);
+                }
+            }
+        }
+    }
+
+    /// The beacon API failed this cycle; the report waits for the next.
+    pub fn beacon_api_failed(&self, api: &str, error: &BeaconError) {
+        self.beacon_api_failures.inc();
+        tracing::warn!(api, "no validator report this cycle: {error}");
     }
 
     pub fn queue_depth(&self, sink: &str, depth: usize) {

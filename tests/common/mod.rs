@@ -2,6 +2,7 @@
 //! client-stats receiver, records what it was sent, and answers as each test tells it to; plus
 //! helpers to run the built binary.
 
+pub mod beacon;
 pub mod binary;
 pub mod browser;
 pub mod nodes;

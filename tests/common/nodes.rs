@@ -98,3 +98,30 @@ pub fn substrate_node() -> Server {
         _ => None,
     })
 }
+
+/// Anvil 1.7.1 as recorded (`fixtures/execution-rpc/anvil-1.7.1.json`): each method answers what
+/// it answered then, with the error it gave (`net_peerCount`: "Method not found").
+pub fn recorded_anvil() -> Server {
+    let recording: Value =
+        serde_json::from_slice(&super::fixture("execution-rpc/anvil-1.7.1.json"))
+            .expect("the Anvil recording is JSON");
+    let exchanges = recording["exchanges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Server::start(move |request| {
+        let call: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let recorded = exchanges.iter().find(|exchange| {
+            exchange["request"]["method"] == call["method"]
+                && exchange["request"]["params"] == call["params"]
+        });
+        let mut answer = match recorded {
+            Some(exchange) => exchange["answer"].clone(),
+            None => {
+                json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}})
+            }
+        };
+        answer["id"] = call["id"].clone();
+        Reply::ok(answer.to_string())
+    })
+}

@@ -1,0 +1,573 @@
+//! The validator view (`--beacon-api`, `--watch-validators`): once per finished epoch, what each
+//! watched validator did, from the beacon node's standard REST API.
+//!
+//! When an epoch counts as finished: an attestation for epoch E can be included until the end of
+//! E+1 (EIP-7045), so the rewards API answers for E once E+1 has ended, and E is reported during
+//! E+2. Without the rewards API, liveness says whether each validator was seen in E; nodes answer
+//! it only for the previous, current and next epoch (Lodestar 1.5.1), so E is reported during E+1,
+//! from its middle on, when the attestations of E's last slots have long been seen.
+//!
+//! Nodes give proposer duties only for the current and the next epoch: they are fetched while the
+//! epoch runs and kept until it is reported. What the node offers (rewards, which liveness route,
+//! a POST for validator states) is learned once per connection and learned again after a failure.
+//! Requests per epoch grow with the routes, not the validators: every request carries all the ids.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::SystemTime;
+
+use tokio::sync::Mutex;
+
+use crate::agent::beacon::{BeaconApi, BeaconError};
+use crate::wire::beacon_api::{
+    AttestationRewards, Genesis, HeaderAnswer, Liveness, ProposerDuty, SlotTimes, SyncDuty,
+    SyncReward, ValidatorQuery, ValidatorState, index_list,
+};
+use crate::wire::validators::{
+    AttestationSource, EpochReport, Proposal, Status, SyncParticipation, VERSION, ValidatorEpoch,
+    Votes,
+};
+
+/// Ids per GET of validator states: 64 public keys make a 6.5 KB query, under every server's
+/// limit on a request line.
+const IDS_PER_GET: usize = 64;
+/// Proposer duties are kept for this many epochs back: enough to report an epoch late.
+const DUTY_EPOCHS_KEPT: u64 = 4;
+
+/// A validator as the operator names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidatorId {
+    Index(u64),
+    /// `0x` and 96 hex digits, lowercased.
+    Pubkey(String),
+}
+
+impl ValidatorId {
+    pub fn parse(text: &str) -> Result<ValidatorId, String> {
+        let text = text.trim();
+        if let Some(hex) = text.strip_prefix("0x") {
+            if hex.len() == 96 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Ok(ValidatorId::Pubkey(text.to_ascii_lowercase()));
+            }
+            return Err(format!(
+                "{text:?} is not a validator public key (0x and 96 hex digits)"
+            ));
+        }
+        text.parse().map(ValidatorId::Index).map_err(|_| {
+            format!("{text:?} is neither a validator index nor a public key (0x and 96 hex digits)")
+        })
+    }
+
+    fn api_id(&self) -> String {
+        match self {
+            ValidatorId::Index(index) => index.to_string(),
+            ValidatorId::Pubkey(key) => key.clone(),
+        }
+    }
+}
+
+/// Which moment of the epoch clock asks for a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// `run`: an epoch once it is due (see the module's comment), each once.
+    Due,
+    /// `--dry-run`: the last finished epoch the node still answers for, now.
+    Now,
+}
+
+/// The chain's clock: genesis and slot times, learned once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotClock {
+    pub genesis_time: u64,
+    pub times: SlotTimes,
+}
+
+impl SlotClock {
+    /// The slot at `now`; `None` before genesis.
+    pub fn slot_at(&self, now: SystemTime) -> Option<u64> {
+        let seconds = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+        let since = seconds.checked_sub(self.genesis_time)?;
+        Some(since / self.times.seconds_per_slot)
+    }
+
+    pub fn epoch_of(&self, slot: u64) -> u64 {
+        slot / self.times.slots_per_epoch
+    }
+
+    pub fn slots_of(&self, epoch: u64) -> std::ops::Range<u64> {
+        let first = epoch * self.times.slots_per_epoch;
+        first..first + self.times.slots_per_epoch
+    }
+}
+
+/// How the node answers liveness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LivenessRoute {
+    /// `POST /eth/v1/validator/liveness/{epoch}`, the standard.
+    Post,
+    /// `GET /eth/v1/validator/liveness?epoch=E&indices=...`, Lodestar before the standard.
+    Get,
+}
+
+/// What the node offers; `None` until learned.
+#[derive(Debug, Default)]
+struct Offers {
+    rewards: Option<bool>,
+    liveness: Option<LivenessRoute>,
+    states_by_post: Option<bool>,
+}
+
+/// One epoch's proposer duties, and whether they were asked for while the epoch was current.
+#[derive(Debug)]
+struct KnownDuties {
+    duties: Vec<ProposerDuty>,
+    settled: bool,
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    clock: Option<SlotClock>,
+    offers: Offers,
+    proposer_duties: BTreeMap<u64, KnownDuties>,
+    last_reported: Option<u64>,
+}
+
+/// Watches validators through one beacon node.
+#[derive(Debug)]
+pub struct DutyWatcher {
+    api: BeaconApi,
+    watched: Vec<ValidatorId>,
+    state: Mutex<WatchState>,
+}
+
+/// The attestation verdicts of one epoch, by validator index.
+type Verdicts = HashMap<u64, (bool, Option<Votes>)>;
+
+impl DutyWatcher {
+    pub fn new(api: BeaconApi, watched: Vec<ValidatorId>) -> Self {
+        DutyWatcher {
+            api,
+            watched,
+            state: Mutex::new(WatchState::default()),
+        }
+    }
+
+    pub fn api(&self) -> &BeaconApi {
+        &self.api
+    }
+
+    /// Keeps the duties current and reports the epoch that is due, if one is; `Ok(None)` while
+    /// none is. After a failure the node's offers are learned afresh.
+    pub async fn observe(
+        &self,
+        now: SystemTime,
+        when: When,
+    ) -> Result<Option<EpochReport>, BeaconError> {
+        let mut state = self.state.lock().await;
+        let result = self.observe_locked(&mut state, now, when).await;
+        if result.is_err() {
+            state.offers = Offers::default();
+        }
+        result
+    }
+
+    async fn observe_locked(
+        &self,
+        state: &mut WatchState,
+        now: SystemTime,
+        when: When,
+    ) -> Result<Option<EpochReport>, BeaconError> {
+        let clock = match state.clock {
+            Some(clock) => clock,
+            None => {
+                let clock = self.learn_clock().await?;
+                state.clock = Some(clock);
+                clock
+            }
+        };
+        let Some(slot) = clock.slot_at(now) else {
+            return Ok(None); // before genesis
+        };
+        let current = clock.epoch_of(slot);
+        self.keep_duties(state, &clock, current).await?;
+        let validators = self.validator_states(state).await?;
+        let indices: Vec<u64> = validators
+            .iter()
+            .filter(|v| Status::from_api(&v.status).is_some_and(Status::attests))
+            .map(|v| v.index)
+            .collect();
+
+        let mut report = None;
+        if state.offers.rewards != Some(false) && current >= 2 {
+            let epoch = current - 2;
+            if state.last_reported.is_none_or(|last| last < epoch) {
+                match self.rewards(epoch, &indices).await {
+                    Ok(verdicts) => {
+                        state.offers.rewards = Some(true);
+                        report = Some((epoch, AttestationSource::Rewards, Some(verdicts)));
+                    }
+                    Err(err) if err.is_missing_route() => state.offers.rewards = Some(false),
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        if state.offers.rewards == Some(false) && current >= 1 {
+            let epoch = current - 1;
+            let in_second_half =
+                slot % clock.times.slots_per_epoch * 2 >= clock.times.slots_per_epoch;
+            let due = when == When::Now || in_second_half;
+            if due && state.last_reported.is_none_or(|last| last < epoch) {
+                let verdicts = self.liveness(state, epoch, &indices).await?;
+                report = Some((epoch, AttestationSource::Liveness, verdicts));
+            }
+        }
+        let Some((epoch, source, verdicts)) = report else {
+            return Ok(None);
+        };
+        // Public keys resolved: every duty names its validator by index.
+        let watched: HashSet<u64> = validators.iter().map(|v| v.index).collect();
+        let proposals = self.proposals(state, &clock, epoch, &watched).await?;
+        let sync = self.sync_committee(state, &clock, epoch, &indices).await;
+        state.last_reported = Some(epoch);
+        Ok(Some(build_report(
+            epoch,
+            verdicts.map(|v| (source, v)),
+            &validators,
+            proposals.as_ref(),
+            &sync,
+        )))
+    }
+
+    async fn learn_clock(&self) -> Result<SlotClock, BeaconError> {
+        let genesis: Genesis = self.api.get("/eth/v1/beacon/genesis", &[]).await?;
+        let spec: HashMap<String, serde_json::Value> =
+            self.api.get("/eth/v1/config/spec", &[]).await?;
+        let times = SlotTimes::from_spec(&spec).map_err(|reason| BeaconError::Transport {
+            route: "GET /eth/v1/config/spec".into(),
+            reason,
+        })?;
+        Ok(SlotClock {
+            genesis_time: genesis.genesis_time,
+            times,
+        })
+    }
+
+    /// Fetches the current epoch's proposer duties once (final by now) and the next epoch's, and
+    /// forgets those too old to report.
+    async fn keep_duties(
+        &self,
+        state: &mut WatchState,
+        clock: &SlotClock,
+        current: u64,
+    ) -> Result<(), BeaconError> {
+        // The next epoch's duties may still change with a reorg: asked again once it is current.
+        for (epoch, settled) in [(current, true), (current + 1, false)] {
+            let known = state.proposer_duties.get(&epoch);
+            if known.is_none_or(|known| settled && !known.settled) {
+                let duties = self.proposer_duties(clock, epoch).await?;
+                state
+                    .proposer_duties
+                    .insert(epoch, KnownDuties { duties, settled });
+            }
+        }
+        state
+            .proposer_duties
+            .retain(|epoch, _| epoch + DUTY_EPOCHS_KEPT >= current);
+        Ok(())
+    }
+
+    async fn proposer_duties(
+        &self,
+        clock: &SlotClock,
+        epoch: u64,
+    ) -> Result<Vec<ProposerDuty>, BeaconError> {
+        let duties: Vec<ProposerDuty> = self
+            .api
+            .get(&format!("/eth/v1/validator/duties/proposer/{epoch}"), &[])
+            .await?;
+        // Lodestar 1.5.1 numbers the next epoch's slots as if they were the current epoch's: a
+        // duty's slot is its position in the epoch asked for.
+        let slots = clock.slots_of(epoch);
+        Ok(duties
+            .into_iter()
+            .map(|duty| ProposerDuty {
+                slot: slots.start + duty.slot % clock.times.slots_per_epoch,
+                ..duty
+            })
+            .collect())
+    }
+
+    /// The watched validators' states at the head, for the ids the node knows.
+    async fn validator_states(
+        &self,
+        state: &mut WatchState,
+    ) -> Result<Vec<ValidatorState>, BeaconError> {
+        const ROUTE: &str = "/eth/v1/beacon/states/head/validators";
+        let ids: Vec<String> = self.watched.iter().map(ValidatorId::api_id).collect();
+        if state.offers.states_by_post != Some(false) {
+            let body = serde_json::to_string(&ValidatorQuery { ids: &ids }).unwrap_or_default();
+            match self.api.post::<Vec<ValidatorState>>(ROUTE, body).await {
+                Ok(states) => {
+                    state.offers.states_by_post = Some(true);
+                    return Ok(sorted(states));
+                }
+                Err(err) if err.is_missing_route() => state.offers.states_by_post = Some(false),
+                Err(err) => return Err(err),
+            }
+        }
+        let mut states = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(IDS_PER_GET) {
+            let query: Vec<(&str, String)> = batch.iter().map(|id| ("id", id.clone())).collect();
+            states.extend(self.api.get::<Vec<ValidatorState>>(ROUTE, &query).await?);
+        }
+        Ok(sorted(states))
+    }
+
+    async fn rewards(&self, epoch: u64, indices: &[u64]) -> Result<Verdicts, BeaconError> {
+        let rewards: AttestationRewards = self
+            .api
+            .post(
+                &format!("/eth/v1/beacon/rewards/attestations/{epoch}"),
+                index_list(indices),
+            )
+            .await?;
+        Ok(rewards
+            .total_rewards
+            .into_iter()
+            .map(|r| {
+                // A missed vote costs a penalty; a correct one earns a reward, or nothing during
+                // an inactivity leak. The head vote is never penalised, so only a reward counts.
+                let votes = Votes {
+                    head: r.head > 0,
+                    target: r.target >= 0,
+                    source: r.source >= 0,
+                    reward: r.head + r.target + r.source,
+                };
+                (r.validator_index, (votes.source, Some(votes)))
+            })
+            .collect())
+    }
+
+    /// Liveness for `epoch`, on the route the node has; `None` when it has neither or no longer
+    /// answers for the epoch.
+    async fn liveness(
+        &self,
+        state: &mut WatchState,
+        epoch: u64,
+        indices: &[u64],
+    ) -> Result<Option<Verdicts>, BeaconError> {
+        let routes: &[LivenessRoute] = match state.offers.liveness {
+            Some(LivenessRoute::Post) => &[LivenessRoute::Post],
+            Some(LivenessRoute::Get) => &[LivenessRoute::Get],
+            None => &[LivenessRoute::Post, LivenessRoute::Get],
+        };
+        for &route in routes {
+            let answer = match route {
+                LivenessRoute::Post => {
+                    let path = format!("/eth/v1/validator/liveness/{epoch}");
+                    self.api
+                        .post::<Vec<Liveness>>(&path, index_list(indices))
+                        .await
+                }
+                LivenessRoute::Get => {
+                    let mut query = vec![("epoch", epoch.to_string())];
+                    query.extend(indices.iter().map(|index| ("indices", index.to_string())));
+                    self.api.get("/eth/v1/validator/liveness", &query).await
+                }
+            };
+            match answer {
+                Ok(live) => {
+                    state.offers.liveness = Some(route);
+                    return Ok(Some(
+                        live.into_iter()
+                            .map(|l| (l.index, (l.is_live, None)))
+                            .collect(),
+                    ));
+                }
+                Err(err) if err.is_missing_route() => {}
+                Err(err) => {
+                    tracing::warn!(api = %self.api, "no attestation verdicts for epoch {epoch}: {err}");
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Each watched proposer duty of `epoch`, proposed or missed; `None` when the duties are not
+    /// known (the agent started after the epoch began and the node answers only the current
+    /// and next epoch's).
+    async fn proposals(
+        &self,
+        state: &WatchState,
+        clock: &SlotClock,
+        epoch: u64,
+        watched: &HashSet<u64>,
+    ) -> Result<Option<Vec<(u64, Proposal)>>, BeaconError> {
+        let duties = match state.proposer_duties.get(&epoch) {
+            Some(known) => known.duties.clone(),
+            None => match self.proposer_duties(clock, epoch).await {
+                Ok(duties) => duties,
+                Err(BeaconError::Refused { .. }) => return Ok(None),
+                Err(err) => return Err(err),
+            },
+        };
+        let mut proposals = Vec::new();
+        for duty in duties
+            .iter()
+            .filter(|d| watched.contains(&d.validator_index))
+        {
+            let block_root = match self
+                .api
+                .get::<HeaderAnswer>(&format!("/eth/v1/beacon/headers/{}", duty.slot), &[])
+                .await
+            {
+                Ok(header) if header.header.message.proposer_index == duty.validator_index => {
+                    Some(header.root)
+                }
+                Ok(_) => None,
+                Err(err) if err.is_not_found() => None,
+                Err(err) => return Err(err),
+            };
+            proposals.push((
+                duty.validator_index,
+                Proposal {
+                    slot: duty.slot,
+                    block_root,
+                },
+            ));
+        }
+        Ok(Some(proposals))
+    }
+
+    /// Sync-committee members among `indices` in `epoch`, and with the rewards API, in how many
+    /// of the epoch's blocks each signature counted. Empty before Altair or when the node cannot
+    /// say: sync duties are a courtesy of the report, never a reason to hold it.
+    async fn sync_committee(
+        &self,
+        state: &WatchState,
+        clock: &SlotClock,
+        epoch: u64,
+        indices: &[u64],
+    ) -> HashMap<u64, SyncParticipation> {
+        let members: Vec<SyncDuty> = match self
+            .api
+            .post(
+                &format!("/eth/v1/validator/duties/sync/{epoch}"),
+                index_list(indices),
+            )
+            .await
+        {
+            Ok(members) => members,
+            Err(err) => {
+                tracing::debug!(api = %self.api, "no sync-committee duties for epoch {epoch}: {err}");
+                return HashMap::new();
+            }
+        };
+        let members: Vec<u64> = members.iter().map(|m| m.validator_index).collect();
+        let mut participation: HashMap<u64, SyncParticipation> = members
+            .iter()
+            .map(|&index| {
+                let counted = state.offers.rewards == Some(true);
+                let zero = counted.then_some(0);
+                (
+                    index,
+                    SyncParticipation {
+                        participated: zero,
+                        missed: zero,
+                    },
+                )
+            })
+            .collect();
+        if members.is_empty() || state.offers.rewards != Some(true) {
+            return participation;
+        }
+        for slot in clock.slots_of(epoch) {
+            let rewards: Vec<SyncReward> = match self
+                .api
+                .post(
+                    &format!("/eth/v1/beacon/rewards/sync_committee/{slot}"),
+                    index_list(&members),
+                )
+                .await
+            {
+                Ok(rewards) => rewards,
+                Err(err) if err.is_not_found() => continue, // an empty slot: no signatures to count
+                Err(err) => {
+                    tracing::debug!(api = %self.api, "sync-committee rewards of slot {slot}: {err}");
+                    let unknown = SyncParticipation {
+                        participated: None,
+                        missed: None,
+                    };
+                    return members.iter().map(|&index| (index, unknown)).collect();
+                }
+            };
+            for reward in rewards {
+                if let Some(entry) = participation.get_mut(&reward.validator_index) {
+                    let counter = if reward.reward > 0 {
+                        &mut entry.participated
+                    } else {
+                        &mut entry.missed
+                    };
+                    *counter = counter.map(|n| n + 1);
+                }
+            }
+        }
+        participation
+    }
+}
+
+fn sorted(mut states: Vec<ValidatorState>) -> Vec<ValidatorState> {
+    states.sort_by_key(|state| state.index);
+    states.dedup_by_key(|state| state.index);
+    states
+}
+
+/// The report of `epoch` from what the node answered.
+fn build_report(
+    epoch: u64,
+    verdicts: Option<(AttestationSource, Verdicts)>,
+    validators: &[ValidatorState],
+    proposals: Option<&Vec<(u64, Proposal)>>,
+    sync: &HashMap<u64, SyncParticipation>,
+) -> EpochReport {
+    let (source, verdicts) = match verdicts {
+        Some((source, verdicts)) => (Some(source), verdicts),
+        None => (None, Verdicts::new()),
+    };
+    let validators = validators
+        .iter()
+        .filter_map(|state| {
+            let Some(status) = Status::from_api(&state.status) else {
+                tracing::warn!(
+                    index = state.index,
+                    "validator status {:?} is not one the Beacon API defines; left out",
+                    state.status
+                );
+                return None;
+            };
+            let verdict = verdicts.get(&state.index).filter(|_| status.attests());
+            Some(ValidatorEpoch {
+                index: state.index,
+                status,
+                balance: state.balance,
+                effective_balance: state.validator.effective_balance,
+                attested: verdict.map(|(attested, _)| *attested),
+                votes: verdict.and_then(|(_, votes)| *votes),
+                proposals: proposals
+                    .into_iter()
+                    .flatten()
+                    .filter(|(index, _)| *index == state.index)
+                    .map(|(_, proposal)| proposal.clone())
+                    .collect(),
+                sync_committee: sync.get(&state.index).copied(),
+            })
+        })
+        .collect();
+    EpochReport {
+        version: VERSION,
+        epoch,
+        attestations_from: source,
+        proposals_known: proposals.is_some(),
+        validators,
+    }
+}

@@ -1,0 +1,284 @@
+//! The validator view against a real beacon node's recorded answers: Lodestar 1.5.1 running a dev
+//! chain with two validator clients, the one with validators 6 and 7 stopped for two epochs
+//! (`fixtures/beacon-api/lodestar-1.5.1/README.md`). The watcher walks the recorded epochs with the
+//! clock of each recording; the binary's `--dry-run` runs on the real clock, stretched by the node.
+
+use std::collections::BTreeMap;
+
+use nodepulse::agent::beacon::BeaconApi;
+use nodepulse::agent::duties::{DutyWatcher, ValidatorId, When};
+use nodepulse::wire::validators::{AttestationSource, EpochReport, Status};
+use serde_json::Value;
+
+use crate::common::beacon::RecordedBeaconNode;
+use crate::common::{nodepulse, run, stderr, stdout, temp_dir};
+
+/// Validator client B (validators 6 and 7) was stopped for exactly these epochs.
+const STOPPED: [u64; 2] = [5, 6];
+const CLIENT_B: [u64; 2] = [6, 7];
+
+fn all_eight() -> Vec<ValidatorId> {
+    (0..8).map(ValidatorId::Index).collect()
+}
+
+fn watcher(node: &RecordedBeaconNode) -> DutyWatcher {
+    let url = node.url().parse().expect("a URL");
+    let api = BeaconApi::new(url, std::time::Duration::from_secs(10)).expect("a client");
+    DutyWatcher::new(api, all_eight())
+}
+
+/// Every epoch's report, walking the recorded wakes in order as `run` would.
+async fn walk(node: &RecordedBeaconNode) -> BTreeMap<u64, (EpochReport, usize)> {
+    let watcher = watcher(node);
+    let mut reports = BTreeMap::new();
+    for epoch in node.recording.wake_epochs() {
+        node.set_wake(epoch);
+        let asked_before = node.server.requests().len();
+        let report = watcher
+            .observe(node.recording.wake_time(epoch), When::Due)
+            .await
+            .unwrap_or_else(|err| panic!("wake in epoch {epoch}: {err}"));
+        let requests = node.server.requests().len() - asked_before;
+        if let Some(report) = report {
+            assert_eq!(
+                report.epoch + 1,
+                epoch,
+                "liveness reports the previous epoch"
+            );
+            reports.insert(report.epoch, (report, requests));
+        }
+    }
+    reports
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_stopped_client_misses_exactly_its_epochs_and_no_other_validator_does() {
+    let node = RecordedBeaconNode::start(2);
+    let reports = walk(&node).await;
+    let first = *node.recording.wake_epochs().first().expect("wakes");
+    assert_eq!(
+        reports.keys().copied().collect::<Vec<_>>(),
+        (first - 1..first - 1 + reports.len() as u64).collect::<Vec<_>>(),
+        "one report per epoch, none skipped"
+    );
+    for (epoch, (report, _)) in &reports {
+        assert_eq!(
+            report.attestations_from,
+            Some(AttestationSource::Liveness),
+            "Lodestar 1.5.1 has no rewards API"
+        );
+        assert_eq!(report.validators.len(), 8, "epoch {epoch}");
+        for validator in &report.validators {
+            assert_eq!(validator.status, Status::Active);
+            assert!(
+                validator.effective_balance == 32_000_000_000,
+                "{validator:?}"
+            );
+            let stopped = STOPPED.contains(epoch) && CLIENT_B.contains(&validator.index);
+            assert_eq!(
+                validator.attested,
+                Some(!stopped),
+                "validator {} in epoch {epoch}",
+                validator.index
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn proposals_of_the_stopped_client_are_missed_and_the_others_proposed() {
+    let node = RecordedBeaconNode::start(2);
+    let reports = walk(&node).await;
+    let mut seen = 0;
+    for (epoch, (report, _)) in &reports {
+        assert!(
+            report.proposals_known,
+            "duties kept from when epoch {epoch} ran"
+        );
+        for validator in &report.validators {
+            for proposal in &validator.proposals {
+                seen += 1;
+                let stopped = STOPPED.contains(epoch) && CLIENT_B.contains(&validator.index);
+                assert_eq!(
+                    proposal.missed(),
+                    stopped,
+                    "validator {} slot {}",
+                    validator.index,
+                    proposal.slot
+                );
+                assert_eq!(proposal.slot / 8, *epoch);
+                if let Some(root) = &proposal.block_root {
+                    assert!(root.starts_with("0x") && root.len() == 66, "{root}");
+                }
+            }
+        }
+    }
+    // Eight validators share eight slots an epoch: every slot is someone's duty.
+    assert_eq!(
+        seen,
+        8 * (reports.len() - 1),
+        "every slot of every epoch after the first"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn requests_per_epoch_do_not_grow_with_the_validators() {
+    let node = RecordedBeaconNode::start(2);
+    let reports = walk(&node).await;
+    for (epoch, (report, requests)) in reports.iter().skip(1) {
+        let proposals: usize = report.validators.iter().map(|v| v.proposals.len()).sum();
+        // Next epoch's and this epoch's duties, the states, liveness, sync duties, and one header per
+        // proposal: nothing per validator.
+        assert!(
+            *requests <= 5 + proposals,
+            "epoch {epoch}: {requests} requests for {proposals} proposals"
+        );
+    }
+}
+
+#[test]
+fn dry_run_reports_the_last_finished_epoch_as_far_as_the_node_answers() {
+    let node = RecordedBeaconNode::start(STOPPED[1] + 1);
+    node.stretch_clock_to_now();
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--beacon-api",
+        &node.url(),
+        "--watch-validators",
+        "0,1,2,3,4,5,6,7",
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bodies: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    let report = &bodies["validators"];
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["epoch"], STOPPED[1]);
+    assert_eq!(report["attestations_from"], "liveness");
+    // Lodestar answers proposer duties only for the current and next epoch.
+    assert_eq!(report["proposals_known"], false);
+    let attested: Vec<(u64, bool)> = report["validators"]
+        .as_array()
+        .expect("validators")
+        .iter()
+        .map(|v| {
+            (
+                v["index"].as_u64().expect("index"),
+                v["attested"].as_bool().expect("attested"),
+            )
+        })
+        .collect();
+    let want: Vec<(u64, bool)> = (0..8).map(|i| (i, !CLIENT_B.contains(&i))).collect();
+    assert_eq!(attested, want);
+    assert_eq!(
+        bodies["client_stats"].as_array().map(Vec::len),
+        Some(1),
+        "the system object, as always"
+    );
+}
+
+#[test]
+fn watched_validators_are_checked_with_their_place() {
+    let dir = temp_dir("watch-validators");
+    let file = dir.join("validators.txt");
+    std::fs::write(&file, "# ours\n12\n0xabc\n").expect("write");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--beacon-api", "http://127.0.0.1:9"],
+            "--beacon-api needs the validators to watch",
+        ),
+        (
+            &["--watch-validators", "1"],
+            "--watch-validators needs the beacon node's REST API",
+        ),
+        (
+            &[
+                "--beacon-api",
+                "http://127.0.0.1:9",
+                "--watch-validators",
+                "1,x2",
+            ],
+            "entry 2: \"x2\" is neither a validator index nor a public key",
+        ),
+        (
+            &[
+                "--beacon-api",
+                "http://127.0.0.1:9",
+                "--watch-validators",
+                file.to_str().expect("path"),
+            ],
+            "validators.txt, line 3: \"0xabc\" is not a validator public key",
+        ),
+    ];
+    for (args, want) in cases {
+        let output = run(nodepulse().args(["run", "--dry-run"]).args(args));
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr(&output).contains(want),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn the_execution_client_reports_what_it_answers_and_leaves_out_what_it_refuses() {
+    let anvil = crate::common::nodes::recorded_anvil();
+    let recording: Value =
+        serde_json::from_slice(&crate::common::fixture("execution-rpc/anvil-1.7.1.json"))
+            .expect("JSON");
+    let head_time = recording["exchanges"]
+        .as_array()
+        .and_then(|exchanges| {
+            exchanges
+                .iter()
+                .find(|x| x["request"]["method"] == "eth_getBlockByNumber")
+        })
+        .and_then(|x| x["answer"]["result"]["timestamp"].as_str())
+        .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+        .expect("the recorded head's timestamp");
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    };
+    let before = unix_now();
+    let output = run(nodepulse().args(["run", "--dry-run", "--execution-rpc", &anvil.url("")]));
+    let after = unix_now();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bodies: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    let execution = &bodies["execution"];
+    assert_eq!(execution["version"], 1);
+    assert_eq!(execution["client_version"], "anvil/v1.7.1");
+    assert_eq!(execution["chain_id"], 31337);
+    assert_eq!(execution["synced"], true);
+    assert_eq!(execution["head_block"], 0x32);
+    let age = execution["head_age_seconds"].as_u64().expect("head age");
+    assert!(
+        (before - head_time..=after - head_time).contains(&age),
+        "{age}"
+    );
+    assert!(
+        execution.get("peers").is_none(),
+        "Anvil has no net_peerCount: {execution}"
+    );
+    assert!(bodies["validators"].is_null());
+}
+
+#[test]
+fn an_execution_client_that_answers_nothing_gives_no_report_and_says_so() {
+    let output = run(nodepulse().args([
+        "run",
+        "--dry-run",
+        "--execution-rpc",
+        &crate::common::dead_url(),
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bodies: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    assert!(bodies["execution"].is_null(), "{bodies}");
+    assert!(
+        stderr(&output).contains("the execution client answered nothing"),
+        "{}",
+        stderr(&output)
+    );
+}
