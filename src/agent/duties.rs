@@ -23,8 +23,8 @@ use crate::wire::beacon_api::{
     SyncReward, ValidatorQuery, ValidatorState, index_list,
 };
 use crate::wire::validators::{
-    AttestationSource, EpochReport, Proposal, Status, SyncParticipation, VERSION, ValidatorEpoch,
-    Votes,
+    AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation, VERSION,
+    ValidatorEpoch, Votes,
 };
 
 /// Ids per GET of validator states: 64 public keys make a 6.5 KB query, under every server's
@@ -74,31 +74,6 @@ pub enum When {
     Now,
 }
 
-/// The chain's clock: genesis and slot times, learned once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlotClock {
-    pub genesis_time: u64,
-    pub times: SlotTimes,
-}
-
-impl SlotClock {
-    /// The slot at `now`; `None` before genesis.
-    pub fn slot_at(&self, now: SystemTime) -> Option<u64> {
-        let seconds = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
-        let since = seconds.checked_sub(self.genesis_time)?;
-        Some(since / self.times.seconds_per_slot)
-    }
-
-    pub fn epoch_of(&self, slot: u64) -> u64 {
-        slot / self.times.slots_per_epoch
-    }
-
-    pub fn slots_of(&self, epoch: u64) -> std::ops::Range<u64> {
-        let first = epoch * self.times.slots_per_epoch;
-        first..first + self.times.slots_per_epoch
-    }
-}
-
 /// How the node answers liveness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LivenessRoute {
@@ -125,7 +100,7 @@ struct KnownDuties {
 
 #[derive(Debug, Default)]
 struct WatchState {
-    clock: Option<SlotClock>,
+    clock: Option<ChainClock>,
     offers: Offers,
     proposer_duties: BTreeMap<u64, KnownDuties>,
     last_reported: Option<u64>,
@@ -184,7 +159,7 @@ impl DutyWatcher {
                 clock
             }
         };
-        let Some(slot) = clock.slot_at(now) else {
+        let Some(slot) = clock.slot_at(crate::unix_millis(now) / 1000) else {
             return Ok(None); // before genesis
         };
         let current = clock.epoch_of(slot);
@@ -212,8 +187,7 @@ impl DutyWatcher {
         }
         if state.offers.rewards == Some(false) && current >= 1 {
             let epoch = current - 1;
-            let in_second_half =
-                slot % clock.times.slots_per_epoch * 2 >= clock.times.slots_per_epoch;
+            let in_second_half = slot % clock.slots_per_epoch * 2 >= clock.slots_per_epoch;
             let due = when == When::Now || in_second_half;
             if due && state.last_reported.is_none_or(|last| last < epoch) {
                 let verdicts = self.liveness(state, epoch, &indices).await?;
@@ -229,6 +203,7 @@ impl DutyWatcher {
         let sync = self.sync_committee(state, &clock, epoch, &indices).await;
         state.last_reported = Some(epoch);
         Ok(Some(build_report(
+            clock,
             epoch,
             verdicts.map(|v| (source, v)),
             &validators,
@@ -237,7 +212,7 @@ impl DutyWatcher {
         )))
     }
 
-    async fn learn_clock(&self) -> Result<SlotClock, BeaconError> {
+    async fn learn_clock(&self) -> Result<ChainClock, BeaconError> {
         let genesis: Genesis = self.api.get("/eth/v1/beacon/genesis", &[]).await?;
         let spec: HashMap<String, serde_json::Value> =
             self.api.get("/eth/v1/config/spec", &[]).await?;
@@ -245,9 +220,10 @@ impl DutyWatcher {
             route: "GET /eth/v1/config/spec".into(),
             reason,
         })?;
-        Ok(SlotClock {
+        Ok(ChainClock {
             genesis_time: genesis.genesis_time,
-            times,
+            seconds_per_slot: times.seconds_per_slot,
+            slots_per_epoch: times.slots_per_epoch,
         })
     }
 
@@ -256,7 +232,7 @@ impl DutyWatcher {
     async fn keep_duties(
         &self,
         state: &mut WatchState,
-        clock: &SlotClock,
+        clock: &ChainClock,
         current: u64,
     ) -> Result<(), BeaconError> {
         // The next epoch's duties may still change with a reorg: asked again once it is current.
@@ -277,7 +253,7 @@ impl DutyWatcher {
 
     async fn proposer_duties(
         &self,
-        clock: &SlotClock,
+        clock: &ChainClock,
         epoch: u64,
     ) -> Result<Vec<ProposerDuty>, BeaconError> {
         let duties: Vec<ProposerDuty> = self
@@ -290,7 +266,7 @@ impl DutyWatcher {
         Ok(duties
             .into_iter()
             .map(|duty| ProposerDuty {
-                slot: slots.start + duty.slot % clock.times.slots_per_epoch,
+                slot: slots.start + duty.slot % clock.slots_per_epoch,
                 ..duty
             })
             .collect())
@@ -399,7 +375,7 @@ impl DutyWatcher {
     async fn proposals(
         &self,
         state: &WatchState,
-        clock: &SlotClock,
+        clock: &ChainClock,
         epoch: u64,
         watched: &HashSet<u64>,
     ) -> Result<Option<Vec<(u64, Proposal)>>, BeaconError> {
@@ -445,7 +421,7 @@ impl DutyWatcher {
     async fn sync_committee(
         &self,
         state: &WatchState,
-        clock: &SlotClock,
+        clock: &ChainClock,
         epoch: u64,
         indices: &[u64],
     ) -> HashMap<u64, SyncParticipation> {
@@ -524,6 +500,7 @@ fn sorted(mut states: Vec<ValidatorState>) -> Vec<ValidatorState> {
 
 /// The report of `epoch` from what the node answered.
 fn build_report(
+    clock: ChainClock,
     epoch: u64,
     verdicts: Option<(AttestationSource, Verdicts)>,
     validators: &[ValidatorState],
@@ -565,6 +542,7 @@ fn build_report(
         .collect();
     EpochReport {
         version: VERSION,
+        clock,
         epoch,
         attestations_from: source,
         proposals_known: proposals.is_some(),

@@ -14,6 +14,8 @@ pub const VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochReport {
     pub version: u32,
+    /// The chain's clock, so that a receiver can tell when each epoch was.
+    pub clock: ChainClock,
     pub epoch: u64,
     /// Which API the attestation verdicts come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +24,47 @@ pub struct EpochReport {
     /// agent started after the epoch began, and the node no longer answers for it).
     pub proposals_known: bool,
     pub validators: Vec<ValidatorEpoch>,
+}
+
+/// The chain's clock: its genesis and slot times (the Beacon API's genesis and spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainClock {
+    /// Unix seconds.
+    pub genesis_time: u64,
+    pub seconds_per_slot: u64,
+    pub slots_per_epoch: u64,
+}
+
+impl ChainClock {
+    /// The slot at `now_seconds` (Unix); `None` before genesis.
+    pub fn slot_at(&self, now_seconds: u64) -> Option<u64> {
+        let since = now_seconds.checked_sub(self.genesis_time)?;
+        Some(since / self.seconds_per_slot.max(1))
+    }
+
+    pub fn epoch_of(&self, slot: u64) -> u64 {
+        slot / self.slots_per_epoch.max(1)
+    }
+
+    pub fn slots_of(&self, epoch: u64) -> std::ops::Range<u64> {
+        let first = epoch * self.slots_per_epoch;
+        first..first + self.slots_per_epoch
+    }
+
+    pub fn seconds_per_epoch(&self) -> u64 {
+        self.seconds_per_slot * self.slots_per_epoch
+    }
+
+    /// When `epoch` starts, Unix seconds.
+    pub fn epoch_start(&self, epoch: u64) -> u64 {
+        self.genesis_time + epoch * self.seconds_per_epoch()
+    }
+
+    /// The first epoch that starts at or after `unix_seconds`.
+    pub fn first_epoch_from(&self, unix_seconds: u64) -> u64 {
+        let since = unix_seconds.saturating_sub(self.genesis_time);
+        since.div_ceil(self.seconds_per_epoch().max(1))
+    }
 }
 
 /// Where `attested` comes from: the rewards API says which votes were correct and what they
@@ -163,6 +206,11 @@ mod tests {
     fn unknown_figures_are_left_out_of_the_json() {
         let report = EpochReport {
             version: VERSION,
+            clock: ChainClock {
+                genesis_time: 1_796_212_870,
+                seconds_per_slot: 6,
+                slots_per_epoch: 8,
+            },
             epoch: 12,
             attestations_from: None,
             proposals_known: true,
@@ -183,7 +231,9 @@ mod tests {
         let json = serde_json::to_value(&report).expect("serializes");
         assert_eq!(
             json,
-            serde_json::json!({"version": 1, "epoch": 12, "proposals_known": true, "validators": [{
+            serde_json::json!({"version": 1, "epoch": 12, "proposals_known": true,
+                "clock": {"genesis_time": 1_796_212_870u64, "seconds_per_slot": 6, "slots_per_epoch": 8},
+                "validators": [{
                 "index": 6, "status": "active", "balance": 31_996_960_000u64,
                 "effective_balance": 32_000_000_000u64,
                 "proposals": [{"slot": 97, "block_root": null}]}]})

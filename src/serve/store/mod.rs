@@ -11,6 +11,8 @@ mod sql;
 mod sqlite;
 mod stream_sql;
 pub mod streams;
+mod validator_sql;
+pub mod validators;
 
 use std::future::Future;
 use std::time::Duration;
@@ -121,11 +123,13 @@ impl MachineSummary {
     }
 }
 
-/// The database serve keeps everything in: client-stats objects and keys ([`Store`]) and the
-/// streams ([`StreamStore`]). `SqlStore` is the one implementation, over SQLite or PostgreSQL.
-pub trait Database: Store + streams::StreamStore {}
+/// The database serve keeps everything in: client-stats objects and keys ([`Store`]), the
+/// streams ([`StreamStore`](streams::StreamStore)) and the validator view
+/// ([`ValidatorStore`](validators::ValidatorStore)). `SqlStore` is the one implementation, over
+/// SQLite or PostgreSQL.
+pub trait Database: Store + streams::StreamStore + validators::ValidatorStore {}
 
-impl<T: Store + streams::StreamStore> Database for T {}
+impl<T: Store + streams::StreamStore + validators::ValidatorStore> Database for T {}
 
 /// Whose data a query may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use sqlx::AnyPool;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, FromRow, Row};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::rows::{KeyListingRow, KeyRow, LatestRow, MachineRow, read_all};
 use super::{
@@ -70,6 +70,26 @@ static SELECT_SERIES: LazyLock<String> = LazyLock::new(|| {
         )
     )
 });
+
+/// The id of key `key_id`'s machine `name`, made when new, seen at `at_ms`.
+pub(super) async fn upsert_machine(
+    tx: &mut Transaction<'_, Any>,
+    key_id: i64,
+    name: &str,
+    at_ms: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO machines (key_id, name, last_seen_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id, name) DO UPDATE SET last_seen_ms = CASE \
+         WHEN excluded.last_seen_ms > machines.last_seen_ms THEN excluded.last_seen_ms \
+         ELSE machines.last_seen_ms END RETURNING id",
+    )
+    .bind(key_id)
+    .bind(name.to_owned())
+    .bind(at_ms)
+    .fetch_one(&mut **tx)
+    .await?)
+}
 
 /// A connection pool on either database, migrated.
 pub struct SqlStore {
@@ -348,16 +368,12 @@ impl Store for SqlStore {
         let mut tx = self.pool.begin().await?;
         let mut stored = Vec::with_capacity(batch.len());
         for submission in batch {
-            let machine_id: i64 = sqlx::query_scalar(
-                "INSERT INTO machines (key_id, name, last_seen_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key_id, name) DO UPDATE SET last_seen_ms = CASE \
-                 WHEN excluded.last_seen_ms > machines.last_seen_ms THEN excluded.last_seen_ms \
-                 ELSE machines.last_seen_ms END RETURNING id",
+            let machine_id = upsert_machine(
+                &mut tx,
+                submission.key_id,
+                &submission.machine,
+                submission.received_ms,
             )
-            .bind(submission.key_id)
-            .bind(submission.machine.clone())
-            .bind(submission.received_ms)
-            .fetch_one(&mut *tx)
             .await?;
             let mut kept = Vec::with_capacity(submission.objects.len());
             for object in &submission.objects {

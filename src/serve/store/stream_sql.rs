@@ -19,10 +19,10 @@ use super::streams::{
 /// parameter's name up by walking the statement's list, so binding costs grow with the square of
 /// the parameters in one statement: 256 rows (1,536 parameters) spent a fifth of the server's CPU
 /// there, 32 rows 3 %, 16 rows less again.
-const ROWS_PER_STATEMENT: usize = 16;
+pub(super) const ROWS_PER_STATEMENT: usize = 16;
 
 /// `($1, $2, ...), ($k, ...)`: `rows` tuples of `columns` parameters.
-fn placeholders(rows: usize, columns: usize) -> String {
+pub(super) fn placeholders(rows: usize, columns: usize) -> String {
     let tuples: Vec<String> = (0..rows)
         .map(|row| {
             let parameters: Vec<String> = (1..=columns)

@@ -1,0 +1,363 @@
+//! The validator tables over SQL, one text for both databases as in `sql.rs`.
+//!
+//! A validator-epoch is five integers: the key (machine, epoch, validator), the balance as its
+//! offset from the effective balance (within a few ETH, so 4 bytes where the balance takes 6), and
+//! `duty`, the rest packed into one integer of 3 bytes:
+//!   bits 0-2  status (its place in `Status::ALL`)
+//!   bits 3-4  attestation: 0 unknown, 1 missed, 2 attested
+//!   bit 5     the votes are known; bits 6, 7, 8 head, target and source correct
+//!   bits 9-   the effective balance in whole ETH (it moves in steps of 1 ETH)
+//! On SQLite that is 24 bytes a validator-epoch with the b-tree's own costs.
+
+use sqlx::{Any, FromRow, Transaction};
+
+use super::StoreError;
+use super::rows::read_all;
+use super::sql::{SqlStore, upsert_machine};
+use super::stream_sql::{ROWS_PER_STATEMENT, placeholders};
+use super::validators::{StoredDuty, ValidatorHistory, ValidatorStore};
+use crate::wire::execution::ExecutionReport;
+use crate::wire::validators::{
+    AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation, ValidatorEpoch,
+};
+
+const GWEI_PER_ETH: u64 = 1_000_000_000;
+
+/// `duty` of one validator-epoch.
+fn pack(validator: &ValidatorEpoch) -> i64 {
+    let status = Status::ALL
+        .iter()
+        .position(|status| *status == validator.status)
+        .unwrap_or(0) as i64;
+    let attested = match validator.attested {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    };
+    let votes = validator.votes.map_or(0, |votes| {
+        1 | i64::from(votes.head) << 1 | i64::from(votes.target) << 2 | i64::from(votes.source) << 3
+    });
+    let effective_eth = (validator.effective_balance / GWEI_PER_ETH) as i64;
+    status | attested << 3 | votes << 5 | effective_eth << 9
+}
+
+/// A stored validator-epoch back in the store's terms.
+#[derive(FromRow)]
+struct DutyRow {
+    epoch: i64,
+    validator: i64,
+    balance_offset: i64,
+    duty: i64,
+}
+
+impl From<DutyRow> for StoredDuty {
+    fn from(row: DutyRow) -> StoredDuty {
+        let duty = row.duty;
+        let effective_balance = (duty >> 9) as u64 * GWEI_PER_ETH;
+        StoredDuty {
+            epoch: row.epoch as u64,
+            index: row.validator as u64,
+            status: Status::ALL[(duty & 0b111) as usize % Status::ALL.len()],
+            balance: effective_balance.saturating_add_signed(row.balance_offset),
+            effective_balance,
+            attested: match duty >> 3 & 0b11 {
+                1 => Some(false),
+                2 => Some(true),
+                _ => None,
+            },
+            votes: (duty >> 5 & 1 == 1).then_some([
+                duty >> 6 & 1 == 1,
+                duty >> 7 & 1 == 1,
+                duty >> 8 & 1 == 1,
+            ]),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct ChainRow {
+    genesis_time: i64,
+    seconds_per_slot: i64,
+    slots_per_epoch: i64,
+    last_epoch: i64,
+    attestations_from: Option<String>,
+}
+
+#[derive(FromRow)]
+struct ProposalRow {
+    slot: i64,
+    validator: i64,
+    block_root: Option<String>,
+}
+
+impl From<ProposalRow> for (u64, Proposal) {
+    fn from(row: ProposalRow) -> (u64, Proposal) {
+        (
+            row.validator as u64,
+            Proposal {
+                slot: row.slot as u64,
+                block_root: row.block_root,
+            },
+        )
+    }
+}
+
+#[derive(FromRow)]
+struct SyncRow {
+    epoch: i64,
+    validator: i64,
+    participated: Option<i64>,
+    missed: Option<i64>,
+}
+
+impl From<SyncRow> for (u64, u64, SyncParticipation) {
+    fn from(row: SyncRow) -> (u64, u64, SyncParticipation) {
+        (
+            row.epoch as u64,
+            row.validator as u64,
+            SyncParticipation {
+                participated: row.participated.map(|n| n as u32),
+                missed: row.missed.map(|n| n as u32),
+            },
+        )
+    }
+}
+
+fn source_name(source: AttestationSource) -> &'static str {
+    match source {
+        AttestationSource::Rewards => "rewards",
+        AttestationSource::Liveness => "liveness",
+    }
+}
+
+async fn insert_duties(
+    tx: &mut Transaction<'_, Any>,
+    machine_id: i64,
+    report: &EpochReport,
+) -> Result<(), StoreError> {
+    for rows in report.validators.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO validator_epochs (machine_id, epoch, validator, balance_offset, duty) \
+             VALUES {} ON CONFLICT (machine_id, epoch, validator) DO UPDATE SET \
+             balance_offset = excluded.balance_offset, duty = excluded.duty",
+            placeholders(rows.len(), 5)
+        );
+        let mut query = sqlx::query(&sql);
+        for validator in rows {
+            let offset = validator.balance as i64 - validator.effective_balance as i64;
+            query = query
+                .bind(machine_id)
+                .bind(report.epoch as i64)
+                .bind(validator.index as i64)
+                .bind(offset)
+                .bind(pack(validator));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for validator in &report.validators {
+        for proposal in &validator.proposals {
+            sqlx::query(
+                "INSERT INTO validator_proposals (machine_id, slot, validator, block_root) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (machine_id, slot) DO UPDATE SET \
+                 validator = excluded.validator, block_root = excluded.block_root",
+            )
+            .bind(machine_id)
+            .bind(proposal.slot as i64)
+            .bind(validator.index as i64)
+            .bind(proposal.block_root.clone())
+            .execute(&mut **tx)
+            .await?;
+        }
+        if let Some(sync) = validator.sync_committee {
+            sqlx::query(
+                "INSERT INTO validator_sync (machine_id, epoch, validator, participated, missed) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (machine_id, epoch, validator) DO UPDATE \
+                 SET participated = excluded.participated, missed = excluded.missed",
+            )
+            .bind(machine_id)
+            .bind(report.epoch as i64)
+            .bind(validator.index as i64)
+            .bind(sync.participated.map(i64::from))
+            .bind(sync.missed.map(i64::from))
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+impl ValidatorStore for SqlStore {
+    async fn insert_epoch_report(
+        &self,
+        key_id: i64,
+        machine: &str,
+        received_ms: i64,
+        report: &EpochReport,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let machine_id = upsert_machine(&mut tx, key_id, machine, received_ms).await?;
+        let clock = report.clock;
+        sqlx::query(
+            "INSERT INTO validator_chains (machine_id, genesis_time, seconds_per_slot, \
+             slots_per_epoch, last_epoch, attestations_from) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (machine_id) DO UPDATE SET genesis_time = excluded.genesis_time, \
+             seconds_per_slot = excluded.seconds_per_slot, \
+             slots_per_epoch = excluded.slots_per_epoch, attestations_from = CASE \
+             WHEN excluded.last_epoch >= validator_chains.last_epoch \
+             THEN excluded.attestations_from ELSE validator_chains.attestations_from END, \
+             last_epoch = CASE WHEN excluded.last_epoch > validator_chains.last_epoch \
+             THEN excluded.last_epoch ELSE validator_chains.last_epoch END",
+        )
+        .bind(machine_id)
+        .bind(clock.genesis_time as i64)
+        .bind(clock.seconds_per_slot as i64)
+        .bind(clock.slots_per_epoch as i64)
+        .bind(report.epoch as i64)
+        .bind(report.attestations_from.map(source_name))
+        .execute(&mut *tx)
+        .await?;
+        insert_duties(&mut tx, machine_id, report).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_execution_report(
+        &self,
+        key_id: i64,
+        machine: &str,
+        received_ms: i64,
+        report: &ExecutionReport,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(report)
+            .map_err(|err| StoreError::Failed(format!("the report does not serialize: {err}")))?;
+        let mut tx = self.pool().begin().await?;
+        let machine_id = upsert_machine(&mut tx, key_id, machine, received_ms).await?;
+        sqlx::query(
+            "INSERT INTO execution_clients (machine_id, received_ms, report) VALUES ($1, $2, $3) \
+             ON CONFLICT (machine_id) DO UPDATE SET received_ms = excluded.received_ms, \
+             report = excluded.report WHERE excluded.received_ms >= execution_clients.received_ms",
+        )
+        .bind(machine_id)
+        .bind(received_ms)
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn validator_history(
+        &self,
+        machine_id: i64,
+        epochs: u32,
+    ) -> Result<Option<ValidatorHistory>, StoreError> {
+        let chain = sqlx::query(
+            "SELECT genesis_time, seconds_per_slot, slots_per_epoch, last_epoch, \
+             attestations_from FROM validator_chains WHERE machine_id = $1",
+        )
+        .bind(machine_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(chain) = chain.as_ref().map(ChainRow::from_row).transpose()? else {
+            return Ok(None);
+        };
+        let since = chain.last_epoch - i64::from(epochs.max(1)) + 1;
+        let duties = sqlx::query(
+            "SELECT epoch, validator, balance_offset, duty FROM validator_epochs \
+             WHERE machine_id = $1 AND epoch >= $2 ORDER BY epoch, validator",
+        )
+        .bind(machine_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        let proposals = sqlx::query(
+            "SELECT slot, validator, block_root FROM validator_proposals \
+             WHERE machine_id = $1 AND slot >= $2 ORDER BY slot",
+        )
+        .bind(machine_id)
+        .bind(since * chain.slots_per_epoch)
+        .fetch_all(self.pool())
+        .await?;
+        let sync = sqlx::query(
+            "SELECT epoch, validator, participated, missed FROM validator_sync \
+             WHERE machine_id = $1 AND epoch >= $2 ORDER BY epoch, validator",
+        )
+        .bind(machine_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(Some(ValidatorHistory {
+            clock: ChainClock {
+                genesis_time: chain.genesis_time as u64,
+                seconds_per_slot: chain.seconds_per_slot as u64,
+                slots_per_epoch: chain.slots_per_epoch as u64,
+            },
+            last_epoch: chain.last_epoch as u64,
+            attestations_from: match chain.attestations_from.as_deref() {
+                Some("rewards") => Some(AttestationSource::Rewards),
+                Some("liveness") => Some(AttestationSource::Liveness),
+                _ => None,
+            },
+            duties: read_all::<DutyRow, StoredDuty>(&duties)?,
+            proposals: read_all::<ProposalRow, (u64, Proposal)>(&proposals)?,
+            sync: read_all::<SyncRow, (u64, u64, SyncParticipation)>(&sync)?,
+        }))
+    }
+
+    async fn execution_report(
+        &self,
+        machine_id: i64,
+    ) -> Result<Option<(i64, ExecutionReport)>, StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT received_ms, report FROM execution_clients WHERE machine_id = $1",
+        )
+        .bind(machine_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(received_ms, json)| {
+            serde_json::from_str(&json)
+                .map(|report| (received_ms, report))
+                .map_err(|err| StoreError::Failed(format!("a stored execution report: {err}")))
+        })
+        .transpose()
+    }
+
+    async fn purge_validators(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
+        // An epoch is purged once it started before the cutoff, by its machine's chain clock.
+        let before_seconds = before_ms.div_euclid(1000);
+        let result = sqlx::query(
+            "DELETE FROM validator_epochs WHERE (machine_id, epoch, validator) IN \
+             (SELECT e.machine_id, e.epoch, e.validator FROM validator_epochs e \
+             JOIN validator_chains c ON c.machine_id = e.machine_id \
+             WHERE c.genesis_time + e.epoch * c.seconds_per_slot * c.slots_per_epoch < $1 \
+             LIMIT $2)",
+        )
+        .bind(before_seconds)
+        .bind(i64::from(batch))
+        .execute(self.pool())
+        .await?;
+        let deleted = result.rows_affected();
+        if deleted < u64::from(batch) {
+            let mut tx = self.pool().begin().await?;
+            for statement in [
+                "DELETE FROM validator_proposals WHERE EXISTS (SELECT 1 FROM validator_chains c \
+                 WHERE c.machine_id = validator_proposals.machine_id \
+                 AND c.genesis_time + validator_proposals.slot * c.seconds_per_slot < $1)",
+                "DELETE FROM validator_sync WHERE EXISTS (SELECT 1 FROM validator_chains c \
+                 WHERE c.machine_id = validator_sync.machine_id AND c.genesis_time \
+                 + validator_sync.epoch * c.seconds_per_slot * c.slots_per_epoch < $1)",
+                "DELETE FROM validator_chains WHERE machine_id IN (SELECT id FROM machines \
+                 WHERE last_seen_ms < $1 * 1000) AND NOT EXISTS (SELECT 1 FROM validator_epochs \
+                 e WHERE e.machine_id = validator_chains.machine_id)",
+                "DELETE FROM execution_clients WHERE received_ms < $1 * 1000",
+            ] {
+                sqlx::query(statement)
+                    .bind(before_seconds)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(deleted)
+    }
+}

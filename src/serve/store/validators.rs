@@ -1,0 +1,80 @@
+//! What the validator view keeps: per machine, each watched validator's duty in each finished
+//! epoch, its proposals and sync-committee duty, and the newest report of its execution client. A
+//! trait of its own beside `Store`, implemented by the same `SqlStore` (`validator_sql.rs`).
+
+use std::future::Future;
+
+use super::StoreError;
+use crate::wire::execution::ExecutionReport;
+use crate::wire::validators::{
+    AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation,
+};
+
+/// One validator in one epoch, as stored: the report's figures but the rewards' gwei.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDuty {
+    pub epoch: u64,
+    pub index: u64,
+    pub status: Status,
+    pub balance: u64,
+    pub effective_balance: u64,
+    pub attested: Option<bool>,
+    /// Head, target and source correct, where the rewards API said.
+    pub votes: Option<[bool; 3]>,
+}
+
+/// A machine's recent validator history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatorHistory {
+    pub clock: ChainClock,
+    pub last_epoch: u64,
+    pub attestations_from: Option<AttestationSource>,
+    /// Oldest epoch first, then by validator index.
+    pub duties: Vec<StoredDuty>,
+    /// Each with its validator's index, oldest first.
+    pub proposals: Vec<(u64, Proposal)>,
+    /// (epoch, validator, participation), oldest first.
+    pub sync: Vec<(u64, u64, SyncParticipation)>,
+}
+
+pub trait ValidatorStore: Send + Sync + 'static {
+    /// Stores a machine's epoch report in one transaction; a report sent again overwrites itself.
+    fn insert_epoch_report(
+        &self,
+        key_id: i64,
+        machine: &str,
+        received_ms: i64,
+        report: &EpochReport,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps a machine's newest execution-client report.
+    fn insert_execution_report(
+        &self,
+        key_id: i64,
+        machine: &str,
+        received_ms: i64,
+        report: &ExecutionReport,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Machine `machine_id`'s last `epochs` reported epochs; `None` when it never reported one.
+    fn validator_history(
+        &self,
+        machine_id: i64,
+        epochs: u32,
+    ) -> impl Future<Output = Result<Option<ValidatorHistory>, StoreError>> + Send;
+
+    /// Machine `machine_id`'s newest execution-client report and when it was received.
+    fn execution_report(
+        &self,
+        machine_id: i64,
+    ) -> impl Future<Output = Result<Option<(i64, ExecutionReport)>, StoreError>> + Send;
+
+    /// Deletes up to `batch` validator-epochs (and their proposals and sync duty) of epochs that
+    /// started before `before_ms`, by each machine's chain clock; returns how many. Once none is
+    /// left, the chain clocks and execution reports of machines silent since then go too.
+    fn purge_validators(
+        &self,
+        before_ms: i64,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
