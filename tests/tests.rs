@@ -20,5 +20,6 @@ mod serve_page;
 mod serve_proxy;
 mod serve_public;
 mod serve_streams;
+mod serve_validators;
 mod telemetry;
 mod validators;

@@ -18,6 +18,7 @@ use crate::agent::host::HostSource;
 use crate::agent::profiles::{ClientChoice, Profiles};
 use crate::agent::scrape::Target;
 use crate::agent::sinks::pushgateway::PushTarget;
+use crate::agent::sinks::reports::ReportRoutes;
 use crate::agent::sinks::websocket::TelemetryEndpoint;
 use crate::cli::{RunArgs, SettingsArgs};
 use crate::secret::{Secret, SensitiveUrl};
@@ -70,6 +71,8 @@ pub struct Config {
     pub validators: Option<ValidatorWatch>,
     /// The execution client's JSON-RPC.
     pub execution_rpc: Option<Url>,
+    /// Where the validator view's reports go: a nodepulse serve, never beaconcha.in.
+    pub reports: Option<ReportRoutes>,
     /// A Starknet or Substrate node's metrics.
     pub node: Option<Target>,
     pub node_name: String,
@@ -145,13 +148,19 @@ impl Config {
                 })
             })
             .transpose()?;
-        // The validator view has a receiver of its own: the operator's Prometheus, at --listen.
-        let watched_at_listen =
-            (validators.is_some() || execution_rpc.is_some()) && listen.is_some();
+        let reports = if validators.is_some() || execution_rpc.is_some() {
+            report_routes(&settings)?
+        } else {
+            None
+        };
+        // The validator view has receivers of its own: a nodepulse serve, and the operator's
+        // Prometheus at --listen.
+        let has_own_receiver = (validators.is_some() || execution_rpc.is_some())
+            && (listen.is_some() || reports.is_some());
         if stats_endpoint.is_none()
             && pushgateway.is_none()
             && telemetry.is_empty()
-            && !watched_at_listen
+            && !has_own_receiver
             && mode != Mode::DryRun
         {
             return Err(ConfigError::NoReceiver);
@@ -160,6 +169,7 @@ impl Config {
             mode,
             validators,
             execution_rpc,
+            reports,
             beacon_node: target("beacon-node", settings.beacon_node)?,
             validator: target("validator", settings.validator)?,
             client: client_choice(settings.client.as_deref(), &profiles)?,
@@ -344,6 +354,42 @@ fn validator_watch(settings: &SettingsArgs) -> Result<Option<ValidatorWatch>, Co
     Ok(Some(ValidatorWatch {
         beacon_api,
         watched,
+    }))
+}
+
+/// The validator view's routes on the `nodepulse serve` that `--stats-base-url`, `--api-key` and
+/// `--machine` name; `None` without a key and machine, or when the base is beaconcha.in's (it has
+/// no such routes).
+fn report_routes(settings: &SettingsArgs) -> Result<Option<ReportRoutes>, ConfigError> {
+    let (Some(key), Some(machine)) = (settings.api_key.as_deref(), settings.machine.as_deref())
+    else {
+        return Ok(None);
+    };
+    let base = settings
+        .stats_base_url
+        .as_deref()
+        .unwrap_or(DEFAULT_STATS_BASE_URL);
+    let base = http_url("stats-base-url", base)?.expose().clone();
+    if base
+        .host_str()
+        .is_some_and(|host| host.ends_with("beaconcha.in"))
+    {
+        return Ok(None);
+    }
+    let route = |name: &str| -> Result<SensitiveUrl, ConfigError> {
+        let mut url = base.clone();
+        url.path_segments_mut()
+            .map_err(|()| invalid("stats-base-url", "not a base URL"))?
+            .pop_if_empty()
+            .extend(["api", "v1", "client", name]);
+        url.query_pairs_mut()
+            .append_pair("apikey", key)
+            .append_pair("machine", machine);
+        Ok(SensitiveUrl::new(url))
+    };
+    Ok(Some(ReportRoutes {
+        validators: route("validators")?,
+        execution: route("execution")?,
     }))
 }
 

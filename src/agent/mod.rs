@@ -44,6 +44,7 @@ use profiles::{DetectError, Profile};
 use rpc::RpcClient;
 use scrape::{ScrapeError, Scraper, Target};
 use sinks::pushgateway::PushSink;
+use sinks::reports::ReportSink;
 use sinks::stats::StatsSink;
 use sinks::websocket::{self, StreamSettings};
 use sinks::{DeliveryError, Sink, Until, deliver};
@@ -352,6 +353,14 @@ impl Sinks {
                 config.stats_one_per_minute,
             )?;
             sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
+        }
+        if let Some(routes) = &config.reports {
+            let sink = ReportSink::new(routes.clone(), config.timeout)?;
+            sinks.spawn(sink, agent, &cycles_rx, &stop_rx, until);
+        } else if config.validators.is_some() || config.execution_rpc.is_some() {
+            tracing::info!(
+                "the validator view goes to --listen's /metrics only: its reports go to a nodepulse serve named by --stats-base-url, --api-key and --machine"
+            );
         }
         if let Some(target) = &config.pushgateway {
             let sink = PushSink::new(target.clone(), config.timeout, Arc::clone(&agent.telemetry))?;

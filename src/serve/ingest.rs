@@ -18,7 +18,7 @@ use crate::wire::client_stats::decode;
 
 /// A body must arrive within this; a client trickling bytes holds a connection no longer.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest request body read.
+/// Largest client-stats body read.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Machine names longer than this are refused.
 const MAX_MACHINE_BYTES: usize = 128;
@@ -61,7 +61,7 @@ async fn accept<S: Store>(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let machine = machine_name(machine)?;
-    let body = read_body(shared, body).await?;
+    let body = read_body(shared, body, MAX_BODY_BYTES).await?;
     let objects = decode::decode(&body).map_err(|err| {
         shared.metrics.rejected(Rejection::Invalid, 1);
         ApiError::new(StatusCode::BAD_REQUEST, err.to_string())
@@ -102,7 +102,7 @@ async fn accept<S: Store>(
 }
 
 /// The machine's name: `default` when none is given.
-fn machine_name(machine: String) -> Result<String, ApiError> {
+pub(super) fn machine_name(machine: String) -> Result<String, ApiError> {
     if machine.is_empty() {
         return Ok("default".into());
     }
@@ -117,11 +117,13 @@ fn machine_name(machine: String) -> Result<String, ApiError> {
     Ok(machine)
 }
 
-async fn read_body<S: Store>(
+/// The whole body, refused past `limit` bytes or when it trickles in for too long.
+pub(super) async fn read_body<S: Store>(
     shared: &AppState<S>,
     body: Body,
+    limit: usize,
 ) -> Result<axum::body::Bytes, ApiError> {
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => {
             // `to_bytes` fails with a length-limit error when the cap is hit, else on a broken
@@ -132,7 +134,7 @@ async fn read_body<S: Store>(
                 shared.metrics.rejected(Rejection::TooLarge, 1);
                 Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                    format!("the body is larger than {limit} bytes"),
                 ))
             } else {
                 Err(ApiError::new(

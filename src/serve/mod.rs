@@ -23,6 +23,7 @@ mod state;
 pub mod store;
 mod streams;
 mod tls;
+mod validators;
 mod writer;
 
 use std::process::ExitCode;
@@ -177,8 +178,9 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// Deletes objects and stream messages (not those from `/audit`) older than `retention`: at start,
-/// then every `PURGE_EVERY`.
+/// Deletes validator-epochs, objects and stream messages (not those from `/audit`) older than
+/// `retention`: at start, then every `PURGE_EVERY`. Validator-epochs go first: the objects' purge
+/// then removes the machines silent since.
 async fn purge_forever<S: Database>(
     store: Arc<S>,
     retention: Duration,
@@ -187,6 +189,8 @@ async fn purge_forever<S: Database>(
     let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     loop {
         let before = now_ms().saturating_sub(retention_ms);
+        let validator_epochs =
+            purge_in_batches(&stop, |batch| store.purge_validators(before, batch)).await;
         let objects = purge_in_batches(&stop, |batch| store.purge(before, batch)).await;
         let messages = purge_in_batches(&stop, |batch| store.purge_logs(before, batch)).await;
         match store.purge_sessions(now_ms()).await {
@@ -194,8 +198,13 @@ async fn purge_forever<S: Database>(
             Ok(sessions) => tracing::debug!(sessions, "purged expired and revoked sign-ins"),
             Err(err) => tracing::warn!("sign-ins were not purged (tried again in an hour): {err}"),
         }
-        if objects + messages > 0 {
-            tracing::info!(objects, messages, "purged what is older than the retention");
+        if validator_epochs + objects + messages > 0 {
+            tracing::info!(
+                validator_epochs,
+                objects,
+                messages,
+                "purged what is older than the retention"
+            );
         }
         tokio::select! {
             _ = stop.changed() => return,

@@ -1,6 +1,6 @@
 //! The routes, and the layers around them: which handler answers which path, the access log and
-//! compression. Handlers live with what they serve (`ingest`, `queries`, `streams`, `page`,
-//! `health`) and take extractors for who may ask (`auth`); nothing here answers a request itself.
+//! compression. Handlers live with what they serve (`ingest`, `queries`, `streams`, `validators`,
+//! `page`, `health`) and take extractors for who may ask (`auth`); nothing here answers a request itself.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +19,7 @@ use super::queries;
 use super::state::AppState;
 use super::store::{Database, Store};
 use super::streams;
+use super::validators;
 
 pub fn router<S: Database>(shared: Arc<AppState<S>>) -> Router {
     Router::new()
@@ -28,6 +29,14 @@ pub fn router<S: Database>(shared: Arc<AppState<S>>) -> Router {
             post(ingest::by_path::<S>),
         )
         .route("/api/v1/stats/{apikey}", post(ingest::by_path_default::<S>))
+        .route(
+            "/api/v1/client/validators",
+            post(validators::epoch_report::<S>),
+        )
+        .route(
+            "/api/v1/client/execution",
+            post(validators::execution_report::<S>),
+        )
         .route("/submit", get(streams::upgrade::submit::<S>))
         .route("/audit", get(streams::upgrade::audit::<S>))
         .route("/login", post(page::login::<S>))
@@ -51,6 +60,10 @@ fn reads<S: Database>() -> Router<Arc<AppState<S>>> {
         .route(
             "/api/v1/machines/{machine}/stats",
             get(queries::machine_stats::<S>),
+        )
+        .route(
+            "/api/v1/machines/{machine}/validators",
+            get(validators::history::<S>),
         )
         .route(
             "/api/v1/user/stats/{offset}/{limit}",

@@ -7,6 +7,7 @@
 //! refused for good dropped rather than retried.
 
 pub mod pushgateway;
+pub mod reports;
 pub mod stats;
 pub mod websocket;
 

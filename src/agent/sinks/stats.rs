@@ -129,40 +129,45 @@ impl StatsSink {
             queue: StatsQueue::new(one_per_minute),
         })
     }
+}
 
-    /// One POST of one JSON array.
-    async fn post(&self, objects: &[StatsObject], now: SystemTime) -> Verdict {
-        let result = self
-            .client
-            .post(self.endpoint.expose().clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(client_stats::to_body(objects))
-            .send()
-            .await;
-        let response = match result {
-            Ok(response) => response,
-            Err(err) => {
-                return Verdict::Retry {
-                    reason: format!("sending to {} failed: {}", self.endpoint, describe(err)),
-                    after: None,
-                };
-            }
-        };
-        let status = response.status();
-        if status.is_success() {
-            return Verdict::Delivered;
+/// One POST of a JSON body, and what the answer means for it. Also the validator view's, whose
+/// receiver (`nodepulse serve`) answers as beaconcha.in does.
+pub(super) async fn post_json(
+    client: &reqwest::Client,
+    endpoint: &SensitiveUrl,
+    body: Vec<u8>,
+    now: SystemTime,
+) -> Verdict {
+    let result = client
+        .post(endpoint.expose().clone())
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    let response = match result {
+        Ok(response) => response,
+        Err(err) => {
+            return Verdict::Retry {
+                reason: format!("sending to {endpoint} failed: {}", describe(err)),
+                after: None,
+            };
         }
-        let Refusal {
-            retry_after: waited,
-            body,
-        } = Refusal::read(response, now).await;
-        let reason = match receiver_message(&body) {
-            Some(message) => format!("{} answered HTTP {status}: {message}", self.endpoint),
-            None => format!("{} answered HTTP {status}", self.endpoint),
-        };
-        let status = status.as_u16();
-        classify(status, reason, wait_before_retry(status, waited, now))
+    };
+    let status = response.status();
+    if status.is_success() {
+        return Verdict::Delivered;
     }
+    let Refusal {
+        retry_after: waited,
+        body,
+    } = Refusal::read(response, now).await;
+    let reason = match receiver_message(&body) {
+        Some(message) => format!("{endpoint} answered HTTP {status}: {message}"),
+        None => format!("{endpoint} answered HTTP {status}"),
+    };
+    let status = status.as_u16();
+    classify(status, reason, wait_before_retry(status, waited, now))
 }
 
 impl Sink for StatsSink {
@@ -194,7 +199,8 @@ impl Sink for StatsSink {
                 after: Some(until_next_minute(now)),
             };
         }
-        let verdict = self.post(&objects, now).await;
+        let body = client_stats::to_body(&objects);
+        let verdict = post_json(&self.client, &self.endpoint, body, now).await;
         match verdict {
             Verdict::Delivered => self.queue.delivered(&objects, minute),
             Verdict::Rejected { .. } => self.queue.drop_sent(&objects),

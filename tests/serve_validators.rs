@@ -1,0 +1,241 @@
+//! The validator view end to end, on both databases: the agent against the recorded Lodestar and
+//! Anvil sends its reports to `serve`, which keeps them and answers them back; reports as a client
+//! could send them round-trip whole; bad reports are refused with the reason; retention purges
+//! old epochs by each machine's chain clock.
+
+use serde_json::{Value, json};
+
+use crate::common::beacon::RecordedBeaconNode;
+use crate::common::nodes::recorded_anvil;
+use crate::common::receiver::{Answer, KINDS, Receiver, database, request};
+use crate::common::{add_key, nodepulse};
+
+fn history(receiver: &Receiver, key: &str, machine: &str, epochs: u32) -> Value {
+    let answer = receiver.get(
+        &format!("/api/v1/machines/{machine}/validators?epochs={epochs}"),
+        key,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body: Value = serde_json::from_str(&answer.text()).expect("JSON");
+    body["data"][0].clone()
+}
+
+fn post_report(receiver: &Receiver, route: &str, key: &str, body: &Value) -> Answer {
+    request(
+        "POST",
+        &receiver.url(&format!("/api/v1/client/{route}?machine=m1")),
+        &[("Content-Type", "application/json"), ("apikey", key)],
+        body.to_string().as_bytes(),
+    )
+    .expect("POST answered")
+}
+
+#[test]
+fn the_agent_sends_the_finished_epoch_and_the_execution_client_and_serve_keeps_them() {
+    for kind in KINDS {
+        let database = database(kind, "validator-view");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        // Epoch 7's wake: epoch 6 is the one to report, with validator client B down.
+        let beacon = RecordedBeaconNode::start(7);
+        beacon.stretch_clock_to_now();
+        let anvil = recorded_anvil();
+        let output = nodepulse()
+            .args(["run", "--once", "--stats-base-url", &receiver.url("")])
+            .args(["--api-key", &key, "--machine", "lodestar-dev"])
+            .args([
+                "--beacon-api",
+                &beacon.url(),
+                "--watch-validators",
+                "0,1,2,3,4,5,6,7",
+            ])
+            .args(["--execution-rpc", &anvil.url("")])
+            .output()
+            .expect("run the agent");
+        assert!(
+            output.status.success(),
+            "{kind:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+
+        let machine = history(&receiver, &key, "lodestar-dev", 1);
+        let validators = &machine["validators"];
+        assert_eq!(validators["last_epoch"], 6, "{kind:?}");
+        assert_eq!(validators["attestations_from"], "liveness");
+        assert_eq!(validators["clock"]["slots_per_epoch"], 8);
+        let epoch = &validators["epochs"][0];
+        assert_eq!(epoch["epoch"], 6);
+        let attested: Vec<bool> = epoch["validators"]
+            .as_array()
+            .expect("validators")
+            .iter()
+            .map(|v| v["attested"].as_bool().expect("attested"))
+            .collect();
+        assert_eq!(
+            attested,
+            [true, true, true, true, true, true, false, false],
+            "{kind:?}"
+        );
+        assert_eq!(epoch["validators"][0]["status"], "active");
+        assert_eq!(
+            epoch["validators"][0]["effective_balance"],
+            32_000_000_000u64
+        );
+        let execution = &machine["execution"]["report"];
+        assert_eq!(execution["client_version"], "anvil/v1.7.1", "{kind:?}");
+        assert_eq!(execution["head_block"], 50);
+        assert!(execution.get("peers").is_none());
+    }
+}
+
+fn rich_report(epoch: u64) -> Value {
+    json!({
+        "version": 1,
+        "clock": {"genesis_time": 1_606_824_023u64, "seconds_per_slot": 12, "slots_per_epoch": 32},
+        "epoch": epoch,
+        "attestations_from": "rewards",
+        "proposals_known": true,
+        "validators": [
+            {"index": 412_345, "status": "active", "balance": 32_004_512_345u64,
+             "effective_balance": 32_000_000_000u64, "attested": true,
+             "votes": {"head": true, "target": true, "source": true, "reward": 14_012},
+             "proposals": [{"slot": epoch * 32 + 5, "block_root": "0x4d611d5b93fdab69013a7f0a2f961caca0c853f87cfe9595fe50038163079360"}],
+             "sync_committee": {"participated": 31, "missed": 1}},
+            {"index": 412_346, "status": "active", "balance": 31_999_990_001u64,
+             "effective_balance": 32_000_000_000u64, "attested": false,
+             "votes": {"head": false, "target": false, "source": false, "reward": -9_999},
+             "proposals": [{"slot": epoch * 32 + 17, "block_root": null}]},
+            {"index": 412_347, "status": "slashed", "balance": 30_500_000_000u64,
+             "effective_balance": 30_000_000_000u64, "attested": false,
+             "votes": {"head": false, "target": false, "source": true, "reward": -4_000}},
+            {"index": 7, "status": "exited", "balance": 0, "effective_balance": 0},
+            {"index": 900_001, "status": "pending", "balance": 32_000_000_000u64,
+             "effective_balance": 32_000_000_000u64}
+        ]
+    })
+}
+
+#[test]
+fn every_figure_of_a_report_comes_back_as_sent_but_the_reward() {
+    for kind in KINDS {
+        let database = database(kind, "validator-round-trip");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        let now_epoch = (unix_now() - 1_606_824_023) / 384;
+        for epoch in [now_epoch - 2, now_epoch - 1] {
+            let answer = post_report(&receiver, "validators", &key, &rich_report(epoch));
+            assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text());
+        }
+        // Sent again (an agent that did not see the answer): stored once.
+        let answer = post_report(&receiver, "validators", &key, &rich_report(now_epoch - 1));
+        assert_eq!(answer.status, 200);
+
+        let validators = &history(&receiver, &key, "m1", 5)["validators"];
+        let epochs = validators["epochs"].as_array().expect("epochs");
+        assert_eq!(epochs.len(), 2, "{kind:?}: {validators}");
+        let sent = rich_report(now_epoch - 1);
+        let stored = epochs[1]["validators"].as_array().expect("validators");
+        for sent in sent["validators"].as_array().expect("sent") {
+            let mut want = sent.clone();
+            // The votes come back flat, and their reward (in gwei) is not kept.
+            if let Some(votes) = want.as_object_mut().and_then(|v| v.remove("votes")) {
+                for vote in ["head", "target", "source"] {
+                    want[vote] = votes[vote].clone();
+                }
+            }
+            let back = stored
+                .iter()
+                .find(|v| v["index"] == sent["index"])
+                .unwrap_or_else(|| panic!("{kind:?}: validator {} came back", sent["index"]));
+            assert_eq!(back, &want, "{kind:?}");
+        }
+        let indices: Vec<u64> = epochs[1]["validators"]
+            .as_array()
+            .expect("validators")
+            .iter()
+            .map(|v| v["index"].as_u64().expect("index"))
+            .collect();
+        assert_eq!(indices, [7, 412_345, 412_346, 412_347, 900_001]);
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+#[test]
+fn bad_reports_are_refused_with_the_reason_and_nothing_is_stored() {
+    for kind in KINDS {
+        let database = database(kind, "validator-refusals");
+        let key = add_key(&database, "operator", false);
+        let receiver = Receiver::start(&database, &[]);
+        let mut other_version = rich_report(100);
+        other_version["version"] = json!(2);
+        let mut no_clock = rich_report(100);
+        no_clock["clock"]["slots_per_epoch"] = json!(0);
+        let mut bad_status = rich_report(100);
+        bad_status["validators"][0]["status"] = json!("active_ongoing");
+        let cases = [
+            (
+                other_version,
+                "report version 2 is not one this server reads (1)",
+            ),
+            (no_clock, "zero slot time or epoch length"),
+            (bad_status, "unknown variant `active_ongoing`"),
+            (json!({"version": 1}), "missing field"),
+        ];
+        for (body, want) in cases {
+            let answer = post_report(&receiver, "validators", &key, &body);
+            assert_eq!(answer.status, 400, "{kind:?} {body}");
+            assert!(answer.text().contains(want), "{kind:?}: {}", answer.text());
+        }
+        let answer = post_report(&receiver, "validators", "not-a-key", &rich_report(100));
+        assert_eq!(answer.status, 401);
+        let answer = post_report(&receiver, "execution", &key, &json!({"version": 3}));
+        assert_eq!(answer.status, 400, "{}", answer.text());
+        let answer = receiver.get("/api/v1/machines/m1/validators", &key);
+        assert_eq!(answer.status, 404, "nothing stored: {}", answer.text());
+    }
+}
+
+#[test]
+fn retention_purges_epochs_by_the_machines_chain_clock() {
+    for kind in KINDS {
+        let database = database(kind, "validator-retention");
+        let key = add_key(&database, "operator", false);
+        let mut receiver = Receiver::start(&database, &["--retention", "1d"]);
+        let now_epoch = (unix_now() - 1_606_824_023) / 384;
+        // Three days ago, and the last finished epoch.
+        for epoch in [now_epoch - 3 * 225, now_epoch - 1] {
+            let answer = post_report(&receiver, "validators", &key, &rich_report(epoch));
+            assert_eq!(answer.status, 200, "{}", answer.text());
+        }
+        assert_eq!(
+            history(&receiver, &key, "m1", 1575)["validators"]["epochs"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        // The purge runs when serve starts.
+        receiver.process.stop();
+        let receiver = Receiver::start_on(&database, &receiver.address, &["--retention", "1d"]);
+        let validators = &history(&receiver, &key, "m1", 1575)["validators"];
+        let epochs: Vec<u64> = validators["epochs"]
+            .as_array()
+            .expect("epochs")
+            .iter()
+            .map(|e| e["epoch"].as_u64().expect("epoch"))
+            .collect();
+        assert_eq!(epochs, [now_epoch - 1], "{kind:?}");
+        let proposals: usize = validators["epochs"][0]["validators"]
+            .as_array()
+            .expect("validators")
+            .iter()
+            .map(|v| v["proposals"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(proposals, 2, "the old epoch's proposals went with it");
+    }
+}
