@@ -15,7 +15,7 @@ use crate::common::{
 use serde_json::{Value, json};
 
 /// A config file: rules evaluated every 200 ms, `rules` (TOML) and one webhook per `hooks` entry.
-fn config(name: &str, rules: &str, hooks: &[(&str, &str)]) -> String {
+pub fn config(name: &str, rules: &str, hooks: &[(&str, &str)]) -> String {
     let mut text = format!("[alerts]\nevaluate-every = \"200ms\"\n{rules}\n");
     for (url, kind) in hooks {
         text.push_str(&format!(
@@ -28,7 +28,7 @@ fn config(name: &str, rules: &str, hooks: &[(&str, &str)]) -> String {
 }
 
 /// Every other rule off, so that only the one under test speaks.
-fn only(rule: &str, settings: &str) -> String {
+pub fn only(rule: &str, settings: &str) -> String {
     let rules = [
         "machine-offline",
         "disk-free",
@@ -37,6 +37,15 @@ fn only(rule: &str, settings: &str) -> String {
         "peers",
         "validators-inactive",
         "stream-node-silent",
+        "attestations-missed",
+        "proposal-missed",
+        "slashed",
+        "balance-dropped",
+        "sync-participation",
+        "execution-not-synced",
+        "execution-head-age",
+        "execution-peers",
+        "disk-forecast",
     ];
     rules
         .iter()
@@ -51,14 +60,14 @@ fn only(rule: &str, settings: &str) -> String {
 }
 
 /// The JSON bodies a webhook was sent.
-fn bodies(hook: &Server) -> Vec<Value> {
+pub fn bodies(hook: &Server) -> Vec<Value> {
     hook.requests()
         .iter()
         .filter_map(|request| serde_json::from_slice(&request.body).ok())
         .collect()
 }
 
-fn statuses(hook: &Server) -> Vec<String> {
+pub fn statuses(hook: &Server) -> Vec<String> {
     bodies(hook)
         .iter()
         .map(|body| {

@@ -5,10 +5,13 @@
 
 use serde_json::{Value, json};
 
+use std::time::Duration;
+
 use crate::common::beacon::RecordedBeaconNode;
 use crate::common::nodes::recorded_anvil;
 use crate::common::receiver::{Answer, KINDS, Receiver, database, request};
-use crate::common::{add_key, nodepulse};
+use crate::common::{Reply, Server, add_key, eventually, nodepulse};
+use crate::serve_alerts::{bodies, config, only, statuses};
 
 fn history(receiver: &Receiver, key: &str, machine: &str, epochs: u32) -> Value {
     let answer = receiver.get(
@@ -237,5 +240,89 @@ fn retention_purges_epochs_by_the_machines_chain_clock() {
             .map(|v| v["proposals"].as_array().map_or(0, Vec::len))
             .sum();
         assert_eq!(proposals, 2, "the old epoch's proposals went with it");
+    }
+}
+
+/// The report the agent makes against the recorded node at the wake in `epoch` (its `--dry-run`:
+/// `--once` would also send a client-stats object, which the per-minute rule turns away for the
+/// rest of the minute at the second wake), sent as the agent sends it.
+fn report_at_wake(beacon: &RecordedBeaconNode, epoch: u64, receiver: &Receiver, key: &str) {
+    beacon.set_wake(epoch);
+    beacon.stretch_clock_to_now();
+    let output = nodepulse()
+        .args(["run", "--dry-run"])
+        .args([
+            "--beacon-api",
+            &beacon.url(),
+            "--watch-validators",
+            "0,1,2,3,4,5,6,7",
+        ])
+        .output()
+        .expect("run the agent");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bodies: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let answer = request(
+        "POST",
+        &receiver.url("/api/v1/client/validators?machine=lodestar-dev"),
+        &[("Content-Type", "application/json"), ("apikey", key)],
+        bodies["validators"].to_string().as_bytes(),
+    )
+    .expect("POST answered");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+}
+
+#[test]
+fn attestations_missed_two_epochs_in_a_row_fire_one_alert_and_resolve_when_duties_resume() {
+    for kind in KINDS {
+        let hook = Server::start(|_| Reply::ok(""));
+        let database = database(kind, "validator-alert");
+        let key = add_key(&database, "ops", false);
+        let path = config(
+            &format!("validator-alert-{kind:?}"),
+            &only("attestations-missed", "threshold = 2"),
+            &[(&hook.url("/hook"), "json")],
+        );
+        let receiver = Receiver::start(&database, &["--config", &path]);
+        let beacon = RecordedBeaconNode::start(6);
+        // Epoch 5: client B's first epoch down. One miss is not yet two in a row.
+        report_at_wake(&beacon, 6, &receiver, &key);
+        // Epoch 6: the second.
+        report_at_wake(&beacon, 7, &receiver, &key);
+        let fired = eventually(Duration::from_secs(60), || {
+            statuses(&hook).contains(&"firing ops/lodestar-dev".into())
+        });
+        assert!(
+            fired,
+            "{kind:?}: no firing notification: {:?}",
+            statuses(&hook)
+        );
+        let firing: Vec<Value> = bodies(&hook)
+            .into_iter()
+            .filter(|b| b["status"] == "firing")
+            .collect();
+        assert_eq!(
+            firing.len(),
+            1,
+            "one notification for both validators: {firing:?}"
+        );
+        assert_eq!(firing[0]["rule"], "attestations-missed");
+        assert_eq!(
+            firing[0]["detail"],
+            "2 validator(s) missed their attestations in epochs 5 to 6: 6, 7"
+        );
+        // Epoch 8: all attested (7 missed epoch 7 alone, one in a row).
+        report_at_wake(&beacon, 9, &receiver, &key);
+        let resolved = eventually(Duration::from_secs(60), || {
+            statuses(&hook).contains(&"resolved ops/lodestar-dev".into())
+        });
+        assert!(
+            resolved,
+            "{kind:?}: no resolved notification: {:?}",
+            statuses(&hook)
+        );
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use super::figures::parse_object;
+use super::figures::{field_number, parse_object};
 use super::metrics::ServeMetrics;
 use super::store::alerts::AlertStore;
 use super::store::{Database, Scope, StoreError};
@@ -23,12 +23,13 @@ use crate::secret::Secret;
 use crate::settings::{ConfigError, duration, invalid};
 use crate::wire::client_stats::fields::Process;
 use notify::Kind;
-use rules::{Observation, Rule, RuleSettings};
+use rules::{Observation, Rule, RuleSettings, ValidatorFacts};
 use state::{AlertState, Notification};
 
 /// Attempts per notification and webhook: about a minute of retries with the backoff's growth.
 const ATTEMPTS: u32 = 6;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -237,7 +238,7 @@ impl Alerts {
         store: &S,
         now_ms: i64,
     ) -> Result<(Vec<rules::Condition>, usize), StoreError> {
-        let observations = observe(store).await?;
+        let observations = observe(store, &self.config.rules, now_ms).await?;
         let held = observations
             .iter()
             .flat_map(|observation| rules::conditions(observation, &self.config.rules, now_ms))
@@ -344,8 +345,13 @@ pub async fn watch<S: Database + AlertStore>(
     }
 }
 
-/// The fleet as the rules read it: each client-stats machine's newest objects, each stream node.
-async fn observe<S: Database>(store: &S) -> Result<Vec<Observation>, StoreError> {
+/// The fleet as the rules read it: each client-stats machine's newest objects, its validator view
+/// and a day of its free disk; each stream node.
+async fn observe<S: Database>(
+    store: &S,
+    rules: &[RuleSettings; Rule::COUNT],
+    now_ms: i64,
+) -> Result<Vec<Observation>, StoreError> {
     let mut observations = Vec::new();
     // A removed key's machines no longer report by design: they are not watched.
     let machines = store.machines(Scope::All, None).await?;
@@ -355,7 +361,41 @@ async fn observe<S: Database>(store: &S) -> Result<Vec<Observation>, StoreError>
                 .newest_of(process)
                 .and_then(|newest| parse_object(&newest.json))
         };
+        let in_a_row = rules[Rule::AttestationsMissed.index()].threshold.max(1.0) as u32;
+        let validators = match store.validator_history(machine.id, in_a_row).await? {
+            Some(history) => {
+                let epochs_a_day = DAY_MS as u64 / 1000 / history.clock.seconds_per_epoch().max(1);
+                let day_before = match history.last_epoch.checked_sub(epochs_a_day) {
+                    Some(epoch) => store.balances_at(machine.id, epoch).await?,
+                    None => Vec::new(),
+                };
+                Some(Box::new(ValidatorFacts {
+                    history,
+                    day_before,
+                }))
+            }
+            None => None,
+        };
+        let disk_free = if rules[Rule::DiskForecast.index()].enabled {
+            store
+                .machine_series(machine.id, Process::System, now_ms - DAY_MS, now_ms, 10)
+                .await?
+                .iter()
+                .filter_map(|object| {
+                    let free = field_number(&object.to_json(), "disk_node_bytes_free")?;
+                    Some((object.received_ms, free))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         observations.push(Observation::Machine {
+            validators,
+            execution: store
+                .execution_report(machine.id)
+                .await?
+                .map(|(received_ms, report)| (received_ms, Box::new(report))),
+            disk_free,
             system: newest(Process::System),
             beaconnode: newest(Process::BeaconNode),
             validator: newest(Process::Validator),

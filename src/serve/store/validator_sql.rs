@@ -304,6 +304,26 @@ impl ValidatorStore for SqlStore {
         }))
     }
 
+    async fn balances_at(
+        &self,
+        machine_id: i64,
+        epoch: u64,
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT epoch, validator, balance_offset, duty FROM validator_epochs \
+             WHERE machine_id = $1 AND epoch = $2 ORDER BY validator",
+        )
+        .bind(machine_id)
+        .bind(epoch as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let duties = read_all::<DutyRow, StoredDuty>(&rows)?;
+        Ok(duties
+            .iter()
+            .map(|duty| (duty.index, duty.balance))
+            .collect())
+    }
+
     async fn execution_report(
         &self,
         machine_id: i64,

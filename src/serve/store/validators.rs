@@ -63,6 +63,14 @@ pub trait ValidatorStore: Send + Sync + 'static {
         epochs: u32,
     ) -> impl Future<Output = Result<Option<ValidatorHistory>, StoreError>> + Send;
 
+    /// Machine `machine_id`'s validators' balances (index, gwei) in `epoch`; empty when it did not
+    /// report that epoch.
+    fn balances_at(
+        &self,
+        machine_id: i64,
+        epoch: u64,
+    ) -> impl Future<Output = Result<Vec<(u64, u64)>, StoreError>> + Send;
+
     /// Machine `machine_id`'s newest execution-client report and when it was received.
     fn execution_report(
         &self,
