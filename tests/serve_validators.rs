@@ -326,3 +326,98 @@ fn attestations_missed_two_epochs_in_a_row_fire_one_alert_and_resolve_when_dutie
         );
     }
 }
+
+/// A mainnet-shaped report of `count` validators from index 500,000; `missed` did not attest.
+fn fleet_report(epoch: u64, count: u64, missed: &[u64]) -> Value {
+    let validators: Vec<Value> = (500_000..500_000 + count)
+        .map(|index| {
+            let attested = !missed.contains(&index);
+            json!({"index": index, "status": "active", "balance": 32_001_000_000u64 + index,
+                   "effective_balance": 32_000_000_000u64, "attested": attested})
+        })
+        .collect();
+    json!({"version": 1,
+           "clock": {"genesis_time": 1_606_824_023u64, "seconds_per_slot": 12, "slots_per_epoch": 32},
+           "epoch": epoch, "attestations_from": "liveness", "proposals_known": true,
+           "validators": validators})
+}
+
+#[test]
+fn the_machine_page_shows_thousands_of_validators_problems_first_and_paged_in_a_browser() {
+    let database = database(crate::common::receiver::Kind::Sqlite, "validator-page");
+    let key = add_key(&database, "ops", false);
+    let receiver = Receiver::start(&database, &[]);
+    let now_epoch = (unix_now() - 1_606_824_023) / 384;
+    let missing = [500_007, 500_140, 500_141];
+    for (age, missed) in [(3, &[][..]), (2, &missing[..]), (1, &missing[..])] {
+        let answer = post_report(
+            &receiver,
+            "validators",
+            &key,
+            &fleet_report(now_epoch - age, 150, missed),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let execution = json!({"version": 1, "client_version": "Geth/v1.14.12-stable-293a300d/linux-amd64/go1.23.4",
+        "chain_id": 1, "synced": false, "highest_block": 21_400_000, "head_block": 21_399_000,
+        "head_age_seconds": 8, "peers": 50});
+    assert_eq!(
+        post_report(&receiver, "execution", &key, &execution).status,
+        200
+    );
+
+    let mut browser = crate::common::browser::Browser::start("validator-page");
+    let cookie = receiver.sign_in(&key);
+    let (name, value) = cookie.split_once('=').expect("name=value");
+    browser.set_cookie(&receiver.url("/"), name, value);
+    browser.open(&receiver.url("/machines/m1"));
+    let text = browser.text();
+    for shown in [
+        &format!(
+            "Validators (150, 3 with problems) in epoch {}",
+            now_epoch - 1
+        )[..],
+        "Page 1 of 2",
+        "Geth",
+        "v1.14.12-stable-293a300d",
+        "syncing",
+        "21399000",
+        "Validators' balance (ETH)",
+        "Missed attestations per epoch",
+    ] {
+        assert!(text.contains(shown), "{shown:?} is not on screen:\n{text}");
+    }
+    let first_rows = browser.eval(
+        "[...document.querySelectorAll('#validators tbody tr')].slice(0, 4)\
+         .map(r => r.cells[0].textContent + ' ' + r.cells[5].textContent + ' ' + r.className)",
+    );
+    assert_eq!(
+        first_rows,
+        json!([
+            "500007 2 problem",
+            "500140 2 problem",
+            "500141 2 problem",
+            "500000 0 "
+        ]),
+        "problems first, then by index"
+    );
+    let effectiveness = browser
+        .eval("[...document.querySelectorAll('#validators tbody tr')][0].cells[3].textContent");
+    assert_eq!(
+        effectiveness,
+        json!("33.3 %"),
+        "one of three epochs attested"
+    );
+    browser.screenshot("validator-page", 1280, 1400);
+    browser.open(&receiver.url("/machines/m1?validators=1"));
+    let rows = browser.eval("document.querySelectorAll('#validators tbody tr').length");
+    assert_eq!(rows, json!(50), "the second page holds the rest");
+
+    browser.open(&receiver.url("/"));
+    let cell = browser.eval(
+        "(() => { const t = document.querySelector('#machines'); \
+         const i = [...t.querySelectorAll('th')].findIndex(h => h.textContent === 'Validators with problems'); \
+         return t.querySelector('tbody tr').cells[i].textContent; })()",
+    );
+    assert_eq!(cell, json!("3"));
+}

@@ -17,6 +17,7 @@ use super::rows::{
     MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, StreamFigures, as_of, failure, html_answer,
     machine_row, machine_subject, newest, stream_row,
 };
+use super::validators;
 use crate::serve::auth::Viewer;
 use crate::serve::auth::scope_of;
 use crate::serve::figures::{
@@ -32,6 +33,7 @@ use crate::wire::telemetry::decode::substrate_state;
 const BLUE: &str = "#0969da";
 const GREEN: &str = "#1a7f37";
 const PURPLE: &str = "#8250df";
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The windows a chart can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,24 +375,139 @@ pub async fn machine<S: Database>(
         ),
     ];
     let now_ms = window.until_ms;
-    let firing = shared.alerts.firing_for(&machine_subject(machine));
-    let row = machine_row(&shared, machine, now_ms, &firing);
+    let page_number = query
+        .get("validators")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
     let base = format!(
         "/machines/{}?key={}",
         url_component(&machine.machine),
         url_component(&machine.key)
     );
-    let main = detail_main(
+    let paged = format!("{base}&window={}", span.name());
+    let (validator_charts, validator_view) =
+        validator_view(&shared, machine.id, &window, page_number, &paged, now_ms)
+            .await
+            .map_err(PageError::unavailable(true))?;
+    let charts: Vec<Chart> = charts.into_iter().chain(validator_charts).collect();
+    let firing = shared.alerts.firing_for(&machine_subject(machine));
+    let problems = validator_problems_of(&shared, machine.id).await;
+    let row = machine_row(&shared, machine, now_ms, &firing, problems);
+    let mut main = detail_main(
         &html::table("machine", &MACHINE_HEADERS, &[row], ""),
         &window.nav(&base),
         &charts,
     );
+    main.push_str(&validator_view);
     Ok(page(
         StatusCode::OK,
         &format!("nodepulse: {}", machine.machine),
         true,
         &main,
     ))
+}
+
+/// How many of a machine's validators had a problem in its last epoch; `None` without a validator
+/// view (or when the store cannot say: the cell shows nothing rather than the page failing).
+async fn validator_problems_of<S: Database>(shared: &AppState<S>, machine_id: i64) -> Option<u64> {
+    let watched = shared.store.validator_machines().await.ok()?;
+    if !watched.contains(&machine_id) {
+        return None;
+    }
+    let problems = shared.store.validator_problems().await.ok()?;
+    Some(
+        problems
+            .into_iter()
+            .find(|(id, _)| *id == machine_id)
+            .map_or(0, |(_, n)| n),
+    )
+}
+
+/// A machine's validator view, when it has one: the charts of its validators' balance and missed
+/// attestations per epoch over the window, and the execution client's and the validators' tables
+/// (page `page_number`, its links built on `page_url`).
+async fn validator_view<S: Database>(
+    shared: &AppState<S>,
+    machine_id: i64,
+    window: &Window,
+    page_number: usize,
+    page_url: &str,
+    now_ms: i64,
+) -> Result<(Vec<Chart>, String), StoreError> {
+    let store = &shared.store;
+    let timed = |name, future| shared.metrics.timed(name, future);
+    let execution = timed("execution_report", store.execution_report(machine_id)).await?;
+    let mut html = validators::execution_table(execution.as_ref(), now_ms);
+    let history = shared
+        .metrics
+        .timed(
+            "validator_history",
+            store.validator_history(machine_id, validators::IN_A_ROW_EPOCHS),
+        )
+        .await?;
+    let Some(history) = history else {
+        return Ok((Vec::new(), html));
+    };
+    let clock = history.clock;
+    let epochs_in = |ms: i64| (ms / 1000) as u64 / clock.seconds_per_epoch().max(1);
+    let since = |ms: i64| (history.last_epoch + 1).saturating_sub(epochs_in(ms));
+    let day = shared
+        .metrics
+        .timed(
+            "attestation_counts",
+            store.attestation_counts(machine_id, since(DAY_MS)),
+        )
+        .await?;
+    let week = shared
+        .metrics
+        .timed(
+            "attestation_counts",
+            store.attestation_counts(machine_id, since(7 * DAY_MS)),
+        )
+        .await?;
+    let first = clock.first_epoch_from((window.since_ms / 1000).max(0) as u64);
+    let totals = shared
+        .metrics
+        .timed("epoch_totals", store.epoch_totals(machine_id, first))
+        .await?;
+    // Each epoch is drawn where it ended.
+    let at = |epoch: u64| (clock.epoch_start(epoch + 1) * 1000) as i64;
+    let charts = vec![
+        window.chart(
+            "validator-balance",
+            "Validators' balance (ETH)",
+            Unit::Count,
+            vec![line(
+                "balance",
+                BLUE,
+                totals
+                    .iter()
+                    .map(|t| (at(t.epoch), Some(t.balance as f64 / 1e9)))
+                    .collect(),
+            )],
+        ),
+        window.chart(
+            "validator-misses",
+            "Missed attestations per epoch",
+            Unit::Count,
+            vec![line(
+                "missed",
+                PURPLE,
+                totals
+                    .iter()
+                    .map(|t| (at(t.epoch), Some(t.missed as f64)))
+                    .collect(),
+            )],
+        ),
+    ];
+    html.push_str(&validators::validators_table(
+        &history,
+        &day,
+        &week,
+        page_number,
+        page_url,
+    ));
+    Ok((charts, html))
 }
 
 /// `GET /stream-nodes/{peer_id}?window=W`: for any signed-in key, or anyone with `--public-reads`.

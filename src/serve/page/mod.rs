@@ -1,7 +1,7 @@
 //! The pages, drawn on the server for people; they load nothing from another host. `overview` is
 //! the fleet at a glance (`/`), `detail` a machine's and a stream node's (`/machines/..`,
-//! `/stream-nodes/..`), `session` signing in and out; `rows` holds what they share, `chart` draws
-//! SVG and `html` escapes and lays out.
+//! `/stream-nodes/..`), `session` signing in and out; `validators` a machine's validator view;
+//! `rows` holds what they share, `chart` draws SVG and `html` escapes and lays out.
 
 mod chart;
 mod detail;
@@ -9,6 +9,7 @@ mod html;
 mod overview;
 mod rows;
 mod session;
+mod validators;
 
 pub use detail::{machine, stream_node};
 pub use overview::root;

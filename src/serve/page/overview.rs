@@ -2,6 +2,7 @@
 //! admin key's all) and stream nodes (any signed-in key, or everyone with `--public-reads`), the
 //! problems first: offline, firing alerts, not synced, disk low.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -56,11 +57,27 @@ pub async fn overview<S: Database>(
             .await
         {
             Ok(machines) => {
+                // Machines without a validator view have no entry; a store failure here costs
+                // the column, not the page.
+                let problems: HashMap<i64, u64> = shared
+                    .metrics
+                    .timed("validator_problems", shared.store.validator_problems())
+                    .await
+                    .map(|problems| problems.into_iter().collect())
+                    .unwrap_or_default();
+                let watched = shared
+                    .metrics
+                    .timed("validator_machines", shared.store.validator_machines())
+                    .await
+                    .unwrap_or_default();
                 let rows = machines
                     .iter()
                     .map(|m| {
                         let firing = shared.alerts.firing_for(&machine_subject(m));
-                        let row = machine_row(&shared, m, now_ms, &firing);
+                        let problems = watched
+                            .contains(&m.id)
+                            .then(|| problems.get(&m.id).copied().unwrap_or(0));
+                        let row = machine_row(&shared, m, now_ms, &firing, problems);
                         shown_firing.push((m.machine.clone(), firing));
                         row
                     })

@@ -85,7 +85,7 @@ pub(super) fn client(object: Option<&Map<String, Value>>) -> String {
 }
 
 /// The overview's machine columns; `machine_row` fills them.
-pub(super) const MACHINE_HEADERS: [&str; 13] = [
+pub(super) const MACHINE_HEADERS: [&str; 14] = [
     "Machine",
     "State",
     "Beacon node",
@@ -94,6 +94,7 @@ pub(super) const MACHINE_HEADERS: [&str; 13] = [
     "Head slot",
     "Peers",
     "Validators",
+    "Validators with problems",
     "CPU",
     "Memory used",
     "Disk free",
@@ -120,13 +121,16 @@ pub(super) fn state_cell(up: bool, up_word: &str, down_word: &str, firing: &[&st
     }
 }
 
-/// A machine's row; `firing` are the alert rules firing for it. Offline and disk low are judged
-/// as the server's settings and the disk-free rule judge them.
+/// A machine's row; `firing` are the alert rules firing for it, `validator_problems` how many of
+/// its watched validators missed or were slashed in its last reported epoch (`None` without a
+/// validator view). Offline and disk low are judged as the server's settings and the disk-free
+/// rule judge them.
 pub(super) fn machine_row<S: Store>(
     shared: &AppState<S>,
     machine: &MachineSummary,
     now_ms: i64,
     firing: &[&str],
+    validator_problems: Option<u64>,
 ) -> Row {
     let online = machine.online(now_ms, shared.offline_after_ms);
     let disk_low_percent = shared.alerts.settings(Rule::DiskFree).threshold;
@@ -151,7 +155,11 @@ pub(super) fn machine_row<S: Store>(
     let validators = number_in(validator.as_ref(), "validator_active")
         .zip(number_in(validator.as_ref(), "validator_total"));
     let disk_low = disk_free.is_some_and(|free| free < disk_low_percent);
-    let problem = !online || synced == Some(false) || disk_low || !firing.is_empty();
+    let problem = !online
+        || synced == Some(false)
+        || disk_low
+        || !firing.is_empty()
+        || validator_problems.is_some_and(|n| n > 0);
     let percent = |v: f64| format!("{v:.1} %");
     Row {
         problem,
@@ -174,6 +182,10 @@ pub(super) fn machine_row<S: Store>(
             Cell::number(validators.map(|(active, _)| active), |active| {
                 format!("{active} / {}", validators.map_or(0.0, |(_, total)| total))
             }),
+            match validator_problems {
+                Some(n) if n > 0 => Cell::number(Some(n as f64), |n| format!("{n}")).class("bad"),
+                other => Cell::number(other.map(|n| n as f64), |n| format!("{n}")),
+            },
             Cell::number(cpu, percent),
             Cell::number(memory_used, percent),
             if disk_low {

@@ -15,13 +15,17 @@ use super::StoreError;
 use super::rows::read_all;
 use super::sql::{SqlStore, upsert_machine};
 use super::stream_sql::{ROWS_PER_STATEMENT, placeholders};
-use super::validators::{StoredDuty, ValidatorHistory, ValidatorStore};
+use super::validators::{EpochTotal, StoredDuty, ValidatorHistory, ValidatorStore};
 use crate::wire::execution::ExecutionReport;
 use crate::wire::validators::{
     AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation, ValidatorEpoch,
 };
 
 const GWEI_PER_ETH: u64 = 1_000_000_000;
+
+/// The attestation bits of `duty`, in SQL (both databases divide integers as integers). Sums are
+/// cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC.
+const ATTESTATION: &str = "(duty / 8) % 4";
 
 /// `duty` of one validator-epoch.
 fn pack(validator: &ValidatorEpoch) -> i64 {
@@ -321,6 +325,77 @@ impl ValidatorStore for SqlStore {
         Ok(duties
             .iter()
             .map(|duty| (duty.index, duty.balance))
+            .collect())
+    }
+
+    async fn attestation_counts(
+        &self,
+        machine_id: i64,
+        since_epoch: u64,
+    ) -> Result<Vec<(u64, u64, u64)>, StoreError> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT validator, CAST(SUM(CASE WHEN {ATTESTATION} = 2 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {ATTESTATION} = 1 THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM validator_epochs \
+             WHERE machine_id = $1 AND epoch >= $2 GROUP BY validator ORDER BY validator"
+        ))
+        .bind(machine_id)
+        .bind(since_epoch as i64)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(index, made, missed)| (index as u64, made as u64, missed as u64))
+            .collect())
+    }
+
+    async fn epoch_totals(
+        &self,
+        machine_id: i64,
+        since_epoch: u64,
+    ) -> Result<Vec<EpochTotal>, StoreError> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT epoch, CAST(SUM(balance_offset + (duty / 512) * {GWEI_PER_ETH}) AS BIGINT), \
+             CAST(SUM(CASE WHEN {ATTESTATION} = 1 THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM validator_epochs \
+             WHERE machine_id = $1 AND epoch >= $2 GROUP BY epoch ORDER BY epoch"
+        ))
+        .bind(machine_id)
+        .bind(since_epoch as i64)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(epoch, balance, missed)| EpochTotal {
+                epoch: epoch as u64,
+                balance: balance.max(0) as u64,
+                missed: missed as u64,
+            })
+            .collect())
+    }
+
+    async fn validator_machines(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT machine_id FROM validator_chains")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    async fn validator_problems(&self) -> Result<Vec<(i64, u64)>, StoreError> {
+        let slashed = Status::ALL
+            .iter()
+            .position(|status| *status == Status::Slashed)
+            .unwrap_or(0);
+        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT e.machine_id, COUNT(*) FROM validator_epochs e JOIN validator_chains c \
+             ON c.machine_id = e.machine_id AND e.epoch = c.last_epoch \
+             WHERE {ATTESTATION} = 1 OR e.duty % 8 = {slashed} GROUP BY e.machine_id"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(machine_id, count)| (machine_id, count as u64))
             .collect())
     }
 

@@ -37,6 +37,15 @@ pub struct ValidatorHistory {
     pub sync: Vec<(u64, u64, SyncParticipation)>,
 }
 
+/// One reported epoch of a machine, all its validators together: a chart's point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochTotal {
+    pub epoch: u64,
+    /// Their balances together, gwei.
+    pub balance: u64,
+    pub missed: u64,
+}
+
 pub trait ValidatorStore: Send + Sync + 'static {
     /// Stores a machine's epoch report in one transaction; a report sent again overwrites itself.
     fn insert_epoch_report(
@@ -70,6 +79,32 @@ pub trait ValidatorStore: Send + Sync + 'static {
         machine_id: i64,
         epoch: u64,
     ) -> impl Future<Output = Result<Vec<(u64, u64)>, StoreError>> + Send;
+
+    /// Per validator of machine `machine_id`, its attestations (made, missed) from `since_epoch`
+    /// on: a validator's effectiveness.
+    fn attestation_counts(
+        &self,
+        machine_id: i64,
+        since_epoch: u64,
+    ) -> impl Future<Output = Result<Vec<(u64, u64, u64)>, StoreError>> + Send;
+
+    /// Machine `machine_id`'s epochs from `since_epoch` on, its validators summed, oldest first.
+    fn epoch_totals(
+        &self,
+        machine_id: i64,
+        since_epoch: u64,
+    ) -> impl Future<Output = Result<Vec<EpochTotal>, StoreError>> + Send;
+
+    /// The machines (their ids) that have a validator view.
+    fn validator_machines(
+        &self,
+    ) -> impl Future<Output = Result<std::collections::HashSet<i64>, StoreError>> + Send;
+
+    /// Per machine (its id), how many of its validators had a problem in its last reported epoch:
+    /// a missed attestation, or slashed.
+    fn validator_problems(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(i64, u64)>, StoreError>> + Send;
 
     /// Machine `machine_id`'s newest execution-client report and when it was received.
     fn execution_report(
