@@ -696,7 +696,7 @@ fn two_instances_on_one_postgresql_keep_one_object_per_minute() {
 }
 
 /// `promtool check metrics` on `text`: its verdict and what it said.
-fn promtool(text: &str) -> (bool, String) {
+pub fn promtool(text: &str) -> (bool, String) {
     let mut child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

@@ -421,3 +421,56 @@ fn the_machine_page_shows_thousands_of_validators_problems_first_and_paged_in_a_
     );
     assert_eq!(cell, json!("3"));
 }
+
+#[test]
+fn fleet_metrics_carry_the_validator_view_per_machine_never_per_validator() {
+    for kind in KINDS {
+        let database = database(kind, "validator-fleet");
+        let key = add_key(&database, "ops", false);
+        let receiver = Receiver::start(&database, &["--fleet-metrics"]);
+        let now_epoch = (unix_now() - 1_606_824_023) / 384;
+        let answer = post_report(&receiver, "validators", &key, &rich_report(now_epoch - 1));
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let execution = json!({"version": 1, "client_version": "Nethermind/v1.30.3", "synced": true,
+            "head_block": 21_400_000, "head_age_seconds": 4, "peers": 48});
+        assert_eq!(
+            post_report(&receiver, "execution", &key, &execution).status,
+            200
+        );
+        // Asked as promtool asks: the classic text format.
+        let text = request(
+            "GET",
+            &receiver.url("/metrics"),
+            &[("Accept", "text/plain")],
+            b"",
+        )
+        .expect("metrics")
+        .text();
+        let labels = "key=\"ops\",machine=\"m1\"";
+        for line in [
+            format!("nodepulse_fleet_validators{{{labels},status=\"active\"}} 2"),
+            format!("nodepulse_fleet_validators{{{labels},status=\"slashed\"}} 1"),
+            format!("nodepulse_fleet_validators{{{labels},status=\"exited\"}} 1"),
+            format!("nodepulse_fleet_validators{{{labels},status=\"pending\"}} 1"),
+            format!(
+                "nodepulse_fleet_validator_epoch{{{labels}}} {}",
+                now_epoch - 1
+            ),
+            // 412346 missed, 412347 missed and is slashed: two.
+            format!("nodepulse_fleet_validator_problems{{{labels}}} 2"),
+            format!("nodepulse_fleet_execution_synced{{{labels}}} 1"),
+            format!("nodepulse_fleet_execution_head_block{{{labels}}} 21400000"),
+            format!("nodepulse_fleet_execution_peers{{{labels}}} 48"),
+        ] {
+            assert!(text.contains(&line), "{kind:?}: {line} is missing:\n{text}");
+        }
+        assert!(
+            text.contains(
+                "nodepulse_fleet_execution_head_age_seconds{key=\"ops\",machine=\"m1\"} "
+            )
+        );
+        assert!(!text.contains("412345"), "no series per validator");
+        let (valid, said) = crate::serve::promtool(&text);
+        assert!(valid, "{kind:?}: {said}");
+    }
+}

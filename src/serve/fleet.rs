@@ -4,12 +4,14 @@
 //! trailing `_total` is dropped, since these are gauges of what the machine last sent); flags are
 //! 0/1; the text fields become labels of `nodepulse_fleet_client_info`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use super::store::MachineSummary;
 use crate::wire::client_stats::decode::{Value, decode};
 use crate::wire::client_stats::fields::{Kind, all_fields};
+use crate::wire::execution::ExecutionReport;
+use crate::wire::validators::Status;
 
 /// OpenMetrics families (no `# EOF`) for `machines`, `now_ms` deciding `online`.
 pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -> String {
@@ -110,6 +112,125 @@ pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -
             let _ = writeln!(out, "nodepulse_fleet_client_info{sample}");
         }
     }
+    out
+}
+
+/// What the validator view of the fleet holds, for `encode_validator_view`.
+pub struct ValidatorFleet {
+    /// (machine id, its last epoch, a status, how many of its validators have it).
+    pub status_counts: Vec<(i64, u64, Status, u64)>,
+    /// (machine id, validators with a problem in its last epoch).
+    pub problems: Vec<(i64, u64)>,
+    /// (machine id, received, its execution client's newest report).
+    pub executions: Vec<(i64, i64, ExecutionReport)>,
+}
+
+/// The validator view's families: per machine, never per validator, so that the series stay as
+/// many as the machines whatever their validators number.
+pub fn encode_validator_view(
+    machines: &[MachineSummary],
+    fleet: &ValidatorFleet,
+    now_ms: i64,
+) -> String {
+    let labels: HashMap<i64, String> = machines
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                format!(
+                    "key=\"{}\",machine=\"{}\"",
+                    escape(&m.key),
+                    escape(&m.machine)
+                ),
+            )
+        })
+        .collect();
+    let mut out = String::new();
+    let mut samples = |name: &str, help: &str, rows: Vec<(String, String)>| {
+        if rows.is_empty() {
+            return;
+        }
+        family(&mut out, name, help);
+        for (labels, value) in rows {
+            let _ = writeln!(out, "nodepulse_fleet_{name}{{{labels}}} {value}");
+        }
+    };
+    let mut epochs = BTreeMap::new();
+    let counts = fleet
+        .status_counts
+        .iter()
+        .filter_map(|(id, epoch, status, count)| {
+            let labels = labels.get(id)?;
+            epochs.insert(*id, *epoch);
+            Some((
+                format!("{labels},status=\"{}\"", status.as_str()),
+                count.to_string(),
+            ))
+        })
+        .collect();
+    samples(
+        "validators",
+        "The machine's watched validators by status, in its last reported epoch.",
+        counts,
+    );
+    let last = epochs
+        .iter()
+        .filter_map(|(id, epoch)| Some((labels.get(id)?.clone(), epoch.to_string())))
+        .collect();
+    samples(
+        "validator_epoch",
+        "The machine's last reported epoch.",
+        last,
+    );
+    let problems = epochs
+        .keys()
+        .filter_map(|id| {
+            let count = fleet
+                .problems
+                .iter()
+                .find(|(m, _)| m == id)
+                .map_or(0, |(_, n)| *n);
+            Some((labels.get(id)?.clone(), count.to_string()))
+        })
+        .collect();
+    samples(
+        "validator_problems",
+        "The machine's validators that missed their attestation or are slashed, in its last reported epoch.",
+        problems,
+    );
+    let figure = |pick: &dyn Fn(&ExecutionReport, i64) -> Option<u64>| -> Vec<(String, String)> {
+        fleet
+            .executions
+            .iter()
+            .filter_map(|(id, received_ms, report)| {
+                let value = pick(report, *received_ms)?;
+                Some((labels.get(id)?.clone(), value.to_string()))
+            })
+            .collect()
+    };
+    samples(
+        "execution_synced",
+        "1 when the machine's execution client said it is not syncing.",
+        figure(&|r, _| r.synced.map(u64::from)),
+    );
+    samples(
+        "execution_head_block",
+        "The machine's execution client's head block.",
+        figure(&|r, _| r.head_block),
+    );
+    samples(
+        "execution_head_age_seconds",
+        "The age of the machine's execution client's head block now.",
+        figure(&|r, received_ms| {
+            let since = now_ms.saturating_sub(received_ms).max(0) as u64 / 1000;
+            r.head_age_seconds.map(|age| age + since)
+        }),
+    );
+    samples(
+        "execution_peers",
+        "The machine's execution client's peers.",
+        figure(&|r, _| r.peers),
+    );
     out
 }
 

@@ -9,9 +9,9 @@ use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::fleet;
+use super::fleet::{self, ValidatorFleet};
 use super::state::AppState;
-use super::store::{Scope, Store};
+use super::store::{Database, Scope, Store, StoreError};
 
 pub async fn healthz<S: Store>(State(shared): State<Arc<AppState<S>>>) -> Response {
     let reachable = shared.metrics.timed("ping", shared.store.ping()).await;
@@ -25,7 +25,25 @@ pub async fn healthz<S: Store>(State(shared): State<Arc<AppState<S>>>) -> Respon
     }
 }
 
-pub async fn metrics<S: Store>(
+async fn validator_fleet<S: Database>(shared: &AppState<S>) -> Result<ValidatorFleet, StoreError> {
+    let store = &shared.store;
+    Ok(ValidatorFleet {
+        status_counts: shared
+            .metrics
+            .timed("validator_status_counts", store.validator_status_counts())
+            .await?,
+        problems: shared
+            .metrics
+            .timed("validator_problems", store.validator_problems())
+            .await?,
+        executions: shared
+            .metrics
+            .timed("execution_reports", store.execution_reports())
+            .await?,
+    })
+}
+
+pub async fn metrics<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     headers: HeaderMap,
 ) -> Response {
@@ -37,7 +55,18 @@ pub async fn metrics<S: Store>(
             .await;
         match machines {
             Ok(machines) => {
-                let fleet = fleet::encode(&machines, super::now_ms(), shared.offline_after_ms);
+                let now_ms = super::now_ms();
+                let mut fleet = fleet::encode(&machines, now_ms, shared.offline_after_ms);
+                match validator_fleet(&shared).await {
+                    Ok(validators) => {
+                        fleet.push_str(&fleet::encode_validator_view(
+                            &machines,
+                            &validators,
+                            now_ms,
+                        ));
+                    }
+                    Err(err) => tracing::warn!("--fleet-metrics, the validator view: {err}"),
+                }
                 // The registry's text ends in `# EOF`; the fleet's families go before it.
                 let end = text.rfind("# EOF").unwrap_or(text.len());
                 text.insert_str(end, &fleet);

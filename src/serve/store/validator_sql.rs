@@ -374,6 +374,38 @@ impl ValidatorStore for SqlStore {
             .collect())
     }
 
+    async fn validator_status_counts(&self) -> Result<Vec<(i64, u64, Status, u64)>, StoreError> {
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT e.machine_id, e.epoch, e.duty % 8, COUNT(*) FROM validator_epochs e \
+             JOIN validator_chains c ON c.machine_id = e.machine_id AND e.epoch = c.last_epoch \
+             GROUP BY e.machine_id, e.epoch, e.duty % 8 ORDER BY e.machine_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(machine_id, epoch, status, count)| {
+                let status = *Status::ALL.get(usize::try_from(status).ok()?)?;
+                Some((machine_id, epoch as u64, status, count as u64))
+            })
+            .collect())
+    }
+
+    async fn execution_reports(&self) -> Result<Vec<(i64, i64, ExecutionReport)>, StoreError> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT machine_id, received_ms, report FROM execution_clients ORDER BY machine_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(machine_id, received_ms, json)| {
+                let report = serde_json::from_str(&json).ok()?;
+                Some((machine_id, received_ms, report))
+            })
+            .collect())
+    }
+
     async fn validator_machines(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
         let ids: Vec<i64> = sqlx::query_scalar("SELECT machine_id FROM validator_chains")
             .fetch_all(self.pool())

@@ -95,6 +95,17 @@ pub trait ValidatorStore: Send + Sync + 'static {
         since_epoch: u64,
     ) -> impl Future<Output = Result<Vec<EpochTotal>, StoreError>> + Send;
 
+    /// Per machine (its id), its validators of its last reported epoch counted by status, and
+    /// that epoch.
+    fn validator_status_counts(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(i64, u64, Status, u64)>, StoreError>> + Send;
+
+    /// Every machine's newest execution-client report: (machine id, received, report).
+    fn execution_reports(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(i64, i64, ExecutionReport)>, StoreError>> + Send;
+
     /// The machines (their ids) that have a validator view.
     fn validator_machines(
         &self,
