@@ -409,6 +409,15 @@ pub struct SettingsArgs {
         help_heading = "Validators"
     )]
     pub watch_validators: Option<String>,
+    /// Series per watched validator on --listen's /metrics (balance, attested) [default: false:
+    /// counts by status and outcome only, so that thousands of validators cost no thousands of series].
+    #[arg(
+        long,
+        env = "NODEPULSE_PER_VALIDATOR_METRICS",
+        value_name = "BOOL",
+        help_heading = "Validators"
+    )]
+    pub per_validator_metrics: Option<bool>,
     /// The execution client's JSON-RPC, for its sync state, head and peers (e.g. http://127.0.0.1:8545).
     #[arg(
         long,

@@ -301,3 +301,61 @@ fn an_execution_client_that_answers_nothing_gives_no_report_and_says_so() {
         stderr(&output)
     );
 }
+
+/// `run` with `--listen` and nothing else to send to: its `/metrics` once the epoch is reported.
+fn listened_metrics(extra: &[&str]) -> String {
+    let node = RecordedBeaconNode::start(7);
+    node.stretch_clock_to_now();
+    let port = crate::common::free_port();
+    let mut agent = crate::common::Running::spawn(
+        nodepulse()
+            .args([
+                "run",
+                "--beacon-api",
+                &node.url(),
+                "--watch-validators",
+                "0,1,2,3,4,5,6,7",
+            ])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1s"])
+            .args(extra),
+    );
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut text = String::new();
+    let reported = crate::common::eventually(std::time::Duration::from_secs(60), || {
+        text = crate::common::http_get(&url)
+            .map(|(_, body)| body)
+            .unwrap_or_default();
+        text.contains("nodepulse_validator_reported_epoch 6")
+    });
+    agent.stop();
+    assert!(
+        reported,
+        "no report on /metrics:\n{text}\n{}",
+        agent.stderr()
+    );
+    text
+}
+
+#[test]
+fn listen_counts_the_validators_and_only_when_asked_shows_each() {
+    let text = listened_metrics(&[]);
+    for line in [
+        "nodepulse_validators{status=\"active\"} 8",
+        "nodepulse_validator_attestations_total{outcome=\"attested\"} 6",
+        "nodepulse_validator_attestations_total{outcome=\"missed\"} 2",
+    ] {
+        assert!(text.contains(line), "{line} is missing:\n{text}");
+    }
+    assert!(
+        !text.contains("nodepulse_validator_balance_gwei{"),
+        "{text}"
+    );
+    let text = listened_metrics(&["--per-validator-metrics", "true"]);
+    for line in [
+        "nodepulse_validator_attested{validator=\"6\"} 0",
+        "nodepulse_validator_attested{validator=\"5\"} 1",
+        "nodepulse_validator_balance_gwei{validator=\"0\"} ",
+    ] {
+        assert!(text.contains(line), "{line} is missing:\n{text}");
+    }
+}

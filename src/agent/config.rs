@@ -69,6 +69,8 @@ pub struct Config {
     pub chain_rpc: Option<Url>,
     /// The beacon API and the validators watched through it.
     pub validators: Option<ValidatorWatch>,
+    /// Series per validator on /metrics, besides the counts.
+    pub per_validator_metrics: bool,
     /// The execution client's JSON-RPC.
     pub execution_rpc: Option<Url>,
     /// Where the validator view's reports go: a nodepulse serve, never beaconcha.in.
@@ -167,6 +169,7 @@ impl Config {
         }
         Ok(Config {
             mode,
+            per_validator_metrics: settings.per_validator_metrics.unwrap_or(false),
             validators,
             execution_rpc,
             reports,
@@ -240,6 +243,7 @@ impl SettingsArgs {
             telemetry_format: self.telemetry_format.or(lower.telemetry_format),
             beacon_api: self.beacon_api.or(lower.beacon_api),
             watch_validators: self.watch_validators.or(lower.watch_validators),
+            per_validator_metrics: self.per_validator_metrics.or(lower.per_validator_metrics),
             execution_rpc: self.execution_rpc.or(lower.execution_rpc),
             starknet_rpc: self.starknet_rpc.or(lower.starknet_rpc),
             substrate_rpc: self.substrate_rpc.or(lower.substrate_rpc),

@@ -194,7 +194,8 @@ impl Agent {
         };
         match watcher.observe(SystemTime::now(), when).await {
             Ok(Some(report)) => {
-                self.telemetry.epoch_reported(&report);
+                self.telemetry
+                    .epoch_reported(&report, self.config.per_validator_metrics);
                 Some(report)
             }
             Ok(None) => None,

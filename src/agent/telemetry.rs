@@ -59,6 +59,11 @@ struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ValidatorLabels {
+    validator: u64,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FigureLabels {
     figure: &'static str,
 }
@@ -112,6 +117,8 @@ pub struct Telemetry {
     proposals: Family<OutcomeLabels, Counter>,
     reported_epoch: Gauge,
     beacon_api_failures: Counter,
+    validator_balance: Family<ValidatorLabels, Gauge>,
+    validator_attested: Family<ValidatorLabels, Gauge>,
     execution: Family<FigureLabels, Gauge>,
     started: Instant,
     interval: Duration,
@@ -229,6 +236,18 @@ impl Telemetry {
             "Cycles in which the beacon API gave no validator report for a failure",
             beacon_api_failures.clone(),
         );
+        let validator_balance = Family::<ValidatorLabels, Gauge>::default();
+        let validator_attested = Family::<ValidatorLabels, Gauge>::default();
+        registry.register(
+            "validator_balance_gwei",
+            "A watched validator's balance in the last reported epoch (--per-validator-metrics)",
+            validator_balance.clone(),
+        );
+        registry.register(
+            "validator_attested",
+            "1 when a watched validator's attestation of the last reported epoch made it, 0 when missed (--per-validator-metrics)",
+            validator_attested.clone(),
+        );
         let execution = Family::<FigureLabels, Gauge>::default();
         registry.register(
             "execution",
@@ -238,6 +257,8 @@ impl Telemetry {
         Telemetry {
             registry,
             execution,
+            validator_balance,
+            validator_attested,
             validators,
             attestations,
             proposals,
@@ -315,8 +336,26 @@ impl Telemetry {
         tracing::warn!(%target, "{role} scrape failed, its object is left out this cycle: {error}");
     }
 
-    /// A finished epoch's validator report: counts by status, attestations and proposals.
-    pub fn epoch_reported(&self, report: &EpochReport) {
+    /// A finished epoch's validator report: counts by status, attestations and proposals, and with
+    /// `per_validator` each validator's balance and attestation.
+    pub fn epoch_reported(&self, report: &EpochReport, per_validator: bool) {
+        if per_validator {
+            self.validator_balance.clear();
+            self.validator_attested.clear();
+            for validator in &report.validators {
+                let labels = ValidatorLabels {
+                    validator: validator.index,
+                };
+                self.validator_balance
+                    .get_or_create(&labels)
+                    .set(i64::try_from(validator.balance).unwrap_or(i64::MAX));
+                if let Some(attested) = validator.attested {
+                    self.validator_attested
+                        .get_or_create(&labels)
+                        .set(i64::from(attested));
+                }
+            }
+        }
         for status in Status::ALL {
             let count = report
                 .validators
