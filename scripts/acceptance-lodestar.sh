@@ -28,18 +28,21 @@
 # Usage: scripts/acceptance-lodestar.sh [WORK]          (WORK defaults to /tmp/nodepulse-acceptance)
 # Environment:
 #   NODEPULSE     the binary (default: $CARGO_TARGET_DIR or target, /release/nodepulse)
-#   LODESTAR_DIR  a directory whose node_modules/.bin/lodestar is Lodestar 1.5.1 (default WORK/lodestar,
-#                 installed there when missing)
-#   ANVIL         the anvil binary (default WORK/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil,
-#                 installed when missing)
+#   ACCEPTANCE_LODESTAR_DIR  a directory whose node_modules/.bin/lodestar is Lodestar 1.5.1 (default
+#                 WORK/lodestar, installed there when missing). Not LODESTAR_*: Lodestar reads every
+#                 LODESTAR_* variable as a flag, so the script unsets them all.
+#   ACCEPTANCE_ANVIL  the anvil binary (default
+#                 WORK/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil, installed when missing)
 #   INSTALL_ONLY=1  install what is missing and exit
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-/tmp/nodepulse-acceptance}
 NODEPULSE=${NODEPULSE:-${CARGO_TARGET_DIR:-$repo/target}/release/nodepulse}
-LODESTAR_DIR=${LODESTAR_DIR:-$WORK/lodestar}
-ANVIL=${ANVIL:-$WORK/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
+# Lodestar's CLI takes LODESTAR_FOO from the environment as --foo ("Unknown argument: dir").
+while read -r name; do unset "$name"; done < <(compgen -e | grep '^LODESTAR_' || true)
+lodestar_dir=${ACCEPTANCE_LODESTAR_DIR:-$WORK/lodestar}
+ANVIL=${ACCEPTANCE_ANVIL:-$WORK/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
 
 SECONDS_PER_SLOT=6
 SLOTS_PER_EPOCH=8
@@ -54,13 +57,13 @@ die() { say "FAILED: $*"; exit 1; }
 
 # ---------------------------------------------------------------- install what is missing
 mkdir -p "$WORK"
-lodestar="$LODESTAR_DIR/node_modules/.bin/lodestar"
+lodestar="$lodestar_dir/node_modules/.bin/lodestar"
 if ! "$lodestar" --version 2>/dev/null | grep -q 'v1\.5\.1'; then
-  say "installing Lodestar 1.5.1 into $LODESTAR_DIR (npm, under 2 minutes)"
-  mkdir -p "$LODESTAR_DIR"
+  say "installing Lodestar 1.5.1 into $lodestar_dir (npm, under 2 minutes)"
+  mkdir -p "$lodestar_dir"
   # The pins: every @lodestar/* at 1.5.1 (else ^1.5.1 pulls 1.44.0 pieces), mortice 3.0.1 (newer
   # ones need Promise.withResolvers, missing in Node 20), and one multiaddr generation.
-  cat > "$LODESTAR_DIR/package.json" <<'JSON'
+  cat > "$lodestar_dir/package.json" <<'JSON'
 {
   "name": "lodestar-scratch",
   "private": true,
@@ -75,8 +78,8 @@ if ! "$lodestar" --version 2>/dev/null | grep -q 'v1\.5\.1'; then
   }
 }
 JSON
-  (cd "$LODESTAR_DIR" && npm install --no-audit --no-fund > npm-install.log 2>&1) \
-    || die "npm install of Lodestar failed, see $LODESTAR_DIR/npm-install.log"
+  (cd "$lodestar_dir" && npm install --no-audit --no-fund > npm-install.log 2>&1) \
+    || die "npm install of Lodestar failed, see $lodestar_dir/npm-install.log"
   "$lodestar" --version 2>/dev/null | grep -q 'v1\.5\.1' || die "$lodestar is not Lodestar 1.5.1"
 fi
 if ! "$ANVIL" --version 2>/dev/null | grep -q '1\.7\.1'; then

@@ -175,6 +175,14 @@ fn dry_run_reports_the_last_finished_epoch_as_far_as_the_node_answers() {
     assert_eq!(report["attestations_from"], "liveness");
     // Lodestar answers proposer duties only for the current and next epoch.
     assert_eq!(report["proposals_known"], false);
+    // The wake was at slot 62: the rest of epoch 7 and all of epoch 8 are the watched ones' duty.
+    let upcoming: Vec<u64> = report["upcoming_proposals"]
+        .as_array()
+        .expect("upcoming proposals")
+        .iter()
+        .map(|p| p["slot"].as_u64().expect("slot"))
+        .collect();
+    assert_eq!(upcoming, (63..=71).collect::<Vec<u64>>());
     let attested: Vec<(u64, bool)> = report["validators"]
         .as_array()
         .expect("validators")

@@ -9,7 +9,9 @@ CREATE TABLE validator_chains (
     seconds_per_slot BIGINT NOT NULL,
     slots_per_epoch BIGINT NOT NULL,
     last_epoch BIGINT NOT NULL,
-    attestations_from TEXT
+    attestations_from TEXT,
+    -- The proposals still to come, as the last report knew them (JSON).
+    upcoming_proposals TEXT
 );
 CREATE TABLE validator_epochs (
     machine_id BIGINT NOT NULL,

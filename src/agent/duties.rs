@@ -23,8 +23,8 @@ use crate::wire::beacon_api::{
     SyncReward, ValidatorQuery, ValidatorState, index_list,
 };
 use crate::wire::validators::{
-    AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation, VERSION,
-    ValidatorEpoch, Votes,
+    AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation,
+    UpcomingProposal, VERSION, ValidatorEpoch, Votes,
 };
 
 /// Ids per GET of validator states: 64 public keys make a 6.5 KB query, under every server's
@@ -202,14 +202,25 @@ impl DutyWatcher {
         let proposals = self.proposals(state, &clock, epoch, &watched).await?;
         let sync = self.sync_committee(state, &clock, epoch, &indices).await;
         state.last_reported = Some(epoch);
-        Ok(Some(build_report(
+        let mut report = build_report(
             clock,
             epoch,
             verdicts.map(|v| (source, v)),
             &validators,
             proposals.as_ref(),
             &sync,
-        )))
+        );
+        report.upcoming_proposals = state
+            .proposer_duties
+            .range(current..)
+            .flat_map(|(_, known)| &known.duties)
+            .filter(|duty| duty.slot > slot && watched.contains(&duty.validator_index))
+            .map(|duty| UpcomingProposal {
+                index: duty.validator_index,
+                slot: duty.slot,
+            })
+            .collect();
+        Ok(Some(report))
     }
 
     async fn learn_clock(&self) -> Result<ChainClock, BeaconError> {
@@ -547,5 +558,6 @@ fn build_report(
         attestations_from: source,
         proposals_known: proposals.is_some(),
         validators,
+        upcoming_proposals: Vec::new(),
     }
 }

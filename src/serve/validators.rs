@@ -183,6 +183,7 @@ struct HistoryAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     attestations_from: Option<validators::AttestationSource>,
     epochs: Vec<EpochAnswer>,
+    upcoming_proposals: Vec<validators::UpcomingProposal>,
 }
 
 #[derive(Serialize)]
@@ -255,6 +256,7 @@ impl From<ValidatorHistory> for HistoryAnswer {
             last_epoch: history.last_epoch,
             attestations_from: history.attestations_from,
             epochs,
+            upcoming_proposals: history.upcoming_proposals,
         }
     }
 }

@@ -24,6 +24,17 @@ pub struct EpochReport {
     /// agent started after the epoch began, and the node no longer answers for it).
     pub proposals_known: bool,
     pub validators: Vec<ValidatorEpoch>,
+    /// The watched validators' proposals still to come, as far as the node's duties reach (the
+    /// current and next epoch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upcoming_proposals: Vec<UpcomingProposal>,
+}
+
+/// A block a watched validator is due to propose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpcomingProposal {
+    pub index: u64,
+    pub slot: u64,
 }
 
 /// The chain's clock: its genesis and slot times (the Beacon API's genesis and spec).
@@ -227,6 +238,7 @@ mod tests {
                 }],
                 sync_committee: None,
             }],
+            upcoming_proposals: Vec::new(),
         };
         let json = serde_json::to_value(&report).expect("serializes");
         assert_eq!(

@@ -698,6 +698,7 @@ mod tests {
                     missed: Some(4),
                 },
             )],
+            upcoming_proposals: Vec::new(),
         };
         Observation::Machine {
             key: "ops".into(),

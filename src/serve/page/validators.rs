@@ -23,7 +23,7 @@ const EXECUTION_HEADERS: [&str; 7] = [
     "Peers",
 ];
 
-const VALIDATOR_HEADERS: [&str; 8] = [
+const VALIDATOR_HEADERS: [&str; 9] = [
     "Validator",
     "Status",
     "Balance",
@@ -31,6 +31,7 @@ const VALIDATOR_HEADERS: [&str; 8] = [
     "Effectiveness 7 d",
     "Missed in a row",
     "Last proposal",
+    "Next proposal",
     "Sync committee",
 ];
 
@@ -151,6 +152,16 @@ pub fn validators_table(
                             Cell::text(format!("missed, slot {}", p.slot)).class("bad")
                         }
                         Some(p) => Cell::text(format!("slot {}", p.slot)),
+                        None => Cell::text("—"),
+                    },
+                    match history
+                        .upcoming_proposals
+                        .iter()
+                        .find(|p| p.index == duty.index)
+                    {
+                        Some(next) => {
+                            Cell::number(Some(next.slot as f64), |slot| format!("slot {slot:.0}"))
+                        }
                         None => Cell::text("—"),
                     },
                     match sync {

@@ -85,6 +85,7 @@ struct ChainRow {
     slots_per_epoch: i64,
     last_epoch: i64,
     attestations_from: Option<String>,
+    upcoming_proposals: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -203,12 +204,15 @@ impl ValidatorStore for SqlStore {
         let clock = report.clock;
         sqlx::query(
             "INSERT INTO validator_chains (machine_id, genesis_time, seconds_per_slot, \
-             slots_per_epoch, last_epoch, attestations_from) VALUES ($1, $2, $3, $4, $5, $6) \
+             slots_per_epoch, last_epoch, attestations_from, upcoming_proposals) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (machine_id) DO UPDATE SET genesis_time = excluded.genesis_time, \
              seconds_per_slot = excluded.seconds_per_slot, \
              slots_per_epoch = excluded.slots_per_epoch, attestations_from = CASE \
              WHEN excluded.last_epoch >= validator_chains.last_epoch \
              THEN excluded.attestations_from ELSE validator_chains.attestations_from END, \
+             upcoming_proposals = CASE WHEN excluded.last_epoch >= validator_chains.last_epoch \
+             THEN excluded.upcoming_proposals ELSE validator_chains.upcoming_proposals END, \
              last_epoch = CASE WHEN excluded.last_epoch > validator_chains.last_epoch \
              THEN excluded.last_epoch ELSE validator_chains.last_epoch END",
         )
@@ -218,6 +222,7 @@ impl ValidatorStore for SqlStore {
         .bind(clock.slots_per_epoch as i64)
         .bind(report.epoch as i64)
         .bind(report.attestations_from.map(source_name))
+        .bind(serde_json::to_string(&report.upcoming_proposals).ok())
         .execute(&mut *tx)
         .await?;
         insert_duties(&mut tx, machine_id, report).await?;
@@ -257,7 +262,7 @@ impl ValidatorStore for SqlStore {
     ) -> Result<Option<ValidatorHistory>, StoreError> {
         let chain = sqlx::query(
             "SELECT genesis_time, seconds_per_slot, slots_per_epoch, last_epoch, \
-             attestations_from FROM validator_chains WHERE machine_id = $1",
+             attestations_from, upcoming_proposals FROM validator_chains WHERE machine_id = $1",
         )
         .bind(machine_id)
         .fetch_optional(self.pool())
@@ -305,6 +310,12 @@ impl ValidatorStore for SqlStore {
             duties: read_all::<DutyRow, StoredDuty>(&duties)?,
             proposals: read_all::<ProposalRow, (u64, Proposal)>(&proposals)?,
             sync: read_all::<SyncRow, (u64, u64, SyncParticipation)>(&sync)?,
+            upcoming_proposals: match chain.upcoming_proposals.as_deref() {
+                Some(json) => serde_json::from_str(json).map_err(|err| {
+                    StoreError::Failed(format!("a stored list of upcoming proposals: {err}"))
+                })?,
+                None => Vec::new(),
+            },
         }))
     }
 

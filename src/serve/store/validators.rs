@@ -8,6 +8,7 @@ use super::StoreError;
 use crate::wire::execution::ExecutionReport;
 use crate::wire::validators::{
     AttestationSource, ChainClock, EpochReport, Proposal, Status, SyncParticipation,
+    UpcomingProposal,
 };
 
 /// One validator in one epoch, as stored: the report's figures but the rewards' gwei.
@@ -35,6 +36,8 @@ pub struct ValidatorHistory {
     pub proposals: Vec<(u64, Proposal)>,
     /// (epoch, validator, participation), oldest first.
     pub sync: Vec<(u64, u64, SyncParticipation)>,
+    /// The proposals still to come, as its newest report knew them.
+    pub upcoming_proposals: Vec<UpcomingProposal>,
 }
 
 /// One reported epoch of a machine, all its validators together: a chart's point.
