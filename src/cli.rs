@@ -254,6 +254,14 @@ pub struct AlertSettings {
     pub repeat_interval: Option<String>,
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, AlertRuleSettings>,
+    /// Changes for one key's machines: `[alerts.keys.KEY.RULE]`.
+    #[serde(default)]
+    pub keys:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, AlertRuleSettings>>,
+    /// Changes for one machine: `[alerts.machines."KEY/MACHINE".RULE]`.
+    #[serde(default)]
+    pub machines:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, AlertRuleSettings>>,
     #[serde(default)]
     pub webhooks: Vec<WebhookSettings>,
 }

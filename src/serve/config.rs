@@ -264,10 +264,46 @@ mod tests {
         let config = ServeConfig::from_settings(file).expect("valid");
         assert_eq!(config.alerts.evaluate_every, Duration::from_secs(60));
         assert_eq!(config.alerts.webhooks.len(), 1);
-        assert_eq!(config.alerts.rules[1].threshold, 10.0);
+        assert_eq!(config.alerts.rules.everyone[1].threshold, 10.0);
 
         let wrong: ServeSettings =
             toml::from_str("[alerts.rules.disk-full]\nthreshold = 5.0").expect("toml");
+        let err = ServeConfig::from_settings(wrong).expect_err("no such rule");
+        assert!(err.to_string().contains("no rule `disk-full`"), "{err}");
+    }
+
+    #[test]
+    fn a_machine_beats_its_key_which_beats_everyone() {
+        use crate::serve::alerts::rules::Rule;
+        let file: ServeSettings = toml::from_str(
+            "[alerts.rules.disk-free]\nthreshold = 15.0\n\
+             [alerts.keys.ops.disk-free]\nthreshold = 20.0\n\
+             [alerts.keys.ops.attestations-missed]\nthreshold = 4.0\n\
+             [alerts.machines.\"ops/rig-1\".disk-free]\nthreshold = 30.0\n\
+             [alerts.machines.\"lab/rig-9\".peers]\nenabled = false\n",
+        )
+        .expect("toml");
+        let config = ServeConfig::from_settings(file).expect("valid");
+        let book = &config.alerts.rules;
+        let of = |subject: &str, rule: Rule| book.for_subject(subject)[rule.index()];
+        assert_eq!(of("ops/rig-1", Rule::DiskFree).threshold, 30.0);
+        assert_eq!(
+            of("ops/rig-1", Rule::AttestationsMissed).threshold,
+            4.0,
+            "its key's"
+        );
+        assert_eq!(of("ops/rig-2", Rule::DiskFree).threshold, 20.0);
+        assert_eq!(of("lab/rig-3", Rule::DiskFree).threshold, 15.0);
+        assert!(!of("lab/rig-9", Rule::Peers).enabled);
+        assert_eq!(of("lab/rig-9", Rule::DiskFree).threshold, 15.0);
+        assert_eq!(of("12D3KooWPeer", Rule::DiskFree).threshold, 15.0);
+
+        let wrong: ServeSettings =
+            toml::from_str("[alerts.machines.rig-1.peers]\nenabled = false").expect("toml");
+        let err = ServeConfig::from_settings(wrong).expect_err("no key");
+        assert!(err.to_string().contains("KEY/MACHINE"), "{err}");
+        let wrong: ServeSettings =
+            toml::from_str("[alerts.keys.ops.disk-full]\nthreshold = 5.0").expect("toml");
         let err = ServeConfig::from_settings(wrong).expect_err("no such rule");
         assert!(err.to_string().contains("no rule `disk-full`"), "{err}");
     }

@@ -7,6 +7,7 @@ pub mod notify;
 pub mod rules;
 pub mod state;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -17,13 +18,13 @@ use super::figures::{field_number, parse_object};
 use super::metrics::ServeMetrics;
 use super::store::alerts::AlertStore;
 use super::store::{Database, Scope, StoreError};
-use crate::cli::AlertSettings;
+use crate::cli::{AlertRuleSettings, AlertSettings};
 use crate::retry::{self, BASE_DELAY, Backoff, Jitter, Verdict};
 use crate::secret::Secret;
 use crate::settings::{ConfigError, duration, invalid};
 use crate::wire::client_stats::fields::Process;
 use notify::Kind;
-use rules::{Observation, Rule, RuleSettings, ValidatorFacts};
+use rules::{Observation, Rule, RuleBook, RuleSettings, ValidatorFacts};
 use state::{AlertState, Notification};
 
 /// Attempts per notification and webhook: about a minute of retries with the backoff's growth.
@@ -42,7 +43,7 @@ pub struct Webhook {
 pub struct AlertConfig {
     pub evaluate_every: Duration,
     pub repeat: Duration,
-    pub rules: [RuleSettings; Rule::COUNT],
+    pub rules: RuleBook,
     pub webhooks: Vec<Webhook>,
 }
 
@@ -50,22 +51,31 @@ impl AlertConfig {
     /// The `[alerts]` table of the config file, checked; the defaults without one.
     pub fn from_settings(settings: Option<AlertSettings>) -> Result<AlertConfig, ConfigError> {
         let settings = settings.unwrap_or_default();
-        let mut rules = Rule::ALL.map(Rule::defaults);
-        for (name, given) in &settings.rules {
-            let rule = Rule::from_name(name).ok_or_else(|| {
-                let known: Vec<&str> = Rule::ALL.iter().map(|rule| rule.name()).collect();
-                invalid(
-                    "alerts",
-                    format!("no rule `{name}` (rules: {})", known.join(", ")),
-                )
-            })?;
-            let setting = &mut rules[rule.index()];
-            setting.enabled = given.enabled.unwrap_or(setting.enabled);
-            setting.threshold = given.threshold.unwrap_or(setting.threshold);
-            if let Some(after) = &given.after {
-                setting.after = duration("alerts", Some(after), setting.after)?;
-            }
-        }
+        let everyone = with_changes(Rule::ALL.map(Rule::defaults), &settings.rules)?;
+        let keys = settings
+            .keys
+            .iter()
+            .map(|(key, rules)| Ok((key.clone(), with_changes(everyone, rules)?)))
+            .collect::<Result<HashMap<_, _>, ConfigError>>()?;
+        let machines = settings
+            .machines
+            .iter()
+            .map(|(subject, rules)| {
+                let Some((key, _)) = subject.split_once('/') else {
+                    return Err(invalid(
+                        "alerts",
+                        format!("`machines.{subject}` must name a machine as KEY/MACHINE"),
+                    ));
+                };
+                let base = keys.get(key).copied().unwrap_or(everyone);
+                Ok((subject.clone(), with_changes(base, rules)?))
+            })
+            .collect::<Result<HashMap<_, _>, ConfigError>>()?;
+        let rules = RuleBook {
+            everyone,
+            keys,
+            machines,
+        };
         let webhooks = settings
             .webhooks
             .into_iter()
@@ -114,6 +124,29 @@ impl AlertConfig {
     }
 }
 
+/// `base` with the config file's changes to its rules.
+fn with_changes(
+    mut base: [RuleSettings; Rule::COUNT],
+    changes: &BTreeMap<String, AlertRuleSettings>,
+) -> Result<[RuleSettings; Rule::COUNT], ConfigError> {
+    for (name, given) in changes {
+        let rule = Rule::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Rule::ALL.iter().map(|rule| rule.name()).collect();
+            invalid(
+                "alerts",
+                format!("no rule `{name}` (rules: {})", known.join(", ")),
+            )
+        })?;
+        let setting = &mut base[rule.index()];
+        setting.enabled = given.enabled.unwrap_or(setting.enabled);
+        setting.threshold = given.threshold.unwrap_or(setting.threshold);
+        if let Some(after) = &given.after {
+            setting.after = duration("alerts", Some(after), setting.after)?;
+        }
+    }
+    Ok(base)
+}
+
 pub struct Alerts {
     config: AlertConfig,
     /// The newest state, as this instance evaluated it or read it from the store.
@@ -150,11 +183,12 @@ impl Alerts {
 
     /// Each rule with its settings.
     pub fn rules(&self) -> impl Iterator<Item = (Rule, RuleSettings)> + '_ {
-        Rule::ALL.into_iter().zip(self.config.rules)
+        Rule::ALL.into_iter().zip(self.config.rules.everyone)
     }
 
-    pub fn settings(&self, rule: Rule) -> RuleSettings {
-        self.config.rules[rule.index()]
+    /// `rule`'s settings for `subject` (`KEY/MACHINE`, or a stream node's peer id).
+    pub fn settings(&self, rule: Rule, subject: &str) -> RuleSettings {
+        self.config.rules.for_subject(subject)[rule.index()]
     }
 
     /// The names of the rules firing for `subject` now.
@@ -241,7 +275,10 @@ impl Alerts {
         let observations = observe(store, &self.config.rules, now_ms).await?;
         let held = observations
             .iter()
-            .flat_map(|observation| rules::conditions(observation, &self.config.rules, now_ms))
+            .flat_map(|observation| {
+                let settings = self.config.rules.for_subject(&observation.subject());
+                rules::conditions(observation, settings, now_ms)
+            })
             .collect();
         Ok((held, observations.len()))
     }
@@ -349,7 +386,7 @@ pub async fn watch<S: Database + AlertStore>(
 /// and a day of its free disk; each stream node.
 async fn observe<S: Database>(
     store: &S,
-    rules: &[RuleSettings; Rule::COUNT],
+    book: &RuleBook,
     now_ms: i64,
 ) -> Result<Vec<Observation>, StoreError> {
     let mut observations = Vec::new();
@@ -361,6 +398,7 @@ async fn observe<S: Database>(
                 .newest_of(process)
                 .and_then(|newest| parse_object(&newest.json))
         };
+        let rules = book.for_subject(&format!("{}/{}", machine.key, machine.machine));
         let in_a_row = rules[Rule::AttestationsMissed.index()].threshold.max(1.0) as u32;
         let validators = match store.validator_history(machine.id, in_a_row).await? {
             Some(history) => {

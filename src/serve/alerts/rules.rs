@@ -133,6 +133,39 @@ impl RuleSettings {
     }
 }
 
+/// Every rule's settings, and where the config file changes them for one key's machines or for
+/// one machine: a machine's own beat its key's, which beat everyone's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleBook {
+    pub everyone: [RuleSettings; Rule::COUNT],
+    /// By key name.
+    pub keys: HashMap<String, [RuleSettings; Rule::COUNT]>,
+    /// By subject, `KEY/MACHINE`.
+    pub machines: HashMap<String, [RuleSettings; Rule::COUNT]>,
+}
+
+impl RuleBook {
+    /// The same settings for every subject.
+    pub fn everyone(everyone: [RuleSettings; Rule::COUNT]) -> RuleBook {
+        RuleBook {
+            everyone,
+            keys: HashMap::new(),
+            machines: HashMap::new(),
+        }
+    }
+
+    /// The settings that apply to `subject` (a machine's `KEY/MACHINE`, or a stream node's peer id,
+    /// which only everyone's apply to).
+    pub fn for_subject(&self, subject: &str) -> &[RuleSettings; Rule::COUNT] {
+        if let Some(own) = self.machines.get(subject) {
+            return own;
+        }
+        let key = subject.split_once('/').map(|(key, _)| key);
+        key.and_then(|key| self.keys.get(key))
+            .unwrap_or(&self.everyone)
+    }
+}
+
 impl Rule {
     /// The defaults: beaconcha.in's 10 minutes offline, and what the issue asks for the rest.
     pub fn defaults(self) -> RuleSettings {

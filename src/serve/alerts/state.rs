@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::rules::{Condition, Rule, RuleSettings, Subject, holds_at_once};
+use super::rules::{Condition, Rule, RuleBook, Subject, holds_at_once};
 use crate::serve::store::alerts::StoredAlert;
 
 /// A fleet this small is never called an outage.
@@ -103,15 +103,15 @@ impl AlertState {
         &mut self,
         held: Vec<Condition>,
         watched: usize,
-        settings: &[RuleSettings; Rule::COUNT],
+        book: &RuleBook,
         repeat: Duration,
         now_ms: i64,
     ) -> Vec<Notification> {
-        let hold_for = |rule: Rule| -> i64 {
-            if holds_at_once(rule) {
+        let hold_for = |(rule, subject): &(Rule, Subject)| -> i64 {
+            if holds_at_once(*rule) {
                 return 0;
             }
-            let setting = settings[rule.index()];
+            let setting = book.for_subject(subject)[rule.index()];
             i64::try_from(setting.after.as_millis()).unwrap_or(i64::MAX)
         };
         let mut notifications = Vec::new();
@@ -143,7 +143,7 @@ impl AlertState {
                 told: false,
             });
             alert.condition = condition;
-            if !alert.firing && now_ms.saturating_sub(alert.since_ms) >= hold_for(key.0) {
+            if !alert.firing && now_ms.saturating_sub(alert.since_ms) >= hold_for(&key) {
                 alert.firing = true;
                 starting.push(key);
             }
@@ -209,8 +209,8 @@ mod tests {
 
     const MINUTE: i64 = 60_000;
 
-    fn settings() -> [RuleSettings; Rule::COUNT] {
-        Rule::ALL.map(Rule::defaults)
+    fn settings() -> RuleBook {
+        RuleBook::everyone(Rule::ALL.map(Rule::defaults))
     }
 
     fn condition(rule: Rule, subject: &str) -> Condition {

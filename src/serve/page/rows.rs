@@ -133,7 +133,10 @@ pub(super) fn machine_row<S: Store>(
     validator_problems: Option<u64>,
 ) -> Row {
     let online = machine.online(now_ms, shared.offline_after_ms);
-    let disk_low_percent = shared.alerts.settings(Rule::DiskFree).threshold;
+    let disk_low_percent = shared
+        .alerts
+        .settings(Rule::DiskFree, &machine_subject(machine))
+        .threshold;
     let (system, previous_system) = newest(machine, Process::System);
     let (beacon, validator) = (
         newest(machine, Process::BeaconNode).0,
