@@ -10,10 +10,12 @@
 #   3. starts a webhook receiver (python3, appends each POST with its arrival time to a JSONL
 #      file), `nodepulse serve` (alerts evaluated every 5 s, one json webhook, default rules) and
 #      `nodepulse run` watching validators 0..7 and Anvil;
-#   4. lets two full epochs pass, stops client B (SIGTERM) at the start of epoch X, restarts it at
-#      the start of X+2, and lets X+2, X+3 and X+4 be reported;
+#   4. lets two full epochs pass, stops client B (SIGTERM) 0.7 s before the first slot of epoch X
+#      (at +0.3 s it has already published that slot's block: it proposes within 0.1 s), restarts
+#      it 0.3 s into X+2, and lets X+2, X+3 and X+4 be reported;
 #   5. while it runs, asks Lodestar itself, in each epoch E+1, for the liveness of epoch E, its
-#      headers and its proposer duties, to compare with what nodepulse stored;
+#      headers and its proposer duties, to compare with what nodepulse stored; and polls serve
+#      every 0.5 s for when each epoch's report was committed, to say where the alert's delay goes;
 #   6. prints the per-epoch table, the webhooks and their delays, the agent's /metrics, the execution
 #      report, the agent's memory and CPU, and every warning or error the two nodepulse logs hold;
 #      exits 1 when the expected misses or the firing and resolved webhooks are not seen, or when
@@ -247,9 +249,29 @@ PY
 start view "$run/view.log" python3 "$run/lodestar_view.py" "$BEACON" "$genesis" $((e0 + 1)) $((X + 5)) \
   "$run/lodestar-view.jsonl"
 
+# When serve committed each epoch's report (its last_epoch changes), every 0.5 s.
+cat > "$run/commits.py" <<'PY'
+import json, sys, time, urllib.request
+url, key, out, last = sys.argv[1], sys.argv[2], sys.argv[3], None
+while True:
+    try:
+        req = urllib.request.Request(url, headers={"apikey": key})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            epoch = (json.load(r)["data"][0].get("validators") or {}).get("last_epoch")
+        if epoch != last:
+            with open(out, "a") as f:
+                f.write(json.dumps({"seen_ms": int(time.time() * 1000), "last_epoch": epoch}) + "\n")
+            last = epoch
+    except Exception:
+        pass
+    time.sleep(0.5)
+PY
+start commits "$run/commits.log" python3 "$run/commits.py" \
+  "$SERVE/api/v1/machines/$MACHINE/validators?epochs=1" "$key" "$run/commits.jsonl"
+
 # ---------------------------------------------------------------- client B down for X and X+1
-sleep_until "$(epoch_start "$X").3"
-say "SIGTERM to client B (pid ${pids[vcB]}) at the start of epoch $X"
+sleep_until "$(($(epoch_start "$X") - 1)).3"
+say "SIGTERM to client B (pid ${pids[vcB]}) 0.7 s before epoch $X"
 stop vcB
 say "client B exited"
 echo "{\"stopped_ms\": $(date +%s%3N)}" > "$run/b-stopped.json"
@@ -275,6 +297,8 @@ cat > "$run/facts.json" <<JSON
 {"genesis": $genesis, "x": $X, "e0": $e0, "agent_start": $agent_start, "end": $end,
  "utime_ticks": $utime, "stime_ticks": $stime, "clk_tck": $(getconf CLK_TCK)}
 JSON
+agent_started=$(grep -m1 ' started interval=' "$run/agent.log" | cut -d' ' -f1)
+echo "{\"agent_started\": \"$agent_started\"}" > "$run/agent-started.json"
 stop agent
 stop serve
 
@@ -319,8 +343,13 @@ for ep in hist["epochs"]:
 print()
 print("| epoch | nodepulse attested=false | Lodestar liveness not live | nodepulse proposals (slot:validator, x = missed) | Lodestar empty slots (404) and who was due | agree |")
 print("|---|---|---|---|---|---|")
-for e in sorted(missed_att):
+not_reported = sorted(c - 1 for c, r in view.items() if c - 1 not in missed_att and isinstance(r["liveness"], dict))
+for e in sorted(set(missed_att) | set(not_reported)):
     row = view.get(e + 1)
+    if e not in missed_att:
+        live = sorted(int(i) for i, ok in row["liveness"].items() if not ok)
+        print(f"| {e} | NOT REPORTED | {live} | - | - | nodepulse has no report |")
+        continue
     if row and isinstance(row["liveness"], dict):
         not_live = sorted(int(i) for i, live in row["liveness"].items() if not live)
     else:
@@ -378,9 +407,31 @@ for e, missed in missed_att.items():
                 print(f"slot {s}: validator {i} missed its proposal while client B was starting")
             else:
                 fail(f"slot {s}: validator {i}'s proposal missed unexpectedly")
+for e in not_reported:
+    print(f"note: Lodestar answered liveness for epoch {e}, but nodepulse never reported it")
 b_props = [(s, i) for e in (X, X + 1) for s, i, _ in props.get(e, []) if i in (6, 7)]
 print(f"client B's proposals due in epochs {X} and {X + 1}: {b_props or 'none'} (all missed: "
       f"{all(root is None for e in (X, X + 1) for s, i, root in props.get(e, []) if i in (6, 7))})")
+
+# ---- when each report was committed at serve, and the agent's ticks
+commits = {}
+for line in open(f"{run}/commits.jsonl"):
+    c = json.loads(line)
+    if c["last_epoch"] is not None:
+        commits.setdefault(c["last_epoch"], c["seen_ms"])
+import datetime
+started = json.load(open(f"{run}/agent-started.json"))["agent_started"]
+started_ms = int(datetime.datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() * 1000)
+def explain(e, arrived_ms):
+    end = (G + (e + 1) * EPOCH) * 1000
+    due = end + EPOCH * 1000 // 2          # liveness of E is asked from the middle of E+1
+    tick = started_ms + -(-(due - started_ms) // 6000) * 6000   # the agent's first 6 s tick after that
+    committed = commits.get(e)
+    print(f"  where the time goes for epoch {e} (ends {fmt(end)}): liveness due +{(due - end) / 1000:.1f} s; "
+          f"agent's next tick +{(tick - end) / 1000:.1f} s (ticks every 6 s from {fmt(started_ms)}); "
+          f"report committed at serve by +{(committed - end) / 1000:.1f} s (0.5 s poll); " if committed else
+          f"report commit not seen; ", end="")
+    print(f"webhook arrived +{(arrived_ms - end) / 1000:.1f} s (serve evaluates every 5 s)")
 
 # ---- webhooks
 print()
@@ -405,7 +456,7 @@ if firing:
     end_x1 = (G + (X + 2) * EPOCH) * 1000
     print(f"firing: {(t - end_x1) / 1000:.1f} s after the end of epoch {X + 1} ({fmt(end_x1)}); "
           f"'at' {b.get('at')} is {(t - b.get('at', t))} ms before arrival")
-    report_x1 = view.get(X + 2, {}).get("at_ms")
+    explain(X + 1, t)
 if resolved:
     t, b = resolved[0]
     if firing and t <= firing[0][0]:
@@ -416,6 +467,7 @@ if resolved:
         end_f = (G + (f + 1) * EPOCH) * 1000
         print(f"resolved: {(t - end_f) / 1000:.1f} s after the end of epoch {f}, the first fully attested "
               f"one after B's restart ({fmt(end_f)})")
+        explain(f, t)
 
 # ---- execution report
 print()

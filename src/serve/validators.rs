@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,28 +27,89 @@ const MAX_REPORT_BYTES: usize = 8 * 1024 * 1024;
 /// Epochs one read answers at most: a week of mainnet's.
 const MAX_EPOCHS: u32 = 1575;
 
+/// A report a route reads: its one version, and what else it must hold.
+pub trait Report: DeserializeOwned + Send {
+    const VERSION: u32;
+    fn version(&self) -> u32;
+    /// What is wrong with it beyond its shape, if anything.
+    fn fault(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl Report for EpochReport {
+    const VERSION: u32 = validators::VERSION;
+
+    fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn fault(&self) -> Option<&'static str> {
+        // Retention and the page count time from the clock.
+        (self.clock.seconds_per_slot == 0 || self.clock.slots_per_epoch == 0)
+            .then_some("the report's clock has a zero slot time or epoch length")
+    }
+}
+
+impl Report for ExecutionReport {
+    const VERSION: u32 = execution::VERSION;
+
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// What a report route is sent: by a valid key, as a machine (`?machine=NAME`), a checked report.
+pub struct Sent<R> {
+    key_id: i64,
+    machine: String,
+    report: R,
+}
+
+impl<S: Database, R: Report> FromRequest<Arc<AppState<S>>> for Sent<R> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<AppState<S>>) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let Caller(record) = Caller::from_request_parts(&mut parts, shared).await?;
+        let query: Query<HashMap<String, String>> = Query::from_request_parts(&mut parts, shared)
+            .await
+            .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.body_text()))?;
+        let machine = machine_name(query.get("machine").cloned().unwrap_or_default())?;
+        let body = read_body(shared, body, MAX_REPORT_BYTES).await?;
+        let refuse = |message: String| {
+            shared.metrics.rejected(Rejection::Invalid, 1);
+            ApiError::new(StatusCode::BAD_REQUEST, message)
+        };
+        let report: R =
+            serde_json::from_slice(&body).map_err(|err| refuse(format!("not a report: {err}")))?;
+        if report.version() != R::VERSION {
+            return Err(refuse(format!(
+                "report version {} is not one this server reads ({})",
+                report.version(),
+                R::VERSION
+            )));
+        }
+        if let Some(fault) = report.fault() {
+            return Err(refuse(fault.to_owned()));
+        }
+        Ok(Sent {
+            key_id: record.id,
+            machine,
+            report,
+        })
+    }
+}
+
 /// `POST /api/v1/client/validators?machine=NAME`: one finished epoch's report.
 pub async fn epoch_report<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
-    Caller(record): Caller,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
+    sent: Sent<EpochReport>,
 ) -> Result<StatusCode, ApiError> {
-    let machine = machine_name(query.get("machine").cloned().unwrap_or_default())?;
-    let report: EpochReport = read_report(&shared, body, validators::VERSION, |r: &EpochReport| {
-        r.version
-    })
-    .await?;
-    if report.clock.seconds_per_slot == 0 || report.clock.slots_per_epoch == 0 {
-        shared.metrics.rejected(Rejection::Invalid, 1);
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "the report's clock has a zero slot time or epoch length",
-        ));
-    }
-    let stored = shared
-        .store
-        .insert_epoch_report(record.id, &machine, super::now_ms(), &report);
+    let stored =
+        shared
+            .store
+            .insert_epoch_report(sent.key_id, &sent.machine, super::now_ms(), &sent.report);
     shared.metrics.timed("insert_epoch_report", stored).await?;
     Ok(StatusCode::OK)
 }
@@ -57,48 +117,19 @@ pub async fn epoch_report<S: Database>(
 /// `POST /api/v1/client/execution?machine=NAME`: the execution client's newest report.
 pub async fn execution_report<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
-    Caller(record): Caller,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
+    sent: Sent<ExecutionReport>,
 ) -> Result<StatusCode, ApiError> {
-    let machine = machine_name(query.get("machine").cloned().unwrap_or_default())?;
-    let report: ExecutionReport =
-        read_report(&shared, body, execution::VERSION, |r: &ExecutionReport| {
-            r.version
-        })
-        .await?;
-    let stored =
-        shared
-            .store
-            .insert_execution_report(record.id, &machine, super::now_ms(), &report);
+    let stored = shared.store.insert_execution_report(
+        sent.key_id,
+        &sent.machine,
+        super::now_ms(),
+        &sent.report,
+    );
     shared
         .metrics
         .timed("insert_execution_report", stored)
         .await?;
     Ok(StatusCode::OK)
-}
-
-/// A report of the one version this server reads; a 400 that says what is wrong and where.
-async fn read_report<S: Database, R: DeserializeOwned>(
-    shared: &AppState<S>,
-    body: Body,
-    version: u32,
-    version_of: impl Fn(&R) -> u32,
-) -> Result<R, ApiError> {
-    let body = read_body(shared, body, MAX_REPORT_BYTES).await?;
-    let refuse = |message: String| {
-        shared.metrics.rejected(Rejection::Invalid, 1);
-        ApiError::new(StatusCode::BAD_REQUEST, message)
-    };
-    let report: R =
-        serde_json::from_slice(&body).map_err(|err| refuse(format!("not a report: {err}")))?;
-    if version_of(&report) != version {
-        return Err(refuse(format!(
-            "report version {} is not one this server reads ({version})",
-            version_of(&report)
-        )));
-    }
-    Ok(report)
 }
 
 /// `GET /api/v1/machines/{machine}/validators?epochs=N`: the last N reported epochs (1 unless

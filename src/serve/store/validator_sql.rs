@@ -191,6 +191,27 @@ async fn insert_duties(
     Ok(())
 }
 
+impl SqlStore {
+    /// Two `sums` of machine `machine_id`'s validator-epochs from `since_epoch` on, per value of
+    /// `column` (`validator` or `epoch`), in its order.
+    async fn sums_by(
+        &self,
+        column: &str,
+        sums: &str,
+        machine_id: i64,
+        since_epoch: u64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {column}, {sums} FROM validator_epochs WHERE machine_id = $1 AND epoch >= $2 \
+             GROUP BY {column} ORDER BY {column}"
+        ))
+        .bind(machine_id)
+        .bind(since_epoch as i64)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
 impl ValidatorStore for SqlStore {
     async fn insert_epoch_report(
         &self,
@@ -344,16 +365,13 @@ impl ValidatorStore for SqlStore {
         machine_id: i64,
         since_epoch: u64,
     ) -> Result<Vec<(u64, u64, u64)>, StoreError> {
-        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
-            "SELECT validator, CAST(SUM(CASE WHEN {ATTESTATION} = 2 THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN {ATTESTATION} = 1 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM validator_epochs \
-             WHERE machine_id = $1 AND epoch >= $2 GROUP BY validator ORDER BY validator"
-        ))
-        .bind(machine_id)
-        .bind(since_epoch as i64)
-        .fetch_all(self.pool())
-        .await?;
+        let sums = format!(
+            "CAST(SUM(CASE WHEN {ATTESTATION} = 2 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {ATTESTATION} = 1 THEN 1 ELSE 0 END) AS BIGINT)"
+        );
+        let rows = self
+            .sums_by("validator", &sums, machine_id, since_epoch)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(index, made, missed)| (index as u64, made as u64, missed as u64))
@@ -365,16 +383,13 @@ impl ValidatorStore for SqlStore {
         machine_id: i64,
         since_epoch: u64,
     ) -> Result<Vec<EpochTotal>, StoreError> {
-        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
-            "SELECT epoch, CAST(SUM(balance_offset + (duty / 512) * {GWEI_PER_ETH}) AS BIGINT), \
-             CAST(SUM(CASE WHEN {ATTESTATION} = 1 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM validator_epochs \
-             WHERE machine_id = $1 AND epoch >= $2 GROUP BY epoch ORDER BY epoch"
-        ))
-        .bind(machine_id)
-        .bind(since_epoch as i64)
-        .fetch_all(self.pool())
-        .await?;
+        let sums = format!(
+            "CAST(SUM(balance_offset + (duty / 512) * {GWEI_PER_ETH}) AS BIGINT), \
+             CAST(SUM(CASE WHEN {ATTESTATION} = 1 THEN 1 ELSE 0 END) AS BIGINT)"
+        );
+        let rows = self
+            .sums_by("epoch", &sums, machine_id, since_epoch)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(epoch, balance, missed)| EpochTotal {
