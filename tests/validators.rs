@@ -367,3 +367,115 @@ fn listen_counts_the_validators_and_only_when_asked_shows_each() {
         assert!(text.contains(line), "{line} is missing:\n{text}");
     }
 }
+
+/// A node with the rewards API, answering from the specification's shapes
+/// (`fixtures/beacon-api/spec/`) on mainnet's clock: epoch 98's rewards, 1001 on the sync
+/// committee, 1002 due to propose at slot 3141 (left empty), slot 3139 empty and 1001's signature
+/// missing from the block at slot 3150.
+fn node_with_rewards() -> crate::common::Server {
+    use crate::common::{Reply, fixture};
+    let entries: Vec<Value> = [1001, 1002, 1003]
+        .iter()
+        .map(|index| {
+            serde_json::json!({"index": index.to_string(), "balance": "32011000000",
+            "status": "active_ongoing", "validator": {"pubkey": format!("0x{index:096x}"),
+            "withdrawal_credentials": "0x01", "effective_balance": "32000000000", "slashed": false,
+            "activation_eligibility_epoch": "0", "activation_epoch": "0",
+            "exit_epoch": "18446744073709551615", "withdrawable_epoch": "18446744073709551615"}})
+        })
+        .collect();
+    let states =
+        serde_json::json!({"execution_optimistic": false, "finalized": false, "data": entries});
+    crate::common::Server::start(move |request| {
+        let path = request.path.as_str();
+        let json = |body: Vec<u8>| Reply::ok(body).header("Content-Type", "application/json");
+        let missing = || Reply::status(404, r#"{"code":404,"message":"Block not found"}"#);
+        match (request.method.as_str(), path) {
+            ("GET", "/eth/v1/beacon/genesis") => json(br#"{"data":{"genesis_time":"1606824023","genesis_validators_root":"0x4b36","genesis_fork_version":"0x00000000"}}"#.to_vec()),
+            ("GET", "/eth/v1/config/spec") => json(br#"{"data":{"SECONDS_PER_SLOT":"12","SLOTS_PER_EPOCH":"32"}}"#.to_vec()),
+            ("GET", p) if p.starts_with("/eth/v1/validator/duties/proposer/") => {
+                let epoch: u64 = p.rsplit('/').next().and_then(|e| e.parse().ok()).unwrap_or(0);
+                json(serde_json::json!({"dependent_root": "0x00", "execution_optimistic": false, "data": [
+                    {"pubkey": format!("0x{:096x}", 1002), "validator_index": "1002", "slot": (epoch * 32 + 5).to_string()}
+                ]}).to_string().into_bytes())
+            }
+            ("POST", "/eth/v1/beacon/states/head/validators") => json(states.to_string().into_bytes()),
+            ("POST", "/eth/v1/beacon/rewards/attestations/98") => json(fixture("beacon-api/spec/rewards-attestations-98.json")),
+            ("POST", "/eth/v1/validator/duties/sync/98") => json(fixture("beacon-api/spec/duties-sync-98.json")),
+            ("POST", "/eth/v1/beacon/rewards/sync_committee/3139") => missing(),
+            ("POST", "/eth/v1/beacon/rewards/sync_committee/3150") => json(
+                String::from_utf8(fixture("beacon-api/spec/rewards-sync-committee.json"))
+                    .expect("text")
+                    .replace("\"21952\"", "\"-21952\"")
+                    .into_bytes(),
+            ),
+            ("POST", p) if p.starts_with("/eth/v1/beacon/rewards/sync_committee/") => {
+                json(fixture("beacon-api/spec/rewards-sync-committee.json"))
+            }
+            ("GET", "/eth/v1/beacon/headers/3141") => missing(),
+            _ => Reply::status(404, format!(r#"{{"code":404,"message":"no route {path}"}}"#)),
+        }
+    })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn with_the_rewards_api_an_epoch_is_reported_once_the_next_has_ended_with_each_vote() {
+    let node = node_with_rewards();
+    let api = BeaconApi::new(
+        node.url("").parse().expect("URL"),
+        std::time::Duration::from_secs(10),
+    )
+    .expect("client");
+    let watched = [1001, 1002, 1003].map(ValidatorId::Index).to_vec();
+    let watcher = DutyWatcher::new(api, watched);
+    // Slot 10 of epoch 100: epoch 98's inclusion window closed with epoch 99.
+    let now = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(1_606_824_023 + (100 * 32 + 10) * 12);
+    let report = watcher
+        .observe(now, When::Due)
+        .await
+        .expect("observed")
+        .expect("epoch 98 is due");
+    assert_eq!(report.epoch, 98);
+    assert_eq!(report.attestations_from, Some(AttestationSource::Rewards));
+    let by_index = |index: u64| {
+        report
+            .validators
+            .iter()
+            .find(|v| v.index == index)
+            .unwrap_or_else(|| panic!("validator {index}"))
+    };
+    let votes = |index: u64| by_index(index).votes.expect("votes");
+    assert_eq!(by_index(1001).attested, Some(true));
+    assert_eq!(
+        (votes(1001).head, votes(1001).target, votes(1001).source),
+        (true, true, true)
+    );
+    assert_eq!(votes(1001).reward, 2856 + 5320 + 2862);
+    assert_eq!(by_index(1002).attested, Some(false));
+    assert_eq!(
+        (votes(1002).head, votes(1002).target, votes(1002).source),
+        (false, false, false)
+    );
+    assert_eq!(votes(1002).reward, -5320 - 2862);
+    assert_eq!(
+        by_index(1003).attested,
+        Some(true),
+        "included with the wrong head"
+    );
+    assert!(!votes(1003).head && votes(1003).target);
+    // Past duties answered (this node keeps them): 1002's slot stayed empty.
+    assert!(report.proposals_known);
+    assert_eq!(by_index(1002).proposals.len(), 1);
+    assert!(by_index(1002).proposals[0].missed());
+    assert_eq!(by_index(1002).proposals[0].slot, 98 * 32 + 5);
+    // 32 slots: one empty, one block without 1001's signature, 30 with it.
+    let sync = by_index(1001).sync_committee.expect("a member");
+    assert_eq!((sync.participated, sync.missed), (Some(30), Some(1)));
+    assert_eq!(by_index(1002).sync_committee, None);
+    // The same moment again: nothing new is due.
+    assert_eq!(
+        watcher.observe(now, When::Due).await.expect("observed"),
+        None
+    );
+}
