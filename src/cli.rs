@@ -300,6 +300,12 @@ pub struct CheckArgs {
     /// repeatable.
     #[arg(long, value_name = "FILE", help_heading = "Targets")]
     pub profile: Vec<PathBuf>,
+    /// The beacon node's REST API: report which of the validator view's routes it answers.
+    #[arg(long, value_name = "URL", help_heading = "Targets")]
+    pub beacon_api: Option<String>,
+    /// The validators to ask it about (as `run --watch-validators`).
+    #[arg(long, value_name = "LIST|FILE", help_heading = "Targets")]
+    pub watch_validators: Option<String>,
     /// Compare with this expected payload (JSON, timestamps ignored); exit 1 on any difference.
     #[arg(long, value_name = "FILE", help_heading = "Comparing")]
     pub expect: Option<PathBuf>,

@@ -479,3 +479,31 @@ async fn with_the_rewards_api_an_epoch_is_reported_once_the_next_has_ended_with_
         None
     );
 }
+
+#[test]
+fn check_says_which_routes_the_node_answers_and_what_it_refused() {
+    let node = RecordedBeaconNode::start(7);
+    node.stretch_clock_to_now();
+    let output = run(nodepulse().args([
+        "check",
+        "--beacon-api",
+        &node.url(),
+        "--watch-validators",
+        "0,1,2,3,4,5,6,7",
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for line in [
+        "answers GET /eth/v1/beacon/genesis and /config/spec: genesis ",
+        "no      POST /eth/v1/beacon/states/head/validators: HTTP 404: Route POST:/eth/v1/beacon/states/head/validators not found",
+        "answers GET /eth/v1/beacon/states/head/validators?id=...: 8 of the 8 watched validators known",
+        "answers GET /eth/v1/validator/duties/proposer/7: 8 duties",
+        "no      GET /eth/v1/validator/duties/proposer/6: HTTP 500: Requested epoch 6 must equal current 7 or next epoch 8",
+        "no      POST /eth/v1/beacon/rewards/attestations/5: HTTP 404",
+        "no      POST /eth/v1/validator/liveness/6: HTTP 404",
+        "answers GET /eth/v1/validator/liveness?epoch=6&indices=...: 8 validators",
+        "no      POST /eth/v1/validator/duties/sync/7: HTTP 500: Empty SyncCommitteeCache",
+    ] {
+        assert!(text.contains(line), "{line:?} is missing:\n{text}");
+    }
+}

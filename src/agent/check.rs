@@ -1,18 +1,22 @@
 //! `nodepulse check`: map scrapes (fixtures in CI, or a live node) and either compare the payload
 //! with an expected one (`--expect`, exit 1 on any difference, `--update` to rewrite it), or report
 //! for people: the detected client and why, every client-stats field with its value and the metric
-//! it came from, and the node's conformance to the beacon-metrics standard (seed 001).
+//! it came from, and the node's conformance to the beacon-metrics standard (seed 001). With
+//! `--beacon-api`, first which of the validator view's routes the node answers.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::agent::Role;
+use crate::agent::beacon::BeaconApi;
 use crate::agent::config;
+use crate::agent::duties::DutyWatcher;
 use crate::agent::profiles::{self, ClientChoice, Profile, Profiles};
 use crate::agent::scrape::{Scraper, Target};
 use crate::cli::{CheckArgs, ReportFormat};
@@ -49,6 +53,30 @@ struct Mapped {
 }
 
 pub async fn run(args: CheckArgs) -> Result<ExitCode, Error> {
+    let watch =
+        config::validator_watch(args.beacon_api.as_deref(), args.watch_validators.as_deref())?;
+    if let Some(watch) = watch {
+        let api = BeaconApi::new(watch.beacon_api.clone(), args.timeout)?;
+        let shown = api.to_string();
+        let checks = DutyWatcher::new(api, watch.watched)
+            .check_routes(SystemTime::now())
+            .await;
+        let text = match args.format {
+            ReportFormat::Text => {
+                let mut text = format!("Beacon API {shown}: the validator view's routes\n");
+                for check in &checks {
+                    let mark = if check.answered { "answers" } else { "no" };
+                    text.push_str(&format!("  {:<7} {}: {}\n", mark, check.route, check.said));
+                }
+                text
+            }
+            ReportFormat::Json => serde_json::to_string_pretty(&checks).unwrap_or_default(),
+        };
+        stdout::print(&text).map_err(Error::Output)?;
+        if args.beacon_node.is_none() && args.validator.is_none() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let mapped = map_targets(&args).await?;
     let objects: Vec<Value> = mapped
         .iter()

@@ -132,7 +132,10 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let (telemetry_format, chain_rpc) = chain_source(&settings)?;
-        let validators = validator_watch(&settings)?;
+        let validators = validator_watch(
+            settings.beacon_api.as_deref(),
+            settings.watch_validators.as_deref(),
+        )?;
         let execution_rpc = settings
             .execution_rpc
             .as_deref()
@@ -308,11 +311,11 @@ pub struct ValidatorWatch {
 
 /// Both flags or neither; the list inline or, when it names a file, in it (one per line, `#`
 /// comments), each entry an index or a public key.
-fn validator_watch(settings: &SettingsArgs) -> Result<Option<ValidatorWatch>, ConfigError> {
-    let (api, list) = match (
-        settings.beacon_api.as_deref(),
-        settings.watch_validators.as_deref(),
-    ) {
+pub fn validator_watch(
+    beacon_api: Option<&str>,
+    watch_validators: Option<&str>,
+) -> Result<Option<ValidatorWatch>, ConfigError> {
+    let (api, list) = match (beacon_api, watch_validators) {
         (None, None) => return Ok(None),
         (Some(_), None) => {
             return Err(invalid(

@@ -106,6 +106,15 @@ struct WatchState {
     last_reported: Option<u64>,
 }
 
+/// One route the validator view asks, and what the node answered: `check`'s report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteCheck {
+    pub route: String,
+    pub answered: bool,
+    /// What it answered, or why not.
+    pub said: String,
+}
+
 /// Watches validators through one beacon node.
 #[derive(Debug)]
 pub struct DutyWatcher {
@@ -221,6 +230,133 @@ impl DutyWatcher {
             })
             .collect();
         Ok(Some(report))
+    }
+
+    /// Asks the node, now, every route the view may use, each once: what `check` reports, so an
+    /// operator sees before running which verdicts the node can give.
+    pub async fn check_routes(&self, now: SystemTime) -> Vec<RouteCheck> {
+        let mut checks = Vec::new();
+        let mut note = |route: String, answer: Result<String, BeaconError>| {
+            let (answered, said) = match answer {
+                Ok(said) => (true, said),
+                Err(BeaconError::Refused {
+                    status, message, ..
+                }) => (false, format!("HTTP {status}: {message}")),
+                Err(err) => (false, err.to_string()),
+            };
+            checks.push(RouteCheck {
+                route,
+                answered,
+                said,
+            });
+        };
+        let clock = match self.learn_clock().await {
+            Ok(clock) => clock,
+            Err(err) => {
+                note(
+                    "GET /eth/v1/beacon/genesis and /config/spec".into(),
+                    Err(err),
+                );
+                return checks;
+            }
+        };
+        note(
+            "GET /eth/v1/beacon/genesis and /config/spec".into(),
+            Ok(format!(
+                "genesis {}, {} s slots, {} slots an epoch",
+                clock.genesis_time, clock.seconds_per_slot, clock.slots_per_epoch
+            )),
+        );
+        let current = clock
+            .slot_at(crate::unix_millis(now) / 1000)
+            .map_or(0, |slot| clock.epoch_of(slot));
+        let ids: Vec<String> = self.watched.iter().map(ValidatorId::api_id).collect();
+        let body = serde_json::to_string(&ValidatorQuery { ids: &ids }).unwrap_or_default();
+        let states = self
+            .api
+            .post::<Vec<ValidatorState>>("/eth/v1/beacon/states/head/validators", body)
+            .await;
+        let states = match states {
+            Err(err) if err.is_missing_route() => {
+                note(
+                    "POST /eth/v1/beacon/states/head/validators".into(),
+                    Err(err),
+                );
+                let query: Vec<(&str, String)> = ids.iter().map(|id| ("id", id.clone())).collect();
+                let route = "GET /eth/v1/beacon/states/head/validators?id=...".to_owned();
+                let answer = self
+                    .api
+                    .get::<Vec<ValidatorState>>("/eth/v1/beacon/states/head/validators", &query)
+                    .await;
+                (route, answer)
+            }
+            answer => (
+                "POST /eth/v1/beacon/states/head/validators".to_owned(),
+                answer,
+            ),
+        };
+        let indices: Vec<u64> = states
+            .1
+            .as_ref()
+            .map(|s| s.iter().map(|v| v.index).collect())
+            .unwrap_or_default();
+        note(
+            states.0,
+            states.1.map(|found| {
+                format!(
+                    "{} of the {} watched validators known",
+                    found.len(),
+                    ids.len()
+                )
+            }),
+        );
+        for epoch in [current, current.saturating_sub(1)] {
+            let answer = self.proposer_duties(&clock, epoch).await;
+            note(
+                format!("GET /eth/v1/validator/duties/proposer/{epoch}"),
+                answer.map(|duties| format!("{} duties", duties.len())),
+            );
+        }
+        let rewards_epoch = current.saturating_sub(2);
+        let rewards = self.rewards(rewards_epoch, &indices).await;
+        note(
+            format!("POST /eth/v1/beacon/rewards/attestations/{rewards_epoch}"),
+            rewards.map(|verdicts| format!("{} validators' votes and rewards", verdicts.len())),
+        );
+        let liveness_epoch = current.saturating_sub(1);
+        let post = self
+            .api
+            .post::<Vec<Liveness>>(
+                &format!("/eth/v1/validator/liveness/{liveness_epoch}"),
+                index_list(&indices),
+            )
+            .await;
+        note(
+            format!("POST /eth/v1/validator/liveness/{liveness_epoch}"),
+            post.map(|live| format!("{} validators", live.len())),
+        );
+        let mut query = vec![("epoch", liveness_epoch.to_string())];
+        query.extend(indices.iter().map(|index| ("indices", index.to_string())));
+        let get = self
+            .api
+            .get::<Vec<Liveness>>("/eth/v1/validator/liveness", &query)
+            .await;
+        note(
+            format!("GET /eth/v1/validator/liveness?epoch={liveness_epoch}&indices=..."),
+            get.map(|live| format!("{} validators", live.len())),
+        );
+        let sync = self
+            .api
+            .post::<Vec<SyncDuty>>(
+                &format!("/eth/v1/validator/duties/sync/{current}"),
+                index_list(&indices),
+            )
+            .await;
+        note(
+            format!("POST /eth/v1/validator/duties/sync/{current}"),
+            sync.map(|members| format!("{} of them on the sync committee", members.len())),
+        );
+        checks
     }
 
     async fn learn_clock(&self) -> Result<ChainClock, BeaconError> {
