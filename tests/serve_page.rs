@@ -436,7 +436,7 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
         let overview = get("/").text();
         let row = &cells(&overview, "machines")[0];
         assert_eq!(row[0], "rig-1");
-        assert!(row[8].ends_with(" %"), "{kind:?}: CPU {row:?}");
+        assert!(row[9].ends_with(" %"), "{kind:?}: CPU {row:?}");
         assert!(
             overview.contains("href=\"/machines/rig-1?key=ops\""),
             "{overview}"

@@ -420,6 +420,8 @@ fn the_machine_page_shows_thousands_of_validators_problems_first_and_paged_in_a_
          return t.querySelector('tbody tr').cells[i].textContent; })()",
     );
     assert_eq!(cell, json!("3"));
+    let state = browser.eval("document.querySelector('#machines tbody tr').cells[1].textContent");
+    assert_eq!(state, json!("online"), "a machine that sends only the validator view is online");
 }
 
 #[test]

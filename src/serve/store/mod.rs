@@ -115,11 +115,14 @@ impl MachineSummary {
         self.newest.iter().find(|newest| newest.process == process)
     }
 
-    /// Whether any of its newest objects arrived within `offline_after_ms` of `now_ms`.
+    /// Whether it sent anything within `offline_after_ms` of `now_ms`: an object, or a validator
+    /// view's report (a machine may send only those).
     pub fn online(&self, now_ms: i64, offline_after_ms: i64) -> bool {
-        self.newest
-            .iter()
-            .any(|newest| now_ms.saturating_sub(newest.received_ms) < offline_after_ms)
+        now_ms.saturating_sub(self.last_seen_ms) < offline_after_ms
+            || self
+                .newest
+                .iter()
+                .any(|newest| now_ms.saturating_sub(newest.received_ms) < offline_after_ms)
     }
 }
 
