@@ -181,12 +181,18 @@ fn bad_reports_are_refused_with_the_reason_and_nothing_is_stored() {
         no_clock["clock"]["slots_per_epoch"] = json!(0);
         let mut bad_status = rich_report(100);
         bad_status["validators"][0]["status"] = json!("active_ongoing");
+        let mut huge = rich_report(100);
+        huge["validators"][0]["balance"] = json!(u64::MAX);
         let cases = [
             (
                 other_version,
                 "report version 2 is not one this server reads (1)",
             ),
-            (no_clock, "zero slot time or epoch length"),
+            (
+                no_clock,
+                "1 to 3600 seconds a slot and 1 to 1024 slots an epoch",
+            ),
+            (huge, "a number in the report is over 2^62"),
             (bad_status, "unknown variant `active_ongoing`"),
             (json!({"version": 1}), "missing field"),
         ];
@@ -421,7 +427,11 @@ fn the_machine_page_shows_thousands_of_validators_problems_first_and_paged_in_a_
     );
     assert_eq!(cell, json!("3"));
     let state = browser.eval("document.querySelector('#machines tbody tr').cells[1].textContent");
-    assert_eq!(state, json!("online"), "a machine that sends only the validator view is online");
+    assert_eq!(
+        state,
+        json!("online"),
+        "a machine that sends only the validator view is online"
+    );
 }
 
 #[test]

@@ -413,7 +413,9 @@ impl DutyWatcher {
         Ok(duties
             .into_iter()
             .map(|duty| ProposerDuty {
-                slot: slots.start + duty.slot % clock.slots_per_epoch,
+                slot: slots
+                    .start
+                    .saturating_add(duty.slot % clock.slots_per_epoch),
                 ..duty
             })
             .collect())
@@ -463,7 +465,7 @@ impl DutyWatcher {
                     head: r.head > 0,
                     target: r.target >= 0,
                     source: r.source >= 0,
-                    reward: r.head + r.target + r.source,
+                    reward: r.head.saturating_add(r.target).saturating_add(r.source),
                 };
                 (r.validator_index, (votes.source, Some(votes)))
             })

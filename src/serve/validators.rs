@@ -24,6 +24,8 @@ use crate::wire::validators::{self, EpochReport, Proposal, SyncParticipation};
 
 /// An epoch report of 1,000 validators is about 150 KB; this takes some 50,000.
 const MAX_REPORT_BYTES: usize = 8 * 1024 * 1024;
+/// The largest index, slot, epoch, balance or time a report may carry.
+const MAX_NUMBER: u64 = 1 << 62;
 /// Epochs one read answers at most: a week of mainnet's.
 const MAX_EPOCHS: u32 = 1575;
 
@@ -45,9 +47,32 @@ impl Report for EpochReport {
     }
 
     fn fault(&self) -> Option<&'static str> {
-        // Retention and the page count time from the clock.
-        (self.clock.seconds_per_slot == 0 || self.clock.slots_per_epoch == 0)
-            .then_some("the report's clock has a zero slot time or epoch length")
+        // Retention and the page count time from the clock; the store keeps 64-bit signed numbers
+        // and subtracts balances, so every number stays far from that range's end.
+        let clock = self.clock;
+        if !(1..=3600).contains(&clock.seconds_per_slot)
+            || !(1..=1024).contains(&clock.slots_per_epoch)
+        {
+            return Some(
+                "the report's clock needs 1 to 3600 seconds a slot and 1 to 1024 slots an epoch",
+            );
+        }
+        let numbers = [clock.genesis_time, self.epoch]
+            .into_iter()
+            .chain(self.validators.iter().flat_map(|v| {
+                [v.index, v.balance, v.effective_balance]
+                    .into_iter()
+                    .chain(v.proposals.iter().map(|p| p.slot))
+            }))
+            .chain(
+                self.upcoming_proposals
+                    .iter()
+                    .flat_map(|p| [p.index, p.slot]),
+            );
+        numbers
+            .into_iter()
+            .any(|n| n > MAX_NUMBER)
+            .then_some("a number in the report is over 2^62")
     }
 }
 

@@ -51,9 +51,11 @@ pub struct SlotTimes {
 }
 
 impl SlotTimes {
-    /// From the spec's string map; both must be there and positive.
+    /// From the spec's string map; both must be there, within what any chain uses (a slot of 1 s
+    /// to an hour, 1 to 1,024 slots an epoch: mainnet has 12 and 32), so that time arithmetic
+    /// never overflows.
     pub fn from_spec(spec: &HashMap<String, serde_json::Value>) -> Result<SlotTimes, String> {
-        let read = |key: &str| {
+        let read = |key: &str, most: u64| {
             let value = spec
                 .get(key)
                 .ok_or_else(|| format!("the spec lacks {key}"))?;
@@ -61,12 +63,14 @@ impl SlotTimes {
                 .as_str()
                 .and_then(|text| text.parse::<u64>().ok())
                 .or_else(|| value.as_u64())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("the spec's {key} is not a positive number: {value}"))
+                .filter(|n| (1..=most).contains(n))
+                .ok_or_else(|| {
+                    format!("the spec's {key} is not a number from 1 to {most}: {value}")
+                })
         };
         Ok(SlotTimes {
-            seconds_per_slot: read("SECONDS_PER_SLOT")?,
-            slots_per_epoch: read("SLOTS_PER_EPOCH")?,
+            seconds_per_slot: read("SECONDS_PER_SLOT", 3600)?,
+            slots_per_epoch: read("SLOTS_PER_EPOCH", 1024)?,
         })
     }
 }
@@ -277,6 +281,17 @@ mod tests {
             decode(br#"{"data":{"SECONDS_PER_SLOT":"0","SLOTS_PER_EPOCH":"32"}}"#)
                 .expect("decodes");
         assert!(SlotTimes::from_spec(&spec).is_err());
+        let spec: HashMap<String, serde_json::Value> = decode(
+            br#"{"data":{"SECONDS_PER_SLOT":"12","SLOTS_PER_EPOCH":"18446744073709551615"}}"#,
+        )
+        .expect("decodes");
+        assert_eq!(
+            SlotTimes::from_spec(&spec),
+            Err(
+                "the spec's SLOTS_PER_EPOCH is not a number from 1 to 1024: \"18446744073709551615\""
+                    .into()
+            )
+        );
     }
 
     #[test]

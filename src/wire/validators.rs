@@ -57,18 +57,21 @@ impl ChainClock {
         slot / self.slots_per_epoch.max(1)
     }
 
+    // A report's numbers come from outside: the arithmetic saturates instead of overflowing.
+
     pub fn slots_of(&self, epoch: u64) -> std::ops::Range<u64> {
-        let first = epoch * self.slots_per_epoch;
-        first..first + self.slots_per_epoch
+        let first = epoch.saturating_mul(self.slots_per_epoch);
+        first..first.saturating_add(self.slots_per_epoch)
     }
 
     pub fn seconds_per_epoch(&self) -> u64 {
-        self.seconds_per_slot * self.slots_per_epoch
+        self.seconds_per_slot.saturating_mul(self.slots_per_epoch)
     }
 
     /// When `epoch` starts, Unix seconds.
     pub fn epoch_start(&self, epoch: u64) -> u64 {
-        self.genesis_time + epoch * self.seconds_per_epoch()
+        self.genesis_time
+            .saturating_add(epoch.saturating_mul(self.seconds_per_epoch()))
     }
 
     /// The first epoch that starts at or after `unix_seconds`.

@@ -471,7 +471,11 @@ async fn validator_view<S: Database>(
         .timed("epoch_totals", store.epoch_totals(machine_id, first))
         .await?;
     // Each epoch is drawn where it ended.
-    let at = |epoch: u64| (clock.epoch_start(epoch + 1) * 1000) as i64;
+    let at = |epoch: u64| {
+        clock
+            .epoch_start(epoch.saturating_add(1))
+            .saturating_mul(1000) as i64
+    };
     let charts = vec![
         window.chart(
             "validator-balance",
