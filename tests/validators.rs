@@ -55,6 +55,18 @@ async fn walk(node: &RecordedBeaconNode) -> BTreeMap<u64, (EpochReport, usize)> 
             .await
             .unwrap_or_else(|err| panic!("wake in epoch {epoch}: {err}"));
         let requests = node.server.requests().len() - asked_before;
+        // The next cycle in the same epoch finds nothing due and asks nothing.
+        let asked = node.server.requests().len();
+        let again = watcher
+            .observe(node.recording.wake_time(epoch), When::Due)
+            .await
+            .unwrap_or_else(|err| panic!("again in epoch {epoch}: {err}"));
+        assert_eq!(again, None, "epoch {epoch} is reported once");
+        assert_eq!(
+            node.server.requests().len(),
+            asked,
+            "no request when nothing is due"
+        );
         if let Some(report) = report {
             assert_eq!(
                 report.epoch + 1,

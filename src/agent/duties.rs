@@ -173,6 +173,17 @@ impl DutyWatcher {
         };
         let current = clock.epoch_of(slot);
         self.keep_duties(state, &clock, current).await?;
+        let unreported = |epoch: u64| state.last_reported.is_none_or(|last| last < epoch);
+        let in_second_half = slot % clock.slots_per_epoch * 2 >= clock.slots_per_epoch;
+        let rewards_due =
+            state.offers.rewards != Some(false) && current >= 2 && unreported(current - 2);
+        let liveness_due = state.offers.rewards != Some(true)
+            && current >= 1
+            && (when == When::Now || in_second_half)
+            && unreported(current - 1);
+        if !rewards_due && !liveness_due {
+            return Ok(None); // nothing is due: no request beyond the duties
+        }
         let validators = self.validator_states(state).await?;
         let indices: Vec<u64> = validators
             .iter()
@@ -181,27 +192,25 @@ impl DutyWatcher {
             .collect();
 
         let mut report = None;
-        if state.offers.rewards != Some(false) && current >= 2 {
+        // Whether the node has the rewards API is learned by asking; an epoch already reported by
+        // liveness is asked only to learn it.
+        if current >= 2 && (rewards_due || state.offers.rewards.is_none()) {
             let epoch = current - 2;
-            if state.last_reported.is_none_or(|last| last < epoch) {
-                match self.rewards(epoch, &indices).await {
-                    Ok(verdicts) => {
-                        state.offers.rewards = Some(true);
+            match self.rewards(epoch, &indices).await {
+                Ok(verdicts) => {
+                    state.offers.rewards = Some(true);
+                    if rewards_due {
                         report = Some((epoch, AttestationSource::Rewards, Some(verdicts)));
                     }
-                    Err(err) if err.is_missing_route() => state.offers.rewards = Some(false),
-                    Err(err) => return Err(err),
                 }
+                Err(err) if err.is_missing_route() => state.offers.rewards = Some(false),
+                Err(err) => return Err(err),
             }
         }
-        if state.offers.rewards == Some(false) && current >= 1 {
+        if state.offers.rewards == Some(false) && liveness_due {
             let epoch = current - 1;
-            let in_second_half = slot % clock.slots_per_epoch * 2 >= clock.slots_per_epoch;
-            let due = when == When::Now || in_second_half;
-            if due && state.last_reported.is_none_or(|last| last < epoch) {
-                let verdicts = self.liveness(state, epoch, &indices).await?;
-                report = Some((epoch, AttestationSource::Liveness, verdicts));
-            }
+            let verdicts = self.liveness(state, epoch, &indices).await?;
+            report = Some((epoch, AttestationSource::Liveness, verdicts));
         }
         let Some((epoch, source, verdicts)) = report else {
             return Ok(None);
