@@ -83,6 +83,17 @@ enum LivenessRoute {
     Get,
 }
 
+impl LivenessRoute {
+    fn describe(self, epoch: u64) -> String {
+        match self {
+            LivenessRoute::Post => format!("POST /eth/v1/validator/liveness/{epoch}"),
+            LivenessRoute::Get => {
+                format!("GET /eth/v1/validator/liveness?epoch={epoch}&indices=...")
+            }
+        }
+    }
+}
+
 /// What the node offers; `None` until learned.
 #[derive(Debug, Default)]
 struct Offers {
@@ -333,27 +344,13 @@ impl DutyWatcher {
             rewards.map(|verdicts| format!("{} validators' votes and rewards", verdicts.len())),
         );
         let liveness_epoch = current.saturating_sub(1);
-        let post = self
-            .api
-            .post::<Vec<Liveness>>(
-                &format!("/eth/v1/validator/liveness/{liveness_epoch}"),
-                index_list(&indices),
-            )
-            .await;
-        note(
-            format!("POST /eth/v1/validator/liveness/{liveness_epoch}"),
-            post.map(|live| format!("{} validators", live.len())),
-        );
-        let mut query = vec![("epoch", liveness_epoch.to_string())];
-        query.extend(indices.iter().map(|index| ("indices", index.to_string())));
-        let get = self
-            .api
-            .get::<Vec<Liveness>>("/eth/v1/validator/liveness", &query)
-            .await;
-        note(
-            format!("GET /eth/v1/validator/liveness?epoch={liveness_epoch}&indices=..."),
-            get.map(|live| format!("{} validators", live.len())),
-        );
+        for route in [LivenessRoute::Post, LivenessRoute::Get] {
+            let answer = self.liveness_by(route, liveness_epoch, &indices).await;
+            note(
+                route.describe(liveness_epoch),
+                answer.map(|live| format!("{} validators", live.len())),
+            );
+        }
         let sync = self
             .api
             .post::<Vec<SyncDuty>>(
@@ -495,20 +492,7 @@ impl DutyWatcher {
             None => &[LivenessRoute::Post, LivenessRoute::Get],
         };
         for &route in routes {
-            let answer = match route {
-                LivenessRoute::Post => {
-                    let path = format!("/eth/v1/validator/liveness/{epoch}");
-                    self.api
-                        .post::<Vec<Liveness>>(&path, index_list(indices))
-                        .await
-                }
-                LivenessRoute::Get => {
-                    let mut query = vec![("epoch", epoch.to_string())];
-                    query.extend(indices.iter().map(|index| ("indices", index.to_string())));
-                    self.api.get("/eth/v1/validator/liveness", &query).await
-                }
-            };
-            match answer {
+            match self.liveness_by(route, epoch, indices).await {
                 Ok(live) => {
                     state.offers.liveness = Some(route);
                     return Ok(Some(
@@ -525,6 +509,26 @@ impl DutyWatcher {
             }
         }
         Ok(None)
+    }
+
+    /// Liveness for `epoch` by one route.
+    async fn liveness_by(
+        &self,
+        route: LivenessRoute,
+        epoch: u64,
+        indices: &[u64],
+    ) -> Result<Vec<Liveness>, BeaconError> {
+        match route {
+            LivenessRoute::Post => {
+                let path = format!("/eth/v1/validator/liveness/{epoch}");
+                self.api.post(&path, index_list(indices)).await
+            }
+            LivenessRoute::Get => {
+                let mut query = vec![("epoch", epoch.to_string())];
+                query.extend(indices.iter().map(|index| ("indices", index.to_string())));
+                self.api.get("/eth/v1/validator/liveness", &query).await
+            }
+        }
     }
 
     /// Each watched proposer duty of `epoch`, proposed or missed; `None` when the duties are not

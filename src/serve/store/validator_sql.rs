@@ -292,29 +292,29 @@ impl ValidatorStore for SqlStore {
             return Ok(None);
         };
         let since = chain.last_epoch - i64::from(epochs.max(1)) + 1;
-        let duties = sqlx::query(
+        let from = |sql: &'static str, first: i64| {
+            sqlx::query(sql)
+                .bind(machine_id)
+                .bind(first)
+                .fetch_all(self.pool())
+        };
+        let duties = from(
             "SELECT epoch, validator, balance_offset, duty FROM validator_epochs \
              WHERE machine_id = $1 AND epoch >= $2 ORDER BY epoch, validator",
+            since,
         )
-        .bind(machine_id)
-        .bind(since)
-        .fetch_all(self.pool())
         .await?;
-        let proposals = sqlx::query(
+        let proposals = from(
             "SELECT slot, validator, block_root FROM validator_proposals \
              WHERE machine_id = $1 AND slot >= $2 ORDER BY slot",
+            since.saturating_mul(chain.slots_per_epoch),
         )
-        .bind(machine_id)
-        .bind(since * chain.slots_per_epoch)
-        .fetch_all(self.pool())
         .await?;
-        let sync = sqlx::query(
+        let sync = from(
             "SELECT epoch, validator, participated, missed FROM validator_sync \
              WHERE machine_id = $1 AND epoch >= $2 ORDER BY epoch, validator",
+            since,
         )
-        .bind(machine_id)
-        .bind(since)
-        .fetch_all(self.pool())
         .await?;
         Ok(Some(ValidatorHistory {
             clock: ChainClock {
