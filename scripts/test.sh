@@ -21,7 +21,8 @@ trap cleanup EXIT
 
 # The release build (which the .deb and the symbol-order check read) is the longest part and
 # mostly one core's work: fat LTO optimises and links on a single thread. It starts first and runs
-# beside the installs, lints and tests (those run at a lower priority, so it keeps its core), in a
+# beside the installs, lints and tests (the lints at a lower priority, so it keeps its core; the
+# tests at the same, as they wait on processes whose timing matters to them), in a
 # target directory of its own so that neither cargo waits on the other's lock; in a session of its
 # own, so that a failed run stops it whole. A whole run takes half the time it took one after the
 # other.
@@ -92,7 +93,7 @@ nice cargo clippy --all-targets --locked -- -D warnings
 # so under `stress-ng --cpu 2` too). The closing line totals every binary's results.
 phase "tests"
 log=$(mktemp)
-nice cargo test --locked --lib --bins --tests -- --test-threads 6 2>&1 | tee "$log"
+cargo test --locked --lib --bins --tests -- --test-threads 6 2>&1 | tee "$log"
 # An ignored or filtered-out test would pass unseen: either one fails the run.
 if ! totals=$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8; filtered += $12 }
      END {

@@ -145,6 +145,9 @@ pub struct ServeSettings {
     /// one is closed at once [default: 256].
     #[arg(long, env = "NODEPULSE_MAX_HTTP_CONNECTIONS_PER_IP", value_name = "N")]
     pub max_http_connections_per_ip: Option<u32>,
+    /// After SIGTERM, requests in flight get this long to finish [default: 4s].
+    #[arg(long, env = "NODEPULSE_SHUTDOWN_GRACE", value_name = "DURATION")]
+    pub shutdown_grace: Option<String>,
     /// A request's headers must arrive within this, and an idle kept-alive connection is closed
     /// after it [default: 20s].
     #[arg(long, env = "NODEPULSE_HEADER_TIMEOUT", value_name = "DURATION")]

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub connections: ConnectionLimits,
     pub streams: StreamSettings,
     pub alerts: AlertConfig,
+    /// How long requests in flight may finish after SIGTERM.
+    pub shutdown_grace: Duration,
 }
 
 impl ServeConfig {
@@ -143,6 +145,11 @@ impl ServeConfig {
             trusted_proxies: ranges("trusted-proxies", &settings.trusted_proxies)?,
         };
         Ok(ServeConfig {
+            shutdown_grace: longer_than_zero(
+                "shutdown-grace",
+                settings.shutdown_grace.as_deref(),
+                Duration::from_secs(4),
+            )?,
             listen,
             database,
             retention,
@@ -197,6 +204,7 @@ impl ServeSettings {
                 .max_http_connections_per_ip
                 .or(lower.max_http_connections_per_ip),
             header_timeout: self.header_timeout.or(lower.header_timeout),
+            shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
             submit_allow: if self.submit_allow.is_empty() {
                 lower.submit_allow
             } else {

@@ -39,8 +39,6 @@ use crate::service;
 use config::ServeConfig;
 use store::{Database, SqlStore, Store, StoreError};
 
-/// In-flight requests get this long after SIGTERM; systemd's stop timeout is far longer.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// Retention runs this often, deleting this many objects per statement so that no transaction
 /// holds the database for long.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -127,13 +125,15 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     service::stopping();
     let _ = stop.send(true);
     let server_abort = server.abort_handle();
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+    // In-flight requests get `--shutdown-grace` (4 s); systemd's stop timeout is far longer.
+    let grace = config.shutdown_grace;
+    match tokio::time::timeout(grace, server).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!("the server task failed: {err}"),
         Err(_) => {
             tracing::warn!(
-                "requests still running after {}s; stopping anyway",
-                SHUTDOWN_GRACE.as_secs()
+                "requests still running after {}; stopping anyway",
+                humantime::format_duration(grace)
             );
             server_abort.abort();
         }
