@@ -24,8 +24,8 @@ trap cleanup EXIT
 # beside the installs, lints and tests (the lints at a lower priority, so it keeps its core; the
 # tests at the same, as they wait on processes whose timing matters to them), in a
 # target directory of its own so that neither cargo waits on the other's lock; in a session of its
-# own, so that a failed run stops it whole. A whole run takes half the time it took one after the
-# other.
+# own, so that a failed run stops it whole. From a clean clone on 2 cores: about 7 minutes instead
+# of 9 one after the other.
 release_dir="${CARGO_TARGET_DIR:-target}/package"
 release_log=$(mktemp)
 phase "the release build, in the background"
