@@ -3,7 +3,7 @@
 #
 # What it does, end to end, with every listener on 127.0.0.1:
 #   1. installs Lodestar 1.5.1 and Anvil 1.7.1 from npm under WORK if they are missing (see
-#      /work/shared/real/lodestar.md for why these exact pins);
+#      ../shared/real/lodestar.md for why these exact pins);
 #   2. starts Anvil (--block-time 2), a Lodestar beacon node (`lodestar dev`, minimal preset, 8
 #      genesis validators, REST on :9596), validator client A (indices 0..5, never stopped) and
 #      validator client B (indices 6..7);

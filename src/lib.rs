@@ -65,6 +65,9 @@ pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Clien
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .timeout(timeout)
+        // Node.js servers (Lodestar's REST API among them) close a kept-alive connection after 5 s
+        // idle; one reused just then fails its request. Idle connections are dropped before.
+        .pool_idle_timeout(std::time::Duration::from_secs(4))
         .build()
         .map_err(|err| Error::Setup(format!("cannot build the HTTP client: {err}")))
 }
