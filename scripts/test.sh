@@ -29,8 +29,11 @@ trap cleanup EXIT
 release_dir="${CARGO_TARGET_DIR:-target}/package"
 release_log=$(mktemp)
 phase "the release build, in the background"
-setsid bash -c "command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
-                CARGO_TARGET_DIR='$release_dir' cargo build --release --locked" >"$release_log" 2>&1 &
+# cargo-deb (when missing) installs beside it rather than before it: the release build is the
+# longest chain of the run.
+setsid bash -c "command -v cargo-deb >/dev/null 2>&1 || nice cargo install cargo-deb --locked &
+                CARGO_TARGET_DIR='$release_dir' cargo build --release --locked; built=\$?
+                wait; exit \$built" >"$release_log" 2>&1 &
 release_pid=$!
 
 # A fresh machine may lack the two rustup components the checks need.
