@@ -486,3 +486,39 @@ fn fleet_metrics_carry_the_validator_view_per_machine_never_per_validator() {
         assert!(valid, "{kind:?}: {said}");
     }
 }
+
+#[test]
+fn two_instances_on_one_postgresql_share_the_view_and_a_kill_loses_nothing_committed() {
+    let database = database(crate::common::receiver::Kind::Postgres, "validator-two");
+    let key = add_key(&database, "ops", false);
+    let mut first = Receiver::start(&database, &[]);
+    let second = Receiver::start(&database, &[]);
+    let now_epoch = (unix_now() - 1_606_824_023) / 384;
+    assert_eq!(
+        post_report(&first, "validators", &key, &rich_report(now_epoch - 2)).status,
+        200
+    );
+    // The next epoch through the other instance, and the first one again (an agent that retried).
+    assert_eq!(
+        post_report(&second, "validators", &key, &rich_report(now_epoch - 1)).status,
+        200
+    );
+    assert_eq!(
+        post_report(&second, "validators", &key, &rich_report(now_epoch - 2)).status,
+        200
+    );
+    // kill -9 the first: what it answered 200 for is in the database.
+    let _ = first.process.0.kill();
+    let _ = first.process.0.wait();
+    let epochs: Vec<u64> = history(&second, &key, "m1", 10)["validators"]["epochs"]
+        .as_array()
+        .expect("epochs")
+        .iter()
+        .map(|e| e["epoch"].as_u64().expect("epoch"))
+        .collect();
+    assert_eq!(
+        epochs,
+        [now_epoch - 2, now_epoch - 1],
+        "each epoch once, from either instance"
+    );
+}

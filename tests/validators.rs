@@ -519,3 +519,56 @@ fn check_says_which_routes_the_node_answers_and_what_it_refused() {
         assert!(text.contains(line), "{line:?} is missing:\n{text}");
     }
 }
+
+#[test]
+fn a_receiver_answering_500_gets_the_same_epoch_report_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let node = RecordedBeaconNode::start(7);
+    node.stretch_clock_to_now();
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&refused);
+    let receiver = crate::common::Server::start(move |request| {
+        let first_report = request.path.starts_with("/api/v1/client/validators")
+            && seen.fetch_add(1, Ordering::SeqCst) == 0;
+        if first_report {
+            crate::common::Reply::status(
+                500,
+                r#"{"status":"ERROR: the database is unavailable","data":null}"#,
+            )
+        } else {
+            crate::common::Reply::ok("")
+        }
+    });
+    let output = run(nodepulse()
+        .args([
+            "run",
+            "--once",
+            "--stats-base-url",
+            &receiver.url(""),
+            "--api-key",
+            "k3y",
+            "--machine",
+            "m",
+        ])
+        .args([
+            "--beacon-api",
+            &node.url(),
+            "--watch-validators",
+            "0,1,2,3,4,5,6,7",
+        ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let reports: Vec<Value> = receiver
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/client/validators"))
+        .map(|r| serde_json::from_slice(&r.body).expect("JSON"))
+        .collect();
+    assert_eq!(reports.len(), 2, "refused once, then sent again");
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[1]["epoch"], 6);
+    assert!(
+        stderr(&output).contains("the database is unavailable"),
+        "{}",
+        stderr(&output)
+    );
+}
