@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the Pushgateway, systemd-analyze,
-# PostgreSQL, promtool, nginx, Chromium, Python's prometheus_client, rustfmt and clippy, cargo-deb), then
+# PostgreSQL, promtool, nginx, Chromium, Python's prometheus_client, rustfmt and clippy), then
 # formatting, lints, every test (unit, fixture, loopback integration tests, the real Pushgateway,
 # PostgreSQL and browser, the systemd unit), the .deb, built and checked with dpkg-deb, and the
 # release link's function order.
@@ -29,11 +29,7 @@ trap cleanup EXIT
 release_dir="${CARGO_TARGET_DIR:-target}/package"
 release_log=$(mktemp)
 phase "the release build, in the background"
-# cargo-deb (when missing) installs beside it rather than before it: the release build is the
-# longest chain of the run.
-setsid bash -c "command -v cargo-deb >/dev/null 2>&1 || nice cargo install cargo-deb --locked &
-                CARGO_TARGET_DIR='$release_dir' cargo build --release --locked; built=\$?
-                wait; exit \$built" >"$release_log" 2>&1 &
+CARGO_TARGET_DIR="$release_dir" setsid cargo build --release --locked >"$release_log" 2>&1 &
 release_pid=$!
 
 # A fresh machine may lack the two rustup components the checks need.
@@ -56,7 +52,7 @@ command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 # The status page is tested in a real headless browser.
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
-# The symbol-order check and the package check read the binary with nm and readelf.
+# The symbol-order check reads the binary with nm; the package strips it and checks it with readelf.
 command -v nm >/dev/null 2>&1 || packages+=(binutils)
 # The differential test compares our parser with the reference one, Python's prometheus_client:
 # Debian's package for Debian's python3 (whose pip refuses to install system-wide).
