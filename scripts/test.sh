@@ -21,8 +21,9 @@ trap cleanup EXIT
 
 # The release build (which the .deb and the symbol-order check read) is the longest part and
 # mostly one core's work: fat LTO optimises and links on a single thread. It starts first and runs
-# beside the installs, lints and tests (the lints at a lower priority, so it keeps its core; the
-# tests at the same, as they wait on processes whose timing matters to them), in a
+# beside the installs, lints and tests (the lints and the tests' build at a lower priority, so it
+# keeps its core; the tests run at the same, as they wait on processes whose timing matters to
+# them), in a
 # target directory of its own so that neither cargo waits on the other's lock; in a session of its
 # own, so that a failed run stops it whole. From a clean clone on 2 cores: about 7 minutes instead
 # of 9 one after the other.
@@ -91,6 +92,7 @@ nice cargo clippy --all-targets --locked -- -D warnings
 # on processes, sockets and databases, not on the CPU: six at a time on two cores (the suite passes
 # so under `stress-ng --cpu 2` too). The closing line totals every binary's results.
 phase "tests"
+nice cargo test --locked --lib --bins --tests --no-run
 log=$(mktemp)
 cargo test --locked --lib --bins --tests -- --test-threads 6 2>&1 | tee "$log"
 # An ignored or filtered-out test would pass unseen: either one fails the run.
