@@ -129,6 +129,7 @@ async fn fill(database: &str, key_id: i64) {
                     }
                 })
                 .collect(),
+            blocks: Vec::new(),
             seen: vec![Seen {
                 node: reference,
                 at_ms: started_ms + end * 5_000,

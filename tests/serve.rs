@@ -1058,7 +1058,7 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
                     .iter()
                     .map(|row| row.get::<i64, _>("version"))
                     .collect();
-            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
+            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
             let slot: i64 = sqlx::query("SELECT sync_beacon_head_slot FROM stats")
                 .fetch_one(&pool)
                 .await

@@ -350,6 +350,7 @@ fn history(database: &str, key: &str) {
                     })
                 }))
                 .collect(),
+            blocks: Vec::new(),
             seen: [0, 1]
                 .map(|at| Seen {
                     node: NodeRef::Connecting(at),

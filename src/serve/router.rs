@@ -14,6 +14,7 @@ use tower_http::compression::CompressionLayer;
 
 use super::health;
 use super::ingest;
+use super::network;
 use super::page;
 use super::queries;
 use super::state::AppState;
@@ -91,6 +92,8 @@ fn reads<S: Database>() -> Router<Arc<AppState<S>>> {
             get(stream_queries::benchmarks::<S>).post(stream_queries::add_benchmark::<S>),
         )
         .route("/api/nodes", get(stream_queries::node_data::<S>))
+        .route("/api/chains", get(network::chains::<S>))
+        .route("/api/chains/{chain}", get(network::chain::<S>))
         .route("/", get(page::root::<S>))
         .route("/machines/{machine}", get(page::machine::<S>))
         .route("/stream-nodes/{peer_id}", get(page::stream_node::<S>))

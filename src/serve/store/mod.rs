@@ -5,6 +5,8 @@
 
 pub mod alerts;
 pub mod halving;
+pub mod network;
+mod network_sql;
 mod postgres;
 mod rows;
 mod sql;
@@ -130,9 +132,15 @@ impl MachineSummary {
 /// streams ([`StreamStore`](streams::StreamStore)) and the validator view
 /// ([`ValidatorStore`](validators::ValidatorStore)). `SqlStore` is the one implementation, over
 /// SQLite or PostgreSQL.
-pub trait Database: Store + streams::StreamStore + validators::ValidatorStore {}
+pub trait Database:
+    Store + streams::StreamStore + network::NetworkStore + validators::ValidatorStore
+{
+}
 
-impl<T: Store + streams::StreamStore + validators::ValidatorStore> Database for T {}
+impl<T> Database for T where
+    T: Store + streams::StreamStore + network::NetworkStore + validators::ValidatorStore
+{
+}
 
 /// Whose data a query may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
+use super::network::{ChainBlock, ChainNode, ChainSummary, Delay};
 use super::streams::{Benchmark, StoredLog, StreamFormat, StreamNode};
 use super::{KeyListing, KeyRecord, MachineSummary, StoreError};
 use crate::wire::telemetry::decode::Identity;
@@ -142,6 +143,92 @@ impl From<NodeRow> for StreamNode {
                 Ok(Value::Object(state)) => state,
                 _ => Map::new(),
             },
+        }
+    }
+}
+
+/// `stream_nodes` with its id, as the network view reads a chain's nodes.
+#[derive(FromRow)]
+pub(super) struct ChainNodeRow {
+    id: i64,
+    #[sqlx(flatten)]
+    node: NodeRow,
+}
+
+impl From<ChainNodeRow> for ChainNode {
+    fn from(row: ChainNodeRow) -> ChainNode {
+        ChainNode {
+            id: row.id,
+            node: row.node.into(),
+        }
+    }
+}
+
+/// One chain, its node counts and its best block (absent before any node reported one).
+#[derive(FromRow)]
+pub(super) struct ChainRow {
+    chain: String,
+    name: Option<String>,
+    nodes: i64,
+    connected: i64,
+    height: Option<i64>,
+    hash: Option<String>,
+    first_seen_ms: Option<i64>,
+}
+
+impl From<ChainRow> for ChainSummary {
+    fn from(row: ChainRow) -> ChainSummary {
+        ChainSummary {
+            chain: row.chain,
+            name: row.name,
+            nodes: row.nodes,
+            connected: row.connected,
+            best: row
+                .height
+                .zip(row.first_seen_ms)
+                .map(|(height, first_seen_ms)| ChainBlock {
+                    height,
+                    hash: row.hash,
+                    first_seen_ms,
+                }),
+        }
+    }
+}
+
+/// `stream_blocks`.
+#[derive(FromRow)]
+pub(super) struct BlockRow {
+    height: i64,
+    hash: Option<String>,
+    first_seen_ms: i64,
+}
+
+impl From<BlockRow> for ChainBlock {
+    fn from(row: BlockRow) -> ChainBlock {
+        ChainBlock {
+            height: row.height,
+            hash: row.hash,
+            first_seen_ms: row.first_seen_ms,
+        }
+    }
+}
+
+/// One node's delay for one block.
+#[derive(FromRow)]
+pub(super) struct DelayRow {
+    node_id: i64,
+    height: i64,
+    imported_ms: i64,
+    delay_ms: i64,
+}
+
+impl From<DelayRow> for Delay {
+    fn from(row: DelayRow) -> Delay {
+        Delay {
+            node_id: row.node_id,
+            height: row.height,
+            imported_ms: row.imported_ms,
+            delay_ms: row.delay_ms,
         }
     }
 }

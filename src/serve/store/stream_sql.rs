@@ -2,6 +2,7 @@
 //! multi-row INSERTs and last-seen times as one UPDATE ... FROM (VALUES ...) per batch: at
 //! thousands of messages a second, statements per row would be the cost.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use serde_json::Value;
@@ -12,7 +13,7 @@ use super::rows::{BenchmarkRow, LogRow, NodeRow, read_all};
 use super::sql::SqlStore;
 use super::streams::{
     Benchmark, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch, StreamNode, StreamStore,
-    TableStats,
+    TableStats, chain_key,
 };
 
 /// Rows per INSERT or UPDATE statement. Fewer statements cost less, but SQLite looks a `$n`
@@ -56,9 +57,35 @@ fn update_seen_sql(rows: usize) -> String {
     )
 }
 
+/// A block's first sight is the earliest of all: a later sight, from this batch or another
+/// instance's, leaves it be.
+fn upsert_blocks_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO stream_blocks (chain, height, hash, first_seen_ms) VALUES {} \
+         ON CONFLICT (chain, height) DO UPDATE SET \
+         hash = CASE WHEN excluded.first_seen_ms < stream_blocks.first_seen_ms \
+         THEN excluded.hash ELSE stream_blocks.hash END, \
+         first_seen_ms = CASE WHEN excluded.first_seen_ms < stream_blocks.first_seen_ms \
+         THEN excluded.first_seen_ms ELSE stream_blocks.first_seen_ms END",
+        placeholders(rows, 4)
+    )
+}
+
+/// A node reports a height once per connection; a second report (a reconnect, a retried batch)
+/// keeps the first.
+fn insert_imports_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO stream_block_imports (node_id, height, imported_ms) VALUES {} \
+         ON CONFLICT (node_id, height) DO NOTHING",
+        placeholders(rows, 3)
+    )
+}
+
 /// The full-size statements, built once; a batch's last, shorter chunk is built when needed.
 static INSERT_LOGS: LazyLock<String> = LazyLock::new(|| insert_logs_sql(ROWS_PER_STATEMENT));
 static UPDATE_SEEN: LazyLock<String> = LazyLock::new(|| update_seen_sql(ROWS_PER_STATEMENT));
+static UPSERT_BLOCKS: LazyLock<String> = LazyLock::new(|| upsert_blocks_sql(ROWS_PER_STATEMENT));
+static INSERT_IMPORTS: LazyLock<String> = LazyLock::new(|| insert_imports_sql(ROWS_PER_STATEMENT));
 
 fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> String) -> String {
     if rows == ROWS_PER_STATEMENT {
@@ -70,15 +97,16 @@ fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> Str
 
 const UPSERT_NODE: &str = "INSERT INTO stream_nodes (peer_id, genesis_hash, format, name, chain, \
      implementation, version, authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, \
-     state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, '{}') \
+     state, chain_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, '{}', $13) \
      ON CONFLICT (peer_id, genesis_hash) DO UPDATE SET format = excluded.format, \
-     name = excluded.name, chain = excluded.chain, implementation = excluded.implementation, \
+     name = excluded.name, chain = excluded.chain, chain_key = excluded.chain_key, \
+     implementation = excluded.implementation, \
      version = excluded.version, authority = excluded.authority, \
      startup_time_ms = excluded.startup_time_ms, ip = excluded.ip, audit = excluded.audit, \
      connected_ms = excluded.connected_ms, last_seen_ms = excluded.connected_ms, \
      disconnected_ms = NULL RETURNING id";
 
-const NODE_COLUMNS: &str = "format, peer_id, genesis_hash, name, chain, implementation, version, \
+pub(super) const NODE_COLUMNS: &str = "format, peer_id, genesis_hash, name, chain, implementation, version, \
      authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, disconnected_ms, state";
 
 fn resolve(node: NodeRef, connected: &[i64]) -> Result<i64, StoreError> {
@@ -106,6 +134,59 @@ async fn write_logs(
                 .bind(log.target.clone())
                 .bind(i64::from(log.audit))
                 .bind(log.log.clone());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The batch's block sightings: each block once, at its earliest sight, in key order (two
+/// instances upserting the same blocks then take their row locks in one order and never
+/// deadlock), then each node's report.
+async fn write_blocks(
+    tx: &mut Transaction<'static, Any>,
+    batch: &StreamBatch,
+    connected: &[i64],
+) -> Result<(), StoreError> {
+    if batch.blocks.is_empty() {
+        return Ok(());
+    }
+    let mut first: BTreeMap<(&str, i64), (i64, Option<&String>)> = BTreeMap::new();
+    for block in &batch.blocks {
+        let sight = (block.at_ms, block.hash.as_ref());
+        first
+            .entry((&block.chain, block.height))
+            .and_modify(|earliest| {
+                if sight.0 < earliest.0 {
+                    *earliest = sight;
+                }
+            })
+            .or_insert(sight);
+    }
+    let blocks: Vec<_> = first.into_iter().collect();
+    for chunk in blocks.chunks(ROWS_PER_STATEMENT) {
+        let sql = sql_for(chunk.len(), &UPSERT_BLOCKS, upsert_blocks_sql);
+        let mut query = sqlx::query(&sql);
+        for ((chain, height), (at_ms, hash)) in chunk {
+            query = query
+                .bind(chain.to_string())
+                .bind(*height)
+                .bind(hash.cloned())
+                .bind(*at_ms);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let mut imports = BTreeMap::new();
+    for block in batch.blocks.iter().filter(|block| block.import) {
+        let node = resolve(block.node, connected)?;
+        imports.entry((node, block.height)).or_insert(block.at_ms);
+    }
+    let imports: Vec<_> = imports.into_iter().collect();
+    for chunk in imports.chunks(ROWS_PER_STATEMENT) {
+        let sql = sql_for(chunk.len(), &INSERT_IMPORTS, insert_imports_sql);
+        let mut query = sqlx::query(&sql);
+        for ((node, height), at_ms) in chunk {
+            query = query.bind(*node).bind(*height).bind(*at_ms);
         }
         query.execute(&mut **tx).await?;
     }
@@ -150,11 +231,13 @@ impl StreamStore for SqlStore {
                 .bind(connect.ip.clone())
                 .bind(i64::from(connect.audit))
                 .bind(connect.at_ms)
+                .bind(chain_key(identity))
                 .fetch_one(&mut *tx)
                 .await?;
             connected.push(id);
         }
         write_logs(&mut tx, batch, &connected).await?;
+        write_blocks(&mut tx, batch, &connected).await?;
         write_seen(&mut tx, batch, &connected).await?;
         for (node, at_ms) in &batch.disconnects {
             sqlx::query(
@@ -262,6 +345,28 @@ impl StreamStore for SqlStore {
         Ok(result.rows_affected())
     }
 
+    async fn purge_blocks(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
+        let imports = sqlx::query(
+            "DELETE FROM stream_block_imports WHERE (node_id, height) IN \
+             (SELECT node_id, height FROM stream_block_imports WHERE imported_ms < $1 LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        let blocks = sqlx::query(
+            "DELETE FROM stream_blocks WHERE (chain, height) IN \
+             (SELECT chain, height FROM stream_blocks WHERE first_seen_ms < $1 LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(imports.max(blocks))
+    }
+
     async fn disconnect_stale(&self, before_ms: i64) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "UPDATE stream_nodes SET disconnected_ms = last_seen_ms \
@@ -280,6 +385,8 @@ impl StreamStore for SqlStore {
             "stats",
             "stream_nodes",
             "stream_logs",
+            "stream_blocks",
+            "stream_block_imports",
             "host_systems",
             "benchmarks",
         ];

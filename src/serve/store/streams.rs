@@ -24,6 +24,16 @@ impl StreamFormat {
     }
 }
 
+/// The chain a node belongs to, as the network view groups nodes: a Substrate chain by its genesis
+/// hash; Starknet, which has none, by the network the node names (`starknet:mainnet`).
+pub fn chain_key(identity: &Identity) -> String {
+    if identity.genesis_hash.is_empty() {
+        format!("starknet:{}", identity.chain.as_deref().unwrap_or_default())
+    } else {
+        identity.genesis_hash.clone()
+    }
+}
+
 /// A node announcing itself on a connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connect {
@@ -53,6 +63,21 @@ pub struct LogRow {
     pub audit: bool,
     /// The message as JSON text.
     pub log: String,
+}
+
+/// A node reporting a new best block. The block's first sight is the earliest any node reported
+/// it (across instances: the store keeps the minimum); the node's own delay behind that is read
+/// back from the two.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRow {
+    pub node: NodeRef,
+    pub chain: std::sync::Arc<str>,
+    pub height: i64,
+    pub hash: Option<String>,
+    pub at_ms: i64,
+    /// False for the first best a node reports on a connection: it may have imported that block
+    /// long before, so it counts towards the block's first sight, never as the node's delay.
+    pub import: bool,
 }
 
 /// A node's latest contact and, when it changed, its merged state (JSON text).
@@ -177,6 +202,13 @@ pub trait StreamStore: Send + Sync + 'static {
         before_ms: i64,
         batch: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Deletes up to `batch` block sightings (the propagation history) from before `before_ms`;
+    /// blocks first seen before it go once no sighting refers to them.
+    fn purge_blocks(
+        &self,
+        before_ms: i64,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Marks the nodes still connected but heard from last before `before_ms` as disconnected
     /// then (their connection died with a killed instance); returns how many.
     fn disconnect_stale(
@@ -204,6 +236,7 @@ pub trait StreamStore: Send + Sync + 'static {
 pub struct StreamBatch {
     pub connects: Vec<Connect>,
     pub logs: Vec<LogRow>,
+    pub blocks: Vec<BlockRow>,
     pub seen: Vec<Seen>,
     /// Nodes that went away, and when.
     pub disconnects: Vec<(NodeRef, i64)>,

@@ -19,8 +19,10 @@ use tokio::time::Instant;
 use crate::serve::metrics::{ServeMetrics, StreamRefusal};
 use crate::serve::store::StoreError;
 use crate::serve::store::halving::Halving;
-use crate::serve::store::streams::{Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore};
-use crate::wire::telemetry::decode::{MAX_STATE_FIELDS, bounded_state};
+use crate::serve::store::streams::{
+    BlockRow, Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore,
+};
+use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, bounded_state};
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
 const QUEUE: usize = 16 * 1024;
@@ -127,6 +129,16 @@ pub struct NodeMessage {
     pub target: Option<String>,
     pub audit: bool,
     pub log: String,
+    /// The new best block it reports, if any.
+    pub sighting: Option<Sighting>,
+}
+
+/// A node's new best block, on its chain; `import` as in `BlockRow`.
+#[derive(Debug)]
+pub struct Sighting {
+    pub chain: Arc<str>,
+    pub block: BestBlock,
+    pub import: bool,
 }
 
 /// What a connection hands the batcher, in the order its node did it.
@@ -326,6 +338,16 @@ fn assemble(items: &[ToBatcher], now_ms: i64) -> Assembled {
                     audit: message.audit,
                     log: message.log.clone(),
                 });
+                if let Some(sighting) = &message.sighting {
+                    batch.blocks.push(BlockRow {
+                        node,
+                        chain: Arc::clone(&sighting.chain),
+                        height: sighting.block.height,
+                        hash: sighting.block.hash.clone(),
+                        at_ms: message.created_ms,
+                        import: sighting.import,
+                    });
+                }
                 handle.saw(message.created_ms);
                 touched.insert(node, handle);
             }
@@ -382,6 +404,7 @@ mod tests {
             target: None,
             audit: false,
             log: "{}".into(),
+            sighting: None,
         }
     }
 

@@ -17,9 +17,10 @@ use super::Streams;
 use super::batcher::{self, NodeHandle, ToBatcher};
 use super::limits::{ByteRate, Slot};
 use crate::serve::metrics::StreamRefusal;
-use crate::serve::store::streams::{Connect, StreamFormat};
+use crate::serve::store::streams::{Connect, StreamFormat, chain_key};
 use crate::wire::telemetry::decode::{
-    self, Frame, Identity, starknet_identity, substrate_identity, substrate_state,
+    self, BestBlock, Frame, Identity, starknet_best, starknet_identity, substrate_best,
+    substrate_identity, substrate_state,
 };
 
 /// Nodes per connection, as substrate-telemetry's shards allow.
@@ -39,6 +40,28 @@ type Closing = (u16, String);
 struct Session {
     handle: Arc<NodeHandle>,
     last_frame: Instant,
+    /// Its chain (`store::streams::chain_key`), and the highest best block it reported here.
+    chain: Arc<str>,
+    best_height: Option<i64>,
+}
+
+impl Session {
+    /// A reported best block, if it is new: higher than any before on this connection. The first
+    /// is a sighting but not an import (the node may have had it long before it connected).
+    fn sighting(&mut self, block: Option<BestBlock>) -> Option<batcher::Sighting> {
+        let block = block?;
+        let import = match self.best_height {
+            Some(best) if block.height <= best => return None,
+            Some(_) => true,
+            None => false,
+        };
+        self.best_height = Some(block.height);
+        Some(batcher::Sighting {
+            chain: Arc::clone(&self.chain),
+            block,
+            import,
+        })
+    }
 }
 
 struct Connection {
@@ -290,6 +313,7 @@ impl Connection {
         };
         session.last_frame = now;
         session.handle.merge(substrate_state(&message));
+        let sighting = session.sighting(substrate_best(&message));
         let handle = Arc::clone(&session.handle);
         let target = decode::target(&message);
         let log = Value::Object(message).to_string();
@@ -301,6 +325,7 @@ impl Connection {
                 target,
                 audit: self.audit,
                 log,
+                sighting,
             },
         ))
         .await
@@ -329,6 +354,7 @@ impl Connection {
         session.last_frame = now;
         // A map of JSON values always serializes.
         let log = serde_json::to_string(&update).unwrap_or_default();
+        let sighting = session.sighting(starknet_best(&update));
         session.handle.merge(update);
         let handle = Arc::clone(&session.handle);
         self.send(ToBatcher::Message(
@@ -339,6 +365,7 @@ impl Connection {
                 target: None,
                 audit: self.audit,
                 log,
+                sighting,
             },
         ))
         .await
@@ -359,6 +386,8 @@ impl Connection {
             Session {
                 handle: Arc::clone(&handle),
                 last_frame: now,
+                chain: chain_key(&identity).into(),
+                best_height: None,
             },
         );
         if let Some(replaced) = replaced {

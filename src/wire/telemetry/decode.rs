@@ -182,13 +182,17 @@ pub fn starknet_identity(update: &Map<String, Value>) -> Option<Identity> {
 }
 
 /// What a Substrate message changes in its node's latest state: heights, hashes, peers and
-/// rates, under one name each whichever message brought them. (`notify.finalized` carries the
-/// finalized block as `best` and `height`, the latter a string.)
+/// rates, under one name each whichever message brought them (`notify.finalized` carries the
+/// finalized block as `best` and `height`, the latter a string), and what `system.connected` says
+/// of the machine.
 pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
     let msg = message
         .get("msg")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if msg == "system.connected" {
+        return substrate_machine(message);
+    }
     let renames: &[(&str, &str)] = match msg {
         "system.interval" => &[
             ("height", "best_height"),
@@ -224,6 +228,86 @@ pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
         state.insert((*to).to_owned(), value);
     }
     state
+}
+
+/// A node's best block, as a message reports it: what propagation is measured on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BestBlock {
+    /// Whole and at least 0: a database's signed 64-bit integer.
+    pub height: i64,
+    /// `0x` and 64 hex digits when the message names it well; else unknown.
+    pub hash: Option<String>,
+}
+
+/// The best block a Substrate `block.import` or `system.interval` reports (others report none;
+/// `notify.finalized` reuses the names for the finalized block).
+pub fn substrate_best(message: &Map<String, Value>) -> Option<BestBlock> {
+    let msg = message.get("msg").and_then(Value::as_str)?;
+    if msg != "block.import" && msg != "system.interval" {
+        return None;
+    }
+    best_block(message, "height", "best")
+}
+
+/// The L2 block a Starknet update reports, if it carries its number.
+pub fn starknet_best(update: &Map<String, Value>) -> Option<BestBlock> {
+    best_block(update, "current_block_number_l2", "current_block_hash_l2")
+}
+
+fn best_block(fields: &Map<String, Value>, height: &str, hash: &str) -> Option<BestBlock> {
+    let height = fields.get(height).and_then(lenient_number)?;
+    // Heights are whole and stored as signed 64-bit integers.
+    if !(0.0..=i64::MAX as f64).contains(&height) || height.fract() != 0.0 {
+        return None;
+    }
+    let hash = fields
+        .get(hash)
+        .and_then(Value::as_str)
+        .filter(|hash| is_block_hash(hash))
+        .map(str::to_ascii_lowercase);
+    Some(BestBlock {
+        height: height as i64,
+        hash,
+    })
+}
+
+/// `0x` and 1 to 64 hex digits: Starknet's hashes are field elements, written without leading
+/// zeros; Substrate's are 32 bytes.
+fn is_block_hash(text: &str) -> bool {
+    text.strip_prefix("0x").is_some_and(|hex| {
+        (1..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// What a `system.connected` says of the machine, kept in the node's state under these names for
+/// the chain's diversity tables: the build's OS, architecture and C library, and sc-sysinfo's
+/// `sysinfo` (CPU, memory, cores, kernel, distribution, virtual machine).
+fn substrate_machine(message: &Map<String, Value>) -> Map<String, Value> {
+    let mut machine = Map::new();
+    for (from, to) in [
+        ("target_os", "os"),
+        ("target_arch", "arch"),
+        ("target_env", "libc"),
+    ] {
+        if let Some(value) = message.get(from).filter(|value| value.is_string()) {
+            machine.insert(to.to_owned(), value.clone());
+        }
+    }
+    if let Some(Value::Object(sysinfo)) = message.get("sysinfo") {
+        for (from, to) in [
+            ("cpu", "cpu_model"),
+            ("memory", "memory_bytes"),
+            ("core_count", "core_count"),
+            ("linux_kernel", "kernel"),
+            ("linux_distro", "distro"),
+            ("is_virtual_machine", "virtual_machine"),
+        ] {
+            if let Some(value) = sysinfo.get(from) {
+                machine.insert(to.to_owned(), value.clone());
+            }
+        }
+    }
+    machine
 }
 
 /// The Node Data API's figures (seed 002) from a node's latest state, for either stream.
@@ -334,6 +418,58 @@ mod tests {
             Value::Object(map) => map,
             other => panic!("not an object: {other}"),
         }
+    }
+
+    #[test]
+    fn best_blocks_come_from_imports_and_intervals_only() {
+        let hash = format!("0x{:064x}", 7);
+        let import = object(json!({"msg": "block.import", "height": 7, "best": hash}));
+        assert_eq!(
+            substrate_best(&import),
+            Some(BestBlock {
+                height: 7,
+                hash: Some(hash.clone())
+            })
+        );
+        let interval = object(json!({"msg": "system.interval", "height": "8", "best": "nope"}));
+        assert_eq!(
+            substrate_best(&interval),
+            Some(BestBlock {
+                height: 8,
+                hash: None
+            })
+        );
+        let finalized = object(json!({"msg": "notify.finalized", "height": "6", "best": hash}));
+        assert_eq!(substrate_best(&finalized), None);
+        for height in [json!(-1), json!(1.5), json!("x"), json!(1e300)] {
+            let bad = object(json!({"msg": "block.import", "height": height}));
+            assert_eq!(substrate_best(&bad), None, "{height}");
+        }
+        let starknet =
+            object(json!({"current_block_number_l2": 12, "current_block_hash_l2": "0x7AEF"}));
+        assert_eq!(
+            starknet_best(&starknet),
+            Some(BestBlock {
+                height: 12,
+                hash: Some("0x7aef".into())
+            })
+        );
+    }
+
+    #[test]
+    fn system_connected_tells_the_machine() {
+        let connected = object(json!({
+            "msg": "system.connected", "target_os": "linux", "target_arch": "x86_64",
+            "target_env": "gnu",
+            "sysinfo": {"cpu": "AMD EPYC 7B13", "memory": 33_654_108_160_u64, "core_count": 8,
+                        "linux_kernel": "6.1.0", "linux_distro": "Debian", "is_virtual_machine": true}
+        }));
+        let machine = substrate_machine(&connected);
+        assert_eq!(machine["os"], "linux");
+        assert_eq!(machine["core_count"], 8);
+        assert_eq!(machine["virtual_machine"], true);
+        assert_eq!(machine.len(), 9);
+        assert!(substrate_machine(&object(json!({"msg": "system.connected"}))).is_empty());
     }
 
     #[test]

@@ -1,0 +1,31 @@
+-- The network view: which chain each stream node is on, when each block was first seen, and when
+-- each node reported it. A node's propagation delay for a block is its report's time minus the
+-- block's first sight, read at query time, so that instances sharing the database agree: each
+-- writes the earliest sight it knows, and the database keeps the minimum.
+
+-- A Substrate chain's genesis hash; for Starknet, 'starknet:' and the network the node names.
+ALTER TABLE stream_nodes ADD COLUMN chain_key TEXT NOT NULL DEFAULT '';
+UPDATE stream_nodes SET chain_key = CASE WHEN genesis_hash = '' THEN 'starknet:' || COALESCE(chain, '')
+    ELSE genesis_hash END;
+CREATE INDEX stream_nodes_by_chain ON stream_nodes (chain_key);
+
+-- One row per chain and height (substrate-telemetry measures propagation by height too): a fork's
+-- second block at a height is the same height, seen later. The hash is the first sight's.
+CREATE TABLE stream_blocks (
+    chain TEXT NOT NULL,
+    height BIGINT NOT NULL,
+    hash TEXT,
+    first_seen_ms BIGINT NOT NULL,
+    PRIMARY KEY (chain, height)
+) WITHOUT ROWID;
+CREATE INDEX stream_blocks_by_time ON stream_blocks (chain, first_seen_ms);
+CREATE INDEX stream_blocks_purgeable ON stream_blocks (first_seen_ms);
+
+-- One row per node and block it reported as its new best: three integers, keyed by node.
+CREATE TABLE stream_block_imports (
+    node_id BIGINT NOT NULL REFERENCES stream_nodes (id),
+    height BIGINT NOT NULL,
+    imported_ms BIGINT NOT NULL,
+    PRIMARY KEY (node_id, height)
+) WITHOUT ROWID;
+CREATE INDEX stream_block_imports_purgeable ON stream_block_imports (imported_ms);

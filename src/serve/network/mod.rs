@@ -1,0 +1,156 @@
+//! The network view: the chains stream nodes are on, each node's propagation (how long after a
+//! block's first sight anywhere it reported that block), block time, finality lag and the chain's
+//! diversity. What is measured is computed in `measure`; the routes here read the store and answer them. Like
+//! the other stream reads, they need a key unless `--public-reads`.
+
+pub mod measure;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::serve::auth::Reader;
+use crate::serve::error::ApiError;
+use crate::serve::reply::{Answer, bare};
+use crate::serve::state::AppState;
+use crate::serve::store::Database;
+use crate::serve::store::network::{ChainBlock, ChainSummary};
+use measure::{
+    BLOCK_TIME_BLOCKS, DAY_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines,
+};
+
+/// The propagation window without `window`, and the longest one asked for.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(3_600);
+const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+/// Everything the chain's page and answer show, read at `now_ms`.
+pub struct ChainView {
+    pub summary: ChainSummary,
+    pub block_time_ms: Option<i64>,
+    pub propagation: Propagation,
+    pub nodes: Vec<NodeLine>,
+}
+
+impl ChainView {
+    /// `None` when no node is on `chain`.
+    pub async fn read<S: Database>(
+        shared: &AppState<S>,
+        chain: &str,
+        window: Duration,
+        now_ms: i64,
+    ) -> Result<Option<ChainView>, ApiError> {
+        let chains = shared
+            .metrics
+            .timed("chains", shared.store.chains())
+            .await?;
+        let Some(summary) = chains.into_iter().find(|summary| summary.chain == chain) else {
+            return Ok(None);
+        };
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let since_ms = now_ms.saturating_sub(window_ms.max(DAY_MS));
+        let (nodes, delays, blocks) = tokio::try_join!(
+            shared
+                .metrics
+                .timed("chain_nodes", shared.store.chain_nodes(chain)),
+            shared
+                .metrics
+                .timed("delays", shared.store.delays(chain, since_ms)),
+            shared.metrics.timed(
+                "recent_blocks",
+                shared.store.recent_blocks(chain, BLOCK_TIME_BLOCKS)
+            ),
+        )?;
+        Ok(Some(ChainView {
+            block_time_ms: block_time_ms(&blocks),
+            propagation: Propagation::of(&delays, now_ms.saturating_sub(window_ms), window_ms),
+            nodes: node_lines(&nodes, &delays, now_ms),
+            summary,
+        }))
+    }
+}
+
+/// `?window=` as a duration (`1h`, `24h`, `7d`), at most `MAX_WINDOW`.
+pub fn window(query: &HashMap<String, String>) -> Result<Duration, ApiError> {
+    let Some(text) = query.get("window") else {
+        return Ok(DEFAULT_WINDOW);
+    };
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|window| !window.is_zero() && *window <= MAX_WINDOW)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`window` must be a duration from 1s to 7d, like 1h or 24h; got {text:?}"),
+            )
+        })
+}
+
+fn best_json(best: Option<&ChainBlock>, now_ms: i64) -> Value {
+    match best {
+        None => Value::Null,
+        Some(block) => json!({
+            "height": block.height,
+            "hash": block.hash,
+            "first_seen_ms": block.first_seen_ms,
+            "age_ms": now_ms.saturating_sub(block.first_seen_ms),
+        }),
+    }
+}
+
+fn summary_json(summary: &ChainSummary, now_ms: i64) -> Value {
+    json!({
+        "chain": summary.chain,
+        "name": summary.name,
+        "node_count": summary.nodes,
+        "connected": summary.connected,
+        "best": best_json(summary.best.as_ref(), now_ms),
+    })
+}
+
+/// `GET /api/chains`: every chain stream nodes are on.
+pub async fn chains<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
+    let now_ms = crate::serve::now_ms();
+    let chains = shared
+        .metrics
+        .timed("chains", shared.store.chains())
+        .await?;
+    bare(
+        chains
+            .iter()
+            .map(|summary| summary_json(summary, now_ms))
+            .collect(),
+    )
+}
+
+/// `GET /api/chains/{chain}?window=1h`: the chain's figures, its node list and its diversity.
+pub async fn chain<S: Database>(
+    State(shared): State<Arc<AppState<S>>>,
+    _: Reader,
+    Path(chain): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let window = window(&query)?;
+    let now_ms = crate::serve::now_ms();
+    let view = ChainView::read(&shared, &chain, window, now_ms)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no node is on chain {chain:?}"),
+            )
+        })?;
+    let mut answer = summary_json(&view.summary, now_ms);
+    answer["block_time_ms"] = json!(view.block_time_ms);
+    answer["propagation"] = json!(view.propagation);
+    answer["nodes"] = json!(view.nodes);
+    answer["diversity"] = diversity(&view.nodes)
+        .into_iter()
+        .map(|(field, shares)| (field.to_owned(), json!(shares)))
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
+    bare(answer)
+}

@@ -1,0 +1,65 @@
+//! What the network view reads: the chains the stream nodes are on, their nodes, their blocks' first
+//! sights and each node's delay behind them. Written by the stream ingest (`StreamStore`); a trait
+//! of its own for the reads, implemented by the same `SqlStore`.
+
+use std::future::Future;
+
+use super::StoreError;
+use super::streams::StreamNode;
+
+/// A chain as the overview lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainSummary {
+    /// `streams::chain_key`: a genesis hash, or `starknet:NETWORK`.
+    pub chain: String,
+    /// A name its nodes give it (the greatest, so that the answer is stable).
+    pub name: Option<String>,
+    pub nodes: i64,
+    pub connected: i64,
+    /// The highest block seen on it, and when it was first seen.
+    pub best: Option<ChainBlock>,
+}
+
+/// A block of a chain and when any node first reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainBlock {
+    pub height: i64,
+    pub hash: Option<String>,
+    pub first_seen_ms: i64,
+}
+
+/// A node on a chain, with its id (what `Delay` names it by).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainNode {
+    pub id: i64,
+    pub node: StreamNode,
+}
+
+/// How long after the block's first sight a node reported it as its best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delay {
+    pub node_id: i64,
+    pub height: i64,
+    pub imported_ms: i64,
+    pub delay_ms: i64,
+}
+
+pub trait NetworkStore: Send + Sync + 'static {
+    fn chains(&self) -> impl Future<Output = Result<Vec<ChainSummary>, StoreError>> + Send;
+    fn chain_nodes(
+        &self,
+        chain: &str,
+    ) -> impl Future<Output = Result<Vec<ChainNode>, StoreError>> + Send;
+    /// Every node's delay for the chain's blocks first seen at or after `since_ms`.
+    fn delays(
+        &self,
+        chain: &str,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<Delay>, StoreError>> + Send;
+    /// The chain's newest `limit` blocks, newest first.
+    fn recent_blocks(
+        &self,
+        chain: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ChainBlock>, StoreError>> + Send;
+}

@@ -1,0 +1,252 @@
+//! The network view: propagation measured from streams with known delays (a node 300 ms behind
+//! shows 300 ms, give or take the clock), block time, finality lag and diversity, on both
+//! databases and across two instances sharing one PostgreSQL, where the earliest sight of a block
+//! counts whichever instance had it.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::add_key;
+use crate::common::eventually;
+use crate::common::nodes::GENESIS;
+use crate::common::receiver::{KINDS, Kind, Receiver, database};
+use crate::common::stream::{StreamClient, block_import, connected, finalized, interval, wrapped};
+
+const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
+const BOB: &str = "12D3KooWBobBobBobBobBobBobBobBobBobBobBobBobBobBob22";
+/// How far behind Alice Bob reports each block: the test waits this long (after Alice's report
+/// was read) before Bob sends his, so his delay is at least this, and more only by scheduling.
+const BEHIND_MS: i64 = 300;
+/// What scheduling may add on a busy machine; the figure is still checked to be Bob's and not,
+/// say, a block time.
+const SLACK_MS: i64 = 5_000;
+
+fn ws(receiver: &Receiver) -> String {
+    format!("ws://{}/submit", receiver.address)
+}
+
+/// A successful bare JSON answer.
+fn answer(receiver: &Receiver, path: &str, key: &str) -> Value {
+    let answer = receiver.get(path, key);
+    assert_eq!(answer.status, 200, "GET {path}: {}", answer.text());
+    answer.json()
+}
+
+/// The chain's answer once `ready` holds for it (stream writes are batched, and a node's latest
+/// state is written every few seconds while it sends: the nodes go on sending their interval).
+fn chain_when(
+    receiver: &Receiver,
+    key: &str,
+    nodes: &mut [&mut StreamClient],
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let path = format!("/api/chains/{GENESIS}?window=1h");
+    let mut last = Value::Null;
+    let arrived = eventually(Duration::from_secs(60), || {
+        for node in nodes.iter_mut() {
+            assert!(node.send(&wrapped(1, interval(103, 12))));
+        }
+        let reply = receiver.get(&path, key);
+        last = if reply.status == 200 {
+            reply.json()
+        } else {
+            Value::Null
+        };
+        ready(&last)
+    });
+    assert!(arrived, "GET {path} never got there; last answer: {last}");
+    last
+}
+
+fn line<'a>(chain: &'a Value, peer_id: &str) -> &'a Value {
+    chain["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|node| node["peer_id"] == peer_id))
+        .unwrap_or_else(|| panic!("no node {peer_id} in {chain}"))
+}
+
+fn frames(receiver: &Receiver, kind: &str) -> f64 {
+    receiver.metric(&format!(
+        "nodepulse_serve_stream_frames_total{{kind=\"{kind}\"}}"
+    ))
+}
+
+/// Alice reports blocks 101 to 103 on `alice_at`, Bob each one `BEHIND_MS` later on `bob_at`
+/// (another instance, perhaps). Before each, both report block 100: the first best on a
+/// connection is a sighting, never a delay.
+fn stream_blocks(alice_at: &Receiver, bob_at: &Receiver) -> (StreamClient, StreamClient) {
+    let mut alice = StreamClient::connect(&ws(alice_at));
+    let mut bob = StreamClient::connect(&ws(bob_at));
+    assert!(alice.send(&wrapped(1, connected("alice", ALICE))));
+    assert!(bob.send(&wrapped(1, connected("bob", BOB))));
+    let before = frames(alice_at, "system.interval");
+    assert!(alice.send(&wrapped(1, interval(100, 12))));
+    assert!(bob.send(&wrapped(1, interval(100, 9))));
+    // Every block comes at least BEHIND_MS after the one before.
+    assert!(eventually(Duration::from_secs(60), || {
+        frames(alice_at, "system.interval") > before
+    }));
+    sleep(Duration::from_millis(BEHIND_MS as u64));
+    for height in 101..=103_u64 {
+        let before = frames(alice_at, "block.import");
+        assert!(alice.send(&wrapped(1, block_import(height))));
+        // Alice's report has been read (and stamped) by her instance...
+        assert!(eventually(Duration::from_secs(60), || {
+            frames(alice_at, "block.import") > before
+        }));
+        // ...and Bob's comes at least BEHIND_MS after it.
+        sleep(Duration::from_millis(BEHIND_MS as u64));
+        assert!(bob.send(&wrapped(1, block_import(height))));
+    }
+    assert!(alice.send(&wrapped(1, finalized(101))));
+    assert!(alice.send(&wrapped(1, interval(103, 12))));
+    (alice, bob)
+}
+
+fn check_propagation(chain: &Value) {
+    let alice = line(chain, ALICE);
+    let bob = line(chain, BOB);
+    assert_eq!(alice["last_propagation_ms"], 0, "{alice}");
+    assert_eq!(alice["propagation_hour"]["count"], 3, "{alice}");
+    assert_eq!(alice["propagation_hour"]["p90_ms"], 0, "{alice}");
+    let bob_delay = bob["propagation_hour"]["median_ms"]
+        .as_i64()
+        .expect("a median");
+    assert!(
+        (BEHIND_MS..BEHIND_MS + SLACK_MS).contains(&bob_delay),
+        "Bob is {BEHIND_MS} ms behind, shown {bob_delay}: {bob}"
+    );
+    assert_eq!(bob["propagation_hour"]["count"], 3, "{bob}");
+    assert!(bob["propagation_day"]["p90_ms"].as_i64() >= Some(BEHIND_MS));
+    // The chain's spread: six reports, half of them 0 (Alice's), the slower half Bob's.
+    let propagation = &chain["propagation"];
+    assert_eq!(propagation["blocks"], 3, "{propagation}");
+    assert_eq!(propagation["count"], 6, "{propagation}");
+    assert_eq!(propagation["median_ms"], 0, "{propagation}");
+    assert!(
+        propagation["p90_ms"].as_i64() >= Some(BEHIND_MS),
+        "{propagation}"
+    );
+    let buckets = propagation["histogram"].as_array().expect("a histogram");
+    assert_eq!(buckets[0], json!({"le_ms": 100, "count": 3}));
+    let counted: i64 = buckets
+        .iter()
+        .filter_map(|bucket| bucket["count"].as_i64())
+        .sum();
+    assert_eq!(counted, 6);
+}
+
+#[test]
+fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
+    for kind in KINDS {
+        let database = database(kind, "network-propagation");
+        let key = add_key(&database, "reader", false);
+        let receiver = Receiver::start(&database, &["--db-save-latency", "20ms"]);
+        let (mut alice, mut bob) = stream_blocks(&receiver, &receiver);
+        let chain = chain_when(&receiver, &key, &mut [&mut alice, &mut bob], |chain| {
+            chain["propagation"]["count"] == 6
+                && line(chain, ALICE)["finalized_height"] == 101
+                && line(chain, BOB)["best_height"] == 103
+        });
+        check_propagation(&chain);
+
+        assert_eq!(chain["name"], "Polkadot");
+        assert_eq!(
+            (chain["node_count"].as_i64(), chain["connected"].as_i64()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(chain["best"]["height"], 103);
+        assert_eq!(chain["best"]["hash"], format!("0x{:064x}", 103));
+        // Blocks at least BEHIND_MS apart: a block time of that order, never 0 or absent.
+        let block_time = chain["block_time_ms"].as_i64().expect("a block time");
+        assert!((BEHIND_MS..60_000).contains(&block_time), "{block_time}");
+        let alice_line = line(&chain, ALICE);
+        assert_eq!(alice_line["best_height"], 103);
+        assert_eq!(alice_line["finality_lag"], 2);
+        assert_eq!(alice_line["validator"], true);
+        assert_eq!(alice_line["implementation"], "Parity Polkadot");
+        assert_eq!(alice_line["peers"], 12.0);
+        assert_eq!(alice_line["hardware"]["core_count"], 8);
+        assert!(alice_line.get("ip").is_none(), "addresses stay hidden");
+        // Both run the same build on the same machine type.
+        let diversity = &chain["diversity"];
+        assert_eq!(
+            diversity["implementation"],
+            json!([{"value": "Parity Polkadot", "nodes": 2}])
+        );
+        assert_eq!(
+            diversity["memory"],
+            json!([{"value": "31 GiB", "nodes": 2}])
+        );
+        assert_eq!(
+            diversity["virtual_machine"],
+            json!([{"value": "true", "nodes": 2}])
+        );
+
+        let chains = answer(&receiver, "/api/chains", &key);
+        assert_eq!(chains.as_array().map(Vec::len), Some(1), "{chains}");
+        assert_eq!(chains[0]["chain"], GENESIS);
+        assert_eq!(chains[0]["best"]["height"], 103);
+        alice.close();
+        bob.close();
+
+        // The history is kept for the retention: with 1 ms, it all goes at the next start.
+        let mut receiver = receiver;
+        receiver.process.terminate(Duration::from_secs(10));
+        let address = receiver.address.clone();
+        drop(receiver);
+        let receiver = Receiver::start_on(&database, &address, &["--retention", "1ms"]);
+        let purged = chain_when(&receiver, &key, &mut [], |chain| chain["best"].is_null());
+        assert_eq!(purged["propagation"]["count"], 0, "{purged}");
+        assert_eq!(purged["block_time_ms"], Value::Null);
+        assert_eq!(line(&purged, BOB)["propagation_day"], Value::Null);
+    }
+}
+
+#[test]
+fn the_chain_routes_need_a_key_and_say_what_is_wrong() {
+    let database = database(Kind::Sqlite, "network-refusals");
+    let key = add_key(&database, "reader", false);
+    let receiver = Receiver::start(&database, &[]);
+    assert_eq!(receiver.get("/api/chains", "").status, 401);
+    assert_eq!(
+        receiver.get(&format!("/api/chains/{GENESIS}"), "").status,
+        401
+    );
+    let unknown = receiver.get(&format!("/api/chains/{GENESIS}"), &key);
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.error().contains("no node is on chain"),
+        "{}",
+        unknown.text()
+    );
+    for window in ["0s", "8d", "soon"] {
+        let refused = receiver.get(&format!("/api/chains/{GENESIS}?window={window}"), &key);
+        assert_eq!(refused.status, 400, "window={window}");
+        assert!(refused.error().contains("`window`"), "{}", refused.text());
+    }
+    assert_eq!(answer(&receiver, "/api/chains", &key), json!([]));
+}
+
+/// Alice streams to one instance, whose writes wait a while in its batch; Bob to another, which
+/// writes at once: Bob's later sight is committed first, and Alice's earlier one, committed
+/// after, still becomes the block's first sight. Both instances answer the same figures.
+#[test]
+fn two_instances_agree_on_the_earliest_sight() {
+    let database = database(Kind::Postgres, "network-two-instances");
+    let key = add_key(&database, "reader", false);
+    let slow = Receiver::start(&database, &["--db-save-latency", "2s"]);
+    let fast = Receiver::start(&database, &["--db-save-latency", "10ms"]);
+    let (mut alice, mut bob) = stream_blocks(&slow, &fast);
+    for receiver in [&slow, &fast] {
+        let chain = chain_when(receiver, &key, &mut [&mut alice, &mut bob], |chain| {
+            chain["propagation"]["count"] == 6
+                && line(chain, ALICE)["propagation_hour"]["p90_ms"] == 0
+        });
+        check_propagation(&chain);
+    }
+    alice.close();
+    bob.close();
+}
