@@ -250,3 +250,40 @@ fn two_instances_agree_on_the_earliest_sight() {
     alice.close();
     bob.close();
 }
+
+/// Nothing stops a keyless node from claiming a chain and reporting blocks before anyone else:
+/// Mallory reports each height before Alice, with hashes of her own, and a height far ahead. The
+/// blocks are told apart by their hashes, and blocks only she reported stay out of the chain's
+/// figures: everybody else's are as without her.
+#[test]
+fn a_node_reporting_blocks_early_moves_nobody_elses_figures() {
+    const MALLORY: &str = "12D3KooWMalloryMalloryMalloryMalloryMalloryMallory3";
+    let database = database(Kind::Sqlite, "network-mallory");
+    let key = add_key(&database, "reader", false);
+    let receiver = Receiver::start(&database, &["--db-save-latency", "20ms"]);
+    let mut mallory = StreamClient::connect(&ws(&receiver));
+    assert!(mallory.send(&wrapped(1, connected("mallory", MALLORY))));
+    assert!(mallory.send(&wrapped(1, interval(100, 50))));
+    let before = frames(&receiver, "block.import");
+    for height in [101, 102, 103, 1_000_000_u64] {
+        let mut made_up = block_import(height);
+        made_up["best"] = json!(format!("0x{:064x}", height + 0xdead_0000));
+        assert!(mallory.send(&wrapped(1, made_up)));
+    }
+    assert!(eventually(Duration::from_secs(60), || {
+        frames(&receiver, "block.import") >= before + 4.0
+    }));
+
+    let (mut alice, mut bob) = stream_blocks(&receiver, &receiver);
+    let chain = chain_when(&receiver, &key, &mut [&mut alice, &mut bob], |chain| {
+        chain["propagation"]["count"] == 6 && line(chain, BOB)["best_height"] == 103
+    });
+    check_propagation(&chain);
+    assert_eq!(chain["best"]["height"], 103, "{}", chain["best"]);
+    assert_eq!(chain["best"]["hash"], format!("0x{:064x}", 103));
+    // Her own line says what she claimed.
+    assert_eq!(line(&chain, MALLORY)["propagation_hour"]["count"], 4);
+    alice.close();
+    bob.close();
+    mallory.close();
+}

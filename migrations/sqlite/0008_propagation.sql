@@ -9,23 +9,28 @@ UPDATE stream_nodes SET chain_key = CASE WHEN genesis_hash = '' THEN 'starknet:'
     ELSE genesis_hash END;
 CREATE INDEX stream_nodes_by_chain ON stream_nodes (chain_key);
 
--- One row per chain and height (substrate-telemetry measures propagation by height too): a fork's
--- second block at a height is the same height, seen later. The hash is the first sight's.
+-- One row per block, keyed by its hash as well as its height: a node cannot know a block's hash
+-- before the block exists, so a node that reports heights early (nothing stops a keyless sender
+-- from claiming any chain) only makes blocks of its own, and never moves a real block's first
+-- sight. `reports` counts the nodes' reports of it: blocks only one node reported stay out of the
+-- chain's figures once the chain has more than one node.
 CREATE TABLE stream_blocks (
+    id INTEGER PRIMARY KEY,
     chain TEXT NOT NULL,
     height BIGINT NOT NULL,
-    hash TEXT,
+    hash TEXT NOT NULL,
     first_seen_ms BIGINT NOT NULL,
-    PRIMARY KEY (chain, height)
-) WITHOUT ROWID;
+    reports BIGINT NOT NULL,
+    UNIQUE (chain, height, hash)
+);
 CREATE INDEX stream_blocks_by_time ON stream_blocks (chain, first_seen_ms);
 CREATE INDEX stream_blocks_purgeable ON stream_blocks (first_seen_ms);
 
 -- One row per node and block it reported as its new best: three integers, keyed by node.
 CREATE TABLE stream_block_imports (
     node_id BIGINT NOT NULL REFERENCES stream_nodes (id),
-    height BIGINT NOT NULL,
+    block_id BIGINT NOT NULL,
     imported_ms BIGINT NOT NULL,
-    PRIMARY KEY (node_id, height)
+    PRIMARY KEY (node_id, block_id)
 ) WITHOUT ROWID;
 CREATE INDEX stream_block_imports_purgeable ON stream_block_imports (imported_ms);

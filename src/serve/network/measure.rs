@@ -17,6 +17,10 @@ pub const HISTOGRAM_BOUNDS_MS: [i64; 9] =
 /// How many of the newest blocks the block time averages over.
 pub const BLOCK_TIME_BLOCKS: u32 = 20;
 
+/// A report this long after the block's first sight is a node catching up (syncing, or back
+/// from an outage), not the block propagating: it is left out of every figure.
+pub const CATCH_UP_MS: i64 = 5 * 60_000;
+
 const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -89,10 +93,12 @@ pub struct Propagation {
 }
 
 impl Propagation {
-    pub fn of(delays: &[Delay], since_ms: i64, window_ms: i64) -> Propagation {
+    /// Over the reports since `since_ms` of blocks with at least `min_reports` reports
+    /// (`ChainSummary::corroborating_reports`).
+    pub fn of(delays: &[Delay], since_ms: i64, window_ms: i64, min_reports: i64) -> Propagation {
         let in_window: Vec<&Delay> = delays
             .iter()
-            .filter(|delay| delay.imported_ms >= since_ms)
+            .filter(|delay| delay.imported_ms >= since_ms && delay.reports >= min_reports)
             .collect();
         let mut heights: Vec<i64> = in_window.iter().map(|delay| delay.height).collect();
         heights.sort_unstable();
@@ -149,6 +155,12 @@ const HARDWARE: [&str; 9] = [
     "distro",
     "virtual_machine",
 ];
+
+/// The reports that tell propagation: those of nodes catching up left out.
+pub fn propagating(mut delays: Vec<Delay>) -> Vec<Delay> {
+    delays.retain(|delay| delay.delay_ms <= CATCH_UP_MS);
+    delays
+}
 
 /// The node lines, in the store's order; `delays` should cover the last day.
 pub fn node_lines(nodes: &[ChainNode], delays: &[Delay], now_ms: i64) -> Vec<NodeLine> {
@@ -287,6 +299,7 @@ mod tests {
             height,
             imported_ms,
             delay_ms,
+            reports: 2,
         }
     }
 
@@ -330,8 +343,9 @@ mod tests {
     fn block_time_averages_over_the_newest_blocks() {
         let block = |height, first_seen_ms| ChainBlock {
             height,
-            hash: None,
+            hash: format!("0x{height:x}"),
             first_seen_ms,
+            reports: 2,
         };
         assert_eq!(block_time_ms(&[block(10, 60_000)]), None);
         assert_eq!(
@@ -348,14 +362,31 @@ mod tests {
             delay(1, 11, 7_000, 0),
             delay(2, 11, 7_300, 300),
         ];
-        let all = Propagation::of(&delays, 0, 10_000);
+        let all = Propagation::of(&delays, 0, 10_000, 2);
         assert_eq!((all.blocks, all.count), (2, 4));
-        let late = Propagation::of(&delays, 5_000, 5_000);
+        let late = Propagation::of(&delays, 5_000, 5_000, 2);
         assert_eq!(
             (late.blocks, late.median_ms, late.p90_ms),
             (1, Some(0), Some(300))
         );
-        let none = Propagation::of(&delays, 8_000, 2_000);
+        let none = Propagation::of(&delays, 8_000, 2_000, 2);
         assert_eq!((none.count, none.median_ms), (0, None));
+    }
+
+    #[test]
+    fn blocks_one_node_made_up_and_nodes_catching_up_do_not_count() {
+        let mut made_up = delay(3, 12, 2_000, 0);
+        made_up.reports = 1;
+        let syncing = delay(2, 9, 900_000, CATCH_UP_MS + 1);
+        let delays = propagating(vec![delay(1, 10, 1_000, 0), made_up, syncing]);
+        assert_eq!(delays.len(), 2, "the report catching up is left out");
+        let chain = Propagation::of(&delays, 0, 10_000, 2);
+        assert_eq!(
+            (chain.blocks, chain.count),
+            (1, 1),
+            "the made-up block is left out"
+        );
+        // On a chain of one node, its blocks are the chain's.
+        assert_eq!(Propagation::of(&delays, 0, 10_000, 1).count, 2);
     }
 }

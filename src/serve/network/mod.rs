@@ -21,15 +21,22 @@ use crate::serve::store::Database;
 use crate::serve::store::network::{ChainBlock, ChainSummary};
 use measure::{
     BLOCK_TIME_BLOCKS, DAY_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines,
+    propagating,
 };
 
 /// The propagation window without `window`, and the longest one asked for.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(3_600);
 const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3_600);
 
+/// The chain list's answer holds at most this many chains (those with the most connected nodes):
+/// nothing stops keyless senders from naming chains of their own.
+const MAX_LISTED_CHAINS: usize = 200;
+
 /// Everything the chain's page and answer show, read at `now_ms`.
 pub struct ChainView {
     pub summary: ChainSummary,
+    /// Its highest block enough nodes reported (`ChainSummary::corroborating_reports`).
+    pub best: Option<ChainBlock>,
     pub block_time_ms: Option<i64>,
     pub propagation: Propagation,
     pub nodes: Vec<NodeLine>,
@@ -52,6 +59,7 @@ impl ChainView {
         };
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let since_ms = now_ms.saturating_sub(window_ms.max(DAY_MS));
+        let min_reports = summary.corroborating_reports();
         let (nodes, delays, blocks) = tokio::try_join!(
             shared
                 .metrics
@@ -59,18 +67,28 @@ impl ChainView {
             shared
                 .metrics
                 .timed("delays", shared.store.delays(chain, since_ms)),
-            shared.metrics.timed(
-                "recent_blocks",
-                shared.store.recent_blocks(chain, BLOCK_TIME_BLOCKS)
-            ),
+            recent_blocks(shared, chain, min_reports, BLOCK_TIME_BLOCKS),
         )?;
+        let delays = propagating(delays);
+        let window_since_ms = now_ms.saturating_sub(window_ms);
         Ok(Some(ChainView {
+            best: blocks.first().cloned(),
             block_time_ms: block_time_ms(&blocks),
-            propagation: Propagation::of(&delays, now_ms.saturating_sub(window_ms), window_ms),
+            propagation: Propagation::of(&delays, window_since_ms, window_ms, min_reports),
             nodes: node_lines(&nodes, &delays, now_ms),
             summary,
         }))
     }
+}
+
+async fn recent_blocks<S: Database>(
+    shared: &AppState<S>,
+    chain: &str,
+    min_reports: i64,
+    limit: u32,
+) -> Result<Vec<ChainBlock>, crate::serve::store::StoreError> {
+    let read = shared.store.recent_blocks(chain, min_reports, limit);
+    shared.metrics.timed("recent_blocks", read).await
 }
 
 /// `?window=` as a duration (`1h`, `24h`, `7d`), at most `MAX_WINDOW`.
@@ -101,29 +119,31 @@ fn best_json(best: Option<&ChainBlock>, now_ms: i64) -> Value {
     }
 }
 
-fn summary_json(summary: &ChainSummary, now_ms: i64) -> Value {
+fn summary_json(summary: &ChainSummary, best: Option<&ChainBlock>, now_ms: i64) -> Value {
     json!({
         "chain": summary.chain,
         "name": summary.name,
         "node_count": summary.nodes,
         "connected": summary.connected,
-        "best": best_json(summary.best.as_ref(), now_ms),
+        "best": best_json(best, now_ms),
     })
 }
 
-/// `GET /api/chains`: every chain stream nodes are on.
+/// `GET /api/chains`: the chains stream nodes are on, those with the most connected nodes first,
+/// with their best blocks.
 pub async fn chains<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let now_ms = crate::serve::now_ms();
     let chains = shared
         .metrics
         .timed("chains", shared.store.chains())
         .await?;
-    bare(
-        chains
-            .iter()
-            .map(|summary| summary_json(summary, now_ms))
-            .collect(),
-    )
+    let mut answer = Vec::new();
+    for summary in chains.iter().take(MAX_LISTED_CHAINS) {
+        let min_reports = summary.corroborating_reports();
+        let best = recent_blocks(&shared, &summary.chain, min_reports, 1).await?;
+        answer.push(summary_json(summary, best.first(), now_ms));
+    }
+    bare(answer.into())
 }
 
 /// `GET /api/chains/{chain}?window=1h`: the chain's figures, its node list and its diversity.
@@ -143,7 +163,7 @@ pub async fn chain<S: Database>(
                 format!("no node is on chain {chain:?}"),
             )
         })?;
-    let mut answer = summary_json(&view.summary, now_ms);
+    let mut answer = summary_json(&view.summary, view.best.as_ref(), now_ms);
     answer["block_time_ms"] = json!(view.block_time_ms);
     answer["propagation"] = json!(view.propagation);
     answer["nodes"] = json!(view.nodes);

@@ -16,16 +16,24 @@ pub struct ChainSummary {
     pub name: Option<String>,
     pub nodes: i64,
     pub connected: i64,
-    /// The highest block seen on it, and when it was first seen.
-    pub best: Option<ChainBlock>,
 }
 
-/// A block of a chain and when any node first reported it.
+impl ChainSummary {
+    /// How many nodes must have reported a block for it to count in the chain's figures: two
+    /// once the chain has more than one node, so that a node reporting blocks of its own (a
+    /// fork, or made up) does not move them.
+    pub fn corroborating_reports(&self) -> i64 {
+        self.nodes.min(2)
+    }
+}
+
+/// A block of a chain, when any node first reported it, and how many reports it had.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainBlock {
     pub height: i64,
-    pub hash: Option<String>,
+    pub hash: String,
     pub first_seen_ms: i64,
+    pub reports: i64,
 }
 
 /// A node on a chain, with its id (what `Delay` names it by).
@@ -35,16 +43,19 @@ pub struct ChainNode {
     pub node: StreamNode,
 }
 
-/// How long after the block's first sight a node reported it as its best.
+/// How long after the block's first sight a node reported it as its best, and how many reports
+/// the block had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delay {
     pub node_id: i64,
     pub height: i64,
     pub imported_ms: i64,
     pub delay_ms: i64,
+    pub reports: i64,
 }
 
 pub trait NetworkStore: Send + Sync + 'static {
+    /// Every chain, those with the most connected nodes first.
     fn chains(&self) -> impl Future<Output = Result<Vec<ChainSummary>, StoreError>> + Send;
     fn chain_nodes(
         &self,
@@ -56,10 +67,11 @@ pub trait NetworkStore: Send + Sync + 'static {
         chain: &str,
         since_ms: i64,
     ) -> impl Future<Output = Result<Vec<Delay>, StoreError>> + Send;
-    /// The chain's newest `limit` blocks, newest first.
+    /// The chain's highest `limit` blocks with at least `min_reports` reports, highest first.
     fn recent_blocks(
         &self,
         chain: &str,
+        min_reports: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ChainBlock>, StoreError>> + Send;
 }

@@ -11,12 +11,9 @@ use super::stream_sql::NODE_COLUMNS;
 impl NetworkStore for SqlStore {
     async fn chains(&self) -> Result<Vec<ChainSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT n.chain_key AS chain, MAX(n.chain) AS name, COUNT(*) AS nodes, \
-             SUM(CASE WHEN n.disconnected_ms IS NULL THEN 1 ELSE 0 END) AS connected, \
-             b.height, b.hash, b.first_seen_ms FROM stream_nodes n \
-             LEFT JOIN stream_blocks b ON b.chain = n.chain_key AND b.height = \
-             (SELECT MAX(x.height) FROM stream_blocks x WHERE x.chain = n.chain_key) \
-             GROUP BY n.chain_key, b.height, b.hash, b.first_seen_ms ORDER BY n.chain_key",
+            "SELECT chain_key AS chain, MAX(chain) AS name, COUNT(*) AS nodes, \
+             SUM(CASE WHEN disconnected_ms IS NULL THEN 1 ELSE 0 END) AS connected \
+             FROM stream_nodes GROUP BY chain_key ORDER BY connected DESC, chain_key",
         )
         .fetch_all(self.pool())
         .await?;
@@ -34,15 +31,16 @@ impl NetworkStore for SqlStore {
     }
 
     async fn delays(&self, chain: &str, since_ms: i64) -> Result<Vec<Delay>, StoreError> {
-        // Each node's reports are read by their key from the window's lowest height on.
+        // Each node's reports are read by their key from the window's first block on (block ids
+        // grow as blocks are first written).
         let rows = sqlx::query(
-            "SELECT i.node_id, i.height, i.imported_ms, \
-             i.imported_ms - b.first_seen_ms AS delay_ms FROM stream_nodes n \
+            "SELECT i.node_id, b.height, i.imported_ms, \
+             i.imported_ms - b.first_seen_ms AS delay_ms, b.reports FROM stream_nodes n \
              JOIN stream_block_imports i ON i.node_id = n.id \
-             JOIN stream_blocks b ON b.chain = n.chain_key AND b.height = i.height \
-             WHERE n.chain_key = $1 AND b.first_seen_ms >= $2 AND i.height >= \
-             (SELECT MIN(x.height) FROM stream_blocks x WHERE x.chain = $1 AND x.first_seen_ms >= $2) \
-             ORDER BY i.node_id, i.height",
+             JOIN stream_blocks b ON b.id = i.block_id \
+             WHERE n.chain_key = $1 AND b.chain = $1 AND b.first_seen_ms >= $2 AND i.block_id >= \
+             (SELECT MIN(x.id) FROM stream_blocks x WHERE x.chain = $1 AND x.first_seen_ms >= $2) \
+             ORDER BY i.node_id, b.height",
         )
         .bind(chain.to_owned())
         .bind(since_ms)
@@ -51,12 +49,18 @@ impl NetworkStore for SqlStore {
         read_all::<DelayRow, Delay>(&rows)
     }
 
-    async fn recent_blocks(&self, chain: &str, limit: u32) -> Result<Vec<ChainBlock>, StoreError> {
+    async fn recent_blocks(
+        &self,
+        chain: &str,
+        min_reports: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainBlock>, StoreError> {
         let rows = sqlx::query(
-            "SELECT height, hash, first_seen_ms FROM stream_blocks WHERE chain = $1 \
-             ORDER BY height DESC LIMIT $2",
+            "SELECT height, hash, first_seen_ms, reports FROM stream_blocks \
+             WHERE chain = $1 AND reports >= $2 ORDER BY height DESC, first_seen_ms LIMIT $3",
         )
         .bind(chain.to_owned())
+        .bind(min_reports)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

@@ -164,16 +164,13 @@ impl From<ChainNodeRow> for ChainNode {
     }
 }
 
-/// One chain, its node counts and its best block (absent before any node reported one).
+/// One chain and its node counts.
 #[derive(FromRow)]
 pub(super) struct ChainRow {
     chain: String,
     name: Option<String>,
     nodes: i64,
     connected: i64,
-    height: Option<i64>,
-    hash: Option<String>,
-    first_seen_ms: Option<i64>,
 }
 
 impl From<ChainRow> for ChainSummary {
@@ -183,24 +180,17 @@ impl From<ChainRow> for ChainSummary {
             name: row.name,
             nodes: row.nodes,
             connected: row.connected,
-            best: row
-                .height
-                .zip(row.first_seen_ms)
-                .map(|(height, first_seen_ms)| ChainBlock {
-                    height,
-                    hash: row.hash,
-                    first_seen_ms,
-                }),
         }
     }
 }
 
-/// `stream_blocks`.
+/// `stream_blocks`; a delay is one of these with a node's report.
 #[derive(FromRow)]
 pub(super) struct BlockRow {
     height: i64,
-    hash: Option<String>,
+    hash: String,
     first_seen_ms: i64,
+    reports: i64,
 }
 
 impl From<BlockRow> for ChainBlock {
@@ -209,6 +199,7 @@ impl From<BlockRow> for ChainBlock {
             height: row.height,
             hash: row.hash,
             first_seen_ms: row.first_seen_ms,
+            reports: row.reports,
         }
     }
 }
@@ -220,6 +211,7 @@ pub(super) struct DelayRow {
     height: i64,
     imported_ms: i64,
     delay_ms: i64,
+    reports: i64,
 }
 
 impl From<DelayRow> for Delay {
@@ -229,6 +221,7 @@ impl From<DelayRow> for Delay {
             height: row.height,
             imported_ms: row.imported_ms,
             delay_ms: row.delay_ms,
+            reports: row.reports,
         }
     }
 }

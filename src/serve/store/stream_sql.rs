@@ -2,7 +2,7 @@
 //! multi-row INSERTs and last-seen times as one UPDATE ... FROM (VALUES ...) per batch: at
 //! thousands of messages a second, statements per row would be the cost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde_json::Value;
@@ -58,25 +58,25 @@ fn update_seen_sql(rows: usize) -> String {
 }
 
 /// A block's first sight is the earliest of all: a later sight, from this batch or another
-/// instance's, leaves it be.
+/// instance's, leaves it be; its reports add up. Every row is updated, so every row is returned
+/// with its id.
 fn upsert_blocks_sql(rows: usize) -> String {
     format!(
-        "INSERT INTO stream_blocks (chain, height, hash, first_seen_ms) VALUES {} \
-         ON CONFLICT (chain, height) DO UPDATE SET \
-         hash = CASE WHEN excluded.first_seen_ms < stream_blocks.first_seen_ms \
-         THEN excluded.hash ELSE stream_blocks.hash END, \
+        "INSERT INTO stream_blocks (chain, height, hash, first_seen_ms, reports) VALUES {} \
+         ON CONFLICT (chain, height, hash) DO UPDATE SET \
          first_seen_ms = CASE WHEN excluded.first_seen_ms < stream_blocks.first_seen_ms \
-         THEN excluded.first_seen_ms ELSE stream_blocks.first_seen_ms END",
-        placeholders(rows, 4)
+         THEN excluded.first_seen_ms ELSE stream_blocks.first_seen_ms END, \
+         reports = stream_blocks.reports + excluded.reports \
+         RETURNING id, chain, height, hash",
+        placeholders(rows, 5)
     )
 }
 
-/// A node reports a height once per connection; a second report (a reconnect, a retried batch)
-/// keeps the first.
+/// A node reports a block once per connection; a second report (a reconnect) keeps the first.
 fn insert_imports_sql(rows: usize) -> String {
     format!(
-        "INSERT INTO stream_block_imports (node_id, height, imported_ms) VALUES {} \
-         ON CONFLICT (node_id, height) DO NOTHING",
+        "INSERT INTO stream_block_imports (node_id, block_id, imported_ms) VALUES {} \
+         ON CONFLICT (node_id, block_id) DO NOTHING",
         placeholders(rows, 3)
     )
 }
@@ -140,9 +140,12 @@ async fn write_logs(
     Ok(())
 }
 
+/// A block as the batch's sightings name it: chain, height, hash.
+type BlockKey<'a> = (&'a str, i64, &'a str);
+
 /// The batch's block sightings: each block once, at its earliest sight, in key order (two
 /// instances upserting the same blocks then take their row locks in one order and never
-/// deadlock), then each node's report.
+/// deadlock), then each node's report of it.
 async fn write_blocks(
     tx: &mut Transaction<'static, Any>,
     batch: &StreamBatch,
@@ -151,42 +154,47 @@ async fn write_blocks(
     if batch.blocks.is_empty() {
         return Ok(());
     }
-    let mut first: BTreeMap<(&str, i64), (i64, Option<&String>)> = BTreeMap::new();
+    // Per block: its earliest sight in the batch, and how many reports.
+    let mut blocks: BTreeMap<BlockKey, (i64, i64)> = BTreeMap::new();
     for block in &batch.blocks {
-        let sight = (block.at_ms, block.hash.as_ref());
-        first
-            .entry((&block.chain, block.height))
-            .and_modify(|earliest| {
-                if sight.0 < earliest.0 {
-                    *earliest = sight;
-                }
-            })
-            .or_insert(sight);
+        let (first_ms, reports) = blocks
+            .entry((&block.chain, block.height, &block.hash))
+            .or_insert((block.at_ms, 0));
+        *first_ms = (*first_ms).min(block.at_ms);
+        *reports += 1;
     }
-    let blocks: Vec<_> = first.into_iter().collect();
+    let blocks: Vec<_> = blocks.into_iter().collect();
+    let mut ids: HashMap<(String, i64, String), i64> = HashMap::with_capacity(blocks.len());
     for chunk in blocks.chunks(ROWS_PER_STATEMENT) {
         let sql = sql_for(chunk.len(), &UPSERT_BLOCKS, upsert_blocks_sql);
-        let mut query = sqlx::query(&sql);
-        for ((chain, height), (at_ms, hash)) in chunk {
+        let mut query = sqlx::query_as::<_, (i64, String, i64, String)>(&sql);
+        for ((chain, height, hash), (first_ms, reports)) in chunk {
             query = query
                 .bind(chain.to_string())
                 .bind(*height)
-                .bind(hash.cloned())
-                .bind(*at_ms);
+                .bind(hash.to_string())
+                .bind(*first_ms)
+                .bind(*reports);
         }
-        query.execute(&mut **tx).await?;
+        for (id, chain, height, hash) in query.fetch_all(&mut **tx).await? {
+            ids.insert((chain, height, hash), id);
+        }
     }
     let mut imports = BTreeMap::new();
     for block in batch.blocks.iter().filter(|block| block.import) {
         let node = resolve(block.node, connected)?;
-        imports.entry((node, block.height)).or_insert(block.at_ms);
+        let key = (block.chain.to_string(), block.height, block.hash.clone());
+        let block_id = *ids.get(&key).ok_or_else(|| {
+            StoreError::Failed(format!("block {} of {} was not returned", key.1, key.0))
+        })?;
+        imports.entry((node, block_id)).or_insert(block.at_ms);
     }
     let imports: Vec<_> = imports.into_iter().collect();
     for chunk in imports.chunks(ROWS_PER_STATEMENT) {
         let sql = sql_for(chunk.len(), &INSERT_IMPORTS, insert_imports_sql);
         let mut query = sqlx::query(&sql);
-        for ((node, height), at_ms) in chunk {
-            query = query.bind(*node).bind(*height).bind(*at_ms);
+        for ((node, block_id), at_ms) in chunk {
+            query = query.bind(*node).bind(*block_id).bind(*at_ms);
         }
         query.execute(&mut **tx).await?;
     }
@@ -347,8 +355,8 @@ impl StreamStore for SqlStore {
 
     async fn purge_blocks(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
         let imports = sqlx::query(
-            "DELETE FROM stream_block_imports WHERE (node_id, height) IN \
-             (SELECT node_id, height FROM stream_block_imports WHERE imported_ms < $1 LIMIT $2)",
+            "DELETE FROM stream_block_imports WHERE (node_id, block_id) IN \
+             (SELECT node_id, block_id FROM stream_block_imports WHERE imported_ms < $1 LIMIT $2)",
         )
         .bind(before_ms)
         .bind(i64::from(batch))
@@ -356,8 +364,8 @@ impl StreamStore for SqlStore {
         .await?
         .rows_affected();
         let blocks = sqlx::query(
-            "DELETE FROM stream_blocks WHERE (chain, height) IN \
-             (SELECT chain, height FROM stream_blocks WHERE first_seen_ms < $1 LIMIT $2)",
+            "DELETE FROM stream_blocks WHERE id IN \
+             (SELECT id FROM stream_blocks WHERE first_seen_ms < $1 LIMIT $2)",
         )
         .bind(before_ms)
         .bind(i64::from(batch))

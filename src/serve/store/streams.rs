@@ -65,15 +65,15 @@ pub struct LogRow {
     pub log: String,
 }
 
-/// A node reporting a new best block. The block's first sight is the earliest any node reported
-/// it (across instances: the store keeps the minimum); the node's own delay behind that is read
-/// back from the two.
+/// A node reporting a new best block. The block (its chain, height and hash) was first seen at
+/// the earliest any node reported it (across instances: the store keeps the minimum); the node's
+/// own delay behind that is read back from the two.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockRow {
     pub node: NodeRef,
     pub chain: std::sync::Arc<str>,
     pub height: i64,
-    pub hash: Option<String>,
+    pub hash: String,
     pub at_ms: i64,
     /// False for the first best a node reports on a connection: it may have imported that block
     /// long before, so it counts towards the block's first sight, never as the node's delay.
@@ -202,8 +202,8 @@ pub trait StreamStore: Send + Sync + 'static {
         before_ms: i64,
         batch: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Deletes up to `batch` block sightings (the propagation history) from before `before_ms`;
-    /// blocks first seen before it go once no sighting refers to them.
+    /// Deletes up to `batch` node reports of blocks (the propagation history) from before
+    /// `before_ms`, and as many blocks first seen before it.
     fn purge_blocks(
         &self,
         before_ms: i64,

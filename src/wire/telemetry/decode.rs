@@ -230,13 +230,14 @@ pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
     state
 }
 
-/// A node's best block, as a message reports it: what propagation is measured on.
+/// A node's best block, as a message reports it: what propagation is measured on. A report
+/// without the block's hash is none: the hash is what shows the node really has the block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BestBlock {
     /// Whole and at least 0: a database's signed 64-bit integer.
     pub height: i64,
-    /// `0x` and 64 hex digits when the message names it well; else unknown.
-    pub hash: Option<String>,
+    /// `0x` and hex digits, lower case.
+    pub hash: String,
 }
 
 /// The best block a Substrate `block.import` or `system.interval` reports (others report none;
@@ -263,8 +264,8 @@ fn best_block(fields: &Map<String, Value>, height: &str, hash: &str) -> Option<B
     let hash = fields
         .get(hash)
         .and_then(Value::as_str)
-        .filter(|hash| is_block_hash(hash))
-        .map(str::to_ascii_lowercase);
+        .filter(|hash| is_block_hash(hash))?
+        .to_ascii_lowercase();
     Some(BestBlock {
         height: height as i64,
         hash,
@@ -428,21 +429,17 @@ mod tests {
             substrate_best(&import),
             Some(BestBlock {
                 height: 7,
-                hash: Some(hash.clone())
+                hash: hash.clone()
             })
         );
-        let interval = object(json!({"msg": "system.interval", "height": "8", "best": "nope"}));
-        assert_eq!(
-            substrate_best(&interval),
-            Some(BestBlock {
-                height: 8,
-                hash: None
-            })
-        );
+        let interval = object(json!({"msg": "system.interval", "height": "8", "best": hash}));
+        assert_eq!(substrate_best(&interval).map(|best| best.height), Some(8));
+        let unproven = object(json!({"msg": "system.interval", "height": 9, "best": "nope"}));
+        assert_eq!(substrate_best(&unproven), None, "no hash, no report");
         let finalized = object(json!({"msg": "notify.finalized", "height": "6", "best": hash}));
         assert_eq!(substrate_best(&finalized), None);
         for height in [json!(-1), json!(1.5), json!("x"), json!(1e300)] {
-            let bad = object(json!({"msg": "block.import", "height": height}));
+            let bad = object(json!({"msg": "block.import", "height": height, "best": hash}));
             assert_eq!(substrate_best(&bad), None, "{height}");
         }
         let starknet =
@@ -451,7 +448,7 @@ mod tests {
             starknet_best(&starknet),
             Some(BestBlock {
                 height: 12,
-                hash: Some("0x7aef".into())
+                hash: "0x7aef".into()
             })
         );
     }
