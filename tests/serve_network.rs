@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::common::add_key;
 use crate::common::eventually;
 use crate::common::nodes::GENESIS;
-use crate::common::receiver::{KINDS, Kind, Receiver, database};
+use crate::common::receiver::{KINDS, Kind, Receiver, database, request};
 use crate::common::stream::{StreamClient, block_import, connected, finalized, interval, wrapped};
 
 const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
@@ -189,6 +189,7 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
         assert_eq!(chains.as_array().map(Vec::len), Some(1), "{chains}");
         assert_eq!(chains[0]["chain"], GENESIS);
         assert_eq!(chains[0]["best"]["height"], 103);
+        check_pages(&receiver, &key);
         alice.close();
         bob.close();
 
@@ -203,6 +204,57 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
         assert_eq!(purged["block_time_ms"], Value::Null);
         assert_eq!(line(&purged, BOB)["propagation_day"], Value::Null);
     }
+}
+
+/// The chain's page, linked from the overview, shows what the answer says, for people.
+fn check_pages(receiver: &Receiver, key: &str) {
+    let page = |path: &str, cookie: &str| {
+        let headers: &[(&str, &str)] = if cookie.is_empty() {
+            &[]
+        } else {
+            &[("Cookie", cookie)]
+        };
+        request("GET", &receiver.url(path), headers, b"").expect("a page")
+    };
+    let path = format!("/chains/{GENESIS}?window=1h");
+    assert_eq!(
+        page(&path, "").status,
+        401,
+        "signed out, without --public-reads"
+    );
+    let cookie = receiver.sign_in(key);
+    let overview = page("/", &cookie).text();
+    assert!(
+        overview.contains(&format!("href=\"/chains/{GENESIS}\">Polkadot</a>")),
+        "{overview}"
+    );
+    let chain = page(&path, &cookie);
+    assert_eq!(chain.status, 200, "{}", chain.text());
+    let html = chain.text();
+    for expected in [
+        format!("href=\"/stream-nodes/{ALICE}\">alice</a>"),
+        format!("href=\"/stream-nodes/{BOB}\">bob</a>"),
+        "2 connected of 2".to_owned(),
+        "id=\"chart-propagation-histogram\"".to_owned(),
+        "<title>≤100 ms: 3</title>".to_owned(),
+        "id=\"chart-propagation\"".to_owned(),
+        "id=\"chart-block-time\"".to_owned(),
+        "<td>Parity Polkadot</td><td data-v=\"2\">2</td>".to_owned(),
+        "AMD EPYC 7B13 (8 cores)".to_owned(),
+    ] {
+        assert!(
+            html.contains(&expected),
+            "the chain page lacks {expected}: {html}"
+        );
+    }
+    // Bob's row says he is 300 ms behind, give or take scheduling.
+    let bob_row = html
+        .split("<tr")
+        .find(|row| row.contains(&format!("/stream-nodes/{BOB}")))
+        .expect("Bob's row");
+    assert!(bob_row.contains(" ms</td>"), "{bob_row}");
+    let unknown = page(&format!("/chains/0x{:064x}", 1), &cookie);
+    assert_eq!(unknown.status, 404);
 }
 
 #[test]

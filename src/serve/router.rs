@@ -97,6 +97,7 @@ fn reads<S: Database>() -> Router<Arc<AppState<S>>> {
         .route("/", get(page::root::<S>))
         .route("/machines/{machine}", get(page::machine::<S>))
         .route("/stream-nodes/{peer_id}", get(page::stream_node::<S>))
+        .route("/chains/{chain}", get(page::chain::<S>))
         .layer(CompressionLayer::new())
 }
 

@@ -115,6 +115,72 @@ impl Propagation {
     }
 }
 
+/// The chain's propagation over time: per `bucket_ms` from `since_ms` to `until_ms`, the spread
+/// of the reports made in it (of blocks with at least `min_reports` reports).
+pub fn propagation_series(
+    delays: &[Delay],
+    (since_ms, until_ms, bucket_ms): (i64, i64, i64),
+    min_reports: i64,
+) -> Vec<(i64, Option<Spread>)> {
+    let mut buckets: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for delay in delays
+        .iter()
+        .filter(|delay| delay.reports >= min_reports && delay.imported_ms >= since_ms)
+    {
+        let bucket = (delay.imported_ms - since_ms) / bucket_ms.max(1);
+        buckets.entry(bucket).or_default().push(delay.delay_ms);
+    }
+    bucket_starts(since_ms, until_ms, bucket_ms)
+        .map(|(index, start)| (start, buckets.remove(&index).and_then(Spread::of)))
+        .collect()
+}
+
+/// The chain's block time over time: per bucket, the average time between the first sights of
+/// the blocks first seen in it and of the block before each.
+pub fn block_time_series(
+    delays: &[Delay],
+    (since_ms, until_ms, bucket_ms): (i64, i64, i64),
+    min_reports: i64,
+) -> Vec<(i64, Option<f64>)> {
+    // Each block's first sight: a report's time less its delay.
+    let mut first_seen: BTreeMap<i64, i64> = BTreeMap::new();
+    for delay in delays.iter().filter(|delay| delay.reports >= min_reports) {
+        let seen = delay.imported_ms - delay.delay_ms;
+        first_seen
+            .entry(delay.height)
+            .and_modify(|earliest| *earliest = (*earliest).min(seen))
+            .or_insert(seen);
+    }
+    let mut intervals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    let blocks: Vec<(i64, i64)> = first_seen.into_iter().collect();
+    for pair in blocks.windows(2) {
+        let ((before_height, before_ms), (height, seen_ms)) = (pair[0], pair[1]);
+        if seen_ms < since_ms {
+            continue;
+        }
+        let bucket = intervals
+            .entry((seen_ms - since_ms) / bucket_ms.max(1))
+            .or_default();
+        bucket.0 += seen_ms - before_ms;
+        bucket.1 += height - before_height;
+    }
+    bucket_starts(since_ms, until_ms, bucket_ms)
+        .map(|(index, start)| {
+            let average = intervals
+                .get(&index)
+                .filter(|(_, heights)| *heights > 0)
+                .map(|(ms, heights)| *ms as f64 / *heights as f64);
+            (start, average)
+        })
+        .collect()
+}
+
+/// Each bucket's index and start, from `since_ms` to `until_ms`.
+fn bucket_starts(since_ms: i64, until_ms: i64, bucket_ms: i64) -> impl Iterator<Item = (i64, i64)> {
+    let bucket_ms = bucket_ms.max(1);
+    (0..=(until_ms - since_ms) / bucket_ms).map(move |index| (index, since_ms + index * bucket_ms))
+}
+
 /// A node's line in the chain's list: substrate-telemetry's columns, with propagation over an
 /// hour and a day besides the last block's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -371,6 +437,26 @@ mod tests {
         );
         let none = Propagation::of(&delays, 8_000, 2_000, 2);
         assert_eq!((none.count, none.median_ms), (0, None));
+    }
+
+    #[test]
+    fn series_put_each_report_and_block_in_its_bucket() {
+        // Blocks 10, 11, 12 first seen at 0, 6 s and 12 s; a second node 300 ms behind.
+        let delays: Vec<Delay> = (0..3)
+            .flat_map(|n| {
+                let seen = n * 6_000;
+                [delay(1, 10 + n, seen, 0), delay(2, 10 + n, seen + 300, 300)]
+            })
+            .collect();
+        let spreads = propagation_series(&delays, (0, 11_999, 6_000), 2);
+        assert_eq!(spreads.len(), 2);
+        assert_eq!(spreads[0].1.map(|s| (s.count, s.p90_ms)), Some((2, 300)));
+        assert_eq!(spreads[1].1.map(|s| s.count), Some(2));
+        let times = block_time_series(&delays, (0, 17_999, 6_000), 2);
+        assert_eq!(
+            times,
+            [(0, None), (6_000, Some(6_000.0)), (12_000, Some(6_000.0))]
+        );
     }
 
     #[test]

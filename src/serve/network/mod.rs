@@ -17,8 +17,8 @@ use crate::serve::auth::Reader;
 use crate::serve::error::ApiError;
 use crate::serve::reply::{Answer, bare};
 use crate::serve::state::AppState;
-use crate::serve::store::Database;
-use crate::serve::store::network::{ChainBlock, ChainSummary};
+use crate::serve::store::network::{ChainBlock, ChainSummary, Delay};
+use crate::serve::store::{Database, StoreError};
 use measure::{
     BLOCK_TIME_BLOCKS, DAY_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines,
     propagating,
@@ -40,6 +40,10 @@ pub struct ChainView {
     pub block_time_ms: Option<i64>,
     pub propagation: Propagation,
     pub nodes: Vec<NodeLine>,
+    /// The reports over the window (and at least the last day), those catching up left out, and
+    /// how many reports a block needs to count for the chain.
+    pub delays: Vec<Delay>,
+    pub min_reports: i64,
 }
 
 impl ChainView {
@@ -49,7 +53,7 @@ impl ChainView {
         chain: &str,
         window: Duration,
         now_ms: i64,
-    ) -> Result<Option<ChainView>, ApiError> {
+    ) -> Result<Option<ChainView>, StoreError> {
         let chains = shared
             .metrics
             .timed("chains", shared.store.chains())
@@ -77,6 +81,8 @@ impl ChainView {
             propagation: Propagation::of(&delays, window_since_ms, window_ms, min_reports),
             nodes: node_lines(&nodes, &delays, now_ms),
             summary,
+            delays,
+            min_reports,
         }))
     }
 }
@@ -86,7 +92,7 @@ async fn recent_blocks<S: Database>(
     chain: &str,
     min_reports: i64,
     limit: u32,
-) -> Result<Vec<ChainBlock>, crate::serve::store::StoreError> {
+) -> Result<Vec<ChainBlock>, StoreError> {
     let read = shared.store.recent_blocks(chain, min_reports, limit);
     shared.metrics.timed("recent_blocks", read).await
 }

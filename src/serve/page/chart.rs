@@ -24,6 +24,7 @@ pub enum Unit {
     Percent,
     BytesPerSecond,
     Count,
+    Milliseconds,
     /// 0 or 1, drawn as steps, read as no/yes.
     YesNo,
 }
@@ -34,6 +35,7 @@ impl Unit {
             Unit::Percent => format!("{value:.1} %"),
             Unit::BytesPerSecond => bytes_per_second(value),
             Unit::Count => format!("{}", value.round()),
+            Unit::Milliseconds => milliseconds(value),
             Unit::YesNo if value >= 0.5 => "yes".into(),
             Unit::YesNo => "no".into(),
         }
@@ -44,8 +46,17 @@ impl Unit {
         match self {
             Unit::Percent => Some((0.0, 100.0)),
             Unit::YesNo => Some((0.0, 1.0)),
-            Unit::BytesPerSecond | Unit::Count => None,
+            Unit::BytesPerSecond | Unit::Count | Unit::Milliseconds => None,
         }
+    }
+}
+
+/// A duration in ms as people read it: `310 ms`, `1.2 s`.
+pub fn milliseconds(value: f64) -> String {
+    if value.abs() < 1000.0 {
+        format!("{value:.0} ms")
+    } else {
+        format!("{:.1} s", value / 1000.0)
     }
 }
 
@@ -106,8 +117,8 @@ impl Chart {
         }
         let (low, high) = self.unit.range().unwrap_or_else(|| {
             let low = match self.unit {
-                // A rate's axis starts at nothing, so that a small one looks small.
-                Unit::BytesPerSecond => 0.0,
+                // A rate's or a delay's axis starts at nothing, so that a small one looks small.
+                Unit::BytesPerSecond | Unit::Milliseconds => 0.0,
                 _ => values().fold(f64::INFINITY, f64::min),
             };
             let high = values().fold(f64::NEG_INFINITY, f64::max);
@@ -182,6 +193,47 @@ impl Chart {
              </figure>"
         )
     }
+}
+
+/// A bar chart as a `<figure>`: one bar per `(label, count)`, left to right, each labelled
+/// with its count; a note when every count is 0.
+pub fn bars(id: &str, title: &str, bars: &[(String, u64)]) -> String {
+    let caption = escape(title);
+    let most = bars.iter().map(|(_, count)| *count).max().unwrap_or(0);
+    if most == 0 {
+        return format!(
+            "<figure class=\"chart\" id=\"chart-{id}\"><figcaption>{caption}</figcaption>\
+             <p class=\"muted\">No data in this window.</p></figure>"
+        );
+    }
+    let slot = (WIDTH - LEFT) / bars.len().max(1) as f64;
+    let bottom = HEIGHT - BOTTOM;
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{caption}\">\
+         <line x1=\"{LEFT}\" y1=\"{bottom}\" x2=\"{WIDTH}\" y2=\"{bottom}\" class=\"grid\"/>"
+    );
+    for (index, (label, count)) in bars.iter().enumerate() {
+        let height = *count as f64 / most as f64 * (bottom - TOP - 14.0);
+        let x = LEFT + index as f64 * slot;
+        let middle = x + slot / 2.0;
+        svg.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{height:.1}\" \
+             fill=\"#0969da\"><title>{}: {count}</title></rect>\
+             <text x=\"{middle:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{count}</text>\
+             <text x=\"{middle:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            x + 2.0,
+            bottom - height,
+            (slot - 4.0).max(1.0),
+            escape(label),
+            bottom - height - 3.0,
+            HEIGHT - 4.0,
+            escape(label),
+        ));
+    }
+    svg.push_str("</svg>");
+    format!(
+        "<figure class=\"chart\" id=\"chart-{id}\"><figcaption>{caption}</figcaption>{svg}</figure>"
+    )
 }
 
 /// The stretches of known values in which no two neighbours are more than `gap_ms` apart.

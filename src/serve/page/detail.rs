@@ -30,14 +30,14 @@ use crate::serve::store::StoreError;
 use crate::wire::client_stats::fields::Process;
 use crate::wire::telemetry::decode::substrate_state;
 
-const BLUE: &str = "#0969da";
-const GREEN: &str = "#1a7f37";
-const PURPLE: &str = "#8250df";
+pub(super) const BLUE: &str = "#0969da";
+pub(super) const GREEN: &str = "#1a7f37";
+pub(super) const PURPLE: &str = "#8250df";
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The windows a chart can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Span {
+pub(super) enum Span {
     Hour,
     Day,
     Week,
@@ -47,7 +47,7 @@ impl Span {
     const ALL: [Span; 3] = [Span::Hour, Span::Day, Span::Week];
 
     /// As `?window=` names it; none is the hour.
-    fn parse(name: Option<&String>) -> Result<Span, String> {
+    pub(super) fn parse(name: Option<&String>) -> Result<Span, String> {
         match name.map(String::as_str) {
             None => Ok(Span::Hour),
             Some(name) => Span::ALL
@@ -65,7 +65,7 @@ impl Span {
         }
     }
 
-    fn length_ms(self) -> i64 {
+    pub(super) fn length_ms(self) -> i64 {
         match self {
             Span::Hour => 3_600_000,
             Span::Day => 86_400_000,
@@ -93,14 +93,14 @@ impl Span {
 
 /// The window a page draws: its span, ending now.
 #[derive(Clone, Copy)]
-struct Window {
+pub(super) struct Window {
     span: Span,
-    since_ms: i64,
-    until_ms: i64,
+    pub(super) since_ms: i64,
+    pub(super) until_ms: i64,
 }
 
 impl Window {
-    fn ending_now(span: Span) -> Window {
+    pub(super) fn ending_now(span: Span) -> Window {
         let until_ms = crate::serve::now_ms();
         Window {
             span,
@@ -109,7 +109,7 @@ impl Window {
         }
     }
 
-    fn bucket_ms(self) -> i64 {
+    pub(super) fn bucket_ms(self) -> i64 {
         self.span.bucket_minutes() * 60_000
     }
 
@@ -118,7 +118,7 @@ impl Window {
         self.bucket_ms() * 5 / 2
     }
 
-    fn chart(
+    pub(super) fn chart(
         self,
         id: &'static str,
         title: &'static str,
@@ -139,7 +139,7 @@ impl Window {
 
     /// Links to the same page over each window; `base` is the page's path and query without
     /// `window`.
-    fn nav(self, base: &str) -> String {
+    pub(super) fn nav(self, base: &str) -> String {
         let joiner = if base.contains('?') { '&' } else { '?' };
         let mut nav = String::from("<nav>Window: ");
         for span in Span::ALL {
@@ -159,7 +159,11 @@ impl Window {
     }
 }
 
-fn line(name: &'static str, color: &'static str, points: Vec<(i64, Option<f64>)>) -> Series {
+pub(super) fn line(
+    name: &'static str,
+    color: &'static str,
+    points: Vec<(i64, Option<f64>)>,
+) -> Series {
     Series {
         name,
         color,
@@ -195,7 +199,7 @@ fn between(
         .collect()
 }
 
-fn page(status: StatusCode, title: &str, signed_in: bool, main: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, signed_in: bool, main: &str) -> Response {
     html_answer(status, html::page(title, signed_in, main))
 }
 
@@ -207,7 +211,11 @@ pub struct PageError {
 }
 
 impl PageError {
-    fn new(status: StatusCode, signed_in: bool, why: &impl std::fmt::Display) -> PageError {
+    pub(super) fn new(
+        status: StatusCode,
+        signed_in: bool,
+        why: &impl std::fmt::Display,
+    ) -> PageError {
         PageError {
             status,
             signed_in,
@@ -215,7 +223,7 @@ impl PageError {
         }
     }
 
-    fn sign_in() -> PageError {
+    pub(super) fn sign_in() -> PageError {
         PageError {
             status: StatusCode::UNAUTHORIZED,
             signed_in: false,
@@ -223,7 +231,7 @@ impl PageError {
         }
     }
 
-    fn not_found(what: String, signed_in: bool) -> PageError {
+    pub(super) fn not_found(what: String, signed_in: bool) -> PageError {
         let mut refusal = PageError::new(StatusCode::NOT_FOUND, signed_in, &what);
         refusal
             .main
@@ -232,7 +240,7 @@ impl PageError {
     }
 
     /// For `map_err`: the database did not answer.
-    fn unavailable(signed_in: bool) -> impl Fn(StoreError) -> PageError {
+    pub(super) fn unavailable(signed_in: bool) -> impl Fn(StoreError) -> PageError {
         move |err| PageError::new(StatusCode::SERVICE_UNAVAILABLE, signed_in, &err)
     }
 }
@@ -608,7 +616,7 @@ pub async fn stream_node<S: Database>(
 }
 
 /// A detail page's `main`: back to the fleet, the subject's row, the window links, the charts.
-fn detail_main(row: &str, nav: &str, charts: &[Chart]) -> String {
+pub(super) fn detail_main(row: &str, nav: &str, charts: &[Chart]) -> String {
     let mut main = format!("<p><a href=\"/\">← Fleet</a></p>{row}{nav}<div class=\"charts\">");
     for chart in charts {
         main.push_str(&chart.render());

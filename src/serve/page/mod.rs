@@ -1,8 +1,9 @@
 //! The pages, drawn on the server for people; they load nothing from another host. `overview` is
 //! the fleet at a glance (`/`), `detail` a machine's and a stream node's (`/machines/..`,
-//! `/stream-nodes/..`), `session` signing in and out; `validators` a machine's validator view;
+//! `/stream-nodes/..`), `chain` a chain's network view (`/chains/..`), `session` signing in and out; `validators` a machine's validator view;
 //! `rows` holds what they share, `chart` draws SVG and `html` escapes and lays out.
 
+mod chain;
 mod chart;
 mod detail;
 mod html;
@@ -11,6 +12,7 @@ mod rows;
 mod session;
 mod validators;
 
+pub use chain::chain;
 pub use detail::{machine, stream_node};
 pub use overview::root;
 pub use session::{login, logout};

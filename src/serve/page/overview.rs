@@ -1,6 +1,6 @@
 //! `GET /`: the fleet at a glance, for people. Client-stats machines (a signed-in key's own, an
-//! admin key's all) and stream nodes (any signed-in key, or everyone with `--public-reads`), the
-//! problems first: offline, firing alerts, not synced, disk low.
+//! admin key's all), and the chains and stream nodes (any signed-in key, or everyone with
+//! `--public-reads`), the problems first: offline, firing alerts, not synced, disk low.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::http::header::HeaderMap;
 use axum::response::Response;
 
-use super::html::{self, Cell, Row};
+use super::html::{self, Cell, Row, url_component};
 use super::rows::{
     MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, as_of, failure, html_answer, machine_row,
     machine_subject, stream_row,
@@ -20,6 +20,7 @@ use crate::serve::alerts::Alerts;
 use crate::serve::auth::{Viewer, scope_of};
 use crate::serve::state::{AppState, PeerAddr};
 use crate::serve::store::Database;
+use crate::serve::store::network::ChainSummary;
 use crate::serve::streams;
 
 /// Problems first, then by name (the first cell).
@@ -95,6 +96,16 @@ pub async fn overview<S: Database>(
         None => main.push_str(SIGN_IN_PROMPT),
     }
     if record.is_some() || shared.public_reads {
+        match shared.metrics.timed("chains", shared.store.chains()).await {
+            Ok(chains) => main.push_str(&section(
+                "Chains",
+                "chains",
+                &["Chain", "Connected", "Nodes"],
+                chains.iter().map(chain_row).collect(),
+                "No stream node has connected yet.",
+            )),
+            Err(err) => main.push_str(&failure(&err)),
+        }
         match shared
             .metrics
             .timed("stream_nodes", shared.store.stream_nodes())
@@ -127,6 +138,20 @@ pub async fn overview<S: Database>(
         StatusCode::OK,
         html::page("nodepulse", record.is_some(), &main),
     )
+}
+
+/// A chain's line, linking to its page; one without connected nodes sorts first, marked.
+fn chain_row(chain: &ChainSummary) -> Row {
+    let name = chain.name.clone().unwrap_or_else(|| chain.chain.clone());
+    let count = |n: i64| Cell::number(Some(n as f64), |n| format!("{n:.0}"));
+    Row {
+        problem: chain.connected == 0,
+        cells: vec![
+            Cell::text(name).link(format!("/chains/{}", url_component(&chain.chain))),
+            count(chain.connected),
+            count(chain.nodes),
+        ],
+    }
 }
 
 /// Names shown for a rule's firing before "and N more".
