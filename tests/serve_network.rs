@@ -255,6 +255,20 @@ fn check_pages(receiver: &Receiver, key: &str) {
     assert!(bob_row.contains(" ms</td>"), "{bob_row}");
     let unknown = page(&format!("/chains/0x{:064x}", 1), &cookie);
     assert_eq!(unknown.status, 404);
+
+    // Bob's own page charts his propagation, finality lag, bandwidth and transaction pool.
+    let bob = page(&format!("/stream-nodes/{BOB}?window=1h"), &cookie).text();
+    for chart in ["propagation", "finality-lag", "bandwidth", "transactions"] {
+        let figure = bob
+            .split(&format!("<figure class=\"chart\" id=\"chart-{chart}\">"))
+            .nth(1)
+            .and_then(|rest| rest.split("</figure>").next())
+            .unwrap_or_else(|| panic!("Bob's page lacks the {chart} chart: {bob}"));
+        assert!(
+            figure.contains("<polyline") || figure.contains("<circle"),
+            "{chart}: {figure}"
+        );
+    }
 }
 
 #[test]

@@ -70,7 +70,7 @@ impl ChainView {
                 .timed("chain_nodes", shared.store.chain_nodes(chain)),
             shared
                 .metrics
-                .timed("delays", shared.store.delays(chain, since_ms)),
+                .timed("delays", shared.store.delays(chain, None, since_ms)),
             recent_blocks(shared, chain, min_reports, BLOCK_TIME_BLOCKS),
         )?;
         let delays = propagating(delays);

@@ -12,13 +12,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::chart::{Unit, bars, milliseconds};
-use super::detail::{BLUE, GREEN, PURPLE, PageError, Span, Window, detail_main, line, page};
+use super::detail::{GREEN, PageError, Span, Window, detail_main, line, page, propagation_lines};
 use super::html::{self, Cell, Row, escape, url_component};
 use super::rows::ago;
 use crate::serve::auth::Viewer;
 use crate::serve::network::ChainView;
 use crate::serve::network::measure::{
-    HISTOGRAM_BOUNDS_MS, NodeLine, Spread, block_time_series, diversity, propagation_series,
+    HISTOGRAM_BOUNDS_MS, NodeLine, block_time_series, diversity, propagation_series,
 };
 use crate::serve::state::AppState;
 use crate::serve::store::Database;
@@ -70,21 +70,12 @@ pub async fn chain<S: Database>(
         })?;
     let buckets = (window.since_ms, window.until_ms, window.bucket_ms());
     let spreads = propagation_series(&view.delays, buckets, view.min_reports);
-    let spread_line = |pick: fn(&Spread) -> i64| {
-        spreads
-            .iter()
-            .map(|(ms, spread)| (*ms, spread.as_ref().map(|spread| pick(spread) as f64)))
-            .collect()
-    };
     let charts = [
         window.chart(
             "propagation",
             "Propagation",
             Unit::Milliseconds,
-            vec![
-                line("median", BLUE, spread_line(|spread| spread.median_ms)),
-                line("p90", PURPLE, spread_line(|spread| spread.p90_ms)),
-            ],
+            propagation_lines(&spreads),
         ),
         window.chart(
             "block-time",

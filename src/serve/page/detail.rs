@@ -24,9 +24,11 @@ use crate::serve::figures::{
     CpuCounting, Object, cpu_busy_percent, disk_free_percent, field_number, memory_used_percent,
     per_second,
 };
+use crate::serve::network::measure::{Spread, propagating, propagation_series};
 use crate::serve::state::AppState;
 use crate::serve::store::Database;
 use crate::serve::store::StoreError;
+use crate::serve::store::streams::chain_key;
 use crate::wire::client_stats::fields::Process;
 use crate::wire::telemetry::decode::substrate_state;
 
@@ -169,6 +171,20 @@ pub(super) fn line(
         color,
         points,
     }
+}
+
+/// The median and 90th-percentile lines of a propagation series.
+pub(super) fn propagation_lines(spreads: &[(i64, Option<Spread>)]) -> Vec<Series> {
+    let pick = |value: fn(&Spread) -> i64| {
+        spreads
+            .iter()
+            .map(|(ms, spread)| (*ms, spread.as_ref().map(|spread| value(spread) as f64)))
+            .collect()
+    };
+    vec![
+        line("median", BLUE, pick(|spread| spread.median_ms)),
+        line("p90", PURPLE, pick(|spread| spread.p90_ms)),
+    ]
 }
 
 /// A figure of each object.
@@ -575,6 +591,18 @@ pub async fn stream_node<S: Database>(
             (log.created_ms, StreamFigures::of(&state))
         })
         .collect();
+    // The node's own reports of new blocks, each block counted (min_reports 1).
+    let chain = chain_key(&node.identity);
+    let delays = shared
+        .metrics
+        .timed(
+            "delays",
+            shared.store.delays(&chain, Some(&peer_id), window.since_ms),
+        )
+        .await
+        .map_err(PageError::unavailable(signed_in))?;
+    let buckets = (window.since_ms, window.until_ms, window.bucket_ms());
+    let spreads = propagation_series(&propagating(delays), buckets, 1);
     let points = |pick: fn(&StreamFigures) -> Option<f64>| {
         figures
             .iter()
@@ -596,6 +624,41 @@ pub async fn stream_node<S: Database>(
             "Peers",
             Unit::Count,
             vec![line("peers", BLUE, points(|f| f.peers))],
+        ),
+        window.chart(
+            "finality-lag",
+            "Finality lag (blocks)",
+            Unit::Count,
+            vec![line(
+                "best − finalized",
+                PURPLE,
+                points(|f| {
+                    f.best
+                        .zip(f.finalized)
+                        .map(|(best, finalized)| best - finalized)
+                }),
+            )],
+        ),
+        window.chart(
+            "propagation",
+            "Propagation",
+            Unit::Milliseconds,
+            propagation_lines(&spreads),
+        ),
+        window.chart(
+            "bandwidth",
+            "Bandwidth",
+            Unit::BytesPerSecond,
+            vec![
+                line("upload", BLUE, points(|f| f.upload)),
+                line("download", GREEN, points(|f| f.download)),
+            ],
+        ),
+        window.chart(
+            "transactions",
+            "Transaction pool",
+            Unit::Count,
+            vec![line("ready", BLUE, points(|f| f.transactions))],
         ),
     ];
     let firing = shared.alerts.firing_for(&node.identity.peer_id);

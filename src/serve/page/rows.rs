@@ -214,6 +214,10 @@ pub(super) struct StreamFigures {
     pub(super) best: Option<f64>,
     pub(super) finalized: Option<f64>,
     pub(super) peers: Option<f64>,
+    /// Substrate's: bytes per second each way, and the transactions ready in its pool.
+    pub(super) upload: Option<f64>,
+    pub(super) download: Option<f64>,
+    pub(super) transactions: Option<f64>,
 }
 
 impl StreamFigures {
@@ -223,6 +227,9 @@ impl StreamFigures {
             best: NodeFigures::of(state).block_height,
             finalized: get("finalized_height"),
             peers: get("peers").or_else(|| get("peer_count")),
+            upload: get("bandwidth_upload"),
+            download: get("bandwidth_download"),
+            transactions: get("txcount"),
         }
     }
 }
@@ -246,6 +253,7 @@ pub(super) fn stream_row(node: &StreamNode, now_ms: i64, firing: &[&str]) -> Row
         best,
         finalized,
         peers,
+        ..
     } = StreamFigures::of(&node.state);
     let or_dash = |text: &Option<String>| text.clone().unwrap_or_else(|| "—".into());
     let name = node

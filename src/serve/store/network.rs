@@ -61,10 +61,12 @@ pub trait NetworkStore: Send + Sync + 'static {
         &self,
         chain: &str,
     ) -> impl Future<Output = Result<Vec<ChainNode>, StoreError>> + Send;
-    /// Every node's delay for the chain's blocks first seen at or after `since_ms`.
+    /// Every node's delay (or only that of the node with `peer_id`) for the chain's blocks first
+    /// seen at or after `since_ms`.
     fn delays(
         &self,
         chain: &str,
+        peer_id: Option<&str>,
         since_ms: i64,
     ) -> impl Future<Output = Result<Vec<Delay>, StoreError>> + Send;
     /// The chain's highest `limit` blocks with at least `min_reports` reports, highest first.

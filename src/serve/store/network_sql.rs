@@ -30,7 +30,12 @@ impl NetworkStore for SqlStore {
         read_all::<ChainNodeRow, ChainNode>(&rows)
     }
 
-    async fn delays(&self, chain: &str, since_ms: i64) -> Result<Vec<Delay>, StoreError> {
+    async fn delays(
+        &self,
+        chain: &str,
+        peer_id: Option<&str>,
+        since_ms: i64,
+    ) -> Result<Vec<Delay>, StoreError> {
         // Each node's reports are read by their key from the window's first block on (block ids
         // grow as blocks are first written).
         let rows = sqlx::query(
@@ -38,12 +43,14 @@ impl NetworkStore for SqlStore {
              i.imported_ms - b.first_seen_ms AS delay_ms, b.reports FROM stream_nodes n \
              JOIN stream_block_imports i ON i.node_id = n.id \
              JOIN stream_blocks b ON b.id = i.block_id \
-             WHERE n.chain_key = $1 AND b.chain = $1 AND b.first_seen_ms >= $2 AND i.block_id >= \
+             WHERE n.chain_key = $1 AND ($3 IS NULL OR n.peer_id = $3) \
+             AND b.chain = $1 AND b.first_seen_ms >= $2 AND i.block_id >= \
              (SELECT MIN(x.id) FROM stream_blocks x WHERE x.chain = $1 AND x.first_seen_ms >= $2) \
              ORDER BY i.node_id, b.height",
         )
         .bind(chain.to_owned())
         .bind(since_ms)
+        .bind(peer_id.map(str::to_owned))
         .fetch_all(self.pool())
         .await?;
         read_all::<DelayRow, Delay>(&rows)
