@@ -143,7 +143,8 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
     for kind in KINDS {
         let database = database(kind, "network-propagation");
         let key = add_key(&database, "reader", false);
-        let receiver = Receiver::start(&database, &["--db-save-latency", "20ms"]);
+        let receiver =
+            Receiver::start(&database, &["--db-save-latency", "20ms", "--fleet-metrics"]);
         let (mut alice, mut bob) = stream_blocks(&receiver, &receiver);
         let chain = chain_when(&receiver, &key, &mut [&mut alice, &mut bob], |chain| {
             chain["propagation"]["count"] == 6
@@ -190,6 +191,7 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
         assert_eq!(chains[0]["chain"], GENESIS);
         assert_eq!(chains[0]["best"]["height"], 103);
         check_pages(&receiver, &key);
+        check_metrics(&receiver);
         alice.close();
         bob.close();
 
@@ -204,6 +206,35 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
         assert_eq!(purged["block_time_ms"], Value::Null);
         assert_eq!(line(&purged, BOB)["propagation_day"], Value::Null);
     }
+}
+
+/// `/metrics` (with `--fleet-metrics`) gives the chain's figures over the last hour.
+fn check_metrics(receiver: &Receiver) {
+    let labels = format!("chain=\"{GENESIS}\",name=\"Polkadot\"");
+    // The families are kept 15 s between scrapes (and the test's own scrapes came earlier).
+    let mut text = String::new();
+    eventually(Duration::from_secs(60), || {
+        text = request(
+            "GET",
+            &receiver.url("/metrics"),
+            &[("Accept", "text/plain")],
+            b"",
+        )
+        .expect("metrics")
+        .text();
+        text.contains(&format!("reports{{{labels},up_to_seconds=\"+Inf\"}} 6"))
+    });
+    for line in [
+        format!("nodepulse_fleet_chain_connected_nodes{{{labels}}} 2"),
+        format!("nodepulse_fleet_chain_propagation_seconds{{{labels},percentile=\"50\"}} 0"),
+        format!("nodepulse_fleet_chain_propagation_reports{{{labels},up_to_seconds=\"0.1\"}} 3"),
+        format!("nodepulse_fleet_chain_propagation_reports{{{labels},up_to_seconds=\"+Inf\"}} 6"),
+        format!("nodepulse_fleet_chain_block_time_seconds{{{labels}}} "),
+    ] {
+        assert!(text.contains(&line), "{line} is missing:\n{text}");
+    }
+    let (valid, said) = crate::serve::promtool(&text);
+    assert!(valid, "{said}");
 }
 
 /// The chain's page, linked from the overview, shows what the answer says, for people.

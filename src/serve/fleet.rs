@@ -7,11 +7,99 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
+use super::network::measure::Propagation;
 use super::store::MachineSummary;
+use super::store::network::ChainSummary;
 use crate::wire::client_stats::decode::{Value, decode};
 use crate::wire::client_stats::fields::{Kind, all_fields};
 use crate::wire::execution::ExecutionReport;
 use crate::wire::validators::Status;
+
+/// A chain's figures over the last hour, as `/metrics` gives them.
+pub struct ChainFigures {
+    pub summary: ChainSummary,
+    pub block_time_ms: Option<i64>,
+    pub propagation: Propagation,
+}
+
+/// OpenMetrics families for the chains: connected nodes, block time, and propagation over the
+/// last hour as quantiles and as cumulative counts by delay (gauges over a window, so not a
+/// Prometheus histogram, whose buckets only grow). Labelled by the chain's key and name.
+pub fn encode_chains(chains: &[ChainFigures]) -> String {
+    let mut out = String::new();
+    let labels: Vec<String> = chains
+        .iter()
+        .map(|chain| {
+            format!(
+                "chain=\"{}\",name=\"{}\"",
+                escape(&chain.summary.chain),
+                escape(chain.summary.name.as_deref().unwrap_or_default())
+            )
+        })
+        .collect();
+    family(
+        &mut out,
+        "chain_connected_nodes",
+        "Stream nodes connected on the chain.",
+    );
+    for (chain, labels) in chains.iter().zip(&labels) {
+        let _ = writeln!(
+            out,
+            "nodepulse_fleet_chain_connected_nodes{{{labels}}} {}",
+            chain.summary.connected
+        );
+    }
+    family(
+        &mut out,
+        "chain_block_time_seconds",
+        "Average time between the chain's newest blocks' first sights.",
+    );
+    for (chain, labels) in chains.iter().zip(&labels) {
+        if let Some(ms) = chain.block_time_ms {
+            let seconds = ms as f64 / 1000.0;
+            let _ = writeln!(
+                out,
+                "nodepulse_fleet_chain_block_time_seconds{{{labels}}} {seconds}"
+            );
+        }
+    }
+    family(
+        &mut out,
+        "chain_propagation_seconds",
+        "Median and 90th percentile of the nodes' delays behind each block's first sight, last hour.",
+    );
+    for (chain, labels) in chains.iter().zip(&labels) {
+        let propagation = &chain.propagation;
+        for (percentile, ms) in [("50", propagation.median_ms), ("90", propagation.p90_ms)] {
+            if let Some(ms) = ms {
+                let seconds = ms as f64 / 1000.0;
+                let _ = writeln!(
+                    out,
+                    "nodepulse_fleet_chain_propagation_seconds{{{labels},percentile=\"{percentile}\"}} {seconds}"
+                );
+            }
+        }
+    }
+    family(
+        &mut out,
+        "chain_propagation_reports",
+        "The nodes' reports of new blocks in the last hour with a delay up to `up_to_seconds` (cumulative; gauges over a window, not a histogram).",
+    );
+    for (chain, labels) in chains.iter().zip(&labels) {
+        let mut cumulative = 0;
+        for bucket in &chain.propagation.histogram {
+            cumulative += bucket.count;
+            let le = bucket
+                .le_ms
+                .map_or("+Inf".to_owned(), |ms| (ms as f64 / 1000.0).to_string());
+            let _ = writeln!(
+                out,
+                "nodepulse_fleet_chain_propagation_reports{{{labels},up_to_seconds=\"{le}\"}} {cumulative}"
+            );
+        }
+    }
+    out
+}
 
 /// OpenMetrics families (no `# EOF`) for `machines`, `now_ms` deciding `online`.
 pub fn encode(machines: &[MachineSummary], now_ms: i64, offline_after_ms: i64) -> String {

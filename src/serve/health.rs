@@ -1,5 +1,5 @@
 //! What watches the server reads: `/healthz` (whether the database answers) and `/metrics` (the
-//! server's own metrics, and with `--fleet-metrics` the machines').
+//! server's own metrics, and with `--fleet-metrics` the machines' and the chains').
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::fleet::{self, ValidatorFleet};
+use super::network;
 use super::state::AppState;
 use super::store::{Database, Scope, Store, StoreError};
 
@@ -66,6 +67,10 @@ pub async fn metrics<S: Database>(
                         ));
                     }
                     Err(err) => tracing::warn!("--fleet-metrics, the validator view: {err}"),
+                }
+                match network::chain_families(&shared).await {
+                    Ok(chains) => fleet.push_str(&chains),
+                    Err(err) => tracing::warn!("--fleet-metrics, the chains: {err}"),
                 }
                 // The registry's text ends in `# EOF`; the fleet's families go before it.
                 let end = text.rfind("# EOF").unwrap_or(text.len());

@@ -95,6 +95,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         alerts: Arc::clone(&alerts),
         offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
         fleet_metrics: config.fleet_metrics,
+        exported_chains: state::KeptText::default(),
         public_reads: config.public_reads,
         expose_node_ip: config.expose_node_ip,
         secure_cookies: config.tls.is_some(),

@@ -37,6 +37,32 @@ pub struct AppState<S> {
     pub expose_node_ip: bool,
     /// Served over TLS: the sign-in cookie is `Secure`.
     pub secure_cookies: bool,
+    /// The chains' `/metrics` families, kept a few seconds.
+    pub exported_chains: KeptText,
+}
+
+/// Text computed now and then and kept a while.
+#[derive(Default)]
+pub struct KeptText(Mutex<Option<(i64, String)>>);
+
+impl KeptText {
+    /// The text, if kept less than `max_age_ms` before `now_ms`.
+    pub fn fresh(&self, now_ms: i64, max_age_ms: i64) -> Option<String> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.as_ref()
+            .filter(|(at_ms, _)| now_ms.saturating_sub(*at_ms) < max_age_ms)
+            .map(|(_, text)| text.clone())
+    }
+
+    pub fn keep(&self, now_ms: i64, text: String) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((now_ms, text));
+    }
 }
 
 /// The address a request came from (`serve/connections.rs` hands it to every request).

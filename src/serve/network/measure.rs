@@ -21,7 +21,7 @@ pub const BLOCK_TIME_BLOCKS: u32 = 20;
 /// from an outage), not the block propagating: it is left out of every figure.
 pub const CATCH_UP_MS: i64 = 5 * 60_000;
 
-const HOUR_MS: i64 = 3_600_000;
+pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// The middle and the 90th percentile of some delays (nearest rank), and how many there were.

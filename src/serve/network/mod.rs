@@ -15,13 +15,14 @@ use serde_json::{Value, json};
 
 use crate::serve::auth::Reader;
 use crate::serve::error::ApiError;
+use crate::serve::fleet::{ChainFigures, encode_chains};
 use crate::serve::reply::{Answer, bare};
 use crate::serve::state::AppState;
 use crate::serve::store::network::{ChainBlock, ChainSummary, Delay};
 use crate::serve::store::{Database, StoreError};
 use measure::{
-    BLOCK_TIME_BLOCKS, DAY_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines,
-    propagating,
+    BLOCK_TIME_BLOCKS, DAY_MS, HOUR_MS, NodeLine, Propagation, block_time_ms, diversity,
+    node_lines, propagating,
 };
 
 /// The propagation window without `window`, and the longest one asked for.
@@ -95,6 +96,42 @@ async fn recent_blocks<S: Database>(
 ) -> Result<Vec<ChainBlock>, StoreError> {
     let read = shared.store.recent_blocks(chain, min_reports, limit);
     shared.metrics.timed("recent_blocks", read).await
+}
+
+/// `/metrics` (with `--fleet-metrics`) gives this many chains, those with the most connected
+/// nodes: the label set stays bounded whatever chains senders name.
+const MAX_EXPORTED_CHAINS: usize = 20;
+
+/// How long the chains' families are kept between scrapes: `/metrics` needs no key, and each
+/// computation reads an hour of every exported chain's reports.
+const EXPORTED_FOR_MS: i64 = 15_000;
+
+/// The chains' `/metrics` families, computed again when older than `EXPORTED_FOR_MS`.
+pub async fn chain_families<S: Database>(shared: &AppState<S>) -> Result<String, StoreError> {
+    let now_ms = crate::serve::now_ms();
+    if let Some(families) = shared.exported_chains.fresh(now_ms, EXPORTED_FOR_MS) {
+        return Ok(families);
+    }
+    let since_ms = now_ms.saturating_sub(HOUR_MS);
+    let chains = shared
+        .metrics
+        .timed("chains", shared.store.chains())
+        .await?;
+    let mut figures = Vec::new();
+    for summary in chains.into_iter().take(MAX_EXPORTED_CHAINS) {
+        let min_reports = summary.corroborating_reports();
+        let read = shared.store.delays(&summary.chain, None, since_ms);
+        let delays = propagating(shared.metrics.timed("delays", read).await?);
+        let blocks = recent_blocks(shared, &summary.chain, min_reports, BLOCK_TIME_BLOCKS).await?;
+        figures.push(ChainFigures {
+            block_time_ms: block_time_ms(&blocks),
+            propagation: Propagation::of(&delays, since_ms, HOUR_MS, min_reports),
+            summary,
+        });
+    }
+    let families = encode_chains(&figures);
+    shared.exported_chains.keep(now_ms, families.clone());
+    Ok(families)
 }
 
 /// `?window=` as a duration (`1h`, `24h`, `7d`), at most `MAX_WINDOW`.
