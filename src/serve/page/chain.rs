@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::chart::{Unit, bars, milliseconds};
-use super::detail::{GREEN, PageError, Span, Window, detail_main, line, page, propagation_lines};
+use super::detail::{
+    GREEN, PageError, detail_main, line, page, propagation_lines, stream_page_window,
+};
 use super::html::{self, Cell, Row, escape, url_component};
 use super::rows::ago;
 use crate::serve::auth::Viewer;
@@ -55,13 +57,8 @@ pub async fn chain<S: Database>(
     Viewer(record): Viewer,
 ) -> Result<Response, PageError> {
     let signed_in = record.is_some();
-    if !signed_in && !shared.public_reads {
-        return Err(PageError::sign_in());
-    }
-    let span = Span::parse(query.get("window"))
-        .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
-    let window = Window::ending_now(span);
-    let length = Duration::from_millis(u64::try_from(span.length_ms()).unwrap_or(0));
+    let window = stream_page_window(shared.public_reads, signed_in, &query)?;
+    let length = Duration::from_millis(u64::try_from(window.length_ms()).unwrap_or(0));
     let view = ChainView::read(&shared, &chain, length, window.until_ms)
         .await
         .map_err(PageError::unavailable(signed_in))?

@@ -39,7 +39,7 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The windows a chart can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Span {
+enum Span {
     Hour,
     Day,
     Week,
@@ -49,7 +49,7 @@ impl Span {
     const ALL: [Span; 3] = [Span::Hour, Span::Day, Span::Week];
 
     /// As `?window=` names it; none is the hour.
-    pub(super) fn parse(name: Option<&String>) -> Result<Span, String> {
+    fn parse(name: Option<&String>) -> Result<Span, String> {
         match name.map(String::as_str) {
             None => Ok(Span::Hour),
             Some(name) => Span::ALL
@@ -67,7 +67,7 @@ impl Span {
         }
     }
 
-    pub(super) fn length_ms(self) -> i64 {
+    fn length_ms(self) -> i64 {
         match self {
             Span::Hour => 3_600_000,
             Span::Day => 86_400_000,
@@ -102,13 +102,17 @@ pub(super) struct Window {
 }
 
 impl Window {
-    pub(super) fn ending_now(span: Span) -> Window {
+    fn ending_now(span: Span) -> Window {
         let until_ms = crate::serve::now_ms();
         Window {
             span,
             since_ms: until_ms - span.length_ms(),
             until_ms,
         }
+    }
+
+    pub(super) fn length_ms(self) -> i64 {
+        self.until_ms - self.since_ms
     }
 
     pub(super) fn bucket_ms(self) -> i64 {
@@ -171,6 +175,21 @@ pub(super) fn line(
         color,
         points,
     }
+}
+
+/// The window a stream node's or a chain's page asks for (`?window=`), once the viewer may read
+/// what stream nodes send: signed in, or anyone with `--public-reads`.
+pub(super) fn stream_page_window(
+    public_reads: bool,
+    signed_in: bool,
+    query: &HashMap<String, String>,
+) -> Result<Window, PageError> {
+    if !signed_in && !public_reads {
+        return Err(PageError::sign_in());
+    }
+    let span = Span::parse(query.get("window"))
+        .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
+    Ok(Window::ending_now(span))
 }
 
 /// The median and 90th-percentile lines of a propagation series.
@@ -546,12 +565,7 @@ pub async fn stream_node<S: Database>(
     Viewer(record): Viewer,
 ) -> Result<Response, PageError> {
     let signed_in = record.is_some();
-    if !signed_in && !shared.public_reads {
-        return Err(PageError::sign_in());
-    }
-    let span = Span::parse(query.get("window"))
-        .map_err(|err| PageError::new(StatusCode::BAD_REQUEST, signed_in, &err))?;
-    let window = Window::ending_now(span);
+    let window = stream_page_window(shared.public_reads, signed_in, &query)?;
     let node = shared
         .metrics
         .timed("stream_nodes", shared.store.stream_nodes())
