@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::add_key;
+use crate::common::browser::Browser;
 use crate::common::eventually;
 use crate::common::nodes::GENESIS;
 use crate::common::receiver::{KINDS, Kind, Receiver, database, request};
@@ -308,6 +309,7 @@ fn the_chain_routes_need_a_key_and_say_what_is_wrong() {
     let key = add_key(&database, "reader", false);
     let receiver = Receiver::start(&database, &[]);
     assert_eq!(receiver.get("/api/chains", "").status, 401);
+    assert_eq!(receiver.get("/events", "").status, 401, "the pages' news needs a reader");
     assert_eq!(
         receiver.get(&format!("/api/chains/{GENESIS}"), "").status,
         401
@@ -383,4 +385,81 @@ fn a_node_reporting_blocks_early_moves_nobody_elses_figures() {
     alice.close();
     bob.close();
     mallory.close();
+}
+
+/// The chain page and the overview change without a reload when a node imports a block or
+/// connects: on one SQLite instance, and on PostgreSQL with the page open on another instance than
+/// the one the nodes stream to (the database tells every instance).
+#[test]
+fn open_pages_change_when_a_node_imports_a_block() {
+    const CAROL: &str = "12D3KooWCarolCarolCarolCarolCarolCarolCarolCarolCa3";
+    for kind in KINDS {
+        let database = database(kind, "network-live");
+        let key = add_key(&database, "reader", false);
+        let streamed = Receiver::start(&database, &["--db-save-latency", "20ms"]);
+        let other = (kind == Kind::Postgres).then(|| Receiver::start(&database, &[]));
+        let shown = other.as_ref().unwrap_or(&streamed);
+        let (mut alice, mut bob) = stream_blocks(&streamed, &streamed);
+        chain_when(shown, &key, &mut [&mut alice, &mut bob], |chain| {
+            chain["best"]["height"] == 103
+        });
+
+        let mut browser = Browser::start(&format!("network-live-{kind:?}"));
+        let mut joined = Vec::new();
+        let cookie = shown.sign_in(&key);
+        let session = cookie
+            .split_once('=')
+            .map(|(_, value)| value)
+            .expect("a value");
+        browser.set_cookie(&shown.url("/"), "nodepulse_session", session);
+        for (path, before, change) in [
+            (format!("/chains/{GENESIS}"), "#103", "#104"),
+            ("/".to_owned(), "2 2", "3 3"),
+        ] {
+            browser.open(&shown.url(&path));
+            let chains_row =
+                "document.querySelector('#chains tbody tr')?.innerText.replace(/\\s+/g, ' ')";
+            let on_screen = |browser: &mut Browser| {
+                let text = browser.text();
+                let row = browser.eval(chains_row);
+                format!("{text}\n{}", row.as_str().unwrap_or_default())
+            };
+            assert!(
+                on_screen(&mut browser).contains(before),
+                "{path}: {}",
+                browser.text()
+            );
+            // The page listens, and is never loaded again: its own variable stays.
+            assert!(eventually(Duration::from_secs(60), || {
+                browser.eval("window.nodepulseLive?.readyState") == 1
+            }));
+            browser.eval("window.stayed = true");
+            if change == "#104" {
+                for node in [&mut alice, &mut bob] {
+                    assert!(node.send(&wrapped(1, block_import(104))));
+                }
+            } else {
+                let mut carol = StreamClient::connect(&ws(&streamed));
+                assert!(carol.send(&wrapped(1, connected("carol", CAROL))));
+                joined.push(carol);
+            }
+            // Well before the page's 30 s refresh: the news, not the clock, redrew it.
+            let changed = eventually(Duration::from_secs(20), || {
+                on_screen(&mut browser).contains(change)
+            });
+            assert!(
+                changed,
+                "{kind:?} {path} never showed {change}: {}",
+                on_screen(&mut browser)
+            );
+            assert_eq!(
+                browser.eval("window.stayed"),
+                true,
+                "the page was not reloaded"
+            );
+        }
+        for node in joined.into_iter().chain([alice, bob]) {
+            node.close();
+        }
+    }
 }

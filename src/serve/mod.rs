@@ -83,7 +83,8 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         config.streams.clone(),
         Arc::clone(&metrics),
         stopped.clone(),
-    );
+    )
+    .await;
     let shared = Arc::new(state::AppState {
         store: Arc::clone(&store),
         writer,

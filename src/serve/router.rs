@@ -98,6 +98,7 @@ fn reads<S: Database>() -> Router<Arc<AppState<S>>> {
         .route("/machines/{machine}", get(page::machine::<S>))
         .route("/stream-nodes/{peer_id}", get(page::stream_node::<S>))
         .route("/chains/{chain}", get(page::chain::<S>))
+        .route("/events", get(page::events::<S>))
         .layer(CompressionLayer::new())
 }
 

@@ -100,6 +100,10 @@ pub async fn chain<S: Database>(
     main.push_str("<h2>Nodes</h2>");
     main.push_str(&html::table("chain-nodes", &NODE_HEADERS, &rows, ""));
     main.push_str(&diversity_tables(&view.nodes));
+    main.push_str(&html::live_marker(&format!(
+        "/events?chain={}",
+        url_component(&chain)
+    )));
     let name = view.summary.name.as_deref().unwrap_or(&chain);
     Ok(page(
         StatusCode::OK,

@@ -52,11 +52,15 @@ figcaption{font-size:.9rem;font-weight:600}figcaption span{font-weight:400;margi
 svg{width:100%;height:auto}svg text{font-size:14px;fill:#57606a}.grid{stroke:#d0d7de}\
 svg.swatch{width:.7em;height:.7em;margin-right:.25em}";
 
-/// Refreshes `main` from the same URL every 30 s without reloading the page, and sorts a table by
-/// the column header clicked.
-const SCRIPT: &str = "setInterval(async()=>{try{const r=await fetch(location.href,{credentials:'same-origin'});\
+/// Refreshes `main` from the same URL every 30 s without reloading the page, and a quarter of a
+/// second after the server says the page's data changed (when `main` names a `data-live` event
+/// source: `live_marker`); sorts a table by the column header clicked.
+const SCRIPT: &str = "const refresh=async()=>{try{const r=await fetch(location.href,{credentials:'same-origin'});\
 if(!r.ok)return;const d=new DOMParser().parseFromString(await r.text(),'text/html');\
-const m=d.querySelector('main');if(m)document.querySelector('main').replaceWith(m);}catch(e){}},30000);\
+const m=d.querySelector('main');if(m)document.querySelector('main').replaceWith(m);}catch(e){}};\
+setInterval(refresh,30000);const live=document.querySelector('[data-live]');\
+if(live&&window.EventSource){let due=0;window.nodepulseLive=new EventSource(live.dataset.live);\
+nodepulseLive.addEventListener('changed',()=>{if(!due)due=setTimeout(()=>{due=0;refresh();},250);});}\
 document.addEventListener('click',e=>{const th=e.target.closest('th');if(!th)return;\
 const t=th.closest('table'),i=[...th.parentNode.children].indexOf(th),b=t.tBodies[0];\
 const rows=[...b.rows],up=th.dataset.up!=='1';th.dataset.up=up?'1':'0';\
@@ -101,6 +105,11 @@ pub fn page(title: &str, signed_in: bool, main: &str) -> String {
          </header><main>{main}</main><script>{SCRIPT}</script></body></html>",
         title = escape(title),
     )
+}
+
+/// What a page's `main` carries for the script to follow `events` (a path of `/events`).
+pub fn live_marker(events: &str) -> String {
+    format!("<span hidden data-live=\"{}\"></span>", escape(events))
 }
 
 /// One table cell: its text (escaped here) and, for sorting, a value.

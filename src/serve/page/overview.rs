@@ -133,6 +133,9 @@ pub async fn overview<S: Database>(
         }
     }
     main.push_str(&rules_table(&shared.alerts, &shown_firing));
+    if record.is_some() || shared.public_reads {
+        main.push_str(&html::live_marker("/events"));
+    }
     main.push_str(&as_of());
     html_answer(
         StatusCode::OK,

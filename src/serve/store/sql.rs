@@ -94,6 +94,9 @@ pub(super) async fn upsert_machine(
 /// A connection pool on either database, migrated.
 pub struct SqlStore {
     pool: AnyPool,
+    /// PostgreSQL's URL, for the connection that listens for other instances' changes; none for
+    /// SQLite, which one instance has to itself.
+    shared_url: Option<Secret>,
 }
 
 impl SqlStore {
@@ -101,20 +104,25 @@ impl SqlStore {
     /// The URL's password never appears in the error.
     pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
-        let pool = if url.starts_with("sqlite:") {
-            super::sqlite::open(url).await?
+        let (pool, shared_url) = if url.starts_with("sqlite:") {
+            (super::sqlite::open(url).await?, None)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            super::postgres::open(url).await?
+            let pool = super::postgres::open(url).await?;
+            (pool, Some(Secret::new(url.to_owned())))
         } else {
             return Err(StoreError::Failed(
                 "the database URL must start with sqlite:// or postgres://".into(),
             ));
         };
-        Ok(SqlStore { pool })
+        Ok(SqlStore { pool, shared_url })
     }
 
     pub(super) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(super) fn shared_url(&self) -> Option<&Secret> {
+        self.shared_url.as_ref()
     }
 
     /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.

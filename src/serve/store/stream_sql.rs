@@ -12,8 +12,8 @@ use super::StoreError;
 use super::rows::{BenchmarkRow, LogRow, NodeRow, read_all};
 use super::sql::SqlStore;
 use super::streams::{
-    Benchmark, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch, StreamNode, StreamStore,
-    TableStats, chain_key,
+    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch,
+    StreamNode, StreamStore, TableStats, chain_key,
 };
 
 /// Rows per INSERT or UPDATE statement. Fewer statements cost less, but SQLite looks a `$n`
@@ -247,6 +247,16 @@ impl StreamStore for SqlStore {
         write_logs(&mut tx, batch, &connected).await?;
         write_blocks(&mut tx, batch, &connected).await?;
         write_seen(&mut tx, batch, &connected).await?;
+        // Delivered to every instance's listener once the write commits, and only then.
+        if self.shared_url().is_some() {
+            for chain in batch.chains() {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHAIN_CHANNEL)
+                    .bind(chain)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         for (node, at_ms) in &batch.disconnects {
             sqlx::query(
                 "UPDATE stream_nodes SET disconnected_ms = $1 WHERE id = $2 AND last_seen_ms <= $1",
@@ -406,6 +416,13 @@ impl StreamStore for SqlStore {
             .fetch_all(self.pool())
             .await?;
         read_all::<TableStats, TableStats>(&rows)
+    }
+
+    async fn chain_changes(&self) -> Result<Option<ChainChanges>, StoreError> {
+        match self.shared_url() {
+            Some(url) => Ok(Some(ChainChanges::listen(url.expose()).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn host_systems(&self) -> Result<Vec<HostSystem>, StoreError> {

@@ -217,6 +217,13 @@ pub trait StreamStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn table_stats(&self) -> impl Future<Output = Result<Vec<TableStats>, StoreError>> + Send;
 
+    /// The chains whose nodes' writes other instances sharing the database commit, as they
+    /// commit them (`write_streams` announces its own there too): `None` when no other instance
+    /// can share it (SQLite), and the caller hears only its own writes.
+    fn chain_changes(
+        &self,
+    ) -> impl Future<Output = Result<Option<ChainChanges>, StoreError>> + Send;
+
     fn host_systems(&self) -> impl Future<Output = Result<Vec<HostSystem>, StoreError>> + Send;
     fn add_host_system(
         &self,
@@ -231,6 +238,26 @@ pub trait StreamStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }
 
+/// PostgreSQL's `LISTEN` on the channel `write_streams` notifies: each chain a committed write
+/// touched. A lost connection is made again (what was announced meanwhile is missed).
+pub struct ChainChanges(sqlx::postgres::PgListener);
+
+/// The channel instances announce changed chains on.
+pub(super) const CHAIN_CHANNEL: &str = "nodepulse_chains";
+
+impl ChainChanges {
+    pub(super) async fn listen(url: &str) -> Result<ChainChanges, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(CHAIN_CHANNEL).await?;
+        Ok(ChainChanges(listener))
+    }
+
+    /// The next chain announced.
+    pub async fn next(&mut self) -> Result<String, StoreError> {
+        Ok(self.0.recv().await?.payload().to_owned())
+    }
+}
+
 /// What one stream write holds, applied in this order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StreamBatch {
@@ -240,4 +267,20 @@ pub struct StreamBatch {
     pub seen: Vec<Seen>,
     /// Nodes that went away, and when.
     pub disconnects: Vec<(NodeRef, i64)>,
+}
+
+impl StreamBatch {
+    /// The chains whose pages the batch changes: those a node connected to or reported a block
+    /// of, each once.
+    pub fn chains(&self) -> Vec<String> {
+        let mut chains: Vec<String> = self
+            .connects
+            .iter()
+            .map(|connect| chain_key(&connect.identity))
+            .chain(self.blocks.iter().map(|block| block.chain.to_string()))
+            .collect();
+        chains.sort_unstable();
+        chains.dedup();
+        chains
+    }
 }

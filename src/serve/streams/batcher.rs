@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::live::Live;
 use crate::serve::metrics::{ServeMetrics, StreamRefusal};
 use crate::serve::store::StoreError;
 use crate::serve::store::halving::Halving;
@@ -167,9 +168,10 @@ impl Batcher {
         store: Arc<S>,
         limits: BatchLimits,
         metrics: Arc<ServeMetrics>,
+        live: Arc<Live>,
     ) -> (Batcher, JoinHandle<()>) {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(store, limits, metrics, receiver));
+        let task = tokio::spawn(run(store, limits, metrics, live, receiver));
         (Batcher { queue }, task)
     }
 
@@ -183,6 +185,7 @@ async fn run<S: StreamStore>(
     store: Arc<S>,
     limits: BatchLimits,
     metrics: Arc<ServeMetrics>,
+    live: Arc<Live>,
     mut receiver: mpsc::Receiver<ToBatcher>,
 ) {
     let mut items = Vec::new();
@@ -205,7 +208,7 @@ async fn run<S: StreamStore>(
                 Err(_) => break,
             }
         }
-        write(&*store, &metrics, std::mem::take(&mut items)).await;
+        write(&*store, &metrics, &live, std::mem::take(&mut items)).await;
         if closed {
             return;
         }
@@ -221,10 +224,15 @@ fn messages_in(items: &[ToBatcher]) -> usize {
 
 /// Writes the items, halving a group the database refuses for good until the refused items stand
 /// alone (`store::halving`): only they are lost, and counted.
-async fn write<S: StreamStore>(store: &S, metrics: &ServeMetrics, items: Vec<ToBatcher>) {
+async fn write<S: StreamStore>(
+    store: &S,
+    metrics: &ServeMetrics,
+    live: &Live,
+    items: Vec<ToBatcher>,
+) {
     let mut groups = Halving::new(items.len());
     while let Some(group) = groups.next_group() {
-        match write_group(store, metrics, &items[group.clone()]).await {
+        match write_group(store, metrics, live, &items[group.clone()]).await {
             Err(StoreError::Failed(_)) if groups.halve(&group) => {}
             Ok(()) => {}
             Err(err) => {
@@ -245,6 +253,7 @@ async fn write<S: StreamStore>(store: &S, metrics: &ServeMetrics, items: Vec<ToB
 async fn write_group<S: StreamStore>(
     store: &S,
     metrics: &ServeMetrics,
+    live: &Live,
     items: &[ToBatcher],
 ) -> Result<(), StoreError> {
     let assembled = assemble(items, crate::serve::now_ms());
@@ -265,6 +274,7 @@ async fn write_group<S: StreamStore>(
                     metrics.stream_refused(StreamRefusal::Unstorable, assembled.orphans);
                 }
                 metrics.stream_batch(batch.logs.len());
+                live.committed(batch.chains());
                 return Ok(());
             }
             Err(StoreError::Unavailable(reason)) => {

@@ -7,6 +7,7 @@
 mod batcher;
 mod connection;
 pub mod limits;
+pub mod live;
 pub mod queries;
 pub mod upgrade;
 
@@ -21,6 +22,7 @@ use super::store::streams::StreamStore;
 pub use batcher::BatchLimits;
 use batcher::Batcher;
 use limits::{AllowList, Blocked, PerAddress};
+use live::Live;
 
 /// The stream limits and batching, as configured.
 #[derive(Debug, Clone)]
@@ -46,14 +48,16 @@ pub struct Streams {
     /// Addresses refused for a while: they broke a limit.
     pub blocked: Blocked,
     pub metrics: Arc<ServeMetrics>,
+    /// What open pages hear of committed writes.
+    pub live: Arc<Live>,
     /// Becomes true when the server stops: connections close (1001) and hand over what they hold.
     stopping: watch::Receiver<bool>,
 }
 
 impl Streams {
-    /// Starts the batcher; its task ends once every connection (and this) is gone and the queue is
+    /// Starts the batcher and the news for open pages; the batcher's task ends once every connection (and this) is gone and the queue is
     /// written.
-    pub fn start<S: StreamStore>(
+    pub async fn start<S: StreamStore>(
         store: Arc<S>,
         settings: StreamSettings,
         metrics: Arc<ServeMetrics>,
@@ -64,16 +68,30 @@ impl Streams {
             settings.silence,
             stopping.clone(),
         ));
-        let (batcher, task) = Batcher::start(store, settings.batch, Arc::clone(&metrics));
+        let live = Arc::new(Live::start(&*store, stopping.clone()).await);
+        let (batcher, task) = Batcher::start(
+            store,
+            settings.batch,
+            Arc::clone(&metrics),
+            Arc::clone(&live),
+        );
         let streams = Streams {
             per_address: PerAddress::new(settings.connections_per_address),
             blocked: Blocked::new(settings.block_for),
             settings,
             batcher,
             metrics,
+            live,
             stopping,
         };
         (streams, task)
+    }
+}
+
+impl Streams {
+    /// Becomes true when the server stops.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.clone()
     }
 }
 

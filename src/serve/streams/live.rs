@@ -1,0 +1,103 @@
+//! News for open pages: which chains changed, as writes commit. The batcher tells its own commits;
+//! with PostgreSQL every instance's commits arrive instead through the database (`write_streams`
+//! notifies, each instance listens), so a page open on one instance changes when a frame arrived
+//! at another. Pages hear it over server-sent events (`page::live`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
+
+use crate::serve::store::streams::{ChainChanges, StreamStore};
+
+/// Changes a slow page may fall behind by before it is told only that something changed.
+const BACKLOG: usize = 1024;
+/// Pages open at once on this instance; more are refused until one closes.
+pub const MAX_OPEN_PAGES: usize = 4096;
+/// After the listening connection fails, the wait before it listens again.
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+
+/// A chain that changed, to every open page.
+pub type ToPages = Arc<str>;
+
+pub struct Live {
+    to_pages: broadcast::Sender<ToPages>,
+    open: Arc<Semaphore>,
+    /// The database tells every instance of every commit, this one's included.
+    told_by_database: bool,
+}
+
+/// An open page's place: its news, and its share of `MAX_OPEN_PAGES`.
+pub struct Subscription {
+    pub news: broadcast::Receiver<ToPages>,
+    pub _place: OwnedSemaphorePermit,
+}
+
+impl Live {
+    /// Starts listening to the database when it tells of other instances' commits; a database
+    /// that cannot (or fails to start listening) leaves this instance telling its own.
+    pub async fn start<S: StreamStore>(store: &S, stop: watch::Receiver<bool>) -> Live {
+        let (to_pages, _) = broadcast::channel(BACKLOG);
+        let told_by_database = match store.chain_changes().await {
+            Ok(Some(changes)) => {
+                tokio::spawn(forward(changes, to_pages.clone(), stop));
+                true
+            }
+            Ok(None) => false,
+            Err(err) => {
+                tracing::warn!(
+                    "live pages hear only this instance's writes: listening failed: {err}"
+                );
+                false
+            }
+        };
+        Live {
+            to_pages,
+            open: Arc::new(Semaphore::new(MAX_OPEN_PAGES)),
+            told_by_database,
+        }
+    }
+
+    /// A write touching `chains` was committed here.
+    pub fn committed(&self, chains: Vec<String>) {
+        if self.told_by_database {
+            return;
+        }
+        for chain in chains {
+            // No page open is no one to tell.
+            let _ = self.to_pages.send(chain.into());
+        }
+    }
+
+    /// A page's subscription; `None` while `MAX_OPEN_PAGES` are open.
+    pub fn subscribe(&self) -> Option<Subscription> {
+        let place = Arc::clone(&self.open).try_acquire_owned().ok()?;
+        Some(Subscription {
+            news: self.to_pages.subscribe(),
+            _place: place,
+        })
+    }
+}
+
+/// The database's news to the pages, until the server stops.
+async fn forward(
+    mut changes: ChainChanges,
+    to_pages: broadcast::Sender<ToPages>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            next = changes.next() => match next {
+                Ok(chain) => {
+                    let _ = to_pages.send(chain.into());
+                }
+                Err(err) => {
+                    // The listener connects again at the next call.
+                    tracing::warn!("live pages: listening to the database failed: {err}");
+                    tokio::time::sleep(RELISTEN_AFTER).await;
+                }
+            },
+        }
+    }
+}
