@@ -26,11 +26,12 @@ CREATE TABLE stream_blocks (
 CREATE INDEX stream_blocks_by_time ON stream_blocks (chain, first_seen_ms);
 CREATE INDEX stream_blocks_purgeable ON stream_blocks (first_seen_ms);
 
--- One row per node and block it reported as its new best: three integers, keyed by node.
+-- One row per node and block it reported as its new best: three integers, keyed by the block
+-- first (blocks are written in the order they appear, so rows mostly append, and a block's
+-- reports, the window's and the purge's, are one range of the key).
 CREATE TABLE stream_block_imports (
-    node_id BIGINT NOT NULL REFERENCES stream_nodes (id),
     block_id BIGINT NOT NULL,
+    node_id BIGINT NOT NULL REFERENCES stream_nodes (id),
     imported_ms BIGINT NOT NULL,
-    PRIMARY KEY (node_id, block_id)
+    PRIMARY KEY (block_id, node_id)
 );
-CREATE INDEX stream_block_imports_purgeable ON stream_block_imports (imported_ms);

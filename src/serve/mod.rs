@@ -181,10 +181,9 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// Deletes validator-epochs, objects, stream messages (not those from `/audit`) and block
-/// sightings older than
-/// `retention`: at start, then every `PURGE_EVERY`. Validator-epochs go first: the objects' purge
-/// then removes the machines silent since.
+/// Deletes validator-epochs, objects, stream messages (not those from `/audit`) and blocks (with
+/// their nodes' reports) older than `retention`: at start, then every `PURGE_EVERY`.
+/// Validator-epochs go first: the objects' purge then removes the machines silent since.
 async fn purge_forever<S: Database>(
     store: Arc<S>,
     retention: Duration,
@@ -197,19 +196,18 @@ async fn purge_forever<S: Database>(
             purge_in_batches(&stop, |batch| store.purge_validators(before, batch)).await;
         let objects = purge_in_batches(&stop, |batch| store.purge(before, batch)).await;
         let messages = purge_in_batches(&stop, |batch| store.purge_logs(before, batch)).await;
-        let block_sightings =
-            purge_in_batches(&stop, |batch| store.purge_blocks(before, batch)).await;
+        let blocks = purge_in_batches(&stop, |batch| store.purge_blocks(before, batch)).await;
         match store.purge_sessions(now_ms()).await {
             Ok(0) => {}
             Ok(sessions) => tracing::debug!(sessions, "purged expired and revoked sign-ins"),
             Err(err) => tracing::warn!("sign-ins were not purged (tried again in an hour): {err}"),
         }
-        if validator_epochs + objects + messages + block_sightings > 0 {
+        if validator_epochs + objects + messages + blocks > 0 {
             tracing::info!(
                 validator_epochs,
                 objects,
                 messages,
-                block_sightings,
+                blocks,
                 "purged what is older than the retention"
             );
         }

@@ -36,17 +36,14 @@ impl NetworkStore for SqlStore {
         peer_id: Option<&str>,
         since_ms: i64,
     ) -> Result<Vec<Delay>, StoreError> {
-        // Each node's reports are read by their key from the window's first block on (block ids
-        // grow as blocks are first written).
+        // The window's blocks by their time, then each block's reports by their key.
         let rows = sqlx::query(
             "SELECT i.node_id, b.height, i.imported_ms, \
-             i.imported_ms - b.first_seen_ms AS delay_ms, b.reports FROM stream_nodes n \
-             JOIN stream_block_imports i ON i.node_id = n.id \
-             JOIN stream_blocks b ON b.id = i.block_id \
-             WHERE n.chain_key = $1 AND ($3 IS NULL OR n.peer_id = $3) \
-             AND b.chain = $1 AND b.first_seen_ms >= $2 AND i.block_id >= \
-             (SELECT MIN(x.id) FROM stream_blocks x WHERE x.chain = $1 AND x.first_seen_ms >= $2) \
-             ORDER BY i.node_id, b.height",
+             i.imported_ms - b.first_seen_ms AS delay_ms, b.reports FROM stream_blocks b \
+             JOIN stream_block_imports i ON i.block_id = b.id \
+             JOIN stream_nodes n ON n.id = i.node_id \
+             WHERE b.chain = $1 AND b.first_seen_ms >= $2 \
+             AND ($3 IS NULL OR n.peer_id = $3) ORDER BY i.node_id, b.height",
         )
         .bind(chain.to_owned())
         .bind(since_ms)

@@ -75,8 +75,8 @@ fn upsert_blocks_sql(rows: usize) -> String {
 /// A node reports a block once per connection; a second report (a reconnect) keeps the first.
 fn insert_imports_sql(rows: usize) -> String {
     format!(
-        "INSERT INTO stream_block_imports (node_id, block_id, imported_ms) VALUES {} \
-         ON CONFLICT (node_id, block_id) DO NOTHING",
+        "INSERT INTO stream_block_imports (block_id, node_id, imported_ms) VALUES {} \
+         ON CONFLICT (block_id, node_id) DO NOTHING",
         placeholders(rows, 3)
     )
 }
@@ -187,14 +187,14 @@ async fn write_blocks(
         let block_id = *ids.get(&key).ok_or_else(|| {
             StoreError::Failed(format!("block {} of {} was not returned", key.1, key.0))
         })?;
-        imports.entry((node, block_id)).or_insert(block.at_ms);
+        imports.entry((block_id, node)).or_insert(block.at_ms);
     }
     let imports: Vec<_> = imports.into_iter().collect();
     for chunk in imports.chunks(ROWS_PER_STATEMENT) {
         let sql = sql_for(chunk.len(), &INSERT_IMPORTS, insert_imports_sql);
         let mut query = sqlx::query(&sql);
-        for ((node, block_id), at_ms) in chunk {
-            query = query.bind(*node).bind(*block_id).bind(*at_ms);
+        for ((block_id, node), at_ms) in chunk {
+            query = query.bind(*block_id).bind(*node).bind(*at_ms);
         }
         query.execute(&mut **tx).await?;
     }
@@ -364,25 +364,26 @@ impl StreamStore for SqlStore {
     }
 
     async fn purge_blocks(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
-        let imports = sqlx::query(
-            "DELETE FROM stream_block_imports WHERE (node_id, block_id) IN \
-             (SELECT node_id, block_id FROM stream_block_imports WHERE imported_ms < $1 LIMIT $2)",
-        )
+        // The oldest blocks' reports, then the blocks, in one transaction: no report is left
+        // without its block, nor a block half purged.
+        const OLDEST: &str = "SELECT id FROM stream_blocks WHERE first_seen_ms < $1 \
+                              ORDER BY first_seen_ms, id LIMIT $2";
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(&format!(
+            "DELETE FROM stream_block_imports WHERE block_id IN ({OLDEST})"
+        ))
         .bind(before_ms)
         .bind(i64::from(batch))
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        let blocks = sqlx::query(
-            "DELETE FROM stream_blocks WHERE id IN \
-             (SELECT id FROM stream_blocks WHERE first_seen_ms < $1 LIMIT $2)",
-        )
-        .bind(before_ms)
-        .bind(i64::from(batch))
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(imports.max(blocks))
+        .execute(&mut *tx)
+        .await?;
+        let blocks = sqlx::query(&format!("DELETE FROM stream_blocks WHERE id IN ({OLDEST})"))
+            .bind(before_ms)
+            .bind(i64::from(batch))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(blocks)
     }
 
     async fn disconnect_stale(&self, before_ms: i64) -> Result<u64, StoreError> {

@@ -202,8 +202,8 @@ pub trait StreamStore: Send + Sync + 'static {
         before_ms: i64,
         batch: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Deletes up to `batch` node reports of blocks (the propagation history) from before
-    /// `before_ms`, and as many blocks first seen before it.
+    /// Deletes up to `batch` blocks first seen before `before_ms` (the propagation history), with
+    /// every node's report of them.
     fn purge_blocks(
         &self,
         before_ms: i64,
