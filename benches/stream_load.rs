@@ -8,8 +8,9 @@
 //! within 2 s of the end), and the time from sending a probe frame to reading it back through
 //! `/nodes/logs` (p50/p99, a probe every 250 ms). Then bytes on disk per stored message.
 //!
-//! `cargo bench --bench stream_load [-- --seconds 30 --connections 500 --steps 1,2,4]`
-//! (a step multiplies the per-node rate).
+//! `cargo bench --bench stream_load [-- --seconds 30 --connections 500 --steps 1,2,4
+//! --frames-per-block 6]` (a step multiplies the per-node rate; a node reports a new best block
+//! every 6 messages, 1 makes each message one, the network view's worst case).
 
 mod common;
 
@@ -30,6 +31,9 @@ struct Options {
     seconds: u64,
     connections: u64,
     steps: Vec<u64>,
+    /// A node's messages per new best block: 6 is Polkadot's (a block every 6 s, a message a
+    /// second); 1 makes every message a new block, the network view's worst case.
+    frames_per_block: u64,
 }
 
 fn options() -> Options {
@@ -50,6 +54,10 @@ fn options() -> Options {
         steps: value("--steps")
             .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect())
             .unwrap_or_else(|| vec![1, 2, 4]),
+        frames_per_block: value("--frames-per-block")
+            .and_then(|v| v.parse().ok())
+            .filter(|frames| *frames > 0)
+            .unwrap_or(6),
     }
 }
 
@@ -125,8 +133,14 @@ fn rss_kib(pid: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// One connection's nodes, each sending `rate` messages a second for `seconds`.
-async fn stream(url: String, connection: u64, rate: u64, seconds: u64, sent: Arc<AtomicU64>) {
+/// One connection's nodes, each sending `rate` messages a second for `seconds`, a new best block
+/// every `frames_per_block` of them.
+async fn stream(
+    url: String,
+    connection: u64,
+    (rate, seconds, frames_per_block): (u64, u64, u64),
+    sent: Arc<AtomicU64>,
+) {
     let Ok((mut socket, _)) = tokio_tungstenite::connect_async(&url).await else {
         eprintln!("connection {connection} failed");
         return;
@@ -148,7 +162,10 @@ async fn stream(url: String, connection: u64, rate: u64, seconds: u64, sent: Arc
         tick.tick().await;
         let id = n % NODES_PER_CONNECTION + 1;
         if socket
-            .send(Message::text(interval(id, 1_000 + n)))
+            .send(Message::text(interval(
+                id,
+                1_000 + n / NODES_PER_CONNECTION / frames_per_block,
+            )))
             .await
             .is_err()
         {
@@ -258,8 +275,7 @@ fn main() {
                     runtime.spawn(stream(
                         ws.clone(),
                         connection,
-                        *rate,
-                        options.seconds,
+                        (*rate, options.seconds, options.frames_per_block),
                         Arc::clone(&sent),
                     ))
                 })

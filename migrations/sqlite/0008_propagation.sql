@@ -8,6 +8,9 @@ ALTER TABLE stream_nodes ADD COLUMN chain_key TEXT NOT NULL DEFAULT '';
 UPDATE stream_nodes SET chain_key = CASE WHEN genesis_hash = '' THEN 'starknet:' || COALESCE(chain, '')
     ELSE genesis_hash END;
 CREATE INDEX stream_nodes_by_chain ON stream_nodes (chain_key);
+-- What a node's system.connected says of its machine (JSON), for the diversity tables: written
+-- when it connects, not with every contact.
+ALTER TABLE stream_nodes ADD COLUMN machine TEXT NOT NULL DEFAULT '{}';
 
 -- One row per block, keyed by its hash as well as its height: a node cannot know a block's hash
 -- before the block exists, so a node that reports heights early (nothing stops a keyless sender

@@ -209,19 +209,6 @@ pub struct NodeLine {
     pub hardware: Map<String, Value>,
 }
 
-/// The hardware fields a node's state keeps (`decode::substrate_machine`'s names).
-const HARDWARE: [&str; 9] = [
-    "os",
-    "arch",
-    "libc",
-    "cpu_model",
-    "core_count",
-    "memory_bytes",
-    "kernel",
-    "distro",
-    "virtual_machine",
-];
-
 /// The reports that tell propagation: those of nodes catching up left out.
 pub fn propagating(mut delays: Vec<Delay>) -> Vec<Delay> {
     delays.retain(|delay| delay.delay_ms <= CATCH_UP_MS);
@@ -288,14 +275,7 @@ pub fn node_lines(nodes: &[ChainNode], delays: &[Delay], now_ms: i64) -> Vec<Nod
                     .disconnected_ms
                     .is_none()
                     .then(|| now_ms.saturating_sub(started_ms)),
-                hardware: HARDWARE
-                    .iter()
-                    .filter_map(|key| {
-                        state
-                            .get(*key)
-                            .map(|value| ((*key).to_owned(), value.clone()))
-                    })
-                    .collect(),
+                hardware: node.identity.machine.clone(),
             }
         })
         .collect()

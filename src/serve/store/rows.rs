@@ -113,6 +113,7 @@ pub(super) struct NodeRow {
     last_seen_ms: i64,
     disconnected_ms: Option<i64>,
     state: String,
+    machine: String,
 }
 
 impl From<NodeRow> for StreamNode {
@@ -132,17 +133,14 @@ impl From<NodeRow> for StreamNode {
                 version: row.version,
                 authority: row.authority.map(|flag| flag != 0),
                 startup_time: row.startup_time_ms,
+                machine: json_object(&row.machine),
             },
             ip: row.ip,
             audit: row.audit != 0,
             connected_ms: row.connected_ms,
             last_seen_ms: row.last_seen_ms,
             disconnected_ms: row.disconnected_ms,
-            // Written from a JSON object; anything else reads as none.
-            state: match serde_json::from_str(&row.state) {
-                Ok(Value::Object(state)) => state,
-                _ => Map::new(),
-            },
+            state: json_object(&row.state),
         }
     }
 }
@@ -223,6 +221,14 @@ impl From<DelayRow> for Delay {
             delay_ms: row.delay_ms,
             reports: row.reports,
         }
+    }
+}
+
+/// A JSON object written as text; anything else reads as none.
+fn json_object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::new(),
     }
 }
 

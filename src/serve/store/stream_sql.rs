@@ -97,9 +97,11 @@ fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> Str
 
 const UPSERT_NODE: &str = "INSERT INTO stream_nodes (peer_id, genesis_hash, format, name, chain, \
      implementation, version, authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, \
-     state, chain_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, '{}', $13) \
+     state, chain_key, machine) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, '{}', $13, $14) \
      ON CONFLICT (peer_id, genesis_hash) DO UPDATE SET format = excluded.format, \
      name = excluded.name, chain = excluded.chain, chain_key = excluded.chain_key, \
+     machine = excluded.machine, \
      implementation = excluded.implementation, \
      version = excluded.version, authority = excluded.authority, \
      startup_time_ms = excluded.startup_time_ms, ip = excluded.ip, audit = excluded.audit, \
@@ -107,7 +109,8 @@ const UPSERT_NODE: &str = "INSERT INTO stream_nodes (peer_id, genesis_hash, form
      disconnected_ms = NULL RETURNING id";
 
 pub(super) const NODE_COLUMNS: &str = "format, peer_id, genesis_hash, name, chain, implementation, version, \
-     authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, disconnected_ms, state";
+     authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, disconnected_ms, state, \
+     machine";
 
 fn resolve(node: NodeRef, connected: &[i64]) -> Result<i64, StoreError> {
     match node {
@@ -240,6 +243,7 @@ impl StreamStore for SqlStore {
                 .bind(i64::from(connect.audit))
                 .bind(connect.at_ms)
                 .bind(chain_key(identity))
+                .bind(Value::Object(identity.machine.clone()).to_string())
                 .fetch_one(&mut *tx)
                 .await?;
             connected.push(id);

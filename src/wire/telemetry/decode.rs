@@ -131,6 +131,9 @@ pub struct Identity {
     pub authority: Option<bool>,
     /// Unix ms, as the node reports it.
     pub startup_time: Option<i64>,
+    /// What it says of the machine it runs on (`system.connected`'s build target and `sysinfo`,
+    /// under `substrate_machine`'s names); empty for Starknet.
+    pub machine: Map<String, Value>,
 }
 
 /// The node a `system.connected` message announces. Like the servers, it needs a genesis hash
@@ -160,6 +163,7 @@ pub fn substrate_identity(message: &Map<String, Value>) -> Result<Identity, Fram
             .get("startup_time")
             .and_then(lenient_number)
             .map(|ms| ms as i64),
+        machine: bounded_state(substrate_machine(message)),
     })
 }
 
@@ -178,21 +182,18 @@ pub fn starknet_identity(update: &Map<String, Value>) -> Option<Identity> {
         version: text(update, "version"),
         authority: None,
         startup_time: None,
+        machine: Map::new(),
     })
 }
 
 /// What a Substrate message changes in its node's latest state: heights, hashes, peers and
-/// rates, under one name each whichever message brought them (`notify.finalized` carries the
-/// finalized block as `best` and `height`, the latter a string), and what `system.connected` says
-/// of the machine.
+/// rates, under one name each whichever message brought them. (`notify.finalized` carries the
+/// finalized block as `best` and `height`, the latter a string.)
 pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
     let msg = message
         .get("msg")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if msg == "system.connected" {
-        return substrate_machine(message);
-    }
     let renames: &[(&str, &str)] = match msg {
         "system.interval" => &[
             ("height", "best_height"),
@@ -280,9 +281,9 @@ fn is_block_hash(text: &str) -> bool {
     })
 }
 
-/// What a `system.connected` says of the machine, kept in the node's state under these names for
-/// the chain's diversity tables: the build's OS, architecture and C library, and sc-sysinfo's
-/// `sysinfo` (CPU, memory, cores, kernel, distribution, virtual machine).
+/// What a `system.connected` says of the machine, under these names, for the chain's diversity
+/// tables: the build's OS, architecture and C library, and sc-sysinfo's `sysinfo` (CPU, memory,
+/// cores, kernel, distribution, virtual machine).
 fn substrate_machine(message: &Map<String, Value>) -> Map<String, Value> {
     let mut machine = Map::new();
     for (from, to) in [
