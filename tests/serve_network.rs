@@ -276,7 +276,7 @@ fn check_pages(receiver: &Receiver, key: &str) {
         format!("href=\"/stream-nodes/{BOB}\">bob</a>"),
         "2 connected of 2".to_owned(),
         "id=\"chart-propagation-histogram\"".to_owned(),
-        "<title>≤100 ms: 3</title>".to_owned(),
+        "<title>100ms: 3</title>".to_owned(),
         "id=\"chart-propagation\"".to_owned(),
         "id=\"chart-block-time\"".to_owned(),
         "<td>Parity Polkadot</td><td data-v=\"2\">2</td>".to_owned(),
@@ -413,7 +413,7 @@ fn open_pages_change_when_a_node_imports_a_block() {
         let shown = other.as_ref().unwrap_or(&streamed);
         let (mut alice, mut bob) = stream_blocks(&streamed, &streamed);
         chain_when(shown, &key, &mut [&mut alice, &mut bob], |chain| {
-            chain["best"]["height"] == 103
+            chain["best"]["height"] == 103 && line(chain, BOB)["best_height"] == 103
         });
 
         let mut browser = Browser::start(&format!("network-live-{kind:?}"));
@@ -471,7 +471,7 @@ fn open_pages_change_when_a_node_imports_a_block() {
             );
             if change == "#104" {
                 // README's picture of the chain page (docs/chain-page.png).
-                browser.screenshot(&format!("chain-page-{kind:?}"), 1280, 1400);
+                browser.screenshot(&format!("chain-page-{kind:?}"), 1280, 1120);
             }
         }
         for node in joined.into_iter().chain([alice, bob]) {

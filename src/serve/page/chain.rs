@@ -12,11 +12,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::chart::{Unit, bars, milliseconds};
-use super::detail::{
-    GREEN, PageError, detail_main, line, page, propagation_lines, stream_page_window,
-};
+use super::detail::{GREEN, PageError, line, page, propagation_lines, stream_page_window};
 use super::html::{self, Cell, Row, escape, url_component};
-use super::rows::ago;
+use super::rows::{ago, as_of};
 use crate::serve::auth::Viewer;
 use crate::serve::network::ChainView;
 use crate::serve::network::measure::{
@@ -91,15 +89,19 @@ pub async fn chain<S: Database>(
         .map(|node| node_row(node, window.until_ms))
         .collect();
     let base = format!("/chains/{}", url_component(&chain));
-    let mut main = detail_main(
-        &summary(&view, window.until_ms),
-        &window.nav(&base),
-        &charts,
+    let mut main = format!(
+        "<p><a href=\"/\">← Fleet</a></p>{}{}<div class=\"charts\">",
+        summary(&view, window.until_ms),
+        window.nav(&base)
     );
+    for chart in &charts {
+        main.push_str(&chart.render());
+    }
     main.push_str(&histogram(&view));
-    main.push_str("<h2>Nodes</h2>");
+    main.push_str("</div><h2>Nodes</h2>");
     main.push_str(&html::table("chain-nodes", &NODE_HEADERS, &rows, ""));
     main.push_str(&diversity_tables(&view.nodes));
+    main.push_str(&as_of());
     main.push_str(&html::live_marker(&format!(
         "/events?chain={}",
         url_component(&chain)
@@ -151,20 +153,23 @@ fn summary(view: &ChainView, now_ms: i64) -> String {
 }
 
 fn histogram(view: &ChainView) -> String {
-    let labels = HISTOGRAM_BOUNDS_MS
-        .iter()
-        .map(|bound| format!("≤{}", milliseconds(*bound as f64)))
-        .chain(std::iter::once("more".to_owned()));
+    // Short, to fit under ten bars: up to 100ms, ..., up to 32s, and more.
+    let bound = |ms: i64| match ms {
+        ms if ms < 1000 => format!("{ms}ms"),
+        ms => format!("{}s", ms / 1000),
+    };
+    let labels = HISTOGRAM_BOUNDS_MS.iter().map(|ms| bound(*ms)).chain(
+        HISTOGRAM_BOUNDS_MS
+            .last()
+            .map(|ms| format!(">{}", bound(*ms))),
+    );
     let counts: Vec<(String, u64)> = labels
         .zip(view.propagation.histogram.iter().map(|bucket| bucket.count))
         .collect();
-    format!(
-        "<div class=\"charts\">{}</div>",
-        bars(
-            "propagation-histogram",
-            "Propagation, reports by delay",
-            &counts
-        )
+    bars(
+        "propagation-histogram",
+        "Propagation, reports by delay (up to)",
+        &counts,
     )
 }
 

@@ -693,7 +693,7 @@ pub async fn stream_node<S: Database>(
 }
 
 /// A detail page's `main`: back to the fleet, the subject's row, the window links, the charts.
-pub(super) fn detail_main(row: &str, nav: &str, charts: &[Chart]) -> String {
+fn detail_main(row: &str, nav: &str, charts: &[Chart]) -> String {
     let mut main = format!("<p><a href=\"/\">← Fleet</a></p>{row}{nav}<div class=\"charts\">");
     for chart in charts {
         main.push_str(&chart.render());
