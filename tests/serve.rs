@@ -562,6 +562,13 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
         stream.write_all(head.as_bytes()).expect("head");
         stream.write_all(&body[..100]).expect("half the body");
         stream.flush().expect("flush");
+        // The server has read the head and is reading the body (a connection whose head it had
+        // not read yet when the signal came would be idle, and closed): in flight, beside the
+        // scrape that asks.
+        let reading = eventually(Duration::from_secs(60), || {
+            receiver.metric("nodepulse_serve_requests_in_flight ") >= 2.0
+        });
+        assert!(reading, "{}", receiver.process.stderr());
         let pid = receiver.process.0.id().to_string();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &pid])

@@ -135,6 +135,7 @@ pub struct ServeMetrics {
     database: Family<OperationLabels, Histogram>,
     connections: Gauge,
     http_connections: Gauge,
+    requests_in_flight: Gauge,
     http_refused: Counter,
     nodes: Gauge,
     frames: Family<KindLabels, Counter>,
@@ -154,10 +155,10 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
-/// Counts an open connection until dropped.
-pub struct OpenConnection<'a>(&'a Gauge);
+/// Counts one open thing (a connection, a request in flight) until dropped.
+pub struct Open<'a>(&'a Gauge);
 
-impl Drop for OpenConnection<'_> {
+impl Drop for Open<'_> {
     fn drop(&mut self) {
         self.0.dec();
     }
@@ -203,6 +204,12 @@ impl Default for ServeMetrics {
             "http_connections",
             "HTTP connections open (a stream's counts until it is upgraded)",
             http_connections.clone(),
+        );
+        let requests_in_flight = Gauge::default();
+        registry.register(
+            "requests_in_flight",
+            "HTTP requests read and not yet answered",
+            requests_in_flight.clone(),
         );
         let http_refused = Counter::default();
         registry.register(
@@ -254,6 +261,7 @@ impl Default for ServeMetrics {
             database,
             connections,
             http_connections,
+            requests_in_flight,
             http_refused,
             nodes,
             frames,
@@ -302,14 +310,20 @@ impl ServeMetrics {
         result
     }
 
-    pub fn stream_connection(&self) -> OpenConnection<'_> {
+    pub fn stream_connection(&self) -> Open<'_> {
         self.connections.inc();
-        OpenConnection(&self.connections)
+        Open(&self.connections)
     }
 
-    pub fn http_connection(&self) -> OpenConnection<'_> {
+    pub fn http_connection(&self) -> Open<'_> {
         self.http_connections.inc();
-        OpenConnection(&self.http_connections)
+        Open(&self.http_connections)
+    }
+
+    /// Counts a request in flight until dropped.
+    pub fn request_in_flight(&self) -> Open<'_> {
+        self.requests_in_flight.inc();
+        Open(&self.requests_in_flight)
     }
 
     pub fn http_connection_refused(&self) {

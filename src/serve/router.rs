@@ -116,7 +116,9 @@ async fn access_log<S: Store>(
         .to_owned();
     let method = request.method().clone();
     let started = Instant::now();
+    let in_flight = shared.metrics.request_in_flight();
     let response = next.run(request).await;
+    drop(in_flight);
     let status = response.status();
     shared.metrics.request(&route, status.as_u16());
     if status.is_server_error() {
