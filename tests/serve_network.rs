@@ -347,7 +347,8 @@ fn the_chain_routes_need_a_key_and_say_what_is_wrong() {
 
 /// Alice streams to one instance, whose writes wait a while in its batch; Bob to another, which
 /// writes at once: Bob's later sight is committed first, and Alice's earlier one, committed
-/// after, still becomes the block's first sight. Both instances answer the same figures.
+/// after, still becomes the block's first sight. Both instances answer the same figures, also
+/// after one of them is killed and started again.
 #[test]
 fn two_instances_agree_on_the_earliest_sight() {
     let database = database(Kind::Postgres, "network-two-instances");
@@ -364,6 +365,19 @@ fn two_instances_agree_on_the_earliest_sight() {
     }
     alice.close();
     bob.close();
+
+    // What was committed outlives a kill -9 of either instance: the other answers it, and so
+    // does the killed one once it is back.
+    let mut slow = slow;
+    slow.process.0.kill().expect("kill -9");
+    slow.process.0.wait().expect("reaped");
+    let restarted = Receiver::start_on(&database, &slow.address, &[]);
+    for receiver in [&fast, &restarted] {
+        let chain = chain_when(receiver, &key, &mut [], |chain| {
+            chain["propagation"]["count"] == 6
+        });
+        check_propagation(&chain);
+    }
 }
 
 /// Nothing stops a keyless node from claiming a chain and reporting blocks before anyone else:
