@@ -227,14 +227,7 @@ fn check_metrics(receiver: &Receiver) {
     // The families are kept 15 s between scrapes (and the test's own scrapes came earlier).
     let mut text = String::new();
     eventually(Duration::from_secs(60), || {
-        text = request(
-            "GET",
-            &receiver.url("/metrics"),
-            &[("Accept", "text/plain")],
-            b"",
-        )
-        .expect("metrics")
-        .text();
+        text = receiver.metrics_text();
         text.contains(&format!("reports{{{labels},up_to_seconds=\"+Inf\"}} 6"))
     });
     for line in [

@@ -450,14 +450,7 @@ fn fleet_metrics_carry_the_validator_view_per_machine_never_per_validator() {
             200
         );
         // Asked as promtool asks: the classic text format.
-        let text = request(
-            "GET",
-            &receiver.url("/metrics"),
-            &[("Accept", "text/plain")],
-            b"",
-        )
-        .expect("metrics")
-        .text();
+        let text = receiver.metrics_text();
         let labels = "key=\"ops\",machine=\"m1\"";
         for line in [
             format!("nodepulse_fleet_validators{{{labels},status=\"active\"}} 2"),

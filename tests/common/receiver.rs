@@ -246,6 +246,18 @@ impl Receiver {
             .unwrap_or(0.0)
     }
 
+    /// `/metrics` as promtool asks for it: the classic text format.
+    pub fn metrics_text(&self) -> String {
+        request(
+            "GET",
+            &self.url("/metrics"),
+            &[("Accept", "text/plain")],
+            b"",
+        )
+        .expect("metrics")
+        .text()
+    }
+
     /// A successful answer of the stream routes (seed 004's and seed 002's), bare JSON as those
     /// servers answer: no envelope.
     pub fn rows(&self, path: &str, key: &str) -> serde_json::Value {
