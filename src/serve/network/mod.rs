@@ -55,26 +55,18 @@ impl ChainView {
         window: Duration,
         now_ms: i64,
     ) -> Result<Option<ChainView>, StoreError> {
-        let chains = shared
-            .metrics
-            .timed("chains", shared.store.chains())
-            .await?;
-        let Some(summary) = chains.into_iter().find(|summary| summary.chain == chain) else {
+        let read = shared.store.chain(chain);
+        let Some(summary) = shared.metrics.timed("chain", read).await? else {
             return Ok(None);
         };
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let since_ms = now_ms.saturating_sub(window_ms.max(DAY_MS));
         let min_reports = summary.corroborating_reports();
-        let (nodes, delays, blocks) = tokio::try_join!(
-            shared
-                .metrics
-                .timed("chain_nodes", shared.store.chain_nodes(chain)),
-            shared
-                .metrics
-                .timed("delays", shared.store.delays(chain, None, since_ms)),
-            recent_blocks(shared, chain, min_reports, BLOCK_TIME_BLOCKS),
+        let since_ms = now_ms.saturating_sub(window_ms.max(DAY_MS));
+        let read_nodes = shared.store.chain_nodes(chain);
+        let (nodes, (delays, blocks)) = tokio::try_join!(
+            shared.metrics.timed("chain_nodes", read_nodes),
+            reports_and_blocks(shared, chain, min_reports, since_ms),
         )?;
-        let delays = propagating(delays);
         let window_since_ms = now_ms.saturating_sub(window_ms);
         Ok(Some(ChainView {
             best: blocks.first().cloned(),
@@ -86,6 +78,22 @@ impl ChainView {
             min_reports,
         }))
     }
+}
+
+/// A chain's reports since `since_ms`, those catching up left out, and its newest blocks with at
+/// least `min_reports` reports.
+async fn reports_and_blocks<S: Database>(
+    shared: &AppState<S>,
+    chain: &str,
+    min_reports: i64,
+    since_ms: i64,
+) -> Result<(Vec<Delay>, Vec<ChainBlock>), StoreError> {
+    let read_delays = shared.store.delays(chain, None, since_ms);
+    let (delays, blocks) = tokio::try_join!(
+        shared.metrics.timed("delays", read_delays),
+        recent_blocks(shared, chain, min_reports, BLOCK_TIME_BLOCKS),
+    )?;
+    Ok((propagating(delays), blocks))
 }
 
 async fn recent_blocks<S: Database>(
@@ -120,9 +128,8 @@ pub async fn chain_families<S: Database>(shared: &AppState<S>) -> Result<String,
     let mut figures = Vec::new();
     for summary in chains.into_iter().take(MAX_EXPORTED_CHAINS) {
         let min_reports = summary.corroborating_reports();
-        let read = shared.store.delays(&summary.chain, None, since_ms);
-        let delays = propagating(shared.metrics.timed("delays", read).await?);
-        let blocks = recent_blocks(shared, &summary.chain, min_reports, BLOCK_TIME_BLOCKS).await?;
+        let (delays, blocks) =
+            reports_and_blocks(shared, &summary.chain, min_reports, since_ms).await?;
         figures.push(ChainFigures {
             block_time_ms: block_time_ms(&blocks),
             propagation: Propagation::of(&delays, since_ms, HOUR_MS, min_reports),

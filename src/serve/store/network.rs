@@ -57,6 +57,11 @@ pub struct Delay {
 pub trait NetworkStore: Send + Sync + 'static {
     /// Every chain, those with the most connected nodes first.
     fn chains(&self) -> impl Future<Output = Result<Vec<ChainSummary>, StoreError>> + Send;
+    /// One chain; `None` when no node is on it.
+    fn chain(
+        &self,
+        chain: &str,
+    ) -> impl Future<Output = Result<Option<ChainSummary>, StoreError>> + Send;
     fn chain_nodes(
         &self,
         chain: &str,

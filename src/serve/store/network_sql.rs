@@ -8,16 +8,28 @@ use super::rows::{BlockRow, ChainNodeRow, ChainRow, DelayRow, read_all};
 use super::sql::SqlStore;
 use super::stream_sql::NODE_COLUMNS;
 
+/// A chain's name and node counts, grouped by chain.
+const CHAIN_SUMMARY: &str = "SELECT chain_key AS chain, MAX(chain) AS name, COUNT(*) AS nodes, \
+     SUM(CASE WHEN disconnected_ms IS NULL THEN 1 ELSE 0 END) AS connected FROM stream_nodes";
+
 impl NetworkStore for SqlStore {
     async fn chains(&self) -> Result<Vec<ChainSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT chain_key AS chain, MAX(chain) AS name, COUNT(*) AS nodes, \
-             SUM(CASE WHEN disconnected_ms IS NULL THEN 1 ELSE 0 END) AS connected \
-             FROM stream_nodes GROUP BY chain_key ORDER BY connected DESC, chain_key",
-        )
+        let rows = sqlx::query(&format!(
+            "{CHAIN_SUMMARY} GROUP BY chain_key ORDER BY connected DESC, chain_key"
+        ))
         .fetch_all(self.pool())
         .await?;
         read_all::<ChainRow, ChainSummary>(&rows)
+    }
+
+    async fn chain(&self, chain: &str) -> Result<Option<ChainSummary>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{CHAIN_SUMMARY} WHERE chain_key = $1 GROUP BY chain_key"
+        ))
+        .bind(chain.to_owned())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(read_all::<ChainRow, ChainSummary>(&rows)?.pop())
     }
 
     async fn chain_nodes(&self, chain: &str) -> Result<Vec<ChainNode>, StoreError> {
