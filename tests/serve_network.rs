@@ -15,16 +15,16 @@ use crate::common::nodes::GENESIS;
 use crate::common::receiver::{KINDS, Kind, Receiver, database, request};
 use crate::common::stream::{StreamClient, block_import, connected, finalized, interval, wrapped};
 
-const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
-const BOB: &str = "12D3KooWBobBobBobBobBobBobBobBobBobBobBobBobBobBob22";
+pub(crate) const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
+pub(crate) const BOB: &str = "12D3KooWBobBobBobBobBobBobBobBobBobBobBobBobBobBob22";
 /// How far behind Alice Bob reports each block: the test waits this long (after Alice's report
 /// was read) before Bob sends his, so his delay is at least this, and more only by scheduling.
-const BEHIND_MS: i64 = 300;
+pub(crate) const BEHIND_MS: i64 = 300;
 /// What scheduling may add on a busy machine; the figure is still checked to be Bob's and not,
 /// say, a block time.
-const SLACK_MS: i64 = 5_000;
+pub(crate) const SLACK_MS: i64 = 5_000;
 
-fn ws(receiver: &Receiver) -> String {
+pub(crate) fn ws(receiver: &Receiver) -> String {
     format!("ws://{}/submit", receiver.address)
 }
 
@@ -37,7 +37,7 @@ fn answer(receiver: &Receiver, path: &str, key: &str) -> Value {
 
 /// The chain's answer once `ready` holds for it (stream writes are batched, and a node's latest
 /// state is written every few seconds while it sends: the nodes go on sending their interval).
-fn chain_when(
+pub(crate) fn chain_when(
     receiver: &Receiver,
     key: &str,
     nodes: &mut [&mut StreamClient],
@@ -61,14 +61,14 @@ fn chain_when(
     last
 }
 
-fn line<'a>(chain: &'a Value, peer_id: &str) -> &'a Value {
+pub(crate) fn line<'a>(chain: &'a Value, peer_id: &str) -> &'a Value {
     chain["nodes"]
         .as_array()
         .and_then(|nodes| nodes.iter().find(|node| node["peer_id"] == peer_id))
         .unwrap_or_else(|| panic!("no node {peer_id} in {chain}"))
 }
 
-fn frames(receiver: &Receiver, kind: &str) -> f64 {
+pub(crate) fn frames(receiver: &Receiver, kind: &str) -> f64 {
     receiver.metric(&format!(
         "nodepulse_serve_stream_frames_total{{kind=\"{kind}\"}}"
     ))
@@ -77,7 +77,10 @@ fn frames(receiver: &Receiver, kind: &str) -> f64 {
 /// Alice reports blocks 101 to 103 on `alice_at`, Bob each one `BEHIND_MS` later on `bob_at`
 /// (another instance, perhaps). Before each, both report block 100: the first best on a
 /// connection is a sighting, never a delay.
-fn stream_blocks(alice_at: &Receiver, bob_at: &Receiver) -> (StreamClient, StreamClient) {
+pub(crate) fn stream_blocks(
+    alice_at: &Receiver,
+    bob_at: &Receiver,
+) -> (StreamClient, StreamClient) {
     let mut alice = StreamClient::connect(&ws(alice_at));
     let mut bob = StreamClient::connect(&ws(bob_at));
     assert!(alice.send(&wrapped(1, connected("alice", ALICE))));

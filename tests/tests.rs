@@ -15,6 +15,7 @@ mod properties;
 mod pushgateway;
 mod serve;
 mod serve_alerts;
+mod serve_feed;
 mod serve_network;
 mod serve_outage;
 mod serve_page;

@@ -8,6 +8,7 @@ mod auth;
 pub mod config;
 mod connections;
 mod error;
+mod feed;
 mod figures;
 mod fleet;
 mod health;
@@ -97,10 +98,12 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         offline_after_ms: i64::try_from(config.offline_after.as_millis()).unwrap_or(i64::MAX),
         fleet_metrics: config.fleet_metrics,
         exported_chains: state::KeptText::default(),
+        feed: Arc::new(feed::hub::FeedHub::new(config.expose_node_ip)),
         public_reads: config.public_reads,
         expose_node_ip: config.expose_node_ip,
         secure_cookies: config.tls.is_some(),
     });
+    tokio::spawn(Arc::clone(&shared.feed).run(Arc::clone(&shared)));
     let serving = connections::Serving {
         router: router::router(shared),
         limits: config.connections,

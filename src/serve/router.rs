@@ -12,6 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 
+use super::feed;
 use super::health;
 use super::ingest;
 use super::network;
@@ -99,6 +100,9 @@ fn reads<S: Database>() -> Router<Arc<AppState<S>>> {
         .route("/stream-nodes/{peer_id}", get(page::stream_node::<S>))
         .route("/chains/{chain}", get(page::chain::<S>))
         .route("/events", get(page::events::<S>))
+        // The frontend's own default on an https page ends in a slash.
+        .route("/feed", get(feed::feed::<S>))
+        .route("/feed/", get(feed::feed::<S>))
         .layer(CompressionLayer::new())
 }
 

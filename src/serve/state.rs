@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use super::alerts::Alerts;
+use super::feed::hub::FeedHub;
 use super::metrics::ServeMetrics;
 use super::rate::RateLimit;
 use super::streams::Streams;
@@ -39,6 +40,8 @@ pub struct AppState<S> {
     pub secure_cookies: bool,
     /// The chains' `/metrics` families, kept a few seconds.
     pub exported_chains: KeptText,
+    /// What substrate-telemetry's feed readers were told.
+    pub feed: Arc<FeedHub>,
 }
 
 /// Text computed now and then and kept a while.

@@ -5,6 +5,7 @@
 pub mod beacon;
 pub mod binary;
 pub mod browser;
+pub mod feed;
 pub mod nodes;
 pub mod receiver;
 pub mod storable;

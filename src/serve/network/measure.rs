@@ -343,6 +343,7 @@ mod tests {
         Delay {
             node_id,
             height,
+            hash: format!("0x{height:064x}"),
             imported_ms,
             delay_ms,
             reports: 2,

@@ -31,7 +31,7 @@ const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3_600);
 
 /// The chain list's answer holds at most this many chains (those with the most connected nodes):
 /// nothing stops keyless senders from naming chains of their own.
-const MAX_LISTED_CHAINS: usize = 200;
+pub const MAX_LISTED_CHAINS: usize = 200;
 
 /// Everything the chain's page and answer show, read at `now_ms`.
 pub struct ChainView {
@@ -82,7 +82,7 @@ impl ChainView {
 
 /// A chain's reports since `since_ms`, those catching up left out, and its newest blocks with at
 /// least `min_reports` reports.
-async fn reports_and_blocks<S: Database>(
+pub async fn reports_and_blocks<S: Database>(
     shared: &AppState<S>,
     chain: &str,
     min_reports: i64,

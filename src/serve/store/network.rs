@@ -45,10 +45,11 @@ pub struct ChainNode {
 
 /// How long after the block's first sight a node reported it as its best, and how many reports
 /// the block had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delay {
     pub node_id: i64,
     pub height: i64,
+    pub hash: String,
     pub imported_ms: i64,
     pub delay_ms: i64,
     pub reports: i64,

@@ -50,7 +50,7 @@ impl NetworkStore for SqlStore {
     ) -> Result<Vec<Delay>, StoreError> {
         // The window's blocks by their time, then each block's reports by their key.
         let rows = sqlx::query(
-            "SELECT i.node_id, b.height, i.imported_ms, \
+            "SELECT i.node_id, b.height, b.hash, i.imported_ms, \
              i.imported_ms - b.first_seen_ms AS delay_ms, b.reports FROM stream_blocks b \
              JOIN stream_block_imports i ON i.block_id = b.id \
              JOIN stream_nodes n ON n.id = i.node_id \

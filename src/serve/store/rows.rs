@@ -207,6 +207,7 @@ impl From<BlockRow> for ChainBlock {
 pub(super) struct DelayRow {
     node_id: i64,
     height: i64,
+    hash: String,
     imported_ms: i64,
     delay_ms: i64,
     reports: i64,
@@ -217,6 +218,7 @@ impl From<DelayRow> for Delay {
         Delay {
             node_id: row.node_id,
             height: row.height,
+            hash: row.hash,
             imported_ms: row.imported_ms,
             delay_ms: row.delay_ms,
             reports: row.reports,

@@ -71,11 +71,21 @@ impl Live {
 
     /// A page's subscription; `None` while `MAX_OPEN_PAGES` are open.
     pub fn subscribe(&self) -> Option<Subscription> {
-        let place = Arc::clone(&self.open).try_acquire_owned().ok()?;
         Some(Subscription {
+            _place: self.place()?,
             news: self.to_pages.subscribe(),
-            _place: place,
         })
+    }
+
+    /// A place for an open page that hears its news elsewhere (a feed reader hears the feed's);
+    /// `None` while `MAX_OPEN_PAGES` are open.
+    pub fn place(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.open).try_acquire_owned().ok()
+    }
+
+    /// The news, for a part of the server that tells pages of its own (the feed).
+    pub fn listen(&self) -> broadcast::Receiver<ToPages> {
+        self.to_pages.subscribe()
     }
 }
 
