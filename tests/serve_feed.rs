@@ -92,6 +92,17 @@ fn imported(feed: &mut FeedClient, number: &Value, height: u64) -> Value {
         .expect("a block")
 }
 
+/// Alice reports block 104, and Bob `BEHIND_MS` after `receiver` read her report.
+fn import_104(receiver: &Receiver, alice: &mut StreamClient, bob: &mut StreamClient) {
+    let imports = frames(receiver, "block.import");
+    assert!(alice.send(&wrapped(1, block_import(104))));
+    assert!(eventually(Duration::from_secs(60), || {
+        frames(receiver, "block.import") > imports
+    }));
+    sleep(Duration::from_millis(BEHIND_MS as u64));
+    assert!(bob.send(&wrapped(1, block_import(104))));
+}
+
 fn check_delay(block: &Value) {
     let delay = block[4].as_i64().expect("a propagation time");
     assert!(
@@ -151,14 +162,8 @@ fn the_feed_tells_the_chain_its_nodes_and_their_blocks_live() {
         let (bob_added, _) = &nodes["bob"];
         check_delay(&bob_added[5]);
 
-        // Live: Alice imports 104, Bob 300 ms after her report was read.
-        let imports = frames(&receiver, "block.import");
-        assert!(alice.send(&wrapped(1, block_import(104))));
-        assert!(eventually(Duration::from_secs(60), || {
-            frames(&receiver, "block.import") > imports
-        }));
-        sleep(Duration::from_millis(BEHIND_MS as u64));
-        assert!(bob.send(&wrapped(1, block_import(104))));
+        // Live: Alice imports 104, Bob 300 ms after her.
+        import_104(&receiver, &mut alice, &mut bob);
         let block = imported(&mut feed, &alice_added[0], 104);
         assert_eq!((&block[1], &block[4]), (&json!(hash(104)), &json!(0)));
         let mut read = feed.until(|(action, payload)| {
@@ -384,14 +389,8 @@ fn the_real_frontend_shows_the_nodes_live() {
     assert!(listed, "the node list never filled: {}", browser.text());
     assert!(browser.text().contains("Polkadot"), "{}", browser.text());
 
-    // Alice imports 104, Bob 300 ms after her report was read: both rows change, live.
-    let imports = frames(&receiver, "block.import");
-    assert!(alice.send(&wrapped(1, block_import(104))));
-    assert!(eventually(Duration::from_secs(60), || {
-        frames(&receiver, "block.import") > imports
-    }));
-    sleep(Duration::from_millis(BEHIND_MS as u64));
-    assert!(bob.send(&wrapped(1, block_import(104))));
+    // Alice imports 104, Bob 300 ms after her: both rows change, live.
+    import_104(&receiver, &mut alice, &mut bob);
     let mut rows = (String::new(), String::new());
     let live = eventually(Duration::from_secs(60), || {
         rows = (row(&mut browser, "alice"), row(&mut browser, "bob"));

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::serve::network::measure::{NodeLine, block_time_ms, node_lines};
 use crate::serve::store::network::{ChainBlock, ChainNode, ChainSummary, Delay};
-use crate::wire::telemetry::decode::lenient_number;
+use crate::wire::telemetry::decode::{SYSINFO_NAMES, lenient_number};
 
 /// The hash substrate-telemetry gives a block it knows nothing of.
 const NO_HASH: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
@@ -166,17 +166,10 @@ fn node_facts(
     let identity = &node.identity;
     let machine = &identity.machine;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let sysinfo = [
-        ("cpu", "cpu_model"),
-        ("memory", "memory_bytes"),
-        ("core_count", "core_count"),
-        ("linux_kernel", "kernel"),
-        ("linux_distro", "distro"),
-        ("is_virtual_machine", "virtual_machine"),
-    ]
-    .into_iter()
-    .filter_map(|(name, key)| Some((name.to_owned(), machine.get(key)?.clone())))
-    .collect::<serde_json::Map<String, Value>>();
+    let sysinfo = SYSINFO_NAMES
+        .into_iter()
+        .filter_map(|(name, key)| Some((name.to_owned(), machine.get(key)?.clone())))
+        .collect::<serde_json::Map<String, Value>>();
     let ip = node.ip.as_ref().filter(|_| expose_node_ip);
     let details = json!([
         identity
@@ -365,10 +358,7 @@ mod tests {
     const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 
     fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            other => panic!("an object, not {other}"),
-        }
+        value.as_object().cloned().expect("an object")
     }
 
     /// A Polkadot node as `system.connected` and `system.interval` describe it.
@@ -405,14 +395,7 @@ mod tests {
     }
 
     fn delay(node_id: i64, height: i64, imported_ms: i64, delay_ms: i64) -> Delay {
-        Delay {
-            node_id,
-            height,
-            hash: format!("0x{height:064x}"),
-            imported_ms,
-            delay_ms,
-            reports: 3,
-        }
+        Delay::of_height(node_id, height, imported_ms, delay_ms, 3)
     }
 
     fn summary(nodes: i64) -> ChainSummary {

@@ -340,14 +340,7 @@ mod tests {
     use super::*;
 
     fn delay(node_id: i64, height: i64, imported_ms: i64, delay_ms: i64) -> Delay {
-        Delay {
-            node_id,
-            height,
-            hash: format!("0x{height:064x}"),
-            imported_ms,
-            delay_ms,
-            reports: 2,
-        }
+        Delay::of_height(node_id, height, imported_ms, delay_ms, 2)
     }
 
     #[test]

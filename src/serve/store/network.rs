@@ -55,6 +55,27 @@ pub struct Delay {
     pub reports: i64,
 }
 
+#[cfg(test)]
+impl Delay {
+    /// A report of the block at `height` (its hash made of the height), for the figures' tests.
+    pub fn of_height(
+        node_id: i64,
+        height: i64,
+        imported_ms: i64,
+        delay_ms: i64,
+        reports: i64,
+    ) -> Delay {
+        Delay {
+            node_id,
+            height,
+            hash: format!("0x{height:064x}"),
+            imported_ms,
+            delay_ms,
+            reports,
+        }
+    }
+}
+
 pub trait NetworkStore: Send + Sync + 'static {
     /// Every chain, those with the most connected nodes first.
     fn chains(&self) -> impl Future<Output = Result<Vec<ChainSummary>, StoreError>> + Send;

@@ -281,6 +281,16 @@ fn is_block_hash(text: &str) -> bool {
     })
 }
 
+/// `system.connected`'s `sysinfo` fields, and the names a node's machine keeps them under.
+pub const SYSINFO_NAMES: [(&str, &str); 6] = [
+    ("cpu", "cpu_model"),
+    ("memory", "memory_bytes"),
+    ("core_count", "core_count"),
+    ("linux_kernel", "kernel"),
+    ("linux_distro", "distro"),
+    ("is_virtual_machine", "virtual_machine"),
+];
+
 /// What a `system.connected` says of the machine, under these names, for the chain's diversity
 /// tables: the build's OS, architecture and C library, and sc-sysinfo's `sysinfo` (CPU, memory,
 /// cores, kernel, distribution, virtual machine).
@@ -296,14 +306,7 @@ fn substrate_machine(message: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     if let Some(Value::Object(sysinfo)) = message.get("sysinfo") {
-        for (from, to) in [
-            ("cpu", "cpu_model"),
-            ("memory", "memory_bytes"),
-            ("core_count", "core_count"),
-            ("linux_kernel", "kernel"),
-            ("linux_distro", "distro"),
-            ("is_virtual_machine", "virtual_machine"),
-        ] {
+        for (from, to) in SYSINFO_NAMES {
             if let Some(value) = sysinfo.get(from) {
                 machine.insert(to.to_owned(), value.clone());
             }
