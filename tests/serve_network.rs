@@ -177,6 +177,11 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
         assert!((BEHIND_MS..60_000).contains(&block_time), "{block_time}");
         let alice_line = line(&chain, ALICE);
         assert_eq!(alice_line["best_height"], 103);
+        // Each node's own block time: between its two newest reports, at least BEHIND_MS apart.
+        for node in [alice_line, line(&chain, BOB)] {
+            let own = node["block_time_ms"].as_i64().expect("a block time");
+            assert!((BEHIND_MS..60_000).contains(&own), "{node}");
+        }
         assert_eq!(alice_line["finality_lag"], 2);
         assert_eq!(alice_line["validator"], true);
         assert_eq!(alice_line["implementation"], "Parity Polkadot");
@@ -264,9 +269,14 @@ fn check_pages(receiver: &Receiver, key: &str) {
     );
     let cookie = receiver.sign_in(key);
     let overview = page("/", &cookie).text();
+    let chain_row = overview
+        .split("<tr")
+        .find(|row| row.contains(&format!("href=\"/chains/{GENESIS}\">Polkadot</a>")))
+        .unwrap_or_else(|| panic!("no row for the chain: {overview}"));
+    // Its best block (that both nodes reported).
     assert!(
-        overview.contains(&format!("href=\"/chains/{GENESIS}\">Polkadot</a>")),
-        "{overview}"
+        chain_row.contains("<td data-v=\"103\">103</td>"),
+        "{chain_row}"
     );
     let chain = page(&path, &cookie);
     assert_eq!(chain.status, 200, "{}", chain.text());

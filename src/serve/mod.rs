@@ -103,7 +103,11 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         expose_node_ip: config.expose_node_ip,
         secure_cookies: config.tls.is_some(),
     });
-    tokio::spawn(Arc::clone(&shared.feed).run(Arc::clone(&shared)));
+    tokio::spawn(Arc::clone(&shared.feed).run(
+        Arc::clone(&store),
+        Arc::clone(&metrics),
+        Arc::clone(&shared.streams),
+    ));
     let serving = connections::Serving {
         router: router::router(shared),
         limits: config.connections,

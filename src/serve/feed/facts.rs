@@ -108,17 +108,19 @@ impl ChainFacts {
             .cloned()
             .collect();
         let lines = node_lines(&connected, delays, now_ms);
-        let mut imports: HashMap<i64, Vec<&Delay>> = HashMap::new();
+        let mut newest: HashMap<i64, &Delay> = HashMap::new();
         for delay in delays {
-            imports.entry(delay.node_id).or_default().push(delay);
+            let kept = newest.entry(delay.node_id).or_insert(delay);
+            if delay.imported_ms > kept.imported_ms {
+                *kept = delay;
+            }
         }
         let nodes: Vec<(i64, NodeFacts)> = connected
             .iter()
             .zip(&lines)
             .map(|(chain_node, line)| {
-                let mut own = imports.remove(&chain_node.id).unwrap_or_default();
-                own.sort_unstable_by_key(|delay| std::cmp::Reverse(delay.imported_ms));
-                let facts = node_facts(chain_node, line, &own, expose_node_ip);
+                let newest = newest.get(&chain_node.id).copied();
+                let facts = node_facts(chain_node, line, newest, expose_node_ip);
                 (chain_node.id, facts)
             })
             .collect();
@@ -155,11 +157,11 @@ fn corroborated_finalized(nodes: &[(i64, NodeFacts)], reports: i64) -> (i64, Str
         .unwrap_or_else(|| (0, NO_HASH.to_owned()))
 }
 
-/// `own`: the node's reports, newest first.
+/// `newest`: the node's newest report.
 fn node_facts(
     chain_node: &ChainNode,
     line: &NodeLine,
-    own: &[&Delay],
+    newest: Option<&Delay>,
     expose_node_ip: bool,
 ) -> NodeFacts {
     let node = &chain_node.node;
@@ -189,14 +191,11 @@ fn node_facts(
         null
     ]);
     // The newest report is written at once; the node's state only every few seconds.
-    let newest = own.first();
     let block = match newest {
         Some(newest) if Some(newest.height) >= line.best_height => BlockFacts {
             height: newest.height,
             hash: newest.hash.clone(),
-            block_time_ms: own
-                .get(1)
-                .map_or(0, |previous| newest.imported_ms - previous.imported_ms),
+            block_time_ms: line.block_time_ms.unwrap_or(0),
             timestamp_ms: newest.imported_ms,
             propagation_ms: Some(newest.delay_ms),
         },

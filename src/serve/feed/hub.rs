@@ -16,11 +16,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::facts::{ChainFacts, NodeFacts};
 use super::message::{Action, FEED_VERSION, FeedFrame};
+use crate::serve::metrics::ServeMetrics;
 use crate::serve::network::measure::CATCH_UP_MS;
-use crate::serve::network::{MAX_LISTED_CHAINS, reports_and_blocks};
-use crate::serve::state::AppState;
+use crate::serve::network::read::{MAX_LISTED_CHAINS, reports_and_blocks};
 use crate::serve::store::network::ChainSummary;
 use crate::serve::store::{Database, StoreError};
+use crate::serve::streams::Streams;
 
 /// How often changed chains are read again: what readers see is at most this late.
 const TICK: Duration = Duration::from_millis(250);
@@ -39,6 +40,20 @@ const NODES_PER_FRAME: usize = 64;
 /// A frame to the feed readers: to every reader (the chain list) or to a chain's; written once,
 /// shared by all.
 pub type ToReaders = Bytes;
+
+/// What the hub reads with: the store, its reads timed in serve's metrics.
+pub struct Reads<'a, S> {
+    pub store: &'a S,
+    pub metrics: &'a ServeMetrics,
+}
+
+impl<S> Clone for Reads<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Reads<'_, S> {}
 
 /// The feed of one instance.
 pub struct FeedHub {
@@ -95,14 +110,14 @@ impl FeedHub {
     /// from then on.
     pub async fn hello<S: Database>(
         &self,
-        shared: &AppState<S>,
+        reads: Reads<'_, S>,
     ) -> Result<(String, broadcast::Receiver<ToReaders>), StoreError> {
         let stale = self
             .told()
             .listed_at
             .is_none_or(|at| at.elapsed() >= LIST_EVERY);
         if stale {
-            self.read_chain_list(shared).await?;
+            self.read_chain_list(reads).await?;
         }
         let told = self.told();
         let mut frame = FeedFrame::default();
@@ -127,7 +142,7 @@ impl FeedHub {
     /// `None` for a chain not listed, as the real core ignores those.
     pub async fn follow<S: Database>(
         &self,
-        shared: &AppState<S>,
+        reads: Reads<'_, S>,
         chain: &str,
         previous: Option<&str>,
     ) -> Result<Option<Following>, StoreError> {
@@ -143,7 +158,7 @@ impl FeedHub {
         // following meanwhile, and then this read is not needed.
         let fresh = match followed {
             true => None,
-            false => self.read(shared, chain).await?,
+            false => self.read(reads, chain).await?,
         };
         let mut told = self.told();
         let followed = match (told.followed.entry(chain.to_owned()), fresh) {
@@ -160,20 +175,19 @@ impl FeedHub {
 
     async fn read<S: Database>(
         &self,
-        shared: &AppState<S>,
+        reads: Reads<'_, S>,
         chain: &str,
     ) -> Result<Option<ChainFacts>, StoreError> {
         let now_ms = crate::serve::now_ms();
-        let read_summary = shared.store.chain(chain);
-        let Some(summary) = shared.metrics.timed("chain", read_summary).await? else {
+        let Reads { store, metrics } = reads;
+        let Some(summary) = metrics.timed("chain", store.chain(chain)).await? else {
             return Ok(None);
         };
         let min_reports = summary.corroborating_reports();
         let since_ms = now_ms.saturating_sub(CATCH_UP_MS);
-        let read_nodes = shared.store.chain_nodes(chain);
         let (nodes, (delays, blocks)) = tokio::try_join!(
-            shared.metrics.timed("chain_nodes", read_nodes),
-            reports_and_blocks(shared, chain, min_reports, since_ms),
+            metrics.timed("chain_nodes", store.chain_nodes(chain)),
+            reports_and_blocks(store, metrics, chain, min_reports, since_ms),
         )?;
         Ok(Some(ChainFacts::of(
             &summary,
@@ -186,11 +200,8 @@ impl FeedHub {
     }
 
     /// Reads the chain list and tells every reader what changed.
-    async fn read_chain_list<S: Database>(&self, shared: &AppState<S>) -> Result<(), StoreError> {
-        let summaries = shared
-            .metrics
-            .timed("chains", shared.store.chains())
-            .await?;
+    async fn read_chain_list<S: Database>(&self, reads: Reads<'_, S>) -> Result<(), StoreError> {
+        let summaries = reads.metrics.timed("chains", reads.store.chains()).await?;
         let chains = listed(&summaries);
         let mut told = self.told();
         let mut frame = FeedFrame::default();
@@ -220,10 +231,10 @@ impl FeedHub {
     /// Reads `chain` again and tells its readers what changed; forgets it once nobody follows.
     async fn refresh<S: Database>(
         &self,
-        shared: &AppState<S>,
+        reads: Reads<'_, S>,
         chain: &str,
     ) -> Result<(), StoreError> {
-        let facts = self.read(shared, chain).await?;
+        let facts = self.read(reads, chain).await?;
         let mut told = self.told();
         let Some(followed) = told.followed.get_mut(chain) else {
             return Ok(());
@@ -244,9 +255,18 @@ impl FeedHub {
 
     /// Until the server stops: reads what changed, every `TICK` at most, while anyone reads the
     /// feed.
-    pub async fn run<S: Database>(self: Arc<Self>, shared: Arc<AppState<S>>) {
-        let mut news = shared.streams.live.listen();
-        let mut stopping = shared.streams.stopping();
+    pub async fn run<S: Database>(
+        self: Arc<Self>,
+        store: Arc<S>,
+        metrics: Arc<ServeMetrics>,
+        streams: Arc<Streams>,
+    ) {
+        let reads = Reads {
+            store: &*store,
+            metrics: &metrics,
+        };
+        let mut news = streams.live.listen();
+        let mut stopping = streams.stopping();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut pending = Pending::default();
@@ -265,7 +285,7 @@ impl FeedHub {
                     Err(RecvError::Closed) => return,
                 },
                 _ = tick.tick() => {
-                    if let Err(err) = self.catch_up(&shared, &mut pending).await {
+                    if let Err(err) = self.catch_up(reads, &mut pending).await {
                         tracing::warn!("the feed was not brought up to date (tried again in a second): {err}");
                         tokio::time::sleep(RETRY_AFTER).await;
                     }
@@ -278,7 +298,7 @@ impl FeedHub {
     /// pending.
     async fn catch_up<S: Database>(
         &self,
-        shared: &AppState<S>,
+        reads: Reads<'_, S>,
         pending: &mut Pending,
     ) -> Result<(), StoreError> {
         if self.to_all.receiver_count() == 0 {
@@ -294,7 +314,7 @@ impl FeedHub {
             }
         };
         if list_due {
-            self.read_chain_list(shared).await?;
+            self.read_chain_list(reads).await?;
             pending.list = false;
         }
         let due: Vec<String> = {
@@ -312,7 +332,7 @@ impl FeedHub {
                 .collect()
         };
         for chain in due {
-            self.refresh(shared, &chain).await?;
+            self.refresh(reads, &chain).await?;
             pending.chains.remove(&chain);
         }
         // What nobody follows needs no reading.

@@ -25,7 +25,7 @@ use crate::serve::auth::Viewer;
 use crate::serve::state::AppState;
 use crate::serve::store::Database;
 use crate::serve::streams::live::MAX_OPEN_PAGES;
-use hub::{Following, ToReaders};
+use hub::{Following, Reads, ToReaders};
 use message::{Action, FeedFrame, FromFeed};
 
 /// A reader sends only short commands.
@@ -68,10 +68,17 @@ type Closing = Option<(u16, &'static str)>;
 const STOPPING: Closing = Some((close_code::AWAY, "the server is stopping"));
 
 impl<S: Database> Reader<S> {
+    fn reads(&self) -> Reads<'_, S> {
+        Reads {
+            store: &self.shared.store,
+            metrics: &self.shared.metrics,
+        }
+    }
+
     /// Until the reader goes or is let go.
     async fn serve(&mut self) -> Result<Infallible, Closing> {
         let hub = Arc::clone(&self.shared.feed);
-        let (hello, mut chain_list) = match hub.hello(&self.shared).await {
+        let (hello, mut chain_list) = match hub.hello(self.reads()).await {
             Ok(hello) => hello,
             Err(err) => {
                 tracing::warn!("a feed reader was turned away: {err}");
@@ -134,7 +141,7 @@ impl<S: Database> Reader<S> {
         match self
             .shared
             .feed
-            .follow(&self.shared, chain, previous_chain)
+            .follow(self.reads(), chain, previous_chain)
             .await
         {
             Ok(Some(following)) => {

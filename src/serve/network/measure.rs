@@ -201,6 +201,8 @@ pub struct NodeLine {
     pub finality_lag: Option<i64>,
     /// When it last reported a new best block, and how long after its first sight.
     pub last_block_ms: Option<i64>,
+    /// Between its two newest reports.
+    pub block_time_ms: Option<i64>,
     pub last_propagation_ms: Option<i64>,
     pub propagation_hour: Option<Spread>,
     pub propagation_day: Option<Spread>,
@@ -237,7 +239,9 @@ pub fn node_lines(nodes: &[ChainNode], delays: &[Delay], now_ms: i64) -> Vec<Nod
                 .get(&chain_node.id)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let newest = own.iter().max_by_key(|delay| delay.imported_ms);
+            let mut newest_first: Vec<&&Delay> = own.iter().collect();
+            newest_first.sort_unstable_by_key(|delay| std::cmp::Reverse(delay.imported_ms));
+            let newest = newest_first.first();
             let spread_since = |since_ms: i64| {
                 Spread::of(
                     own.iter()
@@ -268,6 +272,10 @@ pub fn node_lines(nodes: &[ChainNode], delays: &[Delay], now_ms: i64) -> Vec<Nod
                     .zip(finalized_height)
                     .map(|(best, finalized)| best - finalized),
                 last_block_ms: newest.map(|delay| delay.imported_ms),
+                block_time_ms: match newest_first.as_slice() {
+                    [newest, previous, ..] => Some(newest.imported_ms - previous.imported_ms),
+                    _ => None,
+                },
                 last_propagation_ms: newest.map(|delay| delay.delay_ms),
                 propagation_hour: spread_since(now_ms - HOUR_MS),
                 propagation_day: spread_since(now_ms - DAY_MS),

@@ -4,6 +4,7 @@
 //! the other stream reads, they need a key unless `--public-reads`.
 
 pub mod measure;
+pub mod read;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,18 +21,12 @@ use crate::serve::reply::{Answer, bare};
 use crate::serve::state::AppState;
 use crate::serve::store::network::{ChainBlock, ChainSummary, Delay};
 use crate::serve::store::{Database, StoreError};
-use measure::{
-    BLOCK_TIME_BLOCKS, DAY_MS, HOUR_MS, NodeLine, Propagation, block_time_ms, diversity,
-    node_lines, propagating,
-};
+use measure::{DAY_MS, HOUR_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines};
+use read::{chains_with_best, reports_and_blocks};
 
 /// The propagation window without `window`, and the longest one asked for.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(3_600);
 const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3_600);
-
-/// The chain list's answer holds at most this many chains (those with the most connected nodes):
-/// nothing stops keyless senders from naming chains of their own.
-pub const MAX_LISTED_CHAINS: usize = 200;
 
 /// Everything the chain's page and answer show, read at `now_ms`.
 pub struct ChainView {
@@ -65,7 +60,13 @@ impl ChainView {
         let read_nodes = shared.store.chain_nodes(chain);
         let (nodes, (delays, blocks)) = tokio::try_join!(
             shared.metrics.timed("chain_nodes", read_nodes),
-            reports_and_blocks(shared, chain, min_reports, since_ms),
+            reports_and_blocks(
+                &*shared.store,
+                &shared.metrics,
+                chain,
+                min_reports,
+                since_ms
+            ),
         )?;
         let window_since_ms = now_ms.saturating_sub(window_ms);
         Ok(Some(ChainView {
@@ -78,32 +79,6 @@ impl ChainView {
             min_reports,
         }))
     }
-}
-
-/// A chain's reports since `since_ms`, those catching up left out, and its newest blocks with at
-/// least `min_reports` reports.
-pub async fn reports_and_blocks<S: Database>(
-    shared: &AppState<S>,
-    chain: &str,
-    min_reports: i64,
-    since_ms: i64,
-) -> Result<(Vec<Delay>, Vec<ChainBlock>), StoreError> {
-    let read_delays = shared.store.delays(chain, None, since_ms);
-    let (delays, blocks) = tokio::try_join!(
-        shared.metrics.timed("delays", read_delays),
-        recent_blocks(shared, chain, min_reports, BLOCK_TIME_BLOCKS),
-    )?;
-    Ok((propagating(delays), blocks))
-}
-
-async fn recent_blocks<S: Database>(
-    shared: &AppState<S>,
-    chain: &str,
-    min_reports: i64,
-    limit: u32,
-) -> Result<Vec<ChainBlock>, StoreError> {
-    let read = shared.store.recent_blocks(chain, min_reports, limit);
-    shared.metrics.timed("recent_blocks", read).await
 }
 
 /// `/metrics` (with `--fleet-metrics`) gives this many chains, those with the most connected
@@ -128,8 +103,14 @@ pub async fn chain_families<S: Database>(shared: &AppState<S>) -> Result<String,
     let mut figures = Vec::new();
     for summary in chains.into_iter().take(MAX_EXPORTED_CHAINS) {
         let min_reports = summary.corroborating_reports();
-        let (delays, blocks) =
-            reports_and_blocks(shared, &summary.chain, min_reports, since_ms).await?;
+        let (delays, blocks) = reports_and_blocks(
+            &*shared.store,
+            &shared.metrics,
+            &summary.chain,
+            min_reports,
+            since_ms,
+        )
+        .await?;
         figures.push(ChainFigures {
             block_time_ms: block_time_ms(&blocks),
             propagation: Propagation::of(&delays, since_ms, HOUR_MS, min_reports),
@@ -183,16 +164,11 @@ fn summary_json(summary: &ChainSummary, best: Option<&ChainBlock>, now_ms: i64) 
 /// with their best blocks.
 pub async fn chains<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let now_ms = crate::serve::now_ms();
-    let chains = shared
-        .metrics
-        .timed("chains", shared.store.chains())
-        .await?;
-    let mut answer = Vec::new();
-    for summary in chains.iter().take(MAX_LISTED_CHAINS) {
-        let min_reports = summary.corroborating_reports();
-        let best = recent_blocks(&shared, &summary.chain, min_reports, 1).await?;
-        answer.push(summary_json(summary, best.first(), now_ms));
-    }
+    let chains = chains_with_best(&*shared.store, &shared.metrics).await?;
+    let answer: Vec<Value> = chains
+        .iter()
+        .map(|(summary, best)| summary_json(summary, best.as_ref(), now_ms))
+        .collect();
     bare(answer.into())
 }
 

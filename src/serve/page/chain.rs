@@ -24,7 +24,7 @@ use crate::serve::state::AppState;
 use crate::serve::store::Database;
 use crate::serve::store::network::ChainSummary;
 
-const NODE_HEADERS: [&str; 20] = [
+const NODE_HEADERS: [&str; 21] = [
     "Node",
     "Validator",
     "Implementation",
@@ -37,6 +37,7 @@ const NODE_HEADERS: [&str; 20] = [
     "Block hash",
     "Finalized",
     "Finality lag",
+    "Block time",
     "Last block",
     "Propagation",
     "Median 1 h",
@@ -221,6 +222,7 @@ fn node_row(node: &NodeLine, now_ms: i64) -> Row {
             ),
             height(node.finalized_height),
             height(node.finality_lag),
+            delay(node.block_time_ms),
             Cell::number(node.last_block_ms.map(|ms| ms as f64), |ms| {
                 ago(ms as i64, now_ms)
             }),

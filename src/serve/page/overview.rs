@@ -13,14 +13,15 @@ use axum::response::Response;
 
 use super::html::{self, Cell, Row, url_component};
 use super::rows::{
-    MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, as_of, failure, html_answer, machine_row,
+    MACHINE_HEADERS, SIGN_IN_PROMPT, STREAM_HEADERS, ago, as_of, failure, html_answer, machine_row,
     machine_subject, stream_row,
 };
 use crate::serve::alerts::Alerts;
 use crate::serve::auth::{Viewer, scope_of};
+use crate::serve::network::read::chains_with_best;
 use crate::serve::state::{AppState, PeerAddr};
 use crate::serve::store::Database;
-use crate::serve::store::network::ChainSummary;
+use crate::serve::store::network::{ChainBlock, ChainSummary};
 use crate::serve::streams;
 
 /// Problems first, then by name (the first cell).
@@ -96,12 +97,15 @@ pub async fn overview<S: Database>(
         None => main.push_str(SIGN_IN_PROMPT),
     }
     if record.is_some() || shared.public_reads {
-        match shared.metrics.timed("chains", shared.store.chains()).await {
+        match chains_with_best(&*shared.store, &shared.metrics).await {
             Ok(chains) => main.push_str(&section(
                 "Chains",
                 "chains",
-                &["Chain", "Connected", "Nodes"],
-                chains.iter().map(chain_row).collect(),
+                &["Chain", "Connected", "Nodes", "Best block", "Last block"],
+                chains
+                    .iter()
+                    .map(|(chain, best)| chain_row(chain, best.as_ref(), now_ms))
+                    .collect(),
                 "No stream node has connected yet.",
             )),
             Err(err) => main.push_str(&failure(&err)),
@@ -143,16 +147,21 @@ pub async fn overview<S: Database>(
     )
 }
 
-/// A chain's line, linking to its page; one without connected nodes sorts first, marked.
-fn chain_row(chain: &ChainSummary) -> Row {
+/// A chain's line, linking to its page, with its best block and when it was first seen; one
+/// without connected nodes sorts first, marked.
+fn chain_row(chain: &ChainSummary, best: Option<&ChainBlock>, now_ms: i64) -> Row {
     let name = chain.name.clone().unwrap_or_else(|| chain.chain.clone());
-    let count = |n: i64| Cell::number(Some(n as f64), |n| format!("{n:.0}"));
+    let count = |n: Option<i64>| Cell::number(n.map(|n| n as f64), |n| format!("{n:.0}"));
     Row {
         problem: chain.connected == 0,
         cells: vec![
             Cell::text(name).link(format!("/chains/{}", url_component(&chain.chain))),
-            count(chain.connected),
-            count(chain.nodes),
+            count(Some(chain.connected)),
+            count(Some(chain.nodes)),
+            count(best.map(|block| block.height)),
+            Cell::number(best.map(|block| block.first_seen_ms as f64), |ms| {
+                ago(ms as i64, now_ms)
+            }),
         ],
     }
 }
