@@ -17,8 +17,8 @@ use crate::common::feed::{
 };
 use crate::common::nodes::GENESIS;
 use crate::common::receiver::request;
-use crate::common::receiver::{KINDS, Kind, Receiver, database};
-use crate::common::stream::{StreamClient, block_import, interval, wrapped};
+use crate::common::receiver::{KINDS, Kind, OwnCluster, Receiver, database};
+use crate::common::stream::{StreamClient, block_import, connected, interval, wrapped};
 use crate::common::{Running, add_key, eventually, free_port, temp_dir};
 use crate::serve_network::{
     ALICE, BEHIND_MS, BOB, SLACK_MS, chain_when, frames, line, stream_blocks,
@@ -288,10 +288,7 @@ fn the_feed_needs_a_signed_in_viewer_unless_reads_are_public() {
         .unwrap_or_else(|status| panic!("a signed-in viewer was refused: {status}"));
     assert_eq!(feed.frame()[0], (FEED_VERSION, json!(33)));
     let mut node = StreamClient::connect(&crate::serve_network::ws(&receiver));
-    assert!(node.send(&wrapped(
-        1,
-        crate::common::stream::connected("alice", ALICE)
-    )));
+    assert!(node.send(&wrapped(1, connected("alice", ALICE))));
     listed(&mut feed, 1);
     node.close();
 }
@@ -409,4 +406,93 @@ fn the_real_frontend_shows_the_nodes_live() {
     assert_eq!(errors, json!([]), "the frontend's console has errors");
     alice.close();
     bob.close();
+}
+
+/// Reads a page's server-sent events (`GET /events`) on a plain socket: each `changed` event's
+/// chain.
+struct Events(std::io::BufReader<std::net::TcpStream>);
+
+impl Events {
+    fn open(address: &str) -> Events {
+        use std::io::{BufRead, Write};
+        let mut socket = std::net::TcpStream::connect(address).expect("connect");
+        socket
+            .write_all(b"GET /events HTTP/1.1\r\nHost: serve\r\nAccept: text/event-stream\r\n\r\n")
+            .expect("ask for the events");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("a read timeout");
+        let mut events = Events(std::io::BufReader::new(socket));
+        let mut status = String::new();
+        events.0.read_line(&mut status).expect("a status line");
+        assert!(status.contains(" 200 "), "{status}");
+        events
+    }
+
+    /// The chains of the events that came within about half a second.
+    fn changed(&mut self) -> Vec<String> {
+        use std::io::BufRead;
+        let mut chains = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match self.0.read_line(&mut line) {
+                Ok(0) => panic!("the events ended"),
+                Ok(_) => {
+                    if let Some(chain) = line.trim_end().strip_prefix("data: ") {
+                        chains.push(chain.to_owned());
+                    }
+                }
+                Err(_) => return chains,
+            }
+        }
+    }
+}
+
+/// Live news crosses instances through PostgreSQL's LISTEN/NOTIFY; after the database restarts,
+/// each instance listens again: a chain that first appears at one instance after the restart is
+/// announced to the pages of the other, and its feed lists it.
+#[test]
+fn news_crosses_instances_again_after_the_database_restarts() {
+    const WESTEND: &str = "0xe143f23803ac50e8f6f8e62695d1ce9e4e1d68aa36c1cd2cfd15340213f3423e";
+    let cluster = OwnCluster::start("feed-outage");
+    let database = cluster.database("feed_outage");
+    let extra = ["--db-save-latency", "10ms", "--public-reads"];
+    let (shown, streamed) = (
+        Receiver::start(&database, &extra),
+        Receiver::start(&database, &extra),
+    );
+    let mut feed = FeedClient::open(&shown.address);
+    let mut events = Events::open(&shown.address);
+    let mut alice = StreamClient::connect(&crate::serve_network::ws(&streamed));
+    assert!(alice.send(&wrapped(1, connected("alice", ALICE))));
+    listed(&mut feed, 1);
+
+    cluster.stop();
+    cluster.restart();
+    // A node on a chain nobody was on before: any news of it came through the database after
+    // the restart. Until the other instance listens again, its blocks' news is lost: it goes on.
+    let mut carol = StreamClient::connect(&crate::serve_network::ws(&streamed));
+    let mut westend = connected(
+        "carol",
+        "12D3KooWCarolCarolCarolCarolCarolCarolCarolCarolCa3",
+    );
+    westend["genesis_hash"] = json!(WESTEND);
+    westend["chain"] = json!("Westend");
+    assert!(carol.send(&wrapped(1, westend)));
+    let mut heard = false;
+    for height in 1..=120 {
+        assert!(carol.send(&wrapped(1, block_import(height))));
+        heard = events.changed().iter().any(|chain| chain == WESTEND);
+        if heard {
+            break;
+        }
+    }
+    assert!(
+        heard,
+        "the pages never heard of the new chain after the restart"
+    );
+    feed.until(|(action, payload)| *action == ADDED_CHAIN && payload[1] == WESTEND);
+    alice.close();
+    carol.close();
 }

@@ -30,6 +30,7 @@ use message::{Action, FeedFrame, FromFeed};
 
 /// A reader sends only short commands.
 const MAX_COMMAND_BYTES: usize = 1024;
+const READ_BUFFER_BYTES: usize = 4096;
 /// A reader that takes no frame for this long is let go: its place and its backlog are for others.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -46,6 +47,9 @@ pub async fn feed<S: Database>(
         return (StatusCode::SERVICE_UNAVAILABLE, busy).into_response();
     };
     upgrade
+        // tungstenite's buffers are 128 KiB each by default: most of what a reader would cost.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .max_message_size(MAX_COMMAND_BYTES)
         .max_frame_size(MAX_COMMAND_BYTES)
         .on_upgrade(move |socket| async move {
