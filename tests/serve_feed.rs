@@ -136,6 +136,11 @@ fn the_feed_tells_the_chain_its_nodes_and_their_blocks_live() {
         assert_eq!(stats["memory"]["list"], json!([[[32, 48], 2]]), "{stats}");
         assert_eq!(stats["linux_kernel"]["list"], json!([["6.1.0", 2]]));
         assert_eq!(stats["cpu_vendor"]["list"], json!([["AMD", 2]]));
+        // Alice's hardware benchmarks, in percent of the reference machine's; Bob sent none.
+        assert_eq!(
+            stats["cpu_hashrate_score"],
+            json!({"list": [[[110, 130], 1]], "other": 0, "unknown": 1})
+        );
 
         let (alice_added, alice_finalized) = &nodes["alice"];
         let details = &alice_added[1];
@@ -150,6 +155,7 @@ fn the_feed_tells_the_chain_its_nodes_and_their_blocks_live() {
             Value::Null,
             "no address without --expose-node-ip"
         );
+        assert_eq!(details[10], Value::Null, "nor benchmarks");
         assert_eq!(details[9]["cpu"], "AMD EPYC 7B13");
         assert_eq!(alice_added[2], json!([12.0, 3.0]));
         let block = &alice_added[5];
@@ -263,6 +269,7 @@ fn a_feed_shows_nodes_streaming_to_another_instance() {
     check_delay(&nodes["bob"].0[5]);
     let (_, nodes) = subscribe(&mut told);
     assert_eq!(nodes["alice"].0[1][8], "127.0.0.1");
+    assert_eq!(nodes["alice"].0[1][10]["cpu_hashrate_score"], 1141);
 
     assert!(alice.send(&wrapped(1, block_import(104))));
     assert!(alice.send(&wrapped(1, interval(104, 12))));

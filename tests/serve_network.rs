@@ -13,7 +13,9 @@ use crate::common::browser::Browser;
 use crate::common::eventually;
 use crate::common::nodes::GENESIS;
 use crate::common::receiver::{KINDS, Kind, Receiver, database, request};
-use crate::common::stream::{StreamClient, block_import, connected, finalized, interval, wrapped};
+use crate::common::stream::{
+    StreamClient, block_import, connected, finalized, hwbench, interval, wrapped,
+};
 
 pub(crate) const ALICE: &str = "12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAli1";
 pub(crate) const BOB: &str = "12D3KooWBobBobBobBobBobBobBobBobBobBobBobBobBobBob22";
@@ -84,6 +86,7 @@ pub(crate) fn stream_blocks(
     let mut alice = StreamClient::connect(&ws(alice_at));
     let mut bob = StreamClient::connect(&ws(bob_at));
     assert!(alice.send(&wrapped(1, connected("alice", ALICE))));
+    assert!(alice.send(&wrapped(1, hwbench())));
     assert!(bob.send(&wrapped(1, connected("bob", BOB))));
     let before = frames(alice_at, "system.interval");
     assert!(alice.send(&wrapped(1, interval(100, 12))));
@@ -201,6 +204,15 @@ fn a_node_behind_shows_its_delay_and_the_chain_its_spread() {
         assert_eq!(
             diversity["virtual_machine"],
             json!([{"value": "true", "nodes": 2}])
+        );
+        // Alice sent her hardware benchmarks (1,141 MB/s hashing, 111 % of the reference
+        // machine's), Bob none.
+        assert_eq!(
+            diversity["cpu_score"],
+            json!([
+                {"value": "110-130 % of the reference", "nodes": 1},
+                {"value": "unknown", "nodes": 1}
+            ])
         );
 
         let chains = answer(&receiver, "/api/chains", &key);

@@ -118,7 +118,7 @@ const KNOWN_KINDS: &[&str] = &[
     "afg.received_precommit",
     "afg.received_commit",
     "afg.authority_set",
-    "sysinfo.hwbench_results",
+    "sysinfo.hwbench",
     "starknet",
 ];
 

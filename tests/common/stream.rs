@@ -242,6 +242,19 @@ pub fn interval(height: u64, peers: u64) -> Value {
     })
 }
 
+/// `sysinfo.hwbench`, sc-sysinfo's hardware benchmarks (MB/s), as a node sends them once after
+/// `system.connected`.
+pub fn hwbench() -> Value {
+    json!({
+        "msg": "sysinfo.hwbench",
+        "cpu_hashrate_score": 1141,
+        "memory_memcpy_score": 15832,
+        "disk_sequential_write_score": 2175,
+        "disk_random_write_score": 601,
+        "parallel_cpu_hashrate_score": 8732
+    })
+}
+
 pub fn block_import(height: u64) -> Value {
     json!({"msg": "block.import", "best": format!("0x{height:064x}"), "height": height, "origin": "NetworkInitialSync"})
 }

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::serve::network::measure::{NodeLine, block_time_ms, node_lines};
+use crate::serve::network::measure::{NodeLine, block_time_ms, node_lines, score_range};
 use crate::serve::store::network::{ChainBlock, ChainNode, ChainSummary, Delay};
-use crate::wire::telemetry::decode::{SYSINFO_NAMES, lenient_number};
+use crate::wire::telemetry::decode::{HWBENCH_REFERENCES, SYSINFO_NAMES, lenient_number};
 
 /// The hash substrate-telemetry gives a block it knows nothing of.
 const NO_HASH: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
@@ -173,6 +173,12 @@ fn node_facts(
         .filter_map(|(name, key)| Some((name.to_owned(), machine.get(key)?.clone())))
         .collect::<serde_json::Map<String, Value>>();
     let ip = node.ip.as_ref().filter(|_| expose_node_ip);
+    // Like the address, only with `--expose-node-ip`, as the real core shows them.
+    let benchmarks = HWBENCH_REFERENCES
+        .into_iter()
+        .filter_map(|(score, _)| Some((score.to_owned(), node.state.get(score)?.clone())))
+        .collect::<serde_json::Map<String, Value>>();
+    let hwbench = (expose_node_ip && !benchmarks.is_empty()).then_some(benchmarks);
     let details = json!([
         identity
             .name
@@ -188,7 +194,7 @@ fn node_facts(
         machine.get("libc"),
         ip,
         (!sysinfo.is_empty()).then_some(sysinfo),
-        null
+        hwbench
     ]);
     // The newest report is written at once; the node's state only every few seconds.
     let block = match newest {
@@ -237,7 +243,7 @@ fn node_facts(
 }
 
 /// The stats tab: how many connected nodes share each value, the ten most common of each field
-/// (memory in substrate-telemetry's ranges, in its order). The benchmark scores are not kept.
+/// (memory and the benchmark scores in substrate-telemetry's ranges, in their order).
 fn chain_stats(nodes: &[ChainNode]) -> Value {
     let machine = |node: &ChainNode, key: &str| node.node.identity.machine.get(key).cloned();
     let field = |key: &'static str| move |node: &ChainNode| machine(node, key);
@@ -246,8 +252,7 @@ fn chain_stats(nodes: &[ChainNode]) -> Value {
     let cpu = |node: &ChainNode| {
         machine(node, "cpu_model").and_then(|cpu| cpu.as_str().map(str::to_owned))
     };
-    let unmeasured = json!({"list": [], "other": 0, "unknown": nodes.len()});
-    json!({
+    let mut stats = json!({
         "version": top(nodes, |node| node.node.identity.version.clone().map(Value::from)),
         "target_os": top(nodes, text_of("os")),
         "target_arch": top(nodes, text_of("arch")),
@@ -262,12 +267,14 @@ fn chain_stats(nodes: &[ChainNode]) -> Value {
         "linux_distro": top(nodes, text_of("distro")),
         "is_virtual_machine": top(nodes, field("virtual_machine")),
         "cpu_vendor": top(nodes, |node| cpu(node).map(|cpu| Value::from(cpu_vendor(&cpu)))),
-        "cpu_hashrate_score": unmeasured,
-        "parallel_cpu_hashrate_score": unmeasured,
-        "memory_memcpy_score": unmeasured,
-        "disk_sequential_write_score": unmeasured,
-        "disk_random_write_score": unmeasured,
-    })
+    });
+    for (score, reference) in HWBENCH_REFERENCES {
+        stats[score] = ordered(nodes, |node| {
+            let score = node.node.state.get(score).and_then(lenient_number)?;
+            Some(score_range(score, reference))
+        });
+    }
+    stats
 }
 
 /// Values counted by their JSON text, so that any JSON value is a key.
@@ -448,8 +455,28 @@ mod tests {
             bob.block.payload(),
             json!([12, format!("0x{:064x}", 12), 0, 11_400, 400])
         );
-        let exposed = ChainFacts::of(&summary(2), &nodes, &delays, &blocks, true, 20_000);
-        assert_eq!(exposed.nodes[0].1.details[8], "203.0.113.7");
+        let mut benchmarked = nodes.clone();
+        benchmarked[0]
+            .node
+            .state
+            .extend(substrate_state(&object(json!({
+                "msg": "sysinfo.hwbench", "cpu_hashrate_score": 5_200, "memory_memcpy_score": 14_000
+            }))));
+        let exposed = ChainFacts::of(&summary(2), &benchmarked, &delays, &blocks, true, 20_000);
+        let details = &exposed.nodes[0].1.details;
+        assert_eq!(details[8], "203.0.113.7");
+        assert_eq!(
+            details[10],
+            json!({"cpu_hashrate_score": 5_200, "memory_memcpy_score": 14_000})
+        );
+        assert_eq!(
+            exposed.stats["cpu_hashrate_score"],
+            json!({"list": [[[500, null], 1]], "other": 0, "unknown": 1})
+        );
+        assert_eq!(
+            exposed.stats["memory_memcpy_score"]["list"],
+            json!([[[90, 110], 1]])
+        );
         let stats = &facts.stats;
         assert_eq!(
             stats["memory"],

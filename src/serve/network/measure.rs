@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::serve::store::network::{ChainBlock, ChainNode, Delay};
-use crate::wire::telemetry::decode::lenient_number;
+use crate::serve::store::streams::StreamNode;
+use crate::wire::telemetry::decode::{HWBENCH_REFERENCES, lenient_number};
 
 /// The propagation histogram's upper bounds, in ms; a last bucket holds what is slower.
 pub const HISTOGRAM_BOUNDS_MS: [i64; 9] =
@@ -283,10 +284,33 @@ pub fn node_lines(nodes: &[ChainNode], delays: &[Delay], now_ms: i64) -> Vec<Nod
                     .disconnected_ms
                     .is_none()
                     .then(|| now_ms.saturating_sub(started_ms)),
-                hardware: node.identity.machine.clone(),
+                hardware: machine_and_benchmarks(node),
             }
         })
         .collect()
+}
+
+/// What a node says of its machine (`system.connected`), and its hardware benchmarks' scores
+/// (`sysinfo.hwbench`, kept in its state) where it sent them.
+fn machine_and_benchmarks(node: &StreamNode) -> Map<String, Value> {
+    let mut hardware = node.identity.machine.clone();
+    for (score, _) in HWBENCH_REFERENCES {
+        if let Some(value) = node.state.get(score) {
+            hardware.insert(score.to_owned(), value.clone());
+        }
+    }
+    hardware
+}
+
+/// A benchmark score as substrate-telemetry ranks it: the range, in percent of the reference
+/// machine's score, that it falls in (0-10, 10-30, ... 400-500, and 500 or more).
+pub fn score_range(score: f64, reference: u64) -> (u64, Option<u64>) {
+    const BOUNDS: [u64; 13] = [0, 10, 30, 50, 70, 90, 110, 130, 150, 200, 300, 400, 500];
+    let percent = (score / reference as f64 * 100.0) as u64;
+    BOUNDS
+        .windows(2)
+        .find(|pair| percent < pair[1])
+        .map_or((500, None), |pair| (pair[0], Some(pair[1])))
 }
 
 /// How many connected nodes share each value of a field, most common first.
@@ -301,7 +325,7 @@ type Reading = fn(&NodeLine) -> Option<String>;
 
 /// The chain's diversity, over its connected nodes: one table per field, in this order.
 pub fn diversity(lines: &[NodeLine]) -> Vec<(&'static str, Vec<Share>)> {
-    let fields: [(&str, Reading); 10] = [
+    let fields: [(&str, Reading); 15] = [
         ("implementation", |line| line.implementation.clone()),
         ("version", |line| line.version.clone()),
         ("os", |line| hardware_text(line, "os")),
@@ -317,6 +341,11 @@ pub fn diversity(lines: &[NodeLine]) -> Vec<(&'static str, Vec<Share>)> {
         ("virtual_machine", |line| {
             hardware_text(line, "virtual_machine")
         }),
+        ("cpu_score", |line| benchmark(line, 0)),
+        ("parallel_cpu_score", |line| benchmark(line, 1)),
+        ("memory_score", |line| benchmark(line, 2)),
+        ("disk_sequential_write_score", |line| benchmark(line, 3)),
+        ("disk_random_write_score", |line| benchmark(line, 4)),
     ];
     fields
         .into_iter()
@@ -336,6 +365,17 @@ pub fn diversity(lines: &[NodeLine]) -> Vec<(&'static str, Vec<Share>)> {
         .collect()
 }
 
+/// The node's score in the `index`th benchmark of `HWBENCH_REFERENCES`, as a range of percents
+/// of the reference machine's.
+fn benchmark(line: &NodeLine, index: usize) -> Option<String> {
+    let (name, reference) = HWBENCH_REFERENCES[index];
+    let score = line.hardware.get(name).and_then(lenient_number)?;
+    Some(match score_range(score, reference) {
+        (low, Some(high)) => format!("{low}-{high} % of the reference"),
+        (low, None) => format!("{low} % of the reference or more"),
+    })
+}
+
 fn hardware_text(line: &NodeLine, key: &str) -> Option<String> {
     match line.hardware.get(key)? {
         Value::String(text) => Some(text.clone()),
@@ -349,6 +389,17 @@ mod tests {
 
     fn delay(node_id: i64, height: i64, imported_ms: i64, delay_ms: i64) -> Delay {
         Delay::of_height(node_id, height, imported_ms, delay_ms, 2)
+    }
+
+    #[test]
+    fn benchmark_scores_fall_in_the_real_cores_ranges() {
+        assert_eq!(score_range(0.0, 100), (0, Some(10)));
+        assert_eq!(score_range(9.0, 100), (0, Some(10)));
+        assert_eq!(score_range(10.0, 100), (10, Some(30)));
+        assert_eq!(score_range(29.0, 100), (10, Some(30)));
+        assert_eq!(score_range(100.0, 100), (90, Some(110)));
+        assert_eq!(score_range(500.0, 100), (500, None));
+        assert_eq!(score_range(1141.0, 1028), (110, Some(130)));
     }
 
     #[test]

@@ -211,6 +211,14 @@ pub fn substrate_state(message: &Map<String, Value>) -> Map<String, Value> {
         ],
         "block.import" => &[("height", "best_height"), ("best", "best_hash")],
         "notify.finalized" => &[("height", "finalized_height"), ("best", "finalized_hash")],
+        // sc-sysinfo's hardware benchmarks, sent once after `system.connected`.
+        "sysinfo.hwbench" => &[
+            ("cpu_hashrate_score", "cpu_hashrate_score"),
+            ("parallel_cpu_hashrate_score", "parallel_cpu_hashrate_score"),
+            ("memory_memcpy_score", "memory_memcpy_score"),
+            ("disk_sequential_write_score", "disk_sequential_write_score"),
+            ("disk_random_write_score", "disk_random_write_score"),
+        ],
         _ => &[],
     };
     let mut state = Map::new();
@@ -280,6 +288,16 @@ fn is_block_hash(text: &str) -> bool {
         (1..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
+
+/// `sysinfo.hwbench`'s scores (MB/s), kept under their own names in a node's state, and the
+/// score of the reference machine for each (Polkadot's, as substrate-telemetry ranks them).
+pub const HWBENCH_REFERENCES: [(&str, u64); 5] = [
+    ("cpu_hashrate_score", 1028),
+    ("parallel_cpu_hashrate_score", 1028),
+    ("memory_memcpy_score", 14899),
+    ("disk_sequential_write_score", 485),
+    ("disk_random_write_score", 222),
+];
 
 /// `system.connected`'s `sysinfo` fields, and the names a node's machine keeps them under.
 pub const SYSINFO_NAMES: [(&str, &str); 6] = [
@@ -568,6 +586,11 @@ mod tests {
         assert_eq!(figures.network_traffic, Some(150.5));
         assert_eq!(figures.cpu_usage, None);
         assert!(substrate_state(&object(json!({"msg": "afg.finalized", "height": 3}))).is_empty());
+        let hwbench = object(json!({"msg": "sysinfo.hwbench", "cpu_hashrate_score": 1141,
+            "memory_memcpy_score": 15832, "disk_sequential_write_score": 2175}));
+        let scores = substrate_state(&hwbench);
+        assert_eq!(scores.len(), 3, "{scores:?}");
+        assert_eq!(scores["cpu_hashrate_score"], 1141);
     }
 
     #[test]
