@@ -9,8 +9,12 @@
 //! `/nodes/logs` (p50/p99, a probe every 250 ms). Then bytes on disk per stored message.
 //!
 //! `cargo bench --bench stream_load [-- --seconds 30 --connections 500 --steps 1,2,4
-//! --frames-per-block 6]` (a step multiplies the per-node rate; a node reports a new best block
-//! every 6 messages, 1 makes each message one, the network view's worst case).
+//! --frames-per-block 6 --floor]` (a step multiplies the per-node rate; a node reports a new best
+//! block every 6 messages, 1 makes each message one, the network view's worst case).
+//!
+//! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
+//! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
+//! CPU per 1,000 frames is then given divided by the floor's.
 
 mod common;
 
@@ -26,6 +30,8 @@ use common::{Served, add_key, databases, percentile};
 
 const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 const NODES_PER_CONNECTION: u64 = 20;
+/// The label of the run against `serve --bench-discard-streams`.
+const FLOOR: &str = "floor (read and decode, then drop)";
 
 struct Options {
     seconds: u64,
@@ -34,6 +40,7 @@ struct Options {
     /// A node's messages per new best block: 6 is Polkadot's (a block every 6 s, a message a
     /// second); 1 makes every message a new block, the network view's worst case.
     frames_per_block: u64,
+    floor: bool,
 }
 
 fn options() -> Options {
@@ -58,6 +65,7 @@ fn options() -> Options {
             .and_then(|v| v.parse().ok())
             .filter(|frames| *frames > 0)
             .unwrap_or(6),
+        floor: args.iter().any(|arg| arg == "--floor"),
     }
 }
 
@@ -246,20 +254,29 @@ fn main() {
         .expect("runtime");
     let dir = std::env::temp_dir().join(format!("nodepulse-stream-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let databases = databases(&dir.join("streams.db"), "stream_bench");
+    let mut databases = databases(&dir.join("streams.db"), "stream_bench");
+    if options.floor {
+        let floor = format!("sqlite://{}", dir.join("floor.db").display());
+        databases.push((FLOOR, floor));
+    }
     let loader_pid = std::process::id().to_string();
+    // Per database, the server's CPU-ms per 1,000 frames at each step.
+    let mut costs: Vec<(&str, Vec<f64>)> = Vec::new();
 
     for (label, database) in &databases {
         let key = add_key(database, "bench", false);
-        let served = Served::start(
-            database,
-            &[
-                "--max-connections-per-ip",
-                "100000",
-                "--max-stream-rate",
-                "64MiB",
-            ],
-        );
+        let mut flags = vec![
+            "--max-connections-per-ip",
+            "100000",
+            "--max-stream-rate",
+            "64MiB",
+        ];
+        let floor = *label == FLOOR;
+        if floor {
+            flags.push("--bench-discard-streams");
+        }
+        let served = Served::start(database, &flags);
+        let mut step_costs = Vec::new();
         let pid = served.child.id().to_string();
         let ws = format!("ws://{}/submit", served.address);
         let mut total_frames = 0;
@@ -280,11 +297,12 @@ fn main() {
                     ))
                 })
                 .collect();
+            // Nothing the floor reads is stored: no probe to read back.
             let delays = runtime.spawn(probe(
                 served.base.clone(),
                 ws.clone(),
                 key.clone(),
-                options.seconds,
+                if floor { 0 } else { options.seconds },
             ));
             for task in streams {
                 let _ = runtime.block_on(task);
@@ -308,6 +326,20 @@ fn main() {
             total_frames += frames;
             // Caught up: everything sent (plus the identifying and probe frames) stored within 2 s.
             let expected = frames + options.connections * NODES_PER_CONNECTION;
+            let server_cost = server_cpu as f64 * 1000.0 / frames.max(1) as f64;
+            step_costs.push(server_cost);
+            if floor {
+                println!(
+                    "{label}, {} connections x {NODES_PER_CONNECTION} nodes x {rate}/s: {frames} frames in {:.1} s = {:.0}/s; \
+                     serve {server_cost:.1} CPU-ms per 1,000 frames, loader {:.1}; serve RSS {:.1} MB",
+                    options.connections,
+                    elapsed.as_secs_f64(),
+                    frames as f64 / elapsed.as_secs_f64(),
+                    loader_cpu as f64 * 1000.0 / frames.max(1) as f64,
+                    rss as f64 / 1024.0,
+                );
+                continue;
+            }
             let deadline = Instant::now() + Duration::from_secs(2);
             let mut now_stored = 0;
             while Instant::now() < deadline {
@@ -325,7 +357,7 @@ fn main() {
                 options.connections,
                 elapsed.as_secs_f64(),
                 frames as f64 / elapsed.as_secs_f64(),
-                server_cpu as f64 * 1000.0 / frames.max(1) as f64,
+                server_cost,
                 loader_cpu as f64 * 1000.0 / frames.max(1) as f64,
                 rss as f64 / 1024.0,
                 if now_stored >= expected {
@@ -338,6 +370,10 @@ fn main() {
                 percentile(&delays, 0.99).as_secs_f64() * 1e3,
                 delays.len(),
             );
+        }
+        costs.push((label, step_costs));
+        if floor {
+            continue;
         }
         let messages = runtime.block_on(stored(&served.base, &key));
         drop(served); // SIGTERM: SQLite checkpoints its log into the file
@@ -366,6 +402,19 @@ fn main() {
             println!(
                 "{label}: stream_logs with its indexes {size} bytes for {messages} messages = {} bytes per message",
                 size / messages.max(1)
+            );
+        }
+    }
+    if let Some((_, floor)) = costs.iter().find(|(label, _)| *label == FLOOR) {
+        for (label, steps) in costs.iter().filter(|(label, _)| *label != FLOOR) {
+            let ratios: Vec<String> = steps
+                .iter()
+                .zip(floor)
+                .map(|(cost, floor)| format!("{:.2}", cost / floor))
+                .collect();
+            println!(
+                "{label} / floor, CPU per frame at each step: {}",
+                ratios.join(", ")
             );
         }
     }

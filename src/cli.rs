@@ -242,6 +242,11 @@ pub struct ServeSettings {
         help_heading = "Streams"
     )]
     pub db_save_latency: Option<String>,
+    /// The stream bench's floor only: stream frames are read and decoded, then dropped (nothing
+    /// stored, nothing computed from them), so that the bench can say what storing costs.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub bench_discard_streams: bool,
     /// Alert rules and webhooks: the config file's `[alerts]` table only.
     #[arg(skip)]
     #[serde(default)]

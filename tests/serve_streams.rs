@@ -698,3 +698,36 @@ fn sigterm_closes_streams_with_1001_after_writing_what_they_sent() {
         let _ = kind;
     }
 }
+
+/// The stream bench's floor (`--bench-discard-streams`) reads and counts frames and stores none of
+/// them, and says so when it starts: after it stops (having handed over all it held), the same
+/// database has no node.
+#[test]
+fn the_bench_floor_switch_stores_nothing_and_says_so() {
+    let database = database(Kind::Sqlite, "streams-floor");
+    let key = add_key(&database, "reader", false);
+    let mut floor = Receiver::start(&database, &["--bench-discard-streams"]);
+    let mut node = StreamClient::connect(&format!("ws://{}/submit", floor.address));
+    assert!(node.send(&wrapped(1, connected("alice", PEER_ID))));
+    assert!(node.send(&wrapped(1, interval(100, 12))));
+    let counted = eventually(Duration::from_secs(60), || {
+        floor.metric("nodepulse_serve_stream_frames_total{kind=\"system.interval\"}") >= 1.0
+    });
+    assert!(counted, "the floor did not read the frames");
+    node.close();
+    let stopped = floor.process.terminate(Duration::from_secs(60));
+    assert!(
+        stopped.is_some_and(|(status, _)| status.success()),
+        "{stopped:?}"
+    );
+    assert!(
+        floor
+            .process
+            .stderr()
+            .contains("--bench-discard-streams: every stream frame is dropped"),
+        "{}",
+        floor.process.stderr()
+    );
+    let receiver = Receiver::start(&database, &[]);
+    assert_eq!(receiver.rows("/nodes", &key), json!([]));
+}

@@ -129,6 +129,7 @@ impl ServeConfig {
                     settings.db_save_latency.as_deref(),
                     Duration::from_millis(100),
                 )?,
+                discard: settings.bench_discard_streams,
             },
         };
         let connections = ConnectionLimits {
@@ -227,6 +228,7 @@ impl ServeSettings {
             node_silence: self.node_silence.or(lower.node_silence),
             db_batch_size: self.db_batch_size.or(lower.db_batch_size),
             db_save_latency: self.db_save_latency.or(lower.db_save_latency),
+            bench_discard_streams: self.bench_discard_streams || lower.bench_discard_streams,
             alerts: self.alerts.or(lower.alerts),
         }
     }

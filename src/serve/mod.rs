@@ -78,6 +78,12 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         alerts::Alerts::new(config.alerts.clone(), instance, Arc::clone(&metrics))
             .map_err(Error::Setup)?,
     );
+    if config.streams.batch.discard {
+        tracing::warn!(
+            "--bench-discard-streams: every stream frame is dropped once decoded, nothing is stored \
+             (a switch for the stream bench's floor, never for a server in use)"
+        );
+    }
     let (stop, stopped) = watch::channel(false);
     let (streams, batcher_task) = streams::Streams::start(
         Arc::clone(&store),

@@ -154,6 +154,8 @@ pub enum ToBatcher {
 pub struct BatchLimits {
     pub messages: usize,
     pub latency: Duration,
+    /// The stream bench's floor (`--bench-discard-streams`): batches are dropped, not written.
+    pub discard: bool,
 }
 
 #[derive(Clone)]
@@ -208,7 +210,11 @@ async fn run<S: StreamStore>(
                 Err(_) => break,
             }
         }
-        write(&*store, &metrics, &live, std::mem::take(&mut items)).await;
+        if limits.discard {
+            items.clear();
+        } else {
+            write(&*store, &metrics, &live, std::mem::take(&mut items)).await;
+        }
         if closed {
             return;
         }
