@@ -21,7 +21,7 @@ use crate::common::receiver::{KINDS, Kind, OwnCluster, Receiver, database};
 use crate::common::stream::{StreamClient, block_import, connected, interval, wrapped};
 use crate::common::{Running, add_key, eventually, free_port, temp_dir};
 use crate::serve_network::{
-    ALICE, BEHIND_MS, BOB, SLACK_MS, chain_when, frames, line, stream_blocks,
+    ALICE, BEHIND_MS, BOB, SLACK_MS, chain_when, frames, line_of, stream_blocks,
 };
 
 fn hash(height: u64) -> String {
@@ -71,7 +71,7 @@ fn subscribe_told(feed: &mut FeedClient) -> (Vec<FeedMessage>, HashMap<String, (
 fn both_finalized(chain: &Value) -> bool {
     [ALICE, BOB]
         .iter()
-        .all(|peer_id| line(chain, peer_id)["finalized_height"] == 101)
+        .all(|peer_id| line_of(chain, peer_id)["finalized_height"] == 101)
 }
 
 fn payload(messages: &[FeedMessage], wanted: u64) -> &Value {
