@@ -18,7 +18,7 @@ use super::facts::{ChainFacts, NodeFacts};
 use super::message::{Action, FEED_VERSION, FeedFrame};
 use crate::serve::metrics::ServeMetrics;
 use crate::serve::network::measure::CATCH_UP_MS;
-use crate::serve::network::read::{MAX_LISTED_CHAINS, reports_and_blocks};
+use crate::serve::network::read::{MAX_LISTED_CHAINS, chain_reads};
 use crate::serve::store::network::ChainSummary;
 use crate::serve::store::{Database, StoreError};
 use crate::serve::streams::Streams;
@@ -179,21 +179,15 @@ impl FeedHub {
         chain: &str,
     ) -> Result<Option<ChainFacts>, StoreError> {
         let now_ms = crate::serve::now_ms();
-        let Reads { store, metrics } = reads;
-        let Some(summary) = metrics.timed("chain", store.chain(chain)).await? else {
+        let since_ms = now_ms.saturating_sub(CATCH_UP_MS);
+        let Some(read) = chain_reads(reads.store, reads.metrics, chain, since_ms).await? else {
             return Ok(None);
         };
-        let min_reports = summary.corroborating_reports();
-        let since_ms = now_ms.saturating_sub(CATCH_UP_MS);
-        let (nodes, (delays, blocks)) = tokio::try_join!(
-            metrics.timed("chain_nodes", store.chain_nodes(chain)),
-            reports_and_blocks(store, metrics, chain, min_reports, since_ms),
-        )?;
         Ok(Some(ChainFacts::of(
-            &summary,
-            &nodes,
-            &delays,
-            &blocks,
+            &read.summary,
+            &read.nodes,
+            &read.delays,
+            &read.blocks,
             self.expose_node_ip,
             now_ms,
         )))

@@ -22,7 +22,7 @@ use crate::serve::state::AppState;
 use crate::serve::store::network::{ChainBlock, ChainSummary, Delay};
 use crate::serve::store::{Database, StoreError};
 use measure::{DAY_MS, HOUR_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines};
-use read::{chains_with_best, reports_and_blocks};
+use read::{ChainReads, chain_reads, chains_with_best, reports_and_blocks};
 
 /// The propagation window without `window`, and the longest one asked for.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(3_600);
@@ -50,24 +50,19 @@ impl ChainView {
         window: Duration,
         now_ms: i64,
     ) -> Result<Option<ChainView>, StoreError> {
-        let read = shared.store.chain(chain);
-        let Some(summary) = shared.metrics.timed("chain", read).await? else {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let since_ms = now_ms.saturating_sub(window_ms.max(DAY_MS));
+        let read = chain_reads(&*shared.store, &shared.metrics, chain, since_ms).await?;
+        let Some(ChainReads {
+            summary,
+            nodes,
+            delays,
+            blocks,
+            min_reports,
+        }) = read
+        else {
             return Ok(None);
         };
-        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let min_reports = summary.corroborating_reports();
-        let since_ms = now_ms.saturating_sub(window_ms.max(DAY_MS));
-        let read_nodes = shared.store.chain_nodes(chain);
-        let (nodes, (delays, blocks)) = tokio::try_join!(
-            shared.metrics.timed("chain_nodes", read_nodes),
-            reports_and_blocks(
-                &*shared.store,
-                &shared.metrics,
-                chain,
-                min_reports,
-                since_ms
-            ),
-        )?;
         let window_since_ms = now_ms.saturating_sub(window_ms);
         Ok(Some(ChainView {
             best: blocks.first().cloned(),
