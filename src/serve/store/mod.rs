@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod halving;
+mod migrations;
 pub mod network;
 mod network_sql;
 mod postgres;

@@ -3,11 +3,9 @@
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::Migrator;
 
+use super::migrations::POSTGRES;
 use super::{ACQUIRE_TIMEOUT, StoreError};
-
-static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 const CONNECTIONS: u32 = 16;
 
@@ -21,7 +19,7 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
         .map_err(|err| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;
     // Several instances may start at once; the migrator takes an advisory lock, so one migrates
     // and the others find it done.
-    MIGRATIONS.run(&pool).await.map_err(|err| {
+    POSTGRES.run(&pool).await.map_err(|err| {
         StoreError::Failed(format!("cannot migrate the PostgreSQL schema: {err}"))
     })?;
     Ok(pool)

@@ -4,13 +4,29 @@
 //! are the field table's.
 
 use serde_json::{Map, Value};
-use sqlx::FromRow;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use super::network::{ChainBlock, ChainNode, ChainSummary, Delay};
-use super::streams::{Benchmark, StoredLog, StreamFormat, StreamNode};
+use super::streams::{Benchmark, HostSystem, StoredLog, StreamFormat, StreamNode, TableStats};
 use super::{KeyListing, KeyRecord, MachineSummary, StoreError};
 use crate::wire::telemetry::decode::Identity;
+
+/// `FromRow` for a row type, each field read from the column of its name: what sqlx's
+/// `#[derive(FromRow)]` writes, without its proc-macro crate, which builds a second sqlx for the
+/// build machine (SQLite's C source and rustls included: about a minute of CPU in every clean
+/// build). A field left out of the list does not compile.
+macro_rules! read_by_name {
+    ($row:ident { $($field:ident),* $(,)? }) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $row {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok($row { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+pub(super) use read_by_name;
 
 /// Every row read as `R`, then made the store's own `T`.
 pub(super) fn read_all<R, T>(rows: &[AnyRow]) -> Result<Vec<T>, StoreError>
@@ -25,12 +41,12 @@ where
 }
 
 /// `api_keys`, as authentication reads it.
-#[derive(FromRow)]
 pub(super) struct KeyRow {
     id: i64,
     name: String,
     admin: i64,
 }
+read_by_name!(KeyRow { id, name, admin });
 
 impl From<KeyRow> for KeyRecord {
     fn from(row: KeyRow) -> KeyRecord {
@@ -43,13 +59,18 @@ impl From<KeyRow> for KeyRecord {
 }
 
 /// `api_keys`, as `keys list` shows it.
-#[derive(FromRow)]
 pub(super) struct KeyListingRow {
     name: String,
     admin: i64,
     created_ms: i64,
     last_used_ms: Option<i64>,
 }
+read_by_name!(KeyListingRow {
+    name,
+    admin,
+    created_ms,
+    last_used_ms
+});
 
 impl From<KeyListingRow> for KeyListing {
     fn from(row: KeyListingRow) -> KeyListing {
@@ -63,7 +84,6 @@ impl From<KeyListingRow> for KeyListing {
 }
 
 /// A machine with its key, before its newest objects are added.
-#[derive(FromRow)]
 pub(super) struct MachineRow {
     pub(super) id: i64,
     machine_name: String,
@@ -71,6 +91,13 @@ pub(super) struct MachineRow {
     removed_ms: Option<i64>,
     last_seen_ms: i64,
 }
+read_by_name!(MachineRow {
+    id,
+    machine_name,
+    key_name,
+    removed_ms,
+    last_seen_ms
+});
 
 impl From<MachineRow> for MachineSummary {
     fn from(row: MachineRow) -> MachineSummary {
@@ -86,7 +113,6 @@ impl From<MachineRow> for MachineSummary {
 }
 
 /// One row of `latest`: a machine's newest object of a process, and the one before it.
-#[derive(FromRow)]
 pub(super) struct LatestRow {
     pub(super) machine_id: i64,
     pub(super) process: i64,
@@ -94,9 +120,15 @@ pub(super) struct LatestRow {
     pub(super) object: String,
     pub(super) previous: Option<String>,
 }
+read_by_name!(LatestRow {
+    machine_id,
+    process,
+    received_ms,
+    object,
+    previous
+});
 
 /// `stream_nodes`.
-#[derive(FromRow)]
 pub(super) struct NodeRow {
     format: String,
     peer_id: String,
@@ -115,6 +147,24 @@ pub(super) struct NodeRow {
     state: String,
     machine: String,
 }
+read_by_name!(NodeRow {
+    format,
+    peer_id,
+    genesis_hash,
+    name,
+    chain,
+    implementation,
+    version,
+    authority,
+    startup_time_ms,
+    ip,
+    audit,
+    connected_ms,
+    last_seen_ms,
+    disconnected_ms,
+    state,
+    machine
+});
 
 impl From<NodeRow> for StreamNode {
     fn from(row: NodeRow) -> StreamNode {
@@ -146,11 +196,18 @@ impl From<NodeRow> for StreamNode {
 }
 
 /// `stream_nodes` with its id, as the network view reads a chain's nodes.
-#[derive(FromRow)]
 pub(super) struct ChainNodeRow {
     id: i64,
-    #[sqlx(flatten)]
     node: NodeRow,
+}
+
+impl<'r> FromRow<'r, AnyRow> for ChainNodeRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(ChainNodeRow {
+            id: row.try_get("id")?,
+            node: NodeRow::from_row(row)?,
+        })
+    }
 }
 
 impl From<ChainNodeRow> for ChainNode {
@@ -163,13 +220,18 @@ impl From<ChainNodeRow> for ChainNode {
 }
 
 /// One chain and its node counts.
-#[derive(FromRow)]
 pub(super) struct ChainRow {
     chain: String,
     name: Option<String>,
     nodes: i64,
     connected: i64,
 }
+read_by_name!(ChainRow {
+    chain,
+    name,
+    nodes,
+    connected
+});
 
 impl From<ChainRow> for ChainSummary {
     fn from(row: ChainRow) -> ChainSummary {
@@ -183,13 +245,18 @@ impl From<ChainRow> for ChainSummary {
 }
 
 /// `stream_blocks`; a delay is one of these with a node's report.
-#[derive(FromRow)]
 pub(super) struct BlockRow {
     height: i64,
     hash: String,
     first_seen_ms: i64,
     reports: i64,
 }
+read_by_name!(BlockRow {
+    height,
+    hash,
+    first_seen_ms,
+    reports
+});
 
 impl From<BlockRow> for ChainBlock {
     fn from(row: BlockRow) -> ChainBlock {
@@ -203,7 +270,6 @@ impl From<BlockRow> for ChainBlock {
 }
 
 /// One node's delay for one block.
-#[derive(FromRow)]
 pub(super) struct DelayRow {
     node_id: i64,
     height: i64,
@@ -212,6 +278,14 @@ pub(super) struct DelayRow {
     delay_ms: i64,
     reports: i64,
 }
+read_by_name!(DelayRow {
+    node_id,
+    height,
+    hash,
+    imported_ms,
+    delay_ms,
+    reports
+});
 
 impl From<DelayRow> for Delay {
     fn from(row: DelayRow) -> Delay {
@@ -235,13 +309,18 @@ fn json_object(text: &str) -> Map<String, Value> {
 }
 
 /// One stored stream message.
-#[derive(FromRow)]
 pub(super) struct LogRow {
     peer_id: String,
     msg: String,
     created_ms: i64,
     log: String,
 }
+read_by_name!(LogRow {
+    peer_id,
+    msg,
+    created_ms,
+    log
+});
 
 impl From<LogRow> for StoredLog {
     fn from(row: LogRow) -> StoredLog {
@@ -256,7 +335,6 @@ impl From<LogRow> for StoredLog {
 }
 
 /// One benchmark run, its specs stored as JSON text.
-#[derive(FromRow)]
 pub(super) struct BenchmarkRow {
     id: i64,
     host_system_id: i64,
@@ -266,6 +344,15 @@ pub(super) struct BenchmarkRow {
     ts_start: String,
     ts_end: String,
 }
+read_by_name!(BenchmarkRow {
+    id,
+    host_system_id,
+    description,
+    chain_spec,
+    benchmark_spec,
+    ts_start,
+    ts_end
+});
 
 impl From<BenchmarkRow> for Benchmark {
     fn from(row: BenchmarkRow) -> Benchmark {
@@ -280,5 +367,25 @@ impl From<BenchmarkRow> for Benchmark {
             ts_start: row.ts_start,
             ts_end: row.ts_end,
         }
+    }
+}
+
+read_by_name!(HostSystem {
+    id,
+    description,
+    os,
+    cpu_qty,
+    cpu_clock,
+    ram_mb,
+    disk_info
+});
+
+/// `/stats/db`'s count is `qty` in every query that reads it, as substrate-analytics names it.
+impl<'r> FromRow<'r, AnyRow> for TableStats {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(TableStats {
+            table_name: row.try_get("table_name")?,
+            rows: row.try_get("qty")?,
+        })
     }
 }

@@ -5,11 +5,9 @@
 use sqlx::AnyPool;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::Migrator;
 
+use super::migrations::SQLITE;
 use super::{ACQUIRE_TIMEOUT, StoreError};
-
-static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// A writer and a few readers: SQLite takes one writer at a time in any case.
 const CONNECTIONS: u32 = 4;
@@ -41,7 +39,7 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
         .map_err(|err| {
             StoreError::Unavailable(format!("cannot open the SQLite database: {err}"))
         })?;
-    MIGRATIONS
+    SQLITE
         .run(&pool)
         .await
         .map_err(|err| StoreError::Failed(format!("cannot migrate the SQLite schema: {err}")))?;

@@ -122,7 +122,7 @@ pub struct StoredLog {
 }
 
 /// A machine benchmarks run on (substrate-analytics' `host_systems`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostSystem {
     #[serde(default, skip_deserializing)]
@@ -153,10 +153,9 @@ pub struct Benchmark {
 }
 
 /// A table and how much it holds, for `/stats/db`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TableStats {
     pub table_name: String,
-    #[sqlx(rename = "qty")]
     pub rows: i64,
 }
 

@@ -12,7 +12,7 @@
 use sqlx::{Any, FromRow, Transaction};
 
 use super::StoreError;
-use super::rows::read_all;
+use super::rows::{read_all, read_by_name};
 use super::sql::{SqlStore, upsert_machine};
 use super::stream_sql::{ROWS_PER_STATEMENT, placeholders};
 use super::validators::{EpochTotal, StoredDuty, ValidatorHistory, ValidatorStore};
@@ -46,13 +46,18 @@ fn pack(validator: &ValidatorEpoch) -> i64 {
 }
 
 /// A stored validator-epoch back in the store's terms.
-#[derive(FromRow)]
 struct DutyRow {
     epoch: i64,
     validator: i64,
     balance_offset: i64,
     duty: i64,
 }
+read_by_name!(DutyRow {
+    epoch,
+    validator,
+    balance_offset,
+    duty
+});
 
 impl From<DutyRow> for StoredDuty {
     fn from(row: DutyRow) -> StoredDuty {
@@ -78,7 +83,6 @@ impl From<DutyRow> for StoredDuty {
     }
 }
 
-#[derive(FromRow)]
 struct ChainRow {
     genesis_time: i64,
     seconds_per_slot: i64,
@@ -87,13 +91,25 @@ struct ChainRow {
     attestations_from: Option<String>,
     upcoming_proposals: Option<String>,
 }
+read_by_name!(ChainRow {
+    genesis_time,
+    seconds_per_slot,
+    slots_per_epoch,
+    last_epoch,
+    attestations_from,
+    upcoming_proposals
+});
 
-#[derive(FromRow)]
 struct ProposalRow {
     slot: i64,
     validator: i64,
     block_root: Option<String>,
 }
+read_by_name!(ProposalRow {
+    slot,
+    validator,
+    block_root
+});
 
 impl From<ProposalRow> for (u64, Proposal) {
     fn from(row: ProposalRow) -> (u64, Proposal) {
@@ -107,13 +123,18 @@ impl From<ProposalRow> for (u64, Proposal) {
     }
 }
 
-#[derive(FromRow)]
 struct SyncRow {
     epoch: i64,
     validator: i64,
     participated: Option<i64>,
     missed: Option<i64>,
 }
+read_by_name!(SyncRow {
+    epoch,
+    validator,
+    participated,
+    missed
+});
 
 impl From<SyncRow> for (u64, u64, SyncParticipation) {
     fn from(row: SyncRow) -> (u64, u64, SyncParticipation) {
