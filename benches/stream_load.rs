@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use serde_json::json;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use common::{Served, add_key, databases, percentile};
 
@@ -141,6 +143,28 @@ fn rss_kib(pid: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Opens a WebSocket, trying again for up to 10 s: hundreds of connections opened at once on a
+/// busy machine may see a refusal or a reset, and a connection that never opened would take its
+/// nodes out of the figures. The first failure of each connection is said with its reason.
+async fn connect(url: &str) -> Option<WebSocketStream<MaybeTlsStream<TcpStream>>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut said = false;
+    loop {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((socket, _)) => return Some(socket),
+            Err(err) if !said => {
+                eprintln!("opening a connection failed, trying again: {err}");
+                said = true;
+            }
+            Err(_) => {}
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One connection's nodes, each sending `rate` messages a second for `seconds`, a new best block
 /// every `frames_per_block` of them.
 async fn stream(
@@ -149,8 +173,8 @@ async fn stream(
     (rate, seconds, frames_per_block): (u64, u64, u64),
     sent: Arc<AtomicU64>,
 ) {
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(&url).await else {
-        eprintln!("connection {connection} failed");
+    let Some(mut socket) = connect(&url).await else {
+        eprintln!("connection {connection} never opened");
         return;
     };
     for id in 1..=NODES_PER_CONNECTION {
@@ -187,7 +211,7 @@ async fn stream(
 /// A probe node sending a frame every 250 ms, and how long each took to show in `/nodes/logs`.
 async fn probe(served_base: String, ws: String, key: String, seconds: u64) -> Vec<Duration> {
     let client = reqwest::Client::new();
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(&ws).await else {
+    let Some(mut socket) = connect(&ws).await else {
         return Vec::new();
     };
     let probe = 99_999;
