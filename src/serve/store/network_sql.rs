@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use super::network::{ChainBlock, ChainNode, ChainSummary, Delay, NetworkStore};
-use super::rows::{BlockRow, ChainNodeRow, ChainRow, DelayRow, read_all};
+use super::rows::{BlockRow, ChainNodeRow, ChainRow, DelayRow, read, read_all};
 use super::sql::SqlStore;
 use super::stream_sql::NODE_COLUMNS;
 
@@ -14,7 +14,7 @@ const CHAIN_SUMMARY: &str = "SELECT chain_key AS chain, MAX(chain) AS name, COUN
 
 impl NetworkStore for SqlStore {
     async fn chains(&self) -> Result<Vec<ChainSummary>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = read(&format!(
             "{CHAIN_SUMMARY} GROUP BY chain_key ORDER BY connected DESC, chain_key"
         ))
         .fetch_all(self.pool())
@@ -23,7 +23,7 @@ impl NetworkStore for SqlStore {
     }
 
     async fn chain(&self, chain: &str) -> Result<Option<ChainSummary>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = read(&format!(
             "{CHAIN_SUMMARY} WHERE chain_key = $1 GROUP BY chain_key"
         ))
         .bind(chain.to_owned())
@@ -33,7 +33,7 @@ impl NetworkStore for SqlStore {
     }
 
     async fn chain_nodes(&self, chain: &str) -> Result<Vec<ChainNode>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = read(&format!(
             "SELECT id, {NODE_COLUMNS} FROM stream_nodes WHERE chain_key = $1 ORDER BY id"
         ))
         .bind(chain.to_owned())
@@ -49,7 +49,7 @@ impl NetworkStore for SqlStore {
         since_ms: i64,
     ) -> Result<Vec<Delay>, StoreError> {
         // The window's blocks by their time, then each block's reports by their key.
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT i.node_id, b.height, b.hash, i.imported_ms, \
              i.imported_ms - b.first_seen_ms AS delay_ms, b.reports FROM stream_blocks b \
              JOIN stream_block_imports i ON i.block_id = b.id \
@@ -71,7 +71,7 @@ impl NetworkStore for SqlStore {
         min_reports: i64,
         limit: u32,
     ) -> Result<Vec<ChainBlock>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT height, hash, first_seen_ms, reports FROM stream_blocks \
              WHERE chain = $1 AND reports >= $2 ORDER BY height DESC, first_seen_ms LIMIT $3",
         )

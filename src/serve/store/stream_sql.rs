@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::{Any, Transaction};
 
 use super::StoreError;
-use super::rows::{BenchmarkRow, LogRow, NodeRow, read_all};
+use super::rows::{BenchmarkRow, LogRow, NodeRow, read, read_all};
 use super::sql::SqlStore;
 use super::streams::{
     Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch,
@@ -275,7 +275,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn stream_nodes(&self) -> Result<Vec<StreamNode>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = read(&format!(
             "SELECT {NODE_COLUMNS} FROM stream_nodes ORDER BY id"
         ))
         .fetch_all(self.pool())
@@ -284,7 +284,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id WHERE n.peer_id = $1 \
              AND ($2 IS NULL OR l.msg = $2) AND ($3 IS NULL OR l.target = $3) \
@@ -309,7 +309,7 @@ impl StreamStore for SqlStore {
         until_ms: i64,
         bucket_ms: i64,
     ) -> Result<Vec<StoredLog>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id WHERE l.id IN \
              (SELECT MAX(x.id) FROM stream_logs x JOIN stream_nodes xn ON xn.id = x.node_id \
@@ -328,7 +328,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn log_stats(&self, peer_id: Option<&str>) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT l.msg, COUNT(*) AS qty FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id WHERE ($1 IS NULL OR n.peer_id = $1) \
              GROUP BY l.msg ORDER BY l.msg",
@@ -341,7 +341,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id \
              WHERE l.msg = 'system.network_state' AND l.created_ms >= $1 \
@@ -417,7 +417,7 @@ impl StreamStore for SqlStore {
             .iter()
             .map(|table| format!("SELECT '{table}' AS table_name, COUNT(*) AS qty FROM {table}"))
             .collect();
-        let rows = sqlx::query(&counts.join(" UNION ALL "))
+        let rows = read(&counts.join(" UNION ALL "))
             .fetch_all(self.pool())
             .await?;
         read_all::<TableStats, TableStats>(&rows)
@@ -431,7 +431,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn host_systems(&self) -> Result<Vec<HostSystem>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT id, description, os, cpu_qty, cpu_clock, ram_mb, disk_info \
              FROM host_systems ORDER BY id",
         )
@@ -457,7 +457,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn benchmarks(&self) -> Result<Vec<Benchmark>, StoreError> {
-        let rows = sqlx::query(
+        let rows = read(
             "SELECT id, host_system_id, description, chain_spec, benchmark_spec, ts_start, ts_end \
              FROM benchmarks ORDER BY id",
         )
