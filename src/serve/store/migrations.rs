@@ -156,7 +156,7 @@ mod tests {
         ] {
             let ours = Migrator::new(embedded).await.expect("embedded migrations");
             let theirs = Migrator::new(Path::new(folder)).await.expect("the folder");
-            assert_eq!(kept(&theirs).len(), 8, "{folder}");
+            assert!(!kept(&theirs).is_empty(), "{folder} read as empty");
             assert_eq!(kept(&ours), kept(&theirs), "{folder}");
         }
     }
