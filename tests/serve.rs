@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use crate::common::add_key;
 use crate::common::receiver::{self, KINDS, Kind, Receiver, database, request};
-use crate::common::{CONSENSUS_FIXTURES, eventually, fixture, fixture_path, nodepulse};
+use crate::common::{
+    CONSENSUS_FIXTURES, eventually, fixture, fixture_path, nodepulse, run, stdout,
+};
 
 /// A stored object as it was sent: without what the server adds (`machine`, `received`) and, for
 /// comparison with fixtures, without the sender's timestamp.
@@ -1093,5 +1095,55 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
                 .as_array()
                 .is_some_and(|nodes| nodes.len() == 1)
         }));
+    }
+}
+
+/// Several processes starting at once on a new database (instances of a fleet, or `keys add`
+/// beside a starting server) migrate it once between them: each waits for the one that holds the
+/// migrator's lock and then finds the schema done, on both databases.
+#[test]
+fn processes_starting_at_once_on_a_new_database_migrate_it_once() {
+    use sqlx::Row;
+    for kind in KINDS {
+        let url = database(kind, "migrate_at_once");
+        let adding: Vec<_> = (0..4)
+            .map(|n| {
+                nodepulse()
+                    .args(["keys", "add", &format!("key{n}"), "--database", &url])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("keys add")
+            })
+            .collect();
+        for child in adding {
+            let output = child.wait_with_output().expect("keys add");
+            assert!(
+                output.status.success(),
+                "{kind:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let listed = stdout(&run(nodepulse().args(["keys", "list", "--database", &url])));
+        for n in 0..4 {
+            assert!(listed.contains(&format!("key{n}")), "{kind:?}: {listed}");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let versions: Vec<i64> = runtime.block_on(async {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+            let rows = sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&pool)
+                .await
+                .expect("migrations table");
+            pool.close().await;
+            rows.iter()
+                .map(|row| row.get::<i64, _>("version"))
+                .collect()
+        });
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8], "{kind:?}");
     }
 }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use futures_util::future::BoxFuture;
-use sqlx::AnyPool;
+use sqlx::AnyConnection;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 
@@ -87,9 +87,10 @@ pub(super) const POSTGRES: Embedded = Embedded(&[
 pub(super) struct Embedded(&'static [(&'static str, &'static str)]);
 
 impl Embedded {
-    /// Applies what the database lacks; sqlx's migrator takes an advisory lock on PostgreSQL.
-    pub(super) async fn run(self, pool: &AnyPool) -> Result<(), MigrateError> {
-        Migrator::new(self).await?.run(pool).await
+    /// Applies what the database lacks, on one connection; sqlx's migrator takes an advisory lock
+    /// on PostgreSQL (on SQLite, the caller's transaction is the lock).
+    pub(super) async fn run(self, connection: &mut AnyConnection) -> Result<(), MigrateError> {
+        Migrator::new(self).await?.run(connection).await
     }
 }
 

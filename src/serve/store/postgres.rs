@@ -19,7 +19,11 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
         .map_err(|err| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {err}")))?;
     // Several instances may start at once; the migrator takes an advisory lock, so one migrates
     // and the others find it done.
-    POSTGRES.run(&pool).await.map_err(|err| {
+    let migrated = async {
+        let mut connection = pool.acquire().await?;
+        POSTGRES.run(&mut connection).await
+    };
+    migrated.await.map_err(|err| {
         StoreError::Failed(format!("cannot migrate the PostgreSQL schema: {err}"))
     })?;
     Ok(pool)

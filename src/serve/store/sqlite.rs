@@ -3,8 +3,9 @@
 //! the request that made it is answered.
 
 use sqlx::AnyPool;
-use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::MigrateError;
+use sqlx::{Connection, Executor};
 
 use super::migrations::SQLITE;
 use super::{ACQUIRE_TIMEOUT, StoreError};
@@ -39,8 +40,18 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
         .map_err(|err| {
             StoreError::Unavailable(format!("cannot open the SQLite database: {err}"))
         })?;
-    SQLITE
-        .run(&pool)
+    // Several processes may open a new file at once (a starting server and `keys add`), and
+    // sqlx's migrator takes no lock on SQLite: each found the file empty, and all but the first
+    // failed on a table the first had made. One IMMEDIATE transaction around the whole migration
+    // makes the others wait for it and then find the schema done.
+    let migrated = async {
+        let mut connection = pool.acquire().await?;
+        let mut migrating = connection.begin_with("BEGIN IMMEDIATE").await?;
+        SQLITE.run(&mut migrating).await?;
+        migrating.commit().await?;
+        Ok::<_, MigrateError>(())
+    };
+    migrated
         .await
         .map_err(|err| StoreError::Failed(format!("cannot migrate the SQLite schema: {err}")))?;
     Ok(pool)
