@@ -5,7 +5,8 @@
 //! - `GET /machines/NAME` over 1 h, 24 h and 7 d for a machine with a full week of history (one
 //!   object per process per minute: 30,240 objects);
 //! - `GET /stream-nodes/PEER_ID` over the same windows for a Polkadot node with a full week of
-//!   `system.interval` messages every 5 s (120,960 messages).
+//!   `system.interval` messages every 5 s (120,960 messages) and its minute samples (10,080),
+//!   which the charts read.
 //!
 //! History is written straight through the store. p50/p99 latency of 30 gzipped requests each, and
 //! the page's bytes, as HTML and as sent gzipped.
@@ -20,7 +21,7 @@ use nodepulse::serve::store::streams::{
 };
 use nodepulse::serve::store::{SqlStore, Store, Submission};
 use nodepulse::wire::client_stats::decode;
-use nodepulse::wire::telemetry::decode::substrate_identity;
+use nodepulse::wire::telemetry::decode::{substrate_identity, substrate_state};
 use serde_json::{Value, json};
 
 use common::{BODY, Served, add_key, databases, percentile};
@@ -91,13 +92,27 @@ async fn fill(database: &str, key_id: i64) {
         "implementation": "Parity Polkadot", "version": "1.15.2", "network_id": PEER_ID,
     });
     let identity = substrate_identity(hello.as_object().expect("an object")).expect("identity");
-    let messages = WEEK_MINUTES * 12;
-    let started_ms = now - messages * 5_000;
+    // A batch a minute, as the batcher writes them: its twelve messages, and the node's first
+    // contact of the minute with its sample.
+    let started_ms = now - WEEK_MINUTES * 60_000;
     let mut node = None;
-    let mut at = 0;
-    while at < messages {
-        let end = (at + 5_000).min(messages);
+    for minute in 0..WEEK_MINUTES {
         let reference = node.map_or(NodeRef::Connecting(0), NodeRef::Known);
+        let messages: Vec<(i64, Value)> = (0..12)
+            .map(|n| {
+                let height = 20_000_000 + minute * 12 + n;
+                let message = json!({
+                    "msg": "system.interval", "peers": 20 + (minute + n) % 30, "height": height,
+                    "best": format!("0x{height:064x}"), "finalized_height": height - 2,
+                    "finalized_hash": format!("0x{:064x}", height - 2), "txcount": 3,
+                    "bandwidth_upload": 41_235.5, "bandwidth_download": 52_101.25,
+                    "used_state_cache_size": 5_369_088
+                });
+                (started_ms + minute * 60_000 + n * 5_000, message)
+            })
+            .collect();
+        let (first_ms, first) = &messages[0];
+        let sample = substrate_state(first.as_object().expect("an object"));
         let batch = StreamBatch {
             connects: match node {
                 Some(_) => Vec::new(),
@@ -109,37 +124,28 @@ async fn fill(database: &str, key_id: i64) {
                     at_ms: started_ms,
                 }],
             },
-            logs: (at..end)
-                .map(|n| {
-                    let height = 20_000_000 + n;
-                    LogRow {
-                        node: reference,
-                        created_ms: started_ms + n * 5_000,
-                        msg: "system.interval".into(),
-                        target: None,
-                        audit: false,
-                        log: json!({
-                            "msg": "system.interval", "peers": 20 + n % 30, "height": height,
-                            "best": format!("0x{height:064x}"), "finalized_height": height - 2,
-                            "finalized_hash": format!("0x{:064x}", height - 2), "txcount": 3,
-                            "bandwidth_upload": 41_235.5, "bandwidth_download": 52_101.25,
-                            "used_state_cache_size": 5_369_088
-                        })
-                        .to_string(),
-                    }
+            logs: messages
+                .iter()
+                .map(|(at_ms, message)| LogRow {
+                    node: reference,
+                    created_ms: *at_ms,
+                    msg: "system.interval".into(),
+                    target: None,
+                    audit: false,
+                    log: message.to_string(),
                 })
                 .collect(),
             blocks: Vec::new(),
             seen: vec![Seen {
                 node: reference,
-                at_ms: started_ms + end * 5_000,
+                at_ms: *first_ms,
                 state: None,
+                sample: Some(Value::Object(sample).to_string()),
             }],
             disconnects: Vec::new(),
         };
         let ids = store.write_streams(&batch).await.expect("write");
         node = node.or(ids.first().copied());
-        at = end;
     }
     store.close().await;
 }

@@ -103,6 +103,10 @@ pub struct ServeSettings {
     /// Objects older than this are purged [default: 31d].
     #[arg(long, env = "NODEPULSE_RETENTION", value_name = "DURATION")]
     pub retention: Option<String>,
+    /// Stream messages themselves are kept this long, at most the retention; each node's
+    /// minute samples, which the charts read, for the whole retention [default: 48h].
+    #[arg(long, env = "NODEPULSE_RAW_WINDOW", value_name = "DURATION")]
+    pub raw_window: Option<String>,
     /// A machine with nothing newer than this is offline [default: 10m].
     #[arg(long, env = "NODEPULSE_OFFLINE_AFTER", value_name = "DURATION")]
     pub offline_after: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -995,6 +995,53 @@ fn a_database_that_fails_is_a_500_in_the_explorers_shape_and_nothing_half_stored
     assert_eq!(stored(&receiver, &key, "rig").len(), 2);
 }
 
+/// The folder holding `kind`'s migrations.
+fn migrations_folder(kind: Kind) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match kind {
+        Kind::Sqlite => "migrations/sqlite",
+        Kind::Postgres => "migrations/postgres",
+    })
+}
+
+/// The versions of `kind`'s migrations, from their files' names (`0001_client_stats.sql` is 1).
+fn migration_versions(kind: Kind) -> Vec<i64> {
+    let mut versions: Vec<i64> = std::fs::read_dir(migrations_folder(kind))
+        .expect("the migrations folder")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.split('_').next()?.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
+/// An `AnyPool` on a test database, created if need be (SQLite).
+async fn test_pool(kind: Kind, url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = match kind {
+        Kind::Sqlite => format!("{url}?mode=rwc"),
+        Kind::Postgres => url.to_owned(),
+    };
+    sqlx::AnyPool::connect(&url).await.expect("connect")
+}
+
+/// Runs `kind`'s migrations up to `last` only, as an older release would have.
+async fn migrate_up_to(kind: Kind, pool: &sqlx::AnyPool, last: i64) {
+    let mut older = sqlx::migrate::Migrator::new(migrations_folder(kind))
+        .await
+        .expect("the migrations");
+    let kept: Vec<_> = older
+        .migrations
+        .iter()
+        .filter(|m| m.version <= last)
+        .cloned()
+        .collect();
+    assert_eq!(kept.len() as i64, last);
+    older.migrations = kept.into();
+    older.run(pool).await.expect("the older migrations");
+}
+
 /// A database the first release made (migration 0001 only, with data in it) is upgraded in place
 /// by the next start: its data stays, and what the new migrations add works.
 #[test]
@@ -1006,27 +1053,10 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
             .enable_all()
             .build()
             .expect("runtime");
-        let connect = || async {
-            sqlx::any::install_default_drivers();
-            let url = match kind {
-                Kind::Sqlite => format!("{url}?mode=rwc"),
-                Kind::Postgres => url.clone(),
-            };
-            sqlx::AnyPool::connect(&url).await.expect("connect")
-        };
-        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match kind {
-            Kind::Sqlite => "migrations/sqlite",
-            Kind::Postgres => "migrations/postgres",
-        });
+        let connect = || test_pool(kind, &url);
         runtime.block_on(async {
             let pool = connect().await;
-            let mut first = sqlx::migrate::Migrator::new(directory)
-                .await
-                .expect("the migrations");
-            let only_0001: Vec<_> = first.migrations.iter().filter(|m| m.version == 1).cloned().collect();
-            assert_eq!(only_0001.len(), 1);
-            first.migrations = only_0001.into();
-            first.run(&pool).await.expect("migration 0001");
+            migrate_up_to(kind, &pool, 1).await;
             sqlx::query("INSERT INTO api_keys (name, key_hash, admin, created_ms) VALUES ('old', $1, 0, 1)")
                 .bind(vec![7u8; 32])
                 .execute(&pool)
@@ -1067,7 +1097,7 @@ fn an_older_database_is_upgraded_in_place_with_its_data() {
                     .iter()
                     .map(|row| row.get::<i64, _>("version"))
                     .collect();
-            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+            assert_eq!(versions, migration_versions(kind));
             let slot: i64 = sqlx::query("SELECT sync_beacon_head_slot FROM stats")
                 .fetch_one(&pool)
                 .await
@@ -1144,6 +1174,109 @@ fn processes_starting_at_once_on_a_new_database_migrate_it_once() {
                 .map(|row| row.get::<i64, _>("version"))
                 .collect()
         });
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8], "{kind:?}");
+        assert_eq!(versions, migration_versions(kind), "{kind:?}");
+    }
+}
+
+/// Stream messages kept before the minute samples came (migration 0008's schema) stay through the
+/// upgrade: on PostgreSQL they are copied into the day partitions, their ids continued, and those
+/// from /audit kept apart.
+#[test]
+fn stream_messages_stay_through_the_upgrade_to_day_partitions() {
+    use sqlx::Row;
+    const DAY_MS: i64 = 86_400_000;
+    for kind in KINDS {
+        let url = database(kind, "upgrade-streams");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as i64;
+        // Today's and three days ago's messages from /submit, and one from /audit.
+        let kept = [(now, 0), (now - 3 * DAY_MS, 0), (now - 3 * DAY_MS, 1)];
+        runtime.block_on(async {
+            let pool = test_pool(kind, &url).await;
+            migrate_up_to(kind, &pool, 8).await;
+            sqlx::query(
+                "INSERT INTO stream_nodes (peer_id, genesis_hash, format, audit, connected_ms, \
+                 last_seen_ms, state) VALUES ('12D3KooWOld', '0x01', 'substrate', 0, 1, 1, '{}')",
+            )
+            .execute(&pool)
+            .await
+            .expect("a node");
+            for (created_ms, audit) in kept {
+                sqlx::query(
+                    "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+                     SELECT id, $1, 'system.interval', $2, '{}' FROM stream_nodes",
+                )
+                .bind(created_ms)
+                .bind(audit)
+                .execute(&pool)
+                .await
+                .expect("a message");
+            }
+            pool.close().await;
+        });
+        add_key(&url, "reader", false);
+        runtime.block_on(async {
+            let pool = test_pool(kind, &url).await;
+            let rows = sqlx::query(
+                "SELECT id, created_ms, CAST(audit AS BIGINT) FROM stream_logs ORDER BY id",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("the messages");
+            let read: Vec<(i64, i64, i64)> = rows
+                .iter()
+                .map(|row| {
+                    (
+                        row.get::<i64, _>(0),
+                        row.get::<i64, _>(1),
+                        row.get::<i64, _>(2),
+                    )
+                })
+                .collect();
+            let expected: Vec<(i64, i64, i64)> = kept
+                .iter()
+                .zip(1..)
+                .map(|((created_ms, audit), id)| (id, *created_ms, *audit))
+                .collect();
+            assert_eq!(read, expected, "{kind:?}");
+            // A new message's id follows the old ones.
+            let next: i64 = sqlx::query_scalar(
+                "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+                 SELECT id, $1, 'system.interval', 0, '{}' FROM stream_nodes RETURNING id",
+            )
+            .bind(now)
+            .fetch_one(&pool)
+            .await
+            .expect("a new message");
+            assert_eq!(next, 4, "{kind:?}");
+            if kind == Kind::Postgres {
+                let homes: Vec<String> = sqlx::query_scalar(
+                    "SELECT tableoid::regclass::text FROM stream_logs ORDER BY id",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("the partitions");
+                let day = |ms: i64| {
+                    let at = UNIX_EPOCH + Duration::from_millis(ms as u64);
+                    humantime::format_rfc3339_seconds(at).to_string()[..10].replace('-', "")
+                };
+                assert_eq!(
+                    homes,
+                    [
+                        format!("stream_logs_raw_{}", day(now)),
+                        format!("stream_logs_raw_{}", day(now - 3 * DAY_MS)),
+                        "stream_logs_audit".to_owned(),
+                        format!("stream_logs_raw_{}", day(now)),
+                    ]
+                );
+            }
+            pool.close().await;
+        });
     }
 }

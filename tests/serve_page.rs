@@ -16,7 +16,7 @@ use nodepulse::serve::store::streams::{
 };
 use nodepulse::serve::store::{SqlStore, Store, Submission};
 use nodepulse::wire::client_stats::decode::decode;
-use nodepulse::wire::telemetry::decode::{starknet_identity, substrate_identity};
+use nodepulse::wire::telemetry::decode::{starknet_identity, substrate_identity, substrate_state};
 use serde_json::{Value, json};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -301,7 +301,9 @@ fn history(database: &str, key: &str) {
         let connected = connected("charted", PEER_ID);
         let identity =
             substrate_identity(connected.as_object().expect("an object")).expect("an identity");
-        let batch = StreamBatch {
+        // The connects and an hour of messages, then a batch a minute as the batcher writes
+        // them: each node's first contact of the minute, with its sample.
+        let connects = StreamBatch {
             connects: vec![
                 Connect {
                     identity,
@@ -318,49 +320,58 @@ fn history(database: &str, key: &str) {
                     at_ms: now - MINUTES * 60_000,
                 },
             ],
-            logs: (1..=MINUTES)
-                .rev()
-                .map(|minutes| LogRow {
-                    node: NodeRef::Connecting(0),
-                    created_ms: now - minutes * 60_000,
-                    msg: "system.interval".into(),
-                    target: None,
-                    audit: false,
-                    log: interval(4_242 - 10 * minutes as u64, 10 + minutes as u64 % 7).to_string(),
-                })
-                .chain((1..=MINUTES).rev().flat_map(|minutes| {
-                    // Seed 002's updates: the block one, then one with resource figures only,
-                    // which has no place on the charts.
-                    let block = json!({
-                        "current_block_hash_l2": format!("0x{minutes:063x}"),
-                        "current_block_number_l2": 700_000 - minutes,
-                        "latest_block_time": 330_000, "avg_sync_time": 410,
-                        "estimate_sync": 5.2, "tx_number": 300, "event_number": 2025,
-                        "message_number": 5, "peer_count": 40 + minutes % 5
-                    });
-                    let resources =
-                        json!({"memory_usage": 4.4, "cpu_usage": 3, "storage_usage": 245});
-                    [(block, 10_000), (resources, 20_000)].map(|(update, after_ms)| LogRow {
-                        node: NodeRef::Connecting(1),
-                        created_ms: now - minutes * 60_000 + after_ms,
-                        msg: "starknet".into(),
-                        target: None,
-                        audit: false,
-                        log: update.to_string(),
-                    })
-                }))
-                .collect(),
-            blocks: Vec::new(),
-            seen: [0, 1]
-                .map(|at| Seen {
-                    node: NodeRef::Connecting(at),
-                    at_ms: now - 40_000,
-                    state: None,
-                })
-                .to_vec(),
-            disconnects: Vec::new(),
+            ..StreamBatch::default()
         };
-        store.write_streams(&batch).await.expect("stored");
+        let ids = store.write_streams(&connects).await.expect("stored");
+        let (substrate, starknet) = (NodeRef::Known(ids[0]), NodeRef::Known(ids[1]));
+        for minutes in (1..=MINUTES).rev() {
+            let message = interval(4_242 - 10 * minutes as u64, 10 + minutes as u64 % 7);
+            // Seed 002's updates: the block one, then one with resource figures only.
+            let block = json!({
+                "current_block_hash_l2": format!("0x{minutes:063x}"),
+                "current_block_number_l2": 700_000 - minutes,
+                "latest_block_time": 330_000, "avg_sync_time": 410,
+                "estimate_sync": 5.2, "tx_number": 300, "event_number": 2025,
+                "message_number": 5, "peer_count": 40 + minutes % 5
+            });
+            let resources = json!({"memory_usage": 4.4, "cpu_usage": 3, "storage_usage": 245});
+            let at_ms = now - minutes * 60_000;
+            let log = |node: NodeRef, msg: &str, created_ms: i64, log: &Value| LogRow {
+                node,
+                created_ms,
+                msg: msg.into(),
+                target: None,
+                audit: false,
+                log: log.to_string(),
+            };
+            let mut starknet_state = block.as_object().cloned().expect("an object");
+            starknet_state.extend(resources.as_object().cloned().expect("an object"));
+            let substrate_state =
+                Value::Object(substrate_state(message.as_object().expect("an object")));
+            let batch = StreamBatch {
+                logs: vec![
+                    log(substrate, "system.interval", at_ms, &message),
+                    log(starknet, "starknet", at_ms + 10_000, &block),
+                    log(starknet, "starknet", at_ms + 20_000, &resources),
+                ],
+                seen: vec![
+                    Seen {
+                        node: substrate,
+                        at_ms,
+                        state: Some(substrate_state.to_string()),
+                        sample: Some(substrate_state.to_string()),
+                    },
+                    Seen {
+                        node: starknet,
+                        at_ms: at_ms + 20_000,
+                        state: Some(Value::Object(starknet_state.clone()).to_string()),
+                        sample: Some(Value::Object(starknet_state).to_string()),
+                    },
+                ],
+                ..StreamBatch::default()
+            };
+            store.write_streams(&batch).await.expect("stored");
+        }
         store.close().await;
     });
 }

@@ -336,8 +336,17 @@ fn the_agent_streams_either_format_into_serve() {
     }
 }
 
+/// The rows `/stats/db` counts in `table`.
+fn table_rows(receiver: &Receiver, key: &str, table: &str) -> Option<i64> {
+    receiver
+        .rows("/stats/db", key)
+        .as_array()
+        .and_then(|tables| tables.iter().find(|t| t["table_name"] == table))
+        .and_then(|t| t["rows"].as_i64())
+}
+
 #[test]
-fn messages_from_audit_outlive_the_retention_and_those_from_submit_do_not() {
+fn messages_go_after_the_raw_window_samples_after_the_retention_and_audit_never() {
     for kind in KINDS {
         let database = database(kind, "streams-purge");
         let key = add_key(&database, "reader", false);
@@ -363,11 +372,13 @@ fn messages_from_audit_outlive_the_retention_and_those_from_submit_do_not() {
             |logs| logs.as_array().is_some_and(|l| l.len() == 2),
         );
         receiver.process.terminate(Duration::from_secs(10));
-
-        // Retention runs at start: with 1 ms, everything from /submit is older than that.
         let address = receiver.address.clone();
         drop(receiver);
-        receiver = Receiver::start_on(&database, &address, &["--retention", "1ms"]);
+
+        // The purge runs at start: with a raw window of 1 ms, every message from /submit is older
+        // than that, and goes; the nodes' minute samples (one each, or two if a minute turned
+        // between their first contacts) stay for the retention.
+        receiver = Receiver::start_on(&database, &address, &["--raw-window", "1ms"]);
         let alice = data_when(
             &receiver,
             &format!("/nodes/logs?peer_id={ALICE}"),
@@ -377,7 +388,20 @@ fn messages_from_audit_outlive_the_retention_and_those_from_submit_do_not() {
         assert_eq!(alice, json!([]));
         let bob = receiver.rows(&format!("/nodes/logs?peer_id={BOB}"), &key);
         assert_eq!(bob.as_array().map(Vec::len), Some(2), "kept: {bob}");
-        let _ = kind;
+        let samples = table_rows(&receiver, &key, "stream_samples");
+        assert!(
+            samples.is_some_and(|rows| (2..=4).contains(&rows)),
+            "{kind:?}: {samples:?}"
+        );
+        receiver.process.terminate(Duration::from_secs(10));
+        drop(receiver);
+
+        // A retention of 1 ms takes the samples too; /audit's messages still stay.
+        let receiver = Receiver::start_on(&database, &address, &["--retention", "1ms"]);
+        assert!(eventually(Duration::from_secs(60), || {
+            table_rows(&receiver, &key, "stream_samples") == Some(0)
+        }));
+        assert_eq!(table_rows(&receiver, &key, "stream_logs"), Some(2));
     }
 }
 
@@ -657,16 +681,11 @@ fn host_systems_and_benchmarks_are_created_by_admins_and_listed() {
         let missing = post("/host_systems", &admin, &json!({"os": "linux"}));
         assert_eq!(missing.status, 400);
 
-        let tables = receiver.rows("/stats/db", &reader);
-        let rows = |name: &str| {
-            tables
-                .as_array()
-                .and_then(|t| t.iter().find(|t| t["table_name"] == name))
-                .map(|t| t["rows"].clone())
-        };
-        assert_eq!(rows("host_systems"), Some(json!(1)));
-        assert_eq!(rows("benchmarks"), Some(json!(1)));
-        assert_eq!(rows("stream_logs"), Some(json!(0)));
+        let rows = |name: &str| table_rows(&receiver, &reader, name);
+        assert_eq!(rows("host_systems"), Some(1));
+        assert_eq!(rows("benchmarks"), Some(1));
+        assert_eq!(rows("stream_logs"), Some(0));
+        assert_eq!(rows("stream_samples"), Some(0));
         let _ = kind;
     }
 }
@@ -730,4 +749,137 @@ fn the_bench_floor_switch_stores_nothing_and_says_so() {
     );
     let receiver = Receiver::start(&database, &[]);
     assert_eq!(receiver.rows("/nodes", &key), json!([]));
+}
+
+/// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window
+/// (messages) or the retention (samples) go, with their rows, and today's stay; the coming days'
+/// partitions are made ahead, by each instance at start and at each purge, once between them.
+#[test]
+fn postgresql_drops_the_days_past_their_window_whole() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{
+        Connect, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
+    };
+    use nodepulse::wire::telemetry::decode::substrate_identity;
+    const DAY_MS: i64 = 86_400_000;
+    let database = database(Kind::Postgres, "days");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = SqlStore::open(&database).await.expect("open");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as i64;
+        // Five days ago the server made that day's partitions and the next two; it made them
+        // again (nothing to do) when a second instance started.
+        let then = now - 5 * DAY_MS;
+        store.make_days(then).await.expect("days made");
+        store.make_days(then).await.expect("made once");
+        let hello = connected("alice", ALICE);
+        let identity = substrate_identity(hello.as_object().expect("an object")).expect("identity");
+        let batch = |at_ms: i64, node: NodeRef| StreamBatch {
+            connects: match node {
+                NodeRef::Connecting(_) => vec![Connect {
+                    identity: identity.clone(),
+                    format: StreamFormat::Substrate,
+                    ip: "127.0.0.1".into(),
+                    audit: false,
+                    at_ms,
+                }],
+                NodeRef::Known(_) => Vec::new(),
+            },
+            logs: vec![LogRow {
+                node,
+                created_ms: at_ms,
+                msg: "system.interval".into(),
+                target: None,
+                audit: false,
+                log: interval(10, 3).to_string(),
+            }],
+            seen: vec![Seen {
+                node,
+                at_ms,
+                state: None,
+                sample: Some(r#"{"best_height":10}"#.into()),
+            }],
+            ..StreamBatch::default()
+        };
+        let ids = store
+            .write_streams(&batch(then, NodeRef::Connecting(0)))
+            .await
+            .expect("stored");
+        let node = NodeRef::Known(ids[0]);
+        store
+            .write_streams(&batch(now - 3 * DAY_MS, node))
+            .await
+            .expect("stored");
+        store
+            .write_streams(&batch(now, node))
+            .await
+            .expect("stored");
+
+        // Messages past two days, samples past four: the days wholly before go.
+        let mut dropped = store
+            .drop_days(now - 2 * DAY_MS, now - 4 * DAY_MS)
+            .await
+            .expect("dropped");
+        dropped.sort();
+        let day = |ms: i64| {
+            let at = std::time::UNIX_EPOCH + Duration::from_millis(ms as u64);
+            humantime::format_rfc3339_seconds(at).to_string()[..10].replace('-', "")
+        };
+        let mut expected: Vec<String> = (3..=5)
+            .map(|back| format!("stream_logs_raw_{}", day(now - back * DAY_MS)))
+            .chain([format!("stream_samples_{}", day(then))])
+            .collect();
+        expected.sort();
+        assert_eq!(dropped, expected);
+        // What stays: today's message, and the samples of three days ago and today. Nothing
+        // went to the default partitions, which the row-by-row purges then find empty.
+        let logs = store
+            .stream_logs(&nodepulse::serve::store::streams::LogQuery {
+                peer_id: ALICE.into(),
+                msg: None,
+                target: None,
+                since_ms: 0,
+                until_ms: i64::MAX,
+                limit: 10,
+            })
+            .await
+            .expect("the messages");
+        assert_eq!(
+            logs.iter().map(|log| log.created_ms).collect::<Vec<_>>(),
+            [now]
+        );
+        let samples = store
+            .stream_series(ALICE, 0, i64::MAX, 60_000)
+            .await
+            .expect("the samples");
+        let kept: Vec<i64> = samples.iter().map(|sample| sample.at_ms).collect();
+        assert_eq!(kept, [now - 3 * DAY_MS, now]);
+        assert_eq!(
+            store
+                .purge_logs(now - 2 * DAY_MS, 100)
+                .await
+                .expect("purged"),
+            0
+        );
+        assert_eq!(
+            store
+                .purge_samples(now - 4 * DAY_MS, 100)
+                .await
+                .expect("purged"),
+            0
+        );
+        // Dropping again finds nothing more.
+        let again = store
+            .drop_days(now - 2 * DAY_MS, now - 4 * DAY_MS)
+            .await
+            .expect("dropped");
+        assert_eq!(again, Vec::<String>::new());
+        store.close().await;
+    });
 }

@@ -20,6 +20,8 @@ pub struct ServeConfig {
     /// May carry a password.
     pub database: Secret,
     pub retention: Duration,
+    /// How long stream messages are kept: never longer than `retention`.
+    pub raw_window: Duration,
     pub offline_after: Duration,
     pub key_rate: u32,
     pub key_burst: u32,
@@ -58,6 +60,12 @@ impl ServeConfig {
             settings.retention.as_deref(),
             Duration::from_secs(31 * 86_400),
         )?;
+        let raw_window = duration(
+            "raw-window",
+            settings.raw_window.as_deref(),
+            Duration::from_secs(48 * 3600),
+        )?
+        .min(retention);
         let offline_after = duration(
             "offline-after",
             settings.offline_after.as_deref(),
@@ -154,6 +162,7 @@ impl ServeConfig {
             listen,
             database,
             retention,
+            raw_window,
             offline_after,
             key_rate: positive("key-rate", settings.key_rate, 20)?,
             key_burst: positive("key-burst", settings.key_burst, 100)?,
@@ -193,6 +202,7 @@ impl ServeSettings {
             listen: self.listen.or(lower.listen),
             database: self.database.or(lower.database),
             retention: self.retention.or(lower.retention),
+            raw_window: self.raw_window.or(lower.raw_window),
             offline_after: self.offline_after.or(lower.offline_after),
             key_rate: self.key_rate.or(lower.key_rate),
             key_burst: self.key_burst.or(lower.key_burst),
@@ -244,6 +254,7 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:8080".parse().expect("address"));
         assert_eq!(config.database.expose(), DEFAULT_DATABASE);
         assert_eq!(config.retention, Duration::from_secs(31 * 86_400));
+        assert_eq!(config.raw_window, Duration::from_secs(48 * 3600));
         assert_eq!(config.offline_after, Duration::from_secs(600));
         assert_eq!((config.key_rate, config.key_burst), (20, 100));
         assert_eq!(config.connections.header_timeout, Duration::from_secs(20));
@@ -257,7 +268,16 @@ mod tests {
             toml::from_str("retention = \"1d\"\noffline-after = \"5m\"").expect("toml");
         let config = ServeConfig::from_settings(flags.or(file)).expect("valid");
         assert_eq!(config.retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(config.raw_window, Duration::from_secs(48 * 3600));
         assert_eq!(config.offline_after, Duration::from_secs(300));
+
+        // The messages are never kept longer than the retention.
+        let short: ServeSettings = toml::from_str("retention = \"1d\"").expect("toml");
+        let config = ServeConfig::from_settings(short).expect("valid");
+        assert_eq!(config.raw_window, Duration::from_secs(86_400));
+        let raw: ServeSettings = toml::from_str("raw-window = \"6h\"").expect("toml");
+        let config = ServeConfig::from_settings(raw).expect("valid");
+        assert_eq!(config.raw_window, Duration::from_secs(6 * 3600));
     }
 
     #[test]

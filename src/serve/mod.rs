@@ -131,7 +131,12 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         }
     };
     tokio::spawn(alerts::watch(Arc::clone(&store), alerts, stopped.clone()));
-    tokio::spawn(purge_forever(Arc::clone(&store), config.retention, stopped));
+    tokio::spawn(purge_forever(
+        Arc::clone(&store),
+        config.retention,
+        config.raw_window,
+        stopped,
+    ));
     tokio::spawn(service::watchdog());
     tracing::info!(listen = %config.listen, tls = config.tls.is_some(), "serving");
     service::ready();
@@ -194,34 +199,51 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// Deletes validator-epochs, objects, stream messages (not those from `/audit`) and blocks (with
-/// their nodes' reports) older than `retention`: at start, then every `PURGE_EVERY`.
-/// Validator-epochs go first: the objects' purge then removes the machines silent since.
+/// Deletes validator-epochs, objects, stream nodes' minute samples and blocks (with their nodes'
+/// reports) older than `retention`, and stream messages (not those from `/audit`) older than
+/// `raw_window`: at start, then every `PURGE_EVERY`. Validator-epochs go first: the objects'
+/// purge then removes the machines silent since. On PostgreSQL, the coming days' partitions are
+/// made and the past ones dropped first; the row-by-row purges then find little.
 async fn purge_forever<S: Database>(
     store: Arc<S>,
     retention: Duration,
+    raw_window: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let millis = |window: Duration| i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     loop {
-        let before = now_ms().saturating_sub(retention_ms);
+        let now = now_ms();
+        let before = now.saturating_sub(millis(retention));
+        let raw_before = now.saturating_sub(millis(raw_window));
+        if let Err(err) = store.make_days(now).await {
+            tracing::warn!("{err} (tried again in an hour)");
+        }
+        match store.drop_days(raw_before, before).await {
+            Ok(days) if days.is_empty() => {}
+            Ok(days) => tracing::info!(?days, "dropped the partitions of days past their window"),
+            Err(err) => tracing::warn!(
+                "days past their window were not dropped (tried again in an hour): {err}"
+            ),
+        }
         let validator_epochs =
             purge_in_batches(&stop, |batch| store.purge_validators(before, batch)).await;
         let objects = purge_in_batches(&stop, |batch| store.purge(before, batch)).await;
-        let messages = purge_in_batches(&stop, |batch| store.purge_logs(before, batch)).await;
+        let messages = purge_in_batches(&stop, |batch| store.purge_logs(raw_before, batch)).await;
+        let samples = purge_in_batches(&stop, |batch| store.purge_samples(before, batch)).await;
         let blocks = purge_in_batches(&stop, |batch| store.purge_blocks(before, batch)).await;
         match store.purge_sessions(now_ms()).await {
             Ok(0) => {}
             Ok(sessions) => tracing::debug!(sessions, "purged expired and revoked sign-ins"),
             Err(err) => tracing::warn!("sign-ins were not purged (tried again in an hour): {err}"),
         }
-        if validator_epochs + objects + messages + blocks > 0 {
+        if validator_epochs + objects + messages + samples + blocks > 0 {
             tracing::info!(
                 validator_epochs,
                 objects,
                 messages,
+                samples,
                 blocks,
-                "purged what is older than the retention"
+                "purged what is older than the retention (messages: the raw window)"
             );
         }
         tokio::select! {

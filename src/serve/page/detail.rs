@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::chart::{Chart, Series, Unit};
 use super::html::{self, escape, url_component};
@@ -30,7 +30,6 @@ use crate::serve::store::Database;
 use crate::serve::store::StoreError;
 use crate::serve::store::streams::chain_key;
 use crate::wire::client_stats::fields::Process;
-use crate::wire::telemetry::decode::substrate_state;
 
 pub(super) const BLUE: &str = "#0969da";
 pub(super) const GREEN: &str = "#1a7f37";
@@ -579,7 +578,7 @@ pub async fn stream_node<S: Database>(
                 signed_in,
             )
         })?;
-    let logs = shared
+    let samples = shared
         .metrics
         .timed(
             "stream_series",
@@ -592,18 +591,16 @@ pub async fn stream_node<S: Database>(
         )
         .await
         .map_err(PageError::unavailable(signed_in))?;
-    let figures: Vec<(i64, StreamFigures)> = logs
+    // The minutes' samples are each node's state at its first contact in the minute; its state
+    // now ends the line, so that a node that just connected, or changed since, shows it.
+    let now = (window.since_ms..=window.until_ms)
+        .contains(&node.last_seen_ms)
+        .then_some(node.last_seen_ms);
+    let figures: Vec<(i64, StreamFigures)> = samples
         .iter()
-        .map(|log| {
-            let message = log.log.as_object().cloned().unwrap_or_default();
-            // Starknet updates are kept as their flat fields; Substrate messages need reading.
-            let state: Map<String, Value> = if log.msg == "starknet" {
-                message
-            } else {
-                substrate_state(&message)
-            };
-            (log.created_ms, StreamFigures::of(&state))
-        })
+        .filter(|sample| now.is_none_or(|now| sample.at_ms < now))
+        .map(|sample| (sample.at_ms, StreamFigures::of(&sample.state)))
+        .chain(now.map(|now| (now, StreamFigures::of(&node.state))))
         .collect();
     // The node's own reports of new blocks, each block counted (min_reports 1).
     let chain = chain_key(&node.identity);

@@ -45,6 +45,10 @@ pub(super) const SQLITE: Embedded = Embedded(&[
         "0008_propagation.sql",
         include_str!("../../../migrations/sqlite/0008_propagation.sql"),
     ),
+    (
+        "0009_samples.sql",
+        include_str!("../../../migrations/sqlite/0009_samples.sql"),
+    ),
 ]);
 
 pub(super) const POSTGRES: Embedded = Embedded(&[
@@ -79,6 +83,10 @@ pub(super) const POSTGRES: Embedded = Embedded(&[
     (
         "0008_propagation.sql",
         include_str!("../../../migrations/postgres/0008_propagation.sql"),
+    ),
+    (
+        "0009_samples.sql",
+        include_str!("../../../migrations/postgres/0009_samples.sql"),
     ),
 ]);
 

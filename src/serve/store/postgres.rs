@@ -26,5 +26,115 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
     migrated.await.map_err(|err| {
         StoreError::Failed(format!("cannot migrate the PostgreSQL schema: {err}"))
     })?;
+    // Without today's partitions the day's rows go to the default ones, which cost a delete per
+    // row to purge: worth a warning, not a refusal to start.
+    if let Err(err) = make_days(&pool, crate::serve::now_ms()).await {
+        tracing::warn!("{err}; the messages go to the default partition meanwhile");
+    }
     Ok(pool)
+}
+
+/// The tables kept in one partition per day (UTC): the messages not from /audit, and the samples.
+pub(super) const DAILY_LOGS: &str = "stream_logs_raw";
+pub(super) const DAILY_SAMPLES: &str = "stream_samples";
+const DAY_MS: i64 = 86_400_000;
+/// Days made ahead of today: a day's partition exists long before its first row, and a failure to
+/// make one is tried again, every purge, for two days.
+const DAYS_AHEAD: i64 = 2;
+/// Making or dropping a partition locks its parent table briefly, and waits for the writes in
+/// flight; a long read holding it makes it give up (and try again at the next purge) rather than
+/// hold every write up behind it.
+const DDL_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '1s'";
+/// Instances sharing the database make and drop days one at a time: two making the same day
+/// would both find it missing.
+const DAYS_LOCK: i64 = 0x6e70_6461_7973; // "npdays"
+
+/// `table_YYYYMMDD`: the partition of `table` holding day `day` (days since 1970-01-01).
+fn day_partition(table: &str, day: i64) -> String {
+    let start = std::time::UNIX_EPOCH
+        + std::time::Duration::from_millis(u64::try_from(day * DAY_MS).unwrap_or(0));
+    let date = humantime::format_rfc3339_seconds(start).to_string();
+    format!(
+        "{table}_{}",
+        date.get(..10).unwrap_or_default().replace('-', "")
+    )
+}
+
+/// Runs one statement that changes the schema, in a transaction of its own holding `DAYS_LOCK`.
+async fn change_days(pool: &AnyPool, ddl: &str) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(DAYS_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(DDL_LOCK_TIMEOUT).execute(&mut *tx).await?;
+    sqlx::query(ddl).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Makes the partitions of today and the `DAYS_AHEAD` days after it that do not exist yet.
+pub(super) async fn make_days(pool: &AnyPool, now_ms: i64) -> Result<(), StoreError> {
+    let today = now_ms.div_euclid(DAY_MS);
+    for table in [DAILY_LOGS, DAILY_SAMPLES] {
+        for day in today..=today + DAYS_AHEAD {
+            change_days(
+                pool,
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
+                    day_partition(table, day),
+                    day * DAY_MS,
+                    (day + 1) * DAY_MS
+                ),
+            )
+            .await
+            .map_err(|err| {
+                StoreError::Failed(format!(
+                    "cannot make {table}'s partition of {}: {err}",
+                    day_partition(table, day)
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The partitions of `table` whose rows before `before_ms` are deleted row by row: the default
+/// one, and, for a window shorter than a day, the day's partition holding `before_ms` (a longer
+/// window's rows stay until their day goes whole: kept up to a day longer).
+pub(super) fn purged_row_by_row(table: &str, before_ms: i64, now_ms: i64) -> Vec<String> {
+    let mut tables = vec![format!("{table}_default")];
+    if now_ms.saturating_sub(before_ms) < DAY_MS {
+        tables.push(day_partition(table, before_ms.div_euclid(DAY_MS)));
+    }
+    tables
+}
+
+/// Drops the day partitions of `table` wholly before `before_ms`; returns their names.
+pub(super) async fn drop_days(
+    pool: &AnyPool,
+    table: &str,
+    before_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    let days: Vec<(String,)> = sqlx::query_as(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = $1::regclass ORDER BY c.relname",
+    )
+    .bind(table.to_owned())
+    .fetch_all(pool)
+    .await?;
+    // Names sort as their dates; the default partition's does not look like a date.
+    let first_kept = day_partition(table, before_ms.div_euclid(DAY_MS));
+    let prefix_len = table.len() + 1;
+    let mut dropped = Vec::new();
+    for (name,) in days {
+        let dated = name
+            .get(prefix_len..)
+            .is_some_and(|date| date.len() == 8 && date.bytes().all(|byte| byte.is_ascii_digit()));
+        if dated && name < first_kept {
+            change_days(pool, &format!("DROP TABLE IF EXISTS {name}")).await?;
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
 }

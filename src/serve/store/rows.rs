@@ -9,7 +9,9 @@ use sqlx::query::Query;
 use sqlx::{Any, FromRow, Row};
 
 use super::network::{ChainBlock, ChainNode, ChainSummary, Delay};
-use super::streams::{Benchmark, HostSystem, StoredLog, StreamFormat, StreamNode, TableStats};
+use super::streams::{
+    Benchmark, HostSystem, StoredLog, StoredSample, StreamFormat, StreamNode, TableStats,
+};
 use super::{KeyListing, KeyRecord, MachineSummary, StoreError};
 use crate::wire::telemetry::decode::Identity;
 
@@ -343,6 +345,23 @@ impl From<LogRow> for StoredLog {
             created_ms: row.created_ms,
             // Stored from a parsed message; text that no longer parses is shown as text.
             log: serde_json::from_str(&row.log).unwrap_or(Value::String(row.log)),
+        }
+    }
+}
+
+/// A node's minute sample, its state stored as JSON text.
+pub(super) struct SampleRow {
+    at_ms: i64,
+    state: String,
+}
+read_by_name!(SampleRow { at_ms, state });
+
+impl From<SampleRow> for StoredSample {
+    fn from(row: SampleRow) -> StoredSample {
+        StoredSample {
+            at_ms: row.at_ms,
+            // Written from a map; anything else (written by hand) charts as nothing.
+            state: serde_json::from_str(&row.state).unwrap_or_default(),
         }
     }
 }

@@ -9,11 +9,12 @@ use serde_json::Value;
 use sqlx::{Any, Transaction};
 
 use super::StoreError;
-use super::rows::{BenchmarkRow, LogRow, NodeRow, read, read_all};
+use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES};
+use super::rows::{BenchmarkRow, LogRow, NodeRow, SampleRow, read, read_all};
 use super::sql::SqlStore;
 use super::streams::{
-    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, StoredLog, StreamBatch,
-    StreamNode, StreamStore, TableStats, chain_key,
+    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, Seen, StoredLog,
+    StoredSample, StreamBatch, StreamNode, StreamStore, TableStats, chain_key, sample_minute,
 };
 
 /// Rows per INSERT or UPDATE statement. Fewer statements cost less, but SQLite looks a `$n`
@@ -86,6 +87,7 @@ static INSERT_LOGS: LazyLock<String> = LazyLock::new(|| insert_logs_sql(ROWS_PER
 static UPDATE_SEEN: LazyLock<String> = LazyLock::new(|| update_seen_sql(ROWS_PER_STATEMENT));
 static UPSERT_BLOCKS: LazyLock<String> = LazyLock::new(|| upsert_blocks_sql(ROWS_PER_STATEMENT));
 static INSERT_IMPORTS: LazyLock<String> = LazyLock::new(|| insert_imports_sql(ROWS_PER_STATEMENT));
+static INSERT_SAMPLES: LazyLock<String> = LazyLock::new(|| insert_samples_sql(ROWS_PER_STATEMENT));
 
 fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> String) -> String {
     if rows == ROWS_PER_STATEMENT {
@@ -141,6 +143,16 @@ async fn write_logs(
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A minute's first sample stays: one written again (a batch retried after it committed, or a
+/// node reconnecting to another instance within the minute) changes nothing.
+fn insert_samples_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO stream_samples (node_id, minute_ms, at_ms, state) VALUES {} \
+         ON CONFLICT (node_id, minute_ms) DO NOTHING",
+        placeholders(rows, 4)
+    )
 }
 
 /// A block as the batch's sightings name it: chain, height, hash.
@@ -220,7 +232,51 @@ async fn write_seen(
         }
         query.execute(&mut **tx).await?;
     }
+    let samples: Vec<(&Seen, &String)> = batch
+        .seen
+        .iter()
+        .filter_map(|seen| Some((seen, seen.sample.as_ref()?)))
+        .collect();
+    for chunk in samples.chunks(ROWS_PER_STATEMENT) {
+        let sql = sql_for(chunk.len(), &INSERT_SAMPLES, insert_samples_sql);
+        let mut query = sqlx::query(&sql);
+        for (seen, state) in chunk {
+            query = query
+                .bind(resolve(seen.node, connected)?)
+                .bind(sample_minute(seen.at_ms))
+                .bind(seen.at_ms)
+                .bind((*state).clone());
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
+}
+
+/// Deletes up to `batch` rows of one PostgreSQL partition whose `column` is before `before_ms`
+/// (none when the partition does not exist yet).
+async fn purge_partition(
+    store: &SqlStore,
+    table: &str,
+    column: &str,
+    before_ms: i64,
+    batch: u32,
+) -> Result<u64, StoreError> {
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(table.to_owned())
+        .fetch_one(store.pool())
+        .await?;
+    if exists.is_none() {
+        return Ok(0);
+    }
+    let result = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE ctid = ANY(ARRAY( \
+         SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2))"
+    ))
+    .bind(before_ms)
+    .bind(i64::from(batch))
+    .execute(store.pool())
+    .await?;
+    Ok(result.rows_affected())
 }
 
 impl StreamStore for SqlStore {
@@ -308,23 +364,26 @@ impl StreamStore for SqlStore {
         since_ms: i64,
         until_ms: i64,
         bucket_ms: i64,
-    ) -> Result<Vec<StoredLog>, StoreError> {
+    ) -> Result<Vec<StoredSample>, StoreError> {
+        // The minutes' bounds let the key (node, minute) find the window; the times themselves
+        // then bound it exactly.
         let rows = read(
-            "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
-             JOIN stream_nodes n ON n.id = l.node_id WHERE l.id IN \
-             (SELECT MAX(x.id) FROM stream_logs x JOIN stream_nodes xn ON xn.id = x.node_id \
-             WHERE xn.peer_id = $1 AND (x.msg = 'system.interval' OR (x.msg = 'starknet' \
-             AND (x.log LIKE '%\"current_block_number_l2\"%' OR x.log LIKE '%\"peer_count\"%'))) \
-             AND x.created_ms >= $2 AND x.created_ms < $3 \
-             GROUP BY x.node_id, x.created_ms / $4) ORDER BY l.created_ms, l.id",
+            "SELECT s.at_ms, s.state FROM stream_samples s JOIN \
+             (SELECT x.node_id, MAX(x.minute_ms) AS minute_ms FROM stream_samples x \
+             JOIN stream_nodes n ON n.id = x.node_id WHERE n.peer_id = $1 \
+             AND x.minute_ms >= $2 AND x.minute_ms < $3 AND x.at_ms >= $4 AND x.at_ms < $3 \
+             GROUP BY x.node_id, x.minute_ms / $5) newest \
+             ON s.node_id = newest.node_id AND s.minute_ms = newest.minute_ms \
+             ORDER BY s.at_ms",
         )
         .bind(peer_id.to_owned())
-        .bind(since_ms)
+        .bind(sample_minute(since_ms))
         .bind(until_ms)
-        .bind(bucket_ms.max(1))
+        .bind(since_ms)
+        .bind(bucket_ms.max(60_000))
         .fetch_all(self.pool())
         .await?;
-        read_all::<LogRow, StoredLog>(&rows)
+        read_all::<SampleRow, StoredSample>(&rows)
     }
 
     async fn log_stats(&self, peer_id: Option<&str>) -> Result<Vec<(String, i64)>, StoreError> {
@@ -356,15 +415,61 @@ impl StreamStore for SqlStore {
     }
 
     async fn purge_logs(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "DELETE FROM stream_logs WHERE id IN (SELECT id FROM stream_logs \
-             WHERE audit = 0 AND created_ms < $1 LIMIT $2)",
-        )
-        .bind(before_ms)
-        .bind(i64::from(batch))
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected())
+        if self.shared_url().is_none() {
+            let result = sqlx::query(
+                "DELETE FROM stream_logs WHERE id IN (SELECT id FROM stream_logs \
+                 WHERE audit = 0 AND created_ms < $1 LIMIT $2)",
+            )
+            .bind(before_ms)
+            .bind(i64::from(batch))
+            .execute(self.pool())
+            .await?;
+            return Ok(result.rows_affected());
+        }
+        let mut purged = 0;
+        for table in postgres::purged_row_by_row(DAILY_LOGS, before_ms, crate::serve::now_ms()) {
+            purged += purge_partition(self, &table, "created_ms", before_ms, batch).await?;
+        }
+        Ok(purged)
+    }
+
+    async fn make_days(&self, now_ms: i64) -> Result<(), StoreError> {
+        match self.shared_url() {
+            Some(_) => postgres::make_days(self.pool(), now_ms).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn drop_days(
+        &self,
+        logs_before_ms: i64,
+        samples_before_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        if self.shared_url().is_none() {
+            return Ok(Vec::new());
+        }
+        let mut dropped = postgres::drop_days(self.pool(), DAILY_LOGS, logs_before_ms).await?;
+        dropped.extend(postgres::drop_days(self.pool(), DAILY_SAMPLES, samples_before_ms).await?);
+        Ok(dropped)
+    }
+
+    async fn purge_samples(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
+        if self.shared_url().is_none() {
+            let result = sqlx::query(
+                "DELETE FROM stream_samples WHERE (node_id, minute_ms) IN \
+                 (SELECT node_id, minute_ms FROM stream_samples WHERE minute_ms < $1 LIMIT $2)",
+            )
+            .bind(before_ms)
+            .bind(i64::from(batch))
+            .execute(self.pool())
+            .await?;
+            return Ok(result.rows_affected());
+        }
+        let mut purged = 0;
+        for table in postgres::purged_row_by_row(DAILY_SAMPLES, before_ms, crate::serve::now_ms()) {
+            purged += purge_partition(self, &table, "minute_ms", before_ms, batch).await?;
+        }
+        Ok(purged)
     }
 
     async fn purge_blocks(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
@@ -408,6 +513,7 @@ impl StreamStore for SqlStore {
             "stats",
             "stream_nodes",
             "stream_logs",
+            "stream_samples",
             "stream_blocks",
             "stream_block_imports",
             "host_systems",

@@ -86,6 +86,22 @@ pub struct Seen {
     pub node: NodeRef,
     pub at_ms: i64,
     pub state: Option<String>,
+    /// The whole state, when this is the node's first contact in its minute (of the server's
+    /// clock): the minute's sample, which the charts read and which is kept for the whole
+    /// retention, while the messages themselves go after the raw window.
+    pub sample: Option<String>,
+}
+
+/// The minute a sample taken at `at_ms` stands for (Unix ms of its start).
+pub fn sample_minute(at_ms: i64) -> i64 {
+    at_ms - at_ms.rem_euclid(60_000)
+}
+
+/// A node's state as its minute's sample recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSample {
+    pub at_ms: i64,
+    pub state: Map<String, Value>,
 }
 
 /// A node as `/nodes` and `/api/nodes` answer it.
@@ -174,17 +190,16 @@ pub trait StreamStore: Send + Sync + 'static {
         &self,
         query: &LogQuery,
     ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
-    /// The figure-carrying messages (`system.interval`, Starknet updates with a block number
-    /// or a peer count, not those with only resource figures) of the nodes with
-    /// `peer_id` created in `[since_ms, until_ms)`, thinned to each node's newest of each
-    /// `bucket_ms`, oldest first: a chart's points.
+    /// The minute samples of the nodes with `peer_id` taken in `[since_ms, until_ms)`, thinned
+    /// to each node's newest of each `bucket_ms` (a whole number of minutes), oldest first: a
+    /// chart's points.
     fn stream_series(
         &self,
         peer_id: &str,
         since_ms: i64,
         until_ms: i64,
         bucket_ms: i64,
-    ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<StoredSample>, StoreError>> + Send;
     /// How many messages of each kind are kept, of one node or of all.
     fn log_stats(
         &self,
@@ -197,6 +212,23 @@ pub trait StreamStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
     /// Deletes up to `batch` messages not from `/audit` received before `before_ms`.
     fn purge_logs(
+        &self,
+        before_ms: i64,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// PostgreSQL keeps the messages and the samples in one partition per day: makes those of
+    /// today and the next days that are missing. Nothing to do on SQLite.
+    fn make_days(&self, now_ms: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Drops the days of messages wholly before `logs_before_ms` and of samples wholly before
+    /// `samples_before_ms` (PostgreSQL's partitions); returns the partitions dropped. What the
+    /// purges then delete row by row is only what no day's partition holds.
+    fn drop_days(
+        &self,
+        logs_before_ms: i64,
+        samples_before_ms: i64,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Deletes up to `batch` minute samples taken before `before_ms`.
+    fn purge_samples(
         &self,
         before_ms: i64,
         batch: u32,

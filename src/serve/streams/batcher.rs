@@ -21,7 +21,7 @@ use crate::serve::metrics::{ServeMetrics, StreamRefusal};
 use crate::serve::store::StoreError;
 use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{
-    BlockRow, Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore,
+    BlockRow, Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore, sample_minute,
 };
 use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, bounded_state};
 
@@ -55,6 +55,8 @@ struct State {
     written_seen_ms: i64,
     /// When the contact was last written.
     written_at_ms: Option<i64>,
+    /// The minute (`sample_minute`) of the last sample taken.
+    sampled_minute: Option<i64>,
 }
 
 impl NodeHandle {
@@ -91,7 +93,8 @@ impl NodeHandle {
     }
 
     /// The contact to write now, if one is due (`force`: the node is going away): the newest
-    /// message's time and the state as JSON if it changed since last written.
+    /// message's time, the state as JSON if it changed since last written, and the whole state
+    /// if the newest message opened a minute no sample was taken in yet.
     fn contact(&self, node: NodeRef, now_ms: i64, force: bool) -> Option<Seen> {
         let mut state = self.state();
         let due = force
@@ -103,22 +106,33 @@ impl NodeHandle {
         }
         state.written_at_ms = Some(now_ms);
         state.written_seen_ms = state.seen_ms;
-        let fields = std::mem::take(&mut state.changed)
-            .then(|| serde_json::to_string(&state.fields).ok())
-            .flatten();
+        let minute = sample_minute(state.seen_ms);
+        let sampled = state.sampled_minute.is_none_or(|last| minute > last);
+        if sampled {
+            state.sampled_minute = Some(minute);
+        }
+        let changed = std::mem::take(&mut state.changed);
+        // A map of JSON values always serializes.
+        let fields =
+            (changed || sampled).then(|| serde_json::to_string(&state.fields).unwrap_or_default());
         Some(Seen {
             node,
             at_ms: state.seen_ms,
-            state: fields,
+            state: fields.clone().filter(|_| changed),
+            sample: fields.filter(|_| sampled),
         })
     }
 
-    /// `seen` was not written after all: it is due again, with the state if it carried it.
+    /// `seen` was not written after all: it is due again, with the state and the minute's sample
+    /// if it carried them.
     fn rewind(&self, seen: &Seen) {
         let mut state = self.state();
         state.written_at_ms = None;
         state.written_seen_ms = state.written_seen_ms.min(seen.at_ms - 1);
         state.changed |= seen.state.is_some();
+        if seen.sample.is_some() {
+            state.sampled_minute = None;
+        }
     }
 }
 
@@ -511,9 +525,40 @@ mod tests {
             .contact(node, 20_600, true)
             .expect("forced when it goes");
         assert_eq!(
-            (last.at_ms, last.state),
-            (20_500, None),
-            "the state did not change"
+            (last.at_ms, last.state, last.sample),
+            (20_500, None, None),
+            "the state did not change, and the minute has its sample"
+        );
+    }
+
+    #[test]
+    fn a_sample_is_taken_at_a_nodes_first_contact_in_each_minute() {
+        let node = NodeRef::Known(1);
+        let handle = NodeHandle::default();
+        let minute = 29_000_000 * 60_000;
+        handle.merge(serde_json::from_str(r#"{"best_height":1,"peers":3}"#).expect("a map"));
+        handle.saw(minute + 59_000);
+        let first = handle.contact(node, minute + 59_000, false).expect("due");
+        let whole = r#"{"best_height":1,"peers":3}"#;
+        assert_eq!(first.sample.as_deref(), Some(whole));
+        // The next minute's first contact: the whole state again, though it did not change.
+        handle.saw(minute + 64_000);
+        let next = handle.contact(node, minute + 64_000, false).expect("due");
+        assert_eq!((next.state, next.sample.as_deref()), (None, Some(whole)));
+        handle.saw(minute + 70_000);
+        let same = handle.contact(node, minute + 70_000, false).expect("due");
+        assert_eq!(same.sample, None, "the minute has its sample");
+        // A refused batch takes its sample back: the minute's next contact carries one.
+        handle.merge(serde_json::from_str(r#"{"peers":4}"#).expect("a map"));
+        handle.saw(minute + 125_000);
+        let refused = handle.contact(node, minute + 125_000, false).expect("due");
+        assert!(refused.sample.is_some());
+        handle.rewind(&refused);
+        handle.saw(minute + 126_000);
+        let again = handle.contact(node, minute + 126_000, false).expect("due");
+        assert_eq!(
+            (again.at_ms, again.sample.as_deref()),
+            (minute + 126_000, Some(r#"{"best_height":1,"peers":4}"#))
         );
     }
 
