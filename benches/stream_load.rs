@@ -12,26 +12,28 @@
 //! --frames-per-block 6 --floor]` (a step multiplies the per-node rate; a node reports a new best
 //! block every 6 messages, 1 makes each message one, the network view's worst case).
 //!
+//! A soak: `-- --seconds 3600 --steps 1 --report-every 60 --raw-window 10m --purge-every 5m`
+//! gives the figures of each minute while the load runs (CPU per frame, RSS, the probes' p99, the
+//! backlog, the purge's time so far), `serve` purging what is past its raw window as it goes.
+//!
 //! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
 //! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
 //! CPU per 1,000 frames is then given divided by the floor's.
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
-use serde_json::json;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use common::streams::{
+    NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peer_id, rss_kib,
+};
 use common::{Served, add_key, databases, percentile};
 
-const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
-const NODES_PER_CONNECTION: u64 = 20;
 /// The label of the run against `serve --bench-discard-streams`.
 const FLOOR: &str = "floor (read and decode, then drop)";
 
@@ -43,6 +45,88 @@ struct Options {
     /// second); 1 makes every message a new block, the network view's worst case.
     frames_per_block: u64,
     floor: bool,
+    /// A soak: figures for each of these many seconds while a step runs.
+    report_every: Option<u64>,
+    /// `serve`'s `--raw-window` and `--purge-every`, for a soak with the purge running.
+    serve_flags: Vec<String>,
+}
+
+/// The stream tables whose bytes on disk are reported: rows and bytes (indexes included).
+const TABLES: [&str; 5] = [
+    "stream_logs",
+    "stream_samples",
+    "stream_blocks",
+    "stream_block_imports",
+    "stream_nodes",
+];
+
+/// Each stream table's rows and bytes on disk, indexes included: SQLite's pages as its `dbstat`
+/// table counts them, PostgreSQL's relations (every partition of a partitioned one).
+async fn disk(url: &str) -> Vec<(&'static str, i64, i64)> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("the database");
+    let mut tables = Vec::new();
+    for table in TABLES {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .expect("a count");
+        let size = if url.starts_with("sqlite:") {
+            "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN \
+             (SELECT name FROM sqlite_master WHERE tbl_name = $1)"
+        } else {
+            // A table that is not partitioned has no tree.
+            "SELECT GREATEST(pg_total_relation_size($1::regclass), (SELECT \
+             COALESCE(SUM(pg_total_relation_size(relid)), 0) \
+             FROM pg_partition_tree($1::regclass)))::BIGINT"
+        };
+        let bytes: i64 = sqlx::query_scalar(size)
+            .bind(table)
+            .fetch_one(&pool)
+            .await
+            .expect("a size");
+        tables.push((table, rows, bytes));
+    }
+    pool.close().await;
+    tables
+}
+
+/// Bytes per row of each table, and what a network of 10,000 nodes sending a message a second
+/// costs on disk with the defaults: messages for the 48 h raw window, each node's minute samples
+/// and the blocks' reports for the 31 days' retention, a block every `frames_per_block` seconds.
+fn report_disk(label: &str, tables: &[(&str, i64, i64)], frames_per_block: u64) {
+    let per_row = |name: &str| {
+        tables
+            .iter()
+            .find(|(table, ..)| *table == name)
+            .map_or(0.0, |(_, rows, bytes)| {
+                *bytes as f64 / (*rows).max(1) as f64
+            })
+    };
+    for (table, rows, bytes) in tables {
+        println!(
+            "{label}: {table} {rows} rows, {bytes} bytes = {:.0} bytes per row",
+            per_row(table)
+        );
+    }
+    const NODES: f64 = 10_000.0;
+    const DAY_S: f64 = 86_400.0;
+    let blocks_a_day = DAY_S / frames_per_block.max(1) as f64;
+    let gb = |bytes: f64| bytes / 1e9;
+    let messages = NODES * DAY_S * 2.0 * per_row("stream_logs");
+    let samples = NODES * 1440.0 * 31.0 * per_row("stream_samples");
+    let reports = NODES * blocks_a_day * 31.0 * per_row("stream_block_imports")
+        + blocks_a_day * 31.0 * per_row("stream_blocks");
+    println!(
+        "{label}: 10,000 nodes, a message a second, a block every {frames_per_block} s, the \
+         defaults: messages (48 h) {:.0} GB + minute samples (31 d) {:.0} GB + block reports \
+         (31 d) {:.0} GB = {:.0} GB; a day of messages {:.0} GB",
+        gb(messages),
+        gb(samples),
+        gb(reports),
+        gb(messages + samples + reports),
+        gb(messages / 2.0),
+    );
 }
 
 fn options() -> Options {
@@ -68,51 +152,13 @@ fn options() -> Options {
             .filter(|frames| *frames > 0)
             .unwrap_or(6),
         floor: args.iter().any(|arg| arg == "--floor"),
+        report_every: value("--report-every").and_then(|v| v.parse().ok()),
+        serve_flags: ["--raw-window", "--purge-every"]
+            .into_iter()
+            .filter_map(|flag| Some([flag.to_owned(), value(flag)?]))
+            .flatten()
+            .collect(),
     }
-}
-
-fn peer_id(connection: u64, id: u64) -> String {
-    format!("12D3KooWBench{connection:05}x{id:02}")
-}
-
-fn connected(connection: u64, id: u64) -> String {
-    json!({"id": id, "ts": "2026-11-29T10:00:00.000000000+00:00", "payload": {
-        "msg": "system.connected", "chain": "Polkadot", "genesis_hash": GENESIS,
-        "name": format!("bench-{connection}-{id}"), "implementation": "Parity Polkadot",
-        "version": "1.15.2-7c4a5b3a6a0", "config": "", "authority": false,
-        "startup_time": "1764410000000", "network_id": peer_id(connection, id),
-        "target_os": "linux", "target_arch": "x86_64", "target_env": "gnu",
-        "sysinfo": {"cpu": "AMD EPYC 7B13", "memory": 33654108160u64, "core_count": 8,
-            "linux_kernel": "6.1.0-28-cloud-amd64", "linux_distro": "Debian GNU/Linux 12 (bookworm)",
-            "is_virtual_machine": true}}})
-    .to_string()
-}
-
-/// `system.interval` as sc-telemetry sends it, about 420 bytes.
-fn interval(id: u64, height: u64) -> String {
-    json!({"id": id, "ts": "2026-11-29T10:00:01.123456789+00:00", "payload": {
-        "msg": "system.interval", "peers": 40, "height": height,
-        "best": format!("0x{height:064x}"), "finalized_height": height - 2,
-        "finalized_hash": format!("0x{:064x}", height - 2), "txcount": 3,
-        "bandwidth_upload": 41235.5, "bandwidth_download": 52101.25,
-        "used_state_cache_size": 5369088}})
-    .to_string()
-}
-
-/// utime + stime of a process, in ms (Linux clock ticks are 10 ms).
-fn cpu_ms(pid: &str) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |at: usize| {
-        fields
-            .get(at)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (ticks(11) + ticks(12)) * 10
 }
 
 /// CPU ms of every PostgreSQL process on this machine (the server's work for PostgreSQL happens
@@ -133,38 +179,6 @@ fn postgres_cpu_ms() -> u64 {
         .sum()
 }
 
-fn rss_kib(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Opens a WebSocket, trying again for up to 10 s: hundreds of connections opened at once on a
-/// busy machine may see a refusal or a reset, and a connection that never opened would take its
-/// nodes out of the figures. The first failure of each connection is said with its reason.
-async fn connect(url: &str) -> Option<WebSocketStream<MaybeTlsStream<TcpStream>>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut said = false;
-    loop {
-        match tokio_tungstenite::connect_async(url).await {
-            Ok((socket, _)) => return Some(socket),
-            Err(err) if !said => {
-                eprintln!("opening a connection failed, trying again: {err}");
-                said = true;
-            }
-            Err(_) => {}
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// One connection's nodes, each sending `rate` messages a second for `seconds`, a new best block
 /// every `frames_per_block` of them.
 async fn stream(
@@ -173,7 +187,7 @@ async fn stream(
     (rate, seconds, frames_per_block): (u64, u64, u64),
     sent: Arc<AtomicU64>,
 ) {
-    let Some(mut socket) = connect(&url).await else {
+    let Some(mut socket) = connect(&url, Duration::from_secs(10)).await else {
         eprintln!("connection {connection} never opened");
         return;
     };
@@ -209,10 +223,16 @@ async fn stream(
 }
 
 /// A probe node sending a frame every 250 ms, and how long each took to show in `/nodes/logs`.
-async fn probe(served_base: String, ws: String, key: String, seconds: u64) -> Vec<Duration> {
+async fn probe(
+    served_base: String,
+    ws: String,
+    key: String,
+    seconds: u64,
+    delays: Arc<Mutex<Vec<(Instant, Duration)>>>,
+) {
     let client = reqwest::Client::new();
-    let Some(mut socket) = connect(&ws).await else {
-        return Vec::new();
+    let Some(mut socket) = connect(&ws, Duration::from_secs(10)).await else {
+        return;
     };
     let probe = 99_999;
     let _ = socket.send(Message::text(connected(probe, 1))).await;
@@ -220,7 +240,6 @@ async fn probe(served_base: String, ws: String, key: String, seconds: u64) -> Ve
         "{served_base}/nodes/logs?peer_id={}&msg=system.interval&limit=1",
         peer_id(probe, 1)
     );
-    let mut delays = Vec::new();
     for n in 0..seconds * 4 {
         let height = 1_000_000 + n;
         let sent = Instant::now();
@@ -240,7 +259,9 @@ async fn probe(served_base: String, ws: String, key: String, seconds: u64) -> Ve
             }
             .await;
             if seen == Some(height) {
-                delays.push(sent.elapsed());
+                if let Ok(mut delays) = delays.lock() {
+                    delays.push((sent, sent.elapsed()));
+                }
                 break;
             }
             if sent.elapsed() > Duration::from_secs(30) {
@@ -250,24 +271,107 @@ async fn probe(served_base: String, ws: String, key: String, seconds: u64) -> Ve
         }
         tokio::time::sleep(Duration::from_millis(250).saturating_sub(sent.elapsed())).await;
     }
-    delays
 }
 
-/// Messages stored so far, from `/stats/db`.
-async fn stored(base: &str, key: &str) -> u64 {
-    let client = reqwest::Client::new();
-    let answer = client
-        .get(format!("{base}/stats/db"))
-        .header("apikey", key)
-        .send()
-        .await;
-    let Ok(answer) = answer else { return 0 };
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    body.as_array()
-        .and_then(|tables| tables.iter().find(|t| t["table_name"] == "stream_logs"))
-        .and_then(|t| t["rows"].as_u64())
-        .unwrap_or(0)
+/// `serve`'s `/metrics` text.
+async fn metrics(base: &str) -> String {
+    match reqwest::get(format!("{base}/metrics")).await {
+        Ok(answer) => answer.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The sum of the values of the `/metrics` samples whose line starts with one of `prefixes`.
+fn metric_sum(text: &str, prefixes: &[impl AsRef<str>]) -> f64 {
+    text.lines()
+        .filter(|line| {
+            prefixes
+                .iter()
+                .any(|prefix| line.starts_with(prefix.as_ref()))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Messages committed so far (the batches' messages, counted once each batch commits): a
+/// purge running beside does not make it go down, as a count of the table would.
+fn committed(text: &str) -> u64 {
+    metric_sum(text, &["nodepulse_serve_stream_batch_messages_sum"]) as u64
+}
+
+/// The seconds the purge has spent so far, and how many statements: its deletes, and on
+/// PostgreSQL the days made and dropped.
+fn purge_seconds(text: &str) -> (f64, f64) {
+    let operations = ["purge_", "drop_days", "make_days"];
+    let seconds: Vec<String> = operations
+        .iter()
+        .map(|op| format!("nodepulse_serve_database_seconds_sum{{operation=\"{op}"))
+        .collect();
+    let counts: Vec<String> = operations
+        .iter()
+        .map(|op| format!("nodepulse_serve_database_seconds_count{{operation=\"{op}"))
+        .collect();
+    (metric_sum(text, &seconds), metric_sum(text, &counts))
+}
+
+/// While the step's streams run, every `every` seconds: the frames sent and committed in it, the
+/// server's CPU per 1,000 frames and RSS, the probes' p99, the backlog (sent and not committed)
+/// and the purge's time so far.
+fn report_while_running(
+    runtime: &tokio::runtime::Runtime,
+    every: u64,
+    (base, pid): (&str, &str),
+    sent: &AtomicU64,
+    delays: &Mutex<Vec<(Instant, Duration)>>,
+    streams: &[tokio::task::JoinHandle<()>],
+) {
+    let started = Instant::now();
+    let mut last = (
+        Instant::now(),
+        0,
+        cpu_ms(pid),
+        committed(&runtime.block_on(metrics(base))),
+    );
+    while !streams.iter().all(|stream| stream.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        if last.0.elapsed() < Duration::from_secs(every) {
+            continue;
+        }
+        let text = runtime.block_on(metrics(base));
+        let now = (
+            Instant::now(),
+            sent.load(Ordering::Relaxed),
+            cpu_ms(pid),
+            committed(&text),
+        );
+        let frames = now.1 - last.1;
+        let mut window: Vec<Duration> = delays
+            .lock()
+            .map(|delays| {
+                delays
+                    .iter()
+                    .filter(|(at, _)| *at >= last.0)
+                    .map(|(_, delay)| *delay)
+                    .collect()
+            })
+            .unwrap_or_default();
+        window.sort();
+        let (purge_s, purge_statements) = purge_seconds(&text);
+        println!(
+            "  at {:.0} s: {:.0} frames/s sent, {:.0}/s committed; serve {:.1} CPU-ms per 1,000 \
+             frames, RSS {:.1} MB; probe p99 {:.0} ms ({} probes); backlog {} frames; purge so \
+             far {purge_s:.2} s in {purge_statements} statements",
+            started.elapsed().as_secs_f64(),
+            frames as f64 / (now.0 - last.0).as_secs_f64(),
+            (now.3 - last.3) as f64 / (now.0 - last.0).as_secs_f64(),
+            (now.2 - last.2) as f64 * 1000.0 / frames.max(1) as f64,
+            rss_kib(pid) as f64 / 1024.0,
+            percentile(&window, 0.99).as_secs_f64() * 1e3,
+            window.len(),
+            now.1.saturating_sub(now.3),
+        );
+        last = now;
+    }
 }
 
 fn main() {
@@ -289,8 +393,11 @@ fn main() {
 
     for (label, database) in &databases {
         let key = add_key(database, "bench", false);
+        // Every connection comes from 127.0.0.1: the per-address limits are out of the way.
         let mut flags = vec![
             "--max-connections-per-ip",
+            "100000",
+            "--max-http-connections-per-ip",
             "100000",
             "--max-stream-rate",
             "64MiB",
@@ -299,14 +406,14 @@ fn main() {
         if floor {
             flags.push("--bench-discard-streams");
         }
+        flags.extend(options.serve_flags.iter().map(String::as_str));
         let served = Served::start(database, &flags);
         let mut step_costs = Vec::new();
         let pid = served.child.id().to_string();
         let ws = format!("ws://{}/submit", served.address);
-        let mut total_frames = 0;
         for (step, rate) in options.steps.iter().enumerate() {
             let sent = Arc::new(AtomicU64::new(0));
-            let base_before = runtime.block_on(stored(&served.base, &key));
+            let base_before = committed(&runtime.block_on(metrics(&served.base)));
             let (server_before, loader_before, postgres_before) =
                 (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
             let started = Instant::now();
@@ -322,17 +429,33 @@ fn main() {
                 })
                 .collect();
             // Nothing the floor reads is stored: no probe to read back.
-            let delays = runtime.spawn(probe(
+            let probes = Arc::new(Mutex::new(Vec::new()));
+            let probing = runtime.spawn(probe(
                 served.base.clone(),
                 ws.clone(),
                 key.clone(),
                 if floor { 0 } else { options.seconds },
+                Arc::clone(&probes),
             ));
+            if let Some(every) = options.report_every {
+                report_while_running(
+                    &runtime,
+                    every,
+                    (&served.base, &pid),
+                    &sent,
+                    &probes,
+                    &streams,
+                );
+            }
             for task in streams {
                 let _ = runtime.block_on(task);
             }
             let elapsed = started.elapsed();
-            let mut delays = runtime.block_on(delays).unwrap_or_default();
+            let _ = runtime.block_on(probing);
+            let mut delays: Vec<Duration> = probes
+                .lock()
+                .map(|probes| probes.iter().map(|(_, delay)| *delay).collect())
+                .unwrap_or_default();
             let rss = rss_kib(&pid);
             let (server_cpu, loader_cpu) = (
                 cpu_ms(&pid) - server_before,
@@ -347,7 +470,6 @@ fn main() {
                 ),
                 _ => String::new(),
             };
-            total_frames += frames;
             // Caught up: everything sent (plus the identifying and probe frames) stored within 2 s.
             let expected = frames + options.connections * NODES_PER_CONNECTION;
             let server_cost = server_cpu as f64 * 1000.0 / frames.max(1) as f64;
@@ -367,7 +489,7 @@ fn main() {
             let deadline = Instant::now() + Duration::from_secs(2);
             let mut now_stored = 0;
             while Instant::now() < deadline {
-                now_stored = runtime.block_on(stored(&served.base, &key)) - base_before;
+                now_stored = committed(&runtime.block_on(metrics(&served.base))) - base_before;
                 if now_stored >= expected {
                     break;
                 }
@@ -399,35 +521,9 @@ fn main() {
         if floor {
             continue;
         }
-        let messages = runtime.block_on(stored(&served.base, &key));
         drop(served); // SIGTERM: SQLite checkpoints its log into the file
-        if *label == "SQLite" {
-            let bytes: u64 = ["streams.db", "streams.db-wal"]
-                .iter()
-                .filter_map(|file| std::fs::metadata(dir.join(file)).ok())
-                .map(|meta| meta.len())
-                .sum();
-            println!(
-                "{label}: {bytes} bytes on disk for {messages} messages = {} bytes per message ({total_frames} interval frames)",
-                bytes / messages.max(1)
-            );
-        } else {
-            let size = std::process::Command::new("psql")
-                .args([
-                    database.as_str(),
-                    "-tAc",
-                    "SELECT pg_total_relation_size('stream_logs')",
-                ])
-                .output()
-                .ok()
-                .and_then(|output| String::from_utf8(output.stdout).ok())
-                .and_then(|text| text.trim().parse::<u64>().ok())
-                .unwrap_or(0);
-            println!(
-                "{label}: stream_logs with its indexes {size} bytes for {messages} messages = {} bytes per message",
-                size / messages.max(1)
-            );
-        }
+        let tables = runtime.block_on(disk(database));
+        report_disk(label, &tables, options.frames_per_block);
     }
     if let Some((_, floor)) = costs.iter().find(|(label, _)| *label == FLOOR) {
         for (label, steps) in costs.iter().filter(|(label, _)| *label != FLOOR) {

@@ -107,6 +107,9 @@ pub struct ServeSettings {
     /// minute samples, which the charts read, for the whole retention [default: 48h].
     #[arg(long, env = "NODEPULSE_RAW_WINDOW", value_name = "DURATION")]
     pub raw_window: Option<String>,
+    /// How often what is past its window is purged [default: 1h].
+    #[arg(long, env = "NODEPULSE_PURGE_EVERY", value_name = "DURATION")]
+    pub purge_every: Option<String>,
     /// A machine with nothing newer than this is offline [default: 10m].
     #[arg(long, env = "NODEPULSE_OFFLINE_AFTER", value_name = "DURATION")]
     pub offline_after: Option<String>,

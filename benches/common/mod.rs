@@ -6,6 +6,8 @@
 #[path = "../../tests/common/binary.rs"]
 mod binary;
 
+pub mod streams;
+
 pub use binary::{add_key, free_port, nodepulse};
 
 use std::process::{Child, Command, Stdio};
@@ -29,7 +31,12 @@ pub struct Served {
 impl Served {
     /// `serve` on a free port with `extra` flags, its key rate limit out of the way.
     pub fn start(database: &str, extra: &[&str]) -> Served {
-        let address = format!("127.0.0.1:{}", free_port());
+        Served::start_on(database, &format!("127.0.0.1:{}", free_port()), extra)
+    }
+
+    /// The same on `address`: a server started again where its clients know it.
+    pub fn start_on(database: &str, address: &str, extra: &[&str]) -> Served {
+        let address = address.to_owned();
         let child = nodepulse()
             .args(["serve", "--listen", &address, "--database", database])
             .args(["--key-rate", "1000000", "--key-burst", "1000000", "-q"])

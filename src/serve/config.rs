@@ -22,6 +22,7 @@ pub struct ServeConfig {
     pub retention: Duration,
     /// How long stream messages are kept: never longer than `retention`.
     pub raw_window: Duration,
+    pub purge_every: Duration,
     pub offline_after: Duration,
     pub key_rate: u32,
     pub key_burst: u32,
@@ -163,6 +164,11 @@ impl ServeConfig {
             database,
             retention,
             raw_window,
+            purge_every: longer_than_zero(
+                "purge-every",
+                settings.purge_every.as_deref(),
+                Duration::from_secs(3600),
+            )?,
             offline_after,
             key_rate: positive("key-rate", settings.key_rate, 20)?,
             key_burst: positive("key-burst", settings.key_burst, 100)?,
@@ -203,6 +209,7 @@ impl ServeSettings {
             database: self.database.or(lower.database),
             retention: self.retention.or(lower.retention),
             raw_window: self.raw_window.or(lower.raw_window),
+            purge_every: self.purge_every.or(lower.purge_every),
             offline_after: self.offline_after.or(lower.offline_after),
             key_rate: self.key_rate.or(lower.key_rate),
             key_burst: self.key_burst.or(lower.key_burst),
@@ -255,6 +262,7 @@ mod tests {
         assert_eq!(config.database.expose(), DEFAULT_DATABASE);
         assert_eq!(config.retention, Duration::from_secs(31 * 86_400));
         assert_eq!(config.raw_window, Duration::from_secs(48 * 3600));
+        assert_eq!(config.purge_every, Duration::from_secs(3600));
         assert_eq!(config.offline_after, Duration::from_secs(600));
         assert_eq!((config.key_rate, config.key_burst), (20, 100));
         assert_eq!(config.connections.header_timeout, Duration::from_secs(20));

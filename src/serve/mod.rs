@@ -41,9 +41,8 @@ use crate::service;
 use config::ServeConfig;
 use store::{Database, SqlStore, Store, StoreError};
 
-/// Retention runs this often, deleting this many objects per statement so that no transaction
-/// holds the database for long.
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// Retention deletes this many rows per statement, so that no transaction holds the database for
+/// long.
 const PURGE_BATCH: u32 = 5000;
 
 /// The server's clock in Unix ms: it decides minutes, retention and who is online.
@@ -133,8 +132,12 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     tokio::spawn(alerts::watch(Arc::clone(&store), alerts, stopped.clone()));
     tokio::spawn(purge_forever(
         Arc::clone(&store),
-        config.retention,
-        config.raw_window,
+        PurgeSchedule {
+            retention: config.retention,
+            raw_window: config.raw_window,
+            every: config.purge_every,
+        },
+        Arc::clone(&metrics),
         stopped,
     ));
     tokio::spawn(service::watchdog());
@@ -199,42 +202,69 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// Deletes validator-epochs, objects, stream nodes' minute samples and blocks (with their nodes'
-/// reports) older than `retention`, and stream messages (not those from `/audit`) older than
-/// `raw_window`: at start, then every `PURGE_EVERY`. Validator-epochs go first: the objects'
-/// purge then removes the machines silent since. On PostgreSQL, the coming days' partitions are
-/// made and the past ones dropped first; the row-by-row purges then find little.
-async fn purge_forever<S: Database>(
-    store: Arc<S>,
+/// What the purge keeps, and how often it runs.
+struct PurgeSchedule {
     retention: Duration,
     raw_window: Duration,
+    every: Duration,
+}
+
+/// Deletes validator-epochs, objects, stream nodes' minute samples and blocks (with their nodes'
+/// reports) older than the retention, and stream messages (not those from `/audit`) older than
+/// the raw window: at start, then every `--purge-every`. Validator-epochs go first: the objects'
+/// purge then removes the machines silent since. On PostgreSQL, the coming days' partitions are
+/// made and the past ones dropped first; the row-by-row purges then find little. Each step's time
+/// is in `/metrics` (`database_seconds`, operations `purge_*`, `make_days`, `drop_days`).
+async fn purge_forever<S: Database>(
+    store: Arc<S>,
+    schedule: PurgeSchedule,
+    metrics: Arc<metrics::ServeMetrics>,
     mut stop: watch::Receiver<bool>,
 ) {
     let millis = |window: Duration| i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     loop {
         let now = now_ms();
-        let before = now.saturating_sub(millis(retention));
-        let raw_before = now.saturating_sub(millis(raw_window));
-        if let Err(err) = store.make_days(now).await {
-            tracing::warn!("{err} (tried again in an hour)");
+        let before = now.saturating_sub(millis(schedule.retention));
+        let raw_before = now.saturating_sub(millis(schedule.raw_window));
+        if let Err(err) = metrics.timed("make_days", store.make_days(now)).await {
+            tracing::warn!("{err} (tried again at the next purge)");
         }
-        match store.drop_days(raw_before, before).await {
+        match metrics
+            .timed("drop_days", store.drop_days(raw_before, before))
+            .await
+        {
             Ok(days) if days.is_empty() => {}
             Ok(days) => tracing::info!(?days, "dropped the partitions of days past their window"),
             Err(err) => tracing::warn!(
-                "days past their window were not dropped (tried again in an hour): {err}"
+                "days past their window were not dropped (tried again at the next purge): {err}"
             ),
         }
-        let validator_epochs =
-            purge_in_batches(&stop, |batch| store.purge_validators(before, batch)).await;
-        let objects = purge_in_batches(&stop, |batch| store.purge(before, batch)).await;
-        let messages = purge_in_batches(&stop, |batch| store.purge_logs(raw_before, batch)).await;
-        let samples = purge_in_batches(&stop, |batch| store.purge_samples(before, batch)).await;
-        let blocks = purge_in_batches(&stop, |batch| store.purge_blocks(before, batch)).await;
+        let validator_epochs = purge_in_batches(&stop, |batch| {
+            metrics.timed("purge_validators", store.purge_validators(before, batch))
+        })
+        .await;
+        let objects = purge_in_batches(&stop, |batch| {
+            metrics.timed("purge_objects", store.purge(before, batch))
+        })
+        .await;
+        let messages = purge_in_batches(&stop, |batch| {
+            metrics.timed("purge_logs", store.purge_logs(raw_before, batch))
+        })
+        .await;
+        let samples = purge_in_batches(&stop, |batch| {
+            metrics.timed("purge_samples", store.purge_samples(before, batch))
+        })
+        .await;
+        let blocks = purge_in_batches(&stop, |batch| {
+            metrics.timed("purge_blocks", store.purge_blocks(before, batch))
+        })
+        .await;
         match store.purge_sessions(now_ms()).await {
             Ok(0) => {}
             Ok(sessions) => tracing::debug!(sessions, "purged expired and revoked sign-ins"),
-            Err(err) => tracing::warn!("sign-ins were not purged (tried again in an hour): {err}"),
+            Err(err) => {
+                tracing::warn!("sign-ins were not purged (tried again at the next purge): {err}")
+            }
         }
         if validator_epochs + objects + messages + samples + blocks > 0 {
             tracing::info!(
@@ -248,7 +278,7 @@ async fn purge_forever<S: Database>(
         }
         tokio::select! {
             _ = stop.changed() => return,
-            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = tokio::time::sleep(schedule.every) => {}
         }
     }
 }
@@ -270,7 +300,7 @@ where
                 }
             }
             Err(err) => {
-                tracing::warn!("retention purge failed (tried again in an hour): {err}");
+                tracing::warn!("retention purge failed (tried again at the next purge): {err}");
                 return purged;
             }
         }

@@ -23,7 +23,7 @@ use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{
     BlockRow, Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore, sample_minute,
 };
-use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, bounded_state};
+use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, bounded_state, lenient_number};
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
 const QUEUE: usize = 16 * 1024;
@@ -112,14 +112,24 @@ impl NodeHandle {
             state.sampled_minute = Some(minute);
         }
         let changed = std::mem::take(&mut state.changed);
-        // A map of JSON values always serializes.
-        let fields =
-            (changed || sampled).then(|| serde_json::to_string(&state.fields).unwrap_or_default());
+        // A map of JSON values always serializes. A sample keeps the figures, the fields that
+        // read as numbers: hashes and names, half a state's bytes, would be kept for the whole
+        // retention for no chart.
+        let fields = changed.then(|| serde_json::to_string(&state.fields).unwrap_or_default());
+        let sample = sampled.then(|| {
+            let figures: Map<String, Value> = state
+                .fields
+                .iter()
+                .filter(|(_, value)| lenient_number(value).is_some())
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            serde_json::to_string(&figures).unwrap_or_default()
+        });
         Some(Seen {
             node,
             at_ms: state.seen_ms,
-            state: fields.clone().filter(|_| changed),
-            sample: fields.filter(|_| sampled),
+            state: fields,
+            sample,
         })
     }
 
@@ -536,10 +546,14 @@ mod tests {
         let node = NodeRef::Known(1);
         let handle = NodeHandle::default();
         let minute = 29_000_000 * 60_000;
-        handle.merge(serde_json::from_str(r#"{"best_height":1,"peers":3}"#).expect("a map"));
+        handle.merge(
+            serde_json::from_str(r#"{"best_height":1,"best_hash":"0xab","peers":"3"}"#)
+                .expect("a map"),
+        );
         handle.saw(minute + 59_000);
         let first = handle.contact(node, minute + 59_000, false).expect("due");
-        let whole = r#"{"best_height":1,"peers":3}"#;
+        // The figures, as numbers or numbers in strings; not the hash.
+        let whole = r#"{"best_height":1,"peers":"3"}"#;
         assert_eq!(first.sample.as_deref(), Some(whole));
         // The next minute's first contact: the whole state again, though it did not change.
         handle.saw(minute + 64_000);
