@@ -58,6 +58,16 @@ fn update_seen_sql(rows: usize) -> String {
     )
 }
 
+/// A node gone, unless it was heard after: a later contact (from another instance it
+/// reconnected to) keeps it connected.
+fn update_gone_sql(rows: usize) -> String {
+    format!(
+        "UPDATE stream_nodes SET disconnected_ms = v.column2 FROM (VALUES {}) AS v \
+         WHERE stream_nodes.id = v.column1 AND stream_nodes.last_seen_ms <= v.column2",
+        placeholders(rows, 2)
+    )
+}
+
 /// A block's first sight is the earliest of all: a later sight, from this batch or another
 /// instance's, leaves it be; its reports add up. Every row is updated, so every row is returned
 /// with its id.
@@ -88,6 +98,7 @@ static UPDATE_SEEN: LazyLock<String> = LazyLock::new(|| update_seen_sql(ROWS_PER
 static UPSERT_BLOCKS: LazyLock<String> = LazyLock::new(|| upsert_blocks_sql(ROWS_PER_STATEMENT));
 static INSERT_IMPORTS: LazyLock<String> = LazyLock::new(|| insert_imports_sql(ROWS_PER_STATEMENT));
 static INSERT_SAMPLES: LazyLock<String> = LazyLock::new(|| insert_samples_sql(ROWS_PER_STATEMENT));
+static UPDATE_GONE: LazyLock<String> = LazyLock::new(|| update_gone_sql(ROWS_PER_STATEMENT));
 
 fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> String) -> String {
     if rows == ROWS_PER_STATEMENT {
@@ -317,14 +328,14 @@ impl StreamStore for SqlStore {
                     .await?;
             }
         }
-        for (node, at_ms) in &batch.disconnects {
-            sqlx::query(
-                "UPDATE stream_nodes SET disconnected_ms = $1 WHERE id = $2 AND last_seen_ms <= $1",
-            )
-            .bind(*at_ms)
-            .bind(resolve(*node, &connected)?)
-            .execute(&mut *tx)
-            .await?;
+        // A server stopping under a whole network marks every node gone at once.
+        for chunk in batch.disconnects.chunks(ROWS_PER_STATEMENT) {
+            let sql = sql_for(chunk.len(), &UPDATE_GONE, update_gone_sql);
+            let mut query = sqlx::query(&sql);
+            for (node, at_ms) in chunk {
+                query = query.bind(resolve(*node, &connected)?).bind(*at_ms);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(connected)

@@ -182,10 +182,12 @@ impl Connection {
 
     /// After the server's Close on stopping: what the node sent before it saw that Close is
     /// still read and kept, until its own Close answers (RFC 6455's closing handshake) or
-    /// `DRAIN` passes.
+    /// `DRAIN` has passed since the Close: a node that never answers, and streams on, does not
+    /// hold the stop up.
     async fn drain(&mut self, socket: &mut WebSocket) {
+        let deadline = tokio::time::Instant::now() + DRAIN;
         loop {
-            let Ok(received) = tokio::time::timeout(DRAIN, socket.recv()).await else {
+            let Ok(received) = tokio::time::timeout_at(deadline, socket.recv()).await else {
                 return;
             };
             match self.read(received) {
