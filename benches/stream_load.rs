@@ -93,7 +93,8 @@ async fn disk(url: &str) -> Vec<(&'static str, i64, i64)> {
 
 /// Bytes per row of each table, and what a network of 10,000 nodes sending a message a second
 /// costs on disk with the defaults: messages for the 48 h raw window, each node's minute samples
-/// and the blocks' reports for the 31 days' retention, a block every `frames_per_block` seconds.
+/// for the 31 days' retention, and the blocks' reports for the network view's 7 days, a block
+/// every `frames_per_block` seconds.
 fn report_disk(label: &str, tables: &[(&str, i64, i64)], frames_per_block: u64) {
     let per_row = |name: &str| {
         tables
@@ -115,12 +116,12 @@ fn report_disk(label: &str, tables: &[(&str, i64, i64)], frames_per_block: u64) 
     let gb = |bytes: f64| bytes / 1e9;
     let messages = NODES * DAY_S * 2.0 * per_row("stream_logs");
     let samples = NODES * 1440.0 * 31.0 * per_row("stream_samples");
-    let reports = NODES * blocks_a_day * 31.0 * per_row("stream_block_imports")
-        + blocks_a_day * 31.0 * per_row("stream_blocks");
+    let reports = NODES * blocks_a_day * 7.0 * per_row("stream_block_imports")
+        + blocks_a_day * 7.0 * per_row("stream_blocks");
     println!(
         "{label}: 10,000 nodes, a message a second, a block every {frames_per_block} s, the \
          defaults: messages (48 h) {:.0} GB + minute samples (31 d) {:.0} GB + block reports \
-         (31 d) {:.0} GB = {:.0} GB; a day of messages {:.0} GB",
+         (7 d) {:.0} GB = {:.0} GB; a day of messages {:.0} GB",
         gb(messages),
         gb(samples),
         gb(reports),

@@ -597,3 +597,72 @@ fn starknet_nodes_make_a_chain_of_their_network() {
     first.close();
     second.close();
 }
+
+/// Blocks and their reports are kept for the network view's longest window (7 days), whatever the
+/// retention: nothing reads them after. Those of eight days ago go at the next start; those of an
+/// hour ago stay.
+#[test]
+fn blocks_go_after_the_longest_window_the_view_shows() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{
+        BlockRow, Connect, NodeRef, StreamBatch, StreamFormat, StreamStore,
+    };
+    use nodepulse::wire::telemetry::decode::substrate_identity;
+    for kind in KINDS {
+        let database = database(kind, "network-window");
+        let key = add_key(&database, "reader", false);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_millis() as i64;
+            let hello = connected("alice", ALICE);
+            let identity =
+                substrate_identity(hello.as_object().expect("an object")).expect("identity");
+            let block = |height: i64, at_ms: i64| BlockRow {
+                node: NodeRef::Connecting(0),
+                chain: GENESIS.into(),
+                height,
+                hash: format!("0x{height:064x}"),
+                at_ms,
+                import: true,
+            };
+            let batch = StreamBatch {
+                connects: vec![Connect {
+                    identity,
+                    format: StreamFormat::Substrate,
+                    ip: "127.0.0.1".into(),
+                    audit: false,
+                    at_ms: now - 9 * 86_400_000,
+                }],
+                blocks: vec![
+                    block(100, now - 8 * 86_400_000),
+                    block(200, now - 3_600_000),
+                ],
+                ..StreamBatch::default()
+            };
+            store.write_streams(&batch).await.expect("stored");
+            store.close().await;
+        });
+        let receiver = Receiver::start(&database, &[]);
+        let tables = |table: &str| {
+            receiver
+                .rows("/stats/db", &key)
+                .as_array()
+                .and_then(|tables| tables.iter().find(|t| t["table_name"] == table).cloned())
+                .and_then(|t| t["rows"].as_i64())
+        };
+        assert!(
+            eventually(Duration::from_secs(60), || tables("stream_blocks")
+                == Some(1)),
+            "{kind:?}: {:?}",
+            tables("stream_blocks")
+        );
+        assert_eq!(tables("stream_block_imports"), Some(1), "{kind:?}");
+    }
+}

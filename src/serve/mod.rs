@@ -209,9 +209,10 @@ struct PurgeSchedule {
     every: Duration,
 }
 
-/// Deletes validator-epochs, objects, stream nodes' minute samples and blocks (with their nodes'
-/// reports) older than the retention, and stream messages (not those from `/audit`) older than
-/// the raw window: at start, then every `--purge-every`. Validator-epochs go first: the objects'
+/// Deletes validator-epochs, objects and stream nodes' minute samples older than the retention,
+/// stream messages (not those from `/audit`) older than the raw window, and blocks (with their
+/// nodes' reports) older than the network view's longest window (at most the retention): at
+/// start, then every `--purge-every`. Validator-epochs go first: the objects'
 /// purge then removes the machines silent since. On PostgreSQL, the coming days' partitions are
 /// made and the past ones dropped first; the row-by-row purges then find little. Each step's time
 /// is in `/metrics` (`database_seconds`, operations `purge_*`, `make_days`, `drop_days`).
@@ -226,6 +227,7 @@ async fn purge_forever<S: Database>(
         let now = now_ms();
         let before = now.saturating_sub(millis(schedule.retention));
         let raw_before = now.saturating_sub(millis(schedule.raw_window));
+        let blocks_before = now.saturating_sub(millis(schedule.retention.min(network::MAX_WINDOW)));
         if let Err(err) = metrics.timed("make_days", store.make_days(now)).await {
             tracing::warn!("{err} (tried again at the next purge)");
         }
@@ -256,7 +258,7 @@ async fn purge_forever<S: Database>(
         })
         .await;
         let blocks = purge_in_batches(&stop, |batch| {
-            metrics.timed("purge_blocks", store.purge_blocks(before, batch))
+            metrics.timed("purge_blocks", store.purge_blocks(blocks_before, batch))
         })
         .await;
         match store.purge_sessions(now_ms()).await {

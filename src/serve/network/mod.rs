@@ -24,9 +24,10 @@ use crate::serve::store::{Database, StoreError};
 use measure::{DAY_MS, HOUR_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines};
 use read::{ChainReads, chain_reads, chains_with_best, reports_and_blocks};
 
-/// The propagation window without `window`, and the longest one asked for.
+/// The propagation window without `window`, and the longest one asked for: the blocks and their
+/// reports are kept that long (at most the retention), since nothing reads them after.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(3_600);
-const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3_600);
+pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3_600);
 
 /// Everything the chain's page and answer show, read at `now_ms`.
 pub struct ChainView {
