@@ -1187,14 +1187,8 @@ fn stream_messages_stay_through_the_upgrade_to_day_partitions() {
     const DAY_MS: i64 = 86_400_000;
     for kind in KINDS {
         let url = database(kind, "upgrade-streams");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_millis() as i64;
+        let runtime = crate::common::store_runtime();
+        let now = crate::common::unix_ms();
         // Today's and three days ago's messages from /submit, and one from /audit.
         let kept = [(now, 0), (now - 3 * DAY_MS, 0), (now - 3 * DAY_MS, 1)];
         runtime.block_on(async {

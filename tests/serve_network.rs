@@ -611,16 +611,10 @@ fn blocks_go_after_the_longest_window_the_view_shows() {
     for kind in KINDS {
         let database = database(kind, "network-window");
         let key = add_key(&database, "reader", false);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = crate::common::store_runtime();
         runtime.block_on(async {
             let store = SqlStore::open(&database).await.expect("open");
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("after 1970")
-                .as_millis() as i64;
+            let now = crate::common::unix_ms();
             let hello = connected("alice", ALICE);
             let identity =
                 substrate_identity(hello.as_object().expect("an object")).expect("identity");

@@ -763,16 +763,10 @@ fn postgresql_drops_the_days_past_their_window_whole() {
     use nodepulse::wire::telemetry::decode::substrate_identity;
     const DAY_MS: i64 = 86_400_000;
     let database = database(Kind::Postgres, "days");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::common::store_runtime();
     runtime.block_on(async {
         let store = SqlStore::open(&database).await.expect("open");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_millis() as i64;
+        let now = crate::common::unix_ms();
         // Five days ago the server made that day's partitions and the next two; it made them
         // again (nothing to do) when a second instance started.
         let then = now - 5 * DAY_MS;

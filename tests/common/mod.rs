@@ -362,3 +362,19 @@ impl Drop for Running {
         let _ = std::fs::remove_file(&self.1);
     }
 }
+
+/// The wall clock in Unix ms, as the server stamps what it receives.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64
+}
+
+/// A runtime for a test that uses the store directly, as another process would.
+pub fn store_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}

@@ -263,31 +263,82 @@ async fn write_seen(
     Ok(())
 }
 
-/// Deletes up to `batch` rows of one PostgreSQL partition whose `column` is before `before_ms`
-/// (none when the partition does not exist yet).
-async fn purge_partition(
+/// A table the purge deletes from by time.
+struct Purged {
+    table: &'static str,
+    /// The columns that pick a row out, on SQLite.
+    key: &'static str,
+    /// What it is purged by (Unix ms).
+    column: &'static str,
+    /// Which rows may go, besides their time.
+    only: &'static str,
+    /// PostgreSQL's table of day partitions.
+    daily: &'static str,
+}
+
+const LOGS_PURGED: Purged = Purged {
+    table: "stream_logs",
+    key: "id",
+    column: "created_ms",
+    only: "audit = 0",
+    daily: DAILY_LOGS,
+};
+
+const SAMPLES_PURGED: Purged = Purged {
+    table: "stream_samples",
+    key: "node_id, minute_ms",
+    column: "minute_ms",
+    only: "TRUE",
+    daily: DAILY_SAMPLES,
+};
+
+/// Deletes up to `batch` rows of `purged` from before `before_ms`: on SQLite from the table, on
+/// PostgreSQL from the partitions that `drop_days` leaves them in (`purged_row_by_row`).
+async fn purge_before(
     store: &SqlStore,
-    table: &str,
-    column: &str,
+    purged: &Purged,
     before_ms: i64,
     batch: u32,
 ) -> Result<u64, StoreError> {
-    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-        .bind(table.to_owned())
-        .fetch_one(store.pool())
+    let Purged {
+        table,
+        key,
+        column,
+        only,
+        daily,
+    } = purged;
+    if store.shared_url().is_none() {
+        let result = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} \
+             WHERE {only} AND {column} < $1 LIMIT $2)"
+        ))
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(store.pool())
         .await?;
-    if exists.is_none() {
-        return Ok(0);
+        return Ok(result.rows_affected());
     }
-    let result = sqlx::query(&format!(
-        "DELETE FROM {table} WHERE ctid = ANY(ARRAY( \
-         SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2))"
-    ))
-    .bind(before_ms)
-    .bind(i64::from(batch))
-    .execute(store.pool())
-    .await?;
-    Ok(result.rows_affected())
+    let mut deleted = 0;
+    for partition in postgres::purged_row_by_row(daily, before_ms, crate::serve::now_ms()) {
+        // A day's partition not made yet holds nothing.
+        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(partition.clone())
+            .fetch_one(store.pool())
+            .await?;
+        if exists.is_none() {
+            continue;
+        }
+        deleted += sqlx::query(&format!(
+            "DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
+             SELECT ctid FROM {partition} WHERE {column} < $1 LIMIT $2))"
+        ))
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(store.pool())
+        .await?
+        .rows_affected();
+    }
+    Ok(deleted)
 }
 
 impl StreamStore for SqlStore {
@@ -426,22 +477,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn purge_logs(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
-        if self.shared_url().is_none() {
-            let result = sqlx::query(
-                "DELETE FROM stream_logs WHERE id IN (SELECT id FROM stream_logs \
-                 WHERE audit = 0 AND created_ms < $1 LIMIT $2)",
-            )
-            .bind(before_ms)
-            .bind(i64::from(batch))
-            .execute(self.pool())
-            .await?;
-            return Ok(result.rows_affected());
-        }
-        let mut purged = 0;
-        for table in postgres::purged_row_by_row(DAILY_LOGS, before_ms, crate::serve::now_ms()) {
-            purged += purge_partition(self, &table, "created_ms", before_ms, batch).await?;
-        }
-        Ok(purged)
+        purge_before(self, &LOGS_PURGED, before_ms, batch).await
     }
 
     async fn make_days(&self, now_ms: i64) -> Result<(), StoreError> {
@@ -465,22 +501,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn purge_samples(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
-        if self.shared_url().is_none() {
-            let result = sqlx::query(
-                "DELETE FROM stream_samples WHERE (node_id, minute_ms) IN \
-                 (SELECT node_id, minute_ms FROM stream_samples WHERE minute_ms < $1 LIMIT $2)",
-            )
-            .bind(before_ms)
-            .bind(i64::from(batch))
-            .execute(self.pool())
-            .await?;
-            return Ok(result.rows_affected());
-        }
-        let mut purged = 0;
-        for table in postgres::purged_row_by_row(DAILY_SAMPLES, before_ms, crate::serve::now_ms()) {
-            purged += purge_partition(self, &table, "minute_ms", before_ms, batch).await?;
-        }
-        Ok(purged)
+        purge_before(self, &SAMPLES_PURGED, before_ms, batch).await
     }
 
     async fn purge_blocks(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {
