@@ -47,6 +47,8 @@ use store::{Database, SqlStore, Store, StoreError};
 /// Paced so, a statement holds the writer for tens of milliseconds, and the purge at most half
 /// of its time, which still deletes faster than such a network writes.
 const PURGE_BATCH: u32 = 2000;
+/// How long the purge waits, while the stream ingest is behind, before it looks again.
+const INGEST_FIRST: Duration = Duration::from_millis(100);
 
 /// The server's clock in Unix ms: it decides minutes, retention and who is online.
 pub(crate) fn now_ms() -> i64 {
@@ -116,6 +118,8 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         Arc::clone(&metrics),
         Arc::clone(&shared.streams),
     ));
+    // Weak: the batcher ends, at the stop, once every holder of the streams has let go.
+    let ingest = Arc::downgrade(&shared.streams);
     let serving = connections::Serving {
         router: router::router(shared),
         limits: config.connections,
@@ -141,6 +145,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
             every: config.purge_every,
         },
         Arc::clone(&metrics),
+        ingest,
         stopped,
     ));
     tokio::spawn(service::watchdog());
@@ -223,8 +228,10 @@ async fn purge_forever<S: Database>(
     store: Arc<S>,
     schedule: PurgeSchedule,
     metrics: Arc<metrics::ServeMetrics>,
+    ingest: std::sync::Weak<streams::Streams>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let behind = || ingest.upgrade().is_some_and(|streams| streams.behind());
     let millis = |window: Duration| i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     loop {
         let now = now_ms();
@@ -244,23 +251,23 @@ async fn purge_forever<S: Database>(
                 "days past their window were not dropped (tried again at the next purge): {err}"
             ),
         }
-        let validator_epochs = purge_in_batches(&stop, |batch| {
+        let validator_epochs = purge_in_batches(&stop, &behind, |batch| {
             metrics.timed("purge_validators", store.purge_validators(before, batch))
         })
         .await;
-        let objects = purge_in_batches(&stop, |batch| {
+        let objects = purge_in_batches(&stop, &behind, |batch| {
             metrics.timed("purge_objects", store.purge(before, batch))
         })
         .await;
-        let messages = purge_in_batches(&stop, |batch| {
+        let messages = purge_in_batches(&stop, &behind, |batch| {
             metrics.timed("purge_logs", store.purge_logs(raw_before, batch))
         })
         .await;
-        let samples = purge_in_batches(&stop, |batch| {
+        let samples = purge_in_batches(&stop, &behind, |batch| {
             metrics.timed("purge_samples", store.purge_samples(before, batch))
         })
         .await;
-        let blocks = purge_in_batches(&stop, |batch| {
+        let blocks = purge_in_batches(&stop, &behind, |batch| {
             metrics.timed("purge_blocks", store.purge_blocks(blocks_before, batch))
         })
         .await;
@@ -289,14 +296,23 @@ async fn purge_forever<S: Database>(
 }
 
 /// Runs `purge` (deleting up to a batch), each batch followed by a pause as long as it took,
-/// until a batch comes back short or the server stops; returns how many rows went.
-async fn purge_in_batches<F, P>(stop: &watch::Receiver<bool>, purge: P) -> u64
+/// until a batch comes back short or the server stops; returns how many rows went. While the
+/// stream ingest is `behind`, the purge waits: it takes only the time ingest leaves, and falls
+/// behind its window rather than the nodes' messages behind their arrival.
+async fn purge_in_batches<F, P>(
+    stop: &watch::Receiver<bool>,
+    behind: &(dyn Fn() -> bool + Sync),
+    purge: P,
+) -> u64
 where
     P: Fn(u32) -> F,
     F: Future<Output = Result<u64, StoreError>>,
 {
     let mut purged = 0;
     loop {
+        while behind() && !*stop.borrow() {
+            tokio::time::sleep(INGEST_FIRST).await;
+        }
         let started = tokio::time::Instant::now();
         match purge(PURGE_BATCH).await {
             Ok(deleted) => {

@@ -205,6 +205,11 @@ impl Batcher {
     pub async fn send(&self, item: ToBatcher) -> bool {
         self.queue.send(item).await.is_ok()
     }
+
+    /// Items handed over and not yet taken into a batch.
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
 }
 
 async fn run<S: StreamStore>(

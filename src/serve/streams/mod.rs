@@ -93,6 +93,11 @@ impl Streams {
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.stopping.clone()
     }
+
+    /// More is waiting for the batcher than one batch takes: the database is behind the nodes.
+    pub fn behind(&self) -> bool {
+        self.batcher.waiting() > self.settings.batch.messages
+    }
 }
 
 /// Marks nodes disconnected whose connection died without telling (an instance killed with
