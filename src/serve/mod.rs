@@ -395,3 +395,31 @@ fn utc_or_never(ms: Option<i64>) -> String {
         None => "never".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_purge_waits_while_ingest_is_behind_and_stops_at_a_short_batch() {
+        let (_stop, stop) = watch::channel(false);
+        // Behind for the first three looks, then caught up.
+        let looks = AtomicU32::new(0);
+        let behind = || looks.fetch_add(1, Ordering::SeqCst) < 3;
+        let deletes = AtomicU32::new(0);
+        let purged = purge_in_batches(&stop, &behind, |batch| {
+            let first = deletes.fetch_add(1, Ordering::SeqCst) == 0;
+            let looked = looks.load(Ordering::SeqCst);
+            async move {
+                assert!(looked > 3, "a delete ran while ingest was behind");
+                // A full batch, then a short one: the last.
+                Ok(if first { u64::from(batch) } else { 7 })
+            }
+        })
+        .await;
+        assert_eq!(purged, u64::from(PURGE_BATCH) + 7);
+        assert_eq!(deletes.load(Ordering::SeqCst), 2);
+    }
+}
