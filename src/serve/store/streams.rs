@@ -86,7 +86,7 @@ pub struct Seen {
     pub node: NodeRef,
     pub at_ms: i64,
     pub state: Option<String>,
-    /// The whole state, when this is the node's first contact in its minute (of the server's
+    /// The state's figures, when this is the node's first contact in its minute (of the server's
     /// clock): the minute's sample, which the charts read and which is kept for the whole
     /// retention, while the messages themselves go after the raw window.
     pub sample: Option<String>,

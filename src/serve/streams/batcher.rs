@@ -93,8 +93,8 @@ impl NodeHandle {
     }
 
     /// The contact to write now, if one is due (`force`: the node is going away): the newest
-    /// message's time, the state as JSON if it changed since last written, and the whole state
-    /// if the newest message opened a minute no sample was taken in yet.
+    /// message's time, the state as JSON if it changed since last written, and the state's
+    /// figures if the newest message opened a minute no sample was taken in yet.
     fn contact(&self, node: NodeRef, now_ms: i64, force: bool) -> Option<Seen> {
         let mut state = self.state();
         let due = force
@@ -560,7 +560,7 @@ mod tests {
         // The figures, as numbers or numbers in strings; not the hash.
         let whole = r#"{"best_height":1,"peers":"3"}"#;
         assert_eq!(first.sample.as_deref(), Some(whole));
-        // The next minute's first contact: the whole state again, though it did not change.
+        // The next minute's first contact: the figures again, though they did not change.
         handle.saw(minute + 64_000);
         let next = handle.contact(node, minute + 64_000, false).expect("due");
         assert_eq!((next.state, next.sample.as_deref()), (None, Some(whole)));
