@@ -767,10 +767,14 @@ fn postgresql_drops_the_days_past_their_window_whole() {
     runtime.block_on(async {
         let store = SqlStore::open(&database).await.expect("open");
         let now = crate::common::unix_ms();
-        // Five days ago the server made that day's partitions and the next two; it made them
-        // again (nothing to do) when a second instance started.
+        // Five days ago two instances on the database made that day's partitions and the next
+        // two at once (one after the other, under their lock); a later start found them made.
         let then = now - 5 * DAY_MS;
-        store.make_days(then).await.expect("days made");
+        let second = SqlStore::open(&database).await.expect("a second instance");
+        let (first_made, second_made) = tokio::join!(store.make_days(then), second.make_days(then));
+        first_made.expect("days made");
+        second_made.expect("days made beside another instance");
+        second.close().await;
         store.make_days(then).await.expect("made once");
         let hello = connected("alice", ALICE);
         let identity = substrate_identity(hello.as_object().expect("an object")).expect("identity");
