@@ -313,28 +313,35 @@ impl ValidatorStore for SqlStore {
             return Ok(None);
         };
         let since = chain.last_epoch - i64::from(epochs.max(1)) + 1;
-        let from = |sql: &'static str, first: i64| {
+        // Bounded above by the chain's last epoch as read: a report committed between these reads
+        // would otherwise add a newer epoch's rows to a history that ends before it (an alert
+        // then counted epoch E+1's misses as E-1's).
+        let from = |sql: &'static str, first: i64, last: i64| {
             sqlx::query(sql)
                 .bind(machine_id)
                 .bind(first)
+                .bind(last)
                 .fetch_all(self.pool())
         };
         let duties = from(
             "SELECT epoch, validator, balance_offset, duty FROM validator_epochs \
-             WHERE machine_id = $1 AND epoch >= $2 ORDER BY epoch, validator",
+             WHERE machine_id = $1 AND epoch >= $2 AND epoch <= $3 ORDER BY epoch, validator",
             since,
+            chain.last_epoch,
         )
         .await?;
         let proposals = from(
             "SELECT slot, validator, block_root FROM validator_proposals \
-             WHERE machine_id = $1 AND slot >= $2 ORDER BY slot",
+             WHERE machine_id = $1 AND slot >= $2 AND slot < $3 ORDER BY slot",
             since.saturating_mul(chain.slots_per_epoch),
+            (chain.last_epoch + 1).saturating_mul(chain.slots_per_epoch),
         )
         .await?;
         let sync = from(
             "SELECT epoch, validator, participated, missed FROM validator_sync \
-             WHERE machine_id = $1 AND epoch >= $2 ORDER BY epoch, validator",
+             WHERE machine_id = $1 AND epoch >= $2 AND epoch <= $3 ORDER BY epoch, validator",
             since,
+            chain.last_epoch,
         )
         .await?;
         Ok(Some(ValidatorHistory {
@@ -533,5 +540,78 @@ impl ValidatorStore for SqlStore {
             tx.commit().await?;
         }
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::serve::store::Store;
+
+    fn report(epoch: u64) -> EpochReport {
+        serde_json::from_value(serde_json::json!({
+            "version": 1,
+            "clock": {"genesis_time": 1_606_824_023u64, "seconds_per_slot": 12, "slots_per_epoch": 32},
+            "epoch": epoch, "attestations_from": "liveness", "proposals_known": true,
+            "validators": [
+                {"index": 6, "status": "active", "balance": 32_000_000_000u64,
+                 "effective_balance": 32_000_000_000u64, "attested": false,
+                 "proposals": [{"slot": epoch * 32 + 3, "block_root": null}]},
+                {"index": 7, "status": "active", "balance": 32_000_000_000u64,
+                 "effective_balance": 32_000_000_000u64, "attested": true}
+            ]
+        }))
+        .expect("a report")
+    }
+
+    /// The chain's row read before a newer report commits, its duties after: the history must
+    /// still end at the epoch the row says (the race that made an alert name the wrong epochs).
+    #[tokio::test]
+    async fn a_history_holds_nothing_past_the_last_epoch_it_read() {
+        let folder = std::env::temp_dir().join(format!(
+            "nodepulse-validator-history-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&folder).expect("a folder");
+        let store = SqlStore::open(&format!("sqlite://{}/store.db", folder.display()))
+            .await
+            .expect("open");
+        store
+            .add_key("ops", &Secret::new("a-key".into()), false, 0)
+            .await
+            .expect("key");
+        let key = store
+            .find_key(&Secret::new("a-key".into()))
+            .await
+            .expect("read")
+            .expect("the key");
+        for epoch in [5, 6] {
+            store
+                .insert_epoch_report(key.id, "m1", 0, &report(epoch))
+                .await
+                .expect("stored");
+        }
+        // As the reader saw the chain before epoch 6's report committed.
+        sqlx::query("UPDATE validator_chains SET last_epoch = 5")
+            .execute(store.pool())
+            .await
+            .expect("update");
+        let machine: i64 = sqlx::query_scalar("SELECT id FROM machines")
+            .fetch_one(store.pool())
+            .await
+            .expect("machine");
+        let history = store
+            .validator_history(machine, 2)
+            .await
+            .expect("read")
+            .expect("a history");
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&folder);
+        assert_eq!(history.last_epoch, 5);
+        let epochs: Vec<u64> = history.duties.iter().map(|duty| duty.epoch).collect();
+        assert_eq!(epochs, [5, 5]);
+        let slots: Vec<u64> = history.proposals.iter().map(|(_, p)| p.slot).collect();
+        assert_eq!(slots, [5 * 32 + 3]);
     }
 }
