@@ -260,8 +260,10 @@ fn a_starknet_session_identifies_first_and_later_frames_update_it() {
         anonymous.close();
 
         let peer = "12D3KooWMo65MdEXUembrdnYTdw588mREZmQrebkmJwpPbkGbony";
+        // The last frame's figures: the state as of the whole feed (the node stays connected
+        // and quiet; its last contact is written by the batcher's sweep).
         let api = data_when(&receiver, "/api/nodes", &key, |nodes| {
-            has_node(nodes, peer) && node(nodes, peer).get("cpuUsage").is_some()
+            has_node(nodes, peer) && node(nodes, peer)["cpuUsage"] == 3.0
         });
         let starknode = node(&api, peer);
         assert_eq!(starknode["nodeName"], "Starknode");

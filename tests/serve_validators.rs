@@ -323,8 +323,7 @@ fn attestations_missed_two_epochs_in_a_row_fire_one_alert_and_resolve_when_dutie
         );
         assert_eq!(firing[0]["rule"], "attestations-missed");
         assert_eq!(
-            firing[0]["detail"],
-            "2 validator(s) missed their attestations in epochs 5 to 6: 6, 7",
+            firing[0]["detail"], "2 validator(s) missed their attestations in epochs 5 to 6: 6, 7",
             "{kind:?}"
         );
         // Epoch 8: all attested (7 missed epoch 7 alone, one in a row).

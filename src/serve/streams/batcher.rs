@@ -23,7 +23,7 @@ use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{
     BlockRow, Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore, sample_minute,
 };
-use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, bounded_state, lenient_number};
+use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, fits_state, lenient_number};
 
 /// Items waiting for the batcher; when full, connections wait (bounded memory).
 const QUEUE: usize = 16 * 1024;
@@ -71,18 +71,27 @@ impl NodeHandle {
     }
 
     /// Merges a message's `update` into the node's state, within the state's bounds: values of
-    /// bounded size (`bounded_state`) and at most `MAX_STATE_FIELDS` fields, new ones past that
-    /// not kept.
+    /// bounded size (`fits_state`) and at most `MAX_STATE_FIELDS` fields, new ones past that
+    /// not kept. (Every frame comes through here: one look-up a field.)
     pub fn merge(&self, update: Map<String, Value>) {
-        let mut state = self.state();
-        for (key, value) in bounded_state(update) {
-            let known = state.fields.contains_key(&key);
-            if !known && state.fields.len() >= MAX_STATE_FIELDS {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        for (key, value) in update {
+            if !fits_state(&key, &value) {
                 continue;
             }
-            if state.fields.get(&key) != Some(&value) {
-                state.fields.insert(key, value);
-                state.changed = true;
+            let room = state.fields.len() < MAX_STATE_FIELDS;
+            match state.fields.get_mut(&key) {
+                Some(known) if *known != value => {
+                    *known = value;
+                    state.changed = true;
+                }
+                Some(_) => {}
+                None if room => {
+                    state.fields.insert(key, value);
+                    state.changed = true;
+                }
+                None => {}
             }
         }
     }
@@ -90,6 +99,12 @@ impl NodeHandle {
     fn saw(&self, at_ms: i64) {
         let mut state = self.state();
         state.seen_ms = state.seen_ms.max(at_ms);
+    }
+
+    /// A message of the node's is newer than its contact as written.
+    fn unwritten(&self) -> bool {
+        let state = self.state();
+        state.seen_ms > state.written_seen_ms
     }
 
     /// The contact to write now, if one is due (`force`: the node is going away): the newest
@@ -172,6 +187,9 @@ pub enum ToBatcher {
     Connect(Arc<NodeHandle>, Connect),
     Message(Arc<NodeHandle>, NodeMessage),
     Disconnect(Arc<NodeHandle>, i64),
+    /// A node whose contact may still be unwritten: written now if due. The batcher's own, from
+    /// `Heard`'s sweep.
+    Heard(Arc<NodeHandle>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -220,33 +238,97 @@ async fn run<S: StreamStore>(
     mut receiver: mpsc::Receiver<ToBatcher>,
 ) {
     let mut items = Vec::new();
+    let mut heard = Heard::new(Instant::now());
     loop {
-        // Wait for the first item, then gather until the batch is full or its first item has
-        // waited `latency`.
-        match receiver.recv().await {
-            Some(item) => items.push(item),
-            None => return,
-        }
-        let deadline = Instant::now() + limits.latency;
+        // Wait for the first item (or the sweep), then gather until the batch is full or its
+        // first item has waited `latency`.
+        let first = match heard.sweep_at() {
+            Some(at) => tokio::time::timeout_at(at, receiver.recv()).await.ok(),
+            None => Some(receiver.recv().await),
+        };
         let mut closed = false;
-        while messages_in(&items) < limits.messages {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(item)) => items.push(item),
-                Ok(None) => {
-                    closed = true;
-                    break;
+        match first {
+            Some(Some(item)) => {
+                items.push(item);
+                let deadline = Instant::now() + limits.latency;
+                while messages_in(&items) < limits.messages {
+                    match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                        Ok(Some(item)) => items.push(item),
+                        Ok(None) => {
+                            closed = true;
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
-                Err(_) => break,
             }
+            Some(None) => return,
+            None => {} // only the sweep is due
         }
+        heard.note(&items);
+        items.extend(heard.sweep(Instant::now()));
         if limits.discard {
             items.clear();
-        } else {
+        } else if !items.is_empty() {
             write(&*store, &metrics, &live, std::mem::take(&mut items)).await;
         }
+        heard.forget_written();
         if closed {
             return;
         }
+    }
+}
+
+/// The nodes heard from whose contact may not be written yet: a contact is written at most every
+/// `CONTACT_EVERY_MS`, with a later message, so a node that goes quiet (and stays connected)
+/// would otherwise keep its newest state unwritten. Every `CONTACT_EVERY_MS` they are swept into
+/// a batch, each written if due then, or at the sweep after.
+struct Heard {
+    /// By the handle's address (a raw pointer would make the batcher's future not `Send`).
+    nodes: HashMap<usize, Arc<NodeHandle>>,
+    next_sweep: Instant,
+}
+
+impl Heard {
+    const EVERY: Duration = Duration::from_millis(CONTACT_EVERY_MS as u64);
+
+    fn new(now: Instant) -> Heard {
+        Heard {
+            nodes: HashMap::new(),
+            next_sweep: now + Self::EVERY,
+        }
+    }
+
+    /// When the batcher must wake for a sweep though nothing comes; `None` while nothing waits.
+    fn sweep_at(&self) -> Option<Instant> {
+        (!self.nodes.is_empty()).then_some(self.next_sweep)
+    }
+
+    fn note(&mut self, items: &[ToBatcher]) {
+        for item in items {
+            if let ToBatcher::Message(handle, _) = item {
+                self.nodes
+                    .entry(Arc::as_ptr(handle) as usize)
+                    .or_insert_with(|| Arc::clone(handle));
+            }
+        }
+    }
+
+    /// The nodes to add to the batch, once the sweep is due.
+    fn sweep(&mut self, now: Instant) -> Vec<ToBatcher> {
+        if now < self.next_sweep {
+            return Vec::new();
+        }
+        self.next_sweep = now + Self::EVERY;
+        self.nodes
+            .values()
+            .filter(|handle| handle.unwritten())
+            .map(|handle| ToBatcher::Heard(Arc::clone(handle)))
+            .collect()
+    }
+
+    fn forget_written(&mut self) {
+        self.nodes.retain(|_, handle| handle.unwritten());
     }
 }
 
@@ -396,6 +478,11 @@ fn assemble(items: &[ToBatcher], now_ms: i64) -> Assembled {
                 handle.saw(message.created_ms);
                 touched.insert(node, handle);
             }
+            ToBatcher::Heard(handle) => {
+                if let Some(node) = resolve(handle, &in_batch) {
+                    touched.insert(node, handle);
+                }
+            }
             ToBatcher::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
                 Some(node) => {
                     // Its last contact and state are written before it is marked gone.
@@ -544,6 +631,45 @@ mod tests {
             (20_500, None, None),
             "the state did not change, and the minute has its sample"
         );
+    }
+
+    /// A node that goes quiet right after a message whose contact was held back still has that
+    /// contact written, by the sweep, without another message.
+    #[test]
+    fn a_quiet_nodes_held_back_contact_is_swept_into_a_batch() {
+        let handle = Arc::new(NodeHandle::default());
+        handle.id.store(7, Ordering::Release);
+        let sent = |at: i64| ToBatcher::Message(Arc::clone(&handle), message(at));
+        let start = Instant::now();
+        let mut heard = Heard::new(start);
+        let first = [sent(1_000)];
+        let written = assemble(&first, 1_000);
+        assert_eq!(
+            written.batch.seen.len(),
+            1,
+            "the first contact is due at once"
+        );
+        heard.note(&first);
+        heard.forget_written();
+        assert_eq!(heard.sweep_at(), None, "nothing held back yet");
+
+        let second = [sent(2_000)];
+        assert!(assemble(&second, 2_000).batch.seen.is_empty(), "held back");
+        heard.note(&second);
+        heard.forget_written();
+        assert_eq!(heard.sweep_at(), Some(start + Heard::EVERY));
+        assert!(heard.sweep(start + Heard::EVERY / 2).is_empty(), "not yet");
+
+        let swept = heard.sweep(start + Heard::EVERY);
+        assert_eq!(swept.len(), 1);
+        let batch = assemble(&swept, 6_000).batch;
+        assert!(batch.logs.is_empty(), "a sweep writes no message");
+        assert_eq!(
+            batch.seen.iter().map(|seen| seen.at_ms).collect::<Vec<_>>(),
+            [2_000]
+        );
+        heard.forget_written();
+        assert_eq!(heard.sweep_at(), None, "written: nothing waits");
     }
 
     #[test]

@@ -7,9 +7,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -31,7 +34,10 @@ const POLICY_VIOLATION: u16 = 1008;
 const MESSAGE_TOO_BIG: u16 = 1009;
 const GOING_AWAY: u16 = 1001;
 /// How long a stopping server waits for a node to answer its Close.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+const DRAIN: Duration = Duration::from_secs(2);
+/// A connection whose frames come closer together than this (many nodes on it) is read at most
+/// this often. It adds at most this much to a frame's way to the database.
+const READ_PAUSE: Duration = Duration::from_millis(200);
 
 /// Why the server closes a connection: a WebSocket close code and reason.
 type Closing = (u16, String);
@@ -111,19 +117,28 @@ pub async fn serve(
     };
     let silence = connection.streams.settings.silence;
     let mut stopping = connection.streams.stopping.clone();
-    let mut tick = tokio::time::interval((silence / 4).max(std::time::Duration::from_millis(100)));
+    let mut tick = tokio::time::interval((silence / 4).max(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_burst = now;
     let closing = loop {
         tokio::select! {
-            received = socket.recv() => match connection.read(received) {
-                Read::Frame(bytes) => {
-                    if let Err(closing) = connection.frame(&bytes).await {
-                        break Some(closing);
+            received = socket.recv() => {
+                let burst = Instant::now();
+                if let ControlFlow::Break(closing) = connection.burst(&mut socket, received).await {
+                    break closing;
+                }
+                // A busy connection pauses, so that what its nodes send meanwhile is read in one
+                // go: a wake-up and a read per pause instead of per frame.
+                if burst.duration_since(last_burst) < READ_PAUSE {
+                    tokio::select! {
+                        _ = tokio::time::sleep(READ_PAUSE) => {}
+                        _ = stopping.changed() => {
+                            break Some((GOING_AWAY, "the server is shutting down".into()));
+                        }
                     }
                 }
-                Read::Skip => {}
-                Read::End(closing) => break closing,
-            },
+                last_burst = burst;
+            }
             // Only ever set to true; a dropped sender means the server is gone too.
             _ = stopping.changed() => {
                 break Some((GOING_AWAY, "the server is shutting down".into()));
@@ -177,6 +192,32 @@ impl Connection {
             Some(Ok(Message::Binary(bytes))) => Read::Frame(bytes.to_vec()),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Skip,
             Some(Err(err)) => Read::End(self.read_failed(err)),
+        }
+    }
+
+    /// Handles `first` and then every frame already read behind it, without waiting for more;
+    /// `Break` when the connection is over, closed by the server with the code if `Some`. (The
+    /// runtime's budget ends a burst that would never end.)
+    async fn burst(
+        &mut self,
+        socket: &mut WebSocket,
+        first: Option<Result<Message, axum::Error>>,
+    ) -> ControlFlow<Option<Closing>> {
+        let mut received = first;
+        loop {
+            match self.read(received) {
+                Read::Frame(bytes) => {
+                    if let Err(closing) = self.frame(&bytes).await {
+                        return ControlFlow::Break(Some(closing));
+                    }
+                }
+                Read::Skip => {}
+                Read::End(closing) => return ControlFlow::Break(closing),
+            }
+            match socket.recv().now_or_never() {
+                Some(next) => received = next,
+                None => return ControlFlow::Continue(()),
+            }
         }
     }
 

@@ -410,17 +410,21 @@ fn cut(text: &str, max: usize) -> &str {
 pub fn bounded_state(update: Map<String, Value>) -> Map<String, Value> {
     update
         .into_iter()
-        .filter(|(key, value)| {
-            key.len() <= MAX_MSG_BYTES
-                && !key.contains('\0')
-                && match value {
-                    Value::String(text) => text.len() <= MAX_STATE_VALUE_BYTES,
-                    Value::Array(_) | Value::Object(_) => serde_json::to_string(value)
-                        .is_ok_and(|json| json.len() <= MAX_STATE_VALUE_BYTES),
-                    Value::Null | Value::Bool(_) | Value::Number(_) => true,
-                }
-        })
+        .filter(|(key, value)| fits_state(key, value))
         .collect()
+}
+
+/// Whether a state keeps this field: see `bounded_state`.
+pub fn fits_state(key: &str, value: &Value) -> bool {
+    key.len() <= MAX_MSG_BYTES
+        && !key.contains('\0')
+        && match value {
+            Value::String(text) => text.len() <= MAX_STATE_VALUE_BYTES,
+            Value::Array(_) | Value::Object(_) => {
+                serde_json::to_string(value).is_ok_and(|json| json.len() <= MAX_STATE_VALUE_BYTES)
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => true,
+        }
 }
 
 /// `0x` and 64 hex digits: a block or genesis hash.
