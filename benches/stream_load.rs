@@ -19,23 +19,55 @@
 //! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
 //! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
 //! CPU per 1,000 frames is then given divided by the floor's.
+//!
+//! `--substrate-telemetry DIR` then runs the same steps, the same loader, against Parity's
+//! substrate-telemetry, the server Polkadot's nodes send these frames to: a `telemetry_core` and
+//! one `telemetry_shard` forwarding to it, from DIR (its `backend/target/release`;
+//! `scripts/substrate-telemetry-backend.sh` clones the commit this was run against and builds
+//! them), on free loopback ports, killed when the bench ends. The load goes to the shard's
+//! `/submit/`, as nodes' does. For each step: the shard's and the core's CPU-ms per 1,000 frames,
+//! apart and summed, their RSS and the loader's CPU, measured as `serve`'s are; then from the
+//! core's `/metrics` (a count every 10 s) the messages its aggregator took and dropped, and the
+//! peer's CPU in the seconds after the load, where a backlog would show. It stores nothing, so
+//! there is no probe. Each database's CPU per 1,000 frames is then given divided by the peer's.
+//! Their limits, set so that the peer takes all of the load, as `serve`'s are set above:
+//! - shard `--max-nodes-per-connection 20`: the loader's nodes per connection (the default is 20
+//!   too; a 21st node's frames would be ignored);
+//! - shard `--max-node-data-per-second 64MiB`: the default 256k (bytes/s per connection, over
+//!   10 s) would be passed at 30 frames/s per node; a connection over it is closed and its address
+//!   (127.0.0.1, every connection's) refused for 600 s;
+//! - core `--aggregator-queue-len 1000000`: over the default 10,000 queued messages the core drops
+//!   nodes' updates to catch up; with it raised a backlog is worked off and shows as CPU after
+//!   the load, not as frames dropped unseen;
+//! - `--log warn` on both, as `serve -q`: at `info` they log every connection and node.
+//!
+//! The core's other limit, `--max-third-party-nodes`, is not for Polkadot's nodes: its genesis is
+//! one of the chains it takes any number of. No `/feed` is subscribed, as none reads `serve`.
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use common::streams::{
-    NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peer_id, rss_kib,
+    GENESIS, NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peer_id, rss_kib,
 };
-use common::{Served, add_key, databases, percentile};
+use common::{Served, add_key, databases, free_port, percentile};
 
 /// The label of the run against `serve --bench-discard-streams`.
 const FLOOR: &str = "floor (read and decode, then drop)";
+
+/// The label of the run against substrate-telemetry's shard and core.
+const PEER: &str = "substrate-telemetry";
 
 struct Options {
     seconds: u64,
@@ -49,6 +81,8 @@ struct Options {
     report_every: Option<u64>,
     /// `serve`'s `--raw-window` and `--purge-every`, for a soak with the purge running.
     serve_flags: Vec<String>,
+    /// The folder holding substrate-telemetry's `telemetry_core` and `telemetry_shard`.
+    substrate_telemetry: Option<PathBuf>,
 }
 
 /// The stream tables whose bytes on disk are reported: rows and bytes (indexes included).
@@ -159,6 +193,19 @@ fn options() -> Options {
             .filter_map(|flag| Some([flag.to_owned(), value(flag)?]))
             .flatten()
             .collect(),
+        substrate_telemetry: value("--substrate-telemetry").map(|dir| {
+            // Said now, not after the runs before the peer's.
+            let dir = PathBuf::from(dir);
+            for binary in ["telemetry_core", "telemetry_shard"] {
+                assert!(
+                    dir.join(binary).is_file(),
+                    "--substrate-telemetry {}: no {binary} there \
+                     (scripts/substrate-telemetry-backend.sh builds it)",
+                    dir.display()
+                );
+            }
+            dir
+        }),
     }
 }
 
@@ -220,7 +267,18 @@ async fn stream(
         }
         sent.fetch_add(1, Ordering::Relaxed);
     }
+    close(socket).await;
+}
+
+/// Closes a WebSocket as a client should, reading the server's answer before the socket goes (for
+/// up to 5 s): substrate-telemetry's shard logs an error for each connection gone before it
+/// answered.
+async fn close(mut socket: WebSocketStream<MaybeTlsStream<TcpStream>>) {
     let _ = socket.close(None).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
 }
 
 /// A probe node sending a frame every 250 ms, and how long each took to show in `/nodes/logs`.
@@ -375,6 +433,303 @@ fn report_while_running(
     }
 }
 
+/// One step's load on `ws`: a task per connection, its nodes sending `rate` frames a second each
+/// (connection ids new at each step, and so the nodes), counted in `sent`.
+fn spawn_streams(
+    runtime: &tokio::runtime::Runtime,
+    ws: &str,
+    options: &Options,
+    (step, rate): (usize, u64),
+    sent: &Arc<AtomicU64>,
+) -> Vec<JoinHandle<()>> {
+    (0..options.connections)
+        .map(|connection| {
+            runtime.spawn(stream(
+                ws.to_owned(),
+                connection + step as u64 * options.connections,
+                (rate, options.seconds, options.frames_per_block),
+                Arc::clone(sent),
+            ))
+        })
+        .collect()
+}
+
+/// CPU-ms per 1,000 frames.
+fn per_thousand(cpu_ms: u64, frames: u64) -> f64 {
+    cpu_ms as f64 * 1000.0 / frames.max(1) as f64
+}
+
+/// KiB as MB, for the RSS.
+fn mb(kib: u64) -> String {
+    format!("{:.1} MB", kib as f64 / 1024.0)
+}
+
+/// How a step's line starts: the load, and the frames sent.
+fn load_line(label: &str, connections: u64, rate: u64, frames: u64, elapsed: Duration) -> String {
+    format!(
+        "{label}, {connections} connections x {NODES_PER_CONNECTION} nodes x {rate}/s: {frames} \
+         frames in {:.1} s = {:.0}/s",
+        elapsed.as_secs_f64(),
+        frames as f64 / elapsed.as_secs_f64(),
+    )
+}
+
+/// What a step cost: the server's CPU-ms per 1,000 frames (`more`: what it is made of, or
+/// another process's share), the loader's, and the server's RSS.
+fn cost_line(server: &str, (cost, more): (f64, &str), loader: f64, rss: &str) -> String {
+    format!(
+        "{server} {cost:.1} CPU-ms per 1,000 frames{more}, loader {loader:.1}; {server} RSS {rss}"
+    )
+}
+
+/// Each database's CPU per frame divided by that of the run labelled `by` at each step, when it
+/// ran.
+fn print_ratios(costs: &[(&str, Vec<f64>)], by: &str, name: &str) {
+    let Some((_, divisor)) = costs.iter().find(|(label, _)| *label == by) else {
+        return;
+    };
+    for (label, steps) in costs
+        .iter()
+        .filter(|(label, _)| ![FLOOR, PEER].contains(label))
+    {
+        let ratios: Vec<String> = steps
+            .iter()
+            .zip(divisor)
+            .map(|(cost, divisor)| format!("{:.2}", cost / divisor))
+            .collect();
+        println!(
+            "{label} / {name}, CPU per frame at each step: {}",
+            ratios.join(", ")
+        );
+    }
+}
+
+/// A process of the peer's, killed when this drops, a panic's unwinding included: it stores
+/// nothing, so SIGKILL loses nothing.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// substrate-telemetry: a core, and a shard forwarding to it, on free loopback ports.
+struct Peer {
+    // The shard goes first: it is dropped before the core it forwards to.
+    shard: Killed,
+    core: Killed,
+    shard_address: String,
+    core_address: String,
+}
+
+/// The connection id of the node that shows the peer passes nodes on (the loader's are below).
+const PEER_PROBE: u64 = 99_998;
+
+impl Peer {
+    /// The core, then the shard pointed at it once it listens, and back when a node sent to the
+    /// shard shows in the core.
+    fn start(dir: &Path, runtime: &tokio::runtime::Runtime) -> Peer {
+        let core_address = format!("127.0.0.1:{}", free_port());
+        let mut core = Killed(
+            Command::new(dir.join("telemetry_core"))
+                .args(["--listen", &core_address, "--log", "warn"])
+                .args(["--aggregator-queue-len", "1000000"])
+                .spawn()
+                .expect("telemetry_core starts"),
+        );
+        until_listening(&mut core, &core_address);
+        let shard_address = format!("127.0.0.1:{}", free_port());
+        let mut shard = Killed(
+            Command::new(dir.join("telemetry_shard"))
+                .args(["--listen", &shard_address, "--log", "warn"])
+                .args(["--core", &format!("ws://{core_address}/shard_submit/")])
+                .args([
+                    "--max-nodes-per-connection",
+                    &NODES_PER_CONNECTION.to_string(),
+                ])
+                .args(["--max-node-data-per-second", "64MiB"])
+                .spawn()
+                .expect("telemetry_shard starts"),
+        );
+        until_listening(&mut shard, &shard_address);
+        let peer = Peer {
+            shard,
+            core,
+            shard_address,
+            core_address,
+        };
+        runtime.block_on(peer.until_forwarding());
+        peer
+    }
+
+    /// Waits until a node sent to the shard's `/submit/` is in the core's `/feed` (its first
+    /// message lists the chains that have nodes): the shard ignores nodes until it has connected
+    /// to the core, and then closes every connection it has, so accepting them is not enough.
+    async fn until_forwarding(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let submit = format!("ws://{}/submit/", self.shard_address);
+        let feed = format!("ws://{}/feed/", self.core_address);
+        loop {
+            if let Some(mut node) = connect(&submit, Duration::from_secs(10)).await {
+                let _ = node.send(Message::text(connected(PEER_PROBE, 1))).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let listed = match connect(&feed, Duration::from_secs(10)).await {
+                    Some(mut feed) => {
+                        let first = tokio::time::timeout(Duration::from_secs(2), feed.next()).await;
+                        close(feed).await;
+                        matches!(first, Ok(Some(Ok(message)))
+                            if message.to_text().is_ok_and(|text| text.contains(GENESIS)))
+                    }
+                    None => false,
+                };
+                close(node).await;
+                if listed {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "substrate-telemetry's shard did not pass a node on to its core in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The messages the core's aggregator took so far, and the nodes' updates it dropped and has
+    /// queued, from the first `/metrics` count it took after `after` (it counts every 10 s, and
+    /// after the messages queued before it).
+    async fn aggregator_counts(&self, after: SystemTime) -> [u64; 3] {
+        let after_ms = after
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("the clock is past 1970")
+            .as_millis() as u64;
+        let url = format!("http://{}/metrics", self.core_address);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let names = [
+            "telemetry_core_total_messages_to_aggregator",
+            "telemetry_core_dropped_messages_to_aggregator",
+            "telemetry_core_current_messages_to_aggregator",
+        ];
+        loop {
+            let text = match reqwest::get(&url).await {
+                Ok(answer) => answer.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            // `name{aggregator="0"} value timestamp_ms`, a line per aggregator (one by default).
+            let samples = names.map(|name| {
+                text.lines()
+                    .filter(|line| line.starts_with(&format!("{name}{{")))
+                    .filter_map(|line| {
+                        let mut fields = line.split_whitespace().skip(1);
+                        let value: u64 = fields.next()?.parse().ok()?;
+                        let at: u64 = fields.next()?.parse().ok()?;
+                        Some((value, at))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let fresh = samples
+                .iter()
+                .all(|lines| !lines.is_empty() && lines.iter().all(|(_, at)| *at >= after_ms));
+            if fresh {
+                return samples.map(|lines| lines.iter().map(|(value, _)| value).sum());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "substrate-telemetry's core gave no /metrics count in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Waits until the peer's process takes TCP connections on `address`; a process that exited
+/// (a flag this version does not have, say) fails the bench with its status.
+fn until_listening(process: &mut Killed, address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(address).is_err() {
+        if let Ok(Some(status)) = process.0.try_wait() {
+            panic!("substrate-telemetry's process on {address} exited: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing listened on {address} in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The steps again, the same loader on substrate-telemetry's shard: each step's line, and its
+/// shard and core's CPU-ms per 1,000 frames at each step.
+fn run_peer(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    options: &Options,
+    loader_pid: &str,
+) -> Vec<f64> {
+    let peer = Peer::start(dir, runtime);
+    let ws = format!("ws://{}/submit/", peer.shard_address);
+    let pids = [&peer.shard, &peer.core].map(|process| process.0.id().to_string());
+    // The shard's, the core's and the loader's CPU-ms so far.
+    let cpu = || [&pids[0], &pids[1], loader_pid].map(cpu_ms);
+    let mut counts = runtime.block_on(peer.aggregator_counts(SystemTime::now()));
+    let mut step_costs = Vec::new();
+    for (step, rate) in options.steps.iter().enumerate() {
+        let sent = Arc::new(AtomicU64::new(0));
+        let before = cpu();
+        let started = Instant::now();
+        for task in spawn_streams(runtime, &ws, options, (step, *rate), &sent) {
+            let _ = runtime.block_on(task);
+        }
+        let elapsed = started.elapsed();
+        let at_end = cpu();
+        let [shard, core, loader] = [0, 1, 2].map(|at| at_end[at] - before[at]);
+        let rss = pids.each_ref().map(|pid| rss_kib(pid));
+        let frames = sent.load(Ordering::Relaxed);
+        let cost = per_thousand(shard + core, frames);
+        step_costs.push(cost);
+
+        // A second for what is on its way to the core, then the core's next count: what the
+        // aggregator took and dropped in the step, and the peer's CPU since the load ended.
+        let ended = Instant::now();
+        std::thread::sleep(Duration::from_secs(1));
+        let now = runtime.block_on(peer.aggregator_counts(SystemTime::now()));
+        let after = cpu();
+        let tail = (after[0] + after[1]) - (at_end[0] + at_end[1]);
+        // A node's messages to the aggregator besides its frames: its addition, its location
+        // (found at once for 127.0.0.1) and its removal when its connection closes; and each of
+        // the core's counts is one more.
+        let nodes = options.connections * NODES_PER_CONNECTION;
+        println!(
+            "{}; {}; the core's aggregator took {} messages (the frames + 3 x {nodes} nodes = {}), \
+             dropped {} updates, had {} queued {:.1} s after the end (the peer's CPU since: {tail} \
+             ms)",
+            load_line(PEER, options.connections, *rate, frames, elapsed),
+            cost_line(
+                "shard + core",
+                (
+                    cost,
+                    &format!(
+                        " (shard {:.1}, core {:.1})",
+                        per_thousand(shard, frames),
+                        per_thousand(core, frames)
+                    )
+                ),
+                per_thousand(loader, frames),
+                &format!("{} + {}", mb(rss[0]), mb(rss[1])),
+            ),
+            now[0] - counts[0],
+            frames + 3 * nodes,
+            now[1] - counts[1],
+            now[2],
+            ended.elapsed().as_secs_f64(),
+        );
+        counts = now;
+    }
+    step_costs
+}
+
 fn main() {
     let options = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -418,17 +773,7 @@ fn main() {
             let (server_before, loader_before, postgres_before) =
                 (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
             let started = Instant::now();
-            let streams: Vec<_> = (0..options.connections)
-                .map(|connection| {
-                    let connection = connection + step as u64 * options.connections;
-                    runtime.spawn(stream(
-                        ws.clone(),
-                        connection,
-                        (*rate, options.seconds, options.frames_per_block),
-                        Arc::clone(&sent),
-                    ))
-                })
-                .collect();
+            let streams = spawn_streams(&runtime, &ws, &options, (step, *rate), &sent);
             // Nothing the floor reads is stored: no probe to read back.
             let probes = Arc::new(Mutex::new(Vec::new()));
             let probing = runtime.spawn(probe(
@@ -467,24 +812,26 @@ fn main() {
             let postgres = match *label {
                 "PostgreSQL" => format!(
                     ", PostgreSQL's processes {:.1}",
-                    (postgres_cpu_ms() - postgres_before) as f64 * 1000.0 / frames.max(1) as f64
+                    per_thousand(postgres_cpu_ms() - postgres_before, frames)
                 ),
                 _ => String::new(),
             };
             // Caught up: everything sent (plus the identifying and probe frames) stored within 2 s.
             let expected = frames + options.connections * NODES_PER_CONNECTION;
-            let server_cost = server_cpu as f64 * 1000.0 / frames.max(1) as f64;
+            let server_cost = per_thousand(server_cpu, frames);
             step_costs.push(server_cost);
+            let sent_and_cost = format!(
+                "{}; {}",
+                load_line(label, options.connections, *rate, frames, elapsed),
+                cost_line(
+                    "serve",
+                    (server_cost, &postgres),
+                    per_thousand(loader_cpu, frames),
+                    &mb(rss)
+                ),
+            );
             if floor {
-                println!(
-                    "{label}, {} connections x {NODES_PER_CONNECTION} nodes x {rate}/s: {frames} frames in {:.1} s = {:.0}/s; \
-                     serve {server_cost:.1} CPU-ms per 1,000 frames, loader {:.1}; serve RSS {:.1} MB",
-                    options.connections,
-                    elapsed.as_secs_f64(),
-                    frames as f64 / elapsed.as_secs_f64(),
-                    loader_cpu as f64 * 1000.0 / frames.max(1) as f64,
-                    rss as f64 / 1024.0,
-                );
+                println!("{sent_and_cost}");
                 continue;
             }
             let deadline = Instant::now() + Duration::from_secs(2);
@@ -498,15 +845,8 @@ fn main() {
             }
             delays.sort();
             println!(
-                "{label}, {} connections x {NODES_PER_CONNECTION} nodes x {rate}/s: {frames} frames in {:.1} s = {:.0}/s; \
-                 serve {:.1} CPU-ms per 1,000 frames{postgres}, loader {:.1}; serve RSS {:.1} MB; \
-                 {} within 2 s of the end ({}); probe to queryable p50 {:.0} ms, p99 {:.0} ms ({} probes)",
-                options.connections,
-                elapsed.as_secs_f64(),
-                frames as f64 / elapsed.as_secs_f64(),
-                server_cost,
-                loader_cpu as f64 * 1000.0 / frames.max(1) as f64,
-                rss as f64 / 1024.0,
+                "{sent_and_cost}; {} within 2 s of the end ({}); probe to queryable p50 {:.0} ms, \
+                 p99 {:.0} ms ({} probes)",
                 if now_stored >= expected {
                     "all stored"
                 } else {
@@ -526,18 +866,10 @@ fn main() {
         let tables = runtime.block_on(disk(database));
         report_disk(label, &tables, options.frames_per_block);
     }
-    if let Some((_, floor)) = costs.iter().find(|(label, _)| *label == FLOOR) {
-        for (label, steps) in costs.iter().filter(|(label, _)| *label != FLOOR) {
-            let ratios: Vec<String> = steps
-                .iter()
-                .zip(floor)
-                .map(|(cost, floor)| format!("{:.2}", cost / floor))
-                .collect();
-            println!(
-                "{label} / floor, CPU per frame at each step: {}",
-                ratios.join(", ")
-            );
-        }
+    if let Some(peer) = &options.substrate_telemetry {
+        costs.push((PEER, run_peer(&runtime, peer, &options, &loader_pid)));
     }
+    print_ratios(&costs, FLOOR, "floor");
+    print_ratios(&costs, PEER, PEER);
     let _ = std::fs::remove_dir_all(&dir);
 }
