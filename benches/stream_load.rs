@@ -16,6 +16,11 @@
 //! gives the figures of each minute while the load runs (CPU per frame, RSS, the probes' p99, the
 //! backlog, the purge's time so far), `serve` purging what is past its raw window as it goes.
 //!
+//! On PostgreSQL, `-- --old-day-rows N --purge-every 15s --report-every 5` measures a day's
+//! `DROP` under the load: before it, a partition of messages from three days ago is made apart
+//! and filled with N messages; a third into each step it is attached, and the next purge drops
+//! it while the load runs (its time in the last line, each interval's probe p99 in the lines).
+//!
 //! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
 //! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
 //! CPU per 1,000 frames is then given divided by the floor's.
@@ -79,10 +84,13 @@ struct Options {
     floor: bool,
     /// A soak: figures for each of these many seconds while a step runs.
     report_every: Option<u64>,
-    /// `serve`'s `--raw-window` and `--purge-every`, for a soak with the purge running.
+    /// `serve`'s `--raw-window` and `--purge-every` (a soak with the purge running), and
+    /// `--db-save-latency` and `--db-batch-size` (how often the stream writer commits).
     serve_flags: Vec<String>,
     /// The folder holding substrate-telemetry's `telemetry_core` and `telemetry_shard`.
     substrate_telemetry: Option<PathBuf>,
+    /// PostgreSQL: messages in a past day's partition, attached during each step to be dropped.
+    old_day_rows: Option<u64>,
 }
 
 /// The stream tables whose bytes on disk are reported: rows and bytes (indexes included).
@@ -188,11 +196,17 @@ fn options() -> Options {
             .unwrap_or(6),
         floor: args.iter().any(|arg| arg == "--floor"),
         report_every: value("--report-every").and_then(|v| v.parse().ok()),
-        serve_flags: ["--raw-window", "--purge-every"]
-            .into_iter()
-            .filter_map(|flag| Some([flag.to_owned(), value(flag)?]))
-            .flatten()
-            .collect(),
+        serve_flags: [
+            "--raw-window",
+            "--purge-every",
+            "--db-save-latency",
+            "--db-batch-size",
+        ]
+        .into_iter()
+        .filter_map(|flag| Some([flag.to_owned(), value(flag)?]))
+        .flatten()
+        .collect(),
+        old_day_rows: value("--old-day-rows").and_then(|v| v.parse().ok()),
         substrate_telemetry: value("--substrate-telemetry").map(|dir| {
             // Said now, not after the runs before the peer's.
             let dir = PathBuf::from(dir);
@@ -431,6 +445,85 @@ fn report_while_running(
         );
         last = now;
     }
+}
+
+/// PostgreSQL: a table shaped as a day's partition of `stream_logs_raw`, for the day three days
+/// ago, holding `rows` messages of the loader's shape from one node (made for it), with the
+/// constraint that lets `attach_old_day` attach it without reading it. Returns its name and day.
+async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
+    const DAY_MS: i64 = 86_400_000;
+    let pool = sqlx::AnyPool::connect(url).await.expect("the database");
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_millis() as i64;
+    let day = now_ms.div_euclid(DAY_MS) - 3;
+    let name: String =
+        sqlx::query_scalar("SELECT 'stream_logs_raw_' || to_char(to_timestamp($1 * 86400) AT TIME ZONE 'UTC', 'YYYYMMDD')")
+            .bind(day)
+            .fetch_one(&pool)
+            .await
+            .expect("a name");
+    let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
+    let node: i64 = sqlx::query_scalar(
+        "INSERT INTO stream_nodes (peer_id, genesis_hash, format, audit, connected_ms, \
+         last_seen_ms, state) VALUES ('old-day', $1, 'substrate', 0, $2, $2, '{}') RETURNING id",
+    )
+    .bind(common::streams::GENESIS)
+    .bind(from)
+    .fetch_one(&pool)
+    .await
+    .expect("a node");
+    for statement in [
+        format!("CREATE TABLE {name} (LIKE stream_logs_raw INCLUDING DEFAULTS)"),
+        format!(
+            "ALTER TABLE {name} ADD CHECK (created_ms >= {from} AND created_ms < {to} AND audit = 0)"
+        ),
+        format!(
+            "INSERT INTO {name} (node_id, created_ms, msg, target, audit, log) SELECT {node}, \
+             {from} + g % {DAY_MS}, 'system.interval', NULL, 0, $1 FROM generate_series(1, {rows}) g"
+        ),
+        format!("CREATE INDEX ON {name} (node_id, created_ms)"),
+        format!("ANALYZE {name}"),
+    ] {
+        sqlx::query(&statement)
+            .bind(interval(0, 21_400_000))
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|err| panic!("{statement}: {err}"));
+    }
+    pool.close().await;
+    (name, day)
+}
+
+/// Attaches `fill_old_day`'s table as its day's partition (its constraint spares the scan; the
+/// parent takes inserts meanwhile), for the next purge to drop.
+async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
+    const DAY_MS: i64 = 86_400_000;
+    let pool = sqlx::AnyPool::connect(url).await.expect("the database");
+    sqlx::query(&format!(
+        "ALTER TABLE stream_logs_raw ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
+        day * DAY_MS,
+        (day + 1) * DAY_MS
+    ))
+    .execute(&pool)
+    .await
+    .expect("the old day attached");
+    pool.close().await;
+}
+
+/// The `drop_days` operations so far and their seconds, from `serve`'s `/metrics`.
+fn drop_days_seconds(text: &str) -> (f64, f64) {
+    (
+        metric_sum(
+            text,
+            &["nodepulse_serve_database_seconds_count{operation=\"drop_days\""],
+        ),
+        metric_sum(
+            text,
+            &["nodepulse_serve_database_seconds_sum{operation=\"drop_days\""],
+        ),
+    )
 }
 
 /// One step's load on `ws`: a task per connection, its nodes sending `rate` frames a second each
@@ -767,6 +860,10 @@ fn main() {
         let mut step_costs = Vec::new();
         let pid = served.child.id().to_string();
         let ws = format!("ws://{}/submit", served.address);
+        let old_day = match (options.old_day_rows, *label) {
+            (Some(rows), "PostgreSQL") => Some(runtime.block_on(fill_old_day(database, rows))),
+            _ => None,
+        };
         for (step, rate) in options.steps.iter().enumerate() {
             let sent = Arc::new(AtomicU64::new(0));
             let base_before = committed(&runtime.block_on(metrics(&served.base)));
@@ -774,6 +871,13 @@ fn main() {
                 (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
             let started = Instant::now();
             let streams = spawn_streams(&runtime, &ws, &options, (step, *rate), &sent);
+            if let Some(old_day) = old_day.clone().filter(|_| step == 0) {
+                let (url, after) = (database.clone(), Duration::from_secs(options.seconds / 3));
+                runtime.spawn(async move {
+                    tokio::time::sleep(after).await;
+                    attach_old_day(&url, &old_day).await;
+                });
+            }
             // Nothing the floor reads is stored: no probe to read back.
             let probes = Arc::new(Mutex::new(Vec::new()));
             let probing = runtime.spawn(probe(
@@ -861,6 +965,29 @@ fn main() {
         costs.push((label, step_costs));
         if floor {
             continue;
+        }
+        if let Some((name, _)) = &old_day {
+            let (purges, seconds) = drop_days_seconds(&runtime.block_on(metrics(&served.base)));
+            let left: Option<String> = runtime.block_on(async {
+                let pool = sqlx::AnyPool::connect(database)
+                    .await
+                    .expect("the database");
+                sqlx::query_scalar("SELECT to_regclass($1)::text")
+                    .bind(name.clone())
+                    .fetch_one(&pool)
+                    .await
+                    .expect("an answer")
+            });
+            println!(
+                "{label}: {name} ({} messages) {}; drop_days took {seconds:.3} s over {purges} \
+                 purges",
+                options.old_day_rows.unwrap_or_default(),
+                if left.is_none() {
+                    "dropped during the load"
+                } else {
+                    "NOT dropped"
+                },
+            );
         }
         drop(served); // SIGTERM: SQLite checkpoints its log into the file
         let tables = runtime.block_on(disk(database));

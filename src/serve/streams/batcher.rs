@@ -251,13 +251,19 @@ async fn run<S: StreamStore>(
             Some(Some(item)) => {
                 items.push(item);
                 let deadline = Instant::now() + limits.latency;
-                while messages_in(&items) < limits.messages {
-                    match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                        Ok(Some(item)) => items.push(item),
-                        Ok(None) => {
+                // Whatever is queued is taken at once; the messages are counted as they come.
+                let mut messages = messages_in(&items);
+                while messages < limits.messages {
+                    let taken = items.len();
+                    let wanted = limits.messages - messages;
+                    match tokio::time::timeout_at(deadline, receiver.recv_many(&mut items, wanted))
+                        .await
+                    {
+                        Ok(0) => {
                             closed = true;
                             break;
                         }
+                        Ok(_) => messages += messages_in(&items[taken..]),
                         Err(_) => break,
                     }
                 }
