@@ -18,8 +18,9 @@
 //!
 //! On PostgreSQL, `-- --old-day-rows N --purge-every 15s --report-every 5` measures a day's
 //! `DROP` under the load: before it, a partition of messages from three days ago is made apart
-//! and filled with N messages; a third into each step it is attached, and the next purge drops
-//! it while the load runs (its time in the last line, each interval's probe p99 in the lines).
+//! and filled with N messages; it is attached as the first step starts, and the next purge drops
+//! it while the load runs (when, and the purge's time, in the last lines; each interval's probe
+//! p99 in the lines).
 //!
 //! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
 //! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
@@ -485,6 +486,8 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
         ),
         format!("CREATE INDEX ON {name} (node_id, created_ms)"),
         format!("ANALYZE {name}"),
+        // Written out now, not by the checkpointer while the load runs.
+        "CHECKPOINT".to_owned(),
     ] {
         sqlx::query(&statement)
             .bind(interval(0, 21_400_000))
@@ -496,8 +499,9 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
     (name, day)
 }
 
-/// Attaches `fill_old_day`'s table as its day's partition (its constraint spares the scan; the
-/// parent takes inserts meanwhile), for the next purge to drop.
+/// Attaches `fill_old_day`'s table as its day's partition (its constraint spares the scan), for
+/// the next purge to drop. Done before the load: attaching locks the default partition, which
+/// held ingest up for seconds when done under it, and `serve` never attaches.
 async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
     const DAY_MS: i64 = 86_400_000;
     let pool = sqlx::AnyPool::connect(url).await.expect("the database");
@@ -510,6 +514,23 @@ async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
     .await
     .expect("the old day attached");
     pool.close().await;
+}
+
+/// When table `name` was found gone, looked for every 100 ms until `until`.
+async fn dropped_at(url: &str, name: &str, until: Instant) -> Option<Instant> {
+    let pool = sqlx::AnyPool::connect(url).await.expect("the database");
+    while Instant::now() < until {
+        let left: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(name.to_owned())
+            .fetch_one(&pool)
+            .await
+            .expect("an answer");
+        if left.is_none() {
+            return Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
 }
 
 /// The `drop_days` operations so far and their seconds, from `serve`'s `/metrics`.
@@ -869,15 +890,17 @@ fn main() {
             let base_before = committed(&runtime.block_on(metrics(&served.base)));
             let (server_before, loader_before, postgres_before) =
                 (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
+            let old_day = old_day.as_ref().filter(|_| step == 0);
+            if let Some(old_day) = old_day {
+                runtime.block_on(attach_old_day(database, old_day));
+            }
             let started = Instant::now();
             let streams = spawn_streams(&runtime, &ws, &options, (step, *rate), &sent);
-            if let Some(old_day) = old_day.clone().filter(|_| step == 0) {
-                let (url, after) = (database.clone(), Duration::from_secs(options.seconds / 3));
-                runtime.spawn(async move {
-                    tokio::time::sleep(after).await;
-                    attach_old_day(&url, &old_day).await;
-                });
-            }
+            let dropping = old_day.map(|(name, _)| {
+                let (url, name) = (database.clone(), name.clone());
+                let until = started + Duration::from_secs(options.seconds);
+                runtime.spawn(async move { dropped_at(&url, &name, until).await })
+            });
             // Nothing the floor reads is stored: no probe to read back.
             let probes = Arc::new(Mutex::new(Vec::new()));
             let probing = runtime.spawn(probe(
@@ -947,6 +970,19 @@ fn main() {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
+            if let Some(Ok(gone)) = dropping.map(|task| runtime.block_on(task)) {
+                println!(
+                    "{label}: the old day ({} messages), attached before the load, {}",
+                    options.old_day_rows.unwrap_or_default(),
+                    match gone {
+                        Some(gone) => format!(
+                            "was dropped {:.1} s into it",
+                            gone.duration_since(started).as_secs_f64()
+                        ),
+                        None => "was NOT dropped during it".into(),
+                    }
+                );
+            }
             delays.sort();
             println!(
                 "{sent_and_cost}; {} within 2 s of the end ({}); probe to queryable p50 {:.0} ms, \
@@ -966,28 +1002,9 @@ fn main() {
         if floor {
             continue;
         }
-        if let Some((name, _)) = &old_day {
+        if old_day.is_some() {
             let (purges, seconds) = drop_days_seconds(&runtime.block_on(metrics(&served.base)));
-            let left: Option<String> = runtime.block_on(async {
-                let pool = sqlx::AnyPool::connect(database)
-                    .await
-                    .expect("the database");
-                sqlx::query_scalar("SELECT to_regclass($1)::text")
-                    .bind(name.clone())
-                    .fetch_one(&pool)
-                    .await
-                    .expect("an answer")
-            });
-            println!(
-                "{label}: {name} ({} messages) {}; drop_days took {seconds:.3} s over {purges} \
-                 purges",
-                options.old_day_rows.unwrap_or_default(),
-                if left.is_none() {
-                    "dropped during the load"
-                } else {
-                    "NOT dropped"
-                },
-            );
+            println!("{label}: drop_days took {seconds:.3} s over {purges} purges");
         }
         drop(served); // SIGTERM: SQLite checkpoints its log into the file
         let tables = runtime.block_on(disk(database));

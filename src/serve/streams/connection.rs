@@ -35,9 +35,6 @@ const MESSAGE_TOO_BIG: u16 = 1009;
 const GOING_AWAY: u16 = 1001;
 /// How long a stopping server waits for a node to answer its Close.
 const DRAIN: Duration = Duration::from_secs(2);
-/// A connection whose frames come closer together than this (many nodes on it) is read at most
-/// this often. It adds at most this much to a frame's way to the database.
-const READ_PAUSE: Duration = Duration::from_millis(200);
 
 /// Why the server closes a connection: a WebSocket close code and reason.
 type Closing = (u16, String);
@@ -119,25 +116,15 @@ pub async fn serve(
     let mut stopping = connection.streams.stopping.clone();
     let mut tick = tokio::time::interval((silence / 4).max(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_burst = now;
     let closing = loop {
         tokio::select! {
             received = socket.recv() => {
-                let burst = Instant::now();
+                // No pause to let a busy connection's frames gather (tried: 200 ms brought reads
+                // down to 0.43 a frame): a frame is stamped when read, and the pause moved
+                // blocks' sightings, what propagation is measured on, up to that much later.
                 if let ControlFlow::Break(closing) = connection.burst(&mut socket, received).await {
                     break closing;
                 }
-                // A busy connection pauses, so that what its nodes send meanwhile is read in one
-                // go: a wake-up and a read per pause instead of per frame.
-                if burst.duration_since(last_burst) < READ_PAUSE {
-                    tokio::select! {
-                        _ = tokio::time::sleep(READ_PAUSE) => {}
-                        _ = stopping.changed() => {
-                            break Some((GOING_AWAY, "the server is shutting down".into()));
-                        }
-                    }
-                }
-                last_burst = burst;
             }
             // Only ever set to true; a dropped sender means the server is gone too.
             _ = stopping.changed() => {
