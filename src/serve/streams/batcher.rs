@@ -278,7 +278,6 @@ async fn run<S: StreamStore>(
         } else if !items.is_empty() {
             write(&*store, &metrics, &live, std::mem::take(&mut items)).await;
         }
-        heard.forget_written();
         if closed {
             return;
         }
@@ -320,21 +319,17 @@ impl Heard {
         }
     }
 
-    /// The nodes to add to the batch, once the sweep is due.
+    /// The nodes to add to the batch, once the sweep is due; those written since are forgotten.
     fn sweep(&mut self, now: Instant) -> Vec<ToBatcher> {
         if now < self.next_sweep {
             return Vec::new();
         }
         self.next_sweep = now + Self::EVERY;
+        self.nodes.retain(|_, handle| handle.unwritten());
         self.nodes
             .values()
-            .filter(|handle| handle.unwritten())
             .map(|handle| ToBatcher::Heard(Arc::clone(handle)))
             .collect()
-    }
-
-    fn forget_written(&mut self) {
-        self.nodes.retain(|_, handle| handle.unwritten());
     }
 }
 
@@ -648,6 +643,7 @@ mod tests {
         let sent = |at: i64| ToBatcher::Message(Arc::clone(&handle), message(at));
         let start = Instant::now();
         let mut heard = Heard::new(start);
+        assert_eq!(heard.sweep_at(), None, "nothing heard yet");
         let first = [sent(1_000)];
         let written = assemble(&first, 1_000);
         assert_eq!(
@@ -656,13 +652,10 @@ mod tests {
             "the first contact is due at once"
         );
         heard.note(&first);
-        heard.forget_written();
-        assert_eq!(heard.sweep_at(), None, "nothing held back yet");
 
         let second = [sent(2_000)];
         assert!(assemble(&second, 2_000).batch.seen.is_empty(), "held back");
         heard.note(&second);
-        heard.forget_written();
         assert_eq!(heard.sweep_at(), Some(start + Heard::EVERY));
         assert!(heard.sweep(start + Heard::EVERY / 2).is_empty(), "not yet");
 
@@ -674,8 +667,11 @@ mod tests {
             batch.seen.iter().map(|seen| seen.at_ms).collect::<Vec<_>>(),
             [2_000]
         );
-        heard.forget_written();
-        assert_eq!(heard.sweep_at(), None, "written: nothing waits");
+        assert!(
+            heard.sweep(start + Heard::EVERY * 2).is_empty(),
+            "written: the next sweep has nothing"
+        );
+        assert_eq!(heard.sweep_at(), None, "and nothing waits");
     }
 
     #[test]
