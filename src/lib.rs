@@ -155,17 +155,9 @@ fn profiles_command(command: cli::ProfilesCommand) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A server uses every core but one, which it leaves to its database's writer (SQLite's own
-/// thread, or PostgreSQL's processes beside it): on 2 cores, a second runtime thread cost a fifth
-/// more CPU per stream frame at 10,000 frames/s, the threads waking each other, and kept up no
-/// better at 34,000. `TOKIO_WORKER_THREADS` sets the number instead.
+/// A server uses every core.
 fn server_runtime() -> Result<tokio::runtime::Runtime, Error> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        builder.worker_threads(cores.saturating_sub(1).max(1));
-    }
-    builder
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|err| Error::Setup(format!("cannot start the runtime: {err}")))
