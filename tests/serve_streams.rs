@@ -753,6 +753,43 @@ fn the_bench_floor_switch_stores_nothing_and_says_so() {
     assert_eq!(receiver.rows("/nodes", &key), json!([]));
 }
 
+/// A day held by a long read is not dropped under it: each try waits a moment for the table and
+/// gives up (writes never queue behind it for long), the purge says so, and the day goes once
+/// the read ends.
+#[test]
+fn postgresql_a_day_held_by_a_long_read_goes_once_the_read_ends() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::StreamStore;
+    const DAY_MS: i64 = 86_400_000;
+    let database = database(Kind::Postgres, "days-busy");
+    let runtime = crate::common::store_runtime();
+    runtime.block_on(async {
+        let store = SqlStore::open(&database).await.expect("open");
+        let now = crate::common::unix_ms();
+        store.make_days(now - 5 * DAY_MS).await.expect("days made");
+        sqlx::any::install_default_drivers();
+        let reader = sqlx::AnyPool::connect(&database).await.expect("a reader");
+        let mut read = reader.begin().await.expect("a transaction");
+        sqlx::query("LOCK TABLE stream_logs_raw IN ACCESS SHARE MODE")
+            .execute(&mut *read)
+            .await
+            .expect("the read's lock");
+        let (raw_before, before) = (now - 2 * DAY_MS, now - 31 * DAY_MS);
+        let refused = store.drop_days(raw_before, before).await;
+        assert!(refused.is_err(), "dropped under a read: {refused:?}");
+        read.rollback().await.expect("the read ends");
+        let dropped = store.drop_days(raw_before, before).await.expect("dropped");
+        assert!(
+            dropped
+                .iter()
+                .any(|day| day.starts_with("stream_logs_raw_")),
+            "{dropped:?}"
+        );
+        reader.close().await;
+        store.close().await;
+    });
+}
+
 /// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window
 /// (messages) or the retention (samples) go, with their rows, and today's stay; the coming days'
 /// partitions are made ahead, by each instance at start and at each purge, once between them.
