@@ -16,11 +16,11 @@
 //! gives the figures of each minute while the load runs (CPU per frame, RSS, the probes' p99, the
 //! backlog, the purge's time so far), `serve` purging what is past its raw window as it goes.
 //!
-//! On PostgreSQL, `-- --old-day-rows N --purge-every 15s --report-every 5` measures a day's
-//! `DROP` under the load: before it, a partition of messages from three days ago is made apart
-//! and filled with N messages; it is attached as the first step starts, and the next purge drops
-//! it while the load runs (when, and the purge's time, in the last lines; each interval's probe
-//! p99 in the lines).
+//! On PostgreSQL, `-- --old-day-rows N --purge-every 10s --report-every 5` measures a day's
+//! drop under the load: before it, a table of messages from three days ago is made apart and
+//! filled with N messages; it is attached as that day's partition a quarter into the first step,
+//! and the next purge drops it while the load runs (when, and the purge's time, in the last lines;
+//! each interval's probe p99 in the lines).
 //!
 //! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
 //! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
@@ -448,9 +448,14 @@ fn report_while_running(
     }
 }
 
+/// The table `fill_old_day` fills: named as no day is, as `serve`'s purge drops a table named as a
+/// past day, attached or not (a day a purge detached and did not drop).
+const FILLED_DAY: &str = "bench_old_day";
+
 /// PostgreSQL: a table shaped as a day's partition of `stream_logs_raw`, for the day three days
 /// ago, holding `rows` messages of the loader's shape from one node (made for it), with the
-/// constraint that lets `attach_old_day` attach it without reading it. Returns its name and day.
+/// constraint that lets `attach_old_day` attach it without reading it. Returns the name it takes
+/// as a partition, and its day.
 async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
     const DAY_MS: i64 = 86_400_000;
     let pool = sqlx::AnyPool::connect(url).await.expect("the database");
@@ -476,16 +481,16 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
     .await
     .expect("a node");
     for statement in [
-        format!("CREATE TABLE {name} (LIKE stream_logs_raw INCLUDING DEFAULTS)"),
+        format!("CREATE TABLE {FILLED_DAY} (LIKE stream_logs_raw INCLUDING DEFAULTS)"),
         format!(
-            "ALTER TABLE {name} ADD CHECK (created_ms >= {from} AND created_ms < {to} AND audit = 0)"
+            "ALTER TABLE {FILLED_DAY} ADD CHECK (created_ms >= {from} AND created_ms < {to} AND audit = 0)"
         ),
         format!(
-            "INSERT INTO {name} (node_id, created_ms, msg, target, audit, log) SELECT {node}, \
+            "INSERT INTO {FILLED_DAY} (node_id, created_ms, msg, target, audit, log) SELECT {node}, \
              {from} + g % {DAY_MS}, 'system.interval', NULL, 0, $1 FROM generate_series(1, {rows}) g"
         ),
-        format!("CREATE INDEX ON {name} (node_id, created_ms)"),
-        format!("ANALYZE {name}"),
+        format!("CREATE INDEX ON {FILLED_DAY} (node_id, created_ms)"),
+        format!("ANALYZE {FILLED_DAY}"),
         // Written out now, not by the checkpointer while the load runs.
         "CHECKPOINT".to_owned(),
     ] {
@@ -500,19 +505,26 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
 }
 
 /// Attaches `fill_old_day`'s table as its day's partition (its constraint spares the scan), for
-/// the next purge to drop. Done before the load: attaching locks the default partition, which
-/// held ingest up for seconds when done under it, and `serve` never attaches.
+/// the next purge to drop. `ATTACH PARTITION` holds no write up now that no default partition is
+/// there to be locked and scanned.
 async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
     const DAY_MS: i64 = 86_400_000;
     let pool = sqlx::AnyPool::connect(url).await.expect("the database");
-    sqlx::query(&format!(
-        "ALTER TABLE stream_logs_raw ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
-        day * DAY_MS,
-        (day + 1) * DAY_MS
-    ))
-    .execute(&pool)
-    .await
-    .expect("the old day attached");
+    let mut tx = pool.begin().await.expect("a transaction");
+    for statement in [
+        format!("ALTER TABLE {FILLED_DAY} RENAME TO {name}"),
+        format!(
+            "ALTER TABLE stream_logs_raw ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
+            day * DAY_MS,
+            (day + 1) * DAY_MS
+        ),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|err| panic!("{statement}: {err}"));
+    }
+    tx.commit().await.expect("the old day attached");
     pool.close().await;
 }
 
@@ -891,15 +903,19 @@ fn main() {
             let (server_before, loader_before, postgres_before) =
                 (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
             let old_day = old_day.as_ref().filter(|_| step == 0);
-            if let Some(old_day) = old_day {
-                runtime.block_on(attach_old_day(database, old_day));
-            }
             let started = Instant::now();
             let streams = spawn_streams(&runtime, &ws, &options, (step, *rate), &sent);
-            let dropping = old_day.map(|(name, _)| {
-                let (url, name) = (database.clone(), name.clone());
+            // Attached a quarter into the load, past the nodes' connecting, for the next purge to
+            // drop while the load runs.
+            let attach_after = Duration::from_secs(options.seconds / 4);
+            let dropping = old_day.cloned().map(|old_day| {
+                let url = database.clone();
                 let until = started + Duration::from_secs(options.seconds);
-                runtime.spawn(async move { dropped_at(&url, &name, until).await })
+                runtime.spawn(async move {
+                    tokio::time::sleep(attach_after).await;
+                    attach_old_day(&url, &old_day).await;
+                    dropped_at(&url, &old_day.0, until).await
+                })
             });
             // Nothing the floor reads is stored: no probe to read back.
             let probes = Arc::new(Mutex::new(Vec::new()));
@@ -972,8 +988,9 @@ fn main() {
             }
             if let Some(Ok(gone)) = dropping.map(|task| runtime.block_on(task)) {
                 println!(
-                    "{label}: the old day ({} messages), attached before the load, {}",
+                    "{label}: the old day ({} messages), attached {} s into the load, {}",
                     options.old_day_rows.unwrap_or_default(),
+                    attach_after.as_secs(),
                     match gone {
                         Some(gone) => format!(
                             "was dropped {:.1} s into it",

@@ -1178,6 +1178,88 @@ fn processes_starting_at_once_on_a_new_database_migrate_it_once() {
     }
 }
 
+/// On PostgreSQL, messages and samples the default partitions held (written while their days'
+/// partitions could not be made) move into their days' partitions, made for them, when the default
+/// partitions go (migration 0010): none is lost, and the days past their window are dropped whole.
+#[test]
+fn postgresql_rows_of_the_default_partitions_move_into_their_days() {
+    const DAY_MS: i64 = 86_400_000;
+    let url = database(Kind::Postgres, "upgrade-defaults");
+    let runtime = crate::common::store_runtime();
+    let now = crate::common::unix_ms();
+    // No day's partition exists in a database migrated from empty to 0009: every row below went
+    // to a default partition.
+    let (old, older) = (now - 10 * DAY_MS, now - 400 * DAY_MS);
+    runtime.block_on(async {
+        let pool = test_pool(Kind::Postgres, &url).await;
+        migrate_up_to(Kind::Postgres, &pool, 9).await;
+        for statement in [
+            "INSERT INTO stream_nodes (peer_id, genesis_hash, format, audit, connected_ms, \
+             last_seen_ms, state) VALUES ('12D3KooWOld', '0x01', 'substrate', 0, 1, 1, '{}')",
+            "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+             SELECT id, $1, 'system.interval', 0, '{}' FROM stream_nodes",
+            "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+             SELECT id, $2, 'system.interval', 0, '{}' FROM stream_nodes",
+            "INSERT INTO stream_samples (node_id, minute_ms, at_ms, state) \
+             SELECT id, $1 - $1 % 60000, $1, '{}' FROM stream_nodes",
+        ] {
+            sqlx::query(statement)
+                .bind(old)
+                .bind(older)
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|err| panic!("{statement}: {err}"));
+        }
+        let homes: Vec<String> = sqlx::query_scalar(
+            "SELECT tableoid::regclass::text FROM stream_logs UNION ALL \
+             SELECT tableoid::regclass::text FROM stream_samples",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("the partitions");
+        assert_eq!(
+            homes,
+            [
+                "stream_logs_raw_default",
+                "stream_logs_raw_default",
+                "stream_samples_default"
+            ]
+        );
+        pool.close().await;
+    });
+    add_key(&url, "reader", false);
+    runtime.block_on(async {
+        let pool = test_pool(Kind::Postgres, &url).await;
+        let day = |ms: i64| {
+            let at = UNIX_EPOCH + Duration::from_millis(ms as u64);
+            humantime::format_rfc3339_seconds(at).to_string()[..10].replace('-', "")
+        };
+        let homes: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT tableoid::regclass::text, created_ms FROM stream_logs UNION ALL \
+             SELECT tableoid::regclass::text, at_ms FROM stream_samples ORDER BY 2, 1",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("the partitions");
+        assert_eq!(
+            homes,
+            [
+                (format!("stream_logs_raw_{}", day(older)), older),
+                (format!("stream_logs_raw_{}", day(old)), old),
+                (format!("stream_samples_{}", day(old)), old),
+            ]
+        );
+        let defaults: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'stream\\_%\\_default'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("the defaults");
+        assert_eq!(defaults, 0);
+        pool.close().await;
+    });
+}
+
 /// Stream messages kept before the minute samples came (migration 0008's schema) stay through the
 /// upgrade: on PostgreSQL they are copied into the day partitions, their ids continued, and those
 /// from /audit kept apart.

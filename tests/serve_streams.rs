@@ -753,9 +753,9 @@ fn the_bench_floor_switch_stores_nothing_and_says_so() {
     assert_eq!(receiver.rows("/nodes", &key), json!([]));
 }
 
-/// A day held by a long read is not dropped under it: each try waits a moment for the table and
-/// gives up (writes never queue behind it for long), the purge says so, and the day goes once
-/// the read ends.
+/// A day held by a long read is not dropped under it: each try waits a moment for the read and
+/// gives up, leaving the day detached halfway, while the stream's writes and the pages' reads go on
+/// beside it; the purge says so, and the day goes once the read ends.
 #[test]
 fn postgresql_a_day_held_by_a_long_read_goes_once_the_read_ends() {
     use nodepulse::serve::store::SqlStore;
@@ -775,7 +775,30 @@ fn postgresql_a_day_held_by_a_long_read_goes_once_the_read_ends() {
             .await
             .expect("the read's lock");
         let (raw_before, before) = (now - 2 * DAY_MS, now - 31 * DAY_MS);
-        let refused = store.drop_days(raw_before, before).await;
+        // While the purge waits on the read, the stream's writes and the pages' reads go on: they
+        // would queue behind a DROP of the attached day, and wait past their short lock_timeout.
+        let mut dropping = std::pin::pin!(store.drop_days(raw_before, before));
+        loop {
+            tokio::select! {
+                result = &mut dropping => panic!("the purge never waited on the read: {result:?}"),
+                waiting = waiting_on_a_lock(&reader, "stream_logs_raw_") => if waiting { break },
+            }
+        }
+        let mut write = reader.begin().await.expect("a transaction");
+        for statement in [
+            "SET LOCAL lock_timeout = '100ms'",
+            "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+             VALUES (1, (extract(epoch FROM now()) * 1000)::BIGINT, 'system.interval', 0, '{}')",
+            "SELECT COUNT(*) FROM stream_logs_raw",
+            "SELECT COUNT(*) FROM stream_nodes",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut *write)
+                .await
+                .unwrap_or_else(|err| panic!("held up by the purge: {statement}: {err}"));
+        }
+        write.commit().await.expect("written");
+        let refused = dropping.await;
         assert!(refused.is_err(), "dropped under a read: {refused:?}");
         read.rollback().await.expect("the read ends");
         let dropped = store.drop_days(raw_before, before).await.expect("dropped");
@@ -785,9 +808,30 @@ fn postgresql_a_day_held_by_a_long_read_goes_once_the_read_ends() {
                 .any(|day| day.starts_with("stream_logs_raw_")),
             "{dropped:?}"
         );
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_class WHERE relname::text = ANY(string_to_array($1, ','))",
+        )
+        .bind(dropped.join(","))
+        .fetch_one(&reader)
+        .await
+        .expect("the tables");
+        assert_eq!(left, 0, "{dropped:?}");
         reader.close().await;
         store.close().await;
     });
+}
+
+/// Whether a statement containing `statement` waits on a lock in the database.
+async fn waiting_on_a_lock(pool: &sqlx::AnyPool, statement: &str) -> bool {
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND strpos(query, $1) > 0",
+    )
+    .bind(statement.to_owned())
+    .fetch_one(pool)
+    .await
+    .expect("the activity");
+    waiting > 0
 }
 
 /// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window
@@ -911,12 +955,50 @@ fn postgresql_drops_the_days_past_their_window_whole() {
                 .expect("purged"),
             0
         );
-        // Dropping again finds nothing more.
+        // Dropping again finds nothing more but a day detached by a purge that stopped before
+        // dropping it.
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&database)
+            .await
+            .expect("the database");
+        let detached = format!("stream_logs_raw_{}", day(now - 10 * DAY_MS));
+        sqlx::query(&format!("CREATE TABLE {detached} (LIKE stream_logs_raw)"))
+            .execute(&pool)
+            .await
+            .expect("a detached day");
         let again = store
             .drop_days(now - 2 * DAY_MS, now - 4 * DAY_MS)
             .await
             .expect("dropped");
-        assert_eq!(again, Vec::<String>::new());
+        assert_eq!(again, [detached]);
+        // Today's partitions gone (never made, or dropped by hand), a message is stored all the
+        // same: the writer makes the days, then writes again.
+        for table in ["stream_logs_raw", "stream_samples"] {
+            sqlx::query(&format!("DROP TABLE {table}_{}", day(now)))
+                .execute(&pool)
+                .await
+                .expect("today's partition dropped");
+        }
+        store
+            .write_streams(&batch(now + 1, node))
+            .await
+            .expect("stored once its day was made");
+        let homes: Vec<String> = sqlx::query_scalar(
+            "SELECT tableoid::regclass::text FROM stream_logs_raw UNION ALL \
+             SELECT tableoid::regclass::text FROM stream_samples ORDER BY 1",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("the partitions");
+        assert_eq!(
+            homes,
+            [
+                format!("stream_logs_raw_{}", day(now + 1)),
+                format!("stream_samples_{}", day(now - 3 * DAY_MS)),
+                format!("stream_samples_{}", day(now + 1)),
+            ]
+        );
+        pool.close().await;
         store.close().await;
     });
 }

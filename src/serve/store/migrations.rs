@@ -88,6 +88,10 @@ pub(super) const POSTGRES: Embedded = Embedded(&[
         "0009_samples.sql",
         include_str!("../../../migrations/postgres/0009_samples.sql"),
     ),
+    (
+        "0010_days_detached.sql",
+        include_str!("../../../migrations/postgres/0010_days_detached.sql"),
+    ),
 ]);
 
 /// Migration files as (file name, contents).

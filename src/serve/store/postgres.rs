@@ -1,8 +1,8 @@
 //! PostgreSQL, for fleets: several `serve` instances share one database, and the rules that must
 //! hold across them (one object per machine, process and minute) are its constraints.
 
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Connection};
 
 use super::migrations::POSTGRES;
 use super::{ACQUIRE_TIMEOUT, StoreError};
@@ -26,30 +26,36 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
     migrated.await.map_err(|err| {
         StoreError::Failed(format!("cannot migrate the PostgreSQL schema: {err}"))
     })?;
-    // Without today's partitions the day's rows go to the default ones, which cost a delete per
-    // row to purge: worth a warning, not a refusal to start.
-    if let Err(err) = make_days(&pool, crate::serve::now_ms()).await {
-        tracing::warn!("{err}; the messages go to the default partition meanwhile");
-    }
+    // Without today's partitions no stream message can be stored: refused at start, not found
+    // message by message.
+    make_days(&pool, crate::serve::now_ms()).await?;
     Ok(pool)
 }
 
 /// The tables kept in one partition per day (UTC): the messages not from /audit, and the samples.
+/// They have no default partition: a row whose day has none is refused (`is_missing_day`), and the
+/// writer makes the days and writes again.
 pub(super) const DAILY_LOGS: &str = "stream_logs_raw";
 pub(super) const DAILY_SAMPLES: &str = "stream_samples";
 const DAY_MS: i64 = 86_400_000;
 /// Days made ahead of today: a day's partition exists long before its first row, and a failure to
 /// make one is tried again, every purge, for two days.
 const DAYS_AHEAD: i64 = 2;
-/// Making or dropping a partition locks its parent table briefly, and waits for the writes in
-/// flight; writes that come meanwhile queue behind it. So it waits this long at most: a long read
-/// holding the table makes it give up rather than hold every write up behind it (measured under
-/// 10,000 messages a second: at 1 s, each try held ingest up for that second).
-const DDL_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '200ms'";
+/// Making a partition locks its parent table briefly, and waits for the writes in flight; writes
+/// that come meanwhile queue behind it. So it waits this long at most: a long read holding the
+/// table makes it give up rather than hold every write up behind it (measured under 10,000
+/// messages a second: at 1 s, each try held ingest up for that second).
+const MAKE_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '200ms'";
+/// A day is detached concurrently, which waits for the reads and writes that may see it but holds
+/// none up, so it may wait longer: past `deadlock_timeout` (1 s by default), after which an
+/// autovacuum of the day yields to it.
+const DETACH_LOCK_TIMEOUT: &str = "SET lock_timeout = '2s'";
 /// A change that gave up tries again this many times, a second apart, then at the next purge.
 const DDL_ATTEMPTS: u32 = 10;
 /// PostgreSQL's SQLSTATE for a lock not had within `lock_timeout`.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// PostgreSQL's SQLSTATE for a row no partition takes (these tables have no CHECK constraints).
+const NO_PARTITION: &str = "23514";
 /// Instances sharing the database make and drop days one at a time: two making the same day
 /// would both find it missing.
 const DAYS_LOCK: i64 = 0x6e70_6461_7973; // "npdays"
@@ -65,12 +71,20 @@ fn day_partition(table: &str, day: i64) -> String {
     )
 }
 
-/// Runs one statement that changes the schema, in a transaction of its own holding `DAYS_LOCK`;
-/// while its table is busy, up to `DDL_ATTEMPTS` times.
-async fn change_days(pool: &AnyPool, ddl: &str) -> Result<(), StoreError> {
+/// Whether a write failed for a row whose day has no partition.
+pub(super) fn is_missing_day(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some(NO_PARTITION))
+}
+
+/// Runs `change` while a table it needs is busy, up to `DDL_ATTEMPTS` times, a second apart.
+async fn while_busy<F, Change>(change: F) -> Result<(), StoreError>
+where
+    F: Fn() -> Change,
+    Change: Future<Output = Result<(), sqlx::Error>>,
+{
     let mut attempt = 1;
     loop {
-        match try_change_days(pool, ddl).await {
+        match change().await {
             Err(sqlx::Error::Database(err))
                 if err.code().as_deref() == Some(LOCK_NOT_AVAILABLE) && attempt < DDL_ATTEMPTS =>
             {
@@ -82,13 +96,14 @@ async fn change_days(pool: &AnyPool, ddl: &str) -> Result<(), StoreError> {
     }
 }
 
-async fn try_change_days(pool: &AnyPool, ddl: &str) -> Result<(), sqlx::Error> {
+/// Makes one day's partition, in a transaction of its own holding `DAYS_LOCK`.
+async fn try_make_day(pool: &AnyPool, ddl: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(DAYS_LOCK)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(DDL_LOCK_TIMEOUT).execute(&mut *tx).await?;
+    sqlx::query(MAKE_LOCK_TIMEOUT).execute(&mut *tx).await?;
     sqlx::query(ddl).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
@@ -99,52 +114,49 @@ pub(super) async fn make_days(pool: &AnyPool, now_ms: i64) -> Result<(), StoreEr
     let today = now_ms.div_euclid(DAY_MS);
     for table in [DAILY_LOGS, DAILY_SAMPLES] {
         for day in today..=today + DAYS_AHEAD {
-            change_days(
-                pool,
-                &format!(
-                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
-                    day_partition(table, day),
-                    day * DAY_MS,
-                    (day + 1) * DAY_MS
-                ),
-            )
-            .await
-            .map_err(|err| {
-                StoreError::Failed(format!(
-                    "cannot make {table}'s partition of {}: {err}",
-                    day_partition(table, day)
-                ))
-            })?;
+            let ddl = format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
+                day_partition(table, day),
+                day * DAY_MS,
+                (day + 1) * DAY_MS
+            );
+            while_busy(|| try_make_day(pool, &ddl))
+                .await
+                .map_err(|err| {
+                    StoreError::Failed(format!(
+                        "cannot make {table}'s partition of {}: {err}",
+                        day_partition(table, day)
+                    ))
+                })?;
         }
     }
     Ok(())
 }
 
-/// The partitions of `table` whose rows before `before_ms` are deleted row by row: the default
-/// one, and, for a window shorter than a day, the day's partition holding `before_ms` (a longer
-/// window's rows stay until their day goes whole: kept up to a day longer).
-pub(super) fn purged_row_by_row(table: &str, before_ms: i64, now_ms: i64) -> Vec<String> {
-    let mut tables = vec![format!("{table}_default")];
-    if now_ms.saturating_sub(before_ms) < DAY_MS {
-        tables.push(day_partition(table, before_ms.div_euclid(DAY_MS)));
-    }
-    tables
+/// The partition of `table` whose rows before `before_ms` are deleted row by row: for a window
+/// shorter than a day, the day's partition holding `before_ms` (a longer window's rows stay until
+/// their day goes whole: kept up to a day longer).
+pub(super) fn purged_row_by_row(table: &str, before_ms: i64, now_ms: i64) -> Option<String> {
+    (now_ms.saturating_sub(before_ms) < DAY_MS)
+        .then(|| day_partition(table, before_ms.div_euclid(DAY_MS)))
 }
 
-/// Drops the day partitions of `table` wholly before `before_ms`; returns their names.
+/// Drops the days' tables of `table` wholly before `before_ms`, attached or left detached by a
+/// purge that stopped before dropping them; returns their names.
 pub(super) async fn drop_days(
     pool: &AnyPool,
     table: &str,
     before_ms: i64,
 ) -> Result<Vec<String>, StoreError> {
     let days: Vec<(String,)> = sqlx::query_as(
-        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-         WHERE i.inhparent = $1::regclass ORDER BY c.relname",
+        "SELECT relname::text FROM pg_class WHERE relkind = 'r' \
+         AND relnamespace = current_schema()::regnamespace \
+         AND starts_with(relname::text, $1) ORDER BY relname",
     )
-    .bind(table.to_owned())
+    .bind(format!("{table}_"))
     .fetch_all(pool)
     .await?;
-    // Names sort as their dates; the default partition's does not look like a date.
+    // Names sort as their dates.
     let first_kept = day_partition(table, before_ms.div_euclid(DAY_MS));
     let prefix_len = table.len() + 1;
     let mut dropped = Vec::new();
@@ -153,9 +165,53 @@ pub(super) async fn drop_days(
             .get(prefix_len..)
             .is_some_and(|date| date.len() == 8 && date.bytes().all(|byte| byte.is_ascii_digit()));
         if dated && name < first_kept {
-            change_days(pool, &format!("DROP TABLE IF EXISTS {name}")).await?;
+            while_busy(|| try_drop_day(pool, table, &name)).await?;
             dropped.push(name);
         }
     }
     Ok(dropped)
+}
+
+/// Detaches day `name` from `table` if it is still attached, then drops it. A partition's DROP
+/// would lock `table` ACCESS EXCLUSIVE, and every write would queue behind it; `DETACH ...
+/// CONCURRENTLY` holds none up. It cannot run in a transaction: a connection of its own holds
+/// `DAYS_LOCK` meanwhile, and is closed after, its settings with it. A detach that gave up (or
+/// whose server stopped) midway leaves the day pending, and is finished here next time.
+async fn try_drop_day(pool: &AnyPool, table: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut connection = pool.acquire().await?.detach();
+    let dropped = async {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(DAYS_LOCK)
+            .execute(&mut connection)
+            .await?;
+        sqlx::query(DETACH_LOCK_TIMEOUT)
+            .execute(&mut connection)
+            .await?;
+        let pending: Option<bool> = sqlx::query_scalar(
+            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = $1::regclass",
+        )
+        .bind(name.to_owned())
+        .fetch_optional(&mut connection)
+        .await?;
+        let detach = match pending {
+            Some(false) => Some("CONCURRENTLY"),
+            Some(true) => Some("FINALIZE"),
+            None => None,
+        };
+        if let Some(how) = detach {
+            sqlx::query(&format!(
+                "ALTER TABLE {table} DETACH PARTITION {name} {how}"
+            ))
+            .execute(&mut connection)
+            .await?;
+        }
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut connection)
+            .await?;
+        Ok(())
+    }
+    .await;
+    // Closing ends the session and its advisory lock; a failed close has lost it already.
+    let _closed = connection.close().await;
+    dropped
 }

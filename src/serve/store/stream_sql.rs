@@ -138,7 +138,7 @@ async fn write_logs(
     tx: &mut Transaction<'static, Any>,
     batch: &StreamBatch,
     connected: &[i64],
-) -> Result<(), StoreError> {
+) -> Result<(), Unwritten> {
     for chunk in batch.logs.chunks(ROWS_PER_STATEMENT) {
         let sql = sql_for(chunk.len(), &INSERT_LOGS, insert_logs_sql);
         let mut query = sqlx::query(&sql);
@@ -231,7 +231,7 @@ async fn write_seen(
     tx: &mut Transaction<'static, Any>,
     batch: &StreamBatch,
     connected: &[i64],
-) -> Result<(), StoreError> {
+) -> Result<(), Unwritten> {
     for chunk in batch.seen.chunks(ROWS_PER_STATEMENT) {
         let sql = sql_for(chunk.len(), &UPDATE_SEEN, update_seen_sql);
         let mut query = sqlx::query(&sql);
@@ -293,7 +293,7 @@ const SAMPLES_PURGED: Purged = Purged {
 };
 
 /// Deletes up to `batch` rows of `purged` from before `before_ms`: on SQLite from the table, on
-/// PostgreSQL from the partitions that `drop_days` leaves them in (`purged_row_by_row`).
+/// PostgreSQL from the day's partition `drop_days` leaves them in, if any (`purged_row_by_row`).
 async fn purge_before(
     store: &SqlStore,
     purged: &Purged,
@@ -318,78 +318,126 @@ async fn purge_before(
         .await?;
         return Ok(result.rows_affected());
     }
-    let mut deleted = 0;
-    for partition in postgres::purged_row_by_row(daily, before_ms, crate::serve::now_ms()) {
-        // A day's partition not made yet holds nothing.
-        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-            .bind(partition.clone())
-            .fetch_one(store.pool())
-            .await?;
-        if exists.is_none() {
-            continue;
-        }
-        deleted += sqlx::query(&format!(
-            "DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
-             SELECT ctid FROM {partition} WHERE {column} < $1 LIMIT $2))"
-        ))
-        .bind(before_ms)
-        .bind(i64::from(batch))
-        .execute(store.pool())
-        .await?
-        .rows_affected();
+    let Some(partition) = postgres::purged_row_by_row(daily, before_ms, crate::serve::now_ms())
+    else {
+        return Ok(0);
+    };
+    // A day's partition not made yet holds nothing.
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(partition.clone())
+        .fetch_one(store.pool())
+        .await?;
+    if exists.is_none() {
+        return Ok(0);
     }
+    let deleted = sqlx::query(&format!(
+        "DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
+             SELECT ctid FROM {partition} WHERE {column} < $1 LIMIT $2))"
+    ))
+    .bind(before_ms)
+    .bind(i64::from(batch))
+    .execute(store.pool())
+    .await?
+    .rows_affected();
     Ok(deleted)
+}
+
+/// Why a batch was not written: on PostgreSQL, a row whose day has no partition (made, then the
+/// batch written again), or anything else.
+enum Unwritten {
+    MissingDay(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for Unwritten {
+    fn from(err: sqlx::Error) -> Unwritten {
+        if postgres::is_missing_day(&err) {
+            Unwritten::MissingDay(err)
+        } else {
+            Unwritten::Store(err.into())
+        }
+    }
+}
+
+impl From<StoreError> for Unwritten {
+    fn from(err: StoreError) -> Unwritten {
+        Unwritten::Store(err)
+    }
+}
+
+impl From<Unwritten> for StoreError {
+    fn from(err: Unwritten) -> StoreError {
+        match err {
+            Unwritten::MissingDay(err) => err.into(),
+            Unwritten::Store(err) => err,
+        }
+    }
+}
+
+/// Writes the batch in one transaction; returns the ids of its connecting nodes.
+async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, Unwritten> {
+    let mut tx = store.pool().begin().await?;
+    let mut connected = Vec::with_capacity(batch.connects.len());
+    for connect in &batch.connects {
+        let identity = &connect.identity;
+        let id: i64 = sqlx::query_scalar(UPSERT_NODE)
+            .bind(identity.peer_id.clone())
+            .bind(identity.genesis_hash.clone())
+            .bind(connect.format.name())
+            .bind(identity.name.clone())
+            .bind(identity.chain.clone())
+            .bind(identity.implementation.clone())
+            .bind(identity.version.clone())
+            .bind(identity.authority.map(i64::from))
+            .bind(identity.startup_time)
+            .bind(connect.ip.clone())
+            .bind(i64::from(connect.audit))
+            .bind(connect.at_ms)
+            .bind(chain_key(identity))
+            .bind(Value::Object(identity.machine.clone()).to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        connected.push(id);
+    }
+    write_logs(&mut tx, batch, &connected).await?;
+    write_blocks(&mut tx, batch, &connected).await?;
+    write_seen(&mut tx, batch, &connected).await?;
+    // Delivered to every instance's listener once the write commits, and only then.
+    if store.shared_url().is_some() {
+        for chain in batch.chains() {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHAIN_CHANNEL)
+                .bind(chain)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    // A server stopping under a whole network marks every node gone at once.
+    for chunk in batch.disconnects.chunks(ROWS_PER_STATEMENT) {
+        let sql = sql_for(chunk.len(), &UPDATE_GONE, update_gone_sql);
+        let mut query = sqlx::query(&sql);
+        for (node, at_ms) in chunk {
+            query = query.bind(resolve(*node, &connected)?).bind(*at_ms);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(connected)
 }
 
 impl StreamStore for SqlStore {
     async fn write_streams(&self, batch: &StreamBatch) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let mut connected = Vec::with_capacity(batch.connects.len());
-        for connect in &batch.connects {
-            let identity = &connect.identity;
-            let id: i64 = sqlx::query_scalar(UPSERT_NODE)
-                .bind(identity.peer_id.clone())
-                .bind(identity.genesis_hash.clone())
-                .bind(connect.format.name())
-                .bind(identity.name.clone())
-                .bind(identity.chain.clone())
-                .bind(identity.implementation.clone())
-                .bind(identity.version.clone())
-                .bind(identity.authority.map(i64::from))
-                .bind(identity.startup_time)
-                .bind(connect.ip.clone())
-                .bind(i64::from(connect.audit))
-                .bind(connect.at_ms)
-                .bind(chain_key(identity))
-                .bind(Value::Object(identity.machine.clone()).to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-            connected.push(id);
-        }
-        write_logs(&mut tx, batch, &connected).await?;
-        write_blocks(&mut tx, batch, &connected).await?;
-        write_seen(&mut tx, batch, &connected).await?;
-        // Delivered to every instance's listener once the write commits, and only then.
-        if self.shared_url().is_some() {
-            for chain in batch.chains() {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHAIN_CHANNEL)
-                    .bind(chain)
-                    .execute(&mut *tx)
-                    .await?;
+        match write_batch(self, batch).await {
+            // Days are made ahead; one could not be (a clock that jumped, a failing purge).
+            Err(Unwritten::MissingDay(err)) => {
+                tracing::warn!(
+                    "a day had no partition ({err}): making the days, then writing again"
+                );
+                postgres::make_days(self.pool(), crate::serve::now_ms()).await?;
+                Ok(write_batch(self, batch).await?)
             }
+            written => Ok(written?),
         }
-        // A server stopping under a whole network marks every node gone at once.
-        for chunk in batch.disconnects.chunks(ROWS_PER_STATEMENT) {
-            let sql = sql_for(chunk.len(), &UPDATE_GONE, update_gone_sql);
-            let mut query = sqlx::query(&sql);
-            for (node, at_ms) in chunk {
-                query = query.bind(resolve(*node, &connected)?).bind(*at_ms);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(connected)
     }
 
     async fn stream_nodes(&self) -> Result<Vec<StreamNode>, StoreError> {
