@@ -452,8 +452,13 @@ fn report_while_running(
 /// past day, attached or not (a day a purge detached and did not drop).
 const FILLED_DAY: &str = "bench_old_day";
 
+/// The nodes `fill_old_day`'s messages are spread over (ids 1 to 10,000, the loader's nodes at the
+/// default load): with one node, the planner took each node's share of the day for all of it,
+/// and read the whole day to answer a node's `/nodes/logs` until the day went.
+const OLD_DAY_NODES: u64 = 10_000;
+
 /// PostgreSQL: a table shaped as a day's partition of `stream_logs_raw`, for the day three days
-/// ago, holding `rows` messages of the loader's shape from one node (made for it), with the
+/// ago, holding `rows` messages of the loader's shape from `OLD_DAY_NODES` nodes, with the
 /// constraint that lets `attach_old_day` attach it without reading it. Returns the name it takes
 /// as a partition, and its day.
 async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
@@ -471,23 +476,14 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
             .await
             .expect("a name");
     let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
-    let node: i64 = sqlx::query_scalar(
-        "INSERT INTO stream_nodes (peer_id, genesis_hash, format, audit, connected_ms, \
-         last_seen_ms, state) VALUES ('old-day', $1, 'substrate', 0, $2, $2, '{}') RETURNING id",
-    )
-    .bind(common::streams::GENESIS)
-    .bind(from)
-    .fetch_one(&pool)
-    .await
-    .expect("a node");
     for statement in [
         format!("CREATE TABLE {FILLED_DAY} (LIKE stream_logs_raw INCLUDING DEFAULTS)"),
         format!(
             "ALTER TABLE {FILLED_DAY} ADD CHECK (created_ms >= {from} AND created_ms < {to} AND audit = 0)"
         ),
         format!(
-            "INSERT INTO {FILLED_DAY} (node_id, created_ms, msg, target, audit, log) SELECT {node}, \
-             {from} + g % {DAY_MS}, 'system.interval', NULL, 0, $1 FROM generate_series(1, {rows}) g"
+            "INSERT INTO {FILLED_DAY} (node_id, created_ms, msg, target, audit, log) SELECT \
+             1 + g % {OLD_DAY_NODES}, {from} + g % {DAY_MS}, 'system.interval', NULL, 0, $1 FROM generate_series(1, {rows}) g"
         ),
         format!("CREATE INDEX ON {FILLED_DAY} (node_id, created_ms)"),
         format!("ANALYZE {FILLED_DAY}"),

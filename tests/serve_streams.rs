@@ -126,7 +126,28 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
         assert_eq!(logs[0]["msg"], "system.network_state");
         assert_eq!(logs[0]["peer_id"], ALICE);
         assert_eq!(logs[10]["msg"], "system.connected");
-        assert_eq!(logs[10]["logs"]["sysinfo"]["core_count"], 8);
+        assert_eq!(logs[10]["logs"], connected("alice", ALICE));
+        assert_eq!(
+            logs[0]["logs"],
+            network_state(ALICE, &[(BOB, 50, true), (CAROL, -200, false)])
+        );
+        // Stored without the `msg` its column keeps, put back when read.
+        let stored: Vec<String> = crate::common::store_runtime().block_on(async {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&database)
+                .await
+                .expect("the database");
+            let stored = sqlx::query_scalar("SELECT log FROM stream_logs")
+                .fetch_all(&pool)
+                .await
+                .expect("the messages");
+            pool.close().await;
+            stored
+        });
+        assert!(
+            stored.len() >= 11 && stored.iter().all(|log| !log.contains(r#""msg""#)),
+            "{stored:?}"
+        );
         let imports = receiver.rows(
             &format!("/nodes/logs?peer_id={ALICE}&msg=block.import&limit=2"),
             &key,

@@ -323,15 +323,17 @@ fn json_object(text: &str) -> Map<String, Value> {
     }
 }
 
-/// One stored stream message.
+/// One stored stream message, with its node's format.
 pub(super) struct LogRow {
     peer_id: String,
+    format: String,
     msg: String,
     created_ms: i64,
     log: String,
 }
 read_by_name!(LogRow {
     peer_id,
+    format,
     msg,
     created_ms,
     log
@@ -339,12 +341,22 @@ read_by_name!(LogRow {
 
 impl From<LogRow> for StoredLog {
     fn from(row: LogRow) -> StoredLog {
+        // Stored from a parsed message; text that no longer parses is shown as text.
+        let mut log = serde_json::from_str(&row.log).unwrap_or(Value::String(row.log));
+        // A Substrate message's `msg` was stored in its column only (one stored before kept it).
+        if let Value::Object(fields) = &mut log
+            && row.format == StreamFormat::Substrate.name()
+            && !row.msg.is_empty()
+        {
+            fields
+                .entry("msg")
+                .or_insert_with(|| Value::String(row.msg.clone()));
+        }
         StoredLog {
             peer_id: row.peer_id,
             msg: row.msg,
             created_ms: row.created_ms,
-            // Stored from a parsed message; text that no longer parses is shown as text.
-            log: serde_json::from_str(&row.log).unwrap_or(Value::String(row.log)),
+            log,
         }
     }
 }

