@@ -15,6 +15,7 @@
 //! A soak: `-- --seconds 3600 --steps 1 --report-every 60 --raw-window 10m --purge-every 5m`
 //! gives the figures of each minute while the load runs (CPU per frame, RSS, the probes' p99, the
 //! backlog, the purge's time so far), `serve` purging what is past its raw window as it goes.
+//! `--only PostgreSQL` (or `SQLite`) runs that database's steps alone.
 //!
 //! On PostgreSQL, `-- --old-day-rows N --purge-every 10s --report-every 5` measures a day's
 //! drop under the load: before it, a table of messages from three days ago is made apart and
@@ -92,6 +93,8 @@ struct Options {
     substrate_telemetry: Option<PathBuf>,
     /// PostgreSQL: messages in a past day's partition, attached during each step to be dropped.
     old_day_rows: Option<u64>,
+    /// Only the database of this label (`--only PostgreSQL`: an hour's soak of one, not two).
+    only: Option<String>,
 }
 
 /// The stream tables whose bytes on disk are reported: rows and bytes (indexes included).
@@ -208,6 +211,7 @@ fn options() -> Options {
         .flatten()
         .collect(),
         old_day_rows: value("--old-day-rows").and_then(|v| v.parse().ok()),
+        only: value("--only"),
         substrate_telemetry: value("--substrate-telemetry").map(|dir| {
             // Said now, not after the runs before the peer's.
             let dir = PathBuf::from(dir);
@@ -864,6 +868,13 @@ fn main() {
     if options.floor {
         let floor = format!("sqlite://{}", dir.join("floor.db").display());
         databases.push((FLOOR, floor));
+    }
+    if let Some(only) = &options.only {
+        databases.retain(|(label, _)| label.eq_ignore_ascii_case(only));
+        assert!(
+            !databases.is_empty(),
+            "--only {only}: no such database here"
+        );
     }
     let loader_pid = std::process::id().to_string();
     // Per database, the server's CPU-ms per 1,000 frames at each step.
