@@ -1023,3 +1023,98 @@ fn postgresql_drops_the_days_past_their_window_whole() {
         store.close().await;
     });
 }
+
+/// A raw window under a day: the messages past it are deleted row by row (on PostgreSQL from the
+/// day's partition), a batch at a time, each batch reading on from where the last one ended; all
+/// of them go, and only they. A message older than the window written after a purge ended is
+/// found by the next one.
+#[test]
+fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{
+        Connect, LogQuery, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
+    };
+    use nodepulse::wire::telemetry::decode::substrate_identity;
+    const DAY_MS: i64 = 86_400_000;
+    for kind in KINDS {
+        let database = database(kind, "raw_window_batches");
+        let runtime = crate::common::store_runtime();
+        runtime.block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = crate::common::unix_ms();
+            // A minute's window, its edge at least a second into its day: every message past it
+            // lies in the same day as the edge.
+            let day_start = (now - 60_000).div_euclid(DAY_MS) * DAY_MS;
+            let before = (now - 60_000).max(day_start + 1_000);
+            let hello = connected("alice", ALICE);
+            let identity =
+                substrate_identity(hello.as_object().expect("an object")).expect("identity");
+            let log = |node, created_ms| LogRow {
+                node,
+                created_ms,
+                msg: "system.interval".into(),
+                target: None,
+                audit: false,
+                log: interval(10, 3).to_string(),
+            };
+            let old: Vec<i64> = (1..=25).map(|back| before - back).collect();
+            let ids = store
+                .write_streams(&StreamBatch {
+                    connects: vec![Connect {
+                        identity,
+                        format: StreamFormat::Substrate,
+                        ip: "127.0.0.1".into(),
+                        audit: false,
+                        at_ms: before - 25,
+                    }],
+                    logs: old
+                        .iter()
+                        .map(|&at| log(NodeRef::Connecting(0), at))
+                        .chain((0..5).map(|_| log(NodeRef::Connecting(0), now)))
+                        .collect(),
+                    ..StreamBatch::default()
+                })
+                .await
+                .expect("stored");
+            let mut batches = Vec::new();
+            loop {
+                let deleted = store.purge_logs(before, 10).await.expect("purged");
+                batches.push(deleted);
+                if deleted < 10 {
+                    break;
+                }
+            }
+            assert_eq!(batches, [10, 10, 5], "{kind:?}");
+            assert_eq!(store.purge_logs(before, 10).await.expect("purged"), 0);
+            let late = StreamBatch {
+                logs: (1..=3)
+                    .map(|back| log(NodeRef::Known(ids[0]), before - back))
+                    .collect(),
+                ..StreamBatch::default()
+            };
+            store.write_streams(&late).await.expect("stored");
+            assert_eq!(
+                store.purge_logs(before, 10).await.expect("purged"),
+                3,
+                "{kind:?}: the late messages"
+            );
+            let kept = store
+                .stream_logs(&LogQuery {
+                    peer_id: ALICE.into(),
+                    msg: None,
+                    target: None,
+                    since_ms: 0,
+                    until_ms: i64::MAX,
+                    limit: 100,
+                })
+                .await
+                .expect("the messages");
+            assert_eq!(
+                kept.iter().map(|log| log.created_ms).collect::<Vec<_>>(),
+                [now; 5],
+                "{kind:?}"
+            );
+            store.close().await;
+        });
+    }
+}

@@ -97,6 +97,8 @@ pub struct SqlStore {
     /// PostgreSQL's URL, for the connection that listens for other instances' changes; none for
     /// SQLite, which one instance has to itself.
     shared_url: Option<Secret>,
+    /// PostgreSQL: where each row-by-row purge of a day's partition has got to.
+    purge_cursors: super::postgres::PurgeCursors,
 }
 
 impl SqlStore {
@@ -114,7 +116,11 @@ impl SqlStore {
                 "the database URL must start with sqlite:// or postgres://".into(),
             ));
         };
-        Ok(SqlStore { pool, shared_url })
+        Ok(SqlStore {
+            pool,
+            shared_url,
+            purge_cursors: Default::default(),
+        })
     }
 
     pub(super) fn pool(&self) -> &AnyPool {
@@ -123,6 +129,10 @@ impl SqlStore {
 
     pub(super) fn shared_url(&self) -> Option<&Secret> {
         self.shared_url.as_ref()
+    }
+
+    pub(super) fn purge_cursors(&self) -> &super::postgres::PurgeCursors {
+        &self.purge_cursors
     }
 
     /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.

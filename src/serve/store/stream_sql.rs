@@ -330,16 +330,21 @@ async fn purge_before(
     if exists.is_none() {
         return Ok(0);
     }
-    let deleted = sqlx::query(&format!(
-        "DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
-             SELECT ctid FROM {partition} WHERE {column} < $1 LIMIT $2))"
+    // Read on from where the purge's last batch ended, in page order (a TID range scan).
+    let cursors = store.purge_cursors();
+    let (deleted, last): (i64, Option<String>) = sqlx::query_as(&format!(
+        "WITH gone AS (DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
+             SELECT ctid FROM {partition} WHERE ctid > $3::tid AND {column} < $1 LIMIT $2)) \
+             RETURNING ctid) \
+         SELECT count(*), max(ctid)::text FROM gone"
     ))
     .bind(before_ms)
     .bind(i64::from(batch))
-    .execute(store.pool())
-    .await?
-    .rows_affected();
-    Ok(deleted)
+    .bind(cursors.start(&partition, before_ms))
+    .fetch_one(store.pool())
+    .await?;
+    cursors.reached(&partition, before_ms, last);
+    Ok(u64::try_from(deleted).unwrap_or(0))
 }
 
 /// Why a batch was not written: on PostgreSQL, a row whose day has no partition (made, then the
