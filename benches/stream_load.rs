@@ -300,7 +300,8 @@ async fn close(mut socket: WebSocketStream<MaybeTlsStream<TcpStream>>) {
     .await;
 }
 
-/// A probe node sending a frame every 250 ms, and how long each took to show in `/nodes/logs`.
+/// A probe node sending a frame every 250 ms (or as soon as the last one showed, when it took
+/// longer) for `seconds`, and how long each took to show in `/nodes/logs`.
 async fn probe(
     served_base: String,
     ws: String,
@@ -318,9 +319,15 @@ async fn probe(
         "{served_base}/nodes/logs?peer_id={}&msg=system.interval&limit=1",
         peer_id(probe, 1)
     );
-    for n in 0..seconds * 4 {
-        let height = 1_000_000 + n;
+    // Bounded by time, not by a count: slow answers would keep the probe, and the step, going
+    // long after the load (a 23-minute soak's probe ran on for 15 minutes).
+    let end = Instant::now() + Duration::from_secs(seconds);
+    for n in 0.. {
         let sent = Instant::now();
+        if sent >= end {
+            break;
+        }
+        let height = 1_000_000 + n;
         if socket
             .send(Message::text(interval(1, height)))
             .await
