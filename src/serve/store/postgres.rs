@@ -1,7 +1,6 @@
 //! PostgreSQL, for fleets: several `serve` instances share one database, and the rules that must
 //! hold across them (one object per machine, process and minute) are its constraints.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use sqlx::any::AnyPoolOptions;
@@ -144,16 +143,18 @@ pub(super) fn purged_row_by_row(table: &str, before_ms: i64, now_ms: i64) -> Opt
         .then(|| day_partition(table, before_ms.div_euclid(DAY_MS)))
 }
 
-/// Where each row-by-row purge's last batch ended in a day's partition, by partition: the next
-/// batch of the same purge (the same `before_ms`) reads on from there. A batch that read the
-/// partition from its first page read again every page the batches before it had emptied: under
-/// 10,000 messages a second with a 10-minute window, 14 s for the last 616 rows of a 5 GB day.
-/// A purge with a new `before_ms` starts again from the first page, so that a row a batch passed
-/// over (a scan that did not go in page order) waits only for the next purge.
+/// Where the row-by-row purge's last batch ended: the next batch of the same purge (the same
+/// partition, the same `before_ms`) reads on from there. A batch that read the partition from its
+/// first page read again every page the batches before it had emptied: under 10,000 messages a
+/// second with a 10-minute window, 14 s for the last 616 rows of a 5 GB day. A purge with a new
+/// `before_ms` starts again from the first page, so that a row a batch passed over (a scan that
+/// did not go in page order) waits only for the next purge. One purge runs at a time, table after
+/// table: one cursor is enough, and one that does not match only costs a read from the start.
 #[derive(Default)]
-pub(super) struct PurgeCursors(Mutex<HashMap<String, PurgeCursor>>);
+pub(super) struct PurgeCursor(Mutex<Option<BatchEnd>>);
 
-struct PurgeCursor {
+struct BatchEnd {
+    partition: String,
     before_ms: i64,
     /// The last row deleted, as PostgreSQL writes a `tid`.
     last: String,
@@ -162,30 +163,26 @@ struct PurgeCursor {
 /// Before every row of a partition.
 const FIRST_ROW: &str = "(0,0)";
 
-impl PurgeCursors {
+impl PurgeCursor {
     /// The row after which the batch of `partition` purging before `before_ms` starts.
     pub(super) fn start(&self, partition: &str, before_ms: i64) -> String {
         self.lock()
-            .get(partition)
-            .filter(|cursor| cursor.before_ms == before_ms)
-            .map_or_else(|| FIRST_ROW.to_owned(), |cursor| cursor.last.clone())
+            .as_ref()
+            .filter(|end| end.partition == partition && end.before_ms == before_ms)
+            .map_or_else(|| FIRST_ROW.to_owned(), |end| end.last.clone())
     }
 
     /// The batch ended at `last` (none: it deleted nothing, and the purge of the partition ends).
     pub(super) fn reached(&self, partition: &str, before_ms: i64, last: Option<String>) {
-        let mut cursors = self.lock();
-        match last {
-            Some(last) => {
-                cursors.insert(partition.to_owned(), PurgeCursor { before_ms, last });
-            }
-            None => {
-                cursors.remove(partition);
-            }
-        }
+        *self.lock() = last.map(|last| BatchEnd {
+            partition: partition.to_owned(),
+            before_ms,
+            last,
+        });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PurgeCursor>> {
-        // A panic while holding it left nothing half-written: a map of whole cursors.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<BatchEnd>> {
+        // A panic while holding it left nothing half-written: a whole cursor or none.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -273,15 +270,15 @@ mod tests {
 
     #[test]
     fn a_purge_reads_on_from_its_last_batch_and_a_new_purge_from_the_first_row() {
-        let cursors = PurgeCursors::default();
-        assert_eq!(cursors.start("day", 100), FIRST_ROW);
-        cursors.reached("day", 100, Some("(7,12)".into()));
-        assert_eq!(cursors.start("day", 100), "(7,12)");
-        assert_eq!(cursors.start("other day", 100), FIRST_ROW);
+        let cursor = PurgeCursor::default();
+        assert_eq!(cursor.start("day", 100), FIRST_ROW);
+        cursor.reached("day", 100, Some("(7,12)".into()));
+        assert_eq!(cursor.start("day", 100), "(7,12)");
+        assert_eq!(cursor.start("other day", 100), FIRST_ROW);
         // The next purge deletes before a later time: from the first row again.
-        assert_eq!(cursors.start("day", 200), FIRST_ROW);
+        assert_eq!(cursor.start("day", 200), FIRST_ROW);
         // A batch that deleted nothing ends the partition's purge.
-        cursors.reached("day", 100, None);
-        assert_eq!(cursors.start("day", 100), FIRST_ROW);
+        cursor.reached("day", 100, None);
+        assert_eq!(cursor.start("day", 100), FIRST_ROW);
     }
 }

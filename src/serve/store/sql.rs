@@ -97,8 +97,8 @@ pub struct SqlStore {
     /// PostgreSQL's URL, for the connection that listens for other instances' changes; none for
     /// SQLite, which one instance has to itself.
     shared_url: Option<Secret>,
-    /// PostgreSQL: where each row-by-row purge of a day's partition has got to.
-    purge_cursors: super::postgres::PurgeCursors,
+    /// PostgreSQL: where the row-by-row purge of a day's partition has got to.
+    purge_cursor: super::postgres::PurgeCursor,
 }
 
 impl SqlStore {
@@ -119,7 +119,7 @@ impl SqlStore {
         Ok(SqlStore {
             pool,
             shared_url,
-            purge_cursors: Default::default(),
+            purge_cursor: Default::default(),
         })
     }
 
@@ -131,8 +131,8 @@ impl SqlStore {
         self.shared_url.as_ref()
     }
 
-    pub(super) fn purge_cursors(&self) -> &super::postgres::PurgeCursors {
-        &self.purge_cursors
+    pub(super) fn purge_cursor(&self) -> &super::postgres::PurgeCursor {
+        &self.purge_cursor
     }
 
     /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.

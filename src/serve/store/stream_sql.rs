@@ -331,7 +331,7 @@ async fn purge_before(
         return Ok(0);
     }
     // Read on from where the purge's last batch ended, in page order (a TID range scan).
-    let cursors = store.purge_cursors();
+    let cursor = store.purge_cursor();
     let (deleted, last): (i64, Option<String>) = sqlx::query_as(&format!(
         "WITH gone AS (DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
              SELECT ctid FROM {partition} WHERE ctid > $3::tid AND {column} < $1 LIMIT $2)) \
@@ -340,10 +340,10 @@ async fn purge_before(
     ))
     .bind(before_ms)
     .bind(i64::from(batch))
-    .bind(cursors.start(&partition, before_ms))
+    .bind(cursor.start(&partition, before_ms))
     .fetch_one(store.pool())
     .await?;
-    cursors.reached(&partition, before_ms, last);
+    cursor.reached(&partition, before_ms, last);
     Ok(u64::try_from(deleted).unwrap_or(0))
 }
 
