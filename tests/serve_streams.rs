@@ -855,6 +855,23 @@ async fn waiting_on_a_lock(pool: &sqlx::AnyPool, statement: &str) -> bool {
     waiting > 0
 }
 
+/// When each stored message of `peer_id` was received (up to 100 of them).
+async fn stored_at(store: &nodepulse::serve::store::SqlStore, peer_id: &str) -> Vec<i64> {
+    use nodepulse::serve::store::streams::{LogQuery, StreamStore};
+    let logs = store
+        .stream_logs(&LogQuery {
+            peer_id: peer_id.into(),
+            msg: None,
+            target: None,
+            since_ms: 0,
+            until_ms: i64::MAX,
+            limit: 100,
+        })
+        .await
+        .expect("the messages");
+    logs.iter().map(|log| log.created_ms).collect()
+}
+
 /// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window
 /// (messages) or the retention (samples) go, with their rows, and today's stay; the coming days'
 /// partitions are made ahead, by each instance at start and at each purge, once between them.
@@ -941,21 +958,7 @@ fn postgresql_drops_the_days_past_their_window_whole() {
         assert_eq!(dropped, expected);
         // What stays: today's message, and the samples of three days ago and today. Nothing
         // went to the default partitions, which the row-by-row purges then find empty.
-        let logs = store
-            .stream_logs(&nodepulse::serve::store::streams::LogQuery {
-                peer_id: ALICE.into(),
-                msg: None,
-                target: None,
-                since_ms: 0,
-                until_ms: i64::MAX,
-                limit: 10,
-            })
-            .await
-            .expect("the messages");
-        assert_eq!(
-            logs.iter().map(|log| log.created_ms).collect::<Vec<_>>(),
-            [now]
-        );
+        assert_eq!(stored_at(&store, ALICE).await, [now]);
         let samples = store
             .stream_series(ALICE, 0, i64::MAX, 60_000)
             .await
@@ -1032,7 +1035,7 @@ fn postgresql_drops_the_days_past_their_window_whole() {
 fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
     use nodepulse::serve::store::SqlStore;
     use nodepulse::serve::store::streams::{
-        Connect, LogQuery, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
+        Connect, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
     };
     use nodepulse::wire::telemetry::decode::substrate_identity;
     const DAY_MS: i64 = 86_400_000;
@@ -1098,22 +1101,7 @@ fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
                 3,
                 "{kind:?}: the late messages"
             );
-            let kept = store
-                .stream_logs(&LogQuery {
-                    peer_id: ALICE.into(),
-                    msg: None,
-                    target: None,
-                    since_ms: 0,
-                    until_ms: i64::MAX,
-                    limit: 100,
-                })
-                .await
-                .expect("the messages");
-            assert_eq!(
-                kept.iter().map(|log| log.created_ms).collect::<Vec<_>>(),
-                [now; 5],
-                "{kind:?}"
-            );
+            assert_eq!(stored_at(&store, ALICE).await, [now; 5], "{kind:?}");
             store.close().await;
         });
     }
