@@ -1101,6 +1101,23 @@ fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
                 3,
                 "{kind:?}: the late messages"
             );
+            if kind == Kind::Postgres {
+                // A second instance on the database (or this one restarted) has a cursor of its
+                // own: it purges from the first row, and the first instance, reading on past
+                // rows the other deleted, finds nothing more and no error.
+                let more = StreamBatch {
+                    logs: (1..=15)
+                        .map(|back| log(NodeRef::Known(ids[0]), before - back))
+                        .collect(),
+                    ..StreamBatch::default()
+                };
+                store.write_streams(&more).await.expect("stored");
+                let second = SqlStore::open(&database).await.expect("a second instance");
+                assert_eq!(store.purge_logs(before, 10).await.expect("purged"), 10);
+                assert_eq!(second.purge_logs(before, 10).await.expect("purged"), 5);
+                assert_eq!(store.purge_logs(before, 10).await.expect("purged"), 0);
+                second.close().await;
+            }
             assert_eq!(stored_at(&store, ALICE).await, [now; 5], "{kind:?}");
             store.close().await;
         });
