@@ -107,34 +107,64 @@ const TABLES: [&str; 5] = [
 ];
 
 /// Each stream table's rows and bytes on disk, indexes included: SQLite's pages as its `dbstat`
-/// table counts them, PostgreSQL's relations (every partition of a partitioned one).
+/// table counts them (the messages' in each hour's file too), PostgreSQL's relations (every
+/// partition of a partitioned one).
 async fn disk(url: &str) -> Vec<(&'static str, i64, i64)> {
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.expect("the database");
     let mut tables = Vec::new();
     for table in TABLES {
-        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&pool)
-            .await
-            .expect("a count");
-        let size = if url.starts_with("sqlite:") {
-            "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN \
-             (SELECT name FROM sqlite_master WHERE tbl_name = $1)"
-        } else {
-            // A table that is not partitioned has no tree.
-            "SELECT GREATEST(pg_total_relation_size($1::regclass), (SELECT \
-             COALESCE(SUM(pg_total_relation_size(relid)), 0) \
-             FROM pg_partition_tree($1::regclass)))::BIGINT"
-        };
-        let bytes: i64 = sqlx::query_scalar(size)
-            .bind(table)
-            .fetch_one(&pool)
-            .await
-            .expect("a size");
+        let (mut rows, mut bytes) = (0, 0);
+        for database in holding(url, table) {
+            let (more_rows, more_bytes) = table_disk(&database, table).await;
+            rows += more_rows;
+            bytes += more_bytes;
+        }
         tables.push((table, rows, bytes));
     }
-    pool.close().await;
     tables
+}
+
+/// The databases holding `table`: SQLite keeps the stream messages in a file an hour, in a folder
+/// beside the database.
+fn holding(url: &str, table: &str) -> Vec<String> {
+    let mut databases = vec![url.to_owned()];
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && table == "stream_logs"
+        && let Ok(hours) = std::fs::read_dir(format!("{path}-messages"))
+    {
+        for entry in hours.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|extension| extension == "db") {
+                databases.push(format!("sqlite://{}", path.display()));
+            }
+        }
+    }
+    databases
+}
+
+/// One database's rows and bytes of `table`.
+async fn table_disk(url: &str, table: &str) -> (i64, i64) {
+    let pool = sqlx::AnyPool::connect(url).await.expect("the database");
+    let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&pool)
+        .await
+        .expect("a count");
+    let size = if url.starts_with("sqlite:") {
+        "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN \
+         (SELECT name FROM sqlite_master WHERE tbl_name = $1)"
+    } else {
+        // A table that is not partitioned has no tree.
+        "SELECT GREATEST(pg_total_relation_size($1::regclass), (SELECT \
+         COALESCE(SUM(pg_total_relation_size(relid)), 0) \
+         FROM pg_partition_tree($1::regclass)))::BIGINT"
+    };
+    let bytes: i64 = sqlx::query_scalar(size)
+        .bind(table)
+        .fetch_one(&pool)
+        .await
+        .expect("a size");
+    pool.close().await;
+    (rows, bytes)
 }
 
 /// Bytes per row of each table, and what a network of 10,000 nodes sending a message a second

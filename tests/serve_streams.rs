@@ -35,6 +35,23 @@ fn data_when(receiver: &Receiver, path: &str, key: &str, ready: impl Fn(&Value) 
     last
 }
 
+/// The databases holding `database`'s stream messages: PostgreSQL's one, or SQLite's file and
+/// its hours' files beside it.
+fn message_files(database: &str) -> Vec<String> {
+    let mut urls = vec![database.to_owned()];
+    if let Some(path) = database.strip_prefix("sqlite://") {
+        let hours = std::fs::read_dir(format!("{path}-messages")).expect("the hours' folder");
+        for entry in hours {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_some_and(|extension| extension == "db") {
+                urls.push(format!("sqlite://{}", path.display()));
+            }
+        }
+        assert!(urls.len() > 1, "no hour's file beside {database}");
+    }
+    urls
+}
+
 fn node<'a>(nodes: &'a Value, peer_id: &str) -> &'a Value {
     nodes
         .as_array()
@@ -134,14 +151,16 @@ fn substrate_nodes_in_both_forms_are_kept_and_answered() {
         // Stored without the `msg` its column keeps, put back when read.
         let stored: Vec<String> = crate::common::store_runtime().block_on(async {
             sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&database)
-                .await
-                .expect("the database");
-            let stored = sqlx::query_scalar("SELECT log FROM stream_logs")
-                .fetch_all(&pool)
-                .await
-                .expect("the messages");
-            pool.close().await;
+            let mut stored = Vec::new();
+            for url in message_files(&database) {
+                let pool = sqlx::AnyPool::connect(&url).await.expect("the database");
+                let logs: Vec<String> = sqlx::query_scalar("SELECT log FROM stream_logs")
+                    .fetch_all(&pool)
+                    .await
+                    .expect("the messages");
+                stored.extend(logs);
+                pool.close().await;
+            }
             stored
         });
         assert!(
@@ -872,6 +891,91 @@ async fn stored_at(store: &nodepulse::serve::store::SqlStore, peer_id: &str) -> 
     logs.iter().map(|log| log.created_ms).collect()
 }
 
+/// On SQLite the messages are kept in a file an hour: the purge removes the files of the hours
+/// wholly past the raw window, with no row deleted, and the reads find the messages of the
+/// others, whichever file holds them; `/audit`'s messages, in the main file, stay. A restart finds
+/// the files again.
+#[test]
+fn sqlite_removes_the_hours_past_the_raw_window_whole() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{
+        Connect, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
+    };
+    use nodepulse::wire::telemetry::decode::substrate_identity;
+    const HOUR_MS: i64 = 3_600_000;
+    let database = database(Kind::Sqlite, "hours_past_the_window");
+    let runtime = crate::common::store_runtime();
+    runtime.block_on(async {
+        let store = SqlStore::open(&database).await.expect("open");
+        let now = crate::common::unix_ms();
+        let hello = connected("alice", ALICE);
+        let identity = substrate_identity(hello.as_object().expect("an object")).expect("identity");
+        let log = |created_ms, audit| LogRow {
+            node: NodeRef::Connecting(0),
+            created_ms,
+            msg: "system.interval".into(),
+            target: None,
+            audit,
+            log: interval(10, 3).to_string(),
+        };
+        let three_hours_ago = now - 3 * HOUR_MS;
+        store
+            .write_streams(&StreamBatch {
+                connects: vec![Connect {
+                    identity,
+                    format: StreamFormat::Substrate,
+                    ip: "127.0.0.1".into(),
+                    audit: false,
+                    at_ms: three_hours_ago,
+                }],
+                logs: vec![
+                    log(three_hours_ago, false),
+                    log(three_hours_ago, true),
+                    log(now - HOUR_MS, false),
+                    log(now, false),
+                ],
+                ..StreamBatch::default()
+            })
+            .await
+            .expect("stored");
+        assert_eq!(
+            stored_at(&store, ALICE).await,
+            [now, now - HOUR_MS, three_hours_ago, three_hours_ago]
+        );
+        let dropped = store
+            .drop_days(now - 2 * HOUR_MS, now - 31 * 24 * HOUR_MS)
+            .await
+            .expect("dropped");
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        // Nothing left to delete row by row: the window is longer than an hour.
+        assert_eq!(
+            store
+                .purge_logs(now - 2 * HOUR_MS, 100)
+                .await
+                .expect("purged"),
+            0
+        );
+        let kept = [now, now - HOUR_MS, three_hours_ago];
+        assert_eq!(
+            stored_at(&store, ALICE).await,
+            kept,
+            "the audit message stays"
+        );
+        let stats = store.log_stats(Some(ALICE)).await.expect("counted");
+        assert_eq!(stats, [("system.interval".to_owned(), 3)]);
+        store.close().await;
+
+        let restarted = SqlStore::open(&database).await.expect("open again");
+        assert_eq!(stored_at(&restarted, ALICE).await, kept);
+        let tables = restarted.table_stats().await.expect("the tables");
+        let logs = tables
+            .iter()
+            .find(|table| table.table_name == "stream_logs");
+        assert_eq!(logs.map(|table| table.rows), Some(3));
+        restarted.close().await;
+    });
+}
+
 /// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window
 /// (messages) or the retention (samples) go, with their rows, and today's stay; the coming days'
 /// partitions are made ahead, by each instance at start and at each purge, once between them.
@@ -1027,7 +1131,7 @@ fn postgresql_drops_the_days_past_their_window_whole() {
     });
 }
 
-/// A raw window under a day: the messages past it are deleted row by row (on PostgreSQL from the
+/// A raw window under an hour: the messages past it are deleted row by row (on PostgreSQL from the
 /// day's partition), a batch at a time, each batch reading on from where the last one ended; all
 /// of them go, and only they. A message older than the window written after a purge ended is
 /// found by the next one.
@@ -1038,17 +1142,18 @@ fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
         Connect, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
     };
     use nodepulse::wire::telemetry::decode::substrate_identity;
-    const DAY_MS: i64 = 86_400_000;
+    const HOUR_MS: i64 = 3_600_000;
     for kind in KINDS {
         let database = database(kind, "raw_window_batches");
         let runtime = crate::common::store_runtime();
         runtime.block_on(async {
             let store = SqlStore::open(&database).await.expect("open");
             let now = crate::common::unix_ms();
-            // A minute's window, its edge at least a second into its day: every message past it
-            // lies in the same day as the edge.
-            let day_start = (now - 60_000).div_euclid(DAY_MS) * DAY_MS;
-            let before = (now - 60_000).max(day_start + 1_000);
+            // A minute's window, its edge at least a second into its hour (and so its day): every
+            // message past it lies in the same hour as the edge, which SQLite's file of that hour
+            // holds (the hours before go whole).
+            let hour_start = (now - 60_000).div_euclid(HOUR_MS) * HOUR_MS;
+            let before = (now - 60_000).max(hour_start + 1_000);
             let hello = connected("alice", ALICE);
             let identity =
                 substrate_identity(hello.as_object().expect("an object")).expect("identity");

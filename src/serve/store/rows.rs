@@ -361,6 +361,42 @@ impl From<LogRow> for StoredLog {
     }
 }
 
+/// A message read from an hour's file (SQLite), which knows its node by id only.
+pub(super) struct HourLogRow {
+    node_id: i64,
+    msg: String,
+    created_ms: i64,
+    log: String,
+}
+read_by_name!(HourLogRow {
+    node_id,
+    msg,
+    created_ms,
+    log
+});
+
+impl HourLogRow {
+    pub(super) fn node_id(&self) -> i64 {
+        self.node_id
+    }
+
+    pub(super) fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
+
+    /// The message of node `peer_id`, which streams in `format`.
+    pub(super) fn of_node(self, peer_id: String, format: String) -> StoredLog {
+        LogRow {
+            peer_id,
+            format,
+            msg: self.msg,
+            created_ms: self.created_ms,
+            log: self.log,
+        }
+        .into()
+    }
+}
+
 /// A node's minute sample, its state stored as JSON text.
 pub(super) struct SampleRow {
     at_ms: i64,

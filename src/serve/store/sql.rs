@@ -99,6 +99,8 @@ pub struct SqlStore {
     shared_url: Option<Secret>,
     /// PostgreSQL: where the row-by-row purge of a day's partition has got to.
     purge_cursor: super::postgres::PurgeCursor,
+    /// SQLite (in a file): the stream messages' files, one an hour.
+    hour_files: Option<super::sqlite::HourFiles>,
 }
 
 impl SqlStore {
@@ -106,11 +108,12 @@ impl SqlStore {
     /// The URL's password never appears in the error.
     pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
-        let (pool, shared_url) = if url.starts_with("sqlite:") {
-            (super::sqlite::open(url).await?, None)
+        let (pool, shared_url, hour_files) = if url.starts_with("sqlite:") {
+            let pool = super::sqlite::open(url).await?;
+            (pool, None, super::sqlite::HourFiles::open(url).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = super::postgres::open(url).await?;
-            (pool, Some(Secret::new(url.to_owned())))
+            (pool, Some(Secret::new(url.to_owned())), None)
         } else {
             return Err(StoreError::Failed(
                 "the database URL must start with sqlite:// or postgres://".into(),
@@ -120,6 +123,7 @@ impl SqlStore {
             pool,
             shared_url,
             purge_cursor: Default::default(),
+            hour_files,
         })
     }
 
@@ -135,9 +139,16 @@ impl SqlStore {
         &self.purge_cursor
     }
 
+    pub(super) fn hour_files(&self) -> Option<&super::sqlite::HourFiles> {
+        self.hour_files.as_ref()
+    }
+
     /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(hours) = &self.hour_files {
+            hours.close().await;
+        }
     }
 }
 

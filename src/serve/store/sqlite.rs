@@ -1,19 +1,30 @@
 //! SQLite, embedded: a file created with its schema on first start. Write-ahead logging lets
 //! queries read while ingest writes; `synchronous = FULL` makes every commit reach the disk before
 //! the request that made it is answered.
+//!
+//! The stream messages not from `/audit` are kept in a file an hour beside it (`HourFiles`): at
+//! ten thousand messages a second, deleting them row by row cost SQLite's one writer as much as
+//! writing them, and held ingest up; an hour past the raw window is a file removed.
 
-use sqlx::AnyPool;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::MigrateError;
-use sqlx::{Connection, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use super::migrations::SQLITE;
 use super::{ACQUIRE_TIMEOUT, StoreError};
 
 /// A writer and a few readers: SQLite takes one writer at a time in any case.
 const CONNECTIONS: u32 = 4;
+/// An hour's file: its writer and a reader.
+const HOUR_CONNECTIONS: u32 = 2;
+pub(super) const HOUR_MS: i64 = 3_600_000;
 
-pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
+/// The pool on `url`, each connection set up for write-ahead logging and durable commits.
+async fn connect(url: &str, connections: u32) -> Result<AnyPool, sqlx::Error> {
     // `mode=rwc` creates the file when it is missing.
     let separator = if url.contains('?') { '&' } else { '?' };
     let url = if url.contains("mode=") {
@@ -21,8 +32,8 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
     } else {
         format!("{url}{separator}mode=rwc")
     };
-    let pool = AnyPoolOptions::new()
-        .max_connections(CONNECTIONS)
+    AnyPoolOptions::new()
+        .max_connections(connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(|connection, _| {
             Box::pin(async move {
@@ -37,9 +48,12 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
         })
         .connect(&url)
         .await
-        .map_err(|err| {
-            StoreError::Unavailable(format!("cannot open the SQLite database: {err}"))
-        })?;
+}
+
+pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
+    let pool = connect(url, CONNECTIONS).await.map_err(|err| {
+        StoreError::Unavailable(format!("cannot open the SQLite database: {err}"))
+    })?;
     // Several processes may open a new file at once (a starting server and `keys add`), and
     // sqlx's migrator takes no lock on SQLite: each found the file empty, and all but the first
     // failed on a table the first had made. One IMMEDIATE transaction around the whole migration
@@ -55,4 +69,254 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
         .await
         .map_err(|err| StoreError::Failed(format!("cannot migrate the SQLite schema: {err}")))?;
     Ok(pool)
+}
+
+/// An hour's messages: the main database's `stream_logs` without its purge index (the file goes
+/// whole) and without a reference to `stream_nodes`, which is in the other file.
+const HOUR_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS stream_logs (
+    id INTEGER PRIMARY KEY,
+    node_id INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    msg TEXT NOT NULL,
+    target TEXT,
+    audit INTEGER NOT NULL,
+    log TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stream_logs_by_node ON stream_logs (node_id, created_ms);";
+
+/// The stream messages, a file an hour (UTC) in a folder beside the database:
+/// `nodepulse.db-messages/2026-12-03T15.db` holds those stamped 15:00 to 16:00 that day.
+pub(super) struct HourFiles {
+    folder: PathBuf,
+    /// Each hour's pool, by the hour's start (Unix ms).
+    open: Mutex<BTreeMap<i64, AnyPool>>,
+}
+
+impl HourFiles {
+    /// The hour files of the database at `url`, those there already opened; none for a database
+    /// in memory.
+    pub(super) async fn open(url: &str) -> Result<Option<HourFiles>, StoreError> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.starts_with(":memory:") {
+            return Ok(None);
+        }
+        let folder = PathBuf::from(format!("{path}-messages"));
+        let cannot = |err: std::io::Error| {
+            StoreError::Failed(format!(
+                "cannot use the folder of the stream messages, {}: {err}",
+                folder.display()
+            ))
+        };
+        std::fs::create_dir_all(&folder).map_err(cannot)?;
+        let files = HourFiles {
+            folder: folder.clone(),
+            open: Mutex::new(BTreeMap::new()),
+        };
+        for entry in std::fs::read_dir(&folder).map_err(cannot)? {
+            let name = entry.map_err(cannot)?.file_name();
+            // Anything else there (the files' -wal and -shm, an operator's copy) is left be.
+            if let Some(hour) = name.to_str().and_then(hour_of_file) {
+                files.pool(hour).await?;
+            }
+        }
+        Ok(Some(files))
+    }
+
+    /// Hour `hour`'s pool (the start of the hour, Unix ms), its file made when missing.
+    pub(super) async fn pool(&self, hour: i64) -> Result<AnyPool, StoreError> {
+        if let Some(pool) = self.lock().get(&hour) {
+            return Ok(pool.clone());
+        }
+        let path = self.folder.join(file_of_hour(hour));
+        let opened = async {
+            let pool = connect(&format!("sqlite://{}", path.display()), HOUR_CONNECTIONS).await?;
+            sqlx::raw_sql(HOUR_SCHEMA).execute(&pool).await?;
+            Ok::<_, sqlx::Error>(pool)
+        };
+        let pool = opened.await.map_err(|err| {
+            StoreError::Unavailable(format!(
+                "cannot open the stream messages' file {}: {err}",
+                path.display()
+            ))
+        })?;
+        // Only the stream writer makes files, so no other pool for this hour came meanwhile.
+        Ok(self.lock().entry(hour).or_insert(pool).clone())
+    }
+
+    /// Hour `hour`'s pool, if its file exists.
+    pub(super) fn opened(&self, hour: i64) -> Option<AnyPool> {
+        self.lock().get(&hour).cloned()
+    }
+
+    /// The hours holding messages stamped in `[since_ms, until_ms]`, newest first.
+    pub(super) fn between(&self, since_ms: i64, until_ms: i64) -> Vec<AnyPool> {
+        let first = hour_of(since_ms);
+        if first > until_ms {
+            return Vec::new();
+        }
+        self.lock()
+            .range(first..=until_ms)
+            .rev()
+            .map(|(_, pool)| pool.clone())
+            .collect()
+    }
+
+    /// Every hour's pool, newest first.
+    pub(super) fn all(&self) -> Vec<AnyPool> {
+        self.lock().values().rev().cloned().collect()
+    }
+
+    /// Removes the files of the hours that ended by `before_ms`; returns their names. A query
+    /// reading one meanwhile finishes first: closing its pool waits for it.
+    pub(super) async fn remove_before(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
+        let past: Vec<(i64, AnyPool)> = {
+            let mut open = self.lock();
+            let kept = open.split_off(&(before_ms.saturating_sub(HOUR_MS) + 1));
+            std::mem::replace(&mut *open, kept).into_iter().collect()
+        };
+        let mut removed = Vec::with_capacity(past.len());
+        for (hour, pool) in past {
+            pool.close().await;
+            let name = file_of_hour(hour);
+            let path = self.folder.join(&name);
+            for file in [
+                path.clone(),
+                suffixed(&path, "-wal"),
+                suffixed(&path, "-shm"),
+            ] {
+                match std::fs::remove_file(&file) {
+                    Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(StoreError::Failed(format!(
+                            "cannot remove {}: {err}",
+                            file.display()
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            removed.push(name);
+        }
+        Ok(removed)
+    }
+
+    /// Closes every hour's pool: SQLite checkpoints each file's write-ahead log into it.
+    pub(super) async fn close(&self) {
+        let pools: Vec<AnyPool> = self.lock().values().cloned().collect();
+        for pool in pools {
+            pool.close().await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, AnyPool>> {
+        // A panic while holding it left a map that is still whole.
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The start (Unix ms) of the hour holding `at_ms`.
+pub(super) fn hour_of(at_ms: i64) -> i64 {
+    at_ms.saturating_sub(at_ms.rem_euclid(HOUR_MS))
+}
+
+/// `2026-12-03T15.db`: the file of the hour starting at `hour` (Unix ms, UTC).
+fn file_of_hour(hour: i64) -> String {
+    let start =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(hour).unwrap_or(0));
+    let stamp = humantime::format_rfc3339_seconds(start).to_string();
+    format!("{}.db", stamp.get(..13).unwrap_or_default())
+}
+
+/// The hour a file's name stands for, if it is an hour's file.
+fn hour_of_file(name: &str) -> Option<i64> {
+    let stamp = name.strip_suffix(".db")?;
+    let start = humantime::parse_rfc3339(&format!("{stamp}:00:00Z")).ok()?;
+    let millis = start
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis();
+    i64::try_from(millis).ok()
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_hour_is_named_by_its_start_and_read_back_from_the_name() {
+        let hour = hour_of(1_796_310_000_000 + 1_234_567);
+        assert_eq!(hour % HOUR_MS, 0);
+        let name = file_of_hour(hour);
+        assert_eq!(name, "2026-12-03T15.db");
+        assert_eq!(hour_of_file(&name), Some(hour));
+        assert_eq!(hour_of_file("2026-12-03T15.db-wal"), None);
+        assert_eq!(hour_of_file("notes.txt"), None);
+    }
+
+    #[tokio::test]
+    async fn hours_past_a_time_are_files_removed_and_the_others_found_again_at_start() {
+        sqlx::any::install_default_drivers();
+        let folder = std::env::temp_dir().join(format!("nodepulse-hours-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("a folder");
+        let url = format!("sqlite://{}/serve.db", folder.display());
+        let hour = hour_of(1_796_310_000_000);
+        let files = HourFiles::open(&url).await.expect("open").expect("a file");
+        for back in 0..3 {
+            let pool = files.pool(hour - back * HOUR_MS).await.expect("made");
+            sqlx::query(
+                "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+                         VALUES (1, $1, 'system.interval', 0, '{}')",
+            )
+            .bind(hour - back * HOUR_MS)
+            .execute(&pool)
+            .await
+            .expect("written");
+        }
+        assert_eq!(files.between(hour - HOUR_MS + 1, hour).len(), 2);
+        assert!(
+            files.between(hour + 1, hour - 1).is_empty(),
+            "an empty window"
+        );
+        // The hour before last ends at `hour - HOUR_MS`: it goes, the two after it stay.
+        let removed = files
+            .remove_before(hour - HOUR_MS + 59_999)
+            .await
+            .expect("removed");
+        assert_eq!(removed, ["2026-12-03T13.db"]);
+        assert_eq!(files.all().len(), 2);
+        files.close().await;
+
+        let mut names: Vec<String> = std::fs::read_dir(folder.join("serve.db-messages"))
+            .expect("the hours")
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(names, ["2026-12-03T14.db", "2026-12-03T15.db"]);
+        let again = HourFiles::open(&url).await.expect("open").expect("a file");
+        assert_eq!(again.all().len(), 2, "found at start");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
+            .fetch_one(&again.opened(hour).expect("this hour"))
+            .await
+            .expect("counted");
+        assert_eq!(rows, 1);
+        again.close().await;
+        std::fs::remove_dir_all(&folder).expect("cleaned");
+    }
 }

@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde_json::Value;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 
 use super::StoreError;
 use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES};
-use super::rows::{BenchmarkRow, LogRow, NodeRow, SampleRow, read, read_all};
+use super::rows::{BenchmarkRow, HourLogRow, LogRow, NodeRow, SampleRow, read, read_all};
 use super::sql::SqlStore;
+use super::sqlite::{HOUR_MS, HourFiles, hour_of};
+use super::streams::LogRow as Message;
 use super::streams::{
     Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, Seen, StoredLog,
     StoredSample, StreamBatch, StreamNode, StreamStore, TableStats, chain_key, sample_minute,
@@ -136,10 +138,10 @@ fn resolve(node: NodeRef, connected: &[i64]) -> Result<i64, StoreError> {
 
 async fn write_logs(
     tx: &mut Transaction<'static, Any>,
-    batch: &StreamBatch,
+    logs: &[&Message],
     connected: &[i64],
 ) -> Result<(), Unwritten> {
-    for chunk in batch.logs.chunks(ROWS_PER_STATEMENT) {
+    for chunk in logs.chunks(ROWS_PER_STATEMENT) {
         let sql = sql_for(chunk.len(), &INSERT_LOGS, insert_logs_sql);
         let mut query = sqlx::query(&sql);
         for log in chunk {
@@ -154,6 +156,34 @@ async fn write_logs(
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// SQLite: writes the messages not from `/audit` into their hours' files, each in a transaction
+/// left open for the caller to commit; returns the rest, for the main file.
+async fn write_hour_logs<'b>(
+    hours: &HourFiles,
+    batch: &'b StreamBatch,
+    connected: &[i64],
+) -> Result<(Vec<Transaction<'static, Any>>, Vec<&'b Message>), Unwritten> {
+    let mut by_hour: BTreeMap<i64, Vec<&Message>> = BTreeMap::new();
+    let mut rest = Vec::new();
+    for log in &batch.logs {
+        if log.audit {
+            rest.push(log);
+        } else {
+            by_hour
+                .entry(hour_of(log.created_ms))
+                .or_default()
+                .push(log);
+        }
+    }
+    let mut open = Vec::with_capacity(by_hour.len());
+    for (hour, logs) in by_hour {
+        let mut tx = hours.pool(hour).await?.begin().await?;
+        write_logs(&mut tx, &logs, connected).await?;
+        open.push(tx);
+    }
+    Ok((open, rest))
 }
 
 /// A minute's first sample stays: one written again (a batch retried after it committed, or a
@@ -316,7 +346,14 @@ async fn purge_before(
         .bind(i64::from(batch))
         .execute(store.pool())
         .await?;
-        return Ok(result.rows_affected());
+        let deleted = result.rows_affected();
+        return match store.hour_files() {
+            Some(hours) if *table == LOGS_PURGED.table && deleted < u64::from(batch) => {
+                let left = batch - u32::try_from(deleted).unwrap_or(batch);
+                Ok(deleted + purge_hour_before(hours, before_ms, left).await?)
+            }
+            _ => Ok(deleted),
+        };
     }
     let Some(partition) = postgres::purged_row_by_row(daily, before_ms, crate::serve::now_ms())
     else {
@@ -345,6 +382,34 @@ async fn purge_before(
     .await?;
     cursor.reached(&partition, before_ms, last);
     Ok(u64::try_from(deleted).unwrap_or(0))
+}
+
+/// SQLite: deletes up to `batch` of the messages before `before_ms` from the file of the hour
+/// holding it, for a raw window under an hour (a longer window's messages stay until their hour
+/// goes whole: kept up to an hour longer). The file has no index on the time, but its rows are in
+/// the order they came: a batch reads the first `batch` rows and deletes those past the window,
+/// and a batch that finds one inside it ends the purge (the rows after it wait for the next).
+async fn purge_hour_before(
+    hours: &HourFiles,
+    before_ms: i64,
+    batch: u32,
+) -> Result<u64, StoreError> {
+    let now_ms = crate::serve::now_ms();
+    let Some(pool) = hours.opened(hour_of(before_ms)) else {
+        return Ok(0);
+    };
+    if now_ms.saturating_sub(before_ms) >= HOUR_MS {
+        return Ok(0);
+    }
+    let result = sqlx::query(
+        "DELETE FROM stream_logs WHERE id IN (SELECT id FROM \
+         (SELECT id, created_ms FROM stream_logs ORDER BY id LIMIT $2) WHERE created_ms < $1)",
+    )
+    .bind(before_ms)
+    .bind(i64::from(batch))
+    .execute(&pool)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 /// Why a batch was not written: on PostgreSQL, a row whose day has no partition (made, then the
@@ -404,7 +469,11 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
             .await?;
         connected.push(id);
     }
-    write_logs(&mut tx, batch, &connected).await?;
+    let (hour_txs, main_logs) = match store.hour_files() {
+        Some(hours) => write_hour_logs(hours, batch, &connected).await?,
+        None => (Vec::new(), batch.logs.iter().collect()),
+    };
+    write_logs(&mut tx, &main_logs, &connected).await?;
     write_blocks(&mut tx, batch, &connected).await?;
     write_seen(&mut tx, batch, &connected).await?;
     // Delivered to every instance's listener once the write commits, and only then.
@@ -426,8 +495,155 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
         }
         query.execute(&mut *tx).await?;
     }
+    // The messages' hours first: a failure there leaves nothing of the batch, so it can be written
+    // again whole. (A failure of the last commit, after them, would store its messages twice; a
+    // stop between the two only loses the nodes' latest contact.)
+    for hour_tx in hour_txs {
+        hour_tx.commit().await?;
+    }
     tx.commit().await?;
     Ok(connected)
+}
+
+/// SQLite: the nodes (id, then peer id and format) named `peer_id`, or all of them. The hours'
+/// files know a message's node by its id only.
+async fn nodes_named(
+    store: &SqlStore,
+    peer_id: Option<&str>,
+) -> Result<BTreeMap<i64, (String, String)>, StoreError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, peer_id, format FROM stream_nodes WHERE ($1 IS NULL OR peer_id = $1)",
+    )
+    .bind(peer_id.map(str::to_owned))
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, peer_id, format)| (id, (peer_id, format)))
+        .collect())
+}
+
+/// SQLite: where messages stamped in `[since_ms, until_ms]` may be, newest first: the hours'
+/// files, then the main file (messages from `/audit`, and those stored before the hours' files).
+fn message_sources(
+    store: &SqlStore,
+    hours: &HourFiles,
+    since_ms: i64,
+    until_ms: i64,
+) -> Vec<AnyPool> {
+    let mut sources = hours.between(since_ms, until_ms);
+    sources.push(store.pool().clone());
+    sources
+}
+
+/// SQLite's `/nodes/logs`: each node's newest messages from each source, merged.
+async fn hour_logs(
+    store: &SqlStore,
+    hours: &HourFiles,
+    query: &LogQuery,
+) -> Result<Vec<StoredLog>, StoreError> {
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let nodes = nodes_named(store, Some(&query.peer_id)).await?;
+    let mut found = Vec::new();
+    for source in message_sources(store, hours, query.since_ms, query.until_ms) {
+        for (&node_id, (peer_id, format)) in &nodes {
+            let rows = read(
+                "SELECT node_id, msg, created_ms, log FROM stream_logs WHERE node_id = $1 \
+                 AND ($2 IS NULL OR msg = $2) AND ($3 IS NULL OR target = $3) \
+                 AND created_ms >= $4 AND created_ms <= $5 \
+                 ORDER BY created_ms DESC, id DESC LIMIT $6",
+            )
+            .bind(node_id)
+            .bind(query.msg.clone())
+            .bind(query.target.clone())
+            .bind(query.since_ms)
+            .bind(query.until_ms)
+            .bind(i64::from(query.limit))
+            .fetch_all(&source)
+            .await?;
+            for row in read_all::<HourLogRow, HourLogRow>(&rows)? {
+                found.push(row.of_node(peer_id.clone(), format.clone()));
+            }
+        }
+    }
+    // Newest first across the sources (the order within one kept for equal times).
+    found.sort_by_key(|log| std::cmp::Reverse(log.created_ms));
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// SQLite's `/nodes/log_stats`: the main file's `counts` with the hours' files' added.
+async fn hour_log_stats(
+    store: &SqlStore,
+    hours: &HourFiles,
+    peer_id: Option<&str>,
+    counts: Vec<(String, i64)>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let filter = match peer_id {
+        None => "TRUE".to_owned(),
+        Some(peer_id) => {
+            let ids: Vec<String> = nodes_named(store, Some(peer_id))
+                .await?
+                .keys()
+                .map(i64::to_string)
+                .collect();
+            if ids.is_empty() {
+                return Ok(counts);
+            }
+            format!("node_id IN ({})", ids.join(", "))
+        }
+    };
+    let mut totals: BTreeMap<String, i64> = counts.into_iter().collect();
+    for pool in hours.all() {
+        let rows = read(&format!(
+            "SELECT msg, COUNT(*) AS qty FROM stream_logs WHERE {filter} GROUP BY msg"
+        ))
+        .fetch_all(&pool)
+        .await?;
+        for (msg, qty) in read_all::<(String, i64), (String, i64)>(&rows)? {
+            *totals.entry(msg).or_default() += qty;
+        }
+    }
+    Ok(totals.into_iter().collect())
+}
+
+/// SQLite's network states: each node's newest `system.network_state` over every source, if
+/// stamped at `since_ms` or later, by peer id.
+async fn hour_network_states(
+    store: &SqlStore,
+    hours: &HourFiles,
+    since_ms: i64,
+) -> Result<Vec<StoredLog>, StoreError> {
+    let mut newest: BTreeMap<i64, HourLogRow> = BTreeMap::new();
+    for source in message_sources(store, hours, since_ms, i64::MAX) {
+        let rows = read(
+            "SELECT l.node_id, l.msg, l.created_ms, l.log FROM stream_logs l \
+             WHERE l.msg = 'system.network_state' AND l.created_ms >= $1 \
+             AND l.id = (SELECT MAX(x.id) FROM stream_logs x \
+             WHERE x.node_id = l.node_id AND x.msg = 'system.network_state')",
+        )
+        .bind(since_ms)
+        .fetch_all(&source)
+        .await?;
+        for row in read_all::<HourLogRow, HourLogRow>(&rows)? {
+            match newest.get(&row.node_id()) {
+                Some(kept) if kept.created_ms() >= row.created_ms() => {}
+                _ => {
+                    newest.insert(row.node_id(), row);
+                }
+            }
+        }
+    }
+    let nodes = nodes_named(store, None).await?;
+    let mut states: Vec<StoredLog> = newest
+        .into_iter()
+        .filter_map(|(node_id, row)| {
+            let (peer_id, format) = nodes.get(&node_id)?.clone();
+            Some(row.of_node(peer_id, format))
+        })
+        .collect();
+    states.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+    Ok(states)
 }
 
 impl StreamStore for SqlStore {
@@ -455,6 +671,9 @@ impl StreamStore for SqlStore {
     }
 
     async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
+        if let Some(hours) = self.hour_files() {
+            return hour_logs(self, hours, query).await;
+        }
         let rows = read(
             "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id WHERE n.peer_id = $1 \
@@ -511,10 +730,17 @@ impl StreamStore for SqlStore {
         .fetch_all(self.pool())
         .await?;
         // A tuple is read by position: the message name, then its count.
-        read_all::<(String, i64), (String, i64)>(&rows)
+        let counts = read_all::<(String, i64), (String, i64)>(&rows)?;
+        match self.hour_files() {
+            Some(hours) => hour_log_stats(self, hours, peer_id, counts).await,
+            None => Ok(counts),
+        }
     }
 
     async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
+        if let Some(hours) = self.hour_files() {
+            return hour_network_states(self, hours, since_ms).await;
+        }
         let rows = read(
             "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_logs l \
              JOIN stream_nodes n ON n.id = l.node_id \
@@ -546,7 +772,10 @@ impl StreamStore for SqlStore {
         samples_before_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
         if self.shared_url().is_none() {
-            return Ok(Vec::new());
+            return match self.hour_files() {
+                Some(hours) => hours.remove_before(logs_before_ms).await,
+                None => Ok(Vec::new()),
+            };
         }
         let mut dropped = postgres::drop_days(self.pool(), DAILY_LOGS, logs_before_ms).await?;
         dropped.extend(postgres::drop_days(self.pool(), DAILY_SAMPLES, samples_before_ms).await?);
@@ -611,7 +840,23 @@ impl StreamStore for SqlStore {
         let rows = read(&counts.join(" UNION ALL "))
             .fetch_all(self.pool())
             .await?;
-        read_all::<TableStats, TableStats>(&rows)
+        let mut stats = read_all::<TableStats, TableStats>(&rows)?;
+        if let Some(hours) = self.hour_files() {
+            let mut in_hours = 0;
+            for pool in hours.all() {
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
+                    .fetch_one(&pool)
+                    .await?;
+                in_hours += count;
+            }
+            for table in stats
+                .iter_mut()
+                .filter(|table| table.table_name == "stream_logs")
+            {
+                table.rows += in_hours;
+            }
+        }
+        Ok(stats)
     }
 
     async fn chain_changes(&self) -> Result<Option<ChainChanges>, StoreError> {
