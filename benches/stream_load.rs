@@ -565,6 +565,74 @@ async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
     pool.close().await;
 }
 
+/// SQLite: the file of the hour before last, as `serve` keeps an hour's messages (its shape
+/// written here as `serve` writes it), holding `rows` messages of the loader's shape from
+/// `OLD_DAY_NODES` nodes; and the raw window that puts its end `after` past the next second.
+fn fill_old_hour(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    rows: u64,
+    after: Duration,
+) -> (PathBuf, Duration) {
+    const HOUR_MS: u64 = 3_600_000;
+    let path = url.strip_prefix("sqlite://").expect("a SQLite file");
+    let folder = PathBuf::from(format!("{path}-messages"));
+    std::fs::create_dir_all(&folder).expect("the hours' folder");
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_millis() as u64;
+    let start = now_ms - now_ms % HOUR_MS - 2 * HOUR_MS;
+    let stamp =
+        humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_millis(start))
+            .to_string();
+    let file = folder.join(format!("{}.db", &stamp[..13]));
+    let statements = [
+        "CREATE TABLE stream_logs (id INTEGER PRIMARY KEY, node_id INTEGER NOT NULL, \
+         created_ms INTEGER NOT NULL, msg TEXT NOT NULL, target TEXT, audit INTEGER NOT NULL, \
+         log TEXT NOT NULL)"
+            .to_owned(),
+        format!(
+            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {rows}) \
+             INSERT INTO stream_logs (node_id, created_ms, msg, target, audit, log) \
+             SELECT 1 + n % {OLD_DAY_NODES}, {start} + n % {HOUR_MS}, 'system.interval', NULL, \
+             0, $1 FROM g"
+        ),
+        "CREATE INDEX stream_logs_by_node ON stream_logs (node_id, created_ms)".to_owned(),
+    ];
+    runtime.block_on(async {
+        let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .expect("the hour's file");
+        for statement in &statements {
+            sqlx::query(statement)
+                .bind(interval(0, 21_400_000))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|err| panic!("{statement}: {err}"));
+        }
+        pool.close().await;
+    });
+    let filled_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_millis() as u64;
+    let end = start + HOUR_MS;
+    let window = Duration::from_millis(filled_ms - end) + Duration::from_secs(1) + after;
+    (file, window)
+}
+
+/// When file `file` was found gone, looked for every 100 ms until `until`.
+async fn removed_at(file: PathBuf, until: Instant) -> Option<Instant> {
+    while Instant::now() < until {
+        if !file.exists() {
+            return Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
 /// When table `name` was found gone, looked for every 100 ms until `until`.
 async fn dropped_at(url: &str, name: &str, until: Instant) -> Option<Instant> {
     let pool = sqlx::AnyPool::connect(url).await.expect("the database");
@@ -933,6 +1001,23 @@ fn main() {
             flags.push("--bench-discard-streams");
         }
         flags.extend(options.serve_flags.iter().map(String::as_str));
+        // SQLite's old hour is there when `serve` starts, which finds its hours' files then; the
+        // raw window makes it go a quarter into the load.
+        let old_hour = match (options.old_day_rows, *label) {
+            (Some(rows), "SQLite") => Some(fill_old_hour(
+                &runtime,
+                database,
+                rows,
+                Duration::from_secs(options.seconds / 4),
+            )),
+            _ => None,
+        };
+        let raw_window = old_hour
+            .as_ref()
+            .map(|(_, window)| format!("{}ms", window.as_millis()));
+        if let Some(window) = &raw_window {
+            flags.extend(["--raw-window", window.as_str()]);
+        }
         let served = Served::start(database, &flags);
         let mut step_costs = Vec::new();
         let pid = served.child.id().to_string();
@@ -952,14 +1037,18 @@ fn main() {
             // Attached a quarter into the load, past the nodes' connecting, for the next purge to
             // drop while the load runs.
             let attach_after = Duration::from_secs(options.seconds / 4);
+            let until = started + Duration::from_secs(options.seconds);
             let dropping = old_day.cloned().map(|old_day| {
                 let url = database.clone();
-                let until = started + Duration::from_secs(options.seconds);
                 runtime.spawn(async move {
                     tokio::time::sleep(attach_after).await;
                     attach_old_day(&url, &old_day).await;
                     dropped_at(&url, &old_day.0, until).await
                 })
+            });
+            let dropping = dropping.or_else(|| {
+                let (file, _) = old_hour.clone().filter(|_| step == 0)?;
+                Some(runtime.spawn(removed_at(file, until)))
             });
             // Nothing the floor reads is stored: no probe to read back.
             let probes = Arc::new(Mutex::new(Vec::new()));
@@ -1032,8 +1121,14 @@ fn main() {
             }
             if let Some(Ok(gone)) = dropping.map(|task| runtime.block_on(task)) {
                 println!(
-                    "{label}: the old day ({} messages), attached {} s into the load, {}",
+                    "{label}: the old {} ({} messages), {} {} s into the load, {}",
+                    if old_hour.is_some() { "hour" } else { "day" },
                     options.old_day_rows.unwrap_or_default(),
+                    if old_hour.is_some() {
+                        "past the raw window"
+                    } else {
+                        "attached"
+                    },
                     attach_after.as_secs(),
                     match gone {
                         Some(gone) => format!(
@@ -1063,7 +1158,7 @@ fn main() {
         if floor {
             continue;
         }
-        if old_day.is_some() {
+        if old_day.is_some() || old_hour.is_some() {
             let (purges, seconds) = drop_days_seconds(&runtime.block_on(metrics(&served.base)));
             println!("{label}: drop_days took {seconds:.3} s over {purges} purges");
         }

@@ -19,8 +19,10 @@ use super::{ACQUIRE_TIMEOUT, StoreError};
 
 /// A writer and a few readers: SQLite takes one writer at a time in any case.
 const CONNECTIONS: u32 = 4;
-/// An hour's file: its writer and a reader.
-const HOUR_CONNECTIONS: u32 = 2;
+/// An hour's file has a pool for its writer and one for its readers, one connection each: the
+/// writer's page cache keeps the index pages the next batch writes again (a connection's cache is
+/// thrown away whenever another one wrote the file), and a read never waits for a batch's write.
+const HOUR_CONNECTIONS: u32 = 1;
 pub(super) const HOUR_MS: i64 = 3_600_000;
 
 /// The pool on `url`, each connection set up for write-ahead logging and durable commits.
@@ -88,8 +90,15 @@ CREATE INDEX IF NOT EXISTS stream_logs_by_node ON stream_logs (node_id, created_
 /// `nodepulse.db-messages/2026-12-03T15.db` holds those stamped 15:00 to 16:00 that day.
 pub(super) struct HourFiles {
     folder: PathBuf,
-    /// Each hour's pool, by the hour's start (Unix ms).
-    open: Mutex<BTreeMap<i64, AnyPool>>,
+    /// Each hour's pools, by the hour's start (Unix ms).
+    open: Mutex<BTreeMap<i64, Hour>>,
+}
+
+/// An hour's file, to write and to read.
+#[derive(Clone)]
+struct Hour {
+    writer: AnyPool,
+    reader: AnyPool,
 }
 
 impl HourFiles {
@@ -120,39 +129,41 @@ impl HourFiles {
             let name = entry.map_err(cannot)?.file_name();
             // Anything else there (the files' -wal and -shm, an operator's copy) is left be.
             if let Some(hour) = name.to_str().and_then(hour_of_file) {
-                files.pool(hour).await?;
+                files.writer(hour).await?;
             }
         }
         Ok(Some(files))
     }
 
-    /// Hour `hour`'s pool (the start of the hour, Unix ms), its file made when missing.
-    pub(super) async fn pool(&self, hour: i64) -> Result<AnyPool, StoreError> {
-        if let Some(pool) = self.lock().get(&hour) {
-            return Ok(pool.clone());
+    /// Hour `hour`'s writer (the start of the hour, Unix ms), its file made when missing.
+    pub(super) async fn writer(&self, hour: i64) -> Result<AnyPool, StoreError> {
+        if let Some(opened) = self.lock().get(&hour) {
+            return Ok(opened.writer.clone());
         }
         let path = self.folder.join(file_of_hour(hour));
+        let url = format!("sqlite://{}", path.display());
         let opened = async {
-            let pool = connect(&format!("sqlite://{}", path.display()), HOUR_CONNECTIONS).await?;
-            sqlx::raw_sql(HOUR_SCHEMA).execute(&pool).await?;
-            Ok::<_, sqlx::Error>(pool)
+            let writer = connect(&url, HOUR_CONNECTIONS).await?;
+            sqlx::raw_sql(HOUR_SCHEMA).execute(&writer).await?;
+            let reader = connect(&url, HOUR_CONNECTIONS).await?;
+            Ok::<_, sqlx::Error>(Hour { writer, reader })
         };
-        let pool = opened.await.map_err(|err| {
+        let opened = opened.await.map_err(|err| {
             StoreError::Unavailable(format!(
                 "cannot open the stream messages' file {}: {err}",
                 path.display()
             ))
         })?;
         // Only the stream writer makes files, so no other pool for this hour came meanwhile.
-        Ok(self.lock().entry(hour).or_insert(pool).clone())
+        Ok(self.lock().entry(hour).or_insert(opened).writer.clone())
     }
 
-    /// Hour `hour`'s pool, if its file exists.
-    pub(super) fn opened(&self, hour: i64) -> Option<AnyPool> {
-        self.lock().get(&hour).cloned()
+    /// Hour `hour`'s writer, if its file exists.
+    pub(super) fn existing_writer(&self, hour: i64) -> Option<AnyPool> {
+        self.lock().get(&hour).map(|opened| opened.writer.clone())
     }
 
-    /// The hours holding messages stamped in `[since_ms, until_ms]`, newest first.
+    /// The readers of the hours holding messages stamped in `[since_ms, until_ms]`, newest first.
     pub(super) fn between(&self, since_ms: i64, until_ms: i64) -> Vec<AnyPool> {
         let first = hour_of(since_ms);
         if first > until_ms {
@@ -161,26 +172,30 @@ impl HourFiles {
         self.lock()
             .range(first..=until_ms)
             .rev()
-            .map(|(_, pool)| pool.clone())
+            .map(|(_, opened)| opened.reader.clone())
             .collect()
     }
 
-    /// Every hour's pool, newest first.
+    /// Every hour's reader, newest first.
     pub(super) fn all(&self) -> Vec<AnyPool> {
-        self.lock().values().rev().cloned().collect()
+        self.lock()
+            .values()
+            .rev()
+            .map(|opened| opened.reader.clone())
+            .collect()
     }
 
     /// Removes the files of the hours that ended by `before_ms`; returns their names. A query
     /// reading one meanwhile finishes first: closing its pool waits for it.
     pub(super) async fn remove_before(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
-        let past: Vec<(i64, AnyPool)> = {
+        let past: Vec<(i64, Hour)> = {
             let mut open = self.lock();
             let kept = open.split_off(&(before_ms.saturating_sub(HOUR_MS) + 1));
             std::mem::replace(&mut *open, kept).into_iter().collect()
         };
         let mut removed = Vec::with_capacity(past.len());
-        for (hour, pool) in past {
-            pool.close().await;
+        for (hour, opened) in past {
+            opened.close().await;
             let name = file_of_hour(hour);
             let path = self.folder.join(&name);
             for file in [
@@ -205,17 +220,24 @@ impl HourFiles {
 
     /// Closes every hour's pool: SQLite checkpoints each file's write-ahead log into it.
     pub(super) async fn close(&self) {
-        let pools: Vec<AnyPool> = self.lock().values().cloned().collect();
-        for pool in pools {
-            pool.close().await;
+        let hours: Vec<Hour> = self.lock().values().cloned().collect();
+        for opened in hours {
+            opened.close().await;
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, AnyPool>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Hour>> {
         // A panic while holding it left a map that is still whole.
         self.open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Hour {
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -273,7 +295,7 @@ mod tests {
         let hour = hour_of(1_796_310_000_000);
         let files = HourFiles::open(&url).await.expect("open").expect("a file");
         for back in 0..3 {
-            let pool = files.pool(hour - back * HOUR_MS).await.expect("made");
+            let pool = files.writer(hour - back * HOUR_MS).await.expect("made");
             sqlx::query(
                 "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
                          VALUES (1, $1, 'system.interval', 0, '{}')",
@@ -312,7 +334,7 @@ mod tests {
         let again = HourFiles::open(&url).await.expect("open").expect("a file");
         assert_eq!(again.all().len(), 2, "found at start");
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
-            .fetch_one(&again.opened(hour).expect("this hour"))
+            .fetch_one(&again.existing_writer(hour).expect("this hour"))
             .await
             .expect("counted");
         assert_eq!(rows, 1);

@@ -179,7 +179,7 @@ async fn write_hour_logs<'b>(
     }
     let mut open = Vec::with_capacity(by_hour.len());
     for (hour, logs) in by_hour {
-        let mut tx = hours.pool(hour).await?.begin().await?;
+        let mut tx = hours.writer(hour).await?.begin().await?;
         write_logs(&mut tx, &logs, connected).await?;
         open.push(tx);
     }
@@ -395,7 +395,7 @@ async fn purge_hour_before(
     batch: u32,
 ) -> Result<u64, StoreError> {
     let now_ms = crate::serve::now_ms();
-    let Some(pool) = hours.opened(hour_of(before_ms)) else {
+    let Some(pool) = hours.existing_writer(hour_of(before_ms)) else {
         return Ok(0);
     };
     if now_ms.saturating_sub(before_ms) >= HOUR_MS {
@@ -511,12 +511,16 @@ async fn nodes_named(
     store: &SqlStore,
     peer_id: Option<&str>,
 ) -> Result<BTreeMap<i64, (String, String)>, StoreError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, peer_id, format FROM stream_nodes WHERE ($1 IS NULL OR peer_id = $1)",
-    )
-    .bind(peer_id.map(str::to_owned))
-    .fetch_all(store.pool())
-    .await?;
+    // One node's look-up goes by the key's index (the form `$1 IS NULL OR peer_id = $1` read the
+    // whole table, 10,000 nodes' states, for every `/nodes/logs`).
+    let nodes = match peer_id {
+        Some(peer_id) => {
+            sqlx::query_as("SELECT id, peer_id, format FROM stream_nodes WHERE peer_id = $1")
+                .bind(peer_id.to_owned())
+        }
+        None => sqlx::query_as("SELECT id, peer_id, format FROM stream_nodes"),
+    };
+    let rows: Vec<(i64, String, String)> = nodes.fetch_all(store.pool()).await?;
     Ok(rows
         .into_iter()
         .map(|(id, peer_id, format)| (id, (peer_id, format)))
