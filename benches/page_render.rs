@@ -158,9 +158,11 @@ fn main() {
         .expect("runtime");
     let dir = std::env::temp_dir().join(format!("nodepulse-page-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    // Its own gzip handling off, so that what crossed the wire can be counted.
+    // Its own gzip handling off, so that what crossed the wire can be counted; the sign-in's
+    // answer (a redirect) kept, for its cookie.
     let client = reqwest::Client::builder()
         .no_gzip()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
     for (label, database) in databases(&dir.join("page.db"), "page_bench") {
@@ -173,6 +175,23 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         let served = Served::start(&database, &["--public-reads"]);
+        // The pages are read as an operator signed in with the admin key reads them.
+        let signed_in = runtime
+            .block_on(
+                client
+                    .post(format!("{}/login", served.base))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(format!("key={admin}"))
+                    .send(),
+            )
+            .expect("signed in");
+        let session = signed_in
+            .headers()
+            .get("Set-Cookie")
+            .and_then(|cookie| cookie.to_str().ok())
+            .and_then(|cookie| cookie.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
         for path in [
             "/".to_owned(),
             "/machines/rig-0000?key=fleet&window=1h".to_owned(),
@@ -184,9 +203,7 @@ fn main() {
         ] {
             let url = format!("{}{path}", served.base);
             let get = |gzip: bool| {
-                let mut request = client
-                    .get(&url)
-                    .header("Cookie", format!("nodepulse_key={admin}"));
+                let mut request = client.get(&url).header("Cookie", &session);
                 if gzip {
                     request = request.header("Accept-Encoding", "gzip");
                 }
