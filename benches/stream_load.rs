@@ -601,6 +601,7 @@ fn fill_old_hour(
         "CREATE INDEX stream_logs_by_node ON stream_logs (node_id, created_ms)".to_owned(),
     ];
     runtime.block_on(async {
+        sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", file.display()))
             .await
             .expect("the hour's file");
