@@ -21,7 +21,10 @@
 //! drop under the load: before it, a table of messages from three days ago is made apart and
 //! filled with N messages; it is attached as that day's partition a quarter into the first step,
 //! and the next purge drops it while the load runs (when, and the purge's time, in the last lines;
-//! each interval's probe p99 in the lines).
+//! each interval's probe p99 in the lines). On SQLite the same option fills the file of the hour
+//! before last with N messages before `serve` starts, and sets the raw window so that the hour is
+//! past it a quarter into the first step (give no `--raw-window` with it): the next purge removes
+//! the file while the load runs.
 //!
 //! `--floor` runs the same steps once more against `serve --bench-discard-streams`, which reads
 //! and decodes every frame and then drops it: what reading and parsing alone cost. Each database's
