@@ -875,6 +875,39 @@ async fn waiting_on_a_lock(pool: &sqlx::AnyPool, statement: &str) -> bool {
 }
 
 /// When each stored message of `peer_id` was received (up to 100 of them).
+/// Alice connecting at `at_ms`, as a batch for the store names her.
+fn alice_connects(at_ms: i64) -> nodepulse::serve::store::streams::Connect {
+    use nodepulse::serve::store::streams::{Connect, StreamFormat};
+    let hello = connected("alice", ALICE);
+    let identity = nodepulse::wire::telemetry::decode::substrate_identity(
+        hello.as_object().expect("an object"),
+    )
+    .expect("identity");
+    Connect {
+        identity,
+        format: StreamFormat::Substrate,
+        ip: "127.0.0.1".into(),
+        audit: false,
+        at_ms,
+    }
+}
+
+/// A `system.interval` of `node` stamped `created_ms`, as a batch for the store holds it.
+fn interval_row(
+    node: nodepulse::serve::store::streams::NodeRef,
+    created_ms: i64,
+    audit: bool,
+) -> nodepulse::serve::store::streams::LogRow {
+    nodepulse::serve::store::streams::LogRow {
+        node,
+        created_ms,
+        msg: "system.interval".into(),
+        target: None,
+        audit,
+        log: interval(10, 3).to_string(),
+    }
+}
+
 async fn stored_at(store: &nodepulse::serve::store::SqlStore, peer_id: &str) -> Vec<i64> {
     use nodepulse::serve::store::streams::{LogQuery, StreamStore};
     let logs = store
@@ -898,36 +931,18 @@ async fn stored_at(store: &nodepulse::serve::store::SqlStore, peer_id: &str) -> 
 #[test]
 fn sqlite_removes_the_hours_past_the_raw_window_whole() {
     use nodepulse::serve::store::SqlStore;
-    use nodepulse::serve::store::streams::{
-        Connect, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
-    };
-    use nodepulse::wire::telemetry::decode::substrate_identity;
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
     const HOUR_MS: i64 = 3_600_000;
     let database = database(Kind::Sqlite, "hours_past_the_window");
     let runtime = crate::common::store_runtime();
     runtime.block_on(async {
         let store = SqlStore::open(&database).await.expect("open");
         let now = crate::common::unix_ms();
-        let hello = connected("alice", ALICE);
-        let identity = substrate_identity(hello.as_object().expect("an object")).expect("identity");
-        let log = |created_ms, audit| LogRow {
-            node: NodeRef::Connecting(0),
-            created_ms,
-            msg: "system.interval".into(),
-            target: None,
-            audit,
-            log: interval(10, 3).to_string(),
-        };
+        let log = |created_ms, audit| interval_row(NodeRef::Connecting(0), created_ms, audit);
         let three_hours_ago = now - 3 * HOUR_MS;
         store
             .write_streams(&StreamBatch {
-                connects: vec![Connect {
-                    identity,
-                    format: StreamFormat::Substrate,
-                    ip: "127.0.0.1".into(),
-                    audit: false,
-                    at_ms: three_hours_ago,
-                }],
+                connects: vec![alice_connects(three_hours_ago)],
                 logs: vec![
                     log(three_hours_ago, false),
                     log(three_hours_ago, true),
@@ -982,10 +997,7 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
 #[test]
 fn postgresql_drops_the_days_past_their_window_whole() {
     use nodepulse::serve::store::SqlStore;
-    use nodepulse::serve::store::streams::{
-        Connect, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
-    };
-    use nodepulse::wire::telemetry::decode::substrate_identity;
+    use nodepulse::serve::store::streams::{NodeRef, Seen, StreamBatch, StreamStore};
     const DAY_MS: i64 = 86_400_000;
     let database = database(Kind::Postgres, "days");
     let runtime = crate::common::store_runtime();
@@ -1001,27 +1013,12 @@ fn postgresql_drops_the_days_past_their_window_whole() {
         second_made.expect("days made beside another instance");
         second.close().await;
         store.make_days(then).await.expect("made once");
-        let hello = connected("alice", ALICE);
-        let identity = substrate_identity(hello.as_object().expect("an object")).expect("identity");
         let batch = |at_ms: i64, node: NodeRef| StreamBatch {
             connects: match node {
-                NodeRef::Connecting(_) => vec![Connect {
-                    identity: identity.clone(),
-                    format: StreamFormat::Substrate,
-                    ip: "127.0.0.1".into(),
-                    audit: false,
-                    at_ms,
-                }],
+                NodeRef::Connecting(_) => vec![alice_connects(at_ms)],
                 NodeRef::Known(_) => Vec::new(),
             },
-            logs: vec![LogRow {
-                node,
-                created_ms: at_ms,
-                msg: "system.interval".into(),
-                target: None,
-                audit: false,
-                log: interval(10, 3).to_string(),
-            }],
+            logs: vec![interval_row(node, at_ms, false)],
             seen: vec![Seen {
                 node,
                 at_ms,
@@ -1138,10 +1135,7 @@ fn postgresql_drops_the_days_past_their_window_whole() {
 #[test]
 fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
     use nodepulse::serve::store::SqlStore;
-    use nodepulse::serve::store::streams::{
-        Connect, LogRow, NodeRef, StreamBatch, StreamFormat, StreamStore,
-    };
-    use nodepulse::wire::telemetry::decode::substrate_identity;
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
     const HOUR_MS: i64 = 3_600_000;
     for kind in KINDS {
         let database = database(kind, "raw_window_batches");
@@ -1154,27 +1148,11 @@ fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
             // holds (the hours before go whole).
             let hour_start = (now - 60_000).div_euclid(HOUR_MS) * HOUR_MS;
             let before = (now - 60_000).max(hour_start + 1_000);
-            let hello = connected("alice", ALICE);
-            let identity =
-                substrate_identity(hello.as_object().expect("an object")).expect("identity");
-            let log = |node, created_ms| LogRow {
-                node,
-                created_ms,
-                msg: "system.interval".into(),
-                target: None,
-                audit: false,
-                log: interval(10, 3).to_string(),
-            };
+            let log = |node, created_ms| interval_row(node, created_ms, false);
             let old: Vec<i64> = (1..=25).map(|back| before - back).collect();
             let ids = store
                 .write_streams(&StreamBatch {
-                    connects: vec![Connect {
-                        identity,
-                        format: StreamFormat::Substrate,
-                        ip: "127.0.0.1".into(),
-                        audit: false,
-                        at_ms: before - 25,
-                    }],
+                    connects: vec![alice_connects(before - 25)],
                     logs: old
                         .iter()
                         .map(|&at| log(NodeRef::Connecting(0), at))
