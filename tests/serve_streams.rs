@@ -953,9 +953,20 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
             })
             .await
             .expect("stored");
+        let all = [now, now - HOUR_MS, three_hours_ago, three_hours_ago];
+        let counted = [("system.interval".to_owned(), 4)];
+        assert_eq!(stored_at(&store, ALICE).await, all);
         assert_eq!(
-            stored_at(&store, ALICE).await,
-            [now, now - HOUR_MS, three_hours_ago, three_hours_ago]
+            store.log_stats(Some(ALICE)).await.expect("counted"),
+            counted
+        );
+        // The past hours' files, read second by second so far, are indexed by node by the purge's
+        // first step; the reads find the same.
+        store.make_days(now).await.expect("indexed by node");
+        assert_eq!(stored_at(&store, ALICE).await, all);
+        assert_eq!(
+            store.log_stats(Some(ALICE)).await.expect("counted"),
+            counted
         );
         let dropped = store
             .drop_days(now - 2 * HOUR_MS, now - 31 * 24 * HOUR_MS)
@@ -989,6 +1000,94 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
         assert_eq!(logs.map(|table| table.rows), Some(3));
         restarted.close().await;
     });
+}
+
+/// SQLite's hours' files are as durable as the main file: what was queryable is there after a
+/// kill -9 that left it in an hour's write-ahead log only, and the restarted server writes on
+/// into the hours it found.
+#[test]
+fn sqlite_hours_files_outlive_kill_9() {
+    let database = database(Kind::Sqlite, "streams-hours-kill-9");
+    let key = add_key(&database, "reader", false);
+    let logs = format!("/nodes/logs?peer_id={ALICE}");
+    let count = |logs: &Value| logs.as_array().map_or(0, Vec::len);
+    let mut receiver = Receiver::start(&database, &[]);
+    let mut client = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(client.send(&wrapped(1, connected("alice", ALICE))));
+    for height in 0..3 {
+        assert!(client.send(&wrapped(1, interval(height + 10, 3))));
+    }
+    data_when(&receiver, &logs, &key, |answer| count(answer) == 4);
+    receiver.process.0.kill().expect("kill -9");
+    receiver.process.0.wait().expect("reaped");
+    let in_logs_only = message_files(&database).iter().any(|url| {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        std::fs::metadata(format!("{path}-wal")).is_ok_and(|wal| wal.len() > 0)
+    });
+    assert!(
+        in_logs_only,
+        "no hour's write-ahead log was left to recover"
+    );
+
+    let again = Receiver::start_on(&database, &receiver.address, &[]);
+    assert_eq!(count(&again.rows(&logs, &key)), 4);
+    let mut client = StreamClient::connect(&ws(&again, "/submit"));
+    assert!(client.send(&wrapped(1, connected("alice", ALICE))));
+    assert!(client.send(&wrapped(1, interval(13, 3))));
+    data_when(&again, &logs, &key, |answer| count(answer) == 6);
+}
+
+/// An hour's file that cannot be made (a folder stands where it goes, as a full disk or a
+/// read-only folder would refuse it) holds its batch back, the warning naming the file; once it
+/// can be made, the batch is stored whole.
+#[test]
+fn sqlite_an_hours_file_that_cannot_be_made_holds_its_batch_back() {
+    const HOUR_MS: u64 = 3_600_000;
+    let database = database(Kind::Sqlite, "streams-hour-refused");
+    let key = add_key(&database, "reader", false);
+    let mut receiver = Receiver::start(&database, &[]);
+    let folder = format!("{}-messages", database.trim_start_matches("sqlite://"));
+    // This hour's file and the next's, should the hour end meanwhile.
+    let hour = crate::common::unix_ms().unsigned_abs() / HOUR_MS * HOUR_MS;
+    let blocked: Vec<String> = [hour, hour + HOUR_MS]
+        .iter()
+        .map(|start| {
+            let stamp = humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + Duration::from_millis(*start),
+            )
+            .to_string();
+            format!("{folder}/{}.db", &stamp[..13])
+        })
+        .collect();
+    for path in &blocked {
+        std::fs::create_dir(path).expect("a folder in the file's place");
+    }
+    let mut client = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(client.send(&wrapped(1, connected("alice", ALICE))));
+    assert!(client.send(&wrapped(1, interval(10, 3))));
+    let warned = eventually(Duration::from_secs(60), || {
+        let stderr = receiver.process.stderr();
+        blocked
+            .iter()
+            .any(|path| stderr.contains(&format!("cannot write the stream messages' file {path}")))
+    });
+    assert!(warned, "{}", receiver.process.stderr());
+    // The node's connect is in the batch held back.
+    assert!(!has_node(&receiver.rows("/nodes", &key), ALICE));
+    for path in &blocked {
+        std::fs::remove_dir(path).expect("the folder removed");
+    }
+    let logs = data_when(
+        &receiver,
+        &format!("/nodes/logs?peer_id={ALICE}"),
+        &key,
+        |logs| logs.as_array().map(Vec::len) == Some(2),
+    );
+    assert_eq!(logs[0]["msg"], "system.interval", "{logs}");
+    assert_eq!(
+        receiver.metric("nodepulse_serve_stream_refused_total{reason=\"unstorable\"}"),
+        0.0
+    );
 }
 
 /// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window

@@ -110,7 +110,7 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let (pool, shared_url, hour_files) = if url.starts_with("sqlite:") {
             let pool = super::sqlite::open(url).await?;
-            (pool, None, super::sqlite::HourFiles::open(url).await?)
+            (pool, None, super::sqlite::HourFiles::open(url)?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = super::postgres::open(url).await?;
             (pool, Some(Secret::new(url.to_owned())), None)

@@ -3,6 +3,7 @@
 //! thousands of messages a second, statements per row would be the cost.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 use std::sync::LazyLock;
 
 use serde_json::Value;
@@ -12,7 +13,7 @@ use super::StoreError;
 use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES};
 use super::rows::{BenchmarkRow, HourLogRow, LogRow, NodeRow, SampleRow, read, read_all};
 use super::sql::SqlStore;
-use super::sqlite::{HOUR_MS, HourFiles, hour_of};
+use super::sqlite::{HOUR_MS, HourFiles, INDEXED_BY_SECOND, hour_of};
 use super::streams::LogRow as Message;
 use super::streams::{
     Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, Seen, StoredLog,
@@ -179,7 +180,7 @@ async fn write_hour_logs<'b>(
     }
     let mut open = Vec::with_capacity(by_hour.len());
     for (hour, logs) in by_hour {
-        let mut tx = hours.writer(hour).await?.begin().await?;
+        let mut tx = hours.begin(hour).await?;
         write_logs(&mut tx, &logs, connected).await?;
         open.push(tx);
     }
@@ -394,13 +395,13 @@ async fn purge_hour_before(
     before_ms: i64,
     batch: u32,
 ) -> Result<u64, StoreError> {
-    let now_ms = crate::serve::now_ms();
+    // A window of an hour or more leaves only whole hours behind it, which `drop_days` removes.
+    if crate::serve::now_ms().saturating_sub(before_ms) >= HOUR_MS {
+        return Ok(0);
+    }
     let Some(pool) = hours.existing_writer(hour_of(before_ms)) else {
         return Ok(0);
     };
-    if now_ms.saturating_sub(before_ms) >= HOUR_MS {
-        return Ok(0);
-    }
     let result = sqlx::query(
         "DELETE FROM stream_logs WHERE id IN (SELECT id FROM \
          (SELECT id, created_ms FROM stream_logs ORDER BY id LIMIT $2) WHERE created_ms < $1)",
@@ -528,16 +529,104 @@ async fn nodes_named(
 }
 
 /// SQLite: where messages stamped in `[since_ms, until_ms]` may be, newest first: the hours'
-/// files, then the main file (messages from `/audit`, and those stored before the hours' files).
+/// files, each with the seconds of the window in its hour, then the main file (messages from
+/// `/audit`, and those stored before the hours' files).
 fn message_sources(
     store: &SqlStore,
     hours: &HourFiles,
     since_ms: i64,
     until_ms: i64,
-) -> Vec<AnyPool> {
-    let mut sources = hours.between(since_ms, until_ms);
-    sources.push(store.pool().clone());
+) -> Vec<(Option<RangeInclusive<i64>>, AnyPool)> {
+    let mut sources: Vec<_> = hours
+        .between(since_ms, until_ms)
+        .into_iter()
+        .map(|(hour, pool)| {
+            let first = since_ms.max(hour).div_euclid(1000);
+            let last = until_ms.min(hour + HOUR_MS - 1).div_euclid(1000);
+            (Some(first..=last), pool)
+        })
+        .collect();
+    sources.push((None, store.pool().clone()));
     sources
+}
+
+/// The seconds a read walks in `source`: `seconds` if the file is indexed by second (the
+/// current hour's), none if by node.
+async fn seconds_to_walk(
+    source: &AnyPool,
+    seconds: Option<RangeInclusive<i64>>,
+) -> Result<Option<RangeInclusive<i64>>, StoreError> {
+    let Some(seconds) = seconds else {
+        return Ok(None);
+    };
+    let by_second: i64 = sqlx::query_scalar(INDEXED_BY_SECOND)
+        .fetch_one(source)
+        .await?;
+    Ok((by_second > 0).then_some(seconds))
+}
+
+/// A query of a file indexed by second, walking its seconds `$2` down to `$1` as `l` (a look-up
+/// a second, for one node or a few): `SELECT {columns}` where `{filter}`.
+fn by_second(columns: &str, filter: &str) -> String {
+    format!(
+        "WITH RECURSIVE second(at) AS (SELECT $2 UNION ALL SELECT at - 1 FROM second \
+         WHERE at > $1) SELECT {columns} FROM second CROSS JOIN stream_logs l \
+         WHERE l.created_ms / 1000 = second.at AND {filter}"
+    )
+}
+
+/// A node's newest messages in `source` matching `query`: by its node index, or second by
+/// second, the newest minute first (most reads want only the newest, and find them there).
+async fn newest_of_node(
+    source: &AnyPool,
+    seconds: Option<RangeInclusive<i64>>,
+    node_id: i64,
+    query: &LogQuery,
+) -> Result<Vec<HourLogRow>, StoreError> {
+    let Some(seconds) = seconds else {
+        let rows = read(
+            "SELECT node_id, msg, created_ms, log FROM stream_logs WHERE node_id = $1 \
+             AND ($2 IS NULL OR msg = $2) AND ($3 IS NULL OR target = $3) \
+             AND created_ms >= $4 AND created_ms <= $5 \
+             ORDER BY created_ms DESC, id DESC LIMIT $6",
+        )
+        .bind(node_id)
+        .bind(query.msg.clone())
+        .bind(query.target.clone())
+        .bind(query.since_ms)
+        .bind(query.until_ms)
+        .bind(i64::from(query.limit))
+        .fetch_all(source)
+        .await?;
+        return read_all::<HourLogRow, HourLogRow>(&rows);
+    };
+    let sql = by_second(
+        "l.node_id, l.msg, l.created_ms, l.log",
+        "l.node_id = $3 AND ($4 IS NULL OR l.msg = $4) AND ($5 IS NULL OR l.target = $5) \
+         AND l.created_ms >= $6 AND l.created_ms <= $7 \
+         ORDER BY l.created_ms DESC, l.id DESC LIMIT $8",
+    );
+    let walk = |first: i64, last: i64, limit: usize| {
+        read(&sql)
+            .bind(first)
+            .bind(last)
+            .bind(node_id)
+            .bind(query.msg.clone())
+            .bind(query.target.clone())
+            .bind(query.since_ms)
+            .bind(query.until_ms)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(source)
+    };
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let (first, last) = seconds.into_inner();
+    let minute = last.saturating_sub(59).max(first);
+    let mut rows = read_all::<HourLogRow, HourLogRow>(&walk(minute, last, limit).await?)?;
+    if rows.len() < limit && minute > first {
+        let before = walk(first, minute - 1, limit - rows.len()).await?;
+        rows.extend(read_all::<HourLogRow, HourLogRow>(&before)?);
+    }
+    Ok(rows)
 }
 
 /// SQLite's `/nodes/logs`: each node's newest messages from each source, merged.
@@ -549,23 +638,13 @@ async fn hour_logs(
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let nodes = nodes_named(store, Some(&query.peer_id)).await?;
     let mut found = Vec::new();
-    for source in message_sources(store, hours, query.since_ms, query.until_ms) {
+    for (seconds, source) in message_sources(store, hours, query.since_ms, query.until_ms) {
+        if nodes.is_empty() {
+            break;
+        }
+        let seconds = seconds_to_walk(&source, seconds).await?;
         for (&node_id, (peer_id, format)) in &nodes {
-            let rows = read(
-                "SELECT node_id, msg, created_ms, log FROM stream_logs WHERE node_id = $1 \
-                 AND ($2 IS NULL OR msg = $2) AND ($3 IS NULL OR target = $3) \
-                 AND created_ms >= $4 AND created_ms <= $5 \
-                 ORDER BY created_ms DESC, id DESC LIMIT $6",
-            )
-            .bind(node_id)
-            .bind(query.msg.clone())
-            .bind(query.target.clone())
-            .bind(query.since_ms)
-            .bind(query.until_ms)
-            .bind(i64::from(query.limit))
-            .fetch_all(&source)
-            .await?;
-            for row in read_all::<HourLogRow, HourLogRow>(&rows)? {
+            for row in newest_of_node(&source, seconds.clone(), node_id, query).await? {
                 found.push(row.of_node(peer_id.clone(), format.clone()));
             }
         }
@@ -583,8 +662,8 @@ async fn hour_log_stats(
     peer_id: Option<&str>,
     counts: Vec<(String, i64)>,
 ) -> Result<Vec<(String, i64)>, StoreError> {
-    let filter = match peer_id {
-        None => "TRUE".to_owned(),
+    let of_nodes = match peer_id {
+        None => None,
         Some(peer_id) => {
             let ids: Vec<String> = nodes_named(store, Some(peer_id))
                 .await?
@@ -594,16 +673,38 @@ async fn hour_log_stats(
             if ids.is_empty() {
                 return Ok(counts);
             }
-            format!("node_id IN ({})", ids.join(", "))
+            Some(ids.join(", "))
         }
     };
     let mut totals: BTreeMap<String, i64> = counts.into_iter().collect();
-    for pool in hours.all() {
-        let rows = read(&format!(
-            "SELECT msg, COUNT(*) AS qty FROM stream_logs WHERE {filter} GROUP BY msg"
-        ))
-        .fetch_all(&pool)
-        .await?;
+    for (hour, pool) in hours.all() {
+        let seconds = hour.div_euclid(1000)..=(hour + HOUR_MS - 1).div_euclid(1000);
+        let rows = match (&of_nodes, seconds_to_walk(&pool, Some(seconds)).await?) {
+            (None, _) => {
+                read("SELECT msg, COUNT(*) AS qty FROM stream_logs GROUP BY msg")
+                    .fetch_all(&pool)
+                    .await?
+            }
+            (Some(ids), None) => {
+                read(&format!(
+                    "SELECT msg, COUNT(*) AS qty FROM stream_logs WHERE node_id IN ({ids}) \
+                     GROUP BY msg"
+                ))
+                .fetch_all(&pool)
+                .await?
+            }
+            (Some(ids), Some(seconds)) => {
+                let (first, last) = seconds.into_inner();
+                read(&by_second(
+                    "l.msg AS msg, COUNT(*) AS qty",
+                    &format!("l.node_id IN ({ids}) GROUP BY l.msg"),
+                ))
+                .bind(first)
+                .bind(last)
+                .fetch_all(&pool)
+                .await?
+            }
+        };
         for (msg, qty) in read_all::<(String, i64), (String, i64)>(&rows)? {
             *totals.entry(msg).or_default() += qty;
         }
@@ -619,12 +720,12 @@ async fn hour_network_states(
     since_ms: i64,
 ) -> Result<Vec<StoredLog>, StoreError> {
     let mut newest: BTreeMap<i64, HourLogRow> = BTreeMap::new();
-    for source in message_sources(store, hours, since_ms, i64::MAX) {
+    for (_, source) in message_sources(store, hours, since_ms, i64::MAX) {
+        // Read the same way whichever index the file has: no index leads with the message's kind.
         let rows = read(
-            "SELECT l.node_id, l.msg, l.created_ms, l.log FROM stream_logs l \
-             WHERE l.msg = 'system.network_state' AND l.created_ms >= $1 \
-             AND l.id = (SELECT MAX(x.id) FROM stream_logs x \
-             WHERE x.node_id = l.node_id AND x.msg = 'system.network_state')",
+            "SELECT node_id, msg, created_ms, log FROM stream_logs WHERE id IN \
+             (SELECT MAX(id) FROM stream_logs WHERE msg = 'system.network_state' \
+             AND created_ms >= $1 GROUP BY node_id)",
         )
         .bind(since_ms)
         .fetch_all(&source)
@@ -764,9 +865,10 @@ impl StreamStore for SqlStore {
     }
 
     async fn make_days(&self, now_ms: i64) -> Result<(), StoreError> {
-        match self.shared_url() {
-            Some(_) => postgres::make_days(self.pool(), now_ms).await,
-            None => Ok(()),
+        match (self.shared_url(), self.hour_files()) {
+            (Some(_), _) => postgres::make_days(self.pool(), now_ms).await,
+            (None, Some(hours)) => hours.index_by_node(now_ms).await,
+            (None, None) => Ok(()),
         }
     }
 
@@ -847,7 +949,7 @@ impl StreamStore for SqlStore {
         let mut stats = read_all::<TableStats, TableStats>(&rows)?;
         if let Some(hours) = self.hour_files() {
             let mut in_hours = 0;
-            for pool in hours.all() {
+            for (_, pool) in hours.all() {
                 let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
                     .fetch_one(&pool)
                     .await?;

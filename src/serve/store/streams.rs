@@ -217,7 +217,8 @@ pub trait StreamStore: Send + Sync + 'static {
         batch: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// PostgreSQL keeps the messages and the samples in one partition per day: makes those of
-    /// today and the next days that are missing. Nothing to do on SQLite.
+    /// today and the next days that are missing. SQLite keeps the messages in a file an hour,
+    /// indexed by second while it is written: indexes the past hours' files by node.
     fn make_days(&self, now_ms: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Drops the days of messages wholly before `logs_before_ms` and of samples wholly before
     /// `samples_before_ms` (PostgreSQL's partitions); returns the partitions dropped. What the
