@@ -909,6 +909,15 @@ fn interval_row(
 }
 
 async fn stored_at(store: &nodepulse::serve::store::SqlStore, peer_id: &str) -> Vec<i64> {
+    newest_stored_at(store, peer_id, 100).await
+}
+
+/// The stamps of `peer_id`'s `limit` newest messages, newest first.
+async fn newest_stored_at(
+    store: &nodepulse::serve::store::SqlStore,
+    peer_id: &str,
+    limit: u32,
+) -> Vec<i64> {
     use nodepulse::serve::store::streams::{LogQuery, StreamStore};
     let logs = store
         .stream_logs(&LogQuery {
@@ -917,17 +926,45 @@ async fn stored_at(store: &nodepulse::serve::store::SqlStore, peer_id: &str) -> 
             target: None,
             since_ms: 0,
             until_ms: i64::MAX,
-            limit: 100,
+            limit,
         })
         .await
         .expect("the messages");
     logs.iter().map(|log| log.created_ms).collect()
 }
 
-/// On SQLite the messages are kept in a file an hour: the purge removes the files of the hours
-/// wholly past the raw window, with no row deleted, and the reads find the messages of the
-/// others, whichever file holds them; `/audit`'s messages, in the main file, stay. A restart finds
-/// the files again.
+/// The file of the hour holding `at_ms` beside SQLite's `database`.
+fn hour_file(database: &str, at_ms: i64) -> String {
+    const HOUR_MS: i64 = 3_600_000;
+    let start = std::time::UNIX_EPOCH
+        + Duration::from_millis((at_ms - at_ms.rem_euclid(HOUR_MS)).unsigned_abs());
+    let stamp = humantime::format_rfc3339_seconds(start).to_string();
+    format!(
+        "{}-messages/{}.db",
+        database.trim_start_matches("sqlite://"),
+        &stamp[..13]
+    )
+}
+
+/// The names of the indexes of the SQLite file at `path`.
+async fn indexes(path: &str) -> Vec<String> {
+    let pool = sqlx::AnyPool::connect(&format!("sqlite://{path}"))
+        .await
+        .expect("the hour's file");
+    let names = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index'")
+        .fetch_all(&pool)
+        .await
+        .expect("its indexes");
+    pool.close().await;
+    names
+}
+
+/// On SQLite the messages are kept in a file an hour: the hour being written is read second by
+/// second (its first and last milliseconds included, a limit carried from its newest minute to
+/// the rest), a past hour by node once the purge's first step has indexed it so; the purge
+/// removes the files of the hours wholly past the raw window, with no row deleted, and the reads
+/// find the messages of the others, whichever file holds them; `/audit`'s messages, in the main
+/// file, stay. A restart finds the files again.
 #[test]
 fn sqlite_removes_the_hours_past_the_raw_window_whole() {
     use nodepulse::serve::store::SqlStore;
@@ -938,6 +975,7 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
     runtime.block_on(async {
         let store = SqlStore::open(&database).await.expect("open");
         let now = crate::common::unix_ms();
+        let this_hour = now - now.rem_euclid(HOUR_MS);
         let log = |created_ms, audit| interval_row(NodeRef::Connecting(0), created_ms, audit);
         let three_hours_ago = now - 3 * HOUR_MS;
         store
@@ -947,23 +985,46 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
                     log(three_hours_ago, false),
                     log(three_hours_ago, true),
                     log(now - HOUR_MS, false),
+                    log(this_hour - 1, false),
+                    log(this_hour, false),
                     log(now, false),
                 ],
                 ..StreamBatch::default()
             })
             .await
             .expect("stored");
-        let all = [now, now - HOUR_MS, three_hours_ago, three_hours_ago];
-        let counted = [("system.interval".to_owned(), 4)];
+        let all = [
+            now,
+            this_hour,
+            this_hour - 1,
+            now - HOUR_MS,
+            three_hours_ago,
+            three_hours_ago,
+        ];
+        let counted = [("system.interval".to_owned(), 6)];
+        let by_second = ["stream_logs_by_second"];
+        let by_node = ["stream_logs_by_node"];
+        assert_eq!(
+            indexes(&hour_file(&database, now - HOUR_MS)).await,
+            by_second
+        );
         assert_eq!(stored_at(&store, ALICE).await, all);
+        assert_eq!(newest_stored_at(&store, ALICE, 2).await, all[..2]);
         assert_eq!(
             store.log_stats(Some(ALICE)).await.expect("counted"),
             counted
         );
-        // The past hours' files, read second by second so far, are indexed by node by the purge's
-        // first step; the reads find the same.
-        store.make_days(now).await.expect("indexed by node");
+        // The purge's first step a minute into the next hour: every hour but it indexed by node;
+        // the reads find the same.
+        store
+            .make_days(this_hour + HOUR_MS + 60_000)
+            .await
+            .expect("indexed by node");
+        for at in [this_hour, now - HOUR_MS, three_hours_ago] {
+            assert_eq!(indexes(&hour_file(&database, at)).await, by_node);
+        }
         assert_eq!(stored_at(&store, ALICE).await, all);
+        assert_eq!(newest_stored_at(&store, ALICE, 2).await, all[..2]);
         assert_eq!(
             store.log_stats(Some(ALICE)).await.expect("counted"),
             counted
@@ -981,23 +1042,30 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
                 .expect("purged"),
             0
         );
-        let kept = [now, now - HOUR_MS, three_hours_ago];
+        let kept = &all[..5];
         assert_eq!(
             stored_at(&store, ALICE).await,
             kept,
             "the audit message stays"
         );
         let stats = store.log_stats(Some(ALICE)).await.expect("counted");
-        assert_eq!(stats, [("system.interval".to_owned(), 3)]);
+        assert_eq!(stats, [("system.interval".to_owned(), 5)]);
         store.close().await;
 
         let restarted = SqlStore::open(&database).await.expect("open again");
         assert_eq!(stored_at(&restarted, ALICE).await, kept);
+        // A writer connecting again to a file indexed by node leaves it so.
+        let write_again = StreamBatch {
+            logs: vec![interval_row(NodeRef::Known(1), this_hour + 1, false)],
+            ..StreamBatch::default()
+        };
+        restarted.write_streams(&write_again).await.expect("stored");
+        assert_eq!(indexes(&hour_file(&database, this_hour)).await, by_node);
         let tables = restarted.table_stats().await.expect("the tables");
         let logs = tables
             .iter()
             .find(|table| table.table_name == "stream_logs");
-        assert_eq!(logs.map(|table| table.rows), Some(3));
+        assert_eq!(logs.map(|table| table.rows), Some(6));
         restarted.close().await;
     });
 }
@@ -1042,23 +1110,15 @@ fn sqlite_hours_files_outlive_kill_9() {
 /// can be made, the batch is stored whole.
 #[test]
 fn sqlite_an_hours_file_that_cannot_be_made_holds_its_batch_back() {
-    const HOUR_MS: u64 = 3_600_000;
     let database = database(Kind::Sqlite, "streams-hour-refused");
     let key = add_key(&database, "reader", false);
     let mut receiver = Receiver::start(&database, &[]);
-    let folder = format!("{}-messages", database.trim_start_matches("sqlite://"));
     // This hour's file and the next's, should the hour end meanwhile.
-    let hour = crate::common::unix_ms().unsigned_abs() / HOUR_MS * HOUR_MS;
-    let blocked: Vec<String> = [hour, hour + HOUR_MS]
-        .iter()
-        .map(|start| {
-            let stamp = humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + Duration::from_millis(*start),
-            )
-            .to_string();
-            format!("{folder}/{}.db", &stamp[..13])
-        })
-        .collect();
+    let now = crate::common::unix_ms();
+    let blocked = [
+        hour_file(&database, now),
+        hour_file(&database, now + 3_600_000),
+    ];
     for path in &blocked {
         std::fs::create_dir(path).expect("a folder in the file's place");
     }

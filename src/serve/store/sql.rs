@@ -162,7 +162,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
-            sqlx::Error::Database(db) if is_busy_or_shutting_down(db.code().as_deref()) => {
+            sqlx::Error::Database(db) if may_pass(db.code().as_deref()) => {
                 StoreError::Unavailable(db.to_string())
             }
             other => StoreError::Failed(other.to_string()),
@@ -170,10 +170,23 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// SQLite's "busy"/"locked" and PostgreSQL's "admin shutdown"/"cannot connect now" classes.
-fn is_busy_or_shutting_down(code: Option<&str>) -> bool {
-    matches!(code, Some("5" | "6" | "57P01" | "57P02" | "57P03"))
-        || code.is_some_and(|code| code.starts_with("08"))
+/// Whether a database error may pass with time, so that what was to be written waits rather than
+/// being refused: SQLite busy or locked, or a file it cannot open, read or write, on a full disk
+/// or gone read-only (what an operator mends); PostgreSQL shutting down, out of reach or out of
+/// resources (disk, memory, connections).
+fn may_pass(code: Option<&str>) -> bool {
+    let Some(code) = code else {
+        return false;
+    };
+    // SQLite's codes come extended (517, busy on a snapshot; 778, a write's I/O error), the
+    // primary code in their low byte; PostgreSQL's are five characters.
+    if code.len() < 5
+        && let Ok(extended) = code.parse::<u32>()
+    {
+        // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+        return matches!(extended & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08") || code.starts_with("53")
 }
 
 fn bind_value<'q>(
@@ -638,5 +651,29 @@ impl Store for SqlStore {
             tx.commit().await?;
         }
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_pass;
+
+    #[test]
+    fn errors_that_pass_with_time_are_told_from_the_others() {
+        // SQLite: busy (and on a snapshot, after its timeout), locked, a full disk, a file it
+        // cannot open, a write's and an fsync's I/O error, read-only; PostgreSQL: shut down,
+        // connection lost, disk full, too many connections.
+        for code in [
+            "5", "517", "773", "6", "13", "14", "778", "1034", "8", "57P01", "08006", "53100",
+            "53300",
+        ] {
+            assert!(may_pass(Some(code)), "{code}");
+        }
+        // SQLite: an error, a constraint (and a unique one), corruption; PostgreSQL: a unique
+        // violation, a serialization failure, a missing table.
+        for code in ["1", "19", "2067", "11", "23505", "40001", "42P01"] {
+            assert!(!may_pass(Some(code)), "{code}");
+        }
+        assert!(!may_pass(None));
     }
 }

@@ -29,16 +29,16 @@ pub(super) const HOUR_MS: i64 = 3_600_000;
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                        PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 
-/// Pools of `connections`, each connection running `PRAGMAS` first, then, for an hour's file,
+/// Pools of `connections`, each connection running `PRAGMAS` first, then, for an hour's writer,
 /// `hour_schema`.
-fn options(connections: u32, hour_file: bool) -> AnyPoolOptions {
+fn options(connections: u32, hour_writer: bool) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 connection.execute(PRAGMAS).await?;
-                if hour_file {
+                if hour_writer {
                     hour_schema(connection).await?;
                 }
                 Ok(())
@@ -47,8 +47,8 @@ fn options(connections: u32, hour_file: bool) -> AnyPoolOptions {
 }
 
 /// An hour's table, and its index by second unless the file is indexed by node (a past hour's,
-/// or one from before the index by second). Whichever connection comes first makes them, in a
-/// transaction that waits for `HourFiles::index_by_node`'s.
+/// or one from before the index by second): checked and made in one transaction, so that a
+/// writer connecting again never brings the index by second back.
 async fn hour_schema(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
     tx.execute(HOUR_TABLE).await?;
@@ -116,14 +116,15 @@ const HOUR_TABLE: &str = "CREATE TABLE IF NOT EXISTS stream_logs (
 const BY_SECOND: &str =
     "CREATE INDEX IF NOT EXISTS stream_logs_by_second ON stream_logs (created_ms / 1000, node_id)";
 
-/// A past hour's file, indexed by node instead of by second.
+/// A past hour's file, indexed by node instead of by second (dropped first: its pages are
+/// reused for the new index, and the file does not grow by an index it no longer has).
 const BY_NODE: [&str; 2] = [
-    "CREATE INDEX IF NOT EXISTS stream_logs_by_node ON stream_logs (node_id, created_ms)",
     "DROP INDEX stream_logs_by_second",
+    "CREATE INDEX stream_logs_by_node ON stream_logs (node_id, created_ms)",
 ];
 
 /// Whether a file's messages are indexed by second (the current hour's), or by node.
-pub(super) const INDEXED_BY_SECOND: &str =
+const INDEXED_BY_SECOND: &str =
     "SELECT COUNT(*) FROM sqlite_master WHERE name = 'stream_logs_by_second'";
 const INDEXED_BY_NODE: &str =
     "SELECT COUNT(*) FROM sqlite_master WHERE name = 'stream_logs_by_node'";
@@ -176,49 +177,32 @@ impl HourFiles {
             let name = entry.map_err(cannot)?.file_name();
             // Anything else there (the files' -wal and -shm, an operator's copy) is left be.
             if let Some(hour) = name.to_str().and_then(hour_of_file) {
-                files.pools(hour)?;
+                let opened = Hour::at(&folder.join(&name))?;
+                files.lock().insert(hour, opened);
             }
         }
         Ok(Some(files))
     }
 
-    /// A transaction on hour `hour`'s file (the start of the hour, Unix ms), made when missing. A
-    /// file that cannot be opened or made (a full disk, a folder that went read-only) is the
-    /// database unavailable: the batch waits for it.
+    /// A transaction on hour `hour`'s file (the start of the hour, Unix ms), made when missing;
+    /// the hour is read from once its file is made. A file that cannot be opened or made (a full
+    /// disk, a folder gone read-only) is the database unavailable: the batch waits for it.
     pub(super) async fn begin(&self, hour: i64) -> Result<Transaction<'static, Any>, StoreError> {
-        self.pools(hour)?.writer.begin().await.map_err(|err| {
+        let known = self.lock().get(&hour).cloned();
+        let path = self.folder.join(file_of_hour(hour));
+        let opened = match known {
+            Some(opened) => opened,
+            None => Hour::at(&path)?,
+        };
+        let tx = opened.writer.begin().await.map_err(|err| {
             StoreError::Unavailable(format!(
                 "cannot write the stream messages' file {}: {err}",
-                self.folder.join(file_of_hour(hour)).display()
+                path.display()
             ))
-        })
-    }
-
-    /// Hour `hour`'s pools, made when missing.
-    fn pools(&self, hour: i64) -> Result<Hour, StoreError> {
-        let mut open = self.lock();
-        if let Some(opened) = open.get(&hour) {
-            return Ok(opened.clone());
-        }
-        let path = self.folder.join(file_of_hour(hour));
-        let url = creating(&format!("sqlite://{}", path.display()));
-        let pool = || {
-            options(HOUR_CONNECTIONS, true)
-                .idle_timeout(HOUR_IDLE)
-                .connect_lazy(&url)
-                .map_err(|err| {
-                    StoreError::Failed(format!(
-                        "cannot name the stream messages' file {}: {err}",
-                        path.display()
-                    ))
-                })
-        };
-        let made = Hour {
-            writer: pool()?,
-            reader: pool()?,
-        };
-        open.insert(hour, made.clone());
-        Ok(made)
+        })?;
+        // Only the stream writer makes files, so no other pool for this hour came meanwhile.
+        self.lock().entry(hour).or_insert(opened);
+        Ok(tx)
     }
 
     /// Hour `hour`'s writer, if the hour has a file.
@@ -245,20 +229,25 @@ impl HourFiles {
         self.between(i64::MIN, i64::MAX)
     }
 
-    /// Indexes by node the files of the hours that ended a minute or more before `now_ms` (no
-    /// late batch still writes them) and are indexed by second. SQLite builds the index in one
-    /// sorted pass, on the hour's own writer: the current hour's writes and every read go on
-    /// beside it, and a stop halfway leaves the file as it was, for the next purge.
+    /// Indexes by node the files of the hours that ended a minute or more before `now_ms` and are
+    /// indexed by second. SQLite builds the index in one sorted pass, on the hour's own writer:
+    /// the current hour's writes and every read go on beside it (a batch written late into that
+    /// hour waits for it), and a stop halfway leaves the file as it was, for the next purge. A
+    /// file that cannot be indexed is named in the error, after the others are done.
     pub(super) async fn index_by_node(&self, now_ms: i64) -> Result<(), StoreError> {
         let past: Vec<(i64, AnyPool)> = self
             .lock()
             .range(..hour_of(now_ms.saturating_sub(60_000)))
             .map(|(hour, opened)| (*hour, opened.writer.clone()))
             .collect();
+        let mut failed = Vec::new();
         for (hour, writer) in past {
             let name = file_of_hour(hour);
             let reindexed = async {
-                let mut tx = writer.begin().await?;
+                let mut connection = writer.acquire().await?;
+                // IMMEDIATE: the write lock before the first read, so that the read cannot
+                // fail to turn into a write halfway.
+                let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
                 let by_second: i64 = sqlx::query_scalar(INDEXED_BY_SECOND)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -275,14 +264,17 @@ impl HourFiles {
                     tracing::info!(file = %name, "indexed an hour's stream messages by node")
                 }
                 Ok(false) => {}
-                Err(err) => {
-                    return Err(StoreError::Unavailable(format!(
-                        "cannot index the stream messages' file {name} by node: {err}"
-                    )));
-                }
+                Err(err) => failed.push(format!("{name}: {err}")),
             }
         }
-        Ok(())
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "cannot index the stream messages by node in {}",
+                failed.join("; ")
+            )))
+        }
     }
 
     /// Removes the files of the hours that ended by `before_ms`; returns their names. A query
@@ -335,10 +327,72 @@ impl HourFiles {
 }
 
 impl Hour {
+    /// The pools of the hour's file at `path`, none of them connected yet.
+    fn at(path: &Path) -> Result<Hour, StoreError> {
+        let url = creating(&format!("sqlite://{}", path.display()));
+        let pool = |hour_writer| {
+            options(HOUR_CONNECTIONS, hour_writer)
+                .idle_timeout(HOUR_IDLE)
+                .connect_lazy(&url)
+                .map_err(|err| {
+                    StoreError::Failed(format!(
+                        "cannot open the stream messages' file {}: {err}",
+                        path.display()
+                    ))
+                })
+        };
+        Ok(Hour {
+            writer: pool(true)?,
+            reader: pool(false)?,
+        })
+    }
+
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// How an hour's file finds its messages, as a read sees it.
+pub(super) enum Layout {
+    /// No table yet (a file its writer had only begun to make when the server stopped), or no
+    /// message.
+    Empty,
+    /// The hour being written: by second, its newest message stamped in `newest_second`.
+    BySecond { newest_second: i64 },
+    /// A past hour's file, or one from before the index by second.
+    ByNode,
+}
+
+/// Begins a read of an hour's file, and tells how it is indexed: one snapshot of the file, so
+/// that an index swapped by `HourFiles::index_by_node` meanwhile is not seen half. A reader takes
+/// no lock: the writer makes what the file holds.
+pub(super) async fn begin_read(
+    reader: &AnyPool,
+) -> Result<(Transaction<'static, Any>, Layout), StoreError> {
+    let mut tx = reader.begin().await?;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master \
+         WHERE name IN ('stream_logs', 'stream_logs_by_second')",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let has = |wanted: &str| names.iter().any(|name| name == wanted);
+    let layout = if !has("stream_logs") {
+        Layout::Empty
+    } else if has("stream_logs_by_second") {
+        // One look-up: the index's last entry.
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(created_ms / 1000) FROM stream_logs")
+                .fetch_one(&mut *tx)
+                .await?;
+        newest.map_or(Layout::Empty, |newest_second| Layout::BySecond {
+            newest_second,
+        })
+    } else {
+        Layout::ByNode
+    };
+    Ok((tx, layout))
 }
 
 /// The start (Unix ms) of the hour holding `at_ms`.

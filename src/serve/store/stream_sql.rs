@@ -13,7 +13,7 @@ use super::StoreError;
 use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES};
 use super::rows::{BenchmarkRow, HourLogRow, LogRow, NodeRow, SampleRow, read, read_all};
 use super::sql::SqlStore;
-use super::sqlite::{HOUR_MS, HourFiles, INDEXED_BY_SECOND, hour_of};
+use super::sqlite::{self, HOUR_MS, HourFiles, Layout, hour_of};
 use super::streams::LogRow as Message;
 use super::streams::{
     Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, Seen, StoredLog,
@@ -529,40 +529,47 @@ async fn nodes_named(
 }
 
 /// SQLite: where messages stamped in `[since_ms, until_ms]` may be, newest first: the hours'
-/// files, each with the seconds of the window in its hour, then the main file (messages from
-/// `/audit`, and those stored before the hours' files).
+/// files (with their hour's start), then the main file (messages from `/audit`, and those stored
+/// before the hours' files).
 fn message_sources(
     store: &SqlStore,
     hours: &HourFiles,
     since_ms: i64,
     until_ms: i64,
-) -> Vec<(Option<RangeInclusive<i64>>, AnyPool)> {
+) -> Vec<(Option<i64>, AnyPool)> {
     let mut sources: Vec<_> = hours
         .between(since_ms, until_ms)
         .into_iter()
-        .map(|(hour, pool)| {
-            let first = since_ms.max(hour).div_euclid(1000);
-            let last = until_ms.min(hour + HOUR_MS - 1).div_euclid(1000);
-            (Some(first..=last), pool)
-        })
+        .map(|(hour, pool)| (Some(hour), pool))
         .collect();
     sources.push((None, store.pool().clone()));
     sources
 }
 
-/// The seconds a read walks in `source`: `seconds` if the file is indexed by second (the
-/// current hour's), none if by node.
-async fn seconds_to_walk(
-    source: &AnyPool,
-    seconds: Option<RangeInclusive<i64>>,
-) -> Result<Option<RangeInclusive<i64>>, StoreError> {
-    let Some(seconds) = seconds else {
-        return Ok(None);
+/// A file's read of the messages stamped in `[since_ms, until_ms]`: a transaction on it, and the
+/// seconds to walk if it is the hour being written (indexed by second); none for an hour's file
+/// without messages. Each file is read in turn, so that a read holds one connection at a time.
+async fn begin_source(
+    hour: Option<i64>,
+    pool: &AnyPool,
+    since_ms: i64,
+    until_ms: i64,
+) -> Result<Option<(Transaction<'static, Any>, Option<RangeInclusive<i64>>)>, StoreError> {
+    let Some(hour) = hour else {
+        return Ok(Some((pool.begin().await?, None)));
     };
-    let by_second: i64 = sqlx::query_scalar(INDEXED_BY_SECOND)
-        .fetch_one(source)
-        .await?;
-    Ok((by_second > 0).then_some(seconds))
+    let (tx, layout) = sqlite::begin_read(pool).await?;
+    Ok(match layout {
+        Layout::Empty => None,
+        Layout::ByNode => Some((tx, None)),
+        // From the window's start in the hour to its newest message (not the hour's end, so that
+        // the newest minute walked first is one that has messages).
+        Layout::BySecond { newest_second } => {
+            let first = since_ms.max(hour).div_euclid(1000);
+            let last = until_ms.div_euclid(1000).min(newest_second);
+            Some((tx, Some(first..=last)))
+        }
+    })
 }
 
 /// A query of a file indexed by second, walking its seconds `$2` down to `$1` as `l` (a look-up
@@ -575,10 +582,10 @@ fn by_second(columns: &str, filter: &str) -> String {
     )
 }
 
-/// A node's newest messages in `source` matching `query`: by its node index, or second by
-/// second, the newest minute first (most reads want only the newest, and find them there).
+/// A node's newest messages in a file matching `query`: by its node index, or second by second,
+/// the newest minute first (most reads want only the newest, and find them there).
 async fn newest_of_node(
-    source: &AnyPool,
+    tx: &mut Transaction<'static, Any>,
     seconds: Option<RangeInclusive<i64>>,
     node_id: i64,
     query: &LogQuery,
@@ -596,7 +603,7 @@ async fn newest_of_node(
         .bind(query.since_ms)
         .bind(query.until_ms)
         .bind(i64::from(query.limit))
-        .fetch_all(source)
+        .fetch_all(&mut **tx)
         .await?;
         return read_all::<HourLogRow, HourLogRow>(&rows);
     };
@@ -606,25 +613,26 @@ async fn newest_of_node(
          AND l.created_ms >= $6 AND l.created_ms <= $7 \
          ORDER BY l.created_ms DESC, l.id DESC LIMIT $8",
     );
-    let walk = |first: i64, last: i64, limit: usize| {
-        read(&sql)
-            .bind(first)
-            .bind(last)
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let (first, last) = seconds.into_inner();
+    let minute = last.saturating_sub(59).max(first);
+    let mut rows = Vec::new();
+    for (from, to) in [(minute, last), (first, minute - 1)] {
+        if from > to || rows.len() >= limit {
+            continue;
+        }
+        let found = read(&sql)
+            .bind(from)
+            .bind(to)
             .bind(node_id)
             .bind(query.msg.clone())
             .bind(query.target.clone())
             .bind(query.since_ms)
             .bind(query.until_ms)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(source)
-    };
-    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-    let (first, last) = seconds.into_inner();
-    let minute = last.saturating_sub(59).max(first);
-    let mut rows = read_all::<HourLogRow, HourLogRow>(&walk(minute, last, limit).await?)?;
-    if rows.len() < limit && minute > first {
-        let before = walk(first, minute - 1, limit - rows.len()).await?;
-        rows.extend(read_all::<HourLogRow, HourLogRow>(&before)?);
+            .bind(i64::try_from(limit - rows.len()).unwrap_or(i64::MAX))
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.extend(read_all::<HourLogRow, HourLogRow>(&found)?);
     }
     Ok(rows)
 }
@@ -637,14 +645,17 @@ async fn hour_logs(
 ) -> Result<Vec<StoredLog>, StoreError> {
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let nodes = nodes_named(store, Some(&query.peer_id)).await?;
+    if nodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (since_ms, until_ms) = (query.since_ms, query.until_ms);
     let mut found = Vec::new();
-    for (seconds, source) in message_sources(store, hours, query.since_ms, query.until_ms) {
-        if nodes.is_empty() {
-            break;
-        }
-        let seconds = seconds_to_walk(&source, seconds).await?;
+    for (hour, pool) in message_sources(store, hours, since_ms, until_ms) {
+        let Some((mut tx, seconds)) = begin_source(hour, &pool, since_ms, until_ms).await? else {
+            continue;
+        };
         for (&node_id, (peer_id, format)) in &nodes {
-            for row in newest_of_node(&source, seconds.clone(), node_id, query).await? {
+            for row in newest_of_node(&mut tx, seconds.clone(), node_id, query).await? {
                 found.push(row.of_node(peer_id.clone(), format.clone()));
             }
         }
@@ -678,11 +689,13 @@ async fn hour_log_stats(
     };
     let mut totals: BTreeMap<String, i64> = counts.into_iter().collect();
     for (hour, pool) in hours.all() {
-        let seconds = hour.div_euclid(1000)..=(hour + HOUR_MS - 1).div_euclid(1000);
-        let rows = match (&of_nodes, seconds_to_walk(&pool, Some(seconds)).await?) {
+        let Some((mut tx, seconds)) = begin_source(Some(hour), &pool, hour, i64::MAX).await? else {
+            continue;
+        };
+        let rows = match (&of_nodes, seconds) {
             (None, _) => {
                 read("SELECT msg, COUNT(*) AS qty FROM stream_logs GROUP BY msg")
-                    .fetch_all(&pool)
+                    .fetch_all(&mut *tx)
                     .await?
             }
             (Some(ids), None) => {
@@ -690,7 +703,7 @@ async fn hour_log_stats(
                     "SELECT msg, COUNT(*) AS qty FROM stream_logs WHERE node_id IN ({ids}) \
                      GROUP BY msg"
                 ))
-                .fetch_all(&pool)
+                .fetch_all(&mut *tx)
                 .await?
             }
             (Some(ids), Some(seconds)) => {
@@ -701,7 +714,7 @@ async fn hour_log_stats(
                 ))
                 .bind(first)
                 .bind(last)
-                .fetch_all(&pool)
+                .fetch_all(&mut *tx)
                 .await?
             }
         };
@@ -720,15 +733,18 @@ async fn hour_network_states(
     since_ms: i64,
 ) -> Result<Vec<StoredLog>, StoreError> {
     let mut newest: BTreeMap<i64, HourLogRow> = BTreeMap::new();
-    for (_, source) in message_sources(store, hours, since_ms, i64::MAX) {
-        // Read the same way whichever index the file has: no index leads with the message's kind.
+    for (hour, pool) in message_sources(store, hours, since_ms, i64::MAX) {
+        let Some((mut tx, _)) = begin_source(hour, &pool, since_ms, i64::MAX).await? else {
+            continue;
+        };
+        // The same whichever index the file has: none leads with the message's kind.
         let rows = read(
             "SELECT node_id, msg, created_ms, log FROM stream_logs WHERE id IN \
              (SELECT MAX(id) FROM stream_logs WHERE msg = 'system.network_state' \
              AND created_ms >= $1 GROUP BY node_id)",
         )
         .bind(since_ms)
-        .fetch_all(&source)
+        .fetch_all(&mut *tx)
         .await?;
         for row in read_all::<HourLogRow, HourLogRow>(&rows)? {
             match newest.get(&row.node_id()) {
@@ -949,9 +965,13 @@ impl StreamStore for SqlStore {
         let mut stats = read_all::<TableStats, TableStats>(&rows)?;
         if let Some(hours) = self.hour_files() {
             let mut in_hours = 0;
-            for (_, pool) in hours.all() {
+            for (hour, pool) in hours.all() {
+                let Some((mut tx, _)) = begin_source(Some(hour), &pool, hour, i64::MAX).await?
+                else {
+                    continue;
+                };
                 let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
-                    .fetch_one(&pool)
+                    .fetch_one(&mut *tx)
                     .await?;
                 in_hours += count;
             }
