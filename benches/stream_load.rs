@@ -433,12 +433,14 @@ fn purge_seconds(text: &str) -> (f64, f64) {
 }
 
 /// While the step's streams run, every `every` seconds: the frames sent and committed in it, the
-/// server's CPU per 1,000 frames and RSS, the probes' p99, the backlog (sent and not committed)
-/// and the purge's time so far.
+/// server's CPU per 1,000 frames and RSS, the loader's CPU per 1,000 frames (over an hour this
+/// machine's speed drifts by a third: the server's CPU over the loader's shows whether its cost
+/// per frame grew), the probes' p99, the backlog (sent and not committed) and the purge's time so
+/// far.
 fn report_while_running(
     runtime: &tokio::runtime::Runtime,
     every: u64,
-    (base, pid): (&str, &str),
+    (base, pid, loader_pid): (&str, &str, &str),
     sent: &AtomicU64,
     delays: &Mutex<Vec<(Instant, Duration)>>,
     streams: &[tokio::task::JoinHandle<()>],
@@ -449,6 +451,7 @@ fn report_while_running(
         0,
         cpu_ms(pid),
         committed(&runtime.block_on(metrics(base))),
+        cpu_ms(loader_pid),
     );
     while !streams.iter().all(|stream| stream.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
@@ -461,8 +464,10 @@ fn report_while_running(
             sent.load(Ordering::Relaxed),
             cpu_ms(pid),
             committed(&text),
+            cpu_ms(loader_pid),
         );
         let frames = now.1 - last.1;
+        let (serve_cpu, loader_cpu) = (now.2 - last.2, now.4 - last.4);
         let mut window: Vec<Duration> = delays
             .lock()
             .map(|delays| {
@@ -477,13 +482,16 @@ fn report_while_running(
         let (purge_s, purge_statements) = purge_seconds(&text);
         println!(
             "  at {:.0} s: {:.0} frames/s sent, {:.0}/s committed; serve {:.1} CPU-ms per 1,000 \
-             frames, RSS {:.1} MB; probe p99 {:.0} ms ({} probes); backlog {} frames; purge so \
-             far {purge_s:.2} s in {purge_statements} statements",
+             frames, RSS {:.1} MB; loader {:.1} (serve/loader {:.2}); probe p99 {:.0} ms ({} \
+             probes); backlog {} frames; purge so far {purge_s:.2} s in {purge_statements} \
+             statements",
             started.elapsed().as_secs_f64(),
             frames as f64 / (now.0 - last.0).as_secs_f64(),
             (now.3 - last.3) as f64 / (now.0 - last.0).as_secs_f64(),
-            (now.2 - last.2) as f64 * 1000.0 / frames.max(1) as f64,
+            per_thousand(serve_cpu, frames),
             rss_kib(pid) as f64 / 1024.0,
+            per_thousand(loader_cpu, frames),
+            serve_cpu as f64 / loader_cpu.max(1) as f64,
             percentile(&window, 0.99).as_secs_f64() * 1e3,
             window.len(),
             now.1.saturating_sub(now.3),
@@ -1067,7 +1075,7 @@ fn main() {
                 report_while_running(
                     &runtime,
                     every,
-                    (&served.base, &pid),
+                    (&served.base, &pid, &loader_pid),
                     &sent,
                     &probes,
                     &streams,

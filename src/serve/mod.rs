@@ -149,6 +149,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         stopped,
     ));
     tokio::spawn(service::watchdog());
+    tokio::spawn(service::return_freed_memory());
     tracing::info!(listen = %config.listen, tls = config.tls.is_some(), "serving");
     service::ready();
 
