@@ -432,6 +432,16 @@ fn purge_seconds(text: &str) -> (f64, f64) {
     (metric_sum(text, &seconds), metric_sum(text, &counts))
 }
 
+/// What `report_while_running` reads at the end of each interval; an interval's figures are the
+/// differences of two.
+struct Tally {
+    at: Instant,
+    sent: u64,
+    committed: u64,
+    serve_cpu_ms: u64,
+    loader_cpu_ms: u64,
+}
+
 /// While the step's streams run, every `every` seconds: the frames sent and committed in it, the
 /// server's CPU per 1,000 frames and RSS, the loader's CPU per 1,000 frames (over an hour this
 /// machine's speed drifts by a third: the server's CPU over the loader's shows whether its cost
@@ -446,34 +456,31 @@ fn report_while_running(
     streams: &[tokio::task::JoinHandle<()>],
 ) {
     let started = Instant::now();
-    let mut last = (
-        Instant::now(),
-        0,
-        cpu_ms(pid),
-        committed(&runtime.block_on(metrics(base))),
-        cpu_ms(loader_pid),
-    );
+    let tally = |committed| Tally {
+        at: Instant::now(),
+        sent: sent.load(Ordering::Relaxed),
+        committed,
+        serve_cpu_ms: cpu_ms(pid),
+        loader_cpu_ms: cpu_ms(loader_pid),
+    };
+    let mut last = tally(committed(&runtime.block_on(metrics(base))));
     while !streams.iter().all(|stream| stream.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        if last.0.elapsed() < Duration::from_secs(every) {
+        if last.at.elapsed() < Duration::from_secs(every) {
             continue;
         }
         let text = runtime.block_on(metrics(base));
-        let now = (
-            Instant::now(),
-            sent.load(Ordering::Relaxed),
-            cpu_ms(pid),
-            committed(&text),
-            cpu_ms(loader_pid),
-        );
-        let frames = now.1 - last.1;
-        let (serve_cpu, loader_cpu) = (now.2 - last.2, now.4 - last.4);
+        let now = tally(committed(&text));
+        let frames = now.sent - last.sent;
+        let seconds = (now.at - last.at).as_secs_f64();
+        let serve_cpu = now.serve_cpu_ms - last.serve_cpu_ms;
+        let loader_cpu = now.loader_cpu_ms - last.loader_cpu_ms;
         let mut window: Vec<Duration> = delays
             .lock()
             .map(|delays| {
                 delays
                     .iter()
-                    .filter(|(at, _)| *at >= last.0)
+                    .filter(|(at, _)| *at >= last.at)
                     .map(|(_, delay)| *delay)
                     .collect()
             })
@@ -486,15 +493,15 @@ fn report_while_running(
              probes); backlog {} frames; purge so far {purge_s:.2} s in {purge_statements} \
              statements",
             started.elapsed().as_secs_f64(),
-            frames as f64 / (now.0 - last.0).as_secs_f64(),
-            (now.3 - last.3) as f64 / (now.0 - last.0).as_secs_f64(),
+            frames as f64 / seconds,
+            (now.committed - last.committed) as f64 / seconds,
             per_thousand(serve_cpu, frames),
             rss_kib(pid) as f64 / 1024.0,
             per_thousand(loader_cpu, frames),
             serve_cpu as f64 / loader_cpu.max(1) as f64,
             percentile(&window, 0.99).as_secs_f64() * 1e3,
             window.len(),
-            now.1.saturating_sub(now.3),
+            now.sent.saturating_sub(now.committed),
         );
         last = now;
     }
