@@ -440,10 +440,13 @@ struct Tally {
     committed: u64,
     serve_cpu_ms: u64,
     loader_cpu_ms: u64,
+    /// PostgreSQL's processes' CPU ms, when the server stores there.
+    postgres_cpu_ms: Option<u64>,
 }
 
 /// While the step's streams run, every `every` seconds: the frames sent and committed in it, the
-/// server's CPU per 1,000 frames and RSS, the loader's CPU per 1,000 frames (over an hour this
+/// server's CPU per 1,000 frames and RSS (and PostgreSQL's processes' CPU when `postgres`), the
+/// loader's CPU per 1,000 frames (over an hour this
 /// machine's speed drifts by a third: the server's CPU over the loader's shows whether its cost
 /// per frame grew), the probes' p99, the backlog (sent and not committed) and the purge's time so
 /// far.
@@ -451,6 +454,7 @@ fn report_while_running(
     runtime: &tokio::runtime::Runtime,
     every: u64,
     (base, pid, loader_pid): (&str, &str, &str),
+    postgres: bool,
     sent: &AtomicU64,
     delays: &Mutex<Vec<(Instant, Duration)>>,
     streams: &[tokio::task::JoinHandle<()>],
@@ -462,6 +466,7 @@ fn report_while_running(
         committed,
         serve_cpu_ms: cpu_ms(pid),
         loader_cpu_ms: cpu_ms(loader_pid),
+        postgres_cpu_ms: postgres.then(postgres_cpu_ms),
     };
     let mut last = tally(committed(&runtime.block_on(metrics(base))));
     while !streams.iter().all(|stream| stream.is_finished()) {
@@ -475,6 +480,13 @@ fn report_while_running(
         let seconds = (now.at - last.at).as_secs_f64();
         let serve_cpu = now.serve_cpu_ms - last.serve_cpu_ms;
         let loader_cpu = now.loader_cpu_ms - last.loader_cpu_ms;
+        let postgres_cpu = match (now.postgres_cpu_ms, last.postgres_cpu_ms) {
+            (Some(now), Some(last)) => format!(
+                ", PostgreSQL's processes {:.1}",
+                per_thousand(now.saturating_sub(last), frames)
+            ),
+            _ => String::new(),
+        };
         let mut window: Vec<Duration> = delays
             .lock()
             .map(|delays| {
@@ -489,7 +501,7 @@ fn report_while_running(
         let (purge_s, purge_statements) = purge_seconds(&text);
         println!(
             "  at {:.0} s: {:.0} frames/s sent, {:.0}/s committed; serve {:.1} CPU-ms per 1,000 \
-             frames, RSS {:.1} MB; loader {:.1} (serve/loader {:.2}); probe p99 {:.0} ms ({} \
+             frames{postgres_cpu}, RSS {:.1} MB; loader {:.1} (serve/loader {:.2}); probe p99 {:.0} ms ({} \
              probes); backlog {} frames; purge so far {purge_s:.2} s in {purge_statements} \
              statements",
             started.elapsed().as_secs_f64(),
@@ -1083,6 +1095,7 @@ fn main() {
                     &runtime,
                     every,
                     (&served.base, &pid, &loader_pid),
+                    *label == "PostgreSQL",
                     &sent,
                     &probes,
                     &streams,

@@ -75,27 +75,3 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
     }
     Ok(limit.rlim_cur)
 }
-
-/// How often `return_freed_memory` gives the heap's free pages back.
-const RETURN_FREED_EVERY: Duration = Duration::from_secs(10);
-
-/// Gives the heap's free pages back to the kernel every `RETURN_FREED_EVERY`, for as long as the
-/// runtime runs tasks. glibc keeps what a thread frees in that thread's arena for its next
-/// allocations and gives back only each heap's top, so a server whose threads take turns with
-/// bursts of messages holds every arena's high-water mark: under 10,000 stream messages a second
-/// `serve` had 122 MB from the system at the 10th minute and 34 MB of it in use, and the rest
-/// grew with the hours. A trim costs the pages it gives back a fault each when they are used
-/// again. Elsewhere than glibc it returns at once.
-pub async fn return_freed_memory() {
-    #[cfg(target_env = "gnu")]
-    {
-        let mut ticker = tokio::time::interval(RETURN_FREED_EVERY);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            // SAFETY: malloc_trim takes no pointer; it locks each arena while it walks it.
-            // It blocks for as long as the walk takes: on a thread of its own.
-            let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
-        }
-    }
-}

@@ -149,7 +149,6 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         stopped,
     ));
     tokio::spawn(service::watchdog());
-    tokio::spawn(service::return_freed_memory());
     tracing::info!(listen = %config.listen, tls = config.tls.is_some(), "serving");
     service::ready();
 
