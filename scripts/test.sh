@@ -61,6 +61,9 @@ command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 # The status page is tested in a real headless browser.
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+# jemalloc's build runs its configure script and make (SQLite's needs only the C compiler).
+command -v make >/dev/null 2>&1 || packages+=(make)
+command -v cc >/dev/null 2>&1 || packages+=(gcc)
 # The symbol-order check reads the binary with nm; the package strips it and checks it with readelf.
 command -v nm >/dev/null 2>&1 || packages+=(binutils)
 # The differential test compares our parser with the reference one, Python's prometheus_client:

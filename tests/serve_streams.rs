@@ -1070,6 +1070,59 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
     });
 }
 
+/// How many of this process's descriptors are open on the file at `path`.
+fn descriptors_on(path: &str) -> usize {
+    let file = std::fs::canonicalize(path).expect("the file");
+    std::fs::read_dir("/proc/self/fd")
+        .expect("this process's descriptors")
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| *target == file)
+        .count()
+}
+
+/// A node's newest messages are read from the newest hours only as far back as the limit needs:
+/// an older hour's file is not opened when the newer ones hold enough (every read opened every
+/// hour of the raw window, and kept each one's connection and cache), and is when they do not.
+#[test]
+fn sqlite_reads_back_only_as_many_hours_as_the_limit_needs() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
+    const HOUR_MS: i64 = 3_600_000;
+    let database = database(Kind::Sqlite, "hours_read_back");
+    let runtime = crate::common::store_runtime();
+    runtime.block_on(async {
+        let now = crate::common::unix_ms();
+        let this_hour = now - now.rem_euclid(HOUR_MS);
+        let hour_before = this_hour - 1;
+        let store = SqlStore::open(&database).await.expect("open");
+        store
+            .write_streams(&StreamBatch {
+                connects: vec![alice_connects(hour_before - HOUR_MS)],
+                logs: [hour_before - 1, hour_before, this_hour, now]
+                    .into_iter()
+                    .map(|at| interval_row(NodeRef::Connecting(0), at, false))
+                    .collect(),
+                ..StreamBatch::default()
+            })
+            .await
+            .expect("stored");
+        store.close().await;
+
+        // Opened again, no hour's file is open until a read uses it.
+        let store = SqlStore::open(&database).await.expect("open again");
+        let older = hour_file(&database, hour_before);
+        assert_eq!(descriptors_on(&older), 0);
+        assert_eq!(newest_stored_at(&store, ALICE, 2).await, [now, this_hour]);
+        assert_eq!(descriptors_on(&older), 0, "the hour before was opened");
+        assert_eq!(
+            newest_stored_at(&store, ALICE, 3).await,
+            [now, this_hour, hour_before]
+        );
+        assert_eq!(descriptors_on(&older), 1, "the hour before was not read");
+        store.close().await;
+    });
+}
+
 /// SQLite's hours' files are as durable as the main file: what was queryable is there after a
 /// kill -9 that left it in an hour's write-ahead log only, and the restarted server writes on
 /// into the hours it found.
