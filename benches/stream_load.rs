@@ -56,6 +56,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -260,11 +261,11 @@ fn options() -> Options {
     }
 }
 
-/// CPU ms of every PostgreSQL process on this machine (the server's work for PostgreSQL happens
-/// there, not in `serve`).
-fn postgres_cpu_ms() -> u64 {
+/// CPU ms of each PostgreSQL process on this machine, by pid (the server's work for PostgreSQL
+/// happens there, not in `serve`).
+fn postgres_cpu() -> BTreeMap<String, u64> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return BTreeMap::new();
     };
     entries
         .filter_map(Result::ok)
@@ -274,7 +275,19 @@ fn postgres_cpu_ms() -> u64 {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "postgres")
         })
-        .map(|pid| cpu_ms(&pid))
+        .map(|pid| {
+            let cpu = cpu_ms(&pid);
+            (pid, cpu)
+        })
+        .collect()
+}
+
+/// PostgreSQL's processes' CPU ms from `before` to `now`: a process that ended meanwhile (a
+/// connection closed) takes its time with it, so each is counted from where it was, or from its
+/// start, never as a total that fell.
+fn postgres_cpu_since(before: &BTreeMap<String, u64>, now: &BTreeMap<String, u64>) -> u64 {
+    now.iter()
+        .map(|(pid, cpu)| cpu.saturating_sub(before.get(pid).copied().unwrap_or(0)))
         .sum()
 }
 
@@ -440,7 +453,7 @@ struct Tally {
     serve_cpu_ms: u64,
     loader_cpu_ms: u64,
     /// PostgreSQL's processes' CPU ms, when the server stores there.
-    postgres_cpu_ms: Option<u64>,
+    postgres_cpu: Option<BTreeMap<String, u64>>,
 }
 
 /// While the step's streams run, every `every` seconds: the frames sent and committed in it, the
@@ -465,7 +478,7 @@ fn report_while_running(
         committed,
         serve_cpu_ms: cpu_ms(pid),
         loader_cpu_ms: cpu_ms(loader_pid),
-        postgres_cpu_ms: postgres.then(postgres_cpu_ms),
+        postgres_cpu: postgres.then(postgres_cpu),
     };
     let mut last = tally(committed(&runtime.block_on(metrics(base))));
     while !streams.iter().all(|stream| stream.is_finished()) {
@@ -479,10 +492,10 @@ fn report_while_running(
         let seconds = (now.at - last.at).as_secs_f64();
         let serve_cpu = now.serve_cpu_ms - last.serve_cpu_ms;
         let loader_cpu = now.loader_cpu_ms - last.loader_cpu_ms;
-        let postgres_cpu = match (now.postgres_cpu_ms, last.postgres_cpu_ms) {
+        let postgres_cpu = match (&now.postgres_cpu, &last.postgres_cpu) {
             (Some(now), Some(last)) => format!(
                 ", PostgreSQL's processes {:.1}",
-                per_thousand(now.saturating_sub(last), frames)
+                per_thousand(postgres_cpu_since(last, now), frames)
             ),
             _ => String::new(),
         };
@@ -1061,7 +1074,7 @@ fn main() {
             let sent = Arc::new(AtomicU64::new(0));
             let base_before = committed(&runtime.block_on(metrics(&served.base)));
             let (server_before, loader_before, postgres_before) =
-                (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu_ms());
+                (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu());
             let old_day = old_day.as_ref().filter(|_| step == 0);
             let started = Instant::now();
             let streams = spawn_streams(&runtime, &ws, &options, (step, *rate), &sent);
@@ -1120,7 +1133,10 @@ fn main() {
             let postgres = match *label {
                 "PostgreSQL" => format!(
                     ", PostgreSQL's processes {:.1}",
-                    per_thousand(postgres_cpu_ms() - postgres_before, frames)
+                    per_thousand(
+                        postgres_cpu_since(&postgres_before, &postgres_cpu()),
+                        frames
+                    )
                 ),
                 _ => String::new(),
             };
