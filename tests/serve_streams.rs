@@ -1123,6 +1123,44 @@ fn sqlite_reads_back_only_as_many_hours_as_the_limit_needs() {
     });
 }
 
+/// A batch is written in statements of many rows each (16 on PostgreSQL; on SQLite, whose
+/// parameters are bound by their place, 256, then 16 for the rest): 600 messages, some of them
+/// from `/audit` (SQLite's main file), are stored whole, each with its own time.
+#[test]
+fn a_batch_of_many_statements_is_stored_whole() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
+    for kind in KINDS {
+        let database = database(kind, "many_statements");
+        let runtime = crate::common::store_runtime();
+        runtime.block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = crate::common::unix_ms();
+            let stamps: Vec<i64> = (0..600).map(|back| now - back * 7).collect();
+            store
+                .write_streams(&StreamBatch {
+                    connects: vec![alice_connects(now - 600 * 7)],
+                    logs: stamps
+                        .iter()
+                        .enumerate()
+                        .map(|(at, stamp)| {
+                            interval_row(NodeRef::Connecting(0), *stamp, at % 9 == 0)
+                        })
+                        .collect(),
+                    ..StreamBatch::default()
+                })
+                .await
+                .expect("stored");
+            assert_eq!(
+                newest_stored_at(&store, ALICE, 1_000).await,
+                stamps,
+                "{kind:?}"
+            );
+            store.close().await;
+        });
+    }
+}
+
 /// SQLite's hours' files are as durable as the main file: what was queryable is there after a
 /// kill -9 that left it in an hour's write-ahead log only, and the restarted server writes on
 /// into the hours it found.

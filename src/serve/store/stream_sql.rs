@@ -2,12 +2,13 @@
 //! multi-row INSERTs and last-seen times as one UPDATE ... FROM (VALUES ...) per batch: at
 //! thousands of messages a second, statements per row would be the cost.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use serde_json::Value;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use super::StoreError;
 use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES};
@@ -20,36 +21,76 @@ use super::streams::{
     StoredSample, StreamBatch, StreamNode, StreamStore, TableStats, chain_key, sample_minute,
 };
 
-/// Rows per INSERT or UPDATE statement. Fewer statements cost less, but SQLite looks a `$n`
-/// parameter's name up by walking the statement's list, so binding costs grow with the square of
-/// the parameters in one statement: 256 rows (1,536 parameters) spent a fifth of the server's CPU
-/// there, 32 rows 3 %, 16 rows less again.
-pub(super) const ROWS_PER_STATEMENT: usize = 16;
-
-/// `($1, $2, ...), ($k, ...)`: `rows` tuples of `columns` parameters.
-pub(super) fn placeholders(rows: usize, columns: usize) -> String {
-    let tuples: Vec<String> = (0..rows)
-        .map(|row| {
-            let parameters: Vec<String> = (1..=columns)
-                .map(|column| format!("${}", row * columns + column))
-                .collect();
-            format!("({})", parameters.join(", "))
-        })
-        .collect();
-    tuples.join(", ")
+/// How a database is handed a multi-row statement's parameters, and how many rows a statement
+/// takes. Fewer statements cost less (each is a round trip to SQLite's thread or PostgreSQL),
+/// but SQLite looks a named parameter (`$n`) up by walking the statement's list of names, so
+/// binding them costs the square of their number: 256 rows (1,536 `$n`) spent a fifth of the
+/// server's CPU there. An anonymous `?`, which PostgreSQL does not know, is bound by its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Parameters {
+    /// PostgreSQL's `$1, $2, ...`.
+    Numbered,
+    /// SQLite's `?`.
+    Anonymous,
 }
 
-fn insert_logs_sql(rows: usize) -> String {
+impl Parameters {
+    pub(super) fn of(connection: &AnyConnection) -> Parameters {
+        if connection.backend_name() == "SQLite" {
+            Parameters::Anonymous
+        } else {
+            Parameters::Numbered
+        }
+    }
+
+    /// SQLite's were 16 while they were `$n` (256 spent a fifth of the CPU, 32 rows 3 %);
+    /// PostgreSQL's stay at the 16 they were measured with.
+    pub(super) fn rows_per_statement(self) -> usize {
+        match self {
+            Parameters::Numbered => 16,
+            Parameters::Anonymous => 256,
+        }
+    }
+
+    /// The rows of `items`, a statement's each: full statements, then the rest in statements of
+    /// 16 rows and a last shorter one. A connection keeps each statement text it ran prepared,
+    /// and one of 256 rows holds about 200 KB: a statement for every length up to 256 cost
+    /// `serve` 10 to 25 MB of RSS.
+    pub(super) fn chunks<T>(self, items: &[T]) -> impl Iterator<Item = &[T]> {
+        let (whole, rest) = items.split_at(items.len() - items.len() % self.rows_per_statement());
+        whole
+            .chunks(self.rows_per_statement())
+            .chain(rest.chunks(Parameters::Numbered.rows_per_statement()))
+    }
+
+    /// `($1, $2, ...), ($k, ...)` or `(?, ?, ...), (?, ...)`: `rows` tuples of `columns`.
+    pub(super) fn placeholders(self, rows: usize, columns: usize) -> String {
+        let tuples: Vec<String> = (0..rows)
+            .map(|row| {
+                let parameters: Vec<String> = (1..=columns)
+                    .map(|column| match self {
+                        Parameters::Numbered => format!("${}", row * columns + column),
+                        Parameters::Anonymous => "?".to_owned(),
+                    })
+                    .collect();
+                format!("({})", parameters.join(", "))
+            })
+            .collect();
+        tuples.join(", ")
+    }
+}
+
+fn insert_logs_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "INSERT INTO stream_logs (node_id, created_ms, msg, target, audit, log) VALUES {}",
-        placeholders(rows, 6)
+        parameters.placeholders(rows, 6)
     )
 }
 
 /// A contact newer than the node's disconnection undoes it: the node was marked gone for want
 /// of contact (`disconnect_stale`, say after a database outage held its contacts back), yet it
 /// is heard.
-fn update_seen_sql(rows: usize) -> String {
+fn update_seen_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "UPDATE stream_nodes SET last_seen_ms = v.column2, \
          state = COALESCE(v.column3, stream_nodes.state), \
@@ -57,24 +98,24 @@ fn update_seen_sql(rows: usize) -> String {
          ELSE stream_nodes.disconnected_ms END \
          FROM (VALUES {}) AS v WHERE stream_nodes.id = v.column1 \
          AND v.column2 >= stream_nodes.last_seen_ms",
-        placeholders(rows, 3)
+        parameters.placeholders(rows, 3)
     )
 }
 
 /// A node gone, unless it was heard after: a later contact (from another instance it
 /// reconnected to) keeps it connected.
-fn update_gone_sql(rows: usize) -> String {
+fn update_gone_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "UPDATE stream_nodes SET disconnected_ms = v.column2 FROM (VALUES {}) AS v \
          WHERE stream_nodes.id = v.column1 AND stream_nodes.last_seen_ms <= v.column2",
-        placeholders(rows, 2)
+        parameters.placeholders(rows, 2)
     )
 }
 
 /// A block's first sight is the earliest of all: a later sight, from this batch or another
 /// instance's, leaves it be; its reports add up. Every row is updated, so every row is returned
 /// with its id.
-fn upsert_blocks_sql(rows: usize) -> String {
+fn upsert_blocks_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "INSERT INTO stream_blocks (chain, height, hash, first_seen_ms, reports) VALUES {} \
          ON CONFLICT (chain, height, hash) DO UPDATE SET \
@@ -82,34 +123,54 @@ fn upsert_blocks_sql(rows: usize) -> String {
          THEN excluded.first_seen_ms ELSE stream_blocks.first_seen_ms END, \
          reports = stream_blocks.reports + excluded.reports \
          RETURNING id, chain, height, hash",
-        placeholders(rows, 5)
+        parameters.placeholders(rows, 5)
     )
 }
 
 /// A node reports a block once per connection; a second report (a reconnect) keeps the first.
-fn insert_imports_sql(rows: usize) -> String {
+fn insert_imports_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "INSERT INTO stream_block_imports (block_id, node_id, imported_ms) VALUES {} \
          ON CONFLICT (block_id, node_id) DO NOTHING",
-        placeholders(rows, 3)
+        parameters.placeholders(rows, 3)
     )
 }
 
-/// The full-size statements, built once; a batch's last, shorter chunk is built when needed.
-static INSERT_LOGS: LazyLock<String> = LazyLock::new(|| insert_logs_sql(ROWS_PER_STATEMENT));
-static UPDATE_SEEN: LazyLock<String> = LazyLock::new(|| update_seen_sql(ROWS_PER_STATEMENT));
-static UPSERT_BLOCKS: LazyLock<String> = LazyLock::new(|| upsert_blocks_sql(ROWS_PER_STATEMENT));
-static INSERT_IMPORTS: LazyLock<String> = LazyLock::new(|| insert_imports_sql(ROWS_PER_STATEMENT));
-static INSERT_SAMPLES: LazyLock<String> = LazyLock::new(|| insert_samples_sql(ROWS_PER_STATEMENT));
-static UPDATE_GONE: LazyLock<String> = LazyLock::new(|| update_gone_sql(ROWS_PER_STATEMENT));
+/// A multi-row statement, its full-size text built once for each database; a batch's last,
+/// shorter chunk is built when needed.
+struct MultiRow {
+    build: fn(Parameters, usize) -> String,
+    numbered: OnceLock<String>,
+    anonymous: OnceLock<String>,
+}
 
-fn sql_for(rows: usize, full: &'static LazyLock<String>, build: fn(usize) -> String) -> String {
-    if rows == ROWS_PER_STATEMENT {
-        full.as_str().to_owned()
-    } else {
-        build(rows)
+impl MultiRow {
+    const fn new(build: fn(Parameters, usize) -> String) -> MultiRow {
+        MultiRow {
+            build,
+            numbered: OnceLock::new(),
+            anonymous: OnceLock::new(),
+        }
+    }
+
+    fn text(&self, parameters: Parameters, rows: usize) -> Cow<'_, str> {
+        if rows != parameters.rows_per_statement() {
+            return Cow::Owned((self.build)(parameters, rows));
+        }
+        let full = match parameters {
+            Parameters::Numbered => &self.numbered,
+            Parameters::Anonymous => &self.anonymous,
+        };
+        Cow::Borrowed(full.get_or_init(|| (self.build)(parameters, rows)))
     }
 }
+
+static INSERT_LOGS: MultiRow = MultiRow::new(insert_logs_sql);
+static UPDATE_SEEN: MultiRow = MultiRow::new(update_seen_sql);
+static UPSERT_BLOCKS: MultiRow = MultiRow::new(upsert_blocks_sql);
+static INSERT_IMPORTS: MultiRow = MultiRow::new(insert_imports_sql);
+static INSERT_SAMPLES: MultiRow = MultiRow::new(insert_samples_sql);
+static UPDATE_GONE: MultiRow = MultiRow::new(update_gone_sql);
 
 const UPSERT_NODE: &str = "INSERT INTO stream_nodes (peer_id, genesis_hash, format, name, chain, \
      implementation, version, authority, startup_time_ms, ip, audit, connected_ms, last_seen_ms, \
@@ -142,8 +203,9 @@ async fn write_logs(
     logs: &[&Message],
     connected: &[i64],
 ) -> Result<(), Unwritten> {
-    for chunk in logs.chunks(ROWS_PER_STATEMENT) {
-        let sql = sql_for(chunk.len(), &INSERT_LOGS, insert_logs_sql);
+    let parameters = Parameters::of(tx);
+    for chunk in parameters.chunks(logs) {
+        let sql = INSERT_LOGS.text(parameters, chunk.len());
         let mut query = sqlx::query(&sql);
         for log in chunk {
             query = query
@@ -189,11 +251,11 @@ async fn write_hour_logs<'b>(
 
 /// A minute's first sample stays: one written again (a batch retried after it committed, or a
 /// node reconnecting to another instance within the minute) changes nothing.
-fn insert_samples_sql(rows: usize) -> String {
+fn insert_samples_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "INSERT INTO stream_samples (node_id, minute_ms, at_ms, state) VALUES {} \
          ON CONFLICT (node_id, minute_ms) DO NOTHING",
-        placeholders(rows, 4)
+        parameters.placeholders(rows, 4)
     )
 }
 
@@ -208,6 +270,7 @@ async fn write_blocks(
     batch: &StreamBatch,
     connected: &[i64],
 ) -> Result<(), StoreError> {
+    let parameters = Parameters::of(tx);
     if batch.blocks.is_empty() {
         return Ok(());
     }
@@ -222,8 +285,8 @@ async fn write_blocks(
     }
     let blocks: Vec<_> = blocks.into_iter().collect();
     let mut ids: HashMap<(String, i64, String), i64> = HashMap::with_capacity(blocks.len());
-    for chunk in blocks.chunks(ROWS_PER_STATEMENT) {
-        let sql = sql_for(chunk.len(), &UPSERT_BLOCKS, upsert_blocks_sql);
+    for chunk in parameters.chunks(&blocks) {
+        let sql = UPSERT_BLOCKS.text(parameters, chunk.len());
         let mut query = sqlx::query_as::<_, (i64, String, i64, String)>(&sql);
         for ((chain, height, hash), (first_ms, reports)) in chunk {
             query = query
@@ -247,8 +310,8 @@ async fn write_blocks(
         imports.entry((block_id, node)).or_insert(block.at_ms);
     }
     let imports: Vec<_> = imports.into_iter().collect();
-    for chunk in imports.chunks(ROWS_PER_STATEMENT) {
-        let sql = sql_for(chunk.len(), &INSERT_IMPORTS, insert_imports_sql);
+    for chunk in parameters.chunks(&imports) {
+        let sql = INSERT_IMPORTS.text(parameters, chunk.len());
         let mut query = sqlx::query(&sql);
         for ((block_id, node), at_ms) in chunk {
             query = query.bind(*block_id).bind(*node).bind(*at_ms);
@@ -263,8 +326,9 @@ async fn write_seen(
     batch: &StreamBatch,
     connected: &[i64],
 ) -> Result<(), Unwritten> {
-    for chunk in batch.seen.chunks(ROWS_PER_STATEMENT) {
-        let sql = sql_for(chunk.len(), &UPDATE_SEEN, update_seen_sql);
+    let parameters = Parameters::of(tx);
+    for chunk in parameters.chunks(&batch.seen) {
+        let sql = UPDATE_SEEN.text(parameters, chunk.len());
         let mut query = sqlx::query(&sql);
         for seen in chunk {
             query = query
@@ -279,8 +343,8 @@ async fn write_seen(
         .iter()
         .filter_map(|seen| Some((seen, seen.sample.as_ref()?)))
         .collect();
-    for chunk in samples.chunks(ROWS_PER_STATEMENT) {
-        let sql = sql_for(chunk.len(), &INSERT_SAMPLES, insert_samples_sql);
+    for chunk in parameters.chunks(&samples) {
+        let sql = INSERT_SAMPLES.text(parameters, chunk.len());
         let mut query = sqlx::query(&sql);
         for (seen, state) in chunk {
             query = query
@@ -448,6 +512,7 @@ impl From<Unwritten> for StoreError {
 /// Writes the batch in one transaction; returns the ids of its connecting nodes.
 async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, Unwritten> {
     let mut tx = store.pool().begin().await?;
+    let parameters = Parameters::of(&tx);
     let mut connected = Vec::with_capacity(batch.connects.len());
     for connect in &batch.connects {
         let identity = &connect.identity;
@@ -488,8 +553,8 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
         }
     }
     // A server stopping under a whole network marks every node gone at once.
-    for chunk in batch.disconnects.chunks(ROWS_PER_STATEMENT) {
-        let sql = sql_for(chunk.len(), &UPDATE_GONE, update_gone_sql);
+    for chunk in parameters.chunks(&batch.disconnects) {
+        let sql = UPDATE_GONE.text(parameters, chunk.len());
         let mut query = sqlx::query(&sql);
         for (node, at_ms) in chunk {
             query = query.bind(resolve(*node, &connected)?).bind(*at_ms);

@@ -14,7 +14,7 @@ use sqlx::{Any, FromRow, Transaction};
 use super::StoreError;
 use super::rows::{read_all, read_by_name};
 use super::sql::{SqlStore, upsert_machine};
-use super::stream_sql::{ROWS_PER_STATEMENT, placeholders};
+use super::stream_sql::Parameters;
 use super::validators::{EpochTotal, StoredDuty, ValidatorHistory, ValidatorStore};
 use crate::wire::execution::ExecutionReport;
 use crate::wire::validators::{
@@ -161,12 +161,13 @@ async fn insert_duties(
     machine_id: i64,
     report: &EpochReport,
 ) -> Result<(), StoreError> {
-    for rows in report.validators.chunks(ROWS_PER_STATEMENT) {
+    let parameters = Parameters::of(tx);
+    for rows in parameters.chunks(&report.validators) {
         let sql = format!(
             "INSERT INTO validator_epochs (machine_id, epoch, validator, balance_offset, duty) \
              VALUES {} ON CONFLICT (machine_id, epoch, validator) DO UPDATE SET \
              balance_offset = excluded.balance_offset, duty = excluded.duty",
-            placeholders(rows.len(), 5)
+            parameters.placeholders(rows.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for validator in rows {
