@@ -56,7 +56,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,7 +69,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use common::streams::{
-    GENESIS, NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peer_id, rss_kib,
+    GENESIS, NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peer_id,
+    reaped_children_cpu_ms, rss_kib,
 };
 use common::{Served, add_key, databases, free_port, percentile};
 
@@ -261,11 +261,13 @@ fn options() -> Options {
     }
 }
 
-/// CPU ms of each PostgreSQL process on this machine, by pid (the server's work for PostgreSQL
-/// happens there, not in `serve`).
-fn postgres_cpu() -> BTreeMap<String, u64> {
+/// CPU ms PostgreSQL's processes on this machine have spent so far (the server's work for
+/// PostgreSQL happens there, not in `serve`): each live process's, and the postmaster's reaped
+/// children's, so that a backend or an autovacuum worker that ended (a connection closed, a
+/// vacuum done) keeps its time counted. The difference of two readings is the CPU between them.
+fn postgres_cpu() -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return BTreeMap::new();
+        return 0;
     };
     entries
         .filter_map(Result::ok)
@@ -275,19 +277,7 @@ fn postgres_cpu() -> BTreeMap<String, u64> {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "postgres")
         })
-        .map(|pid| {
-            let cpu = cpu_ms(&pid);
-            (pid, cpu)
-        })
-        .collect()
-}
-
-/// PostgreSQL's processes' CPU ms from `before` to `now`: a process that ended meanwhile (a
-/// connection closed) takes its time with it, so each is counted from where it was, or from its
-/// start, never as a total that fell.
-fn postgres_cpu_since(before: &BTreeMap<String, u64>, now: &BTreeMap<String, u64>) -> u64 {
-    now.iter()
-        .map(|(pid, cpu)| cpu.saturating_sub(before.get(pid).copied().unwrap_or(0)))
+        .map(|pid| cpu_ms(&pid) + reaped_children_cpu_ms(&pid))
         .sum()
 }
 
@@ -453,7 +443,7 @@ struct Tally {
     serve_cpu_ms: u64,
     loader_cpu_ms: u64,
     /// PostgreSQL's processes' CPU ms, when the server stores there.
-    postgres_cpu: Option<BTreeMap<String, u64>>,
+    postgres_cpu: Option<u64>,
 }
 
 /// While the step's streams run, every `every` seconds: the frames sent and committed in it, the
@@ -492,10 +482,10 @@ fn report_while_running(
         let seconds = (now.at - last.at).as_secs_f64();
         let serve_cpu = now.serve_cpu_ms - last.serve_cpu_ms;
         let loader_cpu = now.loader_cpu_ms - last.loader_cpu_ms;
-        let postgres_cpu = match (&now.postgres_cpu, &last.postgres_cpu) {
+        let postgres_cpu = match (now.postgres_cpu, last.postgres_cpu) {
             (Some(now), Some(last)) => format!(
                 ", PostgreSQL's processes {:.1}",
-                per_thousand(postgres_cpu_since(last, now), frames)
+                per_thousand(now.saturating_sub(last), frames)
             ),
             _ => String::new(),
         };
@@ -1133,10 +1123,7 @@ fn main() {
             let postgres = match *label {
                 "PostgreSQL" => format!(
                     ", PostgreSQL's processes {:.1}",
-                    per_thousand(
-                        postgres_cpu_since(&postgres_before, &postgres_cpu()),
-                        frames
-                    )
+                    per_thousand(postgres_cpu().saturating_sub(postgres_before), frames)
                 ),
                 _ => String::new(),
             };

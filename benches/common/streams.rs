@@ -40,18 +40,32 @@ pub fn interval(id: u64, height: u64) -> String {
 
 /// utime + stime of a process, in ms (Linux clock ticks are 10 ms).
 pub fn cpu_ms(pid: &str) -> u64 {
+    let [user, system, ..] = stat_ticks(pid);
+    (user + system) * 10
+}
+
+/// utime + stime of a process's children that ended and were waited for (cutime + cstime), in
+/// ms: PostgreSQL's postmaster reaps its backends and autovacuum workers, so their CPU stays
+/// counted here once they are gone.
+pub fn reaped_children_cpu_ms(pid: &str) -> u64 {
+    let [_, _, user, system] = stat_ticks(pid);
+    (user + system) * 10
+}
+
+/// utime, stime, cutime and cstime of a process, in clock ticks (0 when it is gone).
+fn stat_ticks(pid: &str) -> [u64; 4] {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |at: usize| {
+    // After the command's `)`: the state is field 3, utime field 14.
+    [11, 12, 13, 14].map(|at| {
         fields
             .get(at)
-            .and_then(|f| f.parse::<u64>().ok())
+            .and_then(|field| field.parse::<u64>().ok())
             .unwrap_or(0)
-    };
-    (ticks(11) + ticks(12)) * 10
+    })
 }
 
 pub fn rss_kib(pid: &str) -> u64 {
