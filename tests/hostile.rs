@@ -169,11 +169,14 @@ fn assert_recovers(outcome: &Outcome, why: &str) {
     assert!(failures[0].contains(why), "{}", failures[0]);
 }
 
-/// The body cap stopped the read, and memory stayed far below the hostile body's size.
+/// The body cap stopped the read, and memory stayed far below the hostile body's size (a read
+/// past the cap would hold a gigabyte). jemalloc keeps the pages of freed buffers for seconds
+/// before it hands them back, so the peak can count buffers already freed: 51 to 52 MB in two
+/// runs of three here, where glibc stayed under 48.
 fn assert_capped(outcome: &Outcome) {
     assert_recovers(outcome, "8388608-byte cap");
     assert!(
-        outcome.peak_rss_kb < 48 * 1024,
+        outcome.peak_rss_kb < 64 * 1024,
         "peak RSS {} kB",
         outcome.peak_rss_kb
     );
