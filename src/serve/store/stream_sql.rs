@@ -43,7 +43,6 @@ impl Parameters {
         }
     }
 
-    /// SQLite's were 16 while they were `$n` (256 spent a fifth of the CPU, 32 rows 3 %);
     /// PostgreSQL's stay at the 16 they were measured with.
     pub(super) fn rows_per_statement(self) -> usize {
         match self {
@@ -53,9 +52,9 @@ impl Parameters {
     }
 
     /// The rows of `items`, a statement's each: full statements, then the rest in statements of
-    /// 16 rows and a last shorter one. A connection keeps each statement text it ran prepared,
-    /// and one of 256 rows holds about 200 KB: a statement for every length up to 256 cost
-    /// `serve` 10 to 25 MB of RSS.
+    /// 16 rows and a last shorter one. A connection keeps each statement text it ran prepared:
+    /// with a statement for every length up to 256, `serve` held 83 and 91 MB of RSS at 10,000
+    /// frames/s, against 65 to 76 MB with 16-row statements.
     pub(super) fn chunks<T>(self, items: &[T]) -> impl Iterator<Item = &[T]> {
         let (whole, rest) = items.split_at(items.len() - items.len() % self.rows_per_statement());
         whole
