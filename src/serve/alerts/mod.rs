@@ -442,10 +442,10 @@ async fn observe<S: Database>(
             last_seen_ms: machine.last_seen_ms,
         });
     }
-    for node in store.stream_nodes().await? {
+    for node in store.node_contacts().await? {
         observations.push(Observation::StreamNode {
-            peer_id: node.identity.peer_id,
-            name: node.identity.name,
+            peer_id: node.peer_id,
+            name: node.name,
             last_seen_ms: node.last_seen_ms,
         });
     }

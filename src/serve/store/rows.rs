@@ -10,7 +10,8 @@ use sqlx::{Any, FromRow, Row};
 
 use super::network::{ChainBlock, ChainNode, ChainSummary, Delay};
 use super::streams::{
-    Benchmark, HostSystem, StoredLog, StoredSample, StreamFormat, StreamNode, TableStats,
+    Benchmark, HostSystem, NodeContact, StoredLog, StoredSample, StreamFormat, StreamNode,
+    TableStats,
 };
 use super::{KeyListing, KeyRecord, MachineSummary, StoreError};
 use crate::wire::telemetry::decode::Identity;
@@ -179,6 +180,12 @@ read_by_name!(NodeRow {
     disconnected_ms,
     state,
     machine
+});
+
+read_by_name!(NodeContact {
+    peer_id,
+    name,
+    last_seen_ms
 });
 
 impl From<NodeRow> for StreamNode {

@@ -17,8 +17,9 @@ use super::sql::SqlStore;
 use super::sqlite::{self, HOUR_MS, HourFiles, Layout, hour_of};
 use super::streams::LogRow as Message;
 use super::streams::{
-    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeRef, Seen, StoredLog,
-    StoredSample, StreamBatch, StreamNode, StreamStore, TableStats, chain_key, sample_minute,
+    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeContact, NodeRef, Seen,
+    StoredLog, StoredSample, StreamBatch, StreamNode, StreamStore, TableStats, chain_key,
+    sample_minute,
 };
 
 /// How a database is handed a multi-row statement's parameters, and how many rows a statement
@@ -859,6 +860,13 @@ impl StreamStore for SqlStore {
         .fetch_all(self.pool())
         .await?;
         read_all::<NodeRow, StreamNode>(&rows)
+    }
+
+    async fn node_contacts(&self) -> Result<Vec<NodeContact>, StoreError> {
+        let rows = read("SELECT peer_id, name, last_seen_ms FROM stream_nodes ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        read_all::<NodeContact, NodeContact>(&rows)
     }
 
     async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {

@@ -117,6 +117,15 @@ pub struct StreamNode {
     pub state: Map<String, Value>,
 }
 
+/// A node as the alerts watch it: whom to name, and when it was last heard from. Read without
+/// the node's state, which at 10,000 nodes made each look 100 MB of parsed JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeContact {
+    pub peer_id: String,
+    pub name: Option<String>,
+    pub last_seen_ms: i64,
+}
+
 /// Which messages `/nodes/logs` wants: the newest `limit` in the window, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogQuery {
@@ -186,6 +195,7 @@ pub trait StreamStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
 
     fn stream_nodes(&self) -> impl Future<Output = Result<Vec<StreamNode>, StoreError>> + Send;
+    fn node_contacts(&self) -> impl Future<Output = Result<Vec<NodeContact>, StoreError>> + Send;
     fn stream_logs(
         &self,
         query: &LogQuery,
