@@ -150,3 +150,35 @@ fn a_stream_through_a_postgresql_restart_loses_no_message() {
     assert!(all_there, "stored after the restart: {:?}", heights());
     node.close();
 }
+
+#[test]
+fn a_stop_while_the_database_is_down_says_how_many_messages_were_not_written() {
+    let cluster = OwnCluster::start("stream-stop");
+    let database = cluster.database("stream_stop");
+    let mut receiver = Receiver::start(&database, &[]);
+    let peer = "12D3KooWStopStopStopStopStopStopStopStopStopStopStop1";
+    let mut node = StreamClient::connect(&format!("ws://{}/submit", receiver.address));
+    assert!(node.send(&wrapped(1, connected("stop", peer))));
+    assert!(node.send(&wrapped(1, interval(100, 8))));
+    let written = "nodepulse_serve_stream_batch_messages_sum";
+    assert!(eventually(Duration::from_secs(60), || receiver
+        .metric(written)
+        >= 1.0));
+    cluster.stop();
+    for height in 101..121 {
+        assert!(node.send(&wrapped(1, interval(height, 8))));
+    }
+    let read = "nodepulse_serve_stream_frames_total{kind=\"system.interval\"}";
+    assert!(eventually(Duration::from_secs(60), || receiver
+        .metric(read)
+        >= 21.0));
+    // The batcher retries the database for 3 s after the stop, then gives up on the 20 and says so
+    // (it used to write on into a closed pool and log that error instead).
+    receiver.process.stop();
+    let log = receiver.process.stderr();
+    assert!(
+        log.contains("20 stream messages taken from nodes were not written"),
+        "{log}"
+    );
+    assert!(!log.contains("closed pool"), "{log}");
+}

@@ -172,11 +172,11 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
     }
     // Stream connections outlive the HTTP server (they were upgraded); on the stop signal they
     // close and hand over their last messages, and the batcher writes them and ends.
-    if tokio::time::timeout(Duration::from_secs(3), batcher_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the last stream batch was not written within 3s");
+    if let Err(unwritten) = batcher_task.finish(Duration::from_secs(3)).await {
+        tracing::error!(
+            "{unwritten} stream messages taken from nodes were not written: the database did not \
+             take them within 3s of the stop"
+        );
     }
     // The handlers' writer handles are gone with the server: the writer commits what is queued
     // and ends.

@@ -7,7 +7,7 @@
 //! unstorable and logged: never dropped without a trace, and never costing another node its own.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -203,6 +203,13 @@ pub struct BatchLimits {
 #[derive(Clone)]
 pub struct Batcher {
     queue: mpsc::Sender<ToBatcher>,
+    unsettled: Arc<AtomicUsize>,
+}
+
+/// The batcher's task, and what it holds that is not written yet.
+pub struct BatcherTask {
+    task: JoinHandle<()>,
+    unsettled: Arc<AtomicUsize>,
 }
 
 impl Batcher {
@@ -213,20 +220,60 @@ impl Batcher {
         limits: BatchLimits,
         metrics: Arc<ServeMetrics>,
         live: Arc<Live>,
-    ) -> (Batcher, JoinHandle<()>) {
+    ) -> (Batcher, BatcherTask) {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(store, limits, metrics, live, receiver));
-        (Batcher { queue }, task)
+        let unsettled = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(run(
+            store,
+            limits,
+            metrics,
+            live,
+            receiver,
+            Arc::clone(&unsettled),
+        ));
+        let batcher = Batcher {
+            queue,
+            unsettled: Arc::clone(&unsettled),
+        };
+        (batcher, BatcherTask { task, unsettled })
     }
 
     /// Hands an item over; waits while the queue is full. False once the batcher has stopped.
     pub async fn send(&self, item: ToBatcher) -> bool {
-        self.queue.send(item).await.is_ok()
+        let message = matches!(item, ToBatcher::Message(..));
+        if message {
+            self.unsettled.fetch_add(1, Ordering::Relaxed);
+        }
+        let sent = self.queue.send(item).await.is_ok();
+        if message && !sent {
+            self.unsettled.fetch_sub(1, Ordering::Relaxed);
+        }
+        sent
     }
 
     /// Items handed over and not yet taken into a batch.
     pub fn waiting(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+impl BatcherTask {
+    /// Waits up to `within` for the batcher to write what it was handed and end (once every
+    /// `Batcher` is dropped). Past that (the database is down or far behind) the batcher is
+    /// stopped, and the messages it had taken and not written, stored nor counted as lost, are
+    /// the error.
+    pub async fn finish(self, within: Duration) -> Result<(), usize> {
+        let BatcherTask {
+            mut task,
+            unsettled,
+        } = self;
+        if tokio::time::timeout(within, &mut task).await.is_ok() {
+            return Ok(());
+        }
+        task.abort();
+        // Awaited so that a write finishing meanwhile is not counted as unwritten.
+        let _ = task.await;
+        Err(unsettled.load(Ordering::Relaxed))
     }
 }
 
@@ -236,6 +283,7 @@ async fn run<S: StreamStore>(
     metrics: Arc<ServeMetrics>,
     live: Arc<Live>,
     mut receiver: mpsc::Receiver<ToBatcher>,
+    unsettled: Arc<AtomicUsize>,
 ) {
     let mut items = Vec::new();
     let mut heard = Heard::new(Instant::now());
@@ -274,9 +322,11 @@ async fn run<S: StreamStore>(
         heard.note(&items);
         items.extend(heard.sweep(Instant::now()));
         if limits.discard {
+            unsettled.fetch_sub(messages_in(&items), Ordering::Relaxed);
             items.clear();
         } else if !items.is_empty() {
-            write(&*store, &metrics, &live, std::mem::take(&mut items)).await;
+            let written = std::mem::take(&mut items);
+            write(&*store, &metrics, &live, &unsettled, written).await;
         }
         if closed {
             return;
@@ -341,20 +391,25 @@ fn messages_in(items: &[ToBatcher]) -> usize {
 }
 
 /// Writes the items, halving a group the database refuses for good until the refused items stand
-/// alone (`store::halving`): only they are lost, and counted.
+/// alone (`store::halving`): only they are lost, and counted. Each group's messages are settled
+/// (taken off `unsettled`) once stored or counted as lost.
 async fn write<S: StreamStore>(
     store: &S,
     metrics: &ServeMetrics,
     live: &Live,
+    unsettled: &AtomicUsize,
     items: Vec<ToBatcher>,
 ) {
     let mut groups = Halving::new(items.len());
     while let Some(group) = groups.next_group() {
         match write_group(store, metrics, live, &items[group.clone()]).await {
             Err(StoreError::Failed(_)) if groups.halve(&group) => {}
-            Ok(()) => {}
+            Ok(()) => {
+                unsettled.fetch_sub(messages_in(&items[group]), Ordering::Relaxed);
+            }
             Err(err) => {
                 let messages = messages_in(&items[group]);
+                unsettled.fetch_sub(messages, Ordering::Relaxed);
                 tracing::error!(
                     messages,
                     "stream messages could not be stored and are counted as lost: {err}"

@@ -15,12 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::metrics::ServeMetrics;
 use super::store::streams::StreamStore;
 pub use batcher::BatchLimits;
-use batcher::Batcher;
+use batcher::{Batcher, BatcherTask};
 use limits::{AllowList, Blocked, PerAddress};
 use live::Live;
 
@@ -62,7 +61,7 @@ impl Streams {
         settings: StreamSettings,
         metrics: Arc<ServeMetrics>,
         stopping: watch::Receiver<bool>,
-    ) -> (Streams, JoinHandle<()>) {
+    ) -> (Streams, BatcherTask) {
         tokio::spawn(disconnect_stale_forever(
             Arc::clone(&store),
             settings.silence,
