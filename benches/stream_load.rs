@@ -4,8 +4,8 @@
 //! above it to find where it saturates.
 //!
 //! For each step: frames sent per second, the server's CPU-ms per 1,000 frames (and the loader's,
-//! which shares the two cores), the server's RSS, whether a backlog grew (everything sent is stored
-//! within 2 s of the end), and the time from sending a probe frame to reading it back through
+//! which shares the two cores), the server's RSS at the step's end and its peak over the step,
+//! whether a backlog grew (everything sent is stored within 2 s of the end), and the time from sending a probe frame to reading it back through
 //! `/nodes/logs` (p50/p99, a probe every 250 ms). Then bytes on disk per stored message.
 //!
 //! `cargo bench --bench stream_load [-- --seconds 30 --connections 500 --steps 1,2,4
@@ -69,8 +69,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use common::streams::{
-    GENESIS, NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peer_id,
-    reaped_children_cpu_ms, rss_kib,
+    GENESIS, NODES_PER_CONNECTION, connect, connected, cpu_ms, interval, peak_rss_kib, peer_id,
+    reaped_children_cpu_ms, reset_peak_rss, rss_kib,
 };
 use common::{Served, add_key, databases, free_port, percentile};
 
@@ -1066,6 +1066,7 @@ fn main() {
             let (server_before, loader_before, postgres_before) =
                 (cpu_ms(&pid), cpu_ms(&loader_pid), postgres_cpu());
             let old_day = old_day.as_ref().filter(|_| step == 0);
+            reset_peak_rss(&pid);
             let started = Instant::now();
             let streams = spawn_streams(&runtime, &ws, &options, (step, *rate), &sent);
             // Attached a quarter into the load, past the nodes' connecting, for the next purge to
@@ -1113,7 +1114,7 @@ fn main() {
                 .lock()
                 .map(|probes| probes.iter().map(|(_, delay)| *delay).collect())
                 .unwrap_or_default();
-            let rss = rss_kib(&pid);
+            let (rss, peak_rss) = (rss_kib(&pid), peak_rss_kib(&pid));
             let (server_cpu, loader_cpu) = (
                 cpu_ms(&pid) - server_before,
                 cpu_ms(&loader_pid) - loader_before,
@@ -1138,7 +1139,7 @@ fn main() {
                     "serve",
                     (server_cost, &postgres),
                     per_thousand(loader_cpu, frames),
-                    &mb(rss)
+                    &format!("{} (peak {})", mb(rss), mb(peak_rss))
                 ),
             );
             if floor {

@@ -69,10 +69,27 @@ fn stat_ticks(pid: &str) -> [u64; 4] {
 }
 
 pub fn rss_kib(pid: &str) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The process's highest RSS since `reset_peak_rss` (or its start): the kernel's own figure, so a
+/// moment between two readings is not missed.
+pub fn peak_rss_kib(pid: &str) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Starts a new peak for `peak_rss_kib` (`/proc/PID/clear_refs`: 5 resets it to the RSS now).
+pub fn reset_peak_rss(pid: &str) {
+    if let Err(err) = std::fs::write(format!("/proc/{pid}/clear_refs"), "5") {
+        eprintln!("the peak RSS of {pid} is the process's whole life's: {err}");
+    }
+}
+
+fn status_kib(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find(|line| line.starts_with("VmRSS:"))
+        .find(|line| line.starts_with(field))
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
