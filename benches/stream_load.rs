@@ -5,8 +5,9 @@
 //!
 //! For each step: frames sent per second, the server's CPU-ms per 1,000 frames (and the loader's,
 //! which shares the two cores), the server's RSS at the step's end and its peak over the step,
-//! whether a backlog grew (everything sent is stored within 2 s of the end), and the time from sending a probe frame to reading it back through
-//! `/nodes/logs` (p50/p99, a probe every 250 ms). Then bytes on disk per stored message.
+//! whether a backlog grew (everything sent is stored within 2 s of the end), and the time from
+//! sending a probe frame to reading it back through `/nodes/logs` (p50/p99, a probe every
+//! 250 ms). Then bytes on disk per stored message.
 //!
 //! `cargo bench --bench stream_load [-- --seconds 30 --connections 500 --steps 1,2,4
 //! --frames-per-block 6 --floor]` (a step multiplies the per-node rate; a node reports a new best

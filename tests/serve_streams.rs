@@ -1161,6 +1161,65 @@ fn a_batch_of_many_statements_is_stored_whole() {
     }
 }
 
+/// The alerts read each node's name and last contact alone (not its state): what they read agrees
+/// with the whole node's row, after a later contact moved it on.
+#[test]
+fn node_contacts_agree_with_the_nodes_rows() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{NodeContact, NodeRef, Seen, StreamBatch, StreamStore};
+    for kind in KINDS {
+        let database = database(kind, "node_contacts");
+        let runtime = crate::common::store_runtime();
+        runtime.block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = crate::common::unix_ms();
+            let ids = store
+                .write_streams(&StreamBatch {
+                    connects: vec![alice_connects(now - 60_000)],
+                    ..StreamBatch::default()
+                })
+                .await
+                .expect("connected");
+            let contact = Seen {
+                node: NodeRef::Known(ids[0]),
+                at_ms: now,
+                state: Some(r#"{"best_height":10}"#.into()),
+                sample: None,
+            };
+            store
+                .write_streams(&StreamBatch {
+                    seen: vec![contact],
+                    ..StreamBatch::default()
+                })
+                .await
+                .expect("seen");
+            let whole: Vec<NodeContact> = store
+                .stream_nodes()
+                .await
+                .expect("nodes")
+                .into_iter()
+                .map(|node| NodeContact {
+                    peer_id: node.identity.peer_id,
+                    name: node.identity.name,
+                    last_seen_ms: node.last_seen_ms,
+                })
+                .collect();
+            let contacts = store.node_contacts().await.expect("contacts");
+            assert_eq!(contacts, whole, "{kind:?}");
+            assert_eq!(
+                contacts,
+                vec![NodeContact {
+                    peer_id: ALICE.into(),
+                    name: Some("alice".into()),
+                    last_seen_ms: now,
+                }],
+                "{kind:?}"
+            );
+            store.close().await;
+        });
+    }
+}
+
 /// SQLite's hours' files are as durable as the main file: what was queryable is there after a
 /// kill -9 that left it in an hour's write-ahead log only, and the restarted server writes on
 /// into the hours it found.

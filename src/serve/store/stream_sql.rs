@@ -270,10 +270,10 @@ async fn write_blocks(
     batch: &StreamBatch,
     connected: &[i64],
 ) -> Result<(), StoreError> {
-    let parameters = Parameters::of(tx);
     if batch.blocks.is_empty() {
         return Ok(());
     }
+    let parameters = Parameters::of(tx);
     // Per block: its earliest sight in the batch, and how many reports.
     let mut blocks: BTreeMap<BlockKey, (i64, i64)> = BTreeMap::new();
     for block in &batch.blocks {
