@@ -24,7 +24,7 @@ use nodepulse::wire::client_stats::decode;
 use nodepulse::wire::telemetry::decode::{substrate_identity, substrate_state};
 use serde_json::{Value, json};
 
-use common::{BODY, Served, add_key, databases, percentile};
+use common::{BODY, Served, add_key, bench_start, databases, percentile};
 
 const WEEK_MINUTES: i64 = 7 * 1440;
 const PEER_ID: &str = "12D3KooWBenchBenchBenchBench1";
@@ -151,13 +151,7 @@ async fn fill(database: &str, key_id: i64) {
 }
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = std::env::temp_dir().join(format!("nodepulse-page-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (runtime, dir) = bench_start("nodepulse-page-bench");
     // Its own gzip handling off, so that what crossed the wire can be counted; the sign-in's
     // answer (a redirect) kept, for its cookie.
     let client = reqwest::Client::builder()

@@ -21,7 +21,7 @@ use nodepulse::serve::store::{SqlStore, Store, Submission};
 use nodepulse::wire::client_stats::decode;
 use tokio::sync::Semaphore;
 
-use common::{BODY, Served, add_key, databases, percentile};
+use common::{BODY, Served, add_key, bench_start, databases, flag_number, percentile};
 
 struct Options {
     requests: usize,
@@ -30,18 +30,10 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str, default: usize| {
-        args.iter()
-            .position(|arg| arg == name)
-            .and_then(|at| args.get(at + 1))
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(default)
-    };
     Options {
-        requests: value("--requests", 20_000),
-        concurrency: value("--concurrency", 32),
-        history: !args.iter().any(|arg| arg == "--skip-history"),
+        requests: flag_number("--requests", 20_000),
+        concurrency: flag_number("--concurrency", 32),
+        history: !std::env::args().any(|arg| arg == "--skip-history"),
     }
 }
 
@@ -140,13 +132,7 @@ async fn fill_a_day(database: &str, key_id: i64) -> usize {
 
 fn main() {
     let options = options();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = std::env::temp_dir().join(format!("nodepulse-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (runtime, dir) = bench_start("nodepulse-bench");
     let databases = databases(&dir.join("ingest.db"), "bench");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)

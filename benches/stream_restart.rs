@@ -23,7 +23,7 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
 use common::streams::{NODES_PER_CONNECTION, connect, connected, interval};
-use common::{Served, add_key, databases};
+use common::{Served, add_key, bench_start, databases, flag_number};
 
 struct Options {
     connections: u64,
@@ -33,19 +33,11 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str, default: u64| {
-        args.iter()
-            .position(|arg| arg == name)
-            .and_then(|at| args.get(at + 1))
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(default)
-    };
     Options {
-        connections: value("--connections", 500),
-        before: value("--before", 10),
-        spread: value("--spread", 3),
-        after: value("--after", 30),
+        connections: flag_number("--connections", 500),
+        before: flag_number("--before", 10),
+        spread: flag_number("--spread", 3),
+        after: flag_number("--after", 30),
     }
 }
 
@@ -139,14 +131,8 @@ async fn refusals(base: &str) -> Vec<String> {
 }
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = std::env::temp_dir().join(format!("nodepulse-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (runtime, dir) = bench_start("nodepulse-restart");
     let nodes = options.connections * NODES_PER_CONNECTION;
     let flags = [
         "--max-connections-per-ip",

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::add_key;
 use crate::common::browser::Browser;
+use crate::common::nodes::GENESIS;
 use crate::common::receiver::{KINDS, Kind, Receiver, database, request};
 use crate::common::stream::{StreamClient, connected, interval, wrapped};
 use crate::common::{eventually, fixture_path, nodepulse, payload, run, stderr, temp_dir};
@@ -583,5 +584,93 @@ fn machine_and_stream_node_pages_chart_an_hour_of_history() {
             browser.screenshot("stream-node-page", 1280, 700);
         }
         node.close();
+    }
+}
+
+/// With more stream nodes than a page holds, the status page and the chain's page show them a
+/// hundred at a time (the status page problems first), with links to the pages before and after,
+/// and count all of them.
+#[test]
+fn many_stream_nodes_are_shown_a_page_at_a_time() {
+    for kind in KINDS {
+        let database = database(kind, "node_pages");
+        crate::common::store_runtime().block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = crate::common::unix_ms();
+            let connects = (0..150)
+                .map(|n| {
+                    let hello =
+                        connected(&format!("paged-{n:03}"), &format!("12D3KooWPaged{n:03}"));
+                    Connect {
+                        identity: substrate_identity(hello.as_object().expect("an object"))
+                            .expect("identity"),
+                        format: StreamFormat::Substrate,
+                        ip: "127.0.0.1".into(),
+                        audit: false,
+                        at_ms: now - 1_000,
+                    }
+                })
+                .collect();
+            // The last ten went away.
+            let disconnects = (140..150).map(|n| (NodeRef::Connecting(n), now)).collect();
+            store
+                .write_streams(&StreamBatch {
+                    connects,
+                    disconnects,
+                    ..StreamBatch::default()
+                })
+                .await
+                .expect("written");
+            store.close().await;
+        });
+        let receiver = Receiver::start(&database, &["--public-reads"]);
+        let get = |path: &str| {
+            let answer = request("GET", &receiver.url(path), &[], b"")
+                .unwrap_or_else(|err| panic!("GET {path}: {err}"));
+            assert_eq!(answer.status, 200, "{kind:?}: GET {path}");
+            answer.text()
+        };
+        let first = get("/");
+        let second = get("/?nodes=1");
+        assert!(first.contains("<h2>Stream nodes (150)</h2>"), "{first}");
+        assert!(first.contains("<a href=\"/?nodes=1\">next</a>"), "{first}");
+        assert!(
+            second.contains("<a href=\"/?nodes=0\">previous</a>"),
+            "{second}"
+        );
+        let (first, second) = (
+            cells(&first, "stream-nodes"),
+            cells(&second, "stream-nodes"),
+        );
+        assert_eq!((first.len(), second.len()), (100, 50), "{kind:?}");
+        let disconnected: Vec<&str> = first[..10].iter().map(|row| row[0].as_str()).collect();
+        let expected: Vec<String> = (140..150).map(|n| format!("paged-{n:03}")).collect();
+        assert_eq!(disconnected, expected, "{kind:?}: problems first");
+        assert!(
+            first[..10]
+                .iter()
+                .all(|row| row[1].contains("disconnected"))
+        );
+        let mut names: Vec<&str> = first
+            .iter()
+            .chain(&second)
+            .map(|row| row[0].as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 150, "{kind:?}: each node on one page");
+        // Past the last page: the last page.
+        assert_eq!(cells(&get("/?nodes=7"), "stream-nodes"), second, "{kind:?}");
+
+        let chain = get(&format!("/chains/{GENESIS}"));
+        assert!(chain.contains("<h2>Nodes (150)</h2>"), "{chain}");
+        let next = format!("<a href=\"/chains/{GENESIS}?window=1h&amp;nodes=1\">next</a>");
+        assert!(chain.contains(&next), "{chain}");
+        let chain_second = get(&format!("/chains/{GENESIS}?window=1h&nodes=1"));
+        let (chain, chain_second) = (
+            cells(&chain, "chain-nodes"),
+            cells(&chain_second, "chain-nodes"),
+        );
+        assert_eq!((chain.len(), chain_second.len()), (100, 50), "{kind:?}");
     }
 }

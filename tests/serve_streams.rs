@@ -1220,6 +1220,76 @@ fn node_contacts_agree_with_the_nodes_rows() {
     }
 }
 
+/// One node read by its peer id agrees with the whole list: a node's page reads it so, not every
+/// node whole. A peer id on two chains reads as the node that connected first.
+#[test]
+fn one_node_read_by_its_peer_id_agrees_with_the_whole_list() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{StreamBatch, StreamStore};
+    for kind in KINDS {
+        let database = database(kind, "one_node");
+        let runtime = crate::common::store_runtime();
+        runtime.block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = crate::common::unix_ms();
+            let named = |name: &str, peer_id: &str| {
+                let mut connect = alice_connects(now);
+                connect.identity.name = Some(name.into());
+                connect.identity.peer_id = peer_id.into();
+                connect
+            };
+            let mut alice_elsewhere = named("alice on a test net", ALICE);
+            alice_elsewhere.identity.genesis_hash = format!("0x{}", "ab".repeat(32));
+            for connect in [
+                alice_connects(now),
+                named("bob", BOB),
+                named("carol", CAROL),
+                alice_elsewhere,
+            ] {
+                store
+                    .write_streams(&StreamBatch {
+                        connects: vec![connect],
+                        ..StreamBatch::default()
+                    })
+                    .await
+                    .expect("connected");
+            }
+            let all = store.stream_nodes().await.expect("nodes");
+            let names: Vec<Option<&str>> = all
+                .iter()
+                .map(|node| node.identity.name.as_deref())
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    Some("alice"),
+                    Some("bob"),
+                    Some("carol"),
+                    Some("alice on a test net")
+                ],
+                "{kind:?}"
+            );
+            let one = |peer_id: &'static str| store.stream_node(peer_id);
+            assert_eq!(
+                one(BOB).await.expect("bob"),
+                Some(all[1].clone()),
+                "{kind:?}"
+            );
+            assert_eq!(
+                one(ALICE).await.expect("alice"),
+                Some(all[0].clone()),
+                "{kind:?}"
+            );
+            assert_eq!(
+                one("12D3KooWNobody").await.expect("nobody"),
+                None,
+                "{kind:?}"
+            );
+            store.close().await;
+        });
+    }
+}
+
 /// SQLite's hours' files are as durable as the main file: what was queryable is there after a
 /// kill -9 that left it in an hour's write-ahead log only, and the restarted server writes on
 /// into the hours it found.

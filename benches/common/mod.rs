@@ -1,7 +1,7 @@
 //! What the benches share: a request body, a running `serve`, percentiles and the databases; the
 //! built binary, a free port and keys as the tests have them (their `binary.rs`, by path).
 
-#![allow(dead_code)] // each bench uses its own subset
+#![allow(dead_code, unused_imports)] // each bench uses its own subset
 
 #[path = "../../tests/common/binary.rs"]
 mod binary;
@@ -93,4 +93,33 @@ pub fn databases(sqlite_file: &std::path::Path, prefix: &str) -> Vec<(&'static s
         databases.push(("PostgreSQL", format!("{base}/{name}")));
     }
     databases
+}
+
+/// The number after `name` on the bench's command line, else `default`; one that does not parse
+/// stops the bench, saying so.
+pub fn flag_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    match args
+        .iter()
+        .position(|arg| arg == name)
+        .and_then(|at| args.get(at + 1))
+    {
+        None => default,
+        Some(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} wants a number, got {text:?}")),
+    }
+}
+
+/// What a bench that talks to `serve` starts with: TLS's provider installed, a runtime, and a
+/// temporary folder of its own named `name`.
+pub fn bench_start(name: &str) -> (tokio::runtime::Runtime, std::path::PathBuf) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    (runtime, dir)
 }

@@ -14,7 +14,7 @@ use super::store::StoreError;
 pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
 
 /// An answer other than success, in beaconcha.in's shape: `{"status":"ERROR: ...","data":null}`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,

@@ -3,8 +3,11 @@
 //! stream routes answer bare, as substrate-analytics does. Refusals are `error.rs`'s.
 
 use axum::Json;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::error::ApiError;
 
@@ -25,4 +28,38 @@ pub fn enveloped<T: Serialize>(data: T) -> Answer {
 /// `rows` as they are, without an envelope.
 pub fn bare(rows: serde_json::Value) -> Answer {
     Ok(Json(rows).into_response())
+}
+
+/// JSON text written before, as it is: an answer many readers share.
+pub fn bare_text(json: Bytes) -> Answer {
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// A JSON array written out one element at a time, without the whole array as one `Value`.
+pub fn json_array(elements: impl Iterator<Item = Value>) -> Result<Bytes, ApiError> {
+    let mut text = vec![b'['];
+    for (at, element) in elements.enumerate() {
+        if at > 0 {
+            text.push(b',');
+        }
+        write_json(&mut text, &element)?;
+    }
+    text.push(b']');
+    Ok(Bytes::from(text))
+}
+
+/// `value` written out, to be kept and sent as it is.
+pub fn json_text(value: &Value) -> Result<Bytes, ApiError> {
+    let mut text = Vec::new();
+    write_json(&mut text, value)?;
+    Ok(Bytes::from(text))
+}
+
+fn write_json(text: &mut Vec<u8>, value: &Value) -> Result<(), ApiError> {
+    serde_json::to_writer(text, value).map_err(|err| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the answer could not be written as JSON: {err}"),
+        )
+    })
 }

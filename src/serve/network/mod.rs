@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -17,8 +19,8 @@ use serde_json::{Value, json};
 use crate::serve::auth::Reader;
 use crate::serve::error::ApiError;
 use crate::serve::fleet::{ChainFigures, encode_chains};
-use crate::serve::reply::{Answer, bare};
-use crate::serve::state::AppState;
+use crate::serve::reply::{Answer, bare, bare_text, json_text};
+use crate::serve::state::{AppState, Asked};
 use crate::serve::store::network::{ChainBlock, ChainSummary, Delay};
 use crate::serve::store::{Database, StoreError};
 use measure::{DAY_MS, HOUR_MS, NodeLine, Propagation, block_time_ms, diversity, node_lines};
@@ -88,9 +90,26 @@ const EXPORTED_FOR_MS: i64 = 15_000;
 /// The chains' `/metrics` families, computed again when older than `EXPORTED_FOR_MS`.
 pub async fn chain_families<S: Database>(shared: &AppState<S>) -> Result<String, StoreError> {
     let now_ms = crate::serve::now_ms();
-    if let Some(families) = shared.exported_chains.fresh(now_ms, EXPORTED_FOR_MS) {
-        return Ok(families);
-    }
+    shared
+        .exported_chains
+        .get(
+            (),
+            // No change is waited for: the families read an hour of every exported chain's
+            // reports, and `/metrics` is scraped every few seconds whatever changes.
+            Asked {
+                at_ms: now_ms,
+                changes: 0,
+            },
+            EXPORTED_FOR_MS,
+            encoded_chain_families(shared, now_ms),
+        )
+        .await
+}
+
+async fn encoded_chain_families<S: Database>(
+    shared: &AppState<S>,
+    now_ms: i64,
+) -> Result<String, StoreError> {
     let since_ms = now_ms.saturating_sub(HOUR_MS);
     let chains = shared
         .metrics
@@ -113,9 +132,7 @@ pub async fn chain_families<S: Database>(shared: &AppState<S>) -> Result<String,
             summary,
         });
     }
-    let families = encode_chains(&figures);
-    shared.exported_chains.keep(now_ms, families.clone());
-    Ok(families)
+    Ok(encode_chains(&figures))
 }
 
 /// `?window=` as a duration (`1h`, `24h`, `7d`), at most `MAX_WINDOW`.
@@ -168,7 +185,12 @@ pub async fn chains<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Read
     bare(answer.into())
 }
 
-/// `GET /api/chains/{chain}?window=1h`: the chain's figures, its node list and its diversity.
+/// How long a chain's answer and page are shown from one read: each reads every node of the chain
+/// and a day of its reports, and with `--public-reads` anyone may ask.
+pub const CHAIN_VIEWS_FOR_MS: i64 = 5_000;
+
+/// `GET /api/chains/{chain}?window=1h`: the chain's figures, its node list and its diversity;
+/// kept `CHAIN_VIEWS_FOR_MS` and shared.
 pub async fn chain<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     _: Reader,
@@ -176,8 +198,17 @@ pub async fn chain<S: Database>(
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
     let window = window(&query)?;
-    let now_ms = crate::serve::now_ms();
-    let view = ChainView::read(&shared, &chain, window, now_ms)
+    let asked = shared.asked_now();
+    let now_ms = asked.at_ms;
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let answer = shared
+        .chain_answers
+        .get(
+            (chain.clone(), window_ms),
+            asked,
+            CHAIN_VIEWS_FOR_MS,
+            chain_answer(&shared, &chain, window, now_ms),
+        )
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -185,6 +216,19 @@ pub async fn chain<S: Database>(
                 format!("no node is on chain {chain:?}"),
             )
         })?;
+    bare_text(answer)
+}
+
+/// The chain's answer as sent; `None` when no node is on `chain`.
+async fn chain_answer<S: Database>(
+    shared: &AppState<S>,
+    chain: &str,
+    window: Duration,
+    now_ms: i64,
+) -> Result<Option<Bytes>, ApiError> {
+    let Some(view) = ChainView::read(shared, chain, window, now_ms).await? else {
+        return Ok(None);
+    };
     let mut answer = summary_json(&view.summary, view.best.as_ref(), now_ms);
     answer["block_time_ms"] = json!(view.block_time_ms);
     answer["propagation"] = json!(view.propagation);
@@ -194,5 +238,5 @@ pub async fn chain<S: Database>(
         .map(|(field, shares)| (field.to_owned(), json!(shares)))
         .collect::<serde_json::Map<String, Value>>()
         .into();
-    bare(answer)
+    json_text(&answer).map(Some)
 }

@@ -12,17 +12,17 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::chart::{Unit, bars, milliseconds};
-use super::detail::{GREEN, PageError, line, page, propagation_lines, stream_page_window};
+use super::detail::{GREEN, PageError, Window, line, page, propagation_lines, stream_page_window};
 use super::html::{self, Cell, Row, escape, url_component};
 use super::rows::{ago, as_of};
 use crate::serve::auth::Viewer;
-use crate::serve::network::ChainView;
 use crate::serve::network::measure::{
     HISTOGRAM_BOUNDS_MS, NodeLine, block_time_series, diversity, propagation_series,
 };
+use crate::serve::network::{CHAIN_VIEWS_FOR_MS, ChainView};
 use crate::serve::state::AppState;
-use crate::serve::store::Database;
 use crate::serve::store::network::ChainSummary;
+use crate::serve::store::{Database, StoreError};
 
 const NODE_HEADERS: [&str; 21] = [
     "Node",
@@ -48,7 +48,12 @@ const NODE_HEADERS: [&str; 21] = [
     "Memory",
 ];
 
-/// `/chains/{chain}?window=1h|24h|7d`.
+/// Nodes on one page of the chain's node list.
+const NODES_PAGE_SIZE: usize = 100;
+
+/// `/chains/{chain}?window=1h|24h|7d&nodes=N`, N the page of the node list (from 0). What the page
+/// shows is the same for every reader: it is kept `CHAIN_VIEWS_FOR_MS` and shared, since it reads
+/// every node of the chain and a day of its reports, and with `--public-reads` anyone may ask.
 pub async fn chain<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     Path(chain): Path<String>,
@@ -57,13 +62,47 @@ pub async fn chain<S: Database>(
 ) -> Result<Response, PageError> {
     let signed_in = record.is_some();
     let window = stream_page_window(shared.public_reads, signed_in, &query)?;
-    let length = Duration::from_millis(u64::try_from(window.length_ms()).unwrap_or(0));
-    let view = ChainView::read(&shared, &chain, length, window.until_ms)
+    let nodes_page = query
+        .get("nodes")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    let key = (chain.clone(), window.name(), nodes_page);
+    let main = shared
+        .chain_pages
+        .get(
+            key,
+            shared.asked_now(),
+            CHAIN_VIEWS_FOR_MS,
+            chain_main(&shared, &chain, window, nodes_page),
+        )
         .await
-        .map_err(PageError::unavailable(signed_in))?
-        .ok_or_else(|| {
-            PageError::not_found(format!("No node is on chain {chain:?}."), signed_in)
-        })?;
+        .map_err(PageError::unavailable(signed_in))?;
+    let Some((name, main)) = main else {
+        return Err(PageError::not_found(
+            format!("No node is on chain {chain:?}."),
+            signed_in,
+        ));
+    };
+    Ok(page(
+        StatusCode::OK,
+        &format!("nodepulse: {name}"),
+        signed_in,
+        &main,
+    ))
+}
+
+/// The chain's name and the page's `main` over `window`, with page `nodes_page` of its nodes;
+/// `None` when no node is on `chain`.
+async fn chain_main<S: Database>(
+    shared: &AppState<S>,
+    chain: &str,
+    window: Window,
+    nodes_page: usize,
+) -> Result<Option<(String, String)>, StoreError> {
+    let length = Duration::from_millis(u64::try_from(window.length_ms()).unwrap_or(0));
+    let Some(view) = ChainView::read(shared, chain, length, window.until_ms).await? else {
+        return Ok(None);
+    };
     let buckets = (window.since_ms, window.until_ms, window.bucket_ms());
     let spreads = propagation_series(&view.delays, buckets, view.min_reports);
     let charts = [
@@ -84,12 +123,16 @@ pub async fn chain<S: Database>(
             )],
         ),
     ];
+    let pages = view.nodes.len().div_ceil(NODES_PAGE_SIZE).max(1);
+    let nodes_page = nodes_page.min(pages - 1);
     let rows: Vec<Row> = view
         .nodes
         .iter()
+        .skip(nodes_page * NODES_PAGE_SIZE)
+        .take(NODES_PAGE_SIZE)
         .map(|node| node_row(node, window.until_ms))
         .collect();
-    let base = format!("/chains/{}", url_component(&chain));
+    let base = format!("/chains/{}", url_component(chain));
     let mut main = format!(
         "<p><a href=\"/\">← Fleet</a></p>{}{}<div class=\"charts\">",
         summary(&view, window.until_ms),
@@ -99,21 +142,25 @@ pub async fn chain<S: Database>(
         main.push_str(&chart.render());
     }
     main.push_str(&histogram(&view));
-    main.push_str("</div><h2>Nodes</h2>");
+    main.push_str(&format!("</div><h2>Nodes ({})</h2>", view.nodes.len()));
     main.push_str(&html::table("chain-nodes", &NODE_HEADERS, &rows, ""));
+    main.push_str(&html::page_links(
+        nodes_page,
+        pages,
+        &format!("{base}?window={}&nodes=", window.name()),
+    ));
     main.push_str(&diversity_tables(&view.nodes));
     main.push_str(&as_of());
     main.push_str(&html::live_marker(&format!(
         "/events?chain={}",
-        url_component(&chain)
+        url_component(chain)
     )));
-    let name = view.summary.name.as_deref().unwrap_or(&chain);
-    Ok(page(
-        StatusCode::OK,
-        &format!("nodepulse: {name}"),
-        signed_in,
-        &main,
-    ))
+    let name = view
+        .summary
+        .name
+        .clone()
+        .unwrap_or_else(|| chain.to_owned());
+    Ok(Some((name, main)))
 }
 
 /// The chain's figures, one line each.

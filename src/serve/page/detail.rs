@@ -110,6 +110,11 @@ impl Window {
         }
     }
 
+    /// As `?window=` names it.
+    pub(super) fn name(self) -> &'static str {
+        self.span.name()
+    }
+
     pub(super) fn length_ms(self) -> i64 {
         self.until_ms - self.since_ms
     }
@@ -567,11 +572,9 @@ pub async fn stream_node<S: Database>(
     let window = stream_page_window(shared.public_reads, signed_in, &query)?;
     let node = shared
         .metrics
-        .timed("stream_nodes", shared.store.stream_nodes())
+        .timed("stream_node", shared.store.stream_node(&peer_id))
         .await
         .map_err(PageError::unavailable(signed_in))?
-        .into_iter()
-        .find(|node| node.identity.peer_id == peer_id)
         .ok_or_else(|| {
             PageError::not_found(
                 format!("No stream node with peer id {peer_id:?} here."),

@@ -89,6 +89,23 @@ fn hash_source(text: &str) -> String {
     )
 }
 
+/// "Page 2 of 7" with links to the pages before and after: `href` and a page's number (from 0).
+pub fn page_links(page: usize, pages: usize, href: &str) -> String {
+    if pages < 2 {
+        return String::new();
+    }
+    let mut html = format!("<p class=\"pages\">Page {} of {pages}", page + 1);
+    let href = escape(href);
+    if page > 0 {
+        html.push_str(&format!(" <a href=\"{href}{}\">previous</a>", page - 1));
+    }
+    if page + 1 < pages {
+        html.push_str(&format!(" <a href=\"{href}{}\">next</a>", page + 1));
+    }
+    html.push_str("</p>");
+    html
+}
+
 /// A whole page: `title` (escaped here), the header's sign-in or sign-out form, and `main`.
 pub fn page(title: &str, signed_in: bool, main: &str) -> String {
     let session = if signed_in {

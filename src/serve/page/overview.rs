@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::http::header::HeaderMap;
 use axum::response::Response;
@@ -19,9 +20,9 @@ use super::rows::{
 use crate::serve::alerts::Alerts;
 use crate::serve::auth::{Viewer, scope_of};
 use crate::serve::network::read::chains_with_best;
-use crate::serve::state::{AppState, PeerAddr};
-use crate::serve::store::Database;
+use crate::serve::state::{AppState, PeerAddr, RenderedTable};
 use crate::serve::store::network::{ChainBlock, ChainSummary};
+use crate::serve::store::{Database, StoreError};
 use crate::serve::streams;
 
 /// Problems first, then by name (the first cell).
@@ -43,10 +44,62 @@ fn section(title: &str, id: &str, headers: &[&str], rows: Vec<Row>, empty: &str)
     )
 }
 
-/// `GET /`.
-pub async fn overview<S: Database>(
+/// How long the stream nodes' table is shown from one read: it reads every node, and with
+/// `--public-reads` anyone may ask for it. (The page refreshes itself every 30 s.)
+const STREAM_TABLE_FOR_MS: i64 = 5_000;
+
+/// Stream nodes on one page of the status page's table.
+const STREAM_PAGE_SIZE: usize = 100;
+
+/// The stream nodes' table, problems first, in pages of `STREAM_PAGE_SIZE`: kept
+/// `STREAM_TABLE_FOR_MS`, so that a crowd of readers costs one read and one rendering.
+async fn stream_table<S: Database>(
+    shared: &AppState<S>,
+    now_ms: i64,
+) -> Result<Arc<RenderedTable>, StoreError> {
+    shared
+        .stream_table
+        .get((), shared.asked_now(), STREAM_TABLE_FOR_MS, async {
+            let nodes = shared
+                .metrics
+                .timed("stream_nodes", shared.store.stream_nodes())
+                .await?;
+            let mut firing = Vec::new();
+            let rows: Vec<Row> = nodes
+                .iter()
+                .map(|node| {
+                    let fires = shared.alerts.firing_for(&node.identity.peer_id);
+                    let row = stream_row(node, now_ms, &fires);
+                    if !fires.is_empty() {
+                        firing.push((row.cells[0].text.clone(), fires));
+                    }
+                    row
+                })
+                .collect();
+            let total = rows.len();
+            let rows = sorted(rows);
+            let empty = "No stream node has connected yet.";
+            let pages = if rows.is_empty() {
+                vec![html::table("stream-nodes", &STREAM_HEADERS, &[], empty)]
+            } else {
+                rows.chunks(STREAM_PAGE_SIZE)
+                    .map(|page| html::table("stream-nodes", &STREAM_HEADERS, page, empty))
+                    .collect()
+            };
+            Ok(Arc::new(RenderedTable {
+                pages,
+                rows: total,
+                firing,
+            }))
+        })
+        .await
+}
+
+/// `GET /?nodes=N`: the page, its stream nodes' table at page `nodes` (from 0).
+async fn overview<S: Database>(
     State(shared): State<Arc<AppState<S>>>,
     Viewer(record): Viewer,
+    page: usize,
 ) -> Response {
     let now_ms = crate::serve::now_ms();
     let mut main = String::new();
@@ -110,28 +163,16 @@ pub async fn overview<S: Database>(
             )),
             Err(err) => main.push_str(&failure(&err)),
         }
-        match shared
-            .metrics
-            .timed("stream_nodes", shared.store.stream_nodes())
-            .await
-        {
-            Ok(nodes) => {
-                let rows = nodes
-                    .iter()
-                    .map(|node| {
-                        let firing = shared.alerts.firing_for(&node.identity.peer_id);
-                        let row = stream_row(node, now_ms, &firing);
-                        shown_firing.push((row.cells[0].text.clone(), firing));
-                        row
-                    })
-                    .collect();
-                main.push_str(&section(
-                    "Stream nodes",
-                    "stream-nodes",
-                    &STREAM_HEADERS,
-                    rows,
-                    "No stream node has connected yet.",
+        match stream_table(&shared, now_ms).await {
+            Ok(table) => {
+                let page = page.min(table.pages.len().saturating_sub(1));
+                main.push_str(&format!(
+                    "<h2>Stream nodes ({})</h2>{}{}",
+                    table.rows,
+                    table.pages.get(page).map_or("", String::as_str),
+                    html::page_links(page, table.pages.len(), "/?nodes=")
                 ));
+                shown_firing.extend(table.firing.iter().cloned());
             }
             Err(err) => main.push_str(&failure(&err)),
         }
@@ -216,11 +257,19 @@ pub async fn root<S: Database>(
     state: State<Arc<AppState<S>>>,
     peer: ConnectInfo<PeerAddr>,
     viewer: Viewer,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match upgrade {
         Ok(upgrade) => streams::upgrade::submit(state, peer, headers, upgrade).await,
-        Err(_) => overview(state, viewer).await,
+        Err(_) => {
+            // A query that does not parse shows the first page rather than refusing the page.
+            let page = query
+                .ok()
+                .and_then(|Query(query)| query.get("nodes")?.parse().ok())
+                .unwrap_or(0);
+            overview(state, viewer, page).await
+        }
     }
 }

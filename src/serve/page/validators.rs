@@ -198,23 +198,10 @@ pub fn validators_table(
             "No validator reported."
         )
     );
-    if pages > 1 {
-        html.push_str(&format!("<p class=\"pages\">Page {} of {pages}", page + 1));
-        if page > 0 {
-            html.push_str(&format!(
-                " <a href=\"{}&amp;validators={}\">previous</a>",
-                html::escape(base),
-                page - 1
-            ));
-        }
-        if page + 1 < pages {
-            html.push_str(&format!(
-                " <a href=\"{}&amp;validators={}\">next</a>",
-                html::escape(base),
-                page + 1
-            ));
-        }
-        html.push_str("</p>");
-    }
+    html.push_str(&html::page_links(
+        page,
+        pages,
+        &format!("{base}&validators="),
+    ));
     html
 }

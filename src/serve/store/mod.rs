@@ -163,7 +163,7 @@ pub struct StatsQuery {
     pub limit: u32,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached now; the caller may retry.
     #[error("the database is unavailable: {0}")]

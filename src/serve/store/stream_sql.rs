@@ -862,6 +862,16 @@ impl StreamStore for SqlStore {
         read_all::<NodeRow, StreamNode>(&rows)
     }
 
+    async fn stream_node(&self, peer_id: &str) -> Result<Option<StreamNode>, StoreError> {
+        let rows = read(&format!(
+            "SELECT {NODE_COLUMNS} FROM stream_nodes WHERE peer_id = $1 ORDER BY id LIMIT 1"
+        ))
+        .bind(peer_id.to_owned())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(read_all::<NodeRow, StreamNode>(&rows)?.pop())
+    }
+
     async fn node_contacts(&self) -> Result<Vec<NodeContact>, StoreError> {
         let rows = read("SELECT peer_id, name, last_seen_ms FROM stream_nodes ORDER BY id")
             .fetch_all(self.pool())

@@ -194,7 +194,14 @@ pub trait StreamStore: Send + Sync + 'static {
         batch: &StreamBatch,
     ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
 
+    /// Every node, in the order they first connected.
     fn stream_nodes(&self) -> impl Future<Output = Result<Vec<StreamNode>, StoreError>> + Send;
+    /// The node with `peer_id` (the first to connect, should it be on more than one chain), if
+    /// one connected.
+    fn stream_node(
+        &self,
+        peer_id: &str,
+    ) -> impl Future<Output = Result<Option<StreamNode>, StoreError>> + Send;
     fn node_contacts(&self) -> impl Future<Output = Result<Vec<NodeContact>, StoreError>> + Send;
     fn stream_logs(
         &self,

@@ -4,6 +4,7 @@
 //! at another. Pages hear it over server-sent events (`page::live`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
@@ -25,6 +26,9 @@ pub struct Live {
     open: Arc<Semaphore>,
     /// The database tells every instance of every commit, this one's included.
     told_by_database: bool,
+    /// Changes heard of since the start, this instance's or (with PostgreSQL) any instance's:
+    /// kept answers begun before the latest are computed again (`state::Kept`).
+    changes: Arc<AtomicU64>,
 }
 
 /// An open page's place: its news, and its share of `MAX_OPEN_PAGES`.
@@ -38,9 +42,10 @@ impl Live {
     /// that cannot (or fails to start listening) leaves this instance telling its own.
     pub async fn start<S: StreamStore>(store: &S, stop: watch::Receiver<bool>) -> Live {
         let (to_pages, _) = broadcast::channel(BACKLOG);
+        let heard = Arc::new(AtomicU64::new(0));
         let told_by_database = match store.chain_changes().await {
             Ok(Some(changes)) => {
-                tokio::spawn(forward(changes, to_pages.clone(), stop));
+                tokio::spawn(forward(changes, to_pages.clone(), Arc::clone(&heard), stop));
                 true
             }
             Ok(None) => false,
@@ -55,7 +60,13 @@ impl Live {
             to_pages,
             open: Arc::new(Semaphore::new(MAX_OPEN_PAGES)),
             told_by_database,
+            changes: heard,
         }
+    }
+
+    /// How many changes this instance has heard of since it started.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 
     /// A write touching `chains` was committed here.
@@ -64,6 +75,7 @@ impl Live {
             return;
         }
         for chain in chains {
+            self.changes.fetch_add(1, Ordering::AcqRel);
             // No page open is no one to tell.
             let _ = self.to_pages.send(chain.into());
         }
@@ -93,6 +105,7 @@ impl Live {
 async fn forward(
     mut changes: ChainChanges,
     to_pages: broadcast::Sender<ToPages>,
+    heard: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -100,6 +113,7 @@ async fn forward(
             _ = stop.changed() => return,
             next = changes.next() => match next {
                 Ok(chain) => {
+                    heard.fetch_add(1, Ordering::AcqRel);
                     let _ = to_pages.send(chain.into());
                 }
                 Err(err) => {

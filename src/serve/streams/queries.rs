@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::serve::auth::{Admin, Reader};
 use crate::serve::error::ApiError;
-use crate::serve::reply::{Answer, bare};
+use crate::serve::reply::{Answer, bare, bare_text, json_array};
 use crate::serve::state::AppState;
 use crate::serve::store::Database;
 use crate::serve::store::streams::{Benchmark, HostSystem, LogQuery, StoredLog, StreamNode};
@@ -95,18 +95,26 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
     answer
 }
 
+/// How long `/nodes` and `/api/nodes` are answered from one read: each reads every node, and
+/// with `--public-reads` anyone may ask, so many readers at once share one read and one answer.
+const NODE_LISTS_FOR_MS: i64 = 5_000;
+
 /// `GET /nodes`: every node either stream told of, with its latest state.
 pub async fn nodes<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let nodes = shared
-        .metrics
-        .timed("stream_nodes", shared.store.stream_nodes())
-        .await?;
-    bare(
-        nodes
-            .iter()
-            .map(|node| node_json(node, shared.expose_node_ip))
-            .collect(),
-    )
+    let answer = shared
+        .nodes_answer
+        .get((), shared.asked_now(), NODE_LISTS_FOR_MS, async {
+            let nodes = shared
+                .metrics
+                .timed("stream_nodes", shared.store.stream_nodes())
+                .await?;
+            json_array(
+                nodes
+                    .iter()
+                    .map(|node| node_json(node, shared.expose_node_ip)),
+            )
+        });
+    bare_text(answer.await?)
 }
 
 fn log_json(log: StoredLog) -> Value {
@@ -237,12 +245,10 @@ pub async fn reputation_logged<S: Database>(
 ) -> Answer {
     let nodes = shared
         .metrics
-        .timed("stream_nodes", shared.store.stream_nodes())
+        .timed("node_contacts", shared.store.node_contacts())
         .await?;
-    let logged: std::collections::HashSet<String> = nodes
-        .into_iter()
-        .map(|node| node.identity.peer_id)
-        .collect();
+    let logged: std::collections::HashSet<String> =
+        nodes.into_iter().map(|node| node.peer_id).collect();
     reputation_of(&shared, &query, |peer| logged.contains(peer)).await
 }
 
@@ -266,45 +272,46 @@ pub async fn db_stats<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Re
 
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
 pub async fn node_data<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let nodes = shared
-        .metrics
-        .timed("stream_nodes", shared.store.stream_nodes())
-        .await?;
-    let data = nodes
-        .iter()
-        .map(|node| {
-            let figures = NodeFigures::of(&node.state);
-            let mut answer = Map::new();
-            let mut put = |key: &str, value: Option<Value>| {
-                if let Some(value) = value {
-                    answer.insert(key.to_owned(), value);
-                }
-            };
-            put("nodeId", Some(node.identity.peer_id.clone().into()));
-            put(
-                "nodeIp",
-                node.ip
-                    .clone()
-                    .filter(|_| shared.expose_node_ip)
-                    .map(Value::from),
-            );
-            put("nodeName", node.identity.name.clone().map(Value::from));
-            put(
-                "nodeClientVersion",
-                node.identity.version.clone().map(Value::from),
-            );
-            put(
-                "nodeClientType",
-                node.identity.implementation.clone().map(Value::from),
-            );
-            put("cpuUsage", figures.cpu_usage.map(Value::from));
-            put("memoryUsage", figures.memory_usage.map(Value::from));
-            put("networkTraffic", figures.network_traffic.map(Value::from));
-            put("blockHeight", figures.block_height.map(Value::from));
-            Value::Object(answer)
-        })
-        .collect();
-    bare(data)
+    let answer = shared
+        .node_data_answer
+        .get((), shared.asked_now(), NODE_LISTS_FOR_MS, async {
+            let nodes = shared
+                .metrics
+                .timed("stream_nodes", shared.store.stream_nodes())
+                .await?;
+            json_array(nodes.iter().map(|node| {
+                let figures = NodeFigures::of(&node.state);
+                let mut answer = Map::new();
+                let mut put = |key: &str, value: Option<Value>| {
+                    if let Some(value) = value {
+                        answer.insert(key.to_owned(), value);
+                    }
+                };
+                put("nodeId", Some(node.identity.peer_id.clone().into()));
+                put(
+                    "nodeIp",
+                    node.ip
+                        .clone()
+                        .filter(|_| shared.expose_node_ip)
+                        .map(Value::from),
+                );
+                put("nodeName", node.identity.name.clone().map(Value::from));
+                put(
+                    "nodeClientVersion",
+                    node.identity.version.clone().map(Value::from),
+                );
+                put(
+                    "nodeClientType",
+                    node.identity.implementation.clone().map(Value::from),
+                );
+                put("cpuUsage", figures.cpu_usage.map(Value::from));
+                put("memoryUsage", figures.memory_usage.map(Value::from));
+                put("networkTraffic", figures.network_traffic.map(Value::from));
+                put("blockHeight", figures.block_height.map(Value::from));
+                Value::Object(answer)
+            }))
+        });
+    bare_text(answer.await?)
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

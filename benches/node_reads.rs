@@ -1,0 +1,164 @@
+//! The reads that answer every stream node at once, under many readers at a time, on this machine,
+//! against SQLite (and PostgreSQL when NODEPULSE_BENCH_POSTGRES names a server): `/nodes`,
+//! `/api/nodes`, the status page `/` and the chain's answer and page (`/api/chains/GENESIS`,
+//! `/chains/GENESIS`), keyless as `--public-reads` opens them to anyone, and one node's page beside
+//! them.
+//!
+//! `--nodes` stream nodes (10,000 by default) are written straight through the store, each with
+//! the identity and state the stream loader's Polkadot nodes have. Then, for each path, `--readers`
+//! requests (32) are sent at once, `--rounds` times (3). Reported: p50/p99 latency, the answer's
+//! bytes, and the peak RSS (VmHWM) of a `serve` started for the path, beside its RSS before the
+//! first request: what a crowd of keyless readers costs the server in memory.
+//!
+//! `cargo bench --bench node_reads [-- --nodes 10000 --readers 32 --rounds 3]`
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use nodepulse::serve::store::SqlStore;
+use nodepulse::serve::store::streams::{
+    Connect, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
+};
+use nodepulse::wire::telemetry::decode::{substrate_identity, substrate_state};
+use serde_json::Value;
+
+use common::streams::{connected, interval, peak_rss_kib, reset_peak_rss, rss_kib};
+use common::{Served, bench_start, databases, flag_number, percentile};
+
+struct Options {
+    nodes: u64,
+    readers: usize,
+    rounds: usize,
+}
+
+fn options() -> Options {
+    Options {
+        nodes: flag_number("--nodes", 10_000),
+        readers: flag_number("--readers", 32),
+        rounds: flag_number("--rounds", 3),
+    }
+}
+
+/// A sent frame's payload, as the decoder sees it.
+fn payload(frame: &str) -> serde_json::Map<String, Value> {
+    let mut frame: Value = serde_json::from_str(frame).expect("the loader's frames are JSON");
+    match frame["payload"].take() {
+        Value::Object(payload) => payload,
+        _ => panic!("the loader's frames carry an object"),
+    }
+}
+
+/// `nodes` nodes, 20 to a loader connection, each connected with its latest state.
+async fn fill(database: &str, nodes: u64) {
+    let store = SqlStore::open(database).await.expect("store");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64);
+    for first in (0..nodes).step_by(500) {
+        let batch: Vec<u64> = (first..(first + 500).min(nodes)).collect();
+        let connects = batch
+            .iter()
+            .map(|node| Connect {
+                identity: substrate_identity(&payload(&connected(node / 20, node % 20)))
+                    .expect("the loader's nodes identify themselves"),
+                format: StreamFormat::Substrate,
+                ip: "127.0.0.1".into(),
+                audit: false,
+                at_ms: now_ms,
+            })
+            .collect();
+        let seen = batch
+            .iter()
+            .enumerate()
+            .map(|(at, node)| Seen {
+                node: NodeRef::Connecting(at),
+                at_ms: now_ms,
+                state: Some(
+                    Value::Object(substrate_state(&payload(&interval(
+                        node % 20,
+                        20_000_000 + node,
+                    ))))
+                    .to_string(),
+                ),
+                sample: None,
+            })
+            .collect();
+        let batch = StreamBatch {
+            connects,
+            logs: Vec::new(),
+            blocks: Vec::new(),
+            seen,
+            disconnects: Vec::new(),
+        };
+        store.write_streams(&batch).await.expect("write");
+    }
+    store.close().await;
+}
+
+fn main() {
+    let options = options();
+    let (runtime, dir) = bench_start("nodepulse-reads-bench");
+    let client = reqwest::Client::new();
+    for (label, database) in databases(&dir.join("reads.db"), "reads_bench") {
+        runtime.block_on(fill(&database, options.nodes));
+        let one_node = common::streams::peer_id(0, 0);
+        let chain = common::streams::GENESIS;
+        for path in [
+            "/nodes".to_owned(),
+            "/api/nodes".to_owned(),
+            "/".to_owned(),
+            format!("/stream-nodes/{one_node}"),
+            format!("/api/chains/{chain}"),
+            format!("/chains/{chain}"),
+        ] {
+            // A server of its own for each path, so that what one path left in memory is not
+            // counted to the next. Every reader comes from 127.0.0.1 (`Served` raises the rate
+            // limits out of the way): the crowd stands for readers from many addresses, whom the
+            // per-address limits do not stop.
+            let served = Served::start(
+                &database,
+                &["--public-reads", "--max-http-connections-per-ip", "1024"],
+            );
+            let pid = served.child.id().to_string();
+            let url = format!("{}{path}", served.base);
+            let before_kib = rss_kib(&pid);
+            reset_peak_rss(&pid);
+            let mut latencies: Vec<Duration> = Vec::new();
+            let mut bytes = 0;
+            let mut refused = 0;
+            for _ in 0..options.rounds {
+                let answers = runtime.block_on(futures_util::future::join_all(
+                    (0..options.readers).map(|_| async {
+                        let started = Instant::now();
+                        let answer = client.get(&url).send().await.expect("answered");
+                        let status = answer.status();
+                        let body = answer.bytes().await.expect("body");
+                        (started.elapsed(), status, body.len())
+                    }),
+                ));
+                for (took, status, size) in answers {
+                    latencies.push(took);
+                    if status == 200 {
+                        bytes = size;
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+            latencies.sort();
+            println!(
+                "{label}: GET {path} x {} at once, {} rounds, {} nodes: p50 {:.0} ms, p99 {:.0} ms, \
+                 {bytes} bytes, {refused} not 200; serve RSS {:.1} MB before, peak {:.1} MB",
+                options.readers,
+                options.rounds,
+                options.nodes,
+                percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+                percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+                before_kib as f64 / 1024.0,
+                peak_rss_kib(&pid) as f64 / 1024.0,
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
