@@ -571,8 +571,8 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
     Ok(connected)
 }
 
-/// SQLite: the nodes (id, then peer id and format) named `peer_id`, or all of them. The hours'
-/// files know a message's node by its id only.
+/// The nodes (id, then peer id and format) named `peer_id`, or all of them: messages are read by
+/// their node's id (the hours' files know no other).
 async fn nodes_named(
     store: &SqlStore,
     peer_id: Option<&str>,
@@ -593,17 +593,18 @@ async fn nodes_named(
         .collect())
 }
 
-/// SQLite: where messages stamped in `[since_ms, until_ms]` may be, newest first: the hours'
+/// Where messages stamped in `[since_ms, until_ms]` may be, newest first: on SQLite the hours'
 /// files (with their hour's start), then the main file (messages from `/audit`, and those stored
-/// before the hours' files).
+/// before the hours' files); on PostgreSQL the database.
 fn message_sources(
     store: &SqlStore,
-    hours: &HourFiles,
+    hours: Option<&HourFiles>,
     since_ms: i64,
     until_ms: i64,
 ) -> Vec<(Option<i64>, AnyPool)> {
     let mut sources: Vec<_> = hours
-        .between(since_ms, until_ms)
+        .map(|hours| hours.between(since_ms, until_ms))
+        .unwrap_or_default()
         .into_iter()
         .map(|(hour, pool)| (Some(hour), pool))
         .collect();
@@ -702,10 +703,13 @@ async fn newest_of_node(
     Ok(rows)
 }
 
-/// SQLite's `/nodes/logs`: each node's newest messages from each source, merged.
-async fn hour_logs(
+/// `/nodes/logs`: each node named `peer_id` looked up first, then its newest messages from each
+/// source, merged. By the node's id its index gives the newest first and stops at the limit;
+/// joined to `stream_nodes` by peer id, PostgreSQL read every message of the node in the window
+/// and sorted them (a day at one a second: 86,400 rows for `limit=1`).
+async fn newest_logs(
     store: &SqlStore,
-    hours: &HourFiles,
+    hours: Option<&HourFiles>,
     query: &LogQuery,
 ) -> Result<Vec<StoredLog>, StoreError> {
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
@@ -804,7 +808,7 @@ async fn hour_network_states(
     since_ms: i64,
 ) -> Result<Vec<StoredLog>, StoreError> {
     let mut newest: BTreeMap<i64, HourLogRow> = BTreeMap::new();
-    for (hour, pool) in message_sources(store, hours, since_ms, i64::MAX) {
+    for (hour, pool) in message_sources(store, Some(hours), since_ms, i64::MAX) {
         let Some((mut tx, _)) = begin_source(hour, &pool, since_ms, i64::MAX).await? else {
             continue;
         };
@@ -880,25 +884,7 @@ impl StreamStore for SqlStore {
     }
 
     async fn stream_logs(&self, query: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
-        if let Some(hours) = self.hour_files() {
-            return hour_logs(self, hours, query).await;
-        }
-        let rows = read(
-            "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_logs l \
-             JOIN stream_nodes n ON n.id = l.node_id WHERE n.peer_id = $1 \
-             AND ($2 IS NULL OR l.msg = $2) AND ($3 IS NULL OR l.target = $3) \
-             AND l.created_ms >= $4 AND l.created_ms <= $5 \
-             ORDER BY l.created_ms DESC, l.id DESC LIMIT $6",
-        )
-        .bind(query.peer_id.clone())
-        .bind(query.msg.clone())
-        .bind(query.target.clone())
-        .bind(query.since_ms)
-        .bind(query.until_ms)
-        .bind(i64::from(query.limit))
-        .fetch_all(self.pool())
-        .await?;
-        read_all::<LogRow, StoredLog>(&rows)
+        newest_logs(self, self.hour_files(), query).await
     }
 
     async fn stream_series(
