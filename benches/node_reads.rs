@@ -5,12 +5,15 @@
 //! them.
 //!
 //! `--nodes` stream nodes (10,000 by default) are written straight through the store, each with
-//! the identity and state the stream loader's Polkadot nodes have. Then, for each path, `--readers`
+//! the identity and state the stream loader's Polkadot nodes have, and `--messages` kept messages
+//! each (100), a second apart up to now, one in 60 a `system.network_state` naming 25 peers: what
+//! every node's `/nodes/log_stats`, `/stats/db` and `/reputation` read, also measured (with
+//! `max_age_s` over the messages' span). Then, for each path, `--readers`
 //! requests (32) are sent at once, `--rounds` times (3). Reported: p50/p99 latency, the answer's
 //! bytes, and the peak RSS (VmHWM) of a `serve` started for the path, beside its RSS before the
 //! first request: what a crowd of keyless readers costs the server in memory.
 //!
-//! `cargo bench --bench node_reads [-- --nodes 10000 --readers 32 --rounds 3]`
+//! `cargo bench --bench node_reads [-- --nodes 10000 --messages 100 --readers 32 --rounds 3]`
 
 mod common;
 
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use nodepulse::serve::store::SqlStore;
 use nodepulse::serve::store::streams::{
-    Connect, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
+    Connect, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
 };
 use nodepulse::wire::telemetry::decode::{substrate_identity, substrate_state};
 use serde_json::Value;
@@ -28,6 +31,7 @@ use common::{Served, bench_start, databases, flag_number, percentile};
 
 struct Options {
     nodes: u64,
+    messages: u64,
     readers: usize,
     rounds: usize,
 }
@@ -35,6 +39,7 @@ struct Options {
 fn options() -> Options {
     Options {
         nodes: flag_number("--nodes", 10_000),
+        messages: flag_number("--messages", 100),
         readers: flag_number("--readers", 32),
         rounds: flag_number("--rounds", 3),
     }
@@ -49,8 +54,39 @@ fn payload(frame: &str) -> serde_json::Map<String, Value> {
     }
 }
 
-/// `nodes` nodes, 20 to a loader connection, each connected with its latest state.
-async fn fill(database: &str, nodes: u64) {
+/// A kept message of node `node` (the store's id), `back` seconds before `now_ms`.
+fn message(node: i64, now_ms: i64, back: u64) -> LogRow {
+    let created_ms = now_ms - i64::try_from(back * 1000).unwrap_or(i64::MAX);
+    let (msg, log) = if back.is_multiple_of(60) {
+        let peers: Vec<(String, i64, bool)> = (0..25)
+            .map(|peer| (common::streams::peer_id(peer, 0), 50 - peer as i64, true))
+            .collect();
+        let nodes: serde_json::Map<String, Value> = peers
+            .into_iter()
+            .map(|(peer, reputation, connected)| {
+                let seen = serde_json::json!({"reputation": reputation, "connected": connected});
+                (peer, seen)
+            })
+            .collect();
+        let state = serde_json::json!({"state": {"peerset": {"nodes": nodes}}});
+        ("system.network_state", state.to_string())
+    } else {
+        let interval = payload(&interval(0, 20_000_000 + back));
+        ("system.interval", Value::Object(interval).to_string())
+    };
+    LogRow {
+        node: NodeRef::Known(node),
+        created_ms,
+        msg: msg.to_owned(),
+        target: None,
+        audit: false,
+        log,
+    }
+}
+
+/// `nodes` nodes, 20 to a loader connection, each connected with its latest state and `messages`
+/// messages.
+async fn fill(database: &str, nodes: u64, messages: u64) {
     let store = SqlStore::open(database).await.expect("store");
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::SystemTime::UNIX_EPOCH)
@@ -91,7 +127,19 @@ async fn fill(database: &str, nodes: u64) {
             seen,
             disconnects: Vec::new(),
         };
-        store.write_streams(&batch).await.expect("write");
+        let ids = store.write_streams(&batch).await.expect("write");
+        // Oldest first, as they would have come; ten seconds of the 500 nodes' a batch.
+        for first_back in (0..messages).rev().step_by(10) {
+            let logs: Vec<LogRow> = (first_back.saturating_sub(9)..=first_back)
+                .rev()
+                .flat_map(|back| ids.iter().map(move |id| message(*id, now_ms, back)))
+                .collect();
+            let batch = StreamBatch {
+                logs,
+                ..StreamBatch::default()
+            };
+            store.write_streams(&batch).await.expect("write");
+        }
     }
     store.close().await;
 }
@@ -101,7 +149,14 @@ fn main() {
     let (runtime, dir) = bench_start("nodepulse-reads-bench");
     let client = reqwest::Client::new();
     for (label, database) in databases(&dir.join("reads.db"), "reads_bench") {
-        runtime.block_on(fill(&database, options.nodes));
+        let filling = Instant::now();
+        runtime.block_on(fill(&database, options.nodes, options.messages));
+        println!(
+            "{label}: {} nodes, {} messages each, written in {:.0} s",
+            options.nodes,
+            options.messages,
+            filling.elapsed().as_secs_f64()
+        );
         let one_node = common::streams::peer_id(0, 0);
         let chain = common::streams::GENESIS;
         for path in [
@@ -111,6 +166,9 @@ fn main() {
             format!("/stream-nodes/{one_node}"),
             format!("/api/chains/{chain}"),
             format!("/chains/{chain}"),
+            "/nodes/log_stats".to_owned(),
+            "/stats/db".to_owned(),
+            format!("/reputation?max_age_s={}", options.messages + 60),
         ] {
             // A server of its own for each path, so that what one path left in memory is not
             // counted to the next. Every reader comes from 127.0.0.1 (`Served` raises the rate

@@ -534,8 +534,8 @@ const OLD_DAY_NODES: u64 = 10_000;
 /// PostgreSQL: a table shaped as a day's partition of `stream_logs_raw`, for the day three days
 /// ago, holding `rows` messages of the loader's shape from `OLD_DAY_NODES` nodes, with the
 /// constraint that lets `attach_old_day` attach it without reading it. Returns the name it takes
-/// as a partition, and its day.
-async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
+/// as a partition, its day and its rows.
+async fn fill_old_day(url: &str, rows: u64) -> (String, i64, u64) {
     const DAY_MS: i64 = 86_400_000;
     let pool = sqlx::AnyPool::connect(url).await.expect("the database");
     let now_ms = SystemTime::now()
@@ -560,6 +560,11 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
              1 + g % {OLD_DAY_NODES}, {from} + g % {DAY_MS}, 'system.interval', NULL, 0, $1 FROM generate_series(1, {rows}) g"
         ),
         format!("CREATE INDEX ON {FILLED_DAY} (node_id, created_ms)"),
+        // The partitions' index of network states, which the attach then takes as it is.
+        format!(
+            "CREATE INDEX ON {FILLED_DAY} (node_id, created_ms) \
+             WHERE msg = 'system.network_state'"
+        ),
         format!("ANALYZE {FILLED_DAY}"),
         // Written out now, not by the checkpointer while the load runs.
         "CHECKPOINT".to_owned(),
@@ -571,13 +576,13 @@ async fn fill_old_day(url: &str, rows: u64) -> (String, i64) {
             .unwrap_or_else(|err| panic!("{statement}: {err}"));
     }
     pool.close().await;
-    (name, day)
+    (name, day, rows)
 }
 
 /// Attaches `fill_old_day`'s table as its day's partition (its constraint spares the scan), for
 /// the next purge to drop. `ATTACH PARTITION` holds no write up now that no default partition is
 /// there to be locked and scanned.
-async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
+async fn attach_old_day(url: &str, (name, day, rows): &(String, i64, u64)) {
     const DAY_MS: i64 = 86_400_000;
     let pool = sqlx::AnyPool::connect(url).await.expect("the database");
     let mut tx = pool.begin().await.expect("a transaction");
@@ -587,6 +592,13 @@ async fn attach_old_day(url: &str, (name, day): &(String, i64)) {
             "ALTER TABLE stream_logs_raw ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
             day * DAY_MS,
             (day + 1) * DAY_MS
+        ),
+        // Counted as serve counts what it writes, for the purge to take off with the day.
+        format!(
+            "INSERT INTO stream_log_counts (day, audit, msg, counter, qty) \
+             VALUES ({day}, 0, 'system.interval', 0, {rows}) \
+             ON CONFLICT (day, audit, msg, counter) \
+             DO UPDATE SET qty = stream_log_counts.qty + excluded.qty"
         ),
     ] {
         sqlx::query(&statement)
@@ -632,6 +644,16 @@ fn fill_old_hour(
              0, $1 FROM g"
         ),
         "CREATE INDEX stream_logs_by_node ON stream_logs (node_id, created_ms)".to_owned(),
+        "CREATE INDEX stream_logs_network_states ON stream_logs (node_id, id) \
+         WHERE msg = 'system.network_state'"
+            .to_owned(),
+        "CREATE TABLE stream_log_counts (day INTEGER NOT NULL, audit INTEGER NOT NULL, \
+         msg TEXT NOT NULL, counter INTEGER NOT NULL, qty INTEGER NOT NULL, \
+         PRIMARY KEY (day, audit, msg, counter)) WITHOUT ROWID"
+            .to_owned(),
+        "INSERT INTO stream_log_counts (day, audit, msg, counter, qty) \
+         SELECT created_ms / 86400000, audit, msg, 0, COUNT(*) FROM stream_logs GROUP BY 1, 2, 3"
+            .to_owned(),
     ];
     runtime.block_on(async {
         let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", file.display()))

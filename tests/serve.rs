@@ -1262,7 +1262,7 @@ fn postgresql_rows_of_the_default_partitions_move_into_their_days() {
 
 /// Stream messages kept before the minute samples came (migration 0008's schema) stay through the
 /// upgrade: on PostgreSQL they are copied into the day partitions, their ids continued, and those
-/// from /audit kept apart.
+/// from /audit kept apart; they are counted as the counts are made.
 #[test]
 fn stream_messages_stay_through_the_upgrade_to_day_partitions() {
     use sqlx::Row;
@@ -1321,6 +1321,28 @@ fn stream_messages_stay_through_the_upgrade_to_day_partitions() {
                 .map(|((created_ms, audit), id)| (id, *created_ms, *audit))
                 .collect();
             assert_eq!(read, expected, "{kind:?}");
+            // They are counted by day, whether from /audit and kind, as serve counts them.
+            let counts: Vec<(i64, i64, String, i64)> = sqlx::query(
+                "SELECT day, CAST(audit AS BIGINT), msg, qty FROM stream_log_counts \
+                 ORDER BY day, audit",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("the counts")
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+            .collect();
+            let counted =
+                |at_ms: i64, audit: i64| (at_ms / DAY_MS, audit, "system.interval".to_owned(), 1);
+            assert_eq!(
+                counts,
+                [
+                    counted(now - 3 * DAY_MS, 0),
+                    counted(now - 3 * DAY_MS, 1),
+                    counted(now, 0)
+                ],
+                "{kind:?}"
+            );
             // A new message's id follows the old ones.
             let next: i64 = sqlx::query_scalar(
                 "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \

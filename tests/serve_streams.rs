@@ -946,15 +946,21 @@ fn hour_file(database: &str, at_ms: i64) -> String {
     )
 }
 
-/// The names of the indexes of the SQLite file at `path`.
+/// The names of the indexes of the SQLite file at `path`, in order.
 async fn indexes(path: &str) -> Vec<String> {
+    schema_names(path, "index").await
+}
+
+/// The names of the SQLite file's `kind`s (`table`, `index`), in order.
+async fn schema_names(path: &str, kind: &str) -> Vec<String> {
     let pool = sqlx::AnyPool::connect(&format!("sqlite://{path}"))
         .await
         .expect("the hour's file");
-    let names = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index'")
+    let names = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = $1 ORDER BY name")
+        .bind(kind.to_owned())
         .fetch_all(&pool)
         .await
-        .expect("its indexes");
+        .expect("its schema");
     pool.close().await;
     names
 }
@@ -1002,8 +1008,8 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
             three_hours_ago,
         ];
         let counted = [("system.interval".to_owned(), 6)];
-        let by_second = ["stream_logs_by_second"];
-        let by_node = ["stream_logs_by_node"];
+        let by_second = ["stream_logs_by_second", "stream_logs_network_states"];
+        let by_node = ["stream_logs_by_node", "stream_logs_network_states"];
         assert_eq!(
             indexes(&hour_file(&database, now - HOUR_MS)).await,
             by_second
@@ -1014,6 +1020,7 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
             store.log_stats(Some(ALICE)).await.expect("counted"),
             counted
         );
+        assert_eq!(store.log_stats(None).await.expect("counted"), counted);
         // The purge's first step a minute into the next hour: every hour but it indexed by node;
         // the reads find the same.
         store
@@ -1050,6 +1057,8 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
         );
         let stats = store.log_stats(Some(ALICE)).await.expect("counted");
         assert_eq!(stats, [("system.interval".to_owned(), 5)]);
+        let everyone = store.log_stats(None).await.expect("counted");
+        assert_eq!(everyone, stats, "the file's counts went with it");
         store.close().await;
 
         let restarted = SqlStore::open(&database).await.expect("open again");
@@ -1066,7 +1075,109 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
             .iter()
             .find(|table| table.table_name == "stream_logs");
         assert_eq!(logs.map(|table| table.rows), Some(6));
+        assert_eq!(
+            restarted.log_stats(None).await.expect("counted"),
+            [("system.interval".to_owned(), 6)]
+        );
         restarted.close().await;
+    });
+}
+
+/// An hour's file an earlier build wrote, without the counts of its messages or the index of
+/// their network states: every node's `/nodes/log_stats` and `/stats/db` count it whole, with a
+/// batch written into that hour since, until the purge's first step counts it and indexes it; then
+/// they read its counts, which agree.
+#[test]
+fn sqlite_an_hours_file_from_before_the_counts_is_counted() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
+    let database = database(Kind::Sqlite, "hours_before_counts");
+    let runtime = crate::common::store_runtime();
+    runtime.block_on(async {
+        let store = SqlStore::open(&database).await.expect("open");
+        let now = crate::common::unix_ms();
+        let ids = store
+            .write_streams(&StreamBatch {
+                connects: vec![alice_connects(now)],
+                ..StreamBatch::default()
+            })
+            .await
+            .expect("stored");
+        store.close().await;
+        // The file of the hour before last, as the build before the counts made it.
+        let earlier = now - 2 * 3_600_000;
+        let path = hour_file(&database, earlier);
+        let legacy = sqlx::AnyPool::connect(&format!("sqlite://{path}?mode=rwc"))
+            .await
+            .expect("an hour's file");
+        for statement in [
+            "CREATE TABLE stream_logs (id INTEGER PRIMARY KEY, node_id INTEGER NOT NULL, \
+             created_ms INTEGER NOT NULL, msg TEXT NOT NULL, target TEXT, \
+             audit INTEGER NOT NULL, log TEXT NOT NULL)",
+            "CREATE INDEX stream_logs_by_node ON stream_logs (node_id, created_ms)",
+        ] {
+            sqlx::query(statement)
+                .execute(&legacy)
+                .await
+                .expect("the old shape");
+        }
+        for msg in ["system.interval", "system.interval", "block.import"] {
+            sqlx::query(
+                "INSERT INTO stream_logs (node_id, created_ms, msg, audit, log) \
+                 VALUES ($1, $2, $3, 0, '{}')",
+            )
+            .bind(ids[0])
+            .bind(earlier)
+            .bind(msg)
+            .execute(&legacy)
+            .await
+            .expect("a message");
+        }
+        legacy.close().await;
+
+        let store = SqlStore::open(&database).await.expect("open again");
+        let expected = |intervals: i64| {
+            vec![
+                ("block.import".to_owned(), 1),
+                ("system.interval".to_owned(), intervals),
+            ]
+        };
+        assert_eq!(store.log_stats(None).await.expect("counted"), expected(2));
+        assert_eq!(
+            store.log_stats(Some(ALICE)).await.expect("counted"),
+            expected(2)
+        );
+        let late = StreamBatch {
+            logs: vec![interval_row(NodeRef::Known(ids[0]), earlier + 1, false)],
+            ..StreamBatch::default()
+        };
+        store.write_streams(&late).await.expect("stored");
+        assert_eq!(store.log_stats(None).await.expect("counted"), expected(3));
+        let incomplete = "stream_log_counts_incomplete";
+        assert!(
+            schema_names(&path, "table")
+                .await
+                .iter()
+                .any(|name| name == incomplete)
+        );
+        store.make_days(now).await.expect("the past hours finished");
+        assert!(
+            !schema_names(&path, "table")
+                .await
+                .iter()
+                .any(|name| name == incomplete)
+        );
+        assert_eq!(
+            indexes(&path).await,
+            ["stream_logs_by_node", "stream_logs_network_states"]
+        );
+        assert_eq!(store.log_stats(None).await.expect("counted"), expected(3));
+        let tables = store.table_stats().await.expect("the tables");
+        let logs = tables
+            .iter()
+            .find(|table| table.table_name == "stream_logs");
+        assert_eq!(logs.map(|table| table.rows), Some(4));
+        store.close().await;
     });
 }
 
@@ -1372,7 +1483,8 @@ fn sqlite_an_hours_file_that_cannot_be_made_holds_its_batch_back() {
 
 /// On PostgreSQL the purge drops whole days: the partitions of days wholly past the raw window
 /// (messages) or the retention (samples) go, with their rows, and today's stay; the coming days'
-/// partitions are made ahead, by each instance at start and at each purge, once between them.
+/// partitions are made ahead, by each instance at start and at each purge, once between them; a
+/// batch whose day has none makes it.
 #[test]
 fn postgresql_drops_the_days_past_their_window_whole() {
     use nodepulse::serve::store::SqlStore;
@@ -1439,6 +1551,12 @@ fn postgresql_drops_the_days_past_their_window_whole() {
         // What stays: today's message, and the samples of three days ago and today. Nothing
         // went to the default partitions, which the row-by-row purges then find empty.
         assert_eq!(stored_at(&store, ALICE).await, [now]);
+        let interval = |qty: i64| vec![("system.interval".to_owned(), qty)];
+        assert_eq!(
+            store.log_stats(None).await.expect("counted"),
+            interval(1),
+            "the days' counts went with them"
+        );
         let samples = store
             .stream_series(ALICE, 0, i64::MAX, 60_000)
             .await
@@ -1502,6 +1620,21 @@ fn postgresql_drops_the_days_past_their_window_whole() {
                 format!("stream_samples_{}", day(now + 1)),
             ]
         );
+        // A batch stamped before today (a clock set back, or one stamped before midnight and
+        // written after it) into days that were never made: the writer makes its days too.
+        let long_ago = now - 10 * DAY_MS;
+        store
+            .write_streams(&batch(long_ago, node))
+            .await
+            .expect("stored once its own day was made");
+        let home: String = sqlx::query_scalar(
+            "SELECT tableoid::regclass::text FROM stream_logs_raw WHERE created_ms = $1",
+        )
+        .bind(long_ago)
+        .fetch_one(&pool)
+        .await
+        .expect("the message");
+        assert_eq!(home, format!("stream_logs_raw_{}", day(long_ago)));
         pool.close().await;
         store.close().await;
     });
@@ -1581,6 +1714,17 @@ fn a_raw_window_under_a_day_purges_its_messages_batch_after_batch() {
                 second.close().await;
             }
             assert_eq!(stored_at(&store, ALICE).await, [now; 5], "{kind:?}");
+            // What each batch deleted was taken off the counts, on either instance.
+            assert_eq!(
+                store.log_stats(None).await.expect("counted"),
+                [("system.interval".to_owned(), 5)],
+                "{kind:?}"
+            );
+            let tables = store.table_stats().await.expect("the tables");
+            let logs = tables
+                .iter()
+                .find(|table| table.table_name == "stream_logs");
+            assert_eq!(logs.map(|table| table.rows), Some(5), "{kind:?}");
             store.close().await;
         });
     }

@@ -15,6 +15,7 @@ use super::feed::hub::FeedHub;
 use super::metrics::ServeMetrics;
 use super::rate::RateLimit;
 use super::store::StoreError;
+use super::store::streams::{StoredLog, StreamNode, StreamStore};
 use super::streams::Streams;
 use super::writer::Writer;
 
@@ -55,8 +56,24 @@ pub struct AppState<S> {
     /// A chain page's name and `main`, the same for every reader, by chain, window and page of
     /// its nodes.
     pub chain_pages: Kept<ChainPageKey, Option<(String, String)>, StoreError>,
+    /// `/nodes/log_stats` as sent, by `peer_id` (`None`: every node's).
+    pub log_stats_answer: Kept<Option<String>, Bytes, ApiError>,
+    /// `/stats/db` as sent: it counts the rows of every table.
+    pub db_stats_answer: Kept<(), Bytes, ApiError>,
+    /// Each node's newest network state stamped in the last `max_age_s` seconds, by `max_age_s`:
+    /// what every reputation route reads (a node's is thousands of bytes).
+    pub network_states: Kept<u64, Arc<Vec<StoredLog>>, StoreError>,
     /// What substrate-telemetry's feed readers were told.
     pub feed: Arc<FeedHub>,
+}
+
+impl<S: StreamStore> AppState<S> {
+    /// Every stream node, read and timed: what the kept answers over all nodes are made from.
+    pub async fn stream_nodes(&self) -> Result<Vec<StreamNode>, StoreError> {
+        self.metrics
+            .timed("stream_nodes", self.store.stream_nodes())
+            .await
+    }
 }
 
 impl<S> AppState<S> {

@@ -60,10 +60,7 @@ async fn stream_table<S: Database>(
     shared
         .stream_table
         .get((), shared.asked_now(), STREAM_TABLE_FOR_MS, async {
-            let nodes = shared
-                .metrics
-                .timed("stream_nodes", shared.store.stream_nodes())
-                .await?;
+            let nodes = shared.stream_nodes().await?;
             let mut firing = Vec::new();
             let rows: Vec<Row> = nodes
                 .iter()

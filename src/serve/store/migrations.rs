@@ -49,6 +49,14 @@ pub(super) const SQLITE: Embedded = Embedded(&[
         "0009_samples.sql",
         include_str!("../../../migrations/sqlite/0009_samples.sql"),
     ),
+    (
+        "0010_log_counts.sql",
+        include_str!("../../../migrations/sqlite/0010_log_counts.sql"),
+    ),
+    (
+        "0011_network_states.sql",
+        include_str!("../../../migrations/sqlite/0011_network_states.sql"),
+    ),
 ]);
 
 pub(super) const POSTGRES: Embedded = Embedded(&[
@@ -91,6 +99,14 @@ pub(super) const POSTGRES: Embedded = Embedded(&[
     (
         "0010_days_detached.sql",
         include_str!("../../../migrations/postgres/0010_days_detached.sql"),
+    ),
+    (
+        "0011_log_counts.sql",
+        include_str!("../../../migrations/postgres/0011_log_counts.sql"),
+    ),
+    (
+        "0012_network_states.sql",
+        include_str!("../../../migrations/postgres/0012_network_states.sql"),
     ),
 ]);
 

@@ -39,7 +39,7 @@ pub(super) async fn open(url: &str) -> Result<AnyPool, StoreError> {
 /// writer makes the days and writes again.
 pub(super) const DAILY_LOGS: &str = "stream_logs_raw";
 pub(super) const DAILY_SAMPLES: &str = "stream_samples";
-const DAY_MS: i64 = 86_400_000;
+pub(super) const DAY_MS: i64 = 86_400_000;
 /// Days made ahead of today: a day's partition exists long before its first row, and a failure to
 /// make one is tried again, every purge, for two days.
 const DAYS_AHEAD: i64 = 2;
@@ -61,6 +61,16 @@ const NO_PARTITION: &str = "23514";
 /// Instances sharing the database make and drop days one at a time: two making the same day
 /// would both find it missing.
 const DAYS_LOCK: i64 = 0x6e70_6461_7973; // "npdays"
+
+/// A number for this instance's rows of `stream_log_counts`, from its process id and start time:
+/// instances (on one host or several) rarely pick the same, and two that do only share rows.
+pub(super) fn counter() -> i64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    // SMALLINT's range.
+    i64::from((std::process::id() ^ nanos) % 32_768)
+}
 
 /// `table_YYYYMMDD`: the partition of `table` holding day `day` (days since 1970-01-01).
 fn day_partition(table: &str, day: i64) -> String {
@@ -114,8 +124,16 @@ async fn try_make_day(pool: &AnyPool, ddl: &str) -> Result<(), sqlx::Error> {
 /// Makes the partitions of today and the `DAYS_AHEAD` days after it that do not exist yet.
 pub(super) async fn make_days(pool: &AnyPool, now_ms: i64) -> Result<(), StoreError> {
     let today = now_ms.div_euclid(DAY_MS);
+    make_days_of(pool, today..=today + DAYS_AHEAD).await
+}
+
+/// Makes the partitions of `days` (days since 1970-01-01) that do not exist yet.
+pub(super) async fn make_days_of(
+    pool: &AnyPool,
+    days: impl IntoIterator<Item = i64> + Clone,
+) -> Result<(), StoreError> {
     for table in [DAILY_LOGS, DAILY_SAMPLES] {
-        for day in today..=today + DAYS_AHEAD {
+        for day in days.clone() {
             let ddl = format!(
                 "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
                 day_partition(table, day),

@@ -101,6 +101,9 @@ pub struct SqlStore {
     purge_cursor: super::postgres::PurgeCursor,
     /// SQLite (in a file): the stream messages' files, one an hour.
     hour_files: Option<super::sqlite::HourFiles>,
+    /// The rows of `stream_log_counts` this instance adds to: on PostgreSQL a number picked at
+    /// start, so that instances on one database do not wait on each other's rows; 0 on SQLite.
+    counter: i64,
 }
 
 impl SqlStore {
@@ -108,12 +111,13 @@ impl SqlStore {
     /// The URL's password never appears in the error.
     pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
-        let (pool, shared_url, hour_files) = if url.starts_with("sqlite:") {
+        let (pool, shared_url, hour_files, counter) = if url.starts_with("sqlite:") {
             let pool = super::sqlite::open(url).await?;
-            (pool, None, super::sqlite::HourFiles::open(url)?)
+            (pool, None, super::sqlite::HourFiles::open(url)?, 0)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = super::postgres::open(url).await?;
-            (pool, Some(Secret::new(url.to_owned())), None)
+            let counter = super::postgres::counter();
+            (pool, Some(Secret::new(url.to_owned())), None, counter)
         } else {
             return Err(StoreError::Failed(
                 "the database URL must start with sqlite:// or postgres://".into(),
@@ -124,6 +128,7 @@ impl SqlStore {
             shared_url,
             purge_cursor: Default::default(),
             hour_files,
+            counter,
         })
     }
 
@@ -141,6 +146,10 @@ impl SqlStore {
 
     pub(super) fn hour_files(&self) -> Option<&super::sqlite::HourFiles> {
         self.hour_files.as_ref()
+    }
+
+    pub(super) fn counter(&self) -> i64 {
+        self.counter
     }
 
     /// Closes every connection: SQLite checkpoints its write-ahead log into the database file.

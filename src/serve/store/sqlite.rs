@@ -46,19 +46,53 @@ fn options(connections: u32, hour_writer: bool) -> AnyPoolOptions {
         })
 }
 
-/// An hour's table, and its index by second unless the file is indexed by node (a past hour's,
+/// An hour's tables, and its index by second unless the file is indexed by node (a past hour's,
 /// or one from before the index by second): checked and made in one transaction, so that a
-/// writer connecting again never brings the index by second back.
+/// writer connecting again never brings the index by second back. A new file has its counts and
+/// its index of network states from the first message. A file from before them gets empty counts
+/// marked incomplete (the batches add to them; the file is counted whole on reads until
+/// `HourFiles::finish_past_hours` counts it, once its hour is over): nothing here reads the
+/// messages, since it runs as the connection is made, within the pool's acquire timeout.
 async fn hour_schema(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
+    let had = present(&mut tx).await?;
     tx.execute(HOUR_TABLE).await?;
-    let by_node: i64 = sqlx::query_scalar(INDEXED_BY_NODE)
-        .fetch_one(&mut *tx)
-        .await?;
-    if by_node == 0 {
+    tx.execute(HOUR_COUNTS).await?;
+    if !had.has(MESSAGES) {
+        tx.execute(NETWORK_STATES).await?;
+    } else if !had.has(COUNTS) {
+        tx.execute(COUNTS_INCOMPLETE).await?;
+    }
+    if !had.has(BY_NODE_INDEX) {
         tx.execute(BY_SECOND).await?;
     }
     tx.commit().await
+}
+
+/// The tables and indexes of an hour's file, of those named below.
+struct Present(Vec<String>);
+
+impl Present {
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|present| present == name)
+    }
+}
+
+async fn present(connection: &mut AnyConnection) -> Result<Present, sqlx::Error> {
+    let names = sqlx::query_scalar(&format!(
+        "SELECT name FROM sqlite_master WHERE name IN ('{MESSAGES}', '{COUNTS}', \
+         '{COUNTS_INCOMPLETE_TABLE}', '{BY_SECOND_INDEX}', '{BY_NODE_INDEX}', \
+         '{NETWORK_STATES_INDEX}')"
+    ))
+    .fetch_all(connection)
+    .await?;
+    Ok(Present(names))
+}
+
+/// Whether a file's counts hold all of its messages (not begun after an earlier build's).
+pub(super) async fn counted_whole(connection: &mut AnyConnection) -> Result<bool, StoreError> {
+    let has = present(connection).await?;
+    Ok(has.has(COUNTS) && !has.has(COUNTS_INCOMPLETE_TABLE))
 }
 
 /// `url` with `mode=rwc`, which creates the file when it is missing.
@@ -107,12 +141,38 @@ const HOUR_TABLE: &str = "CREATE TABLE IF NOT EXISTS stream_logs (
     log TEXT NOT NULL
 );";
 
+/// The names `present` looks for.
+const MESSAGES: &str = "stream_logs";
+const COUNTS: &str = "stream_log_counts";
+const COUNTS_INCOMPLETE_TABLE: &str = "stream_log_counts_incomplete";
+const BY_SECOND_INDEX: &str = "stream_logs_by_second";
+const BY_NODE_INDEX: &str = "stream_logs_by_node";
+const NETWORK_STATES_INDEX: &str = "stream_logs_network_states";
+
+/// The hour's messages counted by day, whether from /audit and kind, as the main file's
+/// `stream_log_counts` (migration 0010).
+const HOUR_COUNTS: &str = "CREATE TABLE IF NOT EXISTS stream_log_counts (\
+     day INTEGER NOT NULL, audit INTEGER NOT NULL, msg TEXT NOT NULL, counter INTEGER NOT NULL, \
+     qty INTEGER NOT NULL, PRIMARY KEY (day, audit, msg, counter)) WITHOUT ROWID";
+/// A file whose counts lack the messages written before them (by an earlier build).
+const COUNTS_INCOMPLETE: &str = "CREATE TABLE stream_log_counts_incomplete (mark INTEGER)";
+/// A past hour's counts made whole: its messages counted once, the mark removed.
+const COUNTED_WHOLE: [&str; 3] = [
+    "DELETE FROM stream_log_counts",
+    "INSERT INTO stream_log_counts (day, audit, msg, counter, qty) \
+     SELECT created_ms / 86400000, audit, msg, 0, COUNT(*) FROM stream_logs GROUP BY 1, 2, 3",
+    "DROP TABLE stream_log_counts_incomplete",
+];
+/// The main file's index of each node's `system.network_state` messages (migration 0011).
+const NETWORK_STATES: &str = "CREATE INDEX IF NOT EXISTS stream_logs_network_states \
+     ON stream_logs (node_id, id) WHERE msg = 'system.network_state'";
+
 /// A new hour's messages are found by second, then node. Indexed by node (then time) as
 /// they come, each batch's thousand messages from as many nodes landed on as many index pages,
 /// each rewritten whole into the write-ahead log and again at its checkpoint: 130 MB/s written
 /// for 4 MB/s of messages, and the one writer fell behind within minutes of a 10,000-node load.
 /// By second, a batch lands on the few pages of the current second. Once the hour is over,
-/// `HourFiles::index_by_node` swaps this index for one by node, built in one sorted pass.
+/// `HourFiles::finish_past_hours` swaps this index for one by node, built in one sorted pass.
 const BY_SECOND: &str =
     "CREATE INDEX IF NOT EXISTS stream_logs_by_second ON stream_logs (created_ms / 1000, node_id)";
 
@@ -122,12 +182,6 @@ const BY_NODE: [&str; 2] = [
     "DROP INDEX stream_logs_by_second",
     "CREATE INDEX stream_logs_by_node ON stream_logs (node_id, created_ms)",
 ];
-
-/// Whether a file's messages are indexed by second (the current hour's), or by node.
-const INDEXED_BY_SECOND: &str =
-    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'stream_logs_by_second'";
-const INDEXED_BY_NODE: &str =
-    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'stream_logs_by_node'";
 
 /// The stream messages, a file an hour (UTC) in a folder beside the database:
 /// `nodepulse.db-messages/2026-12-03T15.db` holds those stamped 15:00 to 16:00 that day.
@@ -224,17 +278,14 @@ impl HourFiles {
             .collect()
     }
 
-    /// Every hour's reader, newest first, each with its hour's start.
-    pub(super) fn all(&self) -> Vec<(i64, AnyPool)> {
-        self.between(i64::MIN, i64::MAX)
-    }
-
-    /// Indexes by node the files of the hours that ended a minute or more before `now_ms` and are
-    /// indexed by second. SQLite builds the index in one sorted pass, on the hour's own writer:
+    /// Finishes the files of the hours that ended a minute or more before `now_ms`: indexed by
+    /// node instead of by second, counted whole if their counts were begun by this build after
+    /// an earlier one's messages, their network states indexed if an earlier build made them.
+    /// SQLite builds an index, or counts, in one pass over the file, on the hour's own writer:
     /// the current hour's writes and every read go on beside it (a batch written late into that
     /// hour waits for it), and a stop halfway leaves the file as it was, for the next purge. A
-    /// file that cannot be indexed is named in the error, after the others are done.
-    pub(super) async fn index_by_node(&self, now_ms: i64) -> Result<(), StoreError> {
+    /// file that cannot be finished is named in the error, after the others are done.
+    pub(super) async fn finish_past_hours(&self, now_ms: i64) -> Result<(), StoreError> {
         let past: Vec<(i64, AnyPool)> = self
             .lock()
             .range(..hour_of(now_ms.saturating_sub(60_000)))
@@ -243,27 +294,40 @@ impl HourFiles {
         let mut failed = Vec::new();
         for (hour, writer) in past {
             let name = file_of_hour(hour);
-            let reindexed = async {
+            let finished = async {
                 let mut connection = writer.acquire().await?;
                 // IMMEDIATE: the write lock before the first read, so that the read cannot
                 // fail to turn into a write halfway.
                 let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
-                let by_second: i64 = sqlx::query_scalar(INDEXED_BY_SECOND)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if by_second > 0 {
+                let has = present(&mut tx).await?;
+                let mut done = Vec::new();
+                if has.has(BY_SECOND_INDEX) {
                     for statement in BY_NODE {
                         sqlx::query(statement).execute(&mut *tx).await?;
                     }
+                    done.push("indexed by node");
+                }
+                if has.has(COUNTS_INCOMPLETE_TABLE) {
+                    for statement in COUNTED_WHOLE {
+                        sqlx::query(statement).execute(&mut *tx).await?;
+                    }
+                    done.push("counted");
+                }
+                if !has.has(NETWORK_STATES_INDEX) {
+                    sqlx::query(NETWORK_STATES).execute(&mut *tx).await?;
+                    done.push("its network states indexed");
+                }
+                if !done.is_empty() {
                     tx.commit().await?;
                 }
-                Ok::<_, sqlx::Error>(by_second > 0)
+                Ok::<_, sqlx::Error>(done)
             };
-            match reindexed.await {
-                Ok(true) => {
-                    tracing::info!(file = %name, "indexed an hour's stream messages by node")
+            match finished.await {
+                Ok(done) if !done.is_empty() => {
+                    let done = done.join(", ");
+                    tracing::info!(file = %name, "an hour's stream messages: {done}");
                 }
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(err) => failed.push(format!("{name}: {err}")),
             }
         }
@@ -271,7 +335,7 @@ impl HourFiles {
             Ok(())
         } else {
             Err(StoreError::Unavailable(format!(
-                "cannot index the stream messages by node in {}",
+                "cannot finish the stream messages' files {}",
                 failed.join("; ")
             )))
         }
@@ -365,7 +429,7 @@ pub(super) enum Layout {
 }
 
 /// Begins a read of an hour's file, and tells how it is indexed: one snapshot of the file, so
-/// that an index swapped by `HourFiles::index_by_node` meanwhile is not seen half. A reader takes
+/// that an index swapped by `HourFiles::finish_past_hours` meanwhile is not seen half. A reader takes
 /// no lock: the writer makes what the file holds.
 pub(super) async fn begin_read(
     reader: &AnyPool,
@@ -470,15 +534,21 @@ mod tests {
             .expect("the indexes");
             names
         };
-        let by_second = ["stream_logs_by_second"];
-        let by_node = ["stream_logs_by_node"];
+        let by_second = ["stream_logs_by_second", "stream_logs_network_states"];
+        let by_node = ["stream_logs_by_node", "stream_logs_network_states"];
         // Half a minute into `hour`, the hour before ended too lately to be indexed by node.
-        files.index_by_node(hour + 30_000).await.expect("indexed");
+        files
+            .finish_past_hours(hour + 30_000)
+            .await
+            .expect("indexed");
         let hour_before = files.existing_writer(hour - HOUR_MS).expect("an hour");
         let hour_before_last = files.existing_writer(hour - 2 * HOUR_MS).expect("an hour");
         assert_eq!(indexes(hour_before.clone()).await, by_second);
         assert_eq!(indexes(hour_before_last.clone()).await, by_node);
-        files.index_by_node(hour + 60_000).await.expect("indexed");
+        files
+            .finish_past_hours(hour + 60_000)
+            .await
+            .expect("indexed");
         assert_eq!(indexes(hour_before).await, by_node);
         assert_eq!(indexes(hour_before_last).await, by_node);
         assert_eq!(
@@ -495,7 +565,7 @@ mod tests {
             .await
             .expect("removed");
         assert_eq!(removed, ["2026-12-03T13.db"]);
-        assert_eq!(files.all().len(), 2);
+        assert_eq!(files.between(i64::MIN, i64::MAX).len(), 2);
         files.close().await;
 
         let mut names: Vec<String> = std::fs::read_dir(folder.join("serve.db-messages"))
@@ -511,7 +581,7 @@ mod tests {
         names.sort();
         assert_eq!(names, ["2026-12-03T14.db", "2026-12-03T15.db"]);
         let again = HourFiles::open(&url).expect("open").expect("a file");
-        assert_eq!(again.all().len(), 2, "found at start");
+        assert_eq!(again.between(i64::MIN, i64::MAX).len(), 2, "found at start");
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
             .fetch_one(&again.existing_writer(hour).expect("this hour"))
             .await

@@ -3,7 +3,7 @@
 //! thousands of messages a second, statements per row would be the cost.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::RangeInclusive;
 use std::sync::OnceLock;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use super::StoreError;
-use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES};
+use super::postgres::{self, DAILY_LOGS, DAILY_SAMPLES, DAY_MS};
 use super::rows::{BenchmarkRow, HourLogRow, LogRow, NodeRow, SampleRow, read, read_all};
 use super::sql::SqlStore;
 use super::sqlite::{self, HOUR_MS, HourFiles, Layout, hour_of};
@@ -84,6 +84,16 @@ fn insert_logs_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "INSERT INTO stream_logs (node_id, created_ms, msg, target, audit, log) VALUES {}",
         parameters.placeholders(rows, 6)
+    )
+}
+
+/// A kind's count, added to or taken from (`Tally`).
+fn count_logs_sql(parameters: Parameters, rows: usize) -> String {
+    format!(
+        "INSERT INTO stream_log_counts (day, audit, msg, counter, qty) VALUES {} \
+         ON CONFLICT (day, audit, msg, counter) \
+         DO UPDATE SET qty = stream_log_counts.qty + excluded.qty",
+        parameters.placeholders(rows, 5)
     )
 }
 
@@ -166,6 +176,7 @@ impl MultiRow {
 }
 
 static INSERT_LOGS: MultiRow = MultiRow::new(insert_logs_sql);
+static COUNT_LOGS: MultiRow = MultiRow::new(count_logs_sql);
 static UPDATE_SEEN: MultiRow = MultiRow::new(update_seen_sql);
 static UPSERT_BLOCKS: MultiRow = MultiRow::new(upsert_blocks_sql);
 static INSERT_IMPORTS: MultiRow = MultiRow::new(insert_imports_sql);
@@ -221,6 +232,66 @@ async fn write_logs(
     Ok(())
 }
 
+/// SQLite's one counter: one instance writes a file.
+const ONE_COUNTER: i64 = 0;
+
+/// Messages by day, whether from `/audit`, and kind, as `stream_log_counts` keeps them: what a
+/// batch adds to a file's counts or a purge takes off them, in the transaction that writes or
+/// deletes the messages.
+#[derive(Default)]
+struct Tally<'a>(BTreeMap<(i64, i64, &'a str), i64>);
+
+impl<'a> Tally<'a> {
+    fn of(logs: &[&'a Message]) -> Tally<'a> {
+        let mut tally = Tally::default();
+        for log in logs {
+            tally.add(log.created_ms, i64::from(log.audit), &log.msg, 1);
+        }
+        tally
+    }
+
+    /// Rows deleted, as (created_ms, audit, msg).
+    fn gone(rows: impl IntoIterator<Item = (i64, i64, &'a str)>) -> Tally<'a> {
+        let mut tally = Tally::default();
+        for (created_ms, audit, msg) in rows {
+            tally.add(created_ms, audit, msg, -1);
+        }
+        tally
+    }
+
+    fn add(&mut self, created_ms: i64, audit: i64, msg: &'a str, qty: i64) {
+        *self
+            .0
+            .entry((created_ms.div_euclid(DAY_MS), audit, msg))
+            .or_default() += qty;
+    }
+
+    /// Adds the tally to the counts of `counter` (`SqlStore::counter`): the rows this instance
+    /// adds to, in the key's order. It is written last before the commit, which holds the rows.
+    async fn write(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        counter: i64,
+    ) -> Result<(), sqlx::Error> {
+        let parameters = Parameters::of(tx);
+        let counts: Vec<_> = self.0.iter().collect();
+        for chunk in parameters.chunks(&counts) {
+            let sql = COUNT_LOGS.text(parameters, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for ((day, audit, msg), qty) in chunk {
+                query = query
+                    .bind(*day)
+                    .bind(*audit)
+                    .bind((*msg).to_owned())
+                    .bind(counter)
+                    .bind(**qty);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
 /// SQLite: writes the messages not from `/audit` into their hours' files, each in a transaction
 /// left open for the caller to commit; returns the rest, for the main file.
 async fn write_hour_logs<'b>(
@@ -244,6 +315,7 @@ async fn write_hour_logs<'b>(
     for (hour, logs) in by_hour {
         let mut tx = hours.begin(hour).await?;
         write_logs(&mut tx, &logs, connected).await?;
+        Tally::of(&logs).write(&mut tx, ONE_COUNTER).await?;
         open.push(tx);
     }
     Ok((open, rest))
@@ -369,6 +441,8 @@ struct Purged {
     only: &'static str,
     /// PostgreSQL's table of day partitions.
     daily: &'static str,
+    /// Counted in `stream_log_counts`: a purge takes off what it deletes.
+    counted: bool,
 }
 
 const LOGS_PURGED: Purged = Purged {
@@ -377,6 +451,7 @@ const LOGS_PURGED: Purged = Purged {
     column: "created_ms",
     only: "audit = 0",
     daily: DAILY_LOGS,
+    counted: true,
 };
 
 const SAMPLES_PURGED: Purged = Purged {
@@ -385,6 +460,7 @@ const SAMPLES_PURGED: Purged = Purged {
     column: "minute_ms",
     only: "TRUE",
     daily: DAILY_SAMPLES,
+    counted: false,
 };
 
 /// Deletes up to `batch` rows of `purged` from before `before_ms`: on SQLite from the table, on
@@ -401,17 +477,20 @@ async fn purge_before(
         column,
         only,
         daily,
+        counted,
     } = purged;
     if store.shared_url().is_none() {
-        let result = sqlx::query(&format!(
-            "DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} \
-             WHERE {only} AND {column} < $1 LIMIT $2)"
-        ))
-        .bind(before_ms)
-        .bind(i64::from(batch))
-        .execute(store.pool())
-        .await?;
-        let deleted = result.rows_affected();
+        let doomed = format!("SELECT {key} FROM {table} WHERE {only} AND {column} < $1 LIMIT $2");
+        let deleted = if *counted {
+            delete_counted(store.pool(), &doomed, before_ms, batch).await?
+        } else {
+            sqlx::query(&format!("DELETE FROM {table} WHERE ({key}) IN ({doomed})"))
+                .bind(before_ms)
+                .bind(i64::from(batch))
+                .execute(store.pool())
+                .await?
+                .rows_affected()
+        };
         return match store.hour_files() {
             Some(hours) if *table == LOGS_PURGED.table && deleted < u64::from(batch) => {
                 let left = batch - u32::try_from(deleted).unwrap_or(batch);
@@ -434,19 +513,61 @@ async fn purge_before(
     }
     // Read on from where the purge's last batch ended, in page order (a TID range scan).
     let cursor = store.purge_cursor();
-    let (deleted, last): (i64, Option<String>) = sqlx::query_as(&format!(
-        "WITH gone AS (DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
-             SELECT ctid FROM {partition} WHERE ctid > $3::tid AND {column} < $1 LIMIT $2)) \
-             RETURNING ctid) \
-         SELECT count(*), max(ctid)::text FROM gone"
+    let start = cursor.start(&partition, before_ms);
+    let delete = format!(
+        "DELETE FROM {partition} WHERE ctid = ANY(ARRAY( \
+         SELECT ctid FROM {partition} WHERE ctid > $3::tid AND {column} < $1 LIMIT $2))"
+    );
+    let mut tx = store.pool().begin().await?;
+    let (deleted, last) = if *counted {
+        let gone: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(&format!(
+            "WITH gone AS ({delete} RETURNING ctid, created_ms, audit, msg) \
+             SELECT created_ms, audit::BIGINT, msg, (SELECT max(ctid) FROM gone)::text FROM gone"
+        ))
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .bind(start)
+        .fetch_all(&mut *tx)
+        .await?;
+        let rows = gone.iter().map(|row| (row.0, row.1, row.2.as_str()));
+        Tally::gone(rows).write(&mut tx, store.counter()).await?;
+        let last = gone.first().and_then(|row| row.3.clone());
+        (i64::try_from(gone.len()).unwrap_or(i64::MAX), last)
+    } else {
+        sqlx::query_as(&format!(
+            "WITH gone AS ({delete} RETURNING ctid) SELECT count(*), max(ctid)::text FROM gone"
+        ))
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .bind(start)
+        .fetch_one(&mut *tx)
+        .await?
+    };
+    tx.commit().await?;
+    cursor.reached(&partition, before_ms, last);
+    Ok(u64::try_from(deleted).unwrap_or(0))
+}
+
+/// SQLite: deletes the messages whose ids `doomed` selects (given the time `$1` and the batch
+/// `$2`) and takes them off the file's counts, in one transaction.
+async fn delete_counted(
+    pool: &AnyPool,
+    doomed: &str,
+    before_ms: i64,
+    batch: u32,
+) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let gone: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+        "DELETE FROM stream_logs WHERE id IN ({doomed}) RETURNING created_ms, audit, msg"
     ))
     .bind(before_ms)
     .bind(i64::from(batch))
-    .bind(cursor.start(&partition, before_ms))
-    .fetch_one(store.pool())
+    .fetch_all(&mut *tx)
     .await?;
-    cursor.reached(&partition, before_ms, last);
-    Ok(u64::try_from(deleted).unwrap_or(0))
+    let rows = gone.iter().map(|row| (row.0, row.1, row.2.as_str()));
+    Tally::gone(rows).write(&mut tx, ONE_COUNTER).await?;
+    tx.commit().await?;
+    Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
 }
 
 /// SQLite: deletes up to `batch` of the messages before `before_ms` from the file of the hour
@@ -466,15 +587,14 @@ async fn purge_hour_before(
     let Some(pool) = hours.existing_writer(hour_of(before_ms)) else {
         return Ok(0);
     };
-    let result = sqlx::query(
-        "DELETE FROM stream_logs WHERE id IN (SELECT id FROM \
-         (SELECT id, created_ms FROM stream_logs ORDER BY id LIMIT $2) WHERE created_ms < $1)",
+    delete_counted(
+        &pool,
+        "SELECT id FROM (SELECT id, created_ms FROM stream_logs ORDER BY id LIMIT $2) \
+         WHERE created_ms < $1",
+        before_ms,
+        batch,
     )
-    .bind(before_ms)
-    .bind(i64::from(batch))
-    .execute(&pool)
-    .await?;
-    Ok(result.rows_affected())
+    .await
 }
 
 /// Why a batch was not written: on PostgreSQL, a row whose day has no partition (made, then the
@@ -507,6 +627,25 @@ impl From<Unwritten> for StoreError {
             Unwritten::Store(err) => err,
         }
     }
+}
+
+/// The days (since 1970-01-01) of the batch's rows kept in a partition a day: its messages not
+/// from `/audit`, and its minute samples.
+fn days_of(batch: &StreamBatch) -> BTreeSet<i64> {
+    let messages = batch
+        .logs
+        .iter()
+        .filter(|log| !log.audit)
+        .map(|log| log.created_ms);
+    let samples = batch
+        .seen
+        .iter()
+        .filter(|seen| seen.sample.is_some())
+        .map(|seen| sample_minute(seen.at_ms));
+    messages
+        .chain(samples)
+        .map(|at_ms| at_ms.div_euclid(DAY_MS))
+        .collect()
 }
 
 /// Writes the batch in one transaction; returns the ids of its connecting nodes.
@@ -561,6 +700,9 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
         }
         query.execute(&mut *tx).await?;
     }
+    Tally::of(&main_logs)
+        .write(&mut tx, store.counter())
+        .await?;
     // The messages' hours first: a failure there leaves nothing of the batch, so it can be written
     // again whole. (A failure of the last commit, after them, would store its messages twice; a
     // stop between the two only loses the nodes' latest contact.)
@@ -741,39 +883,55 @@ async fn newest_logs(
     Ok(found)
 }
 
-/// SQLite's `/nodes/log_stats`: the main file's `counts` with the hours' files' added.
-async fn hour_log_stats(
-    store: &SqlStore,
-    hours: &HourFiles,
-    peer_id: Option<&str>,
-    counts: Vec<(String, i64)>,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    let of_nodes = match peer_id {
-        None => None,
-        Some(peer_id) => {
-            let ids: Vec<String> = nodes_named(store, Some(peer_id))
-                .await?
-                .keys()
-                .map(i64::to_string)
-                .collect();
-            if ids.is_empty() {
-                return Ok(counts);
-            }
-            Some(ids.join(", "))
-        }
-    };
-    let mut totals: BTreeMap<String, i64> = counts.into_iter().collect();
-    for (hour, pool) in hours.all() {
-        let Some((mut tx, seconds)) = begin_source(Some(hour), &pool, hour, i64::MAX).await? else {
+/// `/nodes/log_stats` of every node: the counts each file keeps of its messages (the main file
+/// or database, and each hour's file), added up by kind. An hour's file whose counts began after
+/// an earlier build's messages is counted whole until the purge has counted it.
+async fn kept_counts(store: &SqlStore) -> Result<BTreeMap<String, i64>, StoreError> {
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    for (hour, pool) in message_sources(store, store.hour_files(), i64::MIN, i64::MAX) {
+        let since_ms = hour.unwrap_or(i64::MIN);
+        let Some((mut tx, _)) = begin_source(hour, &pool, since_ms, i64::MAX).await? else {
             continue;
         };
-        let rows = match (&of_nodes, seconds) {
-            (None, _) => {
-                read("SELECT msg, COUNT(*) AS qty FROM stream_logs GROUP BY msg")
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-            (Some(ids), None) => {
+        let counted = hour.is_none() || sqlite::counted_whole(&mut tx).await?;
+        let counts = if counted {
+            "SELECT msg, CAST(SUM(qty) AS BIGINT) AS qty FROM stream_log_counts GROUP BY msg"
+        } else {
+            "SELECT msg, COUNT(*) AS qty FROM stream_logs GROUP BY msg"
+        };
+        let rows = read(counts).fetch_all(&mut *tx).await?;
+        for (msg, qty) in read_all::<(String, i64), (String, i64)>(&rows)? {
+            *totals.entry(msg).or_default() += qty;
+        }
+    }
+    // A kind whose messages were all purged row by row is left at 0.
+    totals.retain(|_, qty| *qty != 0);
+    Ok(totals)
+}
+
+/// `/nodes/log_stats` of one node: its messages counted in each file by its index (a node's raw
+/// window, not every node's).
+async fn node_log_stats(
+    store: &SqlStore,
+    peer_id: &str,
+) -> Result<BTreeMap<String, i64>, StoreError> {
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    let ids: Vec<String> = nodes_named(store, Some(peer_id))
+        .await?
+        .keys()
+        .map(i64::to_string)
+        .collect();
+    if ids.is_empty() {
+        return Ok(totals);
+    }
+    let ids = ids.join(", ");
+    for (hour, pool) in message_sources(store, store.hour_files(), i64::MIN, i64::MAX) {
+        let since_ms = hour.unwrap_or(i64::MIN);
+        let Some((mut tx, seconds)) = begin_source(hour, &pool, since_ms, i64::MAX).await? else {
+            continue;
+        };
+        let rows = match seconds {
+            None => {
                 read(&format!(
                     "SELECT msg, COUNT(*) AS qty FROM stream_logs WHERE node_id IN ({ids}) \
                      GROUP BY msg"
@@ -781,7 +939,7 @@ async fn hour_log_stats(
                 .fetch_all(&mut *tx)
                 .await?
             }
-            (Some(ids), Some(seconds)) => {
+            Some(seconds) => {
                 let (first, last) = seconds.into_inner();
                 read(&by_second(
                     "l.msg AS msg, COUNT(*) AS qty",
@@ -797,22 +955,20 @@ async fn hour_log_stats(
             *totals.entry(msg).or_default() += qty;
         }
     }
-    Ok(totals.into_iter().collect())
+    Ok(totals)
 }
 
-/// SQLite's network states: each node's newest `system.network_state` over every source, if
-/// stamped at `since_ms` or later, by peer id.
-async fn hour_network_states(
+/// SQLite's network states: each node's newest `system.network_state` over every file, if
+/// stamped at `since_ms` or later, by peer id (each file's by its index of those messages).
+async fn sqlite_network_states(
     store: &SqlStore,
-    hours: &HourFiles,
     since_ms: i64,
 ) -> Result<Vec<StoredLog>, StoreError> {
     let mut newest: BTreeMap<i64, HourLogRow> = BTreeMap::new();
-    for (hour, pool) in message_sources(store, Some(hours), since_ms, i64::MAX) {
+    for (hour, pool) in message_sources(store, store.hour_files(), since_ms, i64::MAX) {
         let Some((mut tx, _)) = begin_source(hour, &pool, since_ms, i64::MAX).await? else {
             continue;
         };
-        // The same whichever index the file has: none leads with the message's kind.
         let rows = read(
             "SELECT node_id, msg, created_ms, log FROM stream_logs WHERE id IN \
              (SELECT MAX(id) FROM stream_logs WHERE msg = 'system.network_state' \
@@ -851,6 +1007,9 @@ impl StreamStore for SqlStore {
                     "a day had no partition ({err}): making the days, then writing again"
                 );
                 postgres::make_days(self.pool(), crate::serve::now_ms()).await?;
+                // And the days of the batch's own rows, if before today (a clock set back, or a
+                // batch stamped before midnight written after it into a new database).
+                postgres::make_days_of(self.pool(), days_of(batch)).await?;
                 Ok(write_batch(self, batch).await?)
             }
             written => Ok(written?),
@@ -916,32 +1075,24 @@ impl StreamStore for SqlStore {
     }
 
     async fn log_stats(&self, peer_id: Option<&str>) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = read(
-            "SELECT l.msg, COUNT(*) AS qty FROM stream_logs l \
-             JOIN stream_nodes n ON n.id = l.node_id WHERE ($1 IS NULL OR n.peer_id = $1) \
-             GROUP BY l.msg ORDER BY l.msg",
-        )
-        .bind(peer_id.map(str::to_owned))
-        .fetch_all(self.pool())
-        .await?;
-        // A tuple is read by position: the message name, then its count.
-        let counts = read_all::<(String, i64), (String, i64)>(&rows)?;
-        match self.hour_files() {
-            Some(hours) => hour_log_stats(self, hours, peer_id, counts).await,
-            None => Ok(counts),
-        }
+        let counts = match peer_id {
+            None => kept_counts(self).await?,
+            Some(peer_id) => node_log_stats(self, peer_id).await?,
+        };
+        Ok(counts.into_iter().collect())
     }
 
     async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
-        if let Some(hours) = self.hour_files() {
-            return hour_network_states(self, hours, since_ms).await;
+        if self.shared_url().is_none() {
+            return sqlite_network_states(self, since_ms).await;
         }
+        // A look-up a node in the index of these messages (a node that sent none in the window
+        // costs one look-up a day's partition, not a read of its messages).
         let rows = read(
-            "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_logs l \
-             JOIN stream_nodes n ON n.id = l.node_id \
-             WHERE l.msg = 'system.network_state' AND l.created_ms >= $1 \
-             AND l.id = (SELECT MAX(x.id) FROM stream_logs x \
-             WHERE x.node_id = l.node_id AND x.msg = 'system.network_state') \
+            "SELECT n.peer_id, n.format, l.msg, l.created_ms, l.log FROM stream_nodes n \
+             CROSS JOIN LATERAL (SELECT x.msg, x.created_ms, x.log FROM stream_logs x \
+             WHERE x.node_id = n.id AND x.msg = 'system.network_state' \
+             AND x.created_ms >= $1 ORDER BY x.created_ms DESC, x.id DESC LIMIT 1) l \
              ORDER BY n.peer_id",
         )
         .bind(since_ms)
@@ -957,7 +1108,7 @@ impl StreamStore for SqlStore {
     async fn make_days(&self, now_ms: i64) -> Result<(), StoreError> {
         match (self.shared_url(), self.hour_files()) {
             (Some(_), _) => postgres::make_days(self.pool(), now_ms).await,
-            (None, Some(hours)) => hours.index_by_node(now_ms).await,
+            (None, Some(hours)) => hours.finish_past_hours(now_ms).await,
             (None, None) => Ok(()),
         }
     }
@@ -974,6 +1125,12 @@ impl StreamStore for SqlStore {
             };
         }
         let mut dropped = postgres::drop_days(self.pool(), DAILY_LOGS, logs_before_ms).await?;
+        // After the days themselves: a drop that fails leaves its day's counts, and the next
+        // purge drops the day, then these (a count gone before its messages would stay gone).
+        sqlx::query("DELETE FROM stream_log_counts WHERE audit = 0 AND day < $1")
+            .bind(logs_before_ms.div_euclid(DAY_MS))
+            .execute(self.pool())
+            .await?;
         dropped.extend(postgres::drop_days(self.pool(), DAILY_SAMPLES, samples_before_ms).await?);
         Ok(dropped)
     }
@@ -1017,12 +1174,12 @@ impl StreamStore for SqlStore {
     }
 
     async fn table_stats(&self) -> Result<Vec<TableStats>, StoreError> {
+        // The messages are counted as they are kept (`kept_counts`); the rest here.
         let tables = [
             "api_keys",
             "machines",
             "stats",
             "stream_nodes",
-            "stream_logs",
             "stream_samples",
             "stream_blocks",
             "stream_block_imports",
@@ -1037,25 +1194,10 @@ impl StreamStore for SqlStore {
             .fetch_all(self.pool())
             .await?;
         let mut stats = read_all::<TableStats, TableStats>(&rows)?;
-        if let Some(hours) = self.hour_files() {
-            let mut in_hours = 0;
-            for (hour, pool) in hours.all() {
-                let Some((mut tx, _)) = begin_source(Some(hour), &pool, hour, i64::MAX).await?
-                else {
-                    continue;
-                };
-                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stream_logs")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                in_hours += count;
-            }
-            for table in stats
-                .iter_mut()
-                .filter(|table| table.table_name == "stream_logs")
-            {
-                table.rows += in_hours;
-            }
-        }
+        stats.push(TableStats {
+            table_name: "stream_logs".to_owned(),
+            rows: kept_counts(self).await?.values().sum(),
+        });
         Ok(stats)
     }
 

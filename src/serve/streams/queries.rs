@@ -95,19 +95,17 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
     answer
 }
 
-/// How long `/nodes` and `/api/nodes` are answered from one read: each reads every node, and
-/// with `--public-reads` anyone may ask, so many readers at once share one read and one answer.
-const NODE_LISTS_FOR_MS: i64 = 5_000;
+/// How long an answer that reads every node or counts messages (`/nodes`, `/api/nodes`,
+/// `/nodes/log_stats`, `/stats/db`, the reputation routes) is answered from one read: with
+/// `--public-reads` anyone may ask, so many readers at once share one read and one answer.
+const SHARED_FOR_MS: i64 = 5_000;
 
 /// `GET /nodes`: every node either stream told of, with its latest state.
 pub async fn nodes<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let answer = shared
         .nodes_answer
-        .get((), shared.asked_now(), NODE_LISTS_FOR_MS, async {
-            let nodes = shared
-                .metrics
-                .timed("stream_nodes", shared.store.stream_nodes())
-                .await?;
+        .get((), shared.asked_now(), SHARED_FOR_MS, async {
+            let nodes = shared.stream_nodes().await?;
             json_array(
                 nodes
                     .iter()
@@ -164,21 +162,22 @@ pub async fn log_stats<S: Database>(
     _: Reader,
     Query(query): Params,
 ) -> Answer {
-    let stats = shared
-        .metrics
-        .timed(
-            "log_stats",
-            shared
-                .store
-                .log_stats(query.get("peer_id").map(String::as_str)),
-        )
+    let peer_id = query.get("peer_id").cloned();
+    let answer = shared
+        .log_stats_answer
+        .get(peer_id.clone(), shared.asked_now(), SHARED_FOR_MS, async {
+            let stats = shared
+                .metrics
+                .timed("log_stats", shared.store.log_stats(peer_id.as_deref()))
+                .await?;
+            json_array(
+                stats
+                    .into_iter()
+                    .map(|(log_type, qty)| json!({"log_type": log_type, "qty": qty})),
+            )
+        })
         .await?;
-    bare(
-        stats
-            .into_iter()
-            .map(|(log_type, qty)| json!({"log_type": log_type, "qty": qty}))
-            .collect(),
-    )
+    bare_text(answer)
 }
 
 /// One node's view of one peer, from its newest `system.network_state`.
@@ -212,11 +211,17 @@ async fn reputation_of<S: Database>(
 ) -> Answer {
     let max_age_s = query_number(query, "max_age_s", DEFAULT_MAX_AGE_S)?;
     let limit = query_number(query, "limit", DEFAULT_REPUTATION_LIMIT)?;
-    let since = crate::serve::now_ms()
-        .saturating_sub(i64::try_from(max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX));
     let states = shared
-        .metrics
-        .timed("network_states", shared.store.network_states(since))
+        .network_states
+        .get(max_age_s, shared.asked_now(), SHARED_FOR_MS, async {
+            let since = crate::serve::now_ms()
+                .saturating_sub(i64::try_from(max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX));
+            let states = shared
+                .metrics
+                .timed("network_states", shared.store.network_states(since))
+                .await?;
+            Ok(Arc::new(states))
+        })
         .await?;
     let rows: Vec<Value> = states
         .iter()
@@ -263,22 +268,29 @@ pub async fn reputation<S: Database>(
 
 /// `GET /stats/db`: each table and its rows.
 pub async fn db_stats<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
-    let tables = shared
-        .metrics
-        .timed("table_stats", shared.store.table_stats())
+    let answer = shared
+        .db_stats_answer
+        .get((), shared.asked_now(), SHARED_FOR_MS, async {
+            let tables = shared
+                .metrics
+                .timed("table_stats", shared.store.table_stats())
+                .await?;
+            json_array(
+                tables
+                    .into_iter()
+                    .map(|table| json!({"table_name": table.table_name, "rows": table.rows})),
+            )
+        })
         .await?;
-    bare(serde_json::to_value(tables).unwrap_or_default())
+    bare_text(answer)
 }
 
 /// `GET /api/nodes`: seed 002's Node Data API, for every node of either stream.
 pub async fn node_data<S: Database>(State(shared): State<Arc<AppState<S>>>, _: Reader) -> Answer {
     let answer = shared
         .node_data_answer
-        .get((), shared.asked_now(), NODE_LISTS_FOR_MS, async {
-            let nodes = shared
-                .metrics
-                .timed("stream_nodes", shared.store.stream_nodes())
-                .await?;
+        .get((), shared.asked_now(), SHARED_FOR_MS, async {
+            let nodes = shared.stream_nodes().await?;
             json_array(nodes.iter().map(|node| {
                 let figures = NodeFigures::of(&node.state);
                 let mut answer = Map::new();
