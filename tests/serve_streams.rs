@@ -1635,6 +1635,20 @@ fn postgresql_drops_the_days_past_their_window_whole() {
         .await
         .expect("the message");
         assert_eq!(home, format!("stream_logs_raw_{}", day(long_ago)));
+        assert_eq!(store.log_stats(None).await.expect("counted"), interval(3));
+        // That day is past the window: the next purge drops it again, its count with it.
+        let again = store
+            .drop_days(now - 2 * DAY_MS, now - 4 * DAY_MS)
+            .await
+            .expect("dropped");
+        assert_eq!(
+            again,
+            [
+                format!("stream_logs_raw_{}", day(long_ago)),
+                format!("stream_samples_{}", day(long_ago)),
+            ]
+        );
+        assert_eq!(store.log_stats(None).await.expect("counted"), interval(2));
         pool.close().await;
         store.close().await;
     });

@@ -229,8 +229,9 @@ struct PurgeSchedule {
 /// stream messages (not those from `/audit`) older than the raw window, and blocks (with their
 /// nodes' reports) older than the network view's longest window (at most the retention): at
 /// start, then every `--purge-every`. Validator-epochs go first: the objects'
-/// purge then removes the machines silent since. On PostgreSQL, the coming days' partitions are
-/// made and the past ones dropped first; the row-by-row purges then find little. Each step's time
+/// purge then removes the machines silent since. First the past days' tables are dropped (SQLite:
+/// the hours' files), so that the row-by-row purges find little, then the coming ones made (SQLite:
+/// the past hours' files finished, which need not be done for a file just removed). Each step's time
 /// is in `/metrics` (`database_seconds`, operations `purge_*`, `make_days`, `drop_days`).
 async fn purge_forever<S: Database>(
     store: Arc<S>,
@@ -246,9 +247,6 @@ async fn purge_forever<S: Database>(
         let before = now.saturating_sub(millis(schedule.retention));
         let raw_before = now.saturating_sub(millis(schedule.raw_window));
         let blocks_before = now.saturating_sub(millis(schedule.retention.min(network::MAX_WINDOW)));
-        if let Err(err) = metrics.timed("make_days", store.make_days(now)).await {
-            tracing::warn!("{err} (tried again at the next purge)");
-        }
         match metrics
             .timed("drop_days", store.drop_days(raw_before, before))
             .await
@@ -258,6 +256,9 @@ async fn purge_forever<S: Database>(
             Err(err) => tracing::warn!(
                 "days past their window were not dropped (tried again at the next purge): {err}"
             ),
+        }
+        if let Err(err) = metrics.timed("make_days", store.make_days(now)).await {
+            tracing::warn!("{err} (tried again at the next purge)");
         }
         let validator_epochs = purge_in_batches(&stop, &behind, |batch| {
             metrics.timed("purge_validators", store.purge_validators(before, batch))

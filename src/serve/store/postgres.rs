@@ -83,6 +83,21 @@ fn day_partition(table: &str, day: i64) -> String {
     )
 }
 
+/// The day (days since 1970-01-01) of `name` if it is one of `table`'s days, as `day_partition`
+/// names them.
+fn partition_day(table: &str, name: &str) -> Option<i64> {
+    let date = name.strip_prefix(table)?.strip_prefix('_')?;
+    if date.len() != 8 || !date.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let midnight = format!("{}-{}-{}T00:00:00Z", &date[..4], &date[4..6], &date[6..]);
+    let since = humantime::parse_rfc3339(&midnight)
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(i64::try_from(since.as_millis()).ok()? / DAY_MS)
+}
+
 /// Whether a write failed for a row whose day has no partition.
 pub(super) fn is_missing_day(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some(NO_PARTITION))
@@ -222,16 +237,11 @@ pub(super) async fn drop_days(
     .bind(format!("{table}_"))
     .fetch_all(pool)
     .await?;
-    // Names sort as their dates.
-    let first_kept = day_partition(table, before_ms.div_euclid(DAY_MS));
-    let prefix_len = table.len() + 1;
+    let first_kept = before_ms.div_euclid(DAY_MS);
     let mut dropped = Vec::new();
     for (name,) in days {
-        let dated = name
-            .get(prefix_len..)
-            .is_some_and(|date| date.len() == 8 && date.bytes().all(|byte| byte.is_ascii_digit()));
-        if dated && name < first_kept {
-            while_busy(|| try_drop_day(pool, table, &name)).await?;
+        if let Some(day) = partition_day(table, &name).filter(|day| *day < first_kept) {
+            while_busy(|| try_drop_day(pool, table, &name, day)).await?;
             dropped.push(name);
         }
     }
@@ -242,8 +252,15 @@ pub(super) async fn drop_days(
 /// would lock `table` ACCESS EXCLUSIVE, and every write would queue behind it; `DETACH ...
 /// CONCURRENTLY` holds none up. It cannot run in a transaction: a connection of its own holds
 /// `DAYS_LOCK` meanwhile, and is closed after, its settings with it. A detach that gave up (or
-/// whose server stopped) midway leaves the day pending, and is finished here next time.
-async fn try_drop_day(pool: &AnyPool, table: &str, name: &str) -> Result<(), sqlx::Error> {
+/// whose server stopped) midway leaves the day pending, and is finished here next time. A day of
+/// messages takes its counts with it, in the drop's transaction and under the lock: a late batch
+/// that makes the day again (`make_days_of`) counts what it writes there after both.
+async fn try_drop_day(
+    pool: &AnyPool,
+    table: &str,
+    name: &str,
+    day: i64,
+) -> Result<(), sqlx::Error> {
     let mut connection = pool.acquire().await?.detach();
     let dropped = async {
         sqlx::query("SELECT pg_advisory_lock($1)")
@@ -271,10 +288,17 @@ async fn try_drop_day(pool: &AnyPool, table: &str, name: &str) -> Result<(), sql
             .execute(&mut connection)
             .await?;
         }
+        let mut drop = connection.begin().await?;
         sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
-            .execute(&mut connection)
+            .execute(&mut *drop)
             .await?;
-        Ok(())
+        if table == DAILY_LOGS {
+            sqlx::query("DELETE FROM stream_log_counts WHERE audit = 0 AND day = $1")
+                .bind(day)
+                .execute(&mut *drop)
+                .await?;
+        }
+        drop.commit().await
     }
     .await;
     // Closing ends the session and its advisory lock; a failed close has lost it already.
@@ -285,6 +309,26 @@ async fn try_drop_day(pool: &AnyPool, table: &str, name: &str) -> Result<(), sql
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_days_table_is_read_back_as_its_day() {
+        for day in [0, 20_425, 20_789] {
+            let name = day_partition(DAILY_LOGS, day);
+            assert_eq!(partition_day(DAILY_LOGS, &name), Some(day), "{name}");
+        }
+        assert_eq!(
+            day_partition(DAILY_LOGS, 20_790),
+            "stream_logs_raw_20261203"
+        );
+        // Another table's day, and tables that are not days.
+        assert_eq!(
+            partition_day(DAILY_SAMPLES, "stream_logs_raw_20261203"),
+            None
+        );
+        assert_eq!(partition_day(DAILY_LOGS, "stream_logs_raw_2026120"), None);
+        assert_eq!(partition_day(DAILY_LOGS, "stream_logs_raw_old"), None);
+        assert_eq!(partition_day(DAILY_LOGS, "stream_logs_raw_20261340"), None);
+    }
 
     #[test]
     fn a_purge_reads_on_from_its_last_batch_and_a_new_purge_from_the_first_row() {

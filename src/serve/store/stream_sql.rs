@@ -703,9 +703,10 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
     Tally::of(&main_logs)
         .write(&mut tx, store.counter())
         .await?;
-    // The messages' hours first: a failure there leaves nothing of the batch, so it can be written
-    // again whole. (A failure of the last commit, after them, would store its messages twice; a
-    // stop between the two only loses the nodes' latest contact.)
+    // The messages' hours first: a failure before any commit leaves nothing of the batch, so it
+    // can be written again whole. (A commit failing after another, the main file's or a second
+    // hour's when a batch spans an hour's turn, stores the committed hours' messages twice when
+    // the batch is written again; a stop between them only loses the nodes' latest contact.)
     for hour_tx in hour_txs {
         hour_tx.commit().await?;
     }
@@ -1125,12 +1126,6 @@ impl StreamStore for SqlStore {
             };
         }
         let mut dropped = postgres::drop_days(self.pool(), DAILY_LOGS, logs_before_ms).await?;
-        // After the days themselves: a drop that fails leaves its day's counts, and the next
-        // purge drops the day, then these (a count gone before its messages would stay gone).
-        sqlx::query("DELETE FROM stream_log_counts WHERE audit = 0 AND day < $1")
-            .bind(logs_before_ms.div_euclid(DAY_MS))
-            .execute(self.pool())
-            .await?;
         dropped.extend(postgres::drop_days(self.pool(), DAILY_SAMPLES, samples_before_ms).await?);
         Ok(dropped)
     }
@@ -1194,10 +1189,16 @@ impl StreamStore for SqlStore {
             .fetch_all(self.pool())
             .await?;
         let mut stats = read_all::<TableStats, TableStats>(&rows)?;
-        stats.push(TableStats {
+        // In the tables' order, after the nodes.
+        let after_nodes = tables
+            .iter()
+            .position(|table| *table == "stream_nodes")
+            .map_or(stats.len(), |nodes| nodes + 1);
+        let messages = TableStats {
             table_name: "stream_logs".to_owned(),
             rows: kept_counts(self).await?.values().sum(),
-        });
+        };
+        stats.insert(after_nodes.min(stats.len()), messages);
         Ok(stats)
     }
 

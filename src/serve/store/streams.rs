@@ -178,7 +178,7 @@ pub struct Benchmark {
 }
 
 /// A table and how much it holds, for `/stats/db`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableStats {
     pub table_name: String,
     pub rows: i64,
