@@ -102,24 +102,31 @@ pub struct RenderedTable {
 /// computation and one copy, not one each. Answers are computed one at a time; those who ask
 /// meanwhile wait for that one. An answer is taken while it is younger than a given age and no
 /// write has changed what it shows since it was begun (`Asked::changes`); else it is computed
-/// again, but so that computing it takes at most `1 / BUSY_SHARE` of the time: the next one
-/// begins no sooner than `BUSY_SHARE - 1` times its last one's length after that one ended (a
-/// later asker waits out the rest). So a page redrawn after a write shows it (at once, where the
-/// answer is small), and a crowd costs at most a fifth of a core for each kind of answer. A failure goes to those who waited for it (while the database is down, a crowd is
-/// told at once, not one after another) and to no later asker. At most `MAX_KEPT` answers are
-/// kept, the oldest forgotten first, and none past its age once another is asked for.
+/// again, but so that computing takes at most `1 / BUSY_SHARE` of the time: the next
+/// computation, of any key, begins no sooner than `BUSY_SHARE - 1` times the last one's length
+/// after that one ended (a later asker waits out the rest). So a page redrawn after a write shows
+/// it (at once, where the answer is small), and a crowd costs at most a fifth of a core for each
+/// kind of answer, also one that asks for a new key each time (the keys are the readers' own:
+/// `max_age_s`, a peer id). A failure goes to those who waited for it (while the database is
+/// down, a crowd is told at once, not one after another) and to no later asker. At most
+/// `MAX_KEPT` answers are kept, the oldest forgotten first, and none past its age once another is
+/// asked for.
 pub struct Kept<K, T, E> {
-    kept: tokio::sync::Mutex<Vec<KeptAnswer<K, T, E>>>,
+    kept: tokio::sync::Mutex<Answers<K, T, E>>,
     /// Each asker's turn, taken as it asks: who was waiting when a computation failed.
     turns: AtomicU64,
+}
+
+struct Answers<K, T, E> {
+    by_key: Vec<KeptAnswer<K, T, E>>,
+    /// When the next computation may begin; none after a failure (which waited, not computed).
+    next_after: Option<tokio::time::Instant>,
 }
 
 struct KeptAnswer<K, T, E> {
     key: K,
     /// When and after how many changes its computation began.
     asked: Asked,
-    /// When the next computation of this key may begin.
-    next_after: tokio::time::Instant,
     answer: Result<T, Failure<E>>,
 }
 
@@ -143,7 +150,10 @@ const BUSY_SHARE: u32 = 5;
 impl<K, T, E> Default for Kept<K, T, E> {
     fn default() -> Kept<K, T, E> {
         Kept {
-            kept: tokio::sync::Mutex::new(Vec::new()),
+            kept: tokio::sync::Mutex::new(Answers {
+                by_key: Vec::new(),
+                next_after: None,
+            }),
             turns: AtomicU64::new(0),
         }
     }
@@ -161,24 +171,21 @@ impl<K: PartialEq, T: Clone, E: Clone> Kept<K, T, E> {
         compute: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         let turn = self.turns.fetch_add(1, Ordering::AcqRel);
-        let mut kept = self.kept.lock().await;
+        let mut answers = self.kept.lock().await;
         let young = |began: &Asked| asked.at_ms.saturating_sub(began.at_ms) < max_age_ms;
-        kept.retain(|kept| young(&kept.asked));
-        let mut earliest = tokio::time::Instant::now();
-        if let Some(before) = kept
-            .iter()
-            .find(|kept| kept.key == key && young(&kept.asked))
-        {
+        answers.by_key.retain(|kept| young(&kept.asked));
+        if let Some(before) = answers.by_key.iter().find(|kept| kept.key == key) {
             match &before.answer {
                 Ok(answer) if before.asked.changes >= asked.changes => return Ok(answer.clone()),
-                Ok(_) => earliest = before.next_after,
                 Err(failure) if turn < failure.turns_then => {
                     return Err(failure.error.clone());
                 }
-                Err(_) => {}
+                Ok(_) | Err(_) => {}
             }
         }
-        tokio::time::sleep_until(earliest).await;
+        if let Some(earliest) = answers.next_after {
+            tokio::time::sleep_until(earliest).await;
+        }
         // Stamped as asked, though begun later: those who wait behind this one asked before it
         // began, so it shows every change they had heard of.
         let began = tokio::time::Instant::now();
@@ -186,21 +193,18 @@ impl<K: PartialEq, T: Clone, E: Clone> Kept<K, T, E> {
             error,
             turns_then: self.turns.load(Ordering::Acquire),
         });
-        let next_after = tokio::time::Instant::now() + began.elapsed() * (BUSY_SHARE - 1);
-        kept.retain(|kept| kept.key != key);
-        if kept.len() >= MAX_KEPT {
-            kept.remove(0);
+        answers.next_after = answer
+            .is_ok()
+            .then(|| tokio::time::Instant::now() + began.elapsed() * (BUSY_SHARE - 1));
+        answers.by_key.retain(|kept| kept.key != key);
+        if answers.by_key.len() >= MAX_KEPT {
+            answers.by_key.remove(0);
         }
         let shown = match &answer {
             Ok(answer) => Ok(answer.clone()),
             Err(failure) => Err(failure.error.clone()),
         };
-        kept.push(KeptAnswer {
-            key,
-            asked,
-            next_after,
-            answer,
-        });
+        answers.by_key.push(KeptAnswer { key, asked, answer });
         shown
     }
 }
@@ -379,6 +383,43 @@ mod tests {
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }
 
+    /// A reader asking for a new key each time gets its computations no sooner than one asking
+    /// again after changes: one in `BUSY_SHARE` of the time, whatever the keys (the clock paused,
+    /// a computation 100 ms of it).
+    #[tokio::test(start_paused = true)]
+    async fn new_keys_wait_their_turn_as_changes_do() {
+        let kept = Kept::<u64, u64, String>::default();
+        let computed = |answer| async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok::<_, String>(answer)
+        };
+        let start = tokio::time::Instant::now();
+        for key in 1..=3 {
+            assert_eq!(
+                kept.get(key, at(0, 0), 60_000, computed(key)).await,
+                Ok(key)
+            );
+        }
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(100 + 400 + 100 + 400 + 100),
+            "each begun 400 ms after the one before ended"
+        );
+        // Kept keys are taken at once all the same.
+        assert_eq!(kept.get(2, at(10, 0), 60_000, computed(9)).await, Ok(2));
+        assert_eq!(start.elapsed(), Duration::from_millis(1_100));
+        // After a failure the next one begins at once: the failure computed nothing.
+        let failed = kept
+            .get(4, at(10, 0), 60_000, async {
+                Err::<u64, _>("down".to_owned())
+            })
+            .await;
+        assert_eq!(failed, Err("down".to_owned()));
+        let after = tokio::time::Instant::now();
+        assert_eq!(kept.get(5, at(10, 0), 60_000, computed(5)).await, Ok(5));
+        assert_eq!(after.elapsed(), Duration::from_millis(100));
+    }
+
     /// At most `MAX_KEPT` answers are kept, the oldest forgotten first; stale ones go as soon
     /// as another is asked for.
     #[tokio::test]
@@ -392,7 +433,7 @@ mod tests {
         let keys = |kept: &Kept<usize, usize, String>| {
             kept.kept
                 .try_lock()
-                .map(|kept| kept.iter().map(|kept| kept.key).collect::<Vec<_>>())
+                .map(|kept| kept.by_key.iter().map(|kept| kept.key).collect::<Vec<_>>())
                 .expect("not locked")
         };
         assert_eq!(keys(&kept), (1..=MAX_KEPT).collect::<Vec<_>>());
