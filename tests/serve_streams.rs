@@ -1087,6 +1087,80 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
 /// their network states: every node's `/nodes/log_stats` and `/stats/db` count it whole, with a
 /// batch written into that hour since, until the purge's first step counts it and indexes it; then
 /// they read its counts, which agree.
+/// An hour's file is made by the store's own statements, not by the migrations: its messages'
+/// columns, its counts and its index of network states are those of the main file, so that one
+/// query reads either (a migration changed without them fails here).
+#[test]
+fn sqlite_an_hours_file_is_shaped_as_the_main_file() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
+    let database = database(Kind::Sqlite, "hours_shape");
+    let runtime = crate::common::store_runtime();
+    runtime.block_on(async {
+        let store = SqlStore::open(&database).await.expect("open");
+        let now = crate::common::unix_ms();
+        let ids = store
+            .write_streams(&StreamBatch {
+                connects: vec![alice_connects(now)],
+                ..StreamBatch::default()
+            })
+            .await
+            .expect("stored");
+        store
+            .write_streams(&StreamBatch {
+                logs: vec![interval_row(NodeRef::Known(ids[0]), now, false)],
+                ..StreamBatch::default()
+            })
+            .await
+            .expect("stored");
+        store.close().await;
+        let main_file = database.trim_start_matches("sqlite://").to_owned();
+        let shape = |path: String| async move {
+            let pool = sqlx::AnyPool::connect(&format!("sqlite://{path}"))
+                .await
+                .expect("the file");
+            let described = [
+                "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || pk \
+                 FROM pragma_table_xinfo('stream_logs') ORDER BY cid",
+                "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || pk \
+                 FROM pragma_table_xinfo('stream_log_counts') ORDER BY cid",
+                "SELECT coalesce(name, '(row id)') || ' ' || \"desc\" || ' ' || key \
+                 FROM pragma_index_xinfo('stream_logs_network_states') ORDER BY seqno",
+            ];
+            let mut shape = Vec::new();
+            for description in described {
+                let lines: Vec<String> = sqlx::query_scalar(description)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap_or_else(|err| panic!("{description} in {path}: {err}"));
+                shape.push(lines.join(", "));
+            }
+            let partial: String = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_master WHERE name = 'stream_logs_network_states'",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("the index's definition");
+            let condition = partial
+                .split_once(" WHERE ")
+                .map(|(_, condition)| condition);
+            shape.push(format!(
+                "where: {}",
+                condition
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+            pool.close().await;
+            shape
+        };
+        let main = shape(main_file).await;
+        assert!(main.iter().all(|part| !part.is_empty()), "{main:?}");
+        assert_eq!(shape(hour_file(&database, now)).await, main);
+    });
+}
+
 #[test]
 fn sqlite_an_hours_file_from_before_the_counts_is_counted() {
     use nodepulse::serve::store::SqlStore;
