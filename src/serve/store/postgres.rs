@@ -229,23 +229,67 @@ pub(super) async fn drop_days(
     table: &str,
     before_ms: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let days: Vec<(String,)> = sqlx::query_as(
+    let first_kept = before_ms.div_euclid(DAY_MS);
+    let mut dropped = Vec::new();
+    for (name, day) in day_tables(pool, table).await? {
+        if day < first_kept {
+            while_busy(|| try_drop_day(pool, table, &name, day)).await?;
+            dropped.push(name);
+        }
+    }
+    if table == DAILY_LOGS {
+        forget_counts_of_gone_days(pool, first_kept).await?;
+    }
+    Ok(dropped)
+}
+
+/// The days' tables of `table` there are, attached or not, with their days.
+async fn day_tables<'c>(
+    connection: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    table: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let names: Vec<(String,)> = sqlx::query_as(
         "SELECT relname::text FROM pg_class WHERE relkind = 'r' \
          AND relnamespace = current_schema()::regnamespace \
          AND starts_with(relname::text, $1) ORDER BY relname",
     )
     .bind(format!("{table}_"))
-    .fetch_all(pool)
+    .fetch_all(connection)
     .await?;
-    let first_kept = before_ms.div_euclid(DAY_MS);
-    let mut dropped = Vec::new();
-    for (name,) in days {
-        if let Some(day) = partition_day(table, &name).filter(|day| *day < first_kept) {
-            while_busy(|| try_drop_day(pool, table, &name, day)).await?;
-            dropped.push(name);
-        }
-    }
-    Ok(dropped)
+    Ok(names
+        .into_iter()
+        .filter_map(|(name,)| partition_day(table, &name).map(|day| (name, day)))
+        .collect())
+}
+
+/// Deletes the message counts of days before `first_kept` that have no table: days an instance
+/// of an earlier build dropped without their counts (during a rolling upgrade), which would
+/// otherwise be counted for ever. Under `DAYS_LOCK`, so that no day is made meanwhile: a day
+/// made again by a late batch has its table, and keeps its counts.
+async fn forget_counts_of_gone_days(pool: &AnyPool, first_kept: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(DAYS_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let present: Vec<String> = day_tables(&mut *tx, DAILY_LOGS)
+        .await?
+        .into_iter()
+        .map(|(_, day)| day.to_string())
+        .collect();
+    // Days are numbers read back from table names: nothing of a sender's is written here.
+    let kept = if present.is_empty() {
+        String::new()
+    } else {
+        format!(" AND day NOT IN ({})", present.join(", "))
+    };
+    sqlx::query(&format!(
+        "DELETE FROM stream_log_counts WHERE audit = 0 AND day < $1{kept}"
+    ))
+    .bind(first_kept)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 /// Detaches day `name` from `table` if it is still attached, then drops it. A partition's DROP
