@@ -1083,10 +1083,6 @@ fn sqlite_removes_the_hours_past_the_raw_window_whole() {
     });
 }
 
-/// An hour's file an earlier build wrote, without the counts of its messages or the index of
-/// their network states: every node's `/nodes/log_stats` and `/stats/db` count it whole, with a
-/// batch written into that hour since, until the purge's first step counts it and indexes it; then
-/// they read its counts, which agree.
 /// An hour's file is made by the store's own statements, not by the migrations: its messages'
 /// columns, its counts and its index of network states are those of the main file, so that one
 /// query reads either (a migration changed without them fails here).
@@ -1099,16 +1095,10 @@ fn sqlite_an_hours_file_is_shaped_as_the_main_file() {
     runtime.block_on(async {
         let store = SqlStore::open(&database).await.expect("open");
         let now = crate::common::unix_ms();
-        let ids = store
-            .write_streams(&StreamBatch {
-                connects: vec![alice_connects(now)],
-                ..StreamBatch::default()
-            })
-            .await
-            .expect("stored");
         store
             .write_streams(&StreamBatch {
-                logs: vec![interval_row(NodeRef::Known(ids[0]), now, false)],
+                connects: vec![alice_connects(now)],
+                logs: vec![interval_row(NodeRef::Connecting(0), now, false)],
                 ..StreamBatch::default()
             })
             .await
@@ -1161,6 +1151,10 @@ fn sqlite_an_hours_file_is_shaped_as_the_main_file() {
     });
 }
 
+/// An hour's file an earlier build wrote, without the counts of its messages or the index of
+/// their network states: every node's `/nodes/log_stats` and `/stats/db` count it whole, with a
+/// batch written into that hour since, until the purge's first step counts it and indexes it; then
+/// they read its counts, which agree.
 #[test]
 fn sqlite_an_hours_file_from_before_the_counts_is_counted() {
     use nodepulse::serve::store::SqlStore;
@@ -1472,6 +1466,65 @@ fn one_node_read_by_its_peer_id_agrees_with_the_whole_list() {
             );
             store.close().await;
         });
+    }
+}
+
+/// Every node's `/nodes/log_stats` reads the counts kept beside the messages, each node's
+/// counts its messages: after a kill -9, a restart and (PostgreSQL) a second instance writing on
+/// the same database, the kept counts still agree with the messages, on each instance.
+#[test]
+fn kept_message_counts_agree_with_the_messages_after_kill_9_and_beside_a_second_instance() {
+    let total = |answer: &Value| -> u64 {
+        answer.as_array().map_or(0, |rows| {
+            rows.iter().filter_map(|row| row["qty"].as_u64()).sum()
+        })
+    };
+    for kind in KINDS {
+        let database = database(kind, "streams-counts-kill-9");
+        let key = add_key(&database, "reader", false);
+        let mut receiver = Receiver::start(&database, &[]);
+        let mut client = StreamClient::connect(&ws(&receiver, "/submit"));
+        assert!(client.send(&wrapped(1, connected("alice", ALICE))));
+        for height in 0..3 {
+            assert!(client.send(&wrapped(1, interval(height + 10, 3))));
+        }
+        data_when(&receiver, "/nodes/log_stats", &key, |answer| {
+            total(answer) == 4
+        });
+        receiver.process.0.kill().expect("kill -9");
+        receiver.process.0.wait().expect("reaped");
+        drop(client);
+
+        let again = Receiver::start_on(&database, &receiver.address, &[]);
+        let second = (kind == Kind::Postgres).then(|| Receiver::start(&database, &[]));
+        let mut alice = StreamClient::connect(&ws(&again, "/submit"));
+        assert!(alice.send(&wrapped(1, connected("alice", ALICE))));
+        assert!(alice.send(&wrapped(1, interval(13, 3))));
+        let mut bob = StreamClient::connect(&ws(second.as_ref().unwrap_or(&again), "/submit"));
+        assert!(bob.send(&wrapped(1, connected("bob", BOB))));
+        assert!(bob.send(&wrapped(1, interval(20, 3))));
+        for instance in std::iter::once(&again).chain(second.as_ref()) {
+            let everyone = data_when(instance, "/nodes/log_stats", &key, |answer| {
+                total(answer) == 8
+            });
+            let alice = instance.rows(&format!("/nodes/log_stats?peer_id={ALICE}"), &key);
+            let bob = instance.rows(&format!("/nodes/log_stats?peer_id={BOB}"), &key);
+            assert_eq!((total(&alice), total(&bob)), (6, 2), "{kind:?}");
+            let of = |answer: &Value, kind: &str| {
+                answer.as_array().and_then(|rows| {
+                    rows.iter()
+                        .find(|row| row["log_type"] == kind)
+                        .and_then(|row| row["qty"].as_u64())
+                })
+            };
+            for msg in ["system.connected", "system.interval"] {
+                assert_eq!(
+                    of(&everyone, msg).unwrap_or(0),
+                    of(&alice, msg).unwrap_or(0) + of(&bob, msg).unwrap_or(0),
+                    "{kind:?} {msg}: {everyone}"
+                );
+            }
+        }
     }
 }
 

@@ -1169,37 +1169,43 @@ impl StreamStore for SqlStore {
     }
 
     async fn table_stats(&self) -> Result<Vec<TableStats>, StoreError> {
-        // The messages are counted as they are kept (`kept_counts`); the rest here.
-        let tables = [
+        const TABLES: [&str; 10] = [
             "api_keys",
             "machines",
             "stats",
             "stream_nodes",
+            "stream_logs",
             "stream_samples",
             "stream_blocks",
             "stream_block_imports",
             "host_systems",
             "benchmarks",
         ];
-        let counts: Vec<String> = tables
+        // The messages are counted as they are kept (`kept_counts`); the rest here.
+        const MESSAGES: &str = "stream_logs";
+        let counts: Vec<String> = TABLES
             .iter()
+            .filter(|table| **table != MESSAGES)
             .map(|table| format!("SELECT '{table}' AS table_name, COUNT(*) AS qty FROM {table}"))
             .collect();
         let rows = read(&counts.join(" UNION ALL "))
             .fetch_all(self.pool())
             .await?;
-        let mut stats = read_all::<TableStats, TableStats>(&rows)?;
-        // In the tables' order, after the nodes.
-        let after_nodes = tables
+        let mut rows_of: HashMap<String, i64> = read_all::<TableStats, TableStats>(&rows)?
+            .into_iter()
+            .map(|table| (table.table_name, table.rows))
+            .collect();
+        rows_of.insert(MESSAGES.to_owned(), kept_counts(self).await?.values().sum());
+        Ok(TABLES
             .iter()
-            .position(|table| *table == "stream_nodes")
-            .map_or(stats.len(), |nodes| nodes + 1);
-        let messages = TableStats {
-            table_name: "stream_logs".to_owned(),
-            rows: kept_counts(self).await?.values().sum(),
-        };
-        stats.insert(after_nodes.min(stats.len()), messages);
-        Ok(stats)
+            .filter_map(|table| {
+                let rows = rows_of.remove(*table)?;
+                Some(TableStats {
+                    table_name: (*table).to_owned(),
+                    rows,
+                })
+            })
+            .collect())
     }
 
     async fn chain_changes(&self) -> Result<Option<ChainChanges>, StoreError> {
