@@ -1786,6 +1786,44 @@ fn postgresql_drops_the_days_past_their_window_whole() {
             ]
         );
         assert_eq!(store.log_stats(None).await.expect("counted"), interval(2));
+        // Yesterday's counts as three restarts left them (three counters, one an audit count):
+        // summed into counter 0 by the next purge, the totals as they were; today's stay apart.
+        let yesterday = now.div_euclid(DAY_MS) - 1;
+        for (audit, counter, qty) in [(0, 7, 40), (0, 9, 2), (1, 8, 5)] {
+            sqlx::query(
+                "INSERT INTO stream_log_counts (day, audit, msg, counter, qty) \
+                 VALUES ($1, $2, 'system.interval', $3, $4)",
+            )
+            .bind(yesterday)
+            .bind(audit)
+            .bind(counter)
+            .bind(qty)
+            .execute(&pool)
+            .await
+            .expect("a restart's counts");
+        }
+        let counts = || async {
+            sqlx::query_as::<_, (i64, i64, i64, i64)>(
+                "SELECT day, CAST(audit AS BIGINT), CAST(counter AS BIGINT), qty \
+                 FROM stream_log_counts ORDER BY 1, 2, 3",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("the counts")
+        };
+        let today: Vec<_> = counts()
+            .await
+            .into_iter()
+            .filter(|row| row.0 > yesterday)
+            .collect();
+        store
+            .drop_days(now - 2 * DAY_MS, now - 4 * DAY_MS)
+            .await
+            .expect("purged");
+        assert_eq!(store.log_stats(None).await.expect("counted"), interval(49));
+        let mut folded = vec![(yesterday, 0, 0, 42), (yesterday, 1, 0, 5)];
+        folded.extend(today);
+        assert_eq!(counts().await, folded);
         pool.close().await;
         store.close().await;
     });

@@ -239,6 +239,7 @@ pub(super) async fn drop_days(
     }
     if table == DAILY_LOGS {
         forget_counts_of_gone_days(pool, first_kept).await?;
+        fold_counts_of_past_days(pool).await?;
     }
     Ok(dropped)
 }
@@ -290,6 +291,26 @@ async fn forget_counts_of_gone_days(pool: &AnyPool, first_kept: i64) -> Result<(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// Sums the message counts of days before today into counter 0: each instance's start adds rows
+/// of its own counter (`counter`), which would otherwise pile up with every restart for as long
+/// as their day is kept (an audit day's, for ever). A batch written late into such a day meanwhile
+/// adds to its counter's row again: its upsert waits for the row's delete here, then inserts it
+/// anew. Two instances folding at once delete each row once.
+async fn fold_counts_of_past_days(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH folded AS (DELETE FROM stream_log_counts WHERE day < $1 AND counter <> 0 \
+         RETURNING day, audit, msg, qty) \
+         INSERT INTO stream_log_counts (day, audit, msg, counter, qty) \
+         SELECT day, audit, msg, 0, CAST(SUM(qty) AS BIGINT) FROM folded GROUP BY day, audit, msg \
+         ON CONFLICT (day, audit, msg, counter) \
+         DO UPDATE SET qty = stream_log_counts.qty + excluded.qty",
+    )
+    .bind(crate::serve::now_ms().div_euclid(DAY_MS))
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Detaches day `name` from `table` if it is still attached, then drops it. A partition's DROP
