@@ -8,7 +8,7 @@
 //! the identity and state the stream loader's Polkadot nodes have, and `--messages` kept messages
 //! each (100), a second apart up to now, one in 60 a `system.network_state` naming 25 peers: what
 //! every node's `/nodes/log_stats`, `/stats/db` and `/reputation` read, also measured (with
-//! `max_age_s` an hour). Then, for each path, `--readers`
+//! `max_age_s` an hour, and with each reader asking for a window of its own). Then, for each path, `--readers`
 //! requests (32) are sent at once, `--rounds` times (3). Reported: p50/p99 latency, the answer's
 //! bytes, and the peak RSS (VmHWM) of a `serve` started for the path, beside its RSS before the
 //! first request: what a crowd of keyless readers costs the server in memory.
@@ -170,6 +170,9 @@ fn main() {
             "/stats/db".to_owned(),
             // An hour: the messages' span and the bench's own length after them.
             "/reputation?max_age_s=3600".to_owned(),
+            // Each reader a window of its own, an hour and its number in seconds: a new key for
+            // every request, as a reader set on making the server hold many answers asks.
+            "/reputation?max_age_s={3600 + reader}".to_owned(),
         ] {
             // A server of its own for each path, so that what one path left in memory is not
             // counted to the next. Every reader comes from 127.0.0.1 (`Served` raises the rate
@@ -180,7 +183,10 @@ fn main() {
                 &["--public-reads", "--max-http-connections-per-ip", "1024"],
             );
             let pid = served.child.id().to_string();
-            let url = format!("{}{path}", served.base);
+            let url = |reader: usize| match path.strip_suffix("{3600 + reader}") {
+                Some(prefix) => format!("{}{prefix}{}", served.base, 3600 + reader),
+                None => format!("{}{path}", served.base),
+            };
             let before_kib = rss_kib(&pid);
             reset_peak_rss(&pid);
             let mut latencies: Vec<Duration> = Vec::new();
@@ -188,12 +194,15 @@ fn main() {
             let mut refused = 0;
             for _ in 0..options.rounds {
                 let answers = runtime.block_on(futures_util::future::join_all(
-                    (0..options.readers).map(|_| async {
-                        let started = Instant::now();
-                        let answer = client.get(&url).send().await.expect("answered");
-                        let status = answer.status();
-                        let body = answer.bytes().await.expect("body");
-                        (started.elapsed(), status, body.len())
+                    (0..options.readers).map(|reader| {
+                        let request = client.get(url(reader));
+                        async move {
+                            let started = Instant::now();
+                            let answer = request.send().await.expect("answered");
+                            let status = answer.status();
+                            let body = answer.bytes().await.expect("body");
+                            (started.elapsed(), status, body.len())
+                        }
                     }),
                 ));
                 for (took, status, size) in answers {

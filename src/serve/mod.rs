@@ -115,7 +115,7 @@ pub async fn run(config: ServeConfig) -> Result<ExitCode, Error> {
         chain_pages: state::Kept::default(),
         log_stats_answer: state::Kept::default(),
         db_stats_answer: state::Kept::default(),
-        network_states: state::Kept::default(),
+        network_states: state::Kept::holding(1),
         feed: Arc::new(feed::hub::FeedHub::new(config.expose_node_ip)),
         public_reads: config.public_reads,
         expose_node_ip: config.expose_node_ip,

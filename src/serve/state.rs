@@ -61,7 +61,8 @@ pub struct AppState<S> {
     /// `/stats/db` as sent: it counts the rows of every table.
     pub db_stats_answer: Kept<(), Bytes, ApiError>,
     /// Each node's newest network state stamped in the last `max_age_s` seconds, by `max_age_s`:
-    /// what every reputation route reads (a node's is thousands of bytes).
+    /// what every reputation route reads (a node's is thousands of bytes). One is kept: a reader
+    /// asking for a new `max_age_s` each time would otherwise have the server hold several.
     pub network_states: Kept<u64, Arc<Vec<StoredLog>>, StoreError>,
     /// What substrate-telemetry's feed readers were told.
     pub feed: Arc<FeedHub>,
@@ -109,10 +110,12 @@ pub struct RenderedTable {
 /// kind of answer, also one that asks for a new key each time (the keys are the readers' own:
 /// `max_age_s`, a peer id). A failure goes to those who waited for it (while the database is
 /// down, a crowd is told at once, not one after another) and to no later asker. At most
-/// `MAX_KEPT` answers are kept, the oldest forgotten first, and none past its age once another is
-/// asked for.
+/// `MAX_KEPT` answers are kept (or as `Kept::holding` says), the oldest forgotten first, before
+/// the next is computed, and none past its age once another is asked for.
 pub struct Kept<K, T, E> {
     kept: tokio::sync::Mutex<Answers<K, T, E>>,
+    /// How many answers are kept at most.
+    holding: usize,
     /// Each asker's turn, taken as it asks: who was waiting when a computation failed.
     turns: AtomicU64,
 }
@@ -149,11 +152,20 @@ const BUSY_SHARE: u32 = 5;
 
 impl<K, T, E> Default for Kept<K, T, E> {
     fn default() -> Kept<K, T, E> {
+        Kept::holding(MAX_KEPT)
+    }
+}
+
+impl<K, T, E> Kept<K, T, E> {
+    /// Keeping at most `answers` answers (at least one): fewer for answers that read every node
+    /// whole, whose every key a reader may ask for.
+    pub fn holding(answers: usize) -> Kept<K, T, E> {
         Kept {
             kept: tokio::sync::Mutex::new(Answers {
                 by_key: Vec::new(),
                 next_after: None,
             }),
+            holding: answers.max(1),
             turns: AtomicU64::new(0),
         }
     }
@@ -183,6 +195,11 @@ impl<K: PartialEq, T: Clone, E: Clone> Kept<K, T, E> {
                 Ok(_) | Err(_) => {}
             }
         }
+        // Room made before computing, so that a forgotten answer is not held beside the new one.
+        answers.by_key.retain(|kept| kept.key != key);
+        while answers.by_key.len() >= self.holding {
+            answers.by_key.remove(0);
+        }
         if let Some(earliest) = answers.next_after {
             tokio::time::sleep_until(earliest).await;
         }
@@ -196,10 +213,6 @@ impl<K: PartialEq, T: Clone, E: Clone> Kept<K, T, E> {
         answers.next_after = answer
             .is_ok()
             .then(|| tokio::time::Instant::now() + began.elapsed() * (BUSY_SHARE - 1));
-        answers.by_key.retain(|kept| kept.key != key);
-        if answers.by_key.len() >= MAX_KEPT {
-            answers.by_key.remove(0);
-        }
         let shown = match &answer {
             Ok(answer) => Ok(answer.clone()),
             Err(failure) => Err(failure.error.clone()),
@@ -441,5 +454,34 @@ mod tests {
             .get(0, at(1_000, 0), 1_000, async { Ok::<_, String>(0) })
             .await;
         assert_eq!(keys(&kept), [0]);
+    }
+
+    /// A `Kept` holding one answer has let the last one go when the next is computed: a reader
+    /// changing keys never has two held (the answer here an `Arc`, as the network states').
+    #[tokio::test]
+    async fn one_answer_held_is_let_go_before_the_next_is_computed() {
+        let kept = Kept::<u64, Arc<Vec<u8>>, String>::holding(1);
+        let first = Arc::downgrade(
+            &kept
+                .get(1, at(0, 0), 60_000, async {
+                    Ok::<_, String>(Arc::new(vec![1; 1024]))
+                })
+                .await
+                .expect("computed"),
+        );
+        let second = kept
+            .get(2, at(1, 0), 60_000, async {
+                assert!(first.upgrade().is_none(), "the first answer still held");
+                Ok::<_, String>(Arc::new(vec![2; 1024]))
+            })
+            .await;
+        assert_eq!(second.as_deref(), Ok(&vec![2; 1024]));
+        // Asked again, the first is computed again.
+        let again = kept
+            .get(1, at(2, 0), 60_000, async {
+                Ok::<_, String>(Arc::new(vec![3]))
+            })
+            .await;
+        assert_eq!(again.as_deref(), Ok(&vec![3]));
     }
 }
