@@ -242,28 +242,25 @@ const ONE_COUNTER: i64 = 0;
 struct Tally<'a>(BTreeMap<(i64, i64, &'a str), i64>);
 
 impl<'a> Tally<'a> {
-    fn of(logs: &[&'a Message]) -> Tally<'a> {
-        let mut tally = Tally::default();
-        for log in logs {
-            tally.add(log.created_ms, i64::from(log.audit), &log.msg, 1);
-        }
-        tally
+    /// The messages a batch writes.
+    fn written(logs: &[&'a Message]) -> Tally<'a> {
+        Tally::of(
+            logs.iter()
+                .map(|log| (log.created_ms, i64::from(log.audit), log.msg.as_str())),
+            1,
+        )
     }
 
-    /// Rows deleted, as (created_ms, audit, msg).
-    fn gone(rows: impl IntoIterator<Item = (i64, i64, &'a str)>) -> Tally<'a> {
+    /// `each` for every row, given as (created_ms, audit, msg): -1 for rows deleted.
+    fn of(rows: impl IntoIterator<Item = (i64, i64, &'a str)>, each: i64) -> Tally<'a> {
         let mut tally = Tally::default();
         for (created_ms, audit, msg) in rows {
-            tally.add(created_ms, audit, msg, -1);
+            *tally
+                .0
+                .entry((created_ms.div_euclid(DAY_MS), audit, msg))
+                .or_default() += each;
         }
         tally
-    }
-
-    fn add(&mut self, created_ms: i64, audit: i64, msg: &'a str, qty: i64) {
-        *self
-            .0
-            .entry((created_ms.div_euclid(DAY_MS), audit, msg))
-            .or_default() += qty;
     }
 
     /// Adds the tally to the counts of `counter` (`SqlStore::counter`): the rows this instance
@@ -315,7 +312,7 @@ async fn write_hour_logs<'b>(
     for (hour, logs) in by_hour {
         let mut tx = hours.begin(hour).await?;
         write_logs(&mut tx, &logs, connected).await?;
-        Tally::of(&logs).write(&mut tx, ONE_COUNTER).await?;
+        Tally::written(&logs).write(&mut tx, ONE_COUNTER).await?;
         open.push(tx);
     }
     Ok((open, rest))
@@ -530,7 +527,7 @@ async fn purge_before(
         .fetch_all(&mut *tx)
         .await?;
         let rows = gone.iter().map(|row| (row.0, row.1, row.2.as_str()));
-        Tally::gone(rows).write(&mut tx, store.counter()).await?;
+        Tally::of(rows, -1).write(&mut tx, store.counter()).await?;
         let last = gone.first().and_then(|row| row.3.clone());
         (i64::try_from(gone.len()).unwrap_or(i64::MAX), last)
     } else {
@@ -565,7 +562,7 @@ async fn delete_counted(
     .fetch_all(&mut *tx)
     .await?;
     let rows = gone.iter().map(|row| (row.0, row.1, row.2.as_str()));
-    Tally::gone(rows).write(&mut tx, ONE_COUNTER).await?;
+    Tally::of(rows, -1).write(&mut tx, ONE_COUNTER).await?;
     tx.commit().await?;
     Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
 }
@@ -700,7 +697,7 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
         }
         query.execute(&mut *tx).await?;
     }
-    Tally::of(&main_logs)
+    Tally::written(&main_logs)
         .write(&mut tx, store.counter())
         .await?;
     // The messages' hours first: a failure before any commit leaves nothing of the batch, so it
