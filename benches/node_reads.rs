@@ -2,7 +2,7 @@
 //! against SQLite (and PostgreSQL when NODEPULSE_BENCH_POSTGRES names a server): `/nodes`,
 //! `/api/nodes`, the status page `/` and the chain's answer and page (`/api/chains/GENESIS`,
 //! `/chains/GENESIS`), keyless as `--public-reads` opens them to anyone, and one node's page beside
-//! them.
+//! them (`/stats/db` with a key: it is the operator's).
 //!
 //! `--nodes` stream nodes (10,000 by default) are written straight through the store, each with
 //! the identity and state the stream loader's Polkadot nodes have, and `--messages` kept messages
@@ -27,7 +27,7 @@ use nodepulse::wire::telemetry::decode::{substrate_identity, substrate_state};
 use serde_json::Value;
 
 use common::streams::{connected, interval, peak_rss_kib, reset_peak_rss, rss_kib};
-use common::{Served, bench_start, databases, flag_number, percentile};
+use common::{Served, add_key, bench_start, databases, flag_number, percentile};
 
 struct Options {
     nodes: u64,
@@ -157,6 +157,8 @@ fn main() {
             options.messages,
             filling.elapsed().as_secs_f64()
         );
+        // `/stats/db` is read with a key, even under `--public-reads`; the rest without.
+        let key = add_key(&database, "bench", false);
         let one_node = common::streams::peer_id(0, 0);
         let chain = common::streams::GENESIS;
         for path in [
@@ -195,7 +197,10 @@ fn main() {
             for _ in 0..options.rounds {
                 let answers = runtime.block_on(futures_util::future::join_all(
                     (0..options.readers).map(|reader| {
-                        let request = client.get(url(reader));
+                        let mut request = client.get(url(reader));
+                        if path == "/stats/db" {
+                            request = request.header("apikey", &key);
+                        }
                         async move {
                             let started = Instant::now();
                             let answer = request.send().await.expect("answered");

@@ -675,8 +675,10 @@ fn reads_need_a_key_unless_public_and_node_addresses_need_a_flag() {
         node(&open.rows("/api/nodes", ""), ALICE)["nodeIp"],
         "127.0.0.1"
     );
-    // Client-stats stay behind keys.
+    // Client-stats stay behind keys, and so do the database's tables.
     assert_eq!(open.get("/api/v1/machines", "").status, 401);
+    assert_eq!(open.get("/stats/db", "").status, 401);
+    assert!(open.rows("/stats/db", &key).is_array());
 }
 
 #[test]
