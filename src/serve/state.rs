@@ -15,9 +15,10 @@ use super::feed::hub::FeedHub;
 use super::metrics::ServeMetrics;
 use super::rate::RateLimit;
 use super::store::StoreError;
-use super::store::streams::{StoredLog, StreamNode, StreamStore};
+use super::store::streams::{StreamNode, StreamStore};
 use super::streams::Streams;
 use super::writer::Writer;
+use crate::wire::telemetry::decode::PeerReputation;
 
 /// A key's last use is written at most this often (reads would otherwise write on every request).
 const LAST_USED_EVERY_MS: i64 = 60_000;
@@ -63,7 +64,7 @@ pub struct AppState<S> {
     /// Each node's newest network state stamped in the last `max_age_s` seconds, by `max_age_s`:
     /// what every reputation route reads (a node's is thousands of bytes). One is kept: a reader
     /// asking for a new `max_age_s` each time would otherwise have the server hold several.
-    pub network_states: Kept<u64, Arc<Vec<StoredLog>>, StoreError>,
+    pub network_states: Kept<u64, Arc<Vec<PeersSeen>>, StoreError>,
     /// What substrate-telemetry's feed readers were told.
     pub feed: Arc<FeedHub>,
 }
@@ -89,6 +90,15 @@ impl<S> AppState<S> {
 
 /// A chain page as asked for: the chain, `?window=` and the page of its node list.
 pub type ChainPageKey = (String, &'static str, usize);
+
+/// A node's newest network state as the reputation routes read it: kept, and shared among
+/// readers, instead of the state itself (thousands of bytes, many times that parsed).
+#[derive(Debug)]
+pub struct PeersSeen {
+    pub reporting_peer: String,
+    pub created_ms: i64,
+    pub peers: Vec<PeerReputation>,
+}
 
 /// A table rendered once for many readers: the HTML of each page of its rows, how many rows, and
 /// the rows something fires for (by the name they show) with what fires.

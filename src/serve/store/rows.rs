@@ -10,8 +10,8 @@ use sqlx::{Any, FromRow, Row};
 
 use super::network::{ChainBlock, ChainNode, ChainSummary, Delay};
 use super::streams::{
-    Benchmark, HostSystem, NodeContact, StoredLog, StoredSample, StreamFormat, StreamNode,
-    TableStats,
+    Benchmark, HostSystem, NetworkState, NodeContact, StoredLog, StoredSample, StreamFormat,
+    StreamNode, TableStats,
 };
 use super::{KeyListing, KeyRecord, MachineSummary, StoreError};
 use crate::wire::telemetry::decode::Identity;
@@ -368,6 +368,16 @@ impl From<LogRow> for StoredLog {
     }
 }
 
+impl From<LogRow> for NetworkState {
+    fn from(row: LogRow) -> NetworkState {
+        NetworkState {
+            peer_id: row.peer_id,
+            created_ms: row.created_ms,
+            log: row.log,
+        }
+    }
+}
+
 /// A message read from an hour's file (SQLite), which knows its node by id only.
 pub(super) struct HourLogRow {
     node_id: i64,
@@ -392,7 +402,7 @@ impl HourLogRow {
     }
 
     /// The message of node `peer_id`, which streams in `format`.
-    pub(super) fn of_node(self, peer_id: String, format: String) -> StoredLog {
+    pub(super) fn of_node(self, peer_id: String, format: String) -> LogRow {
         LogRow {
             peer_id,
             format,
@@ -400,7 +410,6 @@ impl HourLogRow {
             created_ms: self.created_ms,
             log: self.log,
         }
-        .into()
     }
 }
 

@@ -17,9 +17,9 @@ use super::sql::SqlStore;
 use super::sqlite::{self, HOUR_MS, HourFiles, Layout, hour_of};
 use super::streams::LogRow as Message;
 use super::streams::{
-    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NodeContact, NodeRef, Seen,
-    StoredLog, StoredSample, StreamBatch, StreamNode, StreamStore, TableStats, chain_key,
-    sample_minute,
+    Benchmark, CHAIN_CHANNEL, ChainChanges, HostSystem, LogQuery, NetworkState, NodeContact,
+    NodeRef, Seen, StoredLog, StoredSample, StreamBatch, StreamNode, StreamStore, TableStats,
+    chain_key, sample_minute,
 };
 
 /// How a database is handed a multi-row statement's parameters, and how many rows a statement
@@ -858,7 +858,7 @@ async fn newest_logs(
         return Ok(Vec::new());
     }
     let (since_ms, until_ms) = (query.since_ms, query.until_ms);
-    let mut found = Vec::new();
+    let mut found: Vec<StoredLog> = Vec::new();
     for (hour, pool) in message_sources(store, hours, since_ms, until_ms) {
         // An hour's messages are all older than a newer hour's: once those give the limit, the
         // older hours' files are not opened (reading each kept every hour of the raw window
@@ -871,7 +871,7 @@ async fn newest_logs(
         };
         for (&node_id, (peer_id, format)) in &nodes {
             for row in newest_of_node(&mut tx, seconds.clone(), node_id, query).await? {
-                found.push(row.of_node(peer_id.clone(), format.clone()));
+                found.push(row.of_node(peer_id.clone(), format.clone()).into());
             }
         }
     }
@@ -961,7 +961,7 @@ async fn node_log_stats(
 async fn sqlite_network_states(
     store: &SqlStore,
     since_ms: i64,
-) -> Result<Vec<StoredLog>, StoreError> {
+) -> Result<Vec<NetworkState>, StoreError> {
     let mut newest: BTreeMap<i64, HourLogRow> = BTreeMap::new();
     for (hour, pool) in message_sources(store, store.hour_files(), since_ms, i64::MAX) {
         let Some((mut tx, _)) = begin_source(hour, &pool, since_ms, i64::MAX).await? else {
@@ -985,11 +985,11 @@ async fn sqlite_network_states(
         }
     }
     let nodes = nodes_named(store, None).await?;
-    let mut states: Vec<StoredLog> = newest
+    let mut states: Vec<NetworkState> = newest
         .into_iter()
         .filter_map(|(node_id, row)| {
             let (peer_id, format) = nodes.get(&node_id)?.clone();
-            Some(row.of_node(peer_id, format))
+            Some(row.of_node(peer_id, format).into())
         })
         .collect();
     states.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
@@ -1080,7 +1080,7 @@ impl StreamStore for SqlStore {
         Ok(counts.into_iter().collect())
     }
 
-    async fn network_states(&self, since_ms: i64) -> Result<Vec<StoredLog>, StoreError> {
+    async fn network_states(&self, since_ms: i64) -> Result<Vec<NetworkState>, StoreError> {
         if self.shared_url().is_none() {
             return sqlite_network_states(self, since_ms).await;
         }
@@ -1096,7 +1096,7 @@ impl StreamStore for SqlStore {
         .bind(since_ms)
         .fetch_all(self.pool())
         .await?;
-        read_all::<LogRow, StoredLog>(&rows)
+        read_all::<LogRow, NetworkState>(&rows)
     }
 
     async fn purge_logs(&self, before_ms: i64, batch: u32) -> Result<u64, StoreError> {

@@ -137,6 +137,15 @@ pub struct LogQuery {
     pub limit: u32,
 }
 
+/// A node's newest `system.network_state`, its JSON as stored: the reputation routes read every
+/// node's, each thousands of bytes and many times that parsed, so each is parsed in turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkState {
+    pub peer_id: String,
+    pub created_ms: i64,
+    pub log: String,
+}
+
 /// One kept message, as `/nodes/logs` answers it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLog {
@@ -226,7 +235,7 @@ pub trait StreamStore: Send + Sync + 'static {
     fn network_states(
         &self,
         since_ms: i64,
-    ) -> impl Future<Output = Result<Vec<StoredLog>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<NetworkState>, StoreError>> + Send;
     /// Deletes up to `batch` messages not from `/audit` received before `before_ms`.
     fn purge_logs(
         &self,

@@ -19,10 +19,10 @@ use serde_json::{Map, Value, json};
 use crate::serve::auth::{Admin, Caller, Reader};
 use crate::serve::error::ApiError;
 use crate::serve::reply::{Answer, bare, bare_text, json_array};
-use crate::serve::state::AppState;
+use crate::serve::state::{AppState, PeersSeen};
 use crate::serve::store::Database;
 use crate::serve::store::streams::{Benchmark, HostSystem, LogQuery, StoredLog, StreamNode};
-use crate::wire::telemetry::decode::NodeFigures;
+use crate::wire::telemetry::decode::{NodeFigures, PeerReputation, peer_reputations};
 
 /// `/nodes/logs` without `limit`, and the most one answer holds.
 const DEFAULT_LOG_LIMIT: u32 = 100;
@@ -181,25 +181,14 @@ pub async fn log_stats<S: Database>(
 }
 
 /// One node's view of one peer, from its newest `system.network_state`.
-fn reputations(state: &StoredLog) -> Vec<Value> {
-    // sc-network reports `state.peerset.nodes` as a map of peer id to reputation and connection.
-    let nodes = state
-        .log
-        .pointer("/state/peerset/nodes")
-        .and_then(Value::as_object);
-    nodes
-        .into_iter()
-        .flatten()
-        .map(|(peer_id, seen)| {
-            json!({
-                "peer_id": peer_id,
-                "reporting_peer": state.peer_id,
-                "reputation": seen.get("reputation").cloned().unwrap_or(Value::Null),
-                "connected": seen.get("connected").cloned().unwrap_or(Value::Null),
-                "ts": timestamp(state.created_ms),
-            })
-        })
-        .collect()
+fn peer_row(seen: &PeersSeen, peer: &PeerReputation) -> Value {
+    json!({
+        "peer_id": peer.peer_id,
+        "reporting_peer": seen.reporting_peer,
+        "reputation": peer.reputation,
+        "connected": peer.connected,
+        "ts": timestamp(seen.created_ms),
+    })
 }
 
 /// The reputation routes: what the nodes that sent a network state in the last `max_age_s`
@@ -220,14 +209,25 @@ async fn reputation_of<S: Database>(
                 .metrics
                 .timed("network_states", shared.store.network_states(since))
                 .await?;
-            Ok(Arc::new(states))
+            // Each state parsed and let go in turn: every node's parsed at once was most of the
+            // memory the answer cost.
+            let seen = states
+                .into_iter()
+                .map(|state| PeersSeen {
+                    peers: peer_reputations(&state.log),
+                    reporting_peer: state.peer_id,
+                    created_ms: state.created_ms,
+                })
+                .collect();
+            Ok(Arc::new(seen))
         })
         .await?;
     let rows: Vec<Value> = states
         .iter()
-        .flat_map(reputations)
-        .filter(|row| row["peer_id"].as_str().is_some_and(&keep))
+        .flat_map(|seen| seen.peers.iter().map(move |peer| (seen, peer)))
+        .filter(|(_, peer)| keep(&peer.peer_id))
         .take(limit)
+        .map(|(seen, peer)| peer_row(seen, peer))
         .collect();
     bare(Value::Array(rows))
 }

@@ -427,6 +427,35 @@ pub fn fits_state(key: &str, value: &Value) -> bool {
         }
 }
 
+/// What a node's `system.network_state` says of one peer in its peer set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerReputation {
+    pub peer_id: String,
+    pub reputation: Value,
+    pub connected: Value,
+}
+
+/// The peers of a stored `system.network_state` (its JSON text): sc-network reports
+/// `state.peerset.nodes`, a map of peer id to reputation and connection. None for text that does
+/// not parse or holds no peer set.
+pub fn peer_reputations(network_state: &str) -> Vec<PeerReputation> {
+    let Ok(state) = serde_json::from_str::<Value>(network_state) else {
+        return Vec::new();
+    };
+    let nodes = state
+        .pointer("/state/peerset/nodes")
+        .and_then(Value::as_object);
+    nodes
+        .into_iter()
+        .flatten()
+        .map(|(peer_id, seen)| PeerReputation {
+            peer_id: peer_id.clone(),
+            reputation: seen.get("reputation").cloned().unwrap_or(Value::Null),
+            connected: seen.get("connected").cloned().unwrap_or(Value::Null),
+        })
+        .collect()
+}
+
 /// `0x` and 64 hex digits: a block or genesis hash.
 pub(super) fn is_hash(text: &str) -> bool {
     text.strip_prefix("0x")
@@ -624,5 +653,31 @@ mod tests {
         let mut keys: Vec<&str> = kept.keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["best", "nested", "peers"]);
+    }
+
+    #[test]
+    fn a_network_states_peers_are_read_from_its_peer_set() {
+        let state = json!({"state": {"peerset": {"nodes": {
+            "12D3KooWA": {"reputation": -40, "connected": true},
+            "12D3KooWB": {"connected": false},
+        }}, "peerId": "12D3KooWSelf"}})
+        .to_string();
+        assert_eq!(
+            peer_reputations(&state),
+            [
+                PeerReputation {
+                    peer_id: "12D3KooWA".into(),
+                    reputation: json!(-40),
+                    connected: json!(true),
+                },
+                PeerReputation {
+                    peer_id: "12D3KooWB".into(),
+                    reputation: Value::Null,
+                    connected: json!(false),
+                },
+            ]
+        );
+        assert!(peer_reputations(r#"{"state": {"peerset": {}}}"#).is_empty());
+        assert!(peer_reputations("not json").is_empty());
     }
 }
