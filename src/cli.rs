@@ -140,7 +140,8 @@ pub struct ServeSettings {
     #[arg(long, env = "NODEPULSE_FLEET_METRICS")]
     #[serde(default)]
     pub fleet_metrics: bool,
-    /// Reads of stream nodes need no key (a public page); client-stats reads still do.
+    /// Reads of stream nodes need no key (a public page); client-stats reads and `/stats/db`
+    /// still do.
     #[arg(long, env = "NODEPULSE_PUBLIC_READS", help_heading = "Streams")]
     #[serde(default)]
     pub public_reads: bool,

@@ -121,7 +121,9 @@ pub struct RenderedTable {
 /// `max_age_s`, a peer id). A failure goes to those who waited for it (while the database is
 /// down, a crowd is told at once, not one after another) and to no later asker. At most
 /// `MAX_KEPT` answers are kept (or as `Kept::holding` says), the oldest forgotten first, before
-/// the next is computed, and none past its age once another is asked for.
+/// the next is computed, and none past its age once another is asked for; a reader who waited
+/// behind another key's computation may then find its key's answer forgotten, and compute it.
+/// Failures are kept beside them, `MAX_KEPT` in all.
 pub struct Kept<K, T, E> {
     kept: tokio::sync::Mutex<Answers<K, T, E>>,
     /// How many answers are kept at most.
@@ -205,9 +207,21 @@ impl<K: PartialEq, T: Clone, E: Clone> Kept<K, T, E> {
                 Ok(_) | Err(_) => {}
             }
         }
-        // Room made before computing, so that a forgotten answer is not held beside the new one.
+        // Room made before computing, so that a forgotten answer is not held beside the new one:
+        // the oldest answers go. Failures, small, stay for those who waited for them (a reader of
+        // another key may have come between), up to `MAX_KEPT` kept in all.
         answers.by_key.retain(|kept| kept.key != key);
-        while answers.by_key.len() >= self.holding {
+        let mut held = answers
+            .by_key
+            .iter()
+            .filter(|kept| kept.answer.is_ok())
+            .count();
+        answers.by_key.retain(|kept| {
+            let forgotten = kept.answer.is_ok() && held >= self.holding;
+            held -= usize::from(forgotten);
+            !forgotten
+        });
+        while answers.by_key.len() >= MAX_KEPT {
             answers.by_key.remove(0);
         }
         if let Some(earliest) = answers.next_after {
@@ -493,5 +507,44 @@ mod tests {
             })
             .await;
         assert_eq!(again.as_deref(), Ok(&vec![3]));
+    }
+
+    /// Holding one answer, a failure still reaches those who waited for it when a reader of
+    /// another key came between them: it is not forgotten to make room.
+    #[tokio::test]
+    async fn a_failure_reaches_its_waiters_past_another_keys_computation() {
+        let kept = Arc::new(Kept::<u64, u32, String>::holding(1));
+        let (started, computing) = tokio::sync::oneshot::channel();
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let failing = tokio::spawn({
+            let kept = Arc::clone(&kept);
+            async move {
+                kept.get(1, at(0, 0), 60_000, async move {
+                    let _ = started.send(());
+                    let _ = finished.await;
+                    Err::<u32, _>("down".to_owned())
+                })
+                .await
+            }
+        });
+        computing.await.expect("the first computation started");
+        let count = Arc::new(AtomicUsize::new(0));
+        let askers: Vec<_> = [2, 1]
+            .into_iter()
+            .map(|key| {
+                let (kept, count) = (Arc::clone(&kept), Arc::clone(&count));
+                tokio::spawn(
+                    async move { kept.get(key, at(1, 0), 60_000, counted(&count, 9)).await },
+                )
+            })
+            .collect();
+        finish.send(()).expect("the first is waiting");
+        assert_eq!(failing.await.expect("first"), Err("down".to_owned()));
+        let mut answers = Vec::new();
+        for asker in askers {
+            answers.push(asker.await.expect("asker"));
+        }
+        assert_eq!(answers, [Ok(9), Err("down".to_owned())]);
+        assert_eq!(count.load(Ordering::SeqCst), 1, "only key 2 was computed");
     }
 }

@@ -64,12 +64,13 @@ const DAYS_LOCK: i64 = 0x6e70_6461_7973; // "npdays"
 
 /// A number for this instance's rows of `stream_log_counts`, from its process id and start time:
 /// instances (on one host or several) rarely pick the same, and two that do only share rows.
+/// Never 0: the purge folds past days' rows into counter 0 (`fold_counts_of_past_days`).
 pub(super) fn counter() -> i64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.subsec_nanos());
-    // SMALLINT's range.
-    i64::from((std::process::id() ^ nanos) % 32_768)
+    // SMALLINT's range, above 0.
+    i64::from((std::process::id() ^ nanos) % 32_767 + 1)
 }
 
 /// `table_YYYYMMDD`: the partition of `table` holding day `day` (days since 1970-01-01).
@@ -297,13 +298,20 @@ async fn forget_counts_of_gone_days(pool: &AnyPool, first_kept: i64) -> Result<(
 /// of its own counter (`counter`), which would otherwise pile up with every restart for as long
 /// as their day is kept (an audit day's, for ever). A batch written late into such a day meanwhile
 /// adds to its counter's row again: its upsert waits for the row's delete here, then inserts it
-/// anew. Two instances folding at once delete each row once.
+/// anew. Two instances folding at once delete each row once. The rows are locked in their key's
+/// order, the order a batch's or a purge's counts take theirs in (`Tally::write`): a delete in
+/// the table's order could hold a row such a transaction wants next while waiting for one it
+/// holds, and one of the two would be aborted as a deadlock.
 async fn fold_counts_of_past_days(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "WITH folded AS (DELETE FROM stream_log_counts WHERE day < $1 AND counter <> 0 \
-         RETURNING day, audit, msg, qty) \
+        "WITH locked AS (SELECT day, audit, msg, counter FROM stream_log_counts \
+         WHERE day < $1 AND counter <> 0 ORDER BY day, audit, msg, counter FOR UPDATE), \
+         folded AS (DELETE FROM stream_log_counts c USING locked l \
+         WHERE (c.day, c.audit, c.msg, c.counter) = (l.day, l.audit, l.msg, l.counter) \
+         RETURNING c.day, c.audit, c.msg, c.qty) \
          INSERT INTO stream_log_counts (day, audit, msg, counter, qty) \
          SELECT day, audit, msg, 0, CAST(SUM(qty) AS BIGINT) FROM folded GROUP BY day, audit, msg \
+         ORDER BY day, audit, msg \
          ON CONFLICT (day, audit, msg, counter) \
          DO UPDATE SET qty = stream_log_counts.qty + excluded.qty",
     )

@@ -97,7 +97,8 @@ fn node_json(node: &StreamNode, expose_ip: bool) -> Value {
 
 /// How long an answer that reads every node or counts messages (`/nodes`, `/api/nodes`,
 /// `/nodes/log_stats`, `/stats/db`, the reputation routes) is answered from one read: with
-/// `--public-reads` anyone may ask, so many readers at once share one read and one answer.
+/// `--public-reads` anyone may ask most of them, so many readers at once share one read and one
+/// answer.
 const SHARED_FOR_MS: i64 = 5_000;
 
 /// `GET /nodes`: every node either stream told of, with its latest state.
