@@ -8,8 +8,8 @@
 //! the identity and state the stream loader's Polkadot nodes have, and `--messages` kept messages
 //! each (100), a second apart up to now, one in 60 a `system.network_state` naming 25 peers: what
 //! every node's `/nodes/log_stats`, `/stats/db` and `/reputation` read, also measured (with
-//! `max_age_s` an hour, and with each reader asking for a window of its own). Then, for each path, `--readers`
-//! requests (32) are sent at once, `--rounds` times (3). Reported: p50/p99 latency, the answer's
+//! `max_age_s` an hour, and with each reader asking for a window of its own). Then, for each
+//! path, `--readers` requests (32) are sent at once, `--rounds` times (3). Reported: p50/p99 latency, the answer's
 //! bytes, and the peak RSS (VmHWM) of a `serve` started for the path, beside its RSS before the
 //! first request: what a crowd of keyless readers costs the server in memory.
 //!
