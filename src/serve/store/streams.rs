@@ -47,7 +47,7 @@ pub struct Connect {
 
 /// A node in a batch: one the database knows, or one whose `Connect` is in the same batch (its
 /// index there), whose id the write learns first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeRef {
     Known(i64),
     Connecting(usize),
