@@ -16,7 +16,8 @@
 //! A soak: `-- --seconds 3600 --steps 1 --report-every 60 --raw-window 10m --purge-every 5m`
 //! gives the figures of each minute while the load runs (CPU per frame, RSS, the probes' p99, the
 //! backlog, the purge's time so far), `serve` purging what is past its raw window as it goes.
-//! `--only PostgreSQL` (or `SQLite`) runs that database's steps alone.
+//! `--only PostgreSQL` (or `SQLite`) runs that database's steps alone (and the floor's, with
+//! `--floor`).
 //!
 //! On PostgreSQL, `-- --old-day-rows N --purge-every 10s --report-every 5` measures a day's
 //! drop under the load: before it, a table of messages from three days ago is made apart and
@@ -1032,9 +1033,10 @@ fn main() {
         databases.push((FLOOR, floor));
     }
     if let Some(only) = &options.only {
-        databases.retain(|(label, _)| label.eq_ignore_ascii_case(only));
+        // The floor, when asked for, is kept beside the one chosen.
+        databases.retain(|(label, _)| *label == FLOOR || label.eq_ignore_ascii_case(only));
         assert!(
-            !databases.is_empty(),
+            databases.iter().any(|(label, _)| *label != FLOOR),
             "--only {only}: no such database here"
         );
     }
