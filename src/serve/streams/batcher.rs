@@ -547,11 +547,8 @@ fn assemble(items: &[ToBatcher]) -> Assembled {
             }
             ToBatcher::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
                 Some(node) => {
-                    // Its last contact and state are written before it is marked gone.
-                    if let Some(seen) = handle.contact(node, Due::Now) {
-                        batch.seen.push(seen);
-                        contacts.push(Arc::clone(handle));
-                    }
+                    // Its last contact and state, written before it is marked gone.
+                    touched.insert(node, (handle, Due::Now));
                     batch.disconnects.push((node, *at_ms));
                 }
                 None => orphans += 1,
@@ -650,7 +647,11 @@ mod tests {
             contact(NodeRef::Connecting(0)).map(|seen| seen.at_ms),
             Some(6)
         );
-        assert_eq!(batch.seen.len(), 2);
+        assert_eq!(
+            batch.seen.iter().map(|seen| seen.node).collect::<Vec<_>>(),
+            [NodeRef::Known(41), NodeRef::Connecting(0)],
+            "in the nodes' order, a going node's among them"
+        );
     }
 
     #[test]
