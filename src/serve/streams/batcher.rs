@@ -101,10 +101,10 @@ impl NodeHandle {
         state.seen_ms = state.seen_ms.max(at_ms);
     }
 
-    /// A message of the node's is newer than its contact as written.
+    /// A message of the node's is newer than its contact as written, or changed its state (in
+    /// the same millisecond as the last written).
     fn unwritten(&self) -> bool {
-        let state = self.state();
-        state.seen_ms > state.written_seen_ms
+        self.state().unwritten()
     }
 
     /// The contact to write now, if one is due: the newest message's time, the state as JSON if
@@ -113,7 +113,7 @@ impl NodeHandle {
     /// ones wait for the sweep or the node's going (`Due::Now`).
     fn contact(&self, node: NodeRef, due: Due) -> Option<Seen> {
         let mut state = self.state();
-        if (due == Due::First && state.contact_taken) || state.seen_ms <= state.written_seen_ms {
+        if (due == Due::First && state.contact_taken) || !state.unwritten() {
             return None;
         }
         state.contact_taken = true;
@@ -158,6 +158,12 @@ impl NodeHandle {
     }
 }
 
+impl State {
+    fn unwritten(&self) -> bool {
+        self.seen_ms > self.written_seen_ms || self.changed
+    }
+}
+
 /// When a node's contact is written (`NodeHandle::contact`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Due {
@@ -193,8 +199,8 @@ pub enum ToBatcher {
     Connect(Arc<NodeHandle>, Connect),
     Message(Arc<NodeHandle>, NodeMessage),
     Disconnect(Arc<NodeHandle>, i64),
-    /// A node whose contact may still be unwritten: written now if due. The batcher's own, from
-    /// `Heard`'s sweep.
+    /// A node whose contact may still be unwritten: written now if it is. The batcher's own,
+    /// from `Heard`'s sweep.
     Heard(Arc<NodeHandle>),
 }
 
@@ -326,13 +332,15 @@ async fn run<S: StreamStore>(
             None => {} // only the sweep is due
         }
         heard.note(&items);
-        items.extend(heard.sweep(Instant::now()));
-        if limits.discard {
-            unsettled.fetch_sub(messages_in(&items), Ordering::Relaxed);
-            items.clear();
-        } else if !items.is_empty() {
-            let written = std::mem::take(&mut items);
-            write(&*store, &metrics, &live, &unsettled, written).await;
+        // The sweep is a batch of its own: a message refused for good halves its batch until it
+        // stands alone, which would take ten thousand contacts along each time.
+        let swept = heard.sweep(Instant::now());
+        for batch in [std::mem::take(&mut items), swept] {
+            if limits.discard {
+                unsettled.fetch_sub(messages_in(&batch), Ordering::Relaxed);
+            } else if !batch.is_empty() {
+                write(&*store, &metrics, &live, &unsettled, batch).await;
+            }
         }
         if closed {
             return;
@@ -340,8 +348,8 @@ async fn run<S: StreamStore>(
     }
 }
 
-/// The nodes heard from whose contact is not written yet. Every `CONTACT_EVERY_MS` they are swept
-/// into one batch, all their contacts written together in the order of their ids: a page of the
+/// The nodes heard from, whose contact may not be written yet. Every `CONTACT_EVERY_MS` those
+/// whose is not are swept into one batch, their contacts written together in the order of ids: a page of the
 /// nodes' table holds a few nodes' rows, and writing each node's contact with its own messages
 /// rewrote a page for nearly every node (60 % of SQLite's writes at 10,000 frames/s, 19 MB/s).
 struct Heard {
@@ -375,13 +383,16 @@ impl Heard {
         }
     }
 
-    /// The nodes to add to the batch, once the sweep is due; those written since are forgotten.
+    /// The sweep's batch, once it is due. Nodes written since the last are forgotten, and so are
+    /// nodes gone (held by no connection nor queued item: their going wrote their last contact).
     fn sweep(&mut self, now: Instant) -> Vec<ToBatcher> {
         if now < self.next_sweep {
             return Vec::new();
         }
-        self.next_sweep = now + Self::EVERY;
-        self.nodes.retain(|_, handle| handle.unwritten());
+        // On the sweep's own beat, not the batches': a contact is at most `EVERY` old when taken.
+        self.next_sweep = (self.next_sweep + Self::EVERY).max(now);
+        self.nodes
+            .retain(|_, handle| Arc::strong_count(handle) > 1 && handle.unwritten());
         self.nodes
             .values()
             .map(|handle| ToBatcher::Heard(Arc::clone(handle)))
@@ -499,7 +510,7 @@ fn assemble(items: &[ToBatcher]) -> Assembled {
     let mut connecting: Vec<Arc<NodeHandle>> = Vec::new();
     let mut contacts: Vec<Arc<NodeHandle>> = Vec::new();
     let mut in_batch: HashMap<*const NodeHandle, usize> = HashMap::new();
-    let mut touched: HashMap<NodeRef, (&Arc<NodeHandle>, Due)> = HashMap::new();
+    let mut touched: HashMap<*const NodeHandle, (NodeRef, &Arc<NodeHandle>, Due)> = HashMap::new();
     let mut orphans = 0;
     let resolve = |handle: &Arc<NodeHandle>, in_batch: &HashMap<*const NodeHandle, usize>| {
         in_batch
@@ -538,30 +549,36 @@ fn assemble(items: &[ToBatcher]) -> Assembled {
                     });
                 }
                 handle.saw(message.created_ms);
-                touched.entry(node).or_insert((handle, Due::First));
+                touched
+                    .entry(Arc::as_ptr(handle))
+                    .or_insert((node, handle, Due::First));
             }
             ToBatcher::Heard(handle) => {
                 if let Some(node) = resolve(handle, &in_batch) {
-                    touched.insert(node, (handle, Due::Now));
+                    touched.insert(Arc::as_ptr(handle), (node, handle, Due::Now));
                 }
             }
             ToBatcher::Disconnect(handle, at_ms) => match resolve(handle, &in_batch) {
                 Some(node) => {
                     // Its last contact and state, written before it is marked gone.
-                    touched.insert(node, (handle, Due::Now));
+                    touched.insert(Arc::as_ptr(handle), (node, handle, Due::Now));
                     batch.disconnects.push((node, *at_ms));
                 }
                 None => orphans += 1,
             },
         }
     }
-    let mut touched: Vec<_> = touched.into_iter().collect();
-    touched.sort_unstable_by_key(|(node, _)| *node);
-    for (node, (handle, due)) in touched {
-        if let Some(seen) = handle.contact(node, due) {
-            batch.seen.push(seen);
-            contacts.push(Arc::clone(handle));
-        }
+    let mut taken: Vec<(Seen, &Arc<NodeHandle>)> = touched
+        .into_values()
+        .filter_map(|(node, handle, due)| Some((handle.contact(node, due)?, handle)))
+        .collect();
+    // Of two handles on one node (it connected again before its old connection was let go), the
+    // newer contact: one statement updating a row twice keeps either.
+    taken.sort_unstable_by_key(|(seen, _)| (seen.node, std::cmp::Reverse(seen.at_ms)));
+    taken.dedup_by_key(|(seen, _)| seen.node);
+    for (seen, handle) in taken {
+        batch.seen.push(seen);
+        contacts.push(Arc::clone(handle));
     }
     Assembled {
         batch,
@@ -696,14 +713,7 @@ mod tests {
     fn the_sweep_writes_contacts_in_the_order_of_the_nodes() {
         // Ids 1 to 24, out of order: a map's order would put them in order by chance once in
         // 24! runs.
-        let handles: Vec<Arc<NodeHandle>> = (1..=24)
-            .map(|n| n * 7 % 25)
-            .map(|id| {
-                let handle = Arc::new(NodeHandle::default());
-                handle.id.store(id, Ordering::Release);
-                handle
-            })
-            .collect();
+        let handles: Vec<Arc<NodeHandle>> = (1..=24).map(|n| known(n * 7 % 25)).collect();
         let sent = |at: i64| -> Vec<ToBatcher> {
             handles
                 .iter()
@@ -768,6 +778,95 @@ mod tests {
             "written: the next sweep has nothing"
         );
         assert_eq!(heard.sweep_at(), None, "and nothing waits");
+    }
+
+    fn known(id: i64) -> Arc<NodeHandle> {
+        let handle = Arc::new(NodeHandle::default());
+        handle.id.store(id, Ordering::Release);
+        handle
+    }
+
+    /// Under load a node sends in every batch: the sweep's item for it must write its contact
+    /// even beside its messages, which alone would wait for the sweep.
+    #[test]
+    fn the_sweep_writes_a_contact_beside_the_nodes_messages() {
+        let handle = known(3);
+        let sent = |at: i64| ToBatcher::Message(Arc::clone(&handle), message(at));
+        assert_eq!(assemble(&[sent(1_000)]).batch.seen.len(), 1, "the first");
+        let both = [
+            sent(2_000),
+            ToBatcher::Heard(Arc::clone(&handle)),
+            sent(3_000),
+        ];
+        let seen = assemble(&both).batch.seen;
+        assert_eq!(
+            seen.iter().map(|seen| seen.at_ms).collect::<Vec<_>>(),
+            [3_000]
+        );
+    }
+
+    /// A state changed in the millisecond of the contact last written is still written.
+    #[test]
+    fn a_change_in_the_written_millisecond_is_written() {
+        let node = NodeRef::Known(1);
+        let handle = NodeHandle::default();
+        handle.saw(1_000);
+        handle.merge(serde_json::from_str(r#"{"peers":1}"#).expect("a map"));
+        assert!(handle.contact(node, Due::First).is_some());
+        handle.merge(serde_json::from_str(r#"{"peers":2}"#).expect("a map"));
+        handle.saw(1_000);
+        assert!(handle.unwritten(), "the sweep keeps it");
+        let seen = handle.contact(node, Due::Now).expect("due");
+        assert_eq!(
+            (seen.at_ms, seen.state.as_deref()),
+            (1_000, Some(r#"{"peers":2}"#))
+        );
+    }
+
+    /// A node held by nothing but the sweep is gone (its going wrote its last contact): forgotten,
+    /// not swept every 5 s for ever.
+    #[test]
+    fn the_sweep_forgets_nodes_gone() {
+        let start = Instant::now();
+        let mut heard = Heard::new(start);
+        let kept = known(1);
+        let gone = known(2);
+        heard.note(&[
+            ToBatcher::Message(Arc::clone(&kept), message(1_000)),
+            ToBatcher::Message(Arc::clone(&gone), message(1_000)),
+        ]);
+        kept.saw(1_000);
+        gone.saw(1_000);
+        drop(gone);
+        let swept = heard.sweep(start + Heard::EVERY);
+        assert_eq!(swept.len(), 1);
+        assert!(matches!(&swept[0], ToBatcher::Heard(handle) if Arc::ptr_eq(handle, &kept)));
+        // On its own beat: a sweep that ran late does not push the next one back.
+        let mut late = Heard::new(start);
+        late.note(&[ToBatcher::Message(Arc::clone(&kept), message(2_000))]);
+        late.sweep(start + Heard::EVERY + Heard::EVERY / 2);
+        assert_eq!(late.sweep_at(), Some(start + Heard::EVERY * 2));
+    }
+
+    /// A node that connected again on another connection before the old one was let go has two
+    /// handles on one row: one contact is written, the newer.
+    #[test]
+    fn two_handles_on_one_node_write_the_newer_contact() {
+        let old = known(5);
+        let new = known(5);
+        let items = [
+            ToBatcher::Message(Arc::clone(&new), message(2_000)),
+            ToBatcher::Message(Arc::clone(&old), message(1_000)),
+            ToBatcher::Disconnect(Arc::clone(&old), 1_500),
+        ];
+        let Assembled {
+            batch, contacts, ..
+        } = assemble(&items);
+        assert_eq!(
+            batch.seen.iter().map(|seen| seen.at_ms).collect::<Vec<_>>(),
+            [2_000]
+        );
+        assert!(Arc::ptr_eq(&contacts[0], &new));
     }
 
     #[test]
