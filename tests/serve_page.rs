@@ -13,7 +13,7 @@ use crate::common::stream::{StreamClient, connected, interval, wrapped};
 use crate::common::{eventually, fixture_path, nodepulse, payload, run, stderr, temp_dir};
 use nodepulse::secret::Secret;
 use nodepulse::serve::store::streams::{
-    Connect, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
+    Connect, Gone, LogRow, NodeRef, Seen, StreamBatch, StreamFormat, StreamStore,
 };
 use nodepulse::serve::store::{SqlStore, Store, Submission};
 use nodepulse::wire::client_stats::decode::decode;
@@ -612,7 +612,13 @@ fn many_stream_nodes_are_shown_a_page_at_a_time() {
                 })
                 .collect();
             // The last ten went away.
-            let disconnects = (140..150).map(|n| (NodeRef::Connecting(n), now)).collect();
+            let disconnects = (140..150)
+                .map(|n| Gone {
+                    node: NodeRef::Connecting(n),
+                    at_ms: now,
+                    heard_ms: now - 1_000,
+                })
+                .collect();
             store
                 .write_streams(&StreamBatch {
                     connects,

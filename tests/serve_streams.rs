@@ -4,6 +4,7 @@
 //! Every store test runs against SQLite and the real PostgreSQL.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::common::add_key;
@@ -448,11 +449,15 @@ fn messages_go_after_the_raw_window_samples_after_the_retention_and_audit_never(
 }
 
 /// One server with small limits for the limit tests (they do not depend on the database).
+/// A server of its own on SQLite with `extra` flags, and a reading key. Each call has its own
+/// database: tests running at once with the same flags shared one, and saw each other's nodes.
 fn limited(extra: &[&str]) -> (Receiver, String) {
+    static SERVERS: AtomicUsize = AtomicUsize::new(0);
     let database = database(
         Kind::Sqlite,
         &format!(
-            "streams-limits-{}",
+            "streams-limits-{}-{}",
+            SERVERS.fetch_add(1, Ordering::Relaxed),
             extra.join("").replace(['-', '/', '.'], "")
         ),
     );
@@ -645,6 +650,46 @@ fn a_stalled_or_silent_node_is_marked_disconnected_and_stalls_nobody() {
         Some(1008),
         "a connection silent that long is closed"
     );
+}
+
+/// A node that connected again before its old connection was let go (one the server had not yet
+/// seen drop, say half-open after a network outage): the old connection's going leaves the node
+/// connected, with the new connection's state.
+#[test]
+fn a_node_connected_again_stays_connected_when_its_old_connection_goes() {
+    // No node falls silent while the test runs, however slowly.
+    let (receiver, key) = limited(&["--node-silence", "10m"]);
+    let intervals = format!("/nodes/logs?peer_id={ALICE}&msg=system.interval");
+    let mut old = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(old.send(&wrapped(1, connected("alice", ALICE))));
+    assert!(old.send(&wrapped(1, interval(10, 3))));
+    data_when(&receiver, &intervals, &key, |logs| {
+        logs.as_array().is_some_and(|l| l.len() == 1)
+    });
+    let mut new = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(new.send(&wrapped(1, connected("alice", ALICE))));
+    assert!(new.send(&wrapped(1, interval(11, 3))));
+    data_when(&receiver, &intervals, &key, |logs| {
+        logs.as_array().is_some_and(|l| l.len() == 2)
+    });
+    old.close();
+    // The old connection's going is queued for the writer before its node leaves the gauge;
+    // carol's connect, queued after it, is written after it.
+    assert!(eventually(Duration::from_secs(60), || {
+        receiver.metric("nodepulse_serve_stream_nodes ") == 1.0
+    }));
+    let mut marker = StreamClient::connect(&ws(&receiver, "/submit"));
+    assert!(marker.send(&wrapped(1, connected("carol", CAROL))));
+    let nodes = data_when(&receiver, "/nodes", &key, |nodes| has_node(nodes, CAROL));
+    let alice = node(&nodes, ALICE);
+    assert_eq!(alice["connected"], true, "{alice}");
+    assert_eq!(alice["state"]["best_height"], 11, "{alice}");
+    new.close();
+    let nodes = data_when(&receiver, "/nodes", &key, |nodes| {
+        node(nodes, ALICE)["connected"] == false
+    });
+    assert!(node(&nodes, ALICE)["disconnected_at"].is_string());
+    marker.close();
 }
 
 #[test]
@@ -1396,6 +1441,64 @@ fn node_contacts_agree_with_the_nodes_rows() {
                 }],
                 "{kind:?}"
             );
+            store.close().await;
+        });
+    }
+}
+
+/// A connection's going marks its node gone unless a newer contact was written for it since its
+/// last message there (it connected again on another connection, or to another instance).
+#[test]
+fn a_going_connection_marks_its_node_gone_only_if_it_was_not_heard_since() {
+    use nodepulse::serve::store::SqlStore;
+    use nodepulse::serve::store::streams::{Gone, NodeRef, Seen, StreamBatch, StreamStore};
+    for kind in KINDS {
+        let database = database(kind, "node_going");
+        let runtime = crate::common::store_runtime();
+        runtime.block_on(async {
+            let store = SqlStore::open(&database).await.expect("open");
+            let now = crate::common::unix_ms();
+            let ids = store
+                .write_streams(&StreamBatch {
+                    connects: vec![alice_connects(now - 60_000)],
+                    ..StreamBatch::default()
+                })
+                .await
+                .expect("connected");
+            let alice = NodeRef::Known(ids[0]);
+            let going = |heard_ms| StreamBatch {
+                disconnects: vec![Gone {
+                    node: alice,
+                    at_ms: now,
+                    heard_ms,
+                }],
+                ..StreamBatch::default()
+            };
+            let disconnected = || async {
+                let nodes = store.stream_nodes().await.expect("nodes");
+                nodes[0].disconnected_ms
+            };
+            // The new connection's contact, then the old one's going, last heard before it.
+            let again = Seen {
+                node: alice,
+                at_ms: now - 1_000,
+                state: None,
+                sample: None,
+            };
+            store
+                .write_streams(&StreamBatch {
+                    seen: vec![again],
+                    ..going(now - 30_000)
+                })
+                .await
+                .expect("written");
+            assert_eq!(disconnected().await, None, "{kind:?}");
+            // The going of the connection that was heard last.
+            store
+                .write_streams(&going(now - 1_000))
+                .await
+                .expect("written");
+            assert_eq!(disconnected().await, Some(now), "{kind:?}");
             store.close().await;
         });
     }

@@ -112,13 +112,12 @@ fn update_seen_sql(parameters: Parameters, rows: usize) -> String {
     )
 }
 
-/// A node gone, unless it was heard after: a later contact (from another instance it
-/// reconnected to) keeps it connected.
+/// A node gone, unless it was heard after its going connection's last message (`Gone`).
 fn update_gone_sql(parameters: Parameters, rows: usize) -> String {
     format!(
         "UPDATE stream_nodes SET disconnected_ms = v.column2 FROM (VALUES {}) AS v \
-         WHERE stream_nodes.id = v.column1 AND stream_nodes.last_seen_ms <= v.column2",
-        parameters.placeholders(rows, 2)
+         WHERE stream_nodes.id = v.column1 AND stream_nodes.last_seen_ms <= v.column3",
+        parameters.placeholders(rows, 3)
     )
 }
 
@@ -692,8 +691,11 @@ async fn write_batch(store: &SqlStore, batch: &StreamBatch) -> Result<Vec<i64>, 
     for chunk in parameters.chunks(&batch.disconnects) {
         let sql = UPDATE_GONE.text(parameters, chunk.len());
         let mut query = sqlx::query(&sql);
-        for (node, at_ms) in chunk {
-            query = query.bind(resolve(*node, &connected)?).bind(*at_ms);
+        for gone in chunk {
+            query = query
+                .bind(resolve(gone.node, &connected)?)
+                .bind(gone.at_ms)
+                .bind(gone.heard_ms);
         }
         query.execute(&mut *tx).await?;
     }

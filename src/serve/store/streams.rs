@@ -323,8 +323,18 @@ pub struct StreamBatch {
     pub logs: Vec<LogRow>,
     pub blocks: Vec<BlockRow>,
     pub seen: Vec<Seen>,
-    /// Nodes that went away, and when.
-    pub disconnects: Vec<(NodeRef, i64)>,
+    pub disconnects: Vec<Gone>,
+}
+
+/// A node whose connection went away at `at_ms`. It is marked gone only if nothing newer than
+/// `heard_ms`, the newest message on that connection, was written for it since: a node that
+/// connected again (on another connection, or to another instance) before the server let the
+/// old connection go is still connected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gone {
+    pub node: NodeRef,
+    pub at_ms: i64,
+    pub heard_ms: i64,
 }
 
 impl StreamBatch {

@@ -21,7 +21,7 @@ use crate::serve::metrics::{ServeMetrics, StreamRefusal};
 use crate::serve::store::StoreError;
 use crate::serve::store::halving::Halving;
 use crate::serve::store::streams::{
-    BlockRow, Connect, LogRow, NodeRef, Seen, StreamBatch, StreamStore, sample_minute,
+    BlockRow, Connect, Gone, LogRow, NodeRef, Seen, StreamBatch, StreamStore, sample_minute,
 };
 use crate::wire::telemetry::decode::{BestBlock, MAX_STATE_FIELDS, fits_state, lenient_number};
 
@@ -99,6 +99,11 @@ impl NodeHandle {
     fn saw(&self, at_ms: i64) {
         let mut state = self.state();
         state.seen_ms = state.seen_ms.max(at_ms);
+    }
+
+    /// The newest message received, if any was.
+    fn heard_ms(&self) -> Option<i64> {
+        Some(self.state().seen_ms).filter(|seen_ms| *seen_ms > 0)
     }
 
     /// A message of the node's is newer than its contact as written, or changed its state (in
@@ -562,7 +567,11 @@ fn assemble(items: &[ToBatcher]) -> Assembled {
                 Some(node) => {
                     // Its last contact and state, written before it is marked gone.
                     touched.insert(Arc::as_ptr(handle), (node, handle, Due::Now));
-                    batch.disconnects.push((node, *at_ms));
+                    batch.disconnects.push(Gone {
+                        node,
+                        at_ms: *at_ms,
+                        heard_ms: handle.heard_ms().unwrap_or(*at_ms),
+                    });
                 }
                 None => orphans += 1,
             },
@@ -652,7 +661,14 @@ mod tests {
                 NodeRef::Known(41)
             ]
         );
-        assert_eq!(batch.disconnects, [(NodeRef::Connecting(0), 9)]);
+        assert_eq!(
+            batch.disconnects,
+            [Gone {
+                node: NodeRef::Connecting(0),
+                at_ms: 9,
+                heard_ms: 6
+            }]
+        );
         // One contact per node: the newest message's time, and the state when it changed.
         let contact = |node: NodeRef| batch.seen.iter().find(|seen| seen.node == node).cloned();
         let known_seen = contact(NodeRef::Known(41)).expect("a first contact is due at once");
@@ -867,6 +883,36 @@ mod tests {
             [2_000]
         );
         assert!(Arc::ptr_eq(&contacts[0], &new));
+    }
+
+    /// A going carries its connection's newest message, which a newer contact (the node heard
+    /// again elsewhere) outlives; a node that sent none goes as of its going.
+    #[test]
+    fn a_going_carries_its_connections_newest_message() {
+        let talked = known(3);
+        let mute = known(4);
+        let items = [
+            ToBatcher::Message(Arc::clone(&talked), message(1_000)),
+            ToBatcher::Message(Arc::clone(&talked), message(1_200)),
+            ToBatcher::Disconnect(Arc::clone(&talked), 9_000),
+            ToBatcher::Disconnect(Arc::clone(&mute), 9_500),
+        ];
+        let Assembled { batch, .. } = assemble(&items);
+        assert_eq!(
+            batch.disconnects,
+            [
+                Gone {
+                    node: NodeRef::Known(3),
+                    at_ms: 9_000,
+                    heard_ms: 1_200
+                },
+                Gone {
+                    node: NodeRef::Known(4),
+                    at_ms: 9_500,
+                    heard_ms: 9_500
+                }
+            ]
+        );
     }
 
     #[test]

@@ -475,12 +475,13 @@ impl Connection {
     async fn end(&mut self) {
         let at_ms = crate::serve::now_ms();
         for (_, session) in self.sessions.drain() {
-            self.streams.metrics.stream_node_left();
             let _ = self
                 .streams
                 .batcher
                 .send(ToBatcher::Disconnect(session.handle, at_ms))
                 .await;
+            // After the send: once the gauge shows a node gone, its going is queued.
+            self.streams.metrics.stream_node_left();
         }
     }
 
