@@ -670,6 +670,55 @@ fn the_database_password_never_reaches_the_output() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
+/// Two transactions locking the same rows in opposite orders, as two instances' writes could:
+/// PostgreSQL aborts one as the deadlock's victim and asks for it to be tried again, so the store
+/// takes it for an error that passes with time (a stream batch waits and is written whole, a
+/// POST is answered 503 with a Retry-After), not for a refusal.
+#[test]
+fn a_deadlock_on_postgresql_passes_with_time() {
+    use nodepulse::serve::store::StoreError;
+    let url = database(Kind::Postgres, "deadlock");
+    crate::common::store_runtime().block_on(async {
+        let pool = test_pool(Kind::Postgres, &url).await;
+        sqlx::query("CREATE TABLE pair (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(&pool)
+            .await
+            .expect("table");
+        sqlx::query("INSERT INTO pair VALUES (1, 0), (2, 0)")
+            .execute(&pool)
+            .await
+            .expect("rows");
+        let bump = "UPDATE pair SET n = n + 1 WHERE id = $1";
+        let mut first = pool.begin().await.expect("begin");
+        let mut second = pool.begin().await.expect("begin");
+        sqlx::query(bump)
+            .bind(1_i64)
+            .execute(&mut *first)
+            .await
+            .expect("the first locks row 1");
+        sqlx::query(bump)
+            .bind(2_i64)
+            .execute(&mut *second)
+            .await
+            .expect("the second locks row 2");
+        let crossed = tokio::join!(
+            sqlx::query(bump).bind(2_i64).execute(&mut *first),
+            sqlx::query(bump).bind(1_i64).execute(&mut *second),
+        );
+        let victim = match crossed {
+            (Err(err), Ok(_)) | (Ok(_), Err(err)) => err,
+            other => panic!("one of the two should be the deadlock's victim: {other:?}"),
+        };
+        let code = victim
+            .as_database_error()
+            .and_then(|err| err.code())
+            .map(|code| code.into_owned());
+        assert_eq!(code.as_deref(), Some("40P01"), "{victim}");
+        let error = StoreError::from(victim);
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    });
+}
+
 #[test]
 fn two_instances_on_one_postgresql_keep_one_object_per_minute() {
     let database = database(Kind::Postgres, "two-instances");
