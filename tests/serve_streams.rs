@@ -1387,27 +1387,41 @@ fn a_batch_of_many_statements_is_stored_whole() {
     }
 }
 
+/// A store on `database` with alice connected a minute ago: the store, her node, and now.
+async fn alice_a_minute_ago(
+    database: &str,
+) -> (
+    nodepulse::serve::store::SqlStore,
+    nodepulse::serve::store::streams::NodeRef,
+    i64,
+) {
+    use nodepulse::serve::store::streams::{NodeRef, StreamBatch, StreamStore};
+    let store = nodepulse::serve::store::SqlStore::open(database)
+        .await
+        .expect("open");
+    let now = crate::common::unix_ms();
+    let ids = store
+        .write_streams(&StreamBatch {
+            connects: vec![alice_connects(now - 60_000)],
+            ..StreamBatch::default()
+        })
+        .await
+        .expect("connected");
+    (store, NodeRef::Known(ids[0]), now)
+}
+
 /// The alerts read each node's name and last contact alone (not its state): what they read agrees
 /// with the whole node's row, after a later contact moved it on.
 #[test]
 fn node_contacts_agree_with_the_nodes_rows() {
-    use nodepulse::serve::store::SqlStore;
-    use nodepulse::serve::store::streams::{NodeContact, NodeRef, Seen, StreamBatch, StreamStore};
+    use nodepulse::serve::store::streams::{NodeContact, Seen, StreamBatch, StreamStore};
     for kind in KINDS {
         let database = database(kind, "node_contacts");
         let runtime = crate::common::store_runtime();
         runtime.block_on(async {
-            let store = SqlStore::open(&database).await.expect("open");
-            let now = crate::common::unix_ms();
-            let ids = store
-                .write_streams(&StreamBatch {
-                    connects: vec![alice_connects(now - 60_000)],
-                    ..StreamBatch::default()
-                })
-                .await
-                .expect("connected");
+            let (store, alice, now) = alice_a_minute_ago(&database).await;
             let contact = Seen {
-                node: NodeRef::Known(ids[0]),
+                node: alice,
                 at_ms: now,
                 state: Some(r#"{"best_height":10}"#.into()),
                 sample: None,
@@ -1450,22 +1464,12 @@ fn node_contacts_agree_with_the_nodes_rows() {
 /// last message there (it connected again on another connection, or to another instance).
 #[test]
 fn a_going_connection_marks_its_node_gone_only_if_it_was_not_heard_since() {
-    use nodepulse::serve::store::SqlStore;
-    use nodepulse::serve::store::streams::{Gone, NodeRef, Seen, StreamBatch, StreamStore};
+    use nodepulse::serve::store::streams::{Gone, Seen, StreamBatch, StreamStore};
     for kind in KINDS {
         let database = database(kind, "node_going");
         let runtime = crate::common::store_runtime();
         runtime.block_on(async {
-            let store = SqlStore::open(&database).await.expect("open");
-            let now = crate::common::unix_ms();
-            let ids = store
-                .write_streams(&StreamBatch {
-                    connects: vec![alice_connects(now - 60_000)],
-                    ..StreamBatch::default()
-                })
-                .await
-                .expect("connected");
-            let alice = NodeRef::Known(ids[0]);
+            let (store, alice, now) = alice_a_minute_ago(&database).await;
             let going = |heard_ms| StreamBatch {
                 disconnects: vec![Gone {
                     node: alice,
