@@ -3,8 +3,9 @@
 # `cargo bench --bench stream_load -- --only SQLite --floor --steps 1 --seconds 40
 # --substrate-telemetry DIR`, with `perf record -g` (2 kHz, 10 s) attached in the middle of each
 # server's load: `serve` storing in SQLite, its floor, the peer's shard and core. Each sample is
-# put in one place by its kernel stack (the receive of a frame, sleeping and waking, sending, the
-# rest of the kernel; SQLite's writer thread by its name; the rest is user space), and the shares
+# put in one place by the kernel's frames of its stack (the receive of a frame, sleeping and
+# waking, sending, the rest of the kernel; SQLite's writer thread by its name; a sample with no
+# kernel frame is user space), and the shares
 # are given in CPU-ms per 1,000 frames of the bench's own figures for the run (perf running for a
 # quarter of it). README's performance section has a table of it.
 # Usage: scripts/stream-cpu-split.sh DIR (substrate-telemetry's backend/target/release, as
@@ -35,7 +36,7 @@ record() { # PID NAME
     perf record -F 1999 -g -p "$1" -o "$work/$2.perf" -- sleep 10 >/dev/null 2>&1 || true
 }
 while kill -0 "$loader" 2>/dev/null; do
-    serve=$(pgrep -f "nodepulse serve" | head -1 || true)
+    serve=$(pgrep -P "$loader" -f "nodepulse serve" | head -1 || true)
     if [ -n "$serve" ] && [[ "$recorded" != *" $serve "* ]]; then
         recorded+="$serve "
         name=serve
@@ -43,10 +44,10 @@ while kill -0 "$loader" 2>/dev/null; do
         sleep 15
         record "$serve" "$name"
     fi
-    shard=$(pgrep -f telemetry_shard | head -1 || true)
+    shard=$(pgrep -P "$loader" -f telemetry_shard | head -1 || true)
     if [ -n "$shard" ] && [[ "$recorded" != *" $shard "* ]]; then
         recorded+="$shard "
-        core=$(pgrep -f telemetry_core | head -1 || true)
+        core=$(pgrep -P "$loader" -f telemetry_core | head -1 || true)
         sleep 15
         record "$shard" shard &
         shard_record=$!
@@ -55,7 +56,7 @@ while kill -0 "$loader" 2>/dev/null; do
     fi
     sleep 1
 done
-wait "$loader"
+wait "$loader" || { cat "$work/bench.log"; exit 1; }
 grep -v '^SQLite:' "$work/bench.log" | grep -v ' WARN '
 
 python3 - "$work" <<'PY'
@@ -80,13 +81,16 @@ places = [
     ("the kernel's sending", ("sendto", "sendmsg", "tcp_sendmsg", "sock_write_iter")),
 ]
 
-def place(first_line, stack):
+def place(first_line, frames):
+    # Only the kernel's frames place a sample in the kernel: a user-space symbol may carry the
+    # same words (tokio's scheduler, std's futex-based mutex).
+    stack = " ".join(frame for frame in frames if "[kernel." in frame)
     if "sqlx-sqlite" in first_line:
         return "SQLite's writer thread"
     for name, marks in places:
         if any(mark in stack for mark in marks):
             return name
-    if any(mark in stack for mark in ("do_syscall_64", "entry_SYSCALL", "asm_", "irq")):
+    if stack:
         return "the kernel, the rest"
     return "user space"
 
@@ -96,13 +100,13 @@ for server in totals:
     path = os.path.join(work, f"{server}.perf")
     if not os.path.exists(path):
         continue
-    script = subprocess.run(["perf", "script", "-i", path, "-F", "comm,ip,sym"],
+    script = subprocess.run(["perf", "script", "-i", path, "-F", "comm,ip,sym,dso"],
                             capture_output=True, text=True).stdout
     counts = collections.Counter()
     for sample in script.split("\n\n"):
         lines = [line for line in sample.strip().split("\n") if line.strip()]
         if lines:
-            counts[place(lines[0], " ".join(lines[1:]))] += 1
+            counts[place(lines[0], lines[1:])] += 1
     shares[server] = {row: counts[row] / max(1, sum(counts.values())) for row in rows}
 
 servers = [server for server in totals if server in shares and totals[server] is not None]

@@ -672,10 +672,10 @@ fn the_database_password_never_reaches_the_output() {
 
 /// Two transactions locking the same rows in opposite orders, as two instances' writes could:
 /// PostgreSQL aborts one as the deadlock's victim and asks for it to be tried again, so the store
-/// takes it for an error that passes with time (a stream batch waits and is written whole, a
-/// POST is answered 503 with a Retry-After), not for a refusal.
+/// tells it as aborted (a stream batch waits and is written again whole; a group of POSTs is
+/// written again in halves, a lone one answered 503 with a Retry-After), not as a refusal.
 #[test]
-fn a_deadlock_on_postgresql_passes_with_time() {
+fn a_deadlock_on_postgresql_is_an_abort_to_try_again() {
     use nodepulse::serve::store::StoreError;
     let url = database(Kind::Postgres, "deadlock");
     crate::common::store_runtime().block_on(async {
@@ -715,7 +715,7 @@ fn a_deadlock_on_postgresql_passes_with_time() {
             .map(|code| code.into_owned());
         assert_eq!(code.as_deref(), Some("40P01"), "{victim}");
         let error = StoreError::from(victim);
-        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        assert!(matches!(error, StoreError::Aborted(_)), "{error:?}");
     });
 }
 

@@ -46,7 +46,7 @@ impl ApiError {
 impl From<&StoreError> for ApiError {
     fn from(err: &StoreError) -> ApiError {
         match err {
-            StoreError::Unavailable(_) => ApiError::new(
+            StoreError::Unavailable(_) | StoreError::Aborted(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service temporarily unavailable",
             )

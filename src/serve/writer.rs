@@ -61,7 +61,11 @@ async fn write_batches<S: Store>(store: Arc<S>, mut receiver: mpsc::Receiver<(Su
         let mut groups = Halving::new(batch.len());
         while let Some(group) = groups.next_group() {
             let answers: Vec<_> = match store.insert(&batch[group.clone()]).await {
-                Err(StoreError::Failed(_)) if groups.halve(&group) => continue,
+                // An aborted group is written again in halves, as one refused: every write of a
+                // half is the new try PostgreSQL asks for, and a lone request is told to retry.
+                Err(StoreError::Failed(_) | StoreError::Aborted(_)) if groups.halve(&group) => {
+                    continue;
+                }
                 Ok(stored) => stored.into_iter().map(Ok).collect(),
                 Err(err) => {
                     let err = Arc::new(err);

@@ -171,6 +171,10 @@ pub enum StoreError {
     /// A key of that name exists already.
     #[error("{0}")]
     Conflict(String),
+    /// PostgreSQL aborted the transaction as a deadlock's victim (two instances writing the same
+    /// rows in opposite orders) or for a serialization failure, and asks for it to be tried again.
+    #[error("the database aborted the write; it may be tried again: {0}")]
+    Aborted(String),
     #[error("the database failed: {0}")]
     Failed(String),
 }

@@ -174,6 +174,11 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if may_pass(db.code().as_deref()) => {
                 StoreError::Unavailable(db.to_string())
             }
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
+            {
+                StoreError::Aborted(db.to_string())
+            }
             other => StoreError::Failed(other.to_string()),
         }
     }
@@ -182,10 +187,7 @@ impl From<sqlx::Error> for StoreError {
 /// Whether a database error may pass with time, so that what was to be written waits rather than
 /// being refused: SQLite busy or locked, or a file it cannot open, read or write, on a full disk
 /// or gone read-only (what an operator mends); PostgreSQL shutting down, out of reach or out of
-/// resources (disk, memory, connections), or a transaction aborted as the victim of a deadlock
-/// (two instances writing the same rows in opposite orders) or of a serialization failure, which
-/// PostgreSQL asks to be tried again: taken for a refusal, a stream batch was halved and its
-/// messages could be counted unstorable.
+/// resources (disk, memory, connections).
 fn may_pass(code: Option<&str>) -> bool {
     let Some(code) = code else {
         return false;
@@ -198,9 +200,7 @@ fn may_pass(code: Option<&str>) -> bool {
         // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
         return matches!(extended & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
     }
-    matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
-        || code.starts_with("08")
-        || code.starts_with("53")
+    matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08") || code.starts_with("53")
 }
 
 fn bind_value<'q>(
@@ -676,16 +676,19 @@ mod tests {
     fn errors_that_pass_with_time_are_told_from_the_others() {
         // SQLite: busy (and on a snapshot, after its timeout), locked, a full disk, a file it
         // cannot open, a write's and an fsync's I/O error, read-only; PostgreSQL: shut down,
-        // connection lost, disk full, too many connections, a serialization failure, a deadlock.
+        // connection lost, disk full, too many connections.
         for code in [
             "5", "517", "773", "6", "13", "14", "778", "1034", "8", "57P01", "08006", "53100",
-            "53300", "40001", "40P01",
+            "53300",
         ] {
             assert!(may_pass(Some(code)), "{code}");
         }
         // SQLite: an error, a constraint (and a unique one), corruption; PostgreSQL: a unique
-        // violation, a missing table, a transaction whose commit's outcome is unknown.
-        for code in ["1", "19", "2067", "11", "23505", "42P01", "40003"] {
+        // violation, a missing table, a serialization failure and a deadlock (aborted, not
+        // unavailable), a transaction whose commit's outcome is unknown.
+        for code in [
+            "1", "19", "2067", "11", "23505", "42P01", "40001", "40P01", "40003",
+        ] {
             assert!(!may_pass(Some(code)), "{code}");
         }
         assert!(!may_pass(None));

@@ -472,10 +472,10 @@ async fn write_group<S: StreamStore>(
                 live.committed(batch.chains());
                 return Ok(());
             }
-            Err(StoreError::Unavailable(reason)) => {
+            Err(StoreError::Unavailable(reason) | StoreError::Aborted(reason)) => {
                 tracing::warn!(
                     messages = batch.logs.len(),
-                    "the database is unavailable, retrying the batch in {backoff:?}: {reason}"
+                    "the database did not take the batch now, retrying it in {backoff:?}: {reason}"
                 );
             }
             Err(err) => {
