@@ -480,7 +480,8 @@ impl Connection {
                 .batcher
                 .send(ToBatcher::Disconnect(session.handle, at_ms))
                 .await;
-            // After the send: once the gauge shows a node gone, its going is queued.
+            // After the send: once the gauge shows a closed connection's nodes gone, their
+            // goings are queued (a test waits on it).
             self.streams.metrics.stream_node_left();
         }
     }
