@@ -354,9 +354,10 @@ async fn run<S: StreamStore>(
 }
 
 /// The nodes heard from, whose contact may not be written yet. Every `CONTACT_EVERY_MS` those
-/// whose is not are swept into one batch, their contacts written together in the order of ids: a page of the
-/// nodes' table holds a few nodes' rows, and writing each node's contact with its own messages
-/// rewrote a page for nearly every node (60 % of SQLite's writes at 10,000 frames/s, 19 MB/s).
+/// whose is not are swept into one batch, their contacts written together in the order of ids:
+/// a page of the nodes' table holds a few nodes' rows, and writing each node's contact with its
+/// own messages rewrote a page for nearly every node (60 % of SQLite's writes at 10,000
+/// frames/s, 19 MB/s).
 struct Heard {
     /// By the handle's address (a raw pointer would make the batcher's future not `Send`).
     nodes: HashMap<usize, Arc<NodeHandle>>,
